@@ -1,0 +1,115 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
+
+
+def owner_fk() -> Mapped[uuid.UUID | None]:
+    return mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+
+
+def custom_fields() -> Mapped[dict[str, Any]]:
+    return mapped_column(default=dict)
+
+
+class Account(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "account"
+
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    domain: Mapped[str | None] = mapped_column(String(253), index=True)
+    industry: Mapped[str | None] = mapped_column(String(100), index=True)
+    size: Mapped[int | None]  # employees
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    custom: Mapped[dict[str, Any]] = custom_fields()
+
+
+class Contact(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "contact"
+
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(String(150))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
+    lifecycle_stage: Mapped[str] = mapped_column(String(20), default="lead", index=True)
+    consent_state: Mapped[str] = mapped_column(String(20), default="unknown")
+    custom: Mapped[dict[str, Any]] = custom_fields()
+
+    __table_args__ = (Index("ix_contact_owner_created", "owner_id", "created_at"),)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+class Activity(UUIDPrimaryKey, Timestamps, Base):
+    """A call, e-mail, meeting or note, on any of lead / contact / account / deal."""
+
+    __tablename__ = "activity"
+
+    type: Mapped[str] = mapped_column(String(20), index=True)
+    direction: Mapped[str | None] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    duration_minutes: Mapped[int | None]
+    owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"), index=True)
+    # Set when automation rather than a person produced the activity.
+    automated: Mapped[bool] = mapped_column(default=False)
+    custom: Mapped[dict[str, Any]] = custom_fields()
+
+
+class Task(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "task"
+
+    title: Mapped[str] = mapped_column(String(300))
+    notes: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    related_type: Mapped[str | None] = mapped_column(String(20))
+    related_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    completed_at: Mapped[datetime | None]
+    custom: Mapped[dict[str, Any]] = custom_fields()
+
+
+class CustomFieldDefinition(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "custom_field"
+
+    record_type: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(120))
+    field_type: Mapped[str] = mapped_column(String(10))  # text | number | date | choice
+    choices: Mapped[list[Any]] = mapped_column(default=list)
+    required: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (UniqueConstraint("record_type", "key"),)
+
+
+class RecordHistory(Base):
+    """One row per write: who changed which fields of which record, from what to what."""
+
+    __tablename__ = "record_history"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[uuid.UUID]
+    action: Mapped[str] = mapped_column(String(20))  # created | updated | deleted | merged | ...
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> [old, new]
+    actor_id: Mapped[uuid.UUID | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_record_history_record", "record_type", "record_id", "at"),)

@@ -1,0 +1,65 @@
+"""Normalisation of the values people type: e-mail, phone (E.164), web domain, country."""
+
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+FREE_MAIL_DOMAINS = frozenset(
+    """gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr hotmail.com hotmail.co.uk outlook.com
+    live.com msn.com aol.com icloud.com me.com mac.com proton.me protonmail.com gmx.de gmx.net gmx.com
+    web.de mail.com yandex.ru yandex.com zoho.com fastmail.com qq.com 163.com 126.com orange.fr free.fr
+    laposte.net libero.it t-online.de btinternet.com comcast.net verizon.net att.net sbcglobal.net
+    rediffmail.com hey.com tutanota.com""".split()
+)
+
+
+def normalize_email(value: str) -> str:
+    """Return the normalised address or raise ValueError with a reason a person can read."""
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+    local, _, domain = result.normalized.rpartition("@")
+    return f"{local}@{domain.lower()}".lower()
+
+
+def normalize_phone(value: str, default_region: str | None = "US") -> str:
+    try:
+        number = phonenumbers.parse(value.strip(), default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"is not a phone number ({exc})") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def normalize_domain(value: str) -> str:
+    domain = value.strip().lower()
+    domain = re.sub(r"^[a-z]+://", "", domain).split("/", 1)[0].split(":", 1)[0]
+    domain = domain.removeprefix("www.")
+    if not _DOMAIN_RE.match(domain):
+        raise ValueError("is not a web domain")
+    return domain
+
+
+def domain_of_email(email: str) -> str | None:
+    """The company domain an address implies, or None for free-mail providers."""
+    domain = email.rpartition("@")[2].lower()
+    return None if not domain or domain in FREE_MAIL_DOMAINS else domain
+
+
+def normalize_country(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        raise ValueError("must be an ISO 3166-1 alpha-2 code such as US or DE")
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{code} is not a known country code")
+    return code
+
+
+def tidy_text(value: str) -> str:
+    return re.sub(r"\s+", " ", value).strip()

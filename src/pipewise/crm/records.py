@@ -1,0 +1,145 @@
+"""The generic record service: create / read / update / delete for any record type,
+with visibility, reference checks, custom-field validation, field history and events.
+Domain services subclass it and add their own rules in ``prepare``."""
+
+import uuid
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipewise.auth.models import User
+from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, can_reach_owner
+from pipewise.crm import custom_fields
+from pipewise.crm.history import record_change
+from pipewise.crm.registry import RecordSpec, spec_for
+from pipewise.db.base import uuid7
+from pipewise.db.repository import ListQuery, Page, RecordRepository
+from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
+
+M = TypeVar("M")
+
+
+class RecordService(Generic[M]):
+    record_type: str = ""
+
+    def __init__(self, record_type: str | None = None) -> None:
+        if record_type:
+            self.record_type = record_type
+        self.spec: RecordSpec = spec_for(self.record_type)
+
+    def repository(self, session: Session) -> RecordRepository[M]:
+        return RecordRepository.from_session(session, self.spec)
+
+    # -- reads --
+
+    def get(self, session: Session, record_id: uuid.UUID, *, actor: Actor, write: bool = False) -> M:
+        repo = self.repository(session)
+        record = repo.get(record_id, actor)
+        if record is None:
+            raise NotFound(f"no {self.spec.name} with id {record_id}")
+        if write:
+            self.check_writable(session, record, actor=actor)
+        return record
+
+    def list(self, session: Session, *, actor: Actor, query: ListQuery) -> Page[M]:
+        return self.repository(session).list(actor, query)
+
+    # -- writes --
+
+    def check_writable(self, session: Session, record: Any, *, actor: Actor) -> None:
+        if self.spec.write_roles is not None and actor.role not in self.spec.write_roles:
+            raise PermissionDenied(f"only {' or '.join(sorted(self.spec.write_roles))} users may change {self.spec.plural}")
+        if self.spec.owned and not can_reach_owner(session, record.owner_id, actor, write=True):
+            raise PermissionDenied(f"you may read this {self.spec.name} but not change it")
+
+    def create(self, session: Session, *, data: dict[str, Any], actor: Actor) -> M:
+        if self.spec.write_roles is not None and actor.role not in self.spec.write_roles:
+            raise PermissionDenied(f"only {' or '.join(sorted(self.spec.write_roles))} users may create {self.spec.plural}")
+        data = dict(data)
+        if self.spec.owned and "owner_id" not in data and actor is not SYSTEM_ACTOR:
+            data["owner_id"] = actor.id
+        data = self.prepare(session, data, actor=actor, record=None)
+        record = self.spec.model(id=uuid7(), **data)
+        session.add(record)
+        changes = {k: [None, v] for k, v in data.items() if v not in (None, {}, [])}
+        record_change(
+            session, record_type=self.spec.name, record_id=record.id, action="created", changes=changes, actor=actor
+        )
+        self.after_create(session, record, actor=actor)
+        return record
+
+    def update(self, session: Session, record: M, *, data: dict[str, Any], actor: Actor) -> M:
+        self.check_writable(session, record, actor=actor)
+        data = self.prepare(session, dict(data), actor=actor, record=record)
+        changes = self.apply(record, data)
+        if changes:
+            record_change(
+                session, record_type=self.spec.name, record_id=record.id, action="updated", changes=changes, actor=actor
+            )
+            self.after_update(session, record, changes, actor=actor)
+        return record
+
+    def delete(self, session: Session, record: M, *, actor: Actor) -> None:
+        self.check_writable(session, record, actor=actor)
+        snapshot = {c.key: [getattr(record, c.key), None] for c in self.spec.model.__table__.columns}
+        for hidden in self.spec.hidden_fields:
+            snapshot.pop(hidden, None)
+        record_id = record.id
+        session.delete(record)
+        session.flush()
+        record_change(
+            session, record_type=self.spec.name, record_id=record_id, action="deleted", changes=snapshot, actor=actor
+        )
+
+    @staticmethod
+    def apply(record: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
+        changes: dict[str, list[Any]] = {}
+        for key, value in data.items():
+            old = getattr(record, key)
+            if old != value:
+                changes[key] = [old, value]
+                setattr(record, key, value)
+        return changes
+
+    # -- hooks for domain services --
+
+    def prepare(self, session: Session, data: dict[str, Any], *, actor: Actor, record: M | None) -> dict[str, Any]:
+        """Validate and normalise incoming values; raise ValidationFailed with every field error."""
+        errors = ErrorCollector()
+        self.validate(session, data, actor=actor, record=record, errors=errors)
+        if self.spec.has_custom_fields and ("custom" in data or record is None):
+            data["custom"] = custom_fields.validate(
+                session,
+                self.spec.name,
+                data.get("custom") or {},
+                existing=getattr(record, "custom", None) if record is not None else None,
+                errors=errors,
+            )
+        self.check_references(session, data, actor=actor, errors=errors)
+        errors.raise_if_any()
+        return data
+
+    def validate(
+        self, session: Session, data: dict[str, Any], *, actor: Actor, record: M | None, errors: ErrorCollector
+    ) -> None:
+        """Field rules of one record type; add to ``errors`` and normalise ``data`` in place."""
+
+    def check_references(self, session: Session, data: dict[str, Any], *, actor: Actor, errors: ErrorCollector) -> None:
+        for _relation, (fk_column, target) in self.spec.relations.items():
+            target_id = data.get(fk_column)
+            if target_id is None:
+                continue
+            target_spec = spec_for(target)
+            if target == "user":
+                found = session.scalar(select(User.id).where(User.id == target_id, User.is_active.is_(True)))
+            else:
+                found = RecordRepository(session, target_spec).get(target_id, actor)
+            if found is None:
+                errors.add(fk_column, f"no {target_spec.name} with id {target_id}")
+
+    def after_create(self, session: Session, record: M, *, actor: Actor) -> None:
+        pass
+
+    def after_update(self, session: Session, record: M, changes: dict[str, list[Any]], *, actor: Actor) -> None:
+        pass

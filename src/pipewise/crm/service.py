@@ -1,0 +1,168 @@
+import uuid
+import zoneinfo
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipewise.auth.visibility import Actor
+from pipewise.crm import custom_fields, normalize
+from pipewise.crm.models import Account, Activity, Contact, CustomFieldDefinition, Task
+from pipewise.crm.records import RecordService
+from pipewise.db.base import utcnow
+from pipewise.errors import ErrorCollector
+
+LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "disqualified")
+CONSENT_STATES = ("unknown", "granted", "withdrawn")
+ACTIVITY_TYPES = ("call", "email", "meeting", "note")
+DIRECTIONS = ("inbound", "outbound")
+TASK_STATUSES = ("open", "done", "cancelled")
+TASK_PRIORITIES = ("low", "normal", "high")
+
+
+def normalize_field(data: dict[str, Any], key: str, fn: Any, errors: ErrorCollector) -> None:
+    """Apply a normaliser to ``data[key]`` when present; an empty value becomes None."""
+    value = data.get(key)
+    if value is None:
+        return
+    if isinstance(value, str) and not value.strip():
+        data[key] = None
+        return
+    try:
+        data[key] = fn(value)
+    except ValueError as exc:
+        errors.add(key, str(exc))
+
+
+def check_choice(data: dict[str, Any], key: str, allowed: tuple[str, ...], errors: ErrorCollector) -> None:
+    if key in data and data[key] is not None and data[key] not in allowed:
+        errors.add(key, f"must be one of {', '.join(allowed)}")
+
+
+def check_required_text(data: dict[str, Any], key: str, record: Any, errors: ErrorCollector) -> None:
+    if key in data:
+        value = data[key]
+        if value is None or not str(value).strip():
+            errors.add(key, "is required")
+        else:
+            data[key] = normalize.tidy_text(str(value))
+    elif record is None:
+        errors.add(key, "is required")
+
+
+def check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
+    return value
+
+
+def tidy_names(data: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if isinstance(data.get(key), str):
+            data[key] = normalize.tidy_text(data[key]) or None
+
+
+class AccountService(RecordService[Account]):
+    record_type = "account"
+
+    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
+        check_required_text(data, "name", record, errors)
+        tidy_names(data, ("industry",))
+        normalize_field(data, "domain", normalize.normalize_domain, errors)
+        normalize_field(data, "country", normalize.normalize_country, errors)
+        if data.get("size") is not None and data["size"] < 0:
+            errors.add("size", "cannot be negative")
+
+    def by_domain(self, session: Session, domain: str) -> Account | None:
+        return session.scalar(select(Account).where(Account.domain == domain).order_by(Account.created_at).limit(1))
+
+
+class ContactService(RecordService[Contact]):
+    record_type = "contact"
+
+    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
+        check_required_text(data, "last_name", record, errors)
+        tidy_names(data, ("first_name", "title"))
+        normalize_field(data, "email", normalize.normalize_email, errors)
+        normalize_field(data, "phone", normalize.normalize_phone, errors)
+        normalize_field(data, "timezone", check_timezone, errors)
+        check_choice(data, "lifecycle_stage", LIFECYCLE_STAGES, errors)
+        check_choice(data, "consent_state", CONSENT_STATES, errors)
+
+
+class ActivityService(RecordService[Activity]):
+    record_type = "activity"
+    LINKS = ("lead_id", "contact_id", "account_id", "deal_id")
+
+    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
+        check_required_text(data, "subject", record, errors)
+        check_choice(data, "type", ACTIVITY_TYPES, errors)
+        if record is None and "type" not in data:
+            errors.add("type", f"is required (one of {', '.join(ACTIVITY_TYPES)})")
+        check_choice(data, "direction", DIRECTIONS, errors)
+        linked = {k: data.get(k, getattr(record, k, None)) for k in self.LINKS}
+        if not any(linked.values()):
+            errors.add("contact_id", "an activity must be linked to a lead, contact, account or deal")
+        if data.get("duration_minutes") is not None and data["duration_minutes"] < 0:
+            errors.add("duration_minutes", "cannot be negative")
+        self._fill_account(session, data)
+
+    @staticmethod
+    def _fill_account(session: Session, data: dict[str, Any]) -> None:
+        """A contact's activity also shows on its account's timeline."""
+        if data.get("contact_id") and not data.get("account_id"):
+            data["account_id"] = session.scalar(select(Contact.account_id).where(Contact.id == data["contact_id"]))
+
+
+class TaskService(RecordService[Task]):
+    record_type = "task"
+
+    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
+        check_required_text(data, "title", record, errors)
+        check_choice(data, "status", TASK_STATUSES, errors)
+        check_choice(data, "priority", TASK_PRIORITIES, errors)
+        related_type = data.get("related_type", getattr(record, "related_type", None))
+        related_id = data.get("related_id", getattr(record, "related_id", None))
+        if (related_type is None) != (related_id is None):
+            errors.add("related_id", "related_type and related_id go together")
+        elif related_type is not None:
+            if related_type not in ("lead", "contact", "account", "deal"):
+                errors.add("related_type", "must be one of lead, contact, account, deal")
+            elif RecordService(related_type).repository(session).get(related_id, actor) is None:
+                errors.add("related_id", f"no {related_type} with id {related_id}")
+        if "status" in data:
+            data["completed_at"] = utcnow() if data["status"] == "done" else None
+
+    def complete(self, session: Session, task_id: uuid.UUID, *, actor: Actor) -> Task:
+        task = self.get(session, task_id, actor=actor, write=True)
+        return self.update(session, task, data={"status": "done"}, actor=actor)
+
+
+class CustomFieldService(RecordService[CustomFieldDefinition]):
+    record_type = "custom_field"
+
+    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
+        if record is not None:
+            for frozen in ("record_type", "key", "field_type"):
+                if frozen in data and data[frozen] != getattr(record, frozen):
+                    errors.add(frozen, "cannot be changed once the field exists")
+            return
+        check_required_text(data, "label", record, errors)
+        custom_fields.validate_definition(data, errors)
+        if not errors.errors:
+            exists = session.scalar(
+                select(CustomFieldDefinition.id).where(
+                    CustomFieldDefinition.record_type == data["record_type"], CustomFieldDefinition.key == data["key"]
+                )
+            )
+            if exists is not None:
+                errors.add("key", f"{data['record_type']} already has a custom field {data['key']!r}")
+
+
+account_service = AccountService()
+contact_service = ContactService()
+activity_service = ActivityService()
+task_service = TaskService()
+custom_field_service = CustomFieldService()

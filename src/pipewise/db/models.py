@@ -1,0 +1,32 @@
+"""Imports every model so that ``Base.metadata`` is complete (migrations, tests)."""
+
+from pipewise.auth.models import ApiToken, Team, User
+from pipewise.crm.models import Account, Activity, Contact, CustomFieldDefinition, RecordHistory, Task
+from pipewise.db.base import Base
+from pipewise.deals.models import Deal, DealContact, DealStageChange, Pipeline, Stage
+from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
+from pipewise.leads.models import Lead
+from pipewise.quotes.models import Product
+
+__all__ = [
+    "Account",
+    "Activity",
+    "ApiToken",
+    "Base",
+    "Contact",
+    "CustomFieldDefinition",
+    "Deal",
+    "DealContact",
+    "DealStageChange",
+    "EventDelivery",
+    "Lead",
+    "OutboxEvent",
+    "Pipeline",
+    "Product",
+    "RecordHistory",
+    "ScheduledAction",
+    "Stage",
+    "Task",
+    "Team",
+    "User",
+]

@@ -1,0 +1,58 @@
+"""Domain events: frozen, past-tense dataclasses with dotted names, carrying ids only."""
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainEvent:
+    name: ClassVar[str] = "event"
+    record_type: ClassVar[str | None] = None
+
+    record_id: uuid.UUID | None = None
+    actor_id: uuid.UUID | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def event_name(self) -> str:
+        return self.name
+
+    def event_record_type(self) -> str | None:
+        return self.record_type
+
+    def payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in ("record_id", "actor_id"):
+                continue
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordEvent(DomainEvent):
+    """created / updated / deleted for any record type; ``changes`` maps field → [old, new]."""
+
+    action: str = "created"
+    type_name: str = ""
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def event_name(self) -> str:
+        return f"{self.type_name}.{self.action}"
+
+    def event_record_type(self) -> str | None:
+        return self.type_name
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+jsonable = _jsonable

@@ -1,0 +1,147 @@
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipewise.auth.visibility import Actor
+from pipewise.crm import normalize
+from pipewise.crm.history import record_change
+from pipewise.crm.models import Contact
+from pipewise.crm.records import RecordService
+from pipewise.crm.service import (
+    account_service,
+    check_choice,
+    check_required_text,
+    contact_service,
+    normalize_field,
+    tidy_names,
+)
+from pipewise.db.base import utcnow
+from pipewise.deals.service import deal_service
+from pipewise.errors import Conflict, ValidationFailed
+from pipewise.events import bus
+from pipewise.leads.events import LeadConverted
+from pipewise.leads.models import Lead
+
+LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "converted", "disqualified")
+
+
+class LeadService(RecordService[Lead]):
+    record_type = "lead"
+
+    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
+        check_required_text(data, "last_name", record, errors)
+        tidy_names(data, ("first_name", "title", "company", "industry", "source"))
+        normalize_field(data, "email", normalize.normalize_email, errors)
+        normalize_field(data, "phone", normalize.normalize_phone, errors)
+        normalize_field(data, "domain", normalize.normalize_domain, errors)
+        normalize_field(data, "country", normalize.normalize_country, errors)
+        check_choice(data, "status", LEAD_STATUSES, errors)
+        if data.get("status") == "converted" and (record is None or record.status != "converted"):
+            errors.add("status", "use the convert action to convert a lead")
+        if data.get("status") == "disqualified" and not (
+            data.get("disqualified_reason") or getattr(record, "disqualified_reason", None)
+        ):
+            errors.add("disqualified_reason", "say why the lead is disqualified")
+        if data.get("email") and not data.get("domain") and not getattr(record, "domain", None):
+            data["domain"] = normalize.domain_of_email(data["email"])
+        if data.get("domain") and not data.get("account_id") and not getattr(record, "account_id", None):
+            account = account_service.by_domain(session, data["domain"])
+            if account is not None:
+                data["account_id"] = account.id
+
+    def convert(
+        self,
+        session: Session,
+        lead_id: uuid.UUID,
+        *,
+        actor: Actor,
+        account_id: uuid.UUID | None = None,
+        create_deal: bool = True,
+        deal_name: str | None = None,
+        amount: Decimal | None = None,
+    ) -> dict[str, Any]:
+        """Turn a lead into a contact at an account (existing ones are linked, not copied)
+        and, unless told otherwise, an open deal — all in the caller's transaction."""
+        lead = self.get(session, lead_id, actor=actor, write=True)
+        if lead.status == "converted":
+            raise Conflict("this lead was converted already")
+        account = None
+        if account_id or lead.account_id:
+            account = account_service.get(session, account_id or lead.account_id, actor=actor)
+        elif lead.domain:
+            account = account_service.by_domain(session, lead.domain)
+        if account is None:
+            if not lead.company:
+                raise ValidationFailed.on("company", "the lead has no company to create an account from")
+            account = account_service.create(
+                session,
+                data={
+                    "name": lead.company,
+                    "domain": lead.domain,
+                    "industry": lead.industry,
+                    "size": lead.company_size,
+                    "country": lead.country,
+                    "owner_id": lead.owner_id,
+                },
+                actor=actor,
+            )
+        contact = session.scalar(select(Contact).where(Contact.email == lead.email)) if lead.email else None
+        if contact is None:
+            contact = contact_service.create(
+                session,
+                data={
+                    "first_name": lead.first_name,
+                    "last_name": lead.last_name,
+                    "email": lead.email,
+                    "phone": lead.phone,
+                    "title": lead.title,
+                    "account_id": account.id,
+                    "owner_id": lead.owner_id,
+                    "lifecycle_stage": "opportunity" if create_deal else "sql",
+                },
+                actor=actor,
+            )
+        deal = None
+        if create_deal:
+            deal = deal_service.create(
+                session,
+                data={
+                    "name": deal_name or f"{account.name} — new business",
+                    "amount": amount,
+                    "account_id": account.id,
+                    "owner_id": lead.owner_id,
+                },
+                actor=actor,
+            )
+            session.flush()
+            deal_service.add_contact(session, deal.id, contact.id, role="primary", actor=actor)
+        changes = self.apply(
+            lead,
+            {
+                "status": "converted",
+                "converted_at": utcnow(),
+                "account_id": account.id,
+                "converted_contact_id": contact.id,
+                "converted_deal_id": deal.id if deal else None,
+            },
+        )
+        record_change(session, record_type="lead", record_id=lead.id, action="converted", changes=changes, actor=actor)
+        bus.record(
+            session,
+            LeadConverted(
+                record_id=lead.id,
+                actor_id=actor.id,
+                data={
+                    "account_id": str(account.id),
+                    "contact_id": str(contact.id),
+                    "deal_id": str(deal.id) if deal else None,
+                },
+            ),
+        )
+        return {"lead": lead, "account": account, "contact": contact, "deal": deal}
+
+
+lead_service = LeadService()

@@ -1,0 +1,17 @@
+from decimal import Decimal
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pipewise.db.base import Base, Timestamps, UUIDPrimaryKey
+
+
+class Product(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "product"
+
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    active: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,182 @@
+"""The worker: drains the outbox to subscribers, retries failed deliveries, runs due
+scheduled actions. Several workers may run against PostgreSQL at once: every claim is a
+``SELECT … FOR UPDATE SKIP LOCKED`` and the effects commit with the claim."""
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipewise.db.base import utcnow
+from pipewise.db.session import session_scope
+from pipewise.events import bus
+from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
+
+log = logging.getLogger("pipewise.worker")
+
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s … capped at one hour."""
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _run_subscriber(session: Session, sub: bus.Subscription, event: bus.Event) -> str | None:
+    """Run one subscriber inside a savepoint; return the error text if it failed."""
+    try:
+        with session.begin_nested():
+            sub.handler(session, event)
+    except Exception:  # noqa: BLE001 - a subscriber's failure must not stop the others
+        log.exception("subscriber %s failed on event %s", sub.subscriber, event.id)
+        return traceback.format_exc(limit=5)
+    return None
+
+
+def dispatch(session: Session, row: OutboxEvent) -> int:
+    """Deliver one outbox row to every matching subscriber; failures are queued for retry."""
+    event = bus.Event.from_row(row)
+    failures = 0
+    for sub in bus.subscriptions_for(event.name):
+        error = _run_subscriber(session, sub, event)
+        if error is not None:
+            failures += 1
+            session.add(
+                EventDelivery(
+                    event_id=event.id,
+                    subscriber=sub.subscriber,
+                    attempts=1,
+                    next_attempt_at=utcnow() + backoff(1),
+                    last_error=error,
+                )
+            )
+    row.processed_at = utcnow()
+    return failures
+
+
+class Worker:
+    def __init__(self, *, name: str | None = None, batch_size: int = 200) -> None:
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.batch_size = batch_size
+        self._stop = threading.Event()
+
+    # -- one pass of each kind of work; each returns how many items it handled --
+
+    def drain_outbox_once(self) -> int:
+        with session_scope() as session:
+            rows = session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.processed_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                dispatch(session, row)
+            return len(rows)
+
+    def retry_deliveries_once(self) -> int:
+        now = utcnow()
+        with session_scope() as session:
+            deliveries = session.scalars(
+                select(EventDelivery)
+                .where(EventDelivery.status == "retry", EventDelivery.next_attempt_at <= now)
+                .order_by(EventDelivery.next_attempt_at)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for delivery in deliveries:
+                row = session.get(OutboxEvent, delivery.event_id)
+                sub = bus.subscription(delivery.subscriber)
+                if row is None or sub is None:
+                    delivery.status = "dead"
+                    delivery.last_error = "event or subscriber no longer exists"
+                    continue
+                error = _run_subscriber(session, sub, bus.Event.from_row(row))
+                delivery.attempts += 1
+                if error is None:
+                    delivery.status = "done"
+                    delivery.last_error = None
+                else:
+                    delivery.last_error = error
+                    if delivery.attempts >= MAX_ATTEMPTS:
+                        delivery.status = "dead"
+                    else:
+                        delivery.next_attempt_at = now + backoff(delivery.attempts)
+            return len(deliveries)
+
+    def run_due_actions_once(self) -> int:
+        now = utcnow()
+        with session_scope() as session:
+            actions = session.scalars(
+                select(ScheduledAction)
+                .where(ScheduledAction.status == "pending", ScheduledAction.run_at <= now)
+                .order_by(ScheduledAction.run_at)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for action in actions:
+                self._run_action(session, action)
+            return len(actions)
+
+    def _run_action(self, session: Session, action: ScheduledAction) -> None:
+        handler = bus.action_handler(action.kind)
+        action.attempts += 1
+        if handler is None:
+            action.status = "dead"
+            action.last_error = f"no handler for action kind {action.kind!r}"
+            return
+        try:
+            with session.begin_nested():
+                handler(session, action)
+        except Exception:  # noqa: BLE001
+            log.exception("scheduled action %s (%s) failed", action.id, action.kind)
+            action.last_error = traceback.format_exc(limit=5)
+            if action.attempts >= MAX_ATTEMPTS:
+                action.status = "dead"
+            else:
+                action.run_at = utcnow() + backoff(action.attempts)
+            return
+        if action.status == "pending":  # a handler may reschedule itself or cancel
+            action.status = "done"
+            action.finished_at = utcnow()
+
+    def run_once(self) -> int:
+        return self.drain_outbox_once() + self.retry_deliveries_once() + self.run_due_actions_once()
+
+    def run_until_idle(self, *, max_rounds: int = 10_000) -> int:
+        """Work until nothing is left that is due now (tests, CLI ``--once``)."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = self.run_once()
+            total += handled
+            if handled == 0:
+                break
+        return total
+
+    def run_forever(self, *, poll_seconds: float = 0.5) -> None:
+        log.info("worker %s started", self.name)
+        while not self._stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                log.exception("worker pass failed")
+                handled = 0
+            if handled == 0:
+                self._stop.wait(poll_seconds)
+        log.info("worker %s stopped", self.name)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def start_in_thread(self, *, poll_seconds: float = 0.5) -> threading.Thread:
+        thread = threading.Thread(
+            target=self.run_forever, kwargs={"poll_seconds": poll_seconds}, name="pipewise-worker", daemon=True
+        )
+        thread.start()
+        return thread
