@@ -9,7 +9,10 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import ApiToken, Role, Team, User
 from pipewise.db.base import utcnow
-from pipewise.errors import Conflict, ErrorCollector, NotFound
+from pipewise.crm.normalize import normalize_email
+from pipewise.crm.records import RecordService
+from pipewise.crm.service import check_required_text, check_timezone
+from pipewise.errors import NotFound, ValidationFailed
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "pw_"
@@ -32,42 +35,35 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class UserService:
-    def create(
-        self,
-        session: Session,
-        *,
-        email: str,
-        name: str,
-        password: str | None = None,
-        role: str = Role.rep,
-        team_id: uuid.UUID | None = None,
-        timezone: str = "UTC",
-    ) -> User:
-        errors = ErrorCollector()
-        email = email.strip().lower()
-        if "@" not in email:
-            errors.add("email", "is not an e-mail address")
-        if role not in Role.__members__:
+class UserService(RecordService[User]):
+    """Users are records too (listed, filtered, with history); passwords are hashed here."""
+
+    record_type = "user"
+
+    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
+        if "email" in data:
+            try:
+                data["email"] = normalize_email(str(data["email"]))
+            except ValueError as exc:
+                errors.add("email", str(exc))
+            else:
+                taken = session.scalar(select(User.id).where(User.email == data["email"]))
+                if taken is not None and (record is None or taken != record.id):
+                    errors.add("email", f"a user with e-mail {data['email']} exists")
+        elif record is None:
+            errors.add("email", "is required")
+        if "role" in data and data["role"] not in Role.__members__:
             errors.add("role", f"must be one of {', '.join(Role)}")
-        if password is not None and len(password) < 8:
-            errors.add("password", "must be at least 8 characters")
-        if team_id is not None and session.get(Team, team_id) is None:
-            errors.add("team_id", "no such team")
-        errors.raise_if_any()
-        if session.scalar(select(User.id).where(User.email == email)) is not None:
-            raise Conflict(f"a user with e-mail {email} exists")
-        user = User(
-            email=email,
-            name=name.strip(),
-            password_hash=hash_password(password) if password else None,
-            role=role,
-            team_id=team_id,
-            timezone=timezone,
-        )
-        session.add(user)
-        session.flush()
-        return user
+        if "timezone" in data and data["timezone"] is not None:
+            try:
+                data["timezone"] = check_timezone(data["timezone"])
+            except ValueError as exc:
+                errors.add("timezone", str(exc))
+        password = data.pop("password", None)
+        if password is not None:
+            if len(password) < 8:
+                errors.add("password", "must be at least 8 characters")
+            data["password_hash"] = hash_password(password)
 
     def authenticate(self, session: Session, *, email: str, password: str) -> User | None:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -81,10 +77,8 @@ class UserService:
         return user
 
     def set_password(self, session: Session, user: User, password: str) -> None:
-        errors = ErrorCollector()
         if len(password) < 8:
-            errors.add("password", "must be at least 8 characters")
-        errors.raise_if_any()
+            raise ValidationFailed.on("password", "must be at least 8 characters")
         user.password_hash = hash_password(password)
 
     def by_email(self, session: Session, email: str) -> User:
@@ -119,14 +113,18 @@ class TokenService:
         token.revoked_at = utcnow()
 
 
-class TeamService:
-    def create(self, session: Session, *, name: str, manager_id: uuid.UUID | None = None) -> Team:
-        if session.scalar(select(Team.id).where(Team.name == name)) is not None:
-            raise Conflict(f"a team named {name!r} exists")
-        team = Team(name=name, manager_id=manager_id)
-        session.add(team)
-        session.flush()
-        return team
+class TeamService(RecordService[Team]):
+    record_type = "team"
+
+    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
+        check_required_text(data, "name", record, errors)
+        if data.get("name"):
+            taken = session.scalar(select(Team.id).where(Team.name == data["name"]))
+            if taken is not None and (record is None or taken != record.id):
+                errors.add("name", f"a team named {data['name']!r} exists")
+        manager_id = data.get("manager_id")
+        if manager_id is not None and session.get(User, manager_id) is None:
+            errors.add("manager_id", f"no user with id {manager_id}")
 
 
 user_service = UserService()

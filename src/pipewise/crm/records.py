@@ -20,6 +20,17 @@ from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
 M = TypeVar("M")
 
 
+def apply_changes(record: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``data`` on ``record``; return the fields that really changed, as [old, new]."""
+    changes: dict[str, list[Any]] = {}
+    for key, value in data.items():
+        old = getattr(record, key)
+        if old != value:
+            changes[key] = [old, value]
+            setattr(record, key, value)
+    return changes
+
+
 class RecordService(Generic[M]):
     record_type: str = ""
 
@@ -72,7 +83,7 @@ class RecordService(Generic[M]):
     def update(self, session: Session, record: M, *, data: dict[str, Any], actor: Actor) -> M:
         self.check_writable(session, record, actor=actor)
         data = self.prepare(session, dict(data), actor=actor, record=record)
-        changes = self.apply(record, data)
+        changes = apply_changes(record, data)
         if changes:
             record_change(
                 session, record_type=self.spec.name, record_id=record.id, action="updated", changes=changes, actor=actor
@@ -91,16 +102,6 @@ class RecordService(Generic[M]):
         record_change(
             session, record_type=self.spec.name, record_id=record_id, action="deleted", changes=snapshot, actor=actor
         )
-
-    @staticmethod
-    def apply(record: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
-        changes: dict[str, list[Any]] = {}
-        for key, value in data.items():
-            old = getattr(record, key)
-            if old != value:
-                changes[key] = [old, value]
-                setattr(record, key, value)
-        return changes
 
     # -- hooks for domain services --
 
@@ -141,5 +142,5 @@ class RecordService(Generic[M]):
     def after_create(self, session: Session, record: M, *, actor: Actor) -> None:
         pass
 
-    def after_update(self, session: Session, record: M, changes: dict[str, list[Any]], *, actor: Actor) -> None:
+    def after_update(self, session: Session, record: M, changes: dict[str, Any], *, actor: Actor) -> None:
         pass

@@ -1,5 +1,6 @@
 """Imports every model so that ``Base.metadata`` is complete (migrations, tests)."""
 
+from pipewise.api.idempotency import IdempotencyRecord
 from pipewise.auth.models import ApiToken, Team, User
 from pipewise.crm.models import Account, Activity, Contact, CustomFieldDefinition, RecordHistory, Task
 from pipewise.db.base import Base
@@ -19,6 +20,7 @@ __all__ = [
     "DealContact",
     "DealStageChange",
     "EventDelivery",
+    "IdempotencyRecord",
     "Lead",
     "OutboxEvent",
     "Pipeline",

@@ -119,7 +119,7 @@ class DealService(RecordService[Deal]):
     def after_create(self, session: Session, record: Deal, *, actor: Actor) -> None:
         session.add(DealStageChange(deal_id=record.id, from_stage_id=None, to_stage_id=record.stage_id, actor_id=actor.id))
 
-    def after_update(self, session: Session, record: Deal, changes: dict[str, list[Any]], *, actor: Actor) -> None:
+    def after_update(self, session: Session, record: Deal, changes: dict[str, Any], *, actor: Actor) -> None:
         if "stage_id" not in changes:
             return
         old, new = changes["stage_id"]

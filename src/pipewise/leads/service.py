@@ -9,7 +9,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.crm import normalize
 from pipewise.crm.history import record_change
 from pipewise.crm.models import Contact
-from pipewise.crm.records import RecordService
+from pipewise.crm.records import RecordService, apply_changes
 from pipewise.crm.service import (
     account_service,
     check_choice,
@@ -118,7 +118,7 @@ class LeadService(RecordService[Lead]):
             )
             session.flush()
             deal_service.add_contact(session, deal.id, contact.id, role="primary", actor=actor)
-        changes = self.apply(
+        changes = apply_changes(
             lead,
             {
                 "status": "converted",

@@ -1,0 +1,49 @@
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from pipewise.auth.service import token_service
+from pipewise.auth.visibility import Actor
+from pipewise.db.session import begin_write, get_sessionmaker
+from pipewise.errors import PipewiseError
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Unauthorized(PipewiseError):
+    status = 401
+    title = "Unauthorized"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; the request boundary commits (before the response is sent)."""
+    session = get_sessionmaker()()
+    try:
+        if request.method not in READ_METHODS:
+            begin_write(session)
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def current_actor(request: Request, session: DbSession) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    user = token_service.resolve(session, secret.strip())
+    if user is None:
+        raise Unauthorized("the API token is unknown, revoked, or its user is inactive")
+    return Actor.for_user(session, user)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

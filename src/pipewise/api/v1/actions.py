@@ -1,0 +1,105 @@
+"""Record actions beyond CRUD: move a deal, link contacts, convert a lead, finish a task,
+the caller's own profile and tokens, and a record's timeline."""
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+
+from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.v1.crud import body_bytes, run_idempotent
+from pipewise.auth import schemas as auth_schemas
+from pipewise.auth.models import User
+from pipewise.auth.service import token_service
+from pipewise.crm import schemas as crm
+from pipewise.crm.records import RecordService
+from pipewise.crm.service import task_service
+from pipewise.crm.timeline import TimelineEntry, timeline
+from pipewise.deals import schemas as deals
+from pipewise.deals.service import deal_service
+from pipewise.leads import schemas as leads
+from pipewise.leads.service import lead_service
+
+router = APIRouter()
+
+
+@router.post("/deals/{deal_id}/move", response_model=deals.Deal, tags=["deals"], summary="Move a deal to a stage")
+def move_deal(deal_id: uuid.UUID, body: deals.StageMove, request: Request, session: DbSession, actor: CurrentActor) -> Any:
+    def produce() -> Any:
+        deal = deal_service.move_to_stage(session, deal_id, body.stage_id, actor=actor)
+        session.flush()
+        return deals.Deal.model_validate(deal).model_dump(mode="json")
+
+    return run_idempotent(request, session, actor, body_bytes(body), 200, produce)
+
+
+@router.get("/deals/{deal_id}/contacts", response_model=list[deals.DealContactOut], tags=["deals"])
+def deal_contacts(deal_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    deal_service.get(session, deal_id, actor=actor)
+    return [
+        deals.DealContactOut(contact_id=c.id, name=c.full_name, email=c.email, role=role)
+        for c, role in deal_service.contacts(session, deal_id)
+    ]
+
+
+@router.post("/deals/{deal_id}/contacts", status_code=204, tags=["deals"], summary="Put a contact on a deal")
+def add_deal_contact(deal_id: uuid.UUID, body: deals.DealContactLink, session: DbSession, actor: CurrentActor) -> None:
+    deal_service.add_contact(session, deal_id, body.contact_id, role=body.role, actor=actor)
+
+
+@router.delete("/deals/{deal_id}/contacts/{contact_id}", status_code=204, tags=["deals"])
+def remove_deal_contact(deal_id: uuid.UUID, contact_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> None:
+    deal_service.remove_contact(session, deal_id, contact_id, actor=actor)
+
+
+@router.post("/leads/{lead_id}/convert", response_model=leads.LeadConversion, tags=["leads"])
+def convert_lead(lead_id: uuid.UUID, body: leads.LeadConvert, request: Request, session: DbSession, actor: CurrentActor) -> Any:
+    def produce() -> Any:
+        result = lead_service.convert(session, lead_id, actor=actor, **body.model_dump())
+        session.flush()
+        return {
+            "lead_id": str(lead_id),
+            "account_id": str(result["account"].id),
+            "contact_id": str(result["contact"].id),
+            "deal_id": str(result["deal"].id) if result["deal"] else None,
+        }
+
+    return run_idempotent(request, session, actor, body_bytes(body), 200, produce)
+
+
+@router.post("/tasks/{task_id}/complete", response_model=crm.Task, tags=["tasks"])
+def complete_task(task_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    task = task_service.complete(session, task_id, actor=actor)
+    session.flush()
+    return task
+
+
+TIMELINE_TYPES = {"accounts": "account", "contacts": "contact", "leads": "lead", "deals": "deal"}
+
+
+@router.get("/{plural}/{record_id}/timeline", response_model=list[TimelineEntry], tags=["timeline"])
+def record_timeline(
+    plural: Literal["accounts", "contacts", "leads", "deals"], record_id: uuid.UUID, session: DbSession, actor: CurrentActor
+) -> Any:
+    """Activities, tasks, field changes and automation decisions on one record, newest first."""
+    record_type = TIMELINE_TYPES[plural]
+    RecordService(record_type).get(session, record_id, actor=actor)
+    return timeline(session, record_type, record_id)
+
+
+@router.get("/me", response_model=auth_schemas.User, tags=["users"])
+def me(session: DbSession, actor: CurrentActor) -> Any:
+    return session.get(User, actor.id)
+
+
+@router.post("/me/tokens", status_code=201, response_model=auth_schemas.TokenCreated, tags=["users"])
+def create_token(body: auth_schemas.TokenCreate, session: DbSession, actor: CurrentActor) -> Any:
+    """The token is shown in this response only; Pipewise keeps just its hash."""
+    user = session.get(User, actor.id)
+    token, secret = token_service.create(session, user=user, name=body.name)
+    return {"id": token.id, "name": token.name, "token": secret, "created_at": token.created_at}
+
+
+@router.delete("/me/tokens/{token_id}", status_code=204, tags=["users"])
+def revoke_token(token_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> None:
+    token_service.revoke(session, token_id=token_id, user=session.get(User, actor.id))

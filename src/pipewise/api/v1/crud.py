@@ -1,0 +1,144 @@
+"""One router factory for the CRUD surface every record type shares:
+list (filters, search, sort, cursor), create, read, partial update, delete, history."""
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, create_model
+
+from pipewise.api import idempotency
+from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.crm.filters import conditions_from_params
+from pipewise.crm.history import history_of
+from pipewise.crm.records import RecordService
+from pipewise.crm.schemas import HistoryEntry
+from pipewise.db.repository import ListQuery
+from pipewise.errors import FieldError, ValidationFailed
+
+
+def page_model(out: type[BaseModel]) -> type[BaseModel]:
+    return create_model(f"{out.__name__}Page", items=(list[out], ...), next_cursor=(str | None, None))
+
+
+def parse_list_query(request: Request, q: str | None, sort: str, cursor: str | None, limit: int, filter_json: str | None) -> ListQuery:
+    conditions = conditions_from_params(request.query_params)
+    if filter_json:
+        try:
+            tree = json.loads(filter_json)
+        except json.JSONDecodeError:
+            raise ValidationFailed("filter is not JSON", errors=[FieldError("filter", "is not valid JSON")]) from None
+        conditions.append(tree)
+    return ListQuery(filter={"all": conditions} if conditions else None, q=q, sort=sort, cursor=cursor, limit=limit)
+
+
+def run_idempotent(
+    request: Request, session: Any, actor: Any, body: bytes, status_code: int, produce: Callable[[], Any]
+) -> Response:
+    """Run a write once per ``Idempotency-Key``; a retry replays the stored response."""
+    key = request.headers.get("idempotency-key")
+    if not key:
+        result = produce()
+        return _respond(status_code, result)
+    print_ = idempotency.fingerprint(request.method, request.url.path, body)
+    stored = idempotency.lookup(session, user_id=actor.id, key=key, print_=print_)
+    if stored is not None:
+        response = _respond(stored.status_code, stored.body)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    result = produce()
+    encoded = jsonable_encoder(result) if result is not None else None
+    idempotency.remember(session, user_id=actor.id, key=key, print_=print_, status_code=status_code, body=encoded)
+    return _respond(status_code, encoded)
+
+
+def body_bytes(body: BaseModel) -> bytes:
+    return body.model_dump_json(exclude_unset=True).encode()
+
+
+def _respond(status_code: int, content: Any) -> Response:
+    if status_code == 204 or content is None:
+        return Response(status_code=204)
+    return JSONResponse(jsonable_encoder(content), status_code=status_code)
+
+
+def crud_router(
+    *,
+    service: RecordService[Any],
+    out: type[BaseModel],
+    create: type[BaseModel] | None,
+    update: type[BaseModel] | None,
+    path: str,
+    tag: str,
+) -> APIRouter:
+    router = APIRouter(prefix=path, tags=[tag])
+    name = service.spec.name
+    page = page_model(out)
+
+    def dump(record: Any) -> dict[str, Any]:
+        return out.model_validate(record).model_dump(mode="json")
+
+    @router.get("", response_model=page, summary=f"List {service.spec.plural}")
+    def list_records(
+        request: Request,
+        session: DbSession,
+        actor: CurrentActor,
+        q: str | None = Query(None, description="search " + ", ".join(service.spec.search_fields)),
+        sort: str = Query("-created_at", description="field, '-' prefix for descending"),
+        cursor: str | None = None,
+        limit: int = Query(50, ge=1, le=500),
+        filter: str | None = Query(None, description='JSON filter tree, e.g. {"any": [...]}'),
+    ) -> Any:
+        """Filter with `field=value` or `field__op=value` (ops: eq ne gt gte lt lte in not_in contains
+        starts_with is_empty is_not_empty before after within_last_days older_than_days), also on
+        `custom.<key>` and related records (`account.industry`)."""
+        query = parse_list_query(request, q, sort, cursor, limit, filter)
+        result = service.list(session, actor=actor, query=query)
+        return {"items": [dump(r) for r in result.items], "next_cursor": result.next_cursor}
+
+    @router.get("/{record_id}", response_model=out, summary=f"Read a {name}")
+    def read_record(record_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+        return dump(service.get(session, record_id, actor=actor))
+
+    @router.get("/{record_id}/history", response_model=list[HistoryEntry], summary=f"Field history of a {name}")
+    def record_history(record_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+        service.get(session, record_id, actor=actor)
+        return [HistoryEntry.model_validate(h) for h in history_of(session, name, record_id)]
+
+    if create is not None:
+
+        @router.post("", status_code=201, response_model=out, summary=f"Create a {name}")
+        def create_record(request: Request, session: DbSession, actor: CurrentActor, body: create) -> Any:  # type: ignore[valid-type]
+            def produce() -> Any:
+                record = service.create(session, data=body.model_dump(exclude_unset=True), actor=actor)
+                session.flush()
+                return dump(record)
+
+            return run_idempotent(request, session, actor, body_bytes(body), 201, produce)
+
+        @router.delete("/{record_id}", status_code=204, response_model=None, summary=f"Delete a {name}")
+        def delete_record(record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor) -> Any:
+            def produce() -> None:
+                service.delete(session, service.get(session, record_id, actor=actor, write=True), actor=actor)
+
+            return run_idempotent(request, session, actor, b"", 204, produce)
+
+    if update is not None:
+
+        @router.patch("/{record_id}", response_model=out, summary=f"Change a {name}")
+        def update_record(
+            record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor, body: update  # type: ignore[valid-type]
+        ) -> Any:
+            def produce() -> Any:
+                record = service.get(session, record_id, actor=actor, write=True)
+                service.update(session, record, data=body.model_dump(exclude_unset=True), actor=actor)
+                session.flush()
+                return dump(record)
+
+            return run_idempotent(request, session, actor, body_bytes(body), 200, produce)
+
+    return router

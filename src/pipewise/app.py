@@ -1,0 +1,49 @@
+"""create_app(): the REST API, the web UI and, on SQLite, the in-process worker."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from pipewise import __version__
+from pipewise.api import errors
+from pipewise.api.v1 import actions, records
+from pipewise.config import get_settings
+from pipewise.handlers import register_all
+from pipewise.web import routes as web
+
+log = logging.getLogger("pipewise")
+
+
+def create_app(*, start_worker: bool | None = None) -> FastAPI:
+    settings = get_settings()
+    register_all()
+    run_worker = settings.run_inprocess_worker if start_worker is None else start_worker
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if run_worker:
+            from pipewise.worker.runner import Worker
+
+            worker = Worker(name="in-process")
+            worker.start_in_thread(poll_seconds=settings.worker_poll_seconds)
+        yield
+        if worker is not None:
+            worker.stop()
+
+    app = FastAPI(
+        title="Pipewise",
+        version=__version__,
+        summary="Sales CRM and automation that follows the deal.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(actions.router, prefix="/api/v1")
+    app.include_router(records.router, prefix="/api/v1")
+    web.install(app)
+    return app

@@ -1,0 +1,11 @@
+"""Wires every package's event subscribers and scheduled-action handlers into the bus.
+Importing a handlers module registers it; this is the one place that lists them."""
+
+import importlib
+
+HANDLER_MODULES: tuple[str, ...] = ()
+
+
+def register_all() -> None:
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)

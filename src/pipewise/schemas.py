@@ -1,0 +1,31 @@
+"""Shared pieces of the Pydantic schemas: strict input models and partial updates."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, create_model
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class RecordOut(OutputModel):
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+def partial(model: type[InputModel], name: str) -> type[InputModel]:
+    """The update schema of ``model``: every field optional, only sent fields applied."""
+    fields: dict[str, Any] = {
+        key: (info.annotation | None, None) for key, info in model.model_fields.items()
+    }
+    return create_model(name, __base__=InputModel, **fields)
