@@ -179,10 +179,18 @@ class FilterCompiler:
                 raise FilterError(field_name, f"{spec.name} has no field {field_name!r}")
             column = getattr(model, column.key)
             sa_type = column.type
-        return _apply(column, sa_type, op, value, field_name)
+        # Custom dates are stored as ISO text, which sorts like the dates it holds.
+        stored_as_text = head == "custom" and isinstance(sa_type, Date)
+        return _apply(column, sa_type, op, value, field_name, stored_as_text=stored_as_text)
 
 
-def _apply(column: Any, sa_type: Any, op: str, value: Any, field_name: str) -> ColumnElement[bool]:
+def _apply(
+    column: Any, sa_type: Any, op: str, value: Any, field_name: str, *, stored_as_text: bool = False
+) -> ColumnElement[bool]:
+    def typed(raw: Any) -> Any:
+        result = coerce(sa_type, raw, field_name)
+        return result.isoformat() if stored_as_text and isinstance(result, date) else result
+
     if op in NO_VALUE_OPS:
         empty = column.is_(None)
         if isinstance(sa_type, (String, Text)):
@@ -195,17 +203,17 @@ def _apply(column: Any, sa_type: Any, op: str, value: Any, field_name: str) -> C
             raise FilterError(field_name, "takes a whole number of days") from None
         cutoff: Any = utcnow() - timedelta(days=days)
         if isinstance(sa_type, Date):
-            cutoff = cutoff.date()
+            cutoff = cutoff.date().isoformat() if stored_as_text else cutoff.date()
         return column >= cutoff if op == "within_last_days" else column < cutoff
     if op in ("in", "not_in"):
         items = value if isinstance(value, list) else [v for v in str(value).split(",") if v != ""]
-        coerced = [coerce(sa_type, v, field_name) for v in items]
+        coerced = [typed(v) for v in items]
         return column.in_(coerced) if op == "in" else column.not_in(coerced)
     if op in ("contains", "starts_with"):
         text = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{text}%" if op == "contains" else f"{text}%"
         return column.ilike(pattern, escape="\\")
-    coerced = coerce(sa_type, value, field_name)
+    coerced = typed(value)
     if coerced is None:
         return column.is_(None) if op == "eq" else column.is_not(None)
     return {
