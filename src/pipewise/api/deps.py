@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.service import token_service
 from pipewise.auth.visibility import Actor
-from pipewise.db.session import begin_write, get_sessionmaker
+from pipewise.db.session import session_scope
 from pipewise.errors import PipewiseError
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -19,17 +19,8 @@ class Unauthorized(PipewiseError):
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the request boundary commits (before the response is sent)."""
-    session = get_sessionmaker()()
-    try:
-        if request.method not in READ_METHODS:
-            begin_write(session)
+    with session_scope(write=request.method not in READ_METHODS) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
