@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import ApiToken, Role, Team, User
 from pipewise.db.base import utcnow
-from pipewise.crm.normalize import normalize_email
+from pipewise.crm.normalize import normalize_user_email
 from pipewise.crm.records import RecordService
 from pipewise.crm.service import check_required_text, check_timezone
 from pipewise.errors import NotFound, ValidationFailed
@@ -43,7 +43,7 @@ class UserService(RecordService[User]):
     def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
         if "email" in data:
             try:
-                data["email"] = normalize_email(str(data["email"]))
+                data["email"] = normalize_user_email(str(data["email"]))
             except ValueError as exc:
                 errors.add("email", str(exc))
             else:

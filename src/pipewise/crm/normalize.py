@@ -24,6 +24,21 @@ def normalize_email(value: str) -> str:
     return f"{local}@{domain.lower()}".lower()
 
 
+SITE_LOCAL_SUFFIX = ".local"
+
+
+def normalize_user_email(value: str) -> str:
+    """A user's log-in address: like ``normalize_email``, but site-local names such as
+    ``admin@pipewise.local`` are allowed (email_validator rejects them as special-use,
+    yet self-hosted installations use them for staff accounts)."""
+    local, _, domain = value.strip().rpartition("@")
+    if not domain.lower().endswith(SITE_LOCAL_SUFFIX):
+        return normalize_email(value)
+    # Check everything else about the address with a public stand-in for the suffix.
+    stand_in = normalize_email(f"{local}@{domain[: -len(SITE_LOCAL_SUFFIX)]}.example")
+    return stand_in.removesuffix(".example") + SITE_LOCAL_SUFFIX
+
+
 def normalize_phone(value: str, default_region: str | None = "US") -> str:
     try:
         number = phonenumbers.parse(value.strip(), default_region)
