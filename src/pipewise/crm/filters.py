@@ -60,7 +60,8 @@ _RELATIVE = re.compile(r"^(?P<sign>[+-])(?P<n>\d+)(?P<unit>[dhw])$")
 
 class FilterError(ValidationFailed):
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}", errors=[FieldError(f"filter.{field_name}", message)])
+        location = f"filter.{field_name}" if field_name else "filter"
+        super().__init__(f"{location}: {message}", errors=[FieldError(location, message)])
 
 
 def _relative(value: str, now: datetime) -> datetime | None:
@@ -140,12 +141,12 @@ class FilterCompiler:
 
     def compile(self, node: Any, path: str = "") -> ColumnElement[bool]:
         if not isinstance(node, Mapping):
-            raise FilterError(path or "filter", "must be an object with all / any / not or field / op / value")
+            raise FilterError(path.rstrip("."), "must be an object with all / any / not or field / op / value")
         if "all" in node or "any" in node:
             key = "all" if "all" in node else "any"
             items = node[key]
             if not isinstance(items, list):
-                raise FilterError(path or key, f"{key} takes a list")
+                raise FilterError(path + key, f"{key} takes a list")
             parts = [self.compile(item, f"{path}{key}[{i}].") for i, item in enumerate(items)]
             if not parts:
                 return true() if key == "all" else false()
@@ -153,7 +154,7 @@ class FilterCompiler:
         if "not" in node:
             return not_(self.compile(node["not"], f"{path}not."))
         if "field" not in node:
-            raise FilterError(path or "filter", "a condition needs a field")
+            raise FilterError(path.rstrip("."), "a condition needs a field")
         return self.condition(self.spec, str(node["field"]), str(node.get("op", "eq")), node.get("value"))
 
     def condition(self, spec: RecordSpec, field_name: str, op: str, value: Any) -> ColumnElement[bool]:
