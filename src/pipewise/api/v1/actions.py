@@ -42,14 +42,24 @@ def deal_contacts(deal_id: uuid.UUID, session: DbSession, actor: CurrentActor) -
     ]
 
 
-@router.post("/deals/{deal_id}/contacts", status_code=204, tags=["deals"], summary="Put a contact on a deal")
-def add_deal_contact(deal_id: uuid.UUID, body: deals.DealContactLink, session: DbSession, actor: CurrentActor) -> None:
-    deal_service.add_contact(session, deal_id, body.contact_id, role=body.role, actor=actor)
+@router.post("/deals/{deal_id}/contacts", status_code=204, response_model=None, tags=["deals"], summary="Put a contact on a deal")
+def add_deal_contact(
+    deal_id: uuid.UUID, body: deals.DealContactLink, request: Request, session: DbSession, actor: CurrentActor
+) -> Any:
+    def produce() -> None:
+        deal_service.add_contact(session, deal_id, body.contact_id, role=body.role, actor=actor)
+
+    return run_idempotent(request, session, actor, body_bytes(body), 204, produce)
 
 
-@router.delete("/deals/{deal_id}/contacts/{contact_id}", status_code=204, tags=["deals"])
-def remove_deal_contact(deal_id: uuid.UUID, contact_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> None:
-    deal_service.remove_contact(session, deal_id, contact_id, actor=actor)
+@router.delete("/deals/{deal_id}/contacts/{contact_id}", status_code=204, response_model=None, tags=["deals"])
+def remove_deal_contact(
+    deal_id: uuid.UUID, contact_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor
+) -> Any:
+    def produce() -> None:
+        deal_service.remove_contact(session, deal_id, contact_id, actor=actor)
+
+    return run_idempotent(request, session, actor, b"", 204, produce)
 
 
 @router.post("/leads/{lead_id}/convert", response_model=leads.LeadConversion, tags=["leads"])
@@ -68,10 +78,13 @@ def convert_lead(lead_id: uuid.UUID, body: leads.LeadConvert, request: Request, 
 
 
 @router.post("/tasks/{task_id}/complete", response_model=crm.Task, tags=["tasks"])
-def complete_task(task_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
-    task = task_service.complete(session, task_id, actor=actor)
-    session.flush()
-    return task
+def complete_task(task_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor) -> Any:
+    def produce() -> Any:
+        task = task_service.complete(session, task_id, actor=actor)
+        session.flush()
+        return crm.Task.model_validate(task).model_dump(mode="json")
+
+    return run_idempotent(request, session, actor, b"", 200, produce)
 
 
 TIMELINE_TYPES = {"accounts": "account", "contacts": "contact", "leads": "lead", "deals": "deal"}
@@ -94,7 +107,8 @@ def me(session: DbSession, actor: CurrentActor) -> Any:
 
 @router.post("/me/tokens", status_code=201, response_model=auth_schemas.TokenCreated, tags=["users"])
 def create_token(body: auth_schemas.TokenCreate, session: DbSession, actor: CurrentActor) -> Any:
-    """The token is shown in this response only; Pipewise keeps just its hash."""
+    """The token is shown in this response only; Pipewise keeps just its hash (so this
+    write deliberately ignores Idempotency-Key: replaying it would mean storing the secret)."""
     user = session.get(User, actor.id)
     token, secret = token_service.create(session, user=user, name=body.name)
     return {"id": token.id, "name": token.name, "token": secret, "created_at": token.created_at}
