@@ -1,0 +1,31 @@
+"""The app as `pipewise serve` runs it on SQLite: API plus an in-process worker."""
+
+import time
+
+from fastapi.testclient import TestClient
+
+from pipewise.app import create_app
+from pipewise.events import bus
+
+
+def test_in_process_worker_delivers_events_after_commit(factory, session):
+    delivered: list[str] = []
+
+    @bus.subscribe("contact.created", name="test.app.contact_created")
+    def on_contact_created(_session, event):
+        delivered.append(event.payload["changes"]["last_name"][1])
+
+    try:
+        admin = factory.user(role="admin")
+        headers = factory.headers(admin)
+        with TestClient(create_app(start_worker=True)) as client:
+            assert client.post("/api/v1/contacts", json={"last_name": "Turing"}, headers=headers).status_code == 201
+            rejected = client.post("/api/v1/contacts", json={"last_name": "Bad", "email": "x"}, headers=headers)
+            assert rejected.status_code == 422
+            deadline = time.monotonic() + 20
+            while not delivered and time.monotonic() < deadline:
+                time.sleep(0.05)
+        # The rejected write left no event behind: only the committed contact is delivered.
+        assert delivered == ["Turing"]
+    finally:
+        bus.unsubscribe("test.app.contact_created")
