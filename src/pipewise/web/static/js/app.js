@@ -1,0 +1,60 @@
+/* Pipewise web UI behaviour: the pipeline board's drag and drop, the home chart. */
+(function () {
+  "use strict";
+
+  function initBoard(board) {
+    if (!window.Sortable || board.dataset.ready) return;
+    board.dataset.ready = "1";
+    var moveUrl = board.dataset.moveUrl;
+    board.querySelectorAll(".cards").forEach(function (list) {
+      new Sortable(list, {
+        group: "deals",
+        animation: 150,
+        filter: "select, a, input",
+        preventOnFilter: false,
+        ghostClass: "deal-card-ghost",
+        onEnd: function (evt) {
+          if (evt.from === evt.to) return;
+          // The server answers with the whole board: the card lands where the
+          // service put it, or back in its column with the reason.
+          htmx.ajax("POST", moveUrl, {
+            target: "#board",
+            swap: "outerHTML",
+            values: { deal_id: evt.item.dataset.dealId, stage_id: evt.to.dataset.stageId },
+          });
+        },
+      });
+    });
+  }
+
+  function initChart(canvas) {
+    if (!window.Chart || canvas.dataset.ready) return;
+    canvas.dataset.ready = "1";
+    var data = JSON.parse(canvas.dataset.chart);
+    new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [{ label: "Open deals", data: data.counts, backgroundColor: "#6366f1", borderRadius: 4 }],
+      },
+      options: {
+        plugins: { legend: { display: false } },
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+        maintainAspectRatio: false,
+      },
+    });
+  }
+
+  function init(root) {
+    var scope = root || document;
+    var board = scope.id === "board" ? scope : scope.querySelector && scope.querySelector("#board");
+    if (board) initBoard(board);
+    var chart = scope.querySelector && scope.querySelector("#stage-chart");
+    if (chart) initChart(chart);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    init(document);
+    document.body.addEventListener("htmx:load", function (evt) { init(evt.target); });
+  });
+})();
