@@ -108,7 +108,9 @@ class Display:
             changes = entry.data.get("changes") or {}
             title = "Updated"
             for name, pair in changes.items():
-                if isinstance(pair, list) and len(pair) == 2:
+                if name == "contacts" and isinstance(pair, list) and len(pair) == 2:
+                    lines.append(_contact_link_change(*pair))
+                elif isinstance(pair, list) and len(pair) == 2:
                     old, new = pair
                     lines.append(
                         f"{formatting.label(name)}: {self.value_text(name, old)} → {self.value_text(name, new)}"
@@ -129,3 +131,12 @@ class Display:
             at=entry.at,
             automated=bool(entry.data.get("automated")) or entry.kind not in ("activity", "task", "change"),
         )
+
+
+def _contact_link_change(old: Any, new: Any) -> str:
+    """Deal-contact links are stored as {"added": id, "role": ...} / {"removed": id}."""
+    if isinstance(new, dict) and new.get("added"):
+        return "Contact added" + (f" as {new['role']}" if new.get("role") else "")
+    if isinstance(old, dict) and old.get("removed"):
+        return "Contact removed"
+    return "Contacts changed"
