@@ -7,6 +7,7 @@ from pipewise.db.base import Base
 from pipewise.deals.models import Deal, DealContact, DealStageChange, Pipeline, Stage
 from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
 from pipewise.leads.models import Lead
+from pipewise.leads import tables as lead_tables  # noqa: F401 - capture, import, dedup, scoring, routing
 from pipewise.quotes.models import Product
 
 __all__ = [

@@ -2,11 +2,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.crm.models import custom_fields, owner_fk
-from pipewise.db.base import Base, Timestamps, UUIDPrimaryKey
+from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
 
 
 class Lead(UUIDPrimaryKey, Timestamps, Base):
@@ -22,16 +22,129 @@ class Lead(UUIDPrimaryKey, Timestamps, Base):
     industry: Mapped[str | None] = mapped_column(String(100))
     company_size: Mapped[int | None]
     country: Mapped[str | None] = mapped_column(String(2))
+    # ISO 3166-2 subdivision, e.g. US-CA or DE-BY.
+    region: Mapped[str | None] = mapped_column(String(6))
     source: Mapped[str | None] = mapped_column(String(60), index=True)
     status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    lifecycle_stage: Mapped[str] = mapped_column(String(20), default="lead", index=True)
     disqualified_reason: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    # A named queue for leads routed to no one in particular (owner stays empty).
+    queue: Mapped[str | None] = mapped_column(String(60), index=True)
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
     converted_at: Mapped[datetime | None]
     converted_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
     converted_deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deal.id", ondelete="SET NULL"))
+    # utm_source / utm_medium / utm_campaign / referrer / form, as captured.
+    attribution: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consent_state: Mapped[str] = mapped_column(String(20), default="unknown")
+    score: Mapped[int] = mapped_column(default=0, index=True)
+    fit_score: Mapped[int] = mapped_column(default=0)
+    engagement_score: Mapped[int] = mapped_column(default=0)
+    predicted_probability: Mapped[float | None]
+    # The few reasons behind the score, in words: [{"text", "points"}].
+    score_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    scored_at: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]
+    first_touched_at: Mapped[datetime | None]
     custom: Mapped[dict[str, Any]] = custom_fields()
+
+    __table_args__ = (Index("ix_lead_owner_score", "owner_id", "score"),)
 
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+class LeadForm(UUIDPrimaryKey, Timestamps, Base):
+    """A public web form: its key is the URL (POST /f/{key})."""
+
+    __tablename__ = "lead_form"
+
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # form field name -> lead field (first_name, email, custom.<key>, ...)
+    field_map: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    required_fields: Mapped[list[Any]] = mapped_column(default=list)
+    # Hidden fields copied into the lead's attribution (utm_source, ...).
+    hidden_fields: Mapped[list[Any]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(60), default="web form")
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consent_required: Mapped[bool] = mapped_column(default=False)
+    success_message: Mapped[str] = mapped_column(String(300), default="Thank you — we will be in touch.")
+    redirect_url: Mapped[str | None] = mapped_column(String(500))
+    rate_limit_per_minute: Mapped[int] = mapped_column(default=10)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class FormSubmission(UUIDPrimaryKey, Base):
+    """One post to a form, kept with its consent and the timings of speed to lead."""
+
+    __tablename__ = "form_submission"
+
+    form_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead_form.id", ondelete="CASCADE"), index=True)
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lead.id", ondelete="SET NULL"), index=True)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    status: Mapped[str] = mapped_column(String(20), default="accepted")  # accepted | spam | rejected
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consent_given: Mapped[bool] = mapped_column(default=False)
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consented_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assigned_at: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]
+    # From receipt to the owner being told (scored, de-duplicated and assigned on the way).
+    speed_to_lead_ms: Mapped[int | None]
+
+    __table_args__ = (Index("ix_form_submission_ip_received", "ip", "received_at"),)
+
+
+class DuplicateCandidate(Base):
+    """A possible duplicate found on create, import or a full scan, waiting for review."""
+
+    __tablename__ = "duplicate_candidate"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    candidate_type: Mapped[str] = mapped_column(String(20))
+    candidate_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    score: Mapped[float]
+    reason: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | dismissed | merged
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("record_type", "record_id", "candidate_type", "candidate_id"),)
+
+
+class LeadImport(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "lead_import"
+
+    filename: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | running | done | failed
+    mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    on_duplicate: Mapped[str] = mapped_column(String(10), default="skip")  # skip | update | create
+    actor_id: Mapped[uuid.UUID | None]
+    total_rows: Mapped[int] = mapped_column(default=0)
+    created_count: Mapped[int] = mapped_column(default=0)
+    updated_count: Mapped[int] = mapped_column(default=0)
+    skipped_count: Mapped[int] = mapped_column(default=0)
+    rejected_count: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class LeadImportRow(Base):
+    """A row of an import that did not land as-is: rejected (with the reason) or skipped."""
+
+    __tablename__ = "lead_import_row"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lead_import.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(10), default="rejected")  # rejected | skipped
+    reason: Mapped[str] = mapped_column(Text)
+    excerpt: Mapped[str | None] = mapped_column(String(300))
+
+

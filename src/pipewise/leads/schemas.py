@@ -19,8 +19,12 @@ class LeadCreate(InputModel):
     industry: Annotated[str, Field(max_length=100)] | None = None
     company_size: Annotated[int, Field(ge=0)] | None = None
     country: Annotated[str, Field(max_length=60)] | None = None
+    region: Annotated[str, Field(max_length=60)] | None = None
     source: Annotated[str, Field(max_length=60)] | None = None
     status: str = "new"
+    lifecycle_stage: str = "lead"
+    consent_state: str = "unknown"
+    attribution: dict[str, Annotated[str, Field(max_length=500)]] = {}
     disqualified_reason: Annotated[str, Field(max_length=2000)] | None = None
     owner_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
@@ -41,10 +45,23 @@ class Lead(RecordOut):
     industry: str | None
     company_size: int | None
     country: str | None
+    region: str | None
     source: str | None
     status: str
+    lifecycle_stage: str
+    consent_state: str
+    attribution: dict[str, Any]
     disqualified_reason: str | None
     owner_id: uuid.UUID | None
+    queue: str | None
+    score: int
+    fit_score: int
+    engagement_score: int
+    predicted_probability: float | None
+    score_reasons: list[Any]
+    scored_at: datetime | None
+    assigned_at: datetime | None
+    first_touched_at: datetime | None
     account_id: uuid.UUID | None
     converted_at: datetime | None
     converted_contact_id: uuid.UUID | None

@@ -20,12 +20,32 @@ from pipewise.crm.service import (
 )
 from pipewise.db.base import utcnow
 from pipewise.deals.service import deal_service
-from pipewise.errors import Conflict, ValidationFailed
+from pipewise.errors import Conflict, ErrorCollector, ValidationFailed
 from pipewise.events import bus
+from pipewise.leads import clean, dedup, lifecycle
 from pipewise.leads.events import LeadConverted
 from pipewise.leads.models import Lead
 
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "converted", "disqualified")
+CONSENT_STATES = ("unknown", "granted", "withdrawn")
+# Fields whose change can move the fit score.
+FIT_FIELDS = frozenset({"title", "company", "company_size", "industry", "country", "region", "domain", "account_id", "source", "custom"})
+
+
+def clean_lead_fields(data: dict[str, Any], record: Lead | None, errors: ErrorCollector) -> None:
+    """Normalise what people type, in place; shared by the service, forms and imports."""
+    for key in ("first_name", "last_name"):
+        if isinstance(data.get(key), str):
+            data[key] = clean.tidy_person_name(data[key])
+    tidy_names(data, ("title", "company", "industry", "source"))
+    normalize_field(data, "email", clean.clean_email, errors)
+    normalize_field(data, "country", clean.clean_country, errors)
+    country = data.get("country") or getattr(record, "country", None)
+    normalize_field(data, "phone", lambda v: clean.clean_phone(v, country), errors)
+    normalize_field(data, "region", lambda v: clean.clean_region(v, country), errors)
+    normalize_field(data, "domain", normalize.normalize_domain, errors)
+    if data.get("email") and not data.get("domain") and not getattr(record, "domain", None):
+        data["domain"] = clean.company_domain(data["email"])
 
 
 class LeadService(RecordService[Lead]):
@@ -33,24 +53,40 @@ class LeadService(RecordService[Lead]):
 
     def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
         check_required_text(data, "last_name", record, errors)
-        tidy_names(data, ("first_name", "title", "company", "industry", "source"))
-        normalize_field(data, "email", normalize.normalize_email, errors)
-        normalize_field(data, "phone", normalize.normalize_phone, errors)
-        normalize_field(data, "domain", normalize.normalize_domain, errors)
-        normalize_field(data, "country", normalize.normalize_country, errors)
+        clean_lead_fields(data, record, errors)
         check_choice(data, "status", LEAD_STATUSES, errors)
+        check_choice(data, "consent_state", CONSENT_STATES, errors)
         if data.get("status") == "converted" and (record is None or record.status != "converted"):
             errors.add("status", "use the convert action to convert a lead")
         if data.get("status") == "disqualified" and not (
             data.get("disqualified_reason") or getattr(record, "disqualified_reason", None)
         ):
             errors.add("disqualified_reason", "say why the lead is disqualified")
-        if data.get("email") and not data.get("domain") and not getattr(record, "domain", None):
-            data["domain"] = normalize.domain_of_email(data["email"])
+        lifecycle.check_stage(data, record, errors)
         if data.get("domain") and not data.get("account_id") and not getattr(record, "account_id", None):
             account = account_service.by_domain(session, data["domain"])
             if account is not None:
                 data["account_id"] = account.id
+
+    def after_create(self, session: Session, record: Lead, *, actor: Actor) -> None:
+        from pipewise.scoring.service import score_leads
+
+        session.flush()
+        dedup.check_lead(session, record)
+        score_leads(session, [record.id], cause="created", actor=actor)
+
+    def after_update(self, session: Session, record: Lead, changes: dict[str, Any], *, actor: Actor) -> None:
+        from pipewise.scoring.service import score_leads
+
+        if "lifecycle_stage" in changes:
+            old, new = changes["lifecycle_stage"]
+            lifecycle.announce(session, record, old, new, actor_id=actor.id, cause="changed by hand")
+        if changes.keys() & {"email", "first_name", "last_name", "company", "phone", "domain"}:
+            session.flush()
+            dedup.check_lead(session, record)
+        if changes.keys() & FIT_FIELDS:
+            session.flush()
+            score_leads(session, [record.id], cause="details changed", actor=actor)
 
     def convert(
         self,
@@ -68,6 +104,23 @@ class LeadService(RecordService[Lead]):
         lead = self.get(session, lead_id, actor=actor, write=True)
         if lead.status == "converted":
             raise Conflict("this lead was converted already")
+        # A savepoint: a failure half-way (no pipeline for the deal) leaves nothing behind,
+        # whatever the caller then does with its transaction.
+        with session.begin_nested():
+            return self._convert(session, lead, actor=actor, account_id=account_id, create_deal=create_deal,
+                                 deal_name=deal_name, amount=amount)
+
+    def _convert(
+        self,
+        session: Session,
+        lead: Lead,
+        *,
+        actor: Actor,
+        account_id: uuid.UUID | None,
+        create_deal: bool,
+        deal_name: str | None,
+        amount: Decimal | None,
+    ) -> dict[str, Any]:
         account = None
         if account_id or lead.account_id:
             account = account_service.get(session, account_id or lead.account_id, actor=actor)
@@ -126,9 +179,12 @@ class LeadService(RecordService[Lead]):
                 "account_id": account.id,
                 "converted_contact_id": contact.id,
                 "converted_deal_id": deal.id if deal else None,
+                "lifecycle_stage": "opportunity" if deal else "sql",
             },
         )
         record_change(session, record_type="lead", record_id=lead.id, action="converted", changes=changes, actor=actor)
+        if "lifecycle_stage" in changes:
+            lifecycle.announce(session, lead, changes["lifecycle_stage"][0], lead.lifecycle_stage, actor_id=actor.id, cause="converted")
         bus.record(
             session,
             LeadConverted(

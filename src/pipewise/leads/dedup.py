@@ -1,0 +1,296 @@
+"""Duplicate detection for people: exact e-mail first, then a fuzzy match of the person's
+name together with their company (rapidfuzz), on every create and import, and over the
+whole database (``scan``) for the review page and ``pipewise dedupe``."""
+
+import itertools
+import re
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from pipewise.crm.models import Account, Contact
+from pipewise.db.base import utcnow
+from pipewise.leads.models import DuplicateCandidate, Lead
+
+DEFAULT_THRESHOLD = 85.0
+# A block bigger than this says little (a common surname); its pairs are not compared.
+MAX_BLOCK = 60
+
+_COMPANY_SUFFIXES = re.compile(
+    r"\b(incorporated|inc|llc|l\.l\.c|ltd|limited|plc|corp|corporation|co|company|gmbh|ag|sa|sarl|bv|nv|oy|ab|"
+    r"as|spa|srl|pty|pvt|kg|se|group|holdings?)\b\.?"
+)
+
+
+def fold(text: str | None) -> str:
+    """Lower case, accents removed, punctuation to spaces: the form names are compared in."""
+    if not text:
+        return ""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).strip()
+
+
+def company_key(name: str | None) -> str:
+    return re.sub(r"\s+", " ", _COMPANY_SUFFIXES.sub(" ", fold(name))).strip()
+
+
+@dataclass(frozen=True)
+class Person:
+    """What duplicate detection looks at, for a lead or a contact."""
+
+    record_type: str
+    id: uuid.UUID | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    domain: str | None = None
+
+    @property
+    def name(self) -> str:
+        return fold(f"{self.first_name or ''} {self.last_name or ''}")
+
+
+@dataclass(frozen=True)
+class Match:
+    record_type: str
+    id: uuid.UUID
+    score: float
+    reason: str
+
+
+def compare(a: Person, b: Person) -> tuple[float, str] | None:
+    """How alike two people are (0–100) and why, or None when they clearly differ."""
+    if a.email and a.email == b.email:
+        return 100.0, "same e-mail address"
+    name_score = fuzz.token_sort_ratio(a.name, b.name)
+    if name_score < 75:
+        return None
+    # A first initial against a full first name ("J Smith" / "John Smith") is no contradiction.
+    if a.last_name and b.last_name and fold(a.last_name) == fold(b.last_name):
+        fa, fb = fold(a.first_name), fold(b.first_name)
+        if fa and fb and (fa.startswith(fb) or fb.startswith(fa)):
+            name_score = max(name_score, 95.0)
+    if a.domain and a.domain == b.domain:
+        company_score, company_why = 100.0, f"same company domain {a.domain}"
+    else:
+        ca, cb = company_key(a.company), company_key(b.company)
+        company_score = fuzz.token_set_ratio(ca, cb) if ca and cb else None
+        company_why = f"company {company_score:.0f}% alike" if company_score is not None else "no company to compare"
+    if a.phone and a.phone == b.phone:
+        return max(name_score, 90.0), f"same phone number, name {name_score:.0f}% alike"
+    if company_score is None:
+        # Without a company, only a near-identical name counts — and then only weakly.
+        return (name_score * 0.9, f"name {name_score:.0f}% alike, {company_why}") if name_score >= 95 else None
+    score = 0.6 * name_score + 0.4 * company_score
+    return score, f"name {name_score:.0f}% alike, {company_why}"
+
+
+# -- one record against the database --
+
+
+def _people(session: Session, record_type: str, clause, limit: int = 500) -> list[Person]:  # type: ignore[no-untyped-def]
+    if record_type == "lead":
+        rows = session.execute(
+            select(Lead.id, Lead.first_name, Lead.last_name, Lead.email, Lead.phone, Lead.company, Lead.domain)
+            .where(clause(Lead))
+            .limit(limit)
+        )
+        return [Person("lead", *row) for row in rows]
+    rows = session.execute(
+        select(Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.phone, Account.name, Account.domain)
+        .outerjoin(Account, Account.id == Contact.account_id)
+        .where(clause(Contact))
+        .limit(limit)
+    )
+    return [Person("contact", *row) for row in rows]
+
+
+def find_matches(session: Session, person: Person, *, threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
+    """Leads and contacts that may be ``person``: same e-mail, or a similar name at a similar
+    company. Best first."""
+
+    def nearby(model):  # type: ignore[no-untyped-def]
+        conditions = []
+        if person.email:
+            conditions.append(model.email == person.email)
+        if person.last_name:
+            conditions.append(model.last_name == person.last_name)
+        if person.phone:
+            conditions.append(model.phone == person.phone)
+        if person.domain and model is Lead:
+            conditions.append(model.domain == person.domain)
+        clause = or_(*conditions) if conditions else model.id.is_(None)
+        return clause if person.id is None else clause & (model.id != person.id)
+
+    found: list[Match] = []
+    for record_type in ("lead", "contact"):
+        for other in _people(session, record_type, nearby):
+            result = compare(person, other)
+            if result is not None and result[0] >= threshold:
+                found.append(Match(record_type, other.id, round(result[0], 1), result[1]))  # type: ignore[arg-type]
+    found.sort(key=lambda m: -m.score)
+    return found
+
+
+def remember(session: Session, record_type: str, record_id: uuid.UUID, matches: Iterable[Match]) -> int:
+    """Store matches as open candidates on the record (once per pair)."""
+    matches = [m for m in matches if not (m.record_type == record_type and m.id == record_id)]
+    if not matches:
+        return 0
+    known = set(
+        session.execute(
+            select(DuplicateCandidate.candidate_type, DuplicateCandidate.candidate_id).where(
+                DuplicateCandidate.record_type == record_type, DuplicateCandidate.record_id == record_id
+            )
+        ).all()
+    )
+    added = 0
+    for m in matches:
+        if (m.record_type, m.id) in known:
+            continue
+        session.add(
+            DuplicateCandidate(
+                record_type=record_type,
+                record_id=record_id,
+                candidate_type=m.record_type,
+                candidate_id=m.id,
+                score=m.score,
+                reason=m.reason[:300],
+                detected_at=utcnow(),
+            )
+        )
+        added += 1
+    return added
+
+
+def check_lead(session: Session, lead: Lead, *, threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
+    person = Person("lead", lead.id, lead.first_name, lead.last_name, lead.email, lead.phone, lead.company, lead.domain)
+    matches = find_matches(session, person, threshold=threshold)
+    remember(session, "lead", lead.id, matches)
+    return matches
+
+
+def open_candidates(session: Session, record_type: str, record_id: uuid.UUID) -> list[DuplicateCandidate]:
+    return list(
+        session.scalars(
+            select(DuplicateCandidate)
+            .where(
+                DuplicateCandidate.status == "open",
+                or_(
+                    (DuplicateCandidate.record_type == record_type) & (DuplicateCandidate.record_id == record_id),
+                    (DuplicateCandidate.candidate_type == record_type) & (DuplicateCandidate.candidate_id == record_id),
+                ),
+            )
+            .order_by(DuplicateCandidate.score.desc())
+        )
+    )
+
+
+# -- the whole database --
+
+
+def blocking_keys(p: Person) -> Iterator[str]:
+    """Cheap keys that true duplicates usually share; only records sharing one are compared."""
+    if p.email:
+        yield "e:" + p.email
+    if p.phone:
+        yield "p:" + p.phone
+    first, last = fold(p.first_name), fold(p.last_name)
+    if last:
+        yield f"l:{last[:4]}:{first[:1]}"
+        yield f"s:{last[-3:]}:{first[:1]}"
+    if first:
+        yield f"f:{first[:3]}:{last[:1]}"
+    if p.domain:
+        yield f"d:{p.domain}:{last[:1]}"
+    company = company_key(p.company)
+    if company:
+        yield f"c:{company[:8]}"
+
+
+def pairs(people: list[Person], *, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Person, Person, float, str]]:
+    """Every pair of ``people`` that looks like the same person, best first."""
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for index, person in enumerate(people):
+        for key in blocking_keys(person):
+            blocks[key].append(index)
+    seen: set[tuple[int, int]] = set()
+    found = []
+    for members in blocks.values():
+        if len(members) < 2 or len(members) > MAX_BLOCK:
+            continue
+        for i, j in itertools.combinations(members, 2):
+            if (i, j) in seen:
+                continue
+            seen.add((i, j))
+            result = compare(people[i], people[j])
+            if result is not None and result[0] >= threshold:
+                found.append((people[i], people[j], round(result[0], 1), result[1]))
+    found.sort(key=lambda f: -f[2])
+    return found
+
+
+def load_people(session: Session, record_type: str) -> list[Person]:
+    return _people(session, record_type, lambda model: model.id.is_not(None), limit=10_000_000)
+
+
+def scan(session: Session, *, record_types: tuple[str, ...] = ("lead", "contact"), threshold: float = DEFAULT_THRESHOLD) -> int:
+    """Look for duplicates among all leads and contacts; store new pairs as open candidates."""
+    people = [p for record_type in record_types for p in load_people(session, record_type)]
+    found = pairs(people, threshold=threshold)
+    existing = set(
+        session.execute(
+            select(
+                DuplicateCandidate.record_type,
+                DuplicateCandidate.record_id,
+                DuplicateCandidate.candidate_type,
+                DuplicateCandidate.candidate_id,
+            )
+        ).all()
+    )
+    added = 0
+    for a, b, score, reason in found:
+        # A contact is the better-known record: leads point at contacts, not the reverse.
+        if a.record_type == "contact" and b.record_type == "lead":
+            a, b = b, a
+        key, mirrored = (a.record_type, a.id, b.record_type, b.id), (b.record_type, b.id, a.record_type, a.id)
+        if key in existing or mirrored in existing:
+            continue
+        existing.add(key)
+        session.add(
+            DuplicateCandidate(
+                record_type=a.record_type,
+                record_id=a.id,
+                candidate_type=b.record_type,
+                candidate_id=b.id,
+                score=score,
+                reason=reason,
+                detected_at=utcnow(),
+            )
+        )
+        added += 1
+    return added
+
+
+def forget(session: Session, record_type: str, record_ids: list[uuid.UUID]) -> None:
+    """Drop candidate rows that point at records that no longer exist."""
+    if not record_ids:
+        return
+    session.execute(
+        delete(DuplicateCandidate).where(
+            or_(
+                tuple_(DuplicateCandidate.record_type, DuplicateCandidate.record_id).in_([(record_type, i) for i in record_ids]),
+                tuple_(DuplicateCandidate.candidate_type, DuplicateCandidate.candidate_id).in_(
+                    [(record_type, i) for i in record_ids]
+                ),
+            )
+        )
+    )

@@ -1,0 +1,163 @@
+"""Scoring leads: fit and decayed engagement rules, the predictive model when one is
+active, score history, and the MQL threshold that moves leads on."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.db.base import utcnow
+from pipewise.errors import ErrorCollector, ValidationFailed
+from pipewise.events import bus
+from pipewise.leads.events import LeadScoreCrossed
+from pipewise.leads.lifecycle import move_stage, rank
+from pipewise.leads.models import Lead
+from pipewise.scoring import rules
+from pipewise.scoring.models import EngagementEvent, ScoreHistory, ScoringConfig
+
+CONFIG_ID = 1
+DECAY_ACTION = "scoring.decay"
+
+
+def config(session: Session) -> ScoringConfig:
+    row = session.get(ScoringConfig, CONFIG_ID)
+    if row is None:
+        row = ScoringConfig(
+            id=CONFIG_ID,
+            fit_rules=rules.DEFAULT_FIT_RULES,
+            engagement_points=dict(rules.DEFAULT_ENGAGEMENT_POINTS),
+            half_life_days=14.0,
+            mql_threshold=60,
+            predictive_weight=0.0,
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def update_config(session: Session, data: dict[str, Any]) -> ScoringConfig:
+    errors = ErrorCollector()
+    row = config(session)
+    if "fit_rules" in data:
+        data["fit_rules"] = rules.check_rules(data["fit_rules"], errors)
+    if "engagement_points" in data:
+        points = data["engagement_points"]
+        if not isinstance(points, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and -100 <= v <= 100 for v in points.values()
+        ):
+            errors.add("engagement_points", "must map each kind to whole points between -100 and 100")
+    if "half_life_days" in data and not 0 < float(data["half_life_days"]) <= 3650:
+        errors.add("half_life_days", "must be between 0 and 3650 days")
+    if "mql_threshold" in data and not 1 <= int(data["mql_threshold"]) <= 100:
+        errors.add("mql_threshold", "must be between 1 and 100")
+    if "predictive_weight" in data and not 0 <= float(data["predictive_weight"]) <= 1:
+        errors.add("predictive_weight", "must be between 0 and 1")
+    errors.raise_if_any()
+    for key, value in data.items():
+        setattr(row, key, value)
+    return row
+
+
+def score_leads(
+    session: Session, lead_ids: list[uuid.UUID], *, cause: str, actor: Actor = SYSTEM_ACTOR, now: datetime | None = None
+) -> dict[uuid.UUID, int]:
+    """Recompute the scores of ``lead_ids``; write history where a score moved and announce
+    threshold crossings. Returns the new scores."""
+    if not lead_ids:
+        return {}
+    from pipewise.scoring import predictive
+
+    now = now or utcnow()
+    cfg = config(session)
+    session.flush()
+    fit = rules.fit_scores(session, lead_ids, cfg.fit_rules)
+    engagement = rules.engagement_scores(session, lead_ids, cfg.engagement_points, cfg.half_life_days, now)
+    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))}
+    predictions = predictive.predict_leads(session, list(leads.values()))
+    scores = {}
+    for lead_id, lead in leads.items():
+        fit_points, fit_reasons = fit.get(lead_id, (0, []))
+        engagement_points, engagement_reasons = engagement.get(lead_id, (0, []))
+        probability, model_reasons = predictions.get(lead_id, (None, []))
+        score = rules.combine(fit_points, engagement_points, probability, cfg.predictive_weight)
+        reasons = sorted(fit_reasons + engagement_reasons, key=lambda r: -abs(r.points))[:5]
+        old = lead.score
+        changed = (old, lead.fit_score, lead.engagement_score, lead.predicted_probability) != (
+            score, fit_points, engagement_points, probability
+        )
+        lead.fit_score, lead.engagement_score, lead.score = fit_points, engagement_points, score
+        lead.predicted_probability = probability
+        lead.score_reasons = [r.as_dict() for r in reasons] + model_reasons
+        lead.scored_at = now
+        scores[lead_id] = score
+        if changed:
+            session.add(
+                ScoreHistory(
+                    lead_id=lead_id, at=now, score=score, fit_score=fit_points,
+                    engagement_score=engagement_points, predicted_probability=probability, cause=cause[:120],
+                )
+            )
+        _threshold(session, lead, old, score, cfg.mql_threshold, actor=actor)
+    return scores
+
+
+def _threshold(session: Session, lead: Lead, old: int, new: int, threshold: int, *, actor: Actor) -> None:
+    if (old < threshold) == (new < threshold):
+        return
+    direction = "up" if new >= threshold else "down"
+    bus.record(
+        session,
+        LeadScoreCrossed(
+            record_id=lead.id, actor_id=None, data={"score": new, "threshold": threshold, "direction": direction}
+        ),
+    )
+    if direction == "up" and rank(lead.lifecycle_stage) in (0, 1):
+        move_stage(session, lead, "mql", actor=actor, cause=f"score {new} reached the MQL threshold {threshold}")
+
+
+def record_engagement(
+    session: Session,
+    lead_id: uuid.UUID,
+    *,
+    kind: str,
+    occurred_at: datetime | None = None,
+    detail: dict[str, Any] | None = None,
+    rescore: bool = True,
+) -> EngagementEvent:
+    if kind not in config(session).engagement_points and kind not in rules.ENGAGEMENT_KINDS:
+        raise ValidationFailed.on("kind", f"must be one of {', '.join(rules.ENGAGEMENT_KINDS)}")
+    when = occurred_at or utcnow()
+    if when > utcnow() + timedelta(minutes=5):
+        raise ValidationFailed.on("occurred_at", "cannot be in the future")
+    event = EngagementEvent(lead_id=lead_id, kind=kind, occurred_at=when, detail=detail or {})
+    session.add(event)
+    if rescore:
+        score_leads(session, [lead_id], cause=rules.ENGAGEMENT_KINDS.get(kind, kind))
+    schedule_decay(session)
+    return event
+
+
+def history(session: Session, lead_id: uuid.UUID, *, limit: int = 100) -> list[ScoreHistory]:
+    return list(
+        session.scalars(
+            select(ScoreHistory).where(ScoreHistory.lead_id == lead_id).order_by(ScoreHistory.at.desc(), ScoreHistory.id.desc()).limit(limit)
+        )
+    )
+
+
+def schedule_decay(session: Session, *, after: datetime | None = None) -> None:
+    """A daily timer that re-scores engaged leads so that fading engagement shows."""
+    run_at = (after or utcnow()).replace(hour=3, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    bus.schedule(session, key=f"{DECAY_ACTION}:{run_at.date().isoformat()}", kind=DECAY_ACTION, run_at=run_at)
+
+
+@bus.handles_action(DECAY_ACTION)
+def run_decay(session: Session, _action: Any) -> None:
+    engaged = list(session.scalars(select(Lead.id).where(Lead.engagement_score > 0, Lead.status != "converted")))
+    for start in range(0, len(engaged), 500):
+        score_leads(session, engaged[start : start + 500], cause="engagement fading")
+    if engaged:
+        schedule_decay(session)
