@@ -175,7 +175,9 @@ def to_state(typed: dict[str, str], errors: list[FieldError], shown: Iterable[st
     names = set(shown)
     for error in errors:
         if error.field in names:
-            state.errors.setdefault(error.field, []).append(error.message)
+            # One message per field: the first names the real problem (a custom number
+            # typed as text is also reported as missing).
+            state.errors.setdefault(error.field, [error.message])
         else:
             state.general.append(f"{error.field.replace('_', ' ')}: {error.message}")
     return state
