@@ -14,6 +14,7 @@ def logged_in(web, factory, session, **kw):
 
 def stage_of(session, deal):
     session.rollback()  # a fresh snapshot of what the request committed
+    session.expire_all()
     return session.get(Deal, deal.id).stage_id
 
 
@@ -73,6 +74,7 @@ class TestBoard:
         )
         assert r.status_code == 200
         session.rollback()
+        session.expire_all()
         stored = session.get(Deal, deal.id)
         assert (stored.stage_id, stored.close_date) == (negotiation.id, date(2031, 3, 1))
 

@@ -142,6 +142,8 @@ def parse(
             custom[f.name[7:]] = text or None
             continue
         value: Any
+        if not text and f.empty_means_default:
+            continue
         if not text:
             value = "" if f.required and f.kind not in UUID_KINDS else None
         elif f.kind == "money":

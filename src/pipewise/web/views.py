@@ -29,6 +29,8 @@ class FormField:
     hint: str = ""
     wide: bool = False
     default: str = ""  # pre-filled on a new record's form
+    # Left empty, the field is not sent at all: the service picks (or keeps) the value.
+    empty_means_default: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,8 +194,8 @@ DEAL = RecordView(
     fields=(
         FormField("name", "Deal name", required=True, wide=True),
         FormField("account_id", "Account", "account"),
-        FormField("pipeline_id", "Pipeline", "pipeline", hint="Empty: the default pipeline"),
-        FormField("stage_id", "Stage", "stage", hint="Empty: the pipeline's first stage"),
+        FormField("pipeline_id", "Pipeline", "pipeline", hint="Empty: the default pipeline", empty_means_default=True),
+        FormField("stage_id", "Stage", "stage", hint="Empty: the pipeline's first stage", empty_means_default=True),
         FormField("amount", "Amount", "money"),
         FormField("currency", "Currency", required=True, hint="ISO code, e.g. USD", default="USD"),
         FormField("close_date", "Expected close", "date"),
