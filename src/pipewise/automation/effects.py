@@ -1,0 +1,117 @@
+"""External effects (webhook calls, e-mails) made at most once per step key.
+
+Before an effect is tried, its attempt is counted in ``automation_effect``; on PostgreSQL
+that count commits on its own, so it survives a worker killed mid-call. When the effect
+succeeds the outcome is stored with the step's own transaction. A step that runs again
+(its worker died before committing) finds either a finished effect — and does not repeat
+it — or an attempt with no outcome, which it retries with the same idempotency key so the
+receiver can drop the duplicate."""
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from pipewise.automation.context import StepFailed
+from pipewise.automation.models import Effect
+from pipewise.automation.settings import get_automation_settings
+from pipewise.db.base import utcnow
+
+SIGNATURE_HEADER = "X-Pipewise-Signature"
+KEY_HEADER = "Idempotency-Key"
+ATTEMPT_HEADER = "X-Pipewise-Attempt"
+
+
+def _count_attempt(session: Session, key: str, kind: str) -> int:
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        stmt = (
+            pg_insert(Effect)
+            .values(key=key, kind=kind, status="attempted", attempts=1, outcome={}, updated_at=utcnow())
+            .on_conflict_do_update(index_elements=["key"], set_={"attempts": Effect.attempts + 1, "updated_at": utcnow()})
+            .returning(Effect.attempts)
+        )
+        with bind.engine.begin() as autonomous:  # commits now, whatever happens to the step
+            return int(autonomous.execute(stmt).scalar_one())
+    # SQLite has one writer at a time: the attempt is counted in the step's transaction.
+    effect = session.get(Effect, key)
+    if effect is None:
+        effect = Effect(key=key, kind=kind, attempts=0, outcome={})
+        session.add(effect)
+    effect.attempts += 1
+    session.flush()
+    return effect.attempts
+
+
+def once(session: Session, *, key: str, kind: str, perform: Callable[[int], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """Run ``perform(attempt)`` unless an effect with ``key`` already succeeded.
+    Returns the outcome and whether it was replayed from an earlier success."""
+    done = session.scalar(select(Effect).where(Effect.key == key, Effect.status == "succeeded"))
+    if done is not None:
+        return done.outcome, True
+    attempt = _count_attempt(session, key, kind)
+    try:
+        outcome = perform(attempt)
+    except StepFailed as exc:
+        _store(session, key, kind, attempt, "failed", {"error": str(exc)})
+        raise
+    _store(session, key, kind, attempt, "succeeded", outcome)
+    return outcome, False
+
+
+def _store(session: Session, key: str, kind: str, attempt: int, status: str, outcome: dict[str, Any]) -> None:
+    effect = session.get(Effect, key, populate_existing=True)
+    if effect is None:
+        effect = Effect(key=key, kind=kind, attempts=attempt)
+        session.add(effect)
+    effect.status = status
+    effect.outcome = outcome
+    effect.attempts = max(effect.attempts, attempt)
+    effect.updated_at = utcnow()
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` — check it with the secret."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_signature(secret: str, header: str, body: bytes) -> bool:
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    expected = signature(secret, parts.get("t", ""), body)
+    return hmac.compare_digest(expected, header)
+
+
+_client: httpx.Client | None = None
+
+
+def _http() -> httpx.Client:
+    global _client
+    if _client is None:
+        _client = httpx.Client(timeout=get_automation_settings().webhook_timeout_seconds)
+    return _client
+
+
+def post_webhook(*, url: str, payload: dict[str, Any], key: str, secret: str, attempt: int) -> dict[str, Any]:
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+    headers = {
+        "Content-Type": "application/json",
+        KEY_HEADER: key,
+        ATTEMPT_HEADER: str(attempt),
+        SIGNATURE_HEADER: signature(secret, str(int(time.time())), body),
+        "User-Agent": "Pipewise-Automation",
+    }
+    try:
+        response = _http().post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise StepFailed(f"POST {url} failed: {exc.__class__.__name__}: {exc}") from None
+    if response.status_code >= 300:
+        raise StepFailed(f"POST {url} answered {response.status_code}: {response.text[:200]}")
+    return {"status": response.status_code, "attempt": attempt}

@@ -1,0 +1,471 @@
+"""The automation engine: enrolls records when a trigger fires and the conditions hold,
+then moves each enrollment step by step through durable timers.
+
+Every step runs as a ``scheduled_action`` whose key is the step's idempotency key
+``wf:<version>:<enrollment>:<step>``; the worker claims it (``FOR UPDATE SKIP LOCKED``) and
+the step's database effects commit with the claim, so a killed worker loses nothing and
+repeats nothing it committed. Before acting, a step re-checks the record and the goals.
+Locks are always taken in the order scheduled action → enrollment."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pipewise.auth.models import User
+from pipewise.automation import conditions
+from pipewise.automation.actions import ActionStep
+from pipewise.automation.context import PermanentStepFailure, StepContext, StepFailed
+from pipewise.automation.definition import WorkflowDefinition, load
+from pipewise.automation.explanations import record_decision
+from pipewise.automation.flow import Branch, Goal, Wait
+from pipewise.automation.models import OPEN_ENROLLMENT_STATES, Enrollment, Workflow, WorkflowVersion
+from pipewise.automation.settings import get_automation_settings
+from pipewise.automation.timing import retry_delay
+from pipewise.automation.triggers import RecordDeleted, TimedTrigger, event_matches
+from pipewise.crm.models import Task
+from pipewise.crm.registry import spec_for
+from pipewise.db.base import utcnow, uuid7
+from pipewise.events import bus
+from pipewise.events.models import ScheduledAction
+
+STEP_KIND = "automation.step"
+TICK_KIND = "automation.tick"
+RUNNING_STATES = ("running", "waiting")
+# A date-based wait whose target moved by less than this is treated as due.
+DUE_SLACK = timedelta(seconds=1)
+
+
+def step_key(enrollment: Enrollment, step_id: str) -> str:
+    return f"wf:{enrollment.version_id.hex}:{enrollment.id.hex}:{step_id}"
+
+
+@dataclass
+class Run:
+    """One enrollment with what it runs on, loaded once per step."""
+
+    session: Session
+    workflow: Workflow
+    version: WorkflowVersion
+    definition: WorkflowDefinition
+    enrollment: Enrollment
+    now: datetime
+
+    def decide(self, kind: str, message: str, *, step_id: str | None = None, details: dict[str, Any] | None = None) -> None:
+        record_decision(
+            self.session,
+            workflow=self.workflow,
+            version_number=self.version.number,
+            enrollment=self.enrollment,
+            kind=kind,
+            message=message,
+            step_id=step_id,
+            details=details,
+        )
+
+    def record(self) -> Any:
+        return self.session.get(spec_for(self.enrollment.record_type).model, self.enrollment.record_id)
+
+
+# -- enrolling ---------------------------------------------------------------------------
+
+
+@dataclass
+class EnrollResult:
+    status: str  # enrolled | not_enrolled | already_enrolled
+    reason: str
+    enrollment: Enrollment | None = None
+
+
+def enroll(
+    session: Session,
+    *,
+    workflow: Workflow,
+    version: WorkflowVersion,
+    record_id: uuid.UUID,
+    summary: str,
+    now: datetime | None = None,
+    trigger_event_id: int | None = None,
+    occurrence: str = "",
+    test_mode: bool = False,
+    tester: User | None = None,
+    check_conditions: bool = True,
+    explain_rejection: bool = True,
+) -> EnrollResult:
+    """Enroll one record if the conditions hold and it may enroll; explain the outcome.
+    ``occurrence`` names this firing of the trigger (used when re-enrollment is allowed)."""
+    now = now or utcnow()
+    definition = load(version)
+    record_type = definition.record_type
+    verdict = None
+    if check_conditions and definition.conditions is not None and not isinstance(definition.trigger, RecordDeleted):
+        if session.get(spec_for(record_type).model, record_id) is None:
+            return EnrollResult("not_enrolled", f"the {record_type} does not exist")
+        verdict = conditions.explain(session, record_type, record_id, definition.conditions)
+        if not verdict.ok:
+            if explain_rejection:
+                record_decision(
+                    session, workflow=workflow, version_number=version.number, kind="not_enrolled",
+                    message=verdict.text, record_type=record_type, record_id=record_id,
+                    details={"trigger": summary, "values": verdict.values, "test_mode": test_mode},
+                )
+            return EnrollResult("not_enrolled", verdict.text)
+    run_key = _run_key(session, workflow, definition, record_type, record_id, occurrence, test_mode)
+    if run_key is None or _enrollment_exists(session, workflow.id, record_type, record_id, run_key):
+        return EnrollResult("already_enrolled", f"this {record_type} is already in the workflow")
+    enrollment = Enrollment(
+        id=uuid7(), workflow_id=workflow.id, version_id=version.id, record_type=record_type, record_id=record_id,
+        run_key=run_key, status="running", test_mode=test_mode, tester_id=tester.id if tester else None,
+        trigger_event_id=trigger_event_id, enrolled_at=now, armed_goals=[],
+    )
+    try:
+        with session.begin_nested():
+            session.add(enrollment)
+            session.flush()
+    except IntegrityError:
+        return EnrollResult("already_enrolled", f"this {record_type} is already in the workflow")
+    run = Run(session, workflow, version, definition, enrollment, now)
+    message = summary + (f"; {verdict.text}" if verdict is not None else "")
+    run.decide("enrolled", message, details={"values": verdict.values} if verdict else None)
+    enter_step(run, definition.first_step())
+    return EnrollResult("enrolled", message, enrollment)
+
+
+def _run_key(
+    session: Session, workflow: Workflow, definition: WorkflowDefinition, record_type: str, record_id: uuid.UUID,
+    occurrence: str, test_mode: bool,
+) -> str | None:
+    if test_mode:
+        return f"test:{uuid7().hex}"
+    if not definition.allow_reenrollment:
+        return ""
+    still_running = session.scalar(
+        select(Enrollment.id).where(
+            Enrollment.workflow_id == workflow.id, Enrollment.record_type == record_type,
+            Enrollment.record_id == record_id, Enrollment.status.in_(OPEN_ENROLLMENT_STATES),
+            Enrollment.test_mode.is_(False),
+        ).limit(1)
+    )
+    return None if still_running else (occurrence or uuid7().hex)
+
+
+def _enrollment_exists(session: Session, workflow_id: uuid.UUID, record_type: str, record_id: uuid.UUID, run_key: str) -> bool:
+    return session.scalar(
+        select(Enrollment.id).where(
+            Enrollment.workflow_id == workflow_id, Enrollment.record_type == record_type,
+            Enrollment.record_id == record_id, Enrollment.run_key == run_key,
+        )
+    ) is not None
+
+
+# -- moving through the steps ------------------------------------------------------------
+
+
+def schedule_step(run: Run, step_id: str, run_at: datetime, *, suffix: str = "") -> None:
+    key = step_key(run.enrollment, step_id) + suffix
+    run.enrollment.action_key = key
+    bus.schedule(
+        run.session, key=key, kind=STEP_KIND, run_at=run_at,
+        payload={"enrollment_id": str(run.enrollment.id), "step_id": step_id},
+    )
+
+
+def enter_step(run: Run, step_id: str | None) -> None:
+    """Point the enrollment at ``step_id`` and schedule it (a wait: at its end)."""
+    enrollment = run.enrollment
+    if step_id is None:
+        finish(run, "completed", "completed", "every step is done")
+        return
+    enrollment.current_step, enrollment.attempt = step_id, 0
+    enrollment.wait_until, enrollment.wait_event = None, None
+    step = run.definition.step(step_id)
+    if not isinstance(step, Wait):
+        enrollment.status = "running"
+        schedule_step(run, step_id, run.now)
+        return
+    due = step.target(run.session, enrollment.record_type, run.record(), run.now)
+    if due is None:
+        run.decide("waited", f"{step.describe()}: the date is empty, so no wait", step_id=step_id)
+        enter_step(run, run.definition.following(step_id))
+        return
+    enrollment.status, enrollment.wait_until, enrollment.wait_event = "waiting", due, step.event_pattern()
+    if enrollment.test_mode:
+        run.decide("waiting", f"{step.describe()}: would wait until {_when(due)}; test mode goes on now", step_id=step_id)
+        schedule_step(run, step_id, run.now)
+        return
+    run.decide("waiting", f"{step.describe()}: until {_when(due)}", step_id=step_id, details={"until": due.isoformat()})
+    schedule_step(run, step_id, due)
+
+
+def finish(run: Run, status: str, kind: str, message: str, *, step_id: str | None = None) -> None:
+    enrollment = run.enrollment
+    enrollment.status, enrollment.finished_at, enrollment.exit_reason = status, run.now, message
+    enrollment.wait_until, enrollment.wait_event = None, None
+    run.decide(kind, message, step_id=step_id)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def goal_reached(run: Run) -> str | None:
+    """The explanation of the first goal that holds now, or None."""
+    trees = [run.definition.goal] if run.definition.goal is not None else []
+    trees += [run.definition.step(step_id).condition for step_id in run.enrollment.armed_goals or []]
+    enrollment = run.enrollment
+    for tree in trees:
+        if conditions.matches(run.session, enrollment.record_type, enrollment.record_id, tree):
+            return conditions.explain(run.session, enrollment.record_type, enrollment.record_id, tree).text
+    return None
+
+
+def load_run(session: Session, enrollment: Enrollment, now: datetime | None = None) -> Run:
+    workflow = session.get(Workflow, enrollment.workflow_id)
+    version = session.get(WorkflowVersion, enrollment.version_id)
+    return Run(session, workflow, version, load(version), enrollment, now or utcnow())
+
+
+def run_step(session: Session, action: ScheduledAction) -> None:
+    """The handler of ``automation.step`` actions."""
+    enrollment = session.scalar(
+        select(Enrollment).where(Enrollment.id == uuid.UUID(action.payload["enrollment_id"])).with_for_update()
+    )
+    step_id = action.payload["step_id"]
+    if (
+        enrollment is None
+        or enrollment.status not in RUNNING_STATES
+        or enrollment.current_step != step_id
+        or enrollment.action_key != action.key
+    ):
+        return  # a stale timer: the enrollment moved on, was paused or ended
+    run = load_run(session, enrollment)
+    if run.workflow.status == "paused" and not enrollment.test_mode:
+        action.status = "cancelled"  # resuming the workflow sets it pending again
+        return
+    record = run.record()
+    if record is None and not isinstance(run.definition.trigger, RecordDeleted):
+        finish(run, "exited", "exited", f"the {enrollment.record_type} was deleted", step_id=step_id)
+        return
+    if (goal := goal_reached(run)) is not None:
+        finish(run, "exited", "exited", f"goal met: {goal}", step_id=step_id)
+        return
+    step = run.definition.step(step_id)
+    if isinstance(step, Wait):
+        _finish_wait(run, step)
+    elif isinstance(step, Branch):
+        verdict = conditions.explain(session, enrollment.record_type, enrollment.record_id, step.condition)
+        target = run.definition.jump(step.then if verdict.ok else step.else_, step_id)
+        path = "yes" if verdict.ok else "no"
+        run.decide("branched", f"{verdict.text} → {path}, next: {target or 'end'}", step_id=step_id, details={"values": verdict.values})
+        enter_step(run, target)
+    elif isinstance(step, Goal):
+        enrollment.armed_goals = [*(enrollment.armed_goals or []), step_id]
+        run.decide("goal_armed", f"{step.describe()} — checked from now on", step_id=step_id)
+        enter_step(run, run.definition.following(step_id))
+    else:
+        _act(run, step, record)
+
+
+def _finish_wait(run: Run, step: Wait) -> None:
+    enrollment = run.enrollment
+    if step.waits_for_event:
+        run.decide("waited", f"no {step.event} within {step.timeout}; going on", step_id=step.id)
+        enter_step(run, run.definition.jump(step.on_timeout, step.id))
+        return
+    if step.until_field() and not enrollment.test_mode:
+        due = step.target(run.session, enrollment.record_type, run.record(), run.now)
+        if due is not None and due > run.now + DUE_SLACK:
+            enrollment.wait_until = due
+            run.decide("waiting", f"the date moved; now waiting until {_when(due)}", step_id=step.id)
+            schedule_step(run, step.id, due, suffix=f"@{int(due.timestamp())}")
+            return
+    run.decide("waited", f"{step.describe()}: done waiting", step_id=step.id)
+    enter_step(run, run.definition.following(step.id))
+
+
+def _act(run: Run, step: ActionStep, record: Any) -> None:
+    """Run an action step. Its effects carry the step's key, which retries keep."""
+    enrollment = run.enrollment
+    tester = run.session.get(User, enrollment.tester_id) if enrollment.tester_id else None
+    key = step_key(enrollment, step.id)
+    ctx = StepContext(run.session, run.workflow, run.version, enrollment, record, key, run.now, tester)
+    try:
+        with run.session.begin_nested():
+            outcome = step.execute(ctx)
+    except PermanentStepFailure as exc:
+        _fail(run, step, str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - any failure of one step is retried, then dead-lettered
+        _retry_or_fail(run, step, str(exc) if isinstance(exc, StepFailed) else f"{exc.__class__.__name__}: {exc}")
+        return
+    run.decide("skipped" if outcome.skipped else "acted", outcome.message, step_id=step.id, details=outcome.details)
+    enter_step(run, run.definition.following(step.id))
+
+
+def _retry_or_fail(run: Run, step: ActionStep, error: str) -> None:
+    enrollment = run.enrollment
+    enrollment.attempt += 1
+    limit = get_automation_settings().max_attempts
+    if enrollment.attempt >= limit:
+        _fail(run, step, f"{error} (gave up after {enrollment.attempt} attempts)")
+        return
+    retry_at = run.now + retry_delay(enrollment.attempt)
+    run.decide(
+        "retrying", f"{step.describe()}: {error}; attempt {enrollment.attempt} of {limit}, next at {_when(retry_at)}",
+        step_id=step.id, details={"error": error, "attempt": enrollment.attempt},
+    )
+    schedule_step(run, step.id, retry_at, suffix=f"#{enrollment.attempt}")
+
+
+def _fail(run: Run, step: ActionStep, error: str) -> None:
+    """Dead-letter: the enrollment stops at this step until a person retries or cancels it."""
+    run.enrollment.status = "failed"
+    run.enrollment.exit_reason = error
+    run.decide("failed", f"{step.describe()}: {error}", step_id=step.id, details={"error": error})
+
+
+# -- events: enrollment, goals, waits for an event -----------------------------------------
+
+
+def related_record_ids(session: Session, event: bus.Event) -> set[uuid.UUID]:
+    """The records an event is about: its own, and for activities and tasks the records
+    they are logged on."""
+    ids = {event.record_id} if event.record_id else set()
+    changes = event.payload.get("changes") or {}
+    if event.record_type == "activity":
+        for link in ("lead_id", "contact_id", "account_id", "deal_id"):
+            value = (changes.get(link) or [None, None])[1]
+            if value:
+                ids.add(uuid.UUID(str(value)))
+    elif event.record_type == "task" and event.record_id:
+        related = session.scalar(select(Task.related_id).where(Task.id == event.record_id))
+        if related:
+            ids.add(related)
+    return ids
+
+
+def on_event(session: Session, event: bus.Event) -> None:
+    """The ``*`` subscriber: start workflows whose trigger matches, then let the event
+    end waits and meet goals of the runs on the records it is about."""
+    now = utcnow()
+    candidates = session.execute(
+        select(Workflow, WorkflowVersion)
+        .join(WorkflowVersion, WorkflowVersion.id == Workflow.live_version_id)
+        .where(Workflow.status == "active", Workflow.trigger_event == event.name)
+    ).all()
+    for workflow, version in candidates:
+        hit = load(version).trigger.match(session, event)
+        if hit is not None:
+            enroll(
+                session, workflow=workflow, version=version, record_id=hit.record_id, summary=hit.summary,
+                now=now, trigger_event_id=event.id, occurrence=f"e{event.id}",
+            )
+    related = related_record_ids(session, event)
+    if not related:
+        return
+    open_runs = session.scalars(
+        select(Enrollment).where(
+            Enrollment.record_id.in_(related), Enrollment.status.in_(RUNNING_STATES),
+            Enrollment.trigger_event_id.is_distinct_from(event.id),
+        )
+    ).all()
+    for enrollment in open_runs:
+        _react(session, enrollment, event, now)
+
+
+def lock_for_change(session: Session, enrollment: Enrollment, now: datetime) -> bool:
+    """Lock the enrollment's pending action, then the enrollment (the engine's lock order).
+    False when a worker is running its step right now (that step re-checks for itself)
+    or the enrollment moved on meanwhile."""
+    key = enrollment.action_key
+    if key and session.get_bind().dialect.name == "postgresql":
+        claimed = session.scalar(select(ScheduledAction.id).where(ScheduledAction.key == key).with_for_update(skip_locked=True))
+        if claimed is None:
+            due = session.scalar(select(ScheduledAction.run_at).where(ScheduledAction.key == key))
+            if due is None or due <= now:
+                return False
+            session.scalar(select(ScheduledAction.id).where(ScheduledAction.key == key).with_for_update())
+    session.refresh(enrollment, with_for_update=True)
+    return enrollment.action_key == key and enrollment.status in RUNNING_STATES
+
+
+def cancel_pending_action(session: Session, enrollment: Enrollment) -> None:
+    if enrollment.action_key:
+        session.execute(
+            update(ScheduledAction)
+            .where(ScheduledAction.key == enrollment.action_key, ScheduledAction.status == "pending")
+            .values(status="cancelled")
+        )
+
+
+def _react(session: Session, enrollment: Enrollment, event: bus.Event, now: datetime) -> None:
+    waiting_for = enrollment.wait_event
+    run = load_run(session, enrollment, now)
+    has_goals = run.definition.goal is not None or bool(enrollment.armed_goals)
+    released = bool(waiting_for) and event_matches(waiting_for, event)
+    if not (released or has_goals) or not lock_for_change(session, enrollment, now):
+        return
+    if has_goals and (goal := goal_reached(run)) is not None:
+        cancel_pending_action(session, enrollment)
+        finish(run, "exited", "exited", f"goal met on {event.name}: {goal}", step_id=enrollment.current_step)
+        return
+    if released and enrollment.wait_event == waiting_for:
+        cancel_pending_action(session, enrollment)
+        step_id = enrollment.current_step
+        run.decide("waited", f"{event.name} arrived", step_id=step_id, details={"event_id": event.id})
+        enter_step(run, run.definition.following(step_id))
+
+
+# -- time-based triggers ---------------------------------------------------------------------
+
+TICK_BATCH = 5000
+
+
+def schedule_tick(session: Session, workflow: Workflow, version: WorkflowVersion, after: datetime) -> datetime:
+    trigger = load(version).trigger
+    assert isinstance(trigger, TimedTrigger)
+    every = timedelta(minutes=get_automation_settings().check_every_minutes)
+    slot = trigger.next_check(after, every)
+    bus.schedule(
+        session, key=f"wf-tick:{version.id.hex}:{int(slot.timestamp())}", kind=TICK_KIND, run_at=slot,
+        payload={"workflow_id": str(workflow.id), "version_id": str(version.id)},
+    )
+    return slot
+
+
+def run_tick(session: Session, action: ScheduledAction) -> None:
+    """The handler of ``automation.tick``: enroll the records a time-based trigger names."""
+    workflow = session.get(Workflow, uuid.UUID(action.payload["workflow_id"]))
+    version_id = uuid.UUID(action.payload["version_id"])
+    if workflow is None or workflow.status != "active" or workflow.live_version_id != version_id:
+        return  # deactivated or replaced: its ticks stop here
+    version = session.get(WorkflowVersion, version_id)
+    enroll_due(session, workflow, version, action.run_at)
+    schedule_tick(session, workflow, version, max(action.run_at, utcnow()))
+
+
+def enroll_due(session: Session, workflow: Workflow, version: WorkflowVersion, now: datetime) -> int:
+    definition = load(version)
+    trigger = definition.trigger
+    assert isinstance(trigger, TimedTrigger)
+    candidates = trigger.due(now)
+    model = spec_for(definition.record_type).model
+    filtered_in_sql = candidates.get_final_froms()[0] is model.__table__ and definition.conditions is not None
+    if filtered_in_sql:
+        candidates = candidates.where(conditions.ConditionCompiler(session, spec_for(definition.record_type)).compile(definition.conditions))
+    if not definition.allow_reenrollment:
+        enrolled = select(Enrollment.record_id).where(Enrollment.workflow_id == workflow.id, Enrollment.run_key == "")
+        candidates = candidates.where(candidates.selected_columns[0].not_in(enrolled))
+    count = 0
+    for record_id, label in session.execute(candidates.limit(TICK_BATCH)).all():
+        result = enroll(
+            session, workflow=workflow, version=version, record_id=record_id,
+            summary=trigger.describe() + (f" ({label})" if isinstance(label, str) else ""), now=now,
+            occurrence=f"t{int(now.timestamp())}", check_conditions=not filtered_in_sql, explain_rejection=False,
+        )
+        count += result.status == "enrolled"
+    return count

@@ -1,0 +1,1 @@
+from tests.automation.support import clock  # noqa: F401 - fixture
