@@ -1,5 +1,5 @@
 """Backdating for demo data. The services stamp rows with the current time; a demo needs
-a year of history, so rows inserted while the story is "at" some past moment get that
+a year of history, so rows added while the story is "at" some past moment get that
 moment instead. Only timestamps nobody set explicitly are touched."""
 
 from datetime import datetime
@@ -17,13 +17,15 @@ class StoryClock:
         self.now: datetime = utcnow()
 
     def attach(self, session: Session) -> None:
-        event.listen(session, "before_flush", self._stamp)
+        event.listen(session, "transient_to_pending", self._stamp_new)
+        event.listen(session, "before_flush", self._stamp_changed)
 
-    def _stamp(self, session: Session, _flush_context: object, _instances: object) -> None:
-        for row in session.new:
-            for name in STAMPED_ON_INSERT:
-                if hasattr(row, name) and getattr(row, name) is None:
-                    setattr(row, name, self.now)
+    def _stamp_new(self, _session: Session, row: object) -> None:
+        for name in STAMPED_ON_INSERT:
+            if hasattr(row, name) and getattr(row, name) is None:
+                setattr(row, name, self.now)
+
+    def _stamp_changed(self, session: Session, _flush_context: object, _instances: object) -> None:
         for row in session.dirty:
             if hasattr(row, "updated_at") and session.is_modified(row, include_collections=False):
                 row.updated_at = self.now

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
@@ -75,8 +76,11 @@ class DealStory:
         self.org = org
         self.stages = stages
         self.now = now
+        self._stages_session: Session | None = None
+        self._stage_rows: list[Stage] = []
 
     def play(self, session: Session, account: "AccountFacts") -> None:
+        self._keep_stages_loaded(session)
         actor = self.org.actor(account.owner_id)
         now = self.now
         created = self._moment(max(account.created_at, now - timedelta(days=365)), now - timedelta(days=2))
@@ -94,6 +98,13 @@ class DealStory:
         self._follow_up(session, deal, actor, outcome, finish)
         if outcome == "won" and account.contact_ids:
             self._make_customer(session, account.contact_ids[0], actor, finish)
+
+    def _keep_stages_loaded(self, session: Session) -> None:
+        """Hold the stages in this session's identity map, so the deal service's stage
+        look-ups don't go back to the database for every move."""
+        if self._stages_session is not session:
+            self._stage_rows = list(session.scalars(select(Stage)))
+            self._stages_session = session
 
     def _moment(self, start: datetime, end: datetime) -> datetime:
         return start + timedelta(seconds=self.rng.uniform(0, max((end - start).total_seconds(), 0.0)))
@@ -156,7 +167,7 @@ class DealStory:
         """Calls, e-mails, meetings and notes spread over the deal's life."""
         kinds = list(ACTIVITY_KINDS)
         weights = list(ACTIVITY_KINDS.values())
-        for at in sorted(self._moment(start, end) for _ in range(self.rng.randint(2, 7))):
+        for at in sorted(self._moment(start, end) for _ in range(self.rng.randint(2, 5))):
             kind = self.rng.choices(kinds, weights=weights)[0]
             self.clock.now = at
             data: dict[str, Any] = {

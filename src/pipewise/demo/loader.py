@@ -52,11 +52,11 @@ class DemoSize:
 
     @property
     def deals(self) -> int:
-        return max(1, self.accounts * 3 // 5)
+        return max(1, self.accounts * 2 // 5)
 
     @property
     def leads(self) -> int:
-        return max(1, self.accounts // 2)
+        return max(1, self.accounts // 4)
 
     @property
     def follow_up_tasks(self) -> int:

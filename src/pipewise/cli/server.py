@@ -1,0 +1,69 @@
+"""`pipewise serve` and `pipewise worker`: the long-running processes."""
+
+import logging
+import signal
+
+import typer
+import uvicorn
+from sqlalchemy import select
+
+from pipewise.auth.models import User
+from pipewise.auth.service import verify_password
+from pipewise.cli.output import err, out
+from pipewise.config import get_settings
+from pipewise.db.session import session_scope
+from pipewise.demo.config import DEMO_ADMIN_EMAIL, demo_password
+from pipewise.handlers import register_all
+from pipewise.worker.runner import Worker
+
+
+def _demo_login() -> str | None:
+    """The demo admin's log-in, if that account still has the demo password."""
+    with session_scope(write=False) as session:
+        password_hash = session.scalar(select(User.password_hash).where(User.email == DEMO_ADMIN_EMAIL))
+    password = demo_password()
+    return f"{DEMO_ADMIN_EMAIL} / {password}" if verify_password(password_hash, password) else None
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Interface to listen on [default: PIPEWISE_HOST or 127.0.0.1]."),
+    port: int | None = typer.Option(None, min=1, max=65535, help="Port [default: PIPEWISE_PORT or 8000]."),
+) -> None:
+    """Serve the web UI and the API (and, on SQLite, the worker in the same process)."""
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    out.print(f"Pipewise on [bold]http://{host}:{port}[/]  (API docs at /api/docs)")
+    login = _demo_login()
+    if login:
+        out.print(f"Demo login: [bold]{login}[/]")
+    if settings.run_inprocess_worker:
+        out.print("[dim]The background worker runs inside this process.[/]")
+    uvicorn.run("pipewise.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+def worker(
+    once: bool = typer.Option(False, "--once", help="Handle what is due now, then exit."),
+    poll: float | None = typer.Option(
+        None, min=0.05, help="Seconds to wait when idle [default: PIPEWISE_WORKER_POLL_SECONDS or 0.5]."
+    ),
+) -> None:
+    """Deliver events to their subscribers and run due scheduled actions.
+
+    Run as many as you like against PostgreSQL; they share the work. SIGTERM or Ctrl-C
+    stops a worker after its current batch."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    register_all()
+    runner = Worker()
+    if once:
+        handled = runner.run_until_idle()
+        out.print(f"Handled {handled} item(s).")
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        err.print(f"[dim]{signal.Signals(signum).name}: finishing the current batch, then stopping.[/]")
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner.run_forever(poll_seconds=poll or get_settings().worker_poll_seconds)
