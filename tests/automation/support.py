@@ -86,3 +86,10 @@ def only_enrollment(session: Session, workflow: Workflow) -> Enrollment:
     found = enrollments(session, workflow)
     assert len(found) == 1, found
     return found[0]
+
+
+def emit(session: Session, name: str, record_type: str | None, record_id: Any, **data: Any) -> None:
+    """An event as another package would record it (score crossings, e-mail events)."""
+    from pipewise.events.models import OutboxEvent
+
+    session.add(OutboxEvent(name=name, record_type=record_type, record_id=record_id, payload={"data": data}))

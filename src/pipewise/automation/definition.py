@@ -73,6 +73,11 @@ class WorkflowDefinition(BaseModel):
     def record_type(self) -> str:
         return self.trigger.record_type
 
+    @property
+    def reenrolls(self) -> bool:
+        """A record may run again once its last run ended (always, for a schedule)."""
+        return self.allow_reenrollment or self.trigger.type == "schedule"
+
     def step(self, step_id: str) -> Any:
         return self._index()[step_id][1]
 

@@ -141,7 +141,7 @@ def _run_key(
 ) -> str | None:
     if test_mode:
         return f"test:{uuid7().hex}"
-    if not definition.allow_reenrollment:
+    if not definition.reenrolls:
         return ""
     still_running = session.scalar(
         select(Enrollment.id).where(
@@ -457,7 +457,7 @@ def enroll_due(session: Session, workflow: Workflow, version: WorkflowVersion, n
     filtered_in_sql = candidates.get_final_froms()[0] is model.__table__ and definition.conditions is not None
     if filtered_in_sql:
         candidates = candidates.where(conditions.ConditionCompiler(session, spec_for(definition.record_type)).compile(definition.conditions))
-    if not definition.allow_reenrollment:
+    if not definition.reenrolls:
         enrolled = select(Enrollment.record_id).where(Enrollment.workflow_id == workflow.id, Enrollment.run_key == "")
         candidates = candidates.where(candidates.selected_columns[0].not_in(enrolled))
     count = 0

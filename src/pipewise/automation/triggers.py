@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Date, Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from pipewise.crm.models import Activity, Task
 from pipewise.crm.registry import RECORD_TYPES, spec_for
@@ -317,16 +317,21 @@ class NoReply(TimedTrigger):
 
     def due(self, now: datetime) -> Select:
         model = spec_for(self.record_type).model
-        link = getattr(Activity, f"{self.record_type}_id")
+        touch, reply = aliased(Activity), aliased(Activity)
         cutoff = now - timedelta(days=self.days)
         last_touch = (
-            select(func.max(Activity.occurred_at))
-            .where(link == model.id, Activity.type == "email", Activity.direction == "outbound")
+            select(func.max(touch.occurred_at))
+            .where(getattr(touch, f"{self.record_type}_id") == model.id, touch.type == "email", touch.direction == "outbound")
+            .correlate(model)
             .scalar_subquery()
         )
         replies_since = (
-            select(Activity.id)
-            .where(link == model.id, Activity.type == "email", Activity.direction == "inbound", Activity.occurred_at > last_touch)
+            select(reply.id)
+            .where(
+                getattr(reply, f"{self.record_type}_id") == model.id, reply.type == "email",
+                reply.direction == "inbound", reply.occurred_at > last_touch,
+            )
+            .correlate(model)
             .exists()
         )
         return select(model.id, model.id).where(last_touch < cutoff, ~replies_since)
