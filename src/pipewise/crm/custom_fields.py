@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.crm.models import CustomFieldDefinition
+from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector
 
 FIELD_TYPES = ("text", "number", "date", "choice")
@@ -17,8 +18,11 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 
 def definitions(session: Session, record_type: str) -> dict[str, CustomFieldDefinition]:
-    rows = session.scalars(select(CustomFieldDefinition).where(CustomFieldDefinition.record_type == record_type))
-    return {d.key: d for d in rows}
+    def load() -> dict[str, CustomFieldDefinition]:
+        rows = session.scalars(select(CustomFieldDefinition).where(CustomFieldDefinition.record_type == record_type))
+        return {d.key: d for d in rows}
+
+    return dict(cached_lookup(session, CustomFieldDefinition, record_type, load))
 
 
 def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:

@@ -15,6 +15,7 @@ from pipewise.crm.history import record_change
 from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.db.base import uuid7
 from pipewise.db.repository import ListQuery, Page, RecordRepository
+from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
 
 M = TypeVar("M")
@@ -29,6 +30,10 @@ def apply_changes(record: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
             changes[key] = [old, value]
             setattr(record, key, value)
     return changes
+
+
+def _active_user(session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
+    return session.scalar(select(User.id).where(User.id == user_id, User.is_active.is_(True)))
 
 
 class RecordService(Generic[M]):
@@ -133,7 +138,7 @@ class RecordService(Generic[M]):
                 continue
             target_spec = spec_for(target)
             if target == "user":
-                found = session.scalar(select(User.id).where(User.id == target_id, User.is_active.is_(True)))
+                found = cached_lookup(session, User, target_id, lambda: _active_user(session, target_id))
             else:
                 found = RecordRepository(session, target_spec).get(target_id, actor)
             if found is None:

@@ -1,12 +1,13 @@
 """Engine and session handling. The boundary (request, CLI command, worker job) commits."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from pipewise.config import get_settings
 
@@ -89,3 +90,54 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# -- lookups cached for the rest of a transaction --
+#
+# Writing many records in one transaction (an import, a batch job) would otherwise repeat
+# the same reference lookups (custom-field definitions, "is this owner an active user?")
+# per record, and each lookup also autoflushes the previous record, defeating batched
+# INSERTs. A cached lookup is dropped when the transaction ends, when a savepoint rolls
+# back, and when an instance of the looked-up model is added, changed or deleted through
+# this session. Bulk UPDATE/DELETE statements on that model are not seen.
+
+T = TypeVar("T")
+_CACHE_KEY = "pipewise.transaction_cache"
+
+
+def cached_lookup(session: Session, model: type, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per transaction for ``key``; ``model`` is what the lookup reads."""
+    cache: dict[type, dict[Hashable, Any]] = session.info.setdefault(_CACHE_KEY, {})
+    if model in cache and any(isinstance(obj, model) for obj in (*session.dirty, *session.deleted)):
+        del cache[model]
+    entries = cache.setdefault(model, {})
+    if key not in entries:
+        entries[key] = compute()
+    return entries[key]
+
+
+def _forget(session: Session, model: type | None = None) -> None:
+    cache = session.info.get(_CACHE_KEY)
+    if not cache:
+        return
+    if model is None:
+        cache.clear()
+        return
+    for cached_model in [m for m in cache if issubclass(model, m)]:
+        del cache[cached_model]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _cache_after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        _forget(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _cache_after_rollback(session: Session, _previous: SessionTransaction) -> None:
+    _forget(session)
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _cache_after_add(session: Session, instance: object) -> None:
+    _forget(session, type(instance))
