@@ -6,8 +6,8 @@ from sqlalchemy.exc import DBAPIError
 from pipewise.errors import PipewiseError
 
 # soft_wrap: long messages stay one line, so they read well in logs and pipes.
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def report_error(exc: PipewiseError) -> None:

@@ -1,0 +1,15 @@
+import pytest
+from typer.testing import CliRunner
+
+
+@pytest.fixture
+def cli():  # type: ignore[no-untyped-def]
+    """Run `pipewise …` in-process against the test database; returns the click Result."""
+    from pipewise.cli.main import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, list(args), input=input)
+
+    return invoke
