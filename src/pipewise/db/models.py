@@ -10,6 +10,7 @@ from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
 from pipewise.leads.models import Lead
 from pipewise.leads import tables as lead_tables  # noqa: F401 - capture, import, dedup, scoring, routing
 from pipewise.quotes.models import Product
+from pipewise.sequences import models as sequence_models  # noqa: F401 - sequences, mailboxes, e-mail ledger
 
 __all__ = [
     "Account",

@@ -1,0 +1,237 @@
+"""Delivering queued e-mail exactly once across crashes.
+
+The ledger row is committed before any SMTP traffic and walks
+queued → sending → committing → sent. ``sending`` is committed before connecting;
+``committing`` is committed once the whole body is with the server but before the final
+dot. A worker that dies in ``sending`` leaves nothing at the server (no dot, no message),
+so the next attempt sends again; one that dies in ``committing`` has most likely sent the
+dot, so the next attempt records the message as sent instead of sending it twice.
+
+Delivery runs outside the worker's transaction (right after it commits), so a slow SMTP
+server never holds a database lock; a ``mail.deliver`` timer per message is the safety
+net that picks up whatever a crash left behind."""
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
+
+from pipewise.crm.models import Contact
+from pipewise.db.session import session_scope
+from pipewise.events import bus
+from pipewise.events.models import ScheduledAction
+from pipewise.sequences import clock, engine
+from pipewise.sequences.events import emit
+from pipewise.sequences.mailer import (
+    DeliveryUncertain,
+    OutgoingMail,
+    PermanentFailure,
+    TemporaryFailure,
+    build_mime,
+    smtp_config,
+    transport_for,
+)
+from pipewise.sequences.guards import mailbox_of, suppression_of
+from pipewise.sequences.models import EmailMessage, Enrollment
+from pipewise.sequences.settings import get_mail_settings
+from pipewise.sequences.tracking import unsubscribe_url
+
+log = logging.getLogger("pipewise.mail")
+
+DELIVER_ACTION = "mail.deliver"
+FINAL_STATUSES = ("sent", "bounced", "failed", "cancelled")
+MAX_ATTEMPTS = 8
+_PENDING = "pipewise.mail.pending"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes, capped at four hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 240))
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=get_mail_settings().send_lease_seconds)
+
+
+def schedule_check(session: Session, message_id: uuid.UUID, at: datetime) -> None:
+    bus.schedule(session, key=f"mail:{message_id}:{at.timestamp():.6f}", kind=DELIVER_ACTION, run_at=at, payload={"message_id": str(message_id)})
+
+
+def enqueue(session: Session, message: EmailMessage, *, immediately: bool) -> None:
+    """Arrange delivery of a queued message. ``immediately``: right after the caller's
+    transaction commits (the worker); otherwise the next worker pass picks it up."""
+    now = clock.now()
+    schedule_check(session, message.id, now + lease() if immediately else now)
+    if immediately:
+        session.info.setdefault(_PENDING, []).append(message.id)
+        if not event.contains(session, "after_commit", _deliver_pending):
+            event.listen(session, "after_commit", _deliver_pending)
+
+
+def _deliver_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released; the real commit comes later
+    for message_id in session.info.pop(_PENDING, []):
+        try:
+            deliver(message_id)
+        except Exception:  # noqa: BLE001 - the mail.deliver timer retries whatever failed here
+            log.exception("delivery of %s failed; its timer will retry", message_id)
+
+
+@bus.handles_action(DELIVER_ACTION)
+def run_delivery_check(session: Session, action: ScheduledAction) -> None:
+    message_id = uuid.UUID(action.payload["message_id"])
+    message = session.get(EmailMessage, message_id)
+    if message is None or message.status in FINAL_STATUSES:
+        return
+    enqueue(session, message, immediately=True)
+
+
+def _blocked(session: Session, message: EmailMessage, now: datetime) -> str | None:
+    """Last look before the SMTP transaction; returns why the message must not go."""
+    contact = session.get(Contact, message.contact_id) if message.contact_id else None
+    suppressed = suppression_of(session, message.to_address)
+    if suppressed is not None:
+        return f"{suppressed.address} is on the suppression list ({suppressed.reason})"
+    if contact is not None and contact.consent_state == "withdrawn":
+        return f"{contact.full_name} withdrew consent"
+    if message.enrollment_id is None:
+        return None
+    enrollment = session.get(Enrollment, message.enrollment_id)
+    if enrollment is None or enrollment.status != "active":
+        return f"the enrollment is {enrollment.status if enrollment else 'gone'}"
+    verdict = engine.check_now(session, enrollment, now=now)
+    return None if verdict.clear else verdict.reason
+
+
+def _claim(message_id: uuid.UUID, me: str) -> tuple[OutgoingMail, bytes, object, str] | datetime | None:
+    """Claim the message for sending. Returns what to send, or when to look again, or None."""
+    with session_scope() as session:
+        message = session.get(EmailMessage, message_id, with_for_update=True)
+        if message is None or message.status in FINAL_STATUSES:
+            return None
+        now = clock.now()
+        if message.status == "queued" and message.next_attempt_at and message.next_attempt_at > now:
+            return message.next_attempt_at
+        if message.status in ("sending", "committing") and message.claimed_at and message.claimed_at > now - lease():
+            return message.claimed_at + lease()
+        if message.status == "committing":
+            finalize_sent(session, message, note="recorded as sent after a worker stopped right after the final dot")
+            return None
+        reason = _blocked(session, message, now)
+        if reason is not None:
+            message.status = "cancelled"
+            message.error = reason
+            if message.enrollment_id:
+                engine.send_refused(session, message, reason)
+            return None
+        message.status, message.claimed_at, message.claimed_by = "sending", now, me
+        message.attempts += 1
+        mailbox = mailbox_of(session, message.sender_id)
+        contact = session.get(Contact, message.contact_id) if message.contact_id else None
+        mail = OutgoingMail(
+            message_id=message.message_id,
+            from_name=mailbox.from_name,
+            from_address=message.from_address,
+            to_name=contact.full_name if contact else "",
+            to_address=message.to_address,
+            subject=message.subject,
+            html=message.body_html or "",
+            text=message.body_text or "",
+            sent_at=now,
+            in_reply_to=message.in_reply_to,
+            references=(message.references or "").split(),
+            unsubscribe_url=unsubscribe_url(message.id),
+        )
+        config = smtp_config(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security, mailbox.smtp_username, mailbox.smtp_password)
+        return mail, build_mime(mail), config, message.from_address
+
+
+def _mark_committing(message_id: uuid.UUID, me: str) -> bool:
+    with session_scope() as session:
+        result = session.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id == message_id, EmailMessage.status == "sending", EmailMessage.claimed_by == me)
+            .values(status="committing")
+        )
+        return result.rowcount == 1
+
+
+def deliver(message_id: uuid.UUID) -> datetime | None:
+    """Send one queued message. Returns when it should be looked at again, if ever."""
+    me = worker_id()
+    claimed = _claim(message_id, me)
+    if not isinstance(claimed, tuple):
+        return claimed
+    mail, data, config, envelope_from = claimed
+    transport = transport_for(config)  # type: ignore[arg-type]
+    note = None
+    try:
+        transport.stage(envelope_from, mail.to_address, data, name=mail.message_id)
+        if not _mark_committing(message_id, me):
+            return None  # another worker took the message over; let it finish
+        transport.commit()
+    except TemporaryFailure as exc:
+        return _after_failure(message_id, str(exc), permanent=False)
+    except PermanentFailure as exc:
+        return _after_failure(message_id, str(exc), permanent=True)
+    except DeliveryUncertain as exc:
+        note = f"sent; the server did not confirm ({exc})"
+    finally:
+        transport.close()
+    with session_scope() as session:
+        message = session.get(EmailMessage, message_id, with_for_update=True)
+        if message is not None and message.status == "committing":
+            finalize_sent(session, message, note=note)
+    return None
+
+
+def finalize_sent(session: Session, message: EmailMessage, *, note: str | None = None) -> None:
+    message.status = "sent"
+    message.sent_at = clock.now()
+    message.error = note
+    message.claimed_by = None
+    emit(session, message, "sent")
+    if message.enrollment_id:
+        engine.after_sent(session, message)
+
+
+def _after_failure(message_id: uuid.UUID, error: str, *, permanent: bool) -> datetime | None:
+    with session_scope() as session:
+        message = session.get(EmailMessage, message_id, with_for_update=True)
+        if message is None or message.status in FINAL_STATUSES:
+            return None
+        message.error = error
+        message.claimed_by = None
+        if permanent:
+            mark_bounced(session, message, f"the server refused it: {error}")
+            return None
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = "failed"
+            if message.enrollment_id:
+                engine.send_refused(session, message, f"gave up after {message.attempts} attempts: {error}")
+            return None
+        message.status = "queued"
+        message.next_attempt_at = clock.now() + retry_delay(message.attempts)
+        schedule_check(session, message.id, message.next_attempt_at)
+        log.info("temporary failure sending %s (%s); retry at %s", message.message_id, error, message.next_attempt_at)
+        return message.next_attempt_at
+
+
+def mark_bounced(session: Session, message: EmailMessage, detail: str) -> None:
+    """A hard bounce: the message is marked, the address suppressed, the sequence left."""
+    if message.bounced_at is not None:
+        return
+    message.status = "bounced"
+    message.bounced_at = clock.now()
+    emit(session, message, "bounced", detail=detail)
+    engine.suppress(session, message.to_address, reason="bounce", detail=detail, contact_id=message.contact_id)

@@ -1,0 +1,231 @@
+"""Tables of the sequences package: mailboxes, templates, sequences with their steps and
+A/B variants, enrollments, the e-mail ledger (outbound and inbound), the suppression list,
+and the decision log that explains every touch that was sent, held or skipped."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
+
+
+def _user_fk(*, nullable: bool = True, unique: bool = False) -> Any:
+    return mapped_column(ForeignKey("user.id", ondelete="SET NULL" if nullable else "CASCADE"), index=True, unique=unique)
+
+
+class Mailbox(UUIDPrimaryKey, Timestamps, Base):
+    """How one user sends: identity, SMTP server (else the global one), caps and window."""
+
+    __tablename__ = "mailbox"
+
+    user_id: Mapped[uuid.UUID] = _user_fk(nullable=False, unique=True)
+    from_name: Mapped[str] = mapped_column(String(200))
+    from_address: Mapped[str] = mapped_column(String(254))
+    signature_html: Mapped[str | None] = mapped_column(Text)
+    signature_text: Mapped[str | None] = mapped_column(Text)
+    smtp_host: Mapped[str | None] = mapped_column(String(253))
+    smtp_port: Mapped[int | None]
+    smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")
+    smtp_username: Mapped[str | None] = mapped_column(String(254))
+    smtp_password: Mapped[str | None] = mapped_column(String(500))
+    imap_host: Mapped[str | None] = mapped_column(String(253))
+    imap_port: Mapped[int | None]
+    imap_security: Mapped[str] = mapped_column(String(10), default="ssl")
+    imap_username: Mapped[str | None] = mapped_column(String(254))
+    imap_password: Mapped[str | None] = mapped_column(String(500))
+    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    imap_uidvalidity: Mapped[int | None]
+    imap_last_uid: Mapped[int] = mapped_column(default=0)
+    daily_cap: Mapped[int] = mapped_column(default=200)
+    send_days: Mapped[list[Any]] = mapped_column(default=lambda: [0, 1, 2, 3, 4])
+    send_start_hour: Mapped[int] = mapped_column(default=9)
+    send_end_hour: Mapped[int] = mapped_column(default=17)
+    track_opens: Mapped[bool] = mapped_column(default=True)
+    track_clicks: Mapped[bool] = mapped_column(default=True)
+
+
+class EmailTemplate(UUIDPrimaryKey, Timestamps, Base):
+    """A reusable subject and body (kind "template"), or a snippet included by key."""
+
+    __tablename__ = "email_template"
+
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), default="template")  # template | snippet
+    key: Mapped[str | None] = mapped_column(String(60), unique=True)  # snippets only
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[uuid.UUID | None] = _user_fk()
+
+
+class Sequence(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "sequence"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="draft", index=True)  # draft|active|paused|archived
+    owner_id: Mapped[uuid.UUID | None] = _user_fk()
+    # Sends as this user instead of each contact's owner.
+    sender_id: Mapped[uuid.UUID | None] = _user_fk()
+    # A contact in this sequence may also be in others at the same time.
+    allow_concurrent: Mapped[bool] = mapped_column(default=False)
+    # SequenceRules (schemas.py): what each sales signal does to an enrollment.
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SequenceStep(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "sequence_step"
+
+    sequence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))  # auto_email | manual_email | call | task
+    delay_days: Mapped[int] = mapped_column(default=0)
+    business_days: Mapped[bool] = mapped_column(default=True)
+    # Follow-ups answer the previous e-mail of the enrollment (Re:, In-Reply-To, References).
+    thread: Mapped[bool] = mapped_column(default=True)
+    task_title: Mapped[str | None] = mapped_column(String(300))
+    task_notes: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("sequence_id", "position"),)
+
+
+class StepVariant(UUIDPrimaryKey, Timestamps, Base):
+    """One version of a step's e-mail; several variants make an A/B test."""
+
+    __tablename__ = "step_variant"
+
+    step_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sequence_step.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(20), default="A")
+    weight: Mapped[int] = mapped_column(default=1)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("step_id", "label"),)
+
+
+LIVE_STATES = ("active", "paused")
+
+
+class Enrollment(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "enrollment"
+
+    sequence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    sender_id: Mapped[uuid.UUID | None] = _user_fk()
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active|paused|finished|exited
+    reason: Mapped[str | None] = mapped_column(Text)
+    next_step_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sequence_step.id", ondelete="SET NULL"))
+    next_run_at: Mapped[datetime | None]
+    # A pause with a date resumes by itself; without one it waits for a person.
+    paused_until: Mapped[datetime | None]
+    enrolled_by: Mapped[uuid.UUID | None]
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    last_touch_at: Mapped[datetime | None]
+    # Signals before this moment are already accounted for (enrolment look-back, or a
+    # person resumed the enrollment after seeing them).
+    signals_after: Mapped[datetime] = mapped_column(default=utcnow)
+    # The open task a manual step waits on.
+    waiting_task_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("task.id", ondelete="SET NULL"), index=True)
+    # Bumped on every reschedule so that each planned run has its own timer key.
+    schedule_version: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        Index(
+            "uq_enrollment_live",
+            "sequence_id",
+            "contact_id",
+            unique=True,
+            postgresql_where=text("status IN ('active', 'paused')"),
+            sqlite_where=text("status IN ('active', 'paused')"),
+        ),
+        Index("ix_enrollment_contact_status", "contact_id", "status"),
+        Index("ix_enrollment_account_status", "account_id", "status"),
+    )
+
+
+class EmailMessage(UUIDPrimaryKey, Timestamps, Base):
+    """The e-mail ledger. An outbound row is written, committed, before any SMTP traffic;
+    its status walks queued → sending → committing → sent, so a crashed worker's retry
+    knows whether the message may already have reached the server."""
+
+    __tablename__ = "email_message"
+
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    direction: Mapped[str] = mapped_column(String(10))  # outbound | inbound
+    # sequence | manual | workflow | reply | auto_reply | bounce | other
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.id", ondelete="SET NULL"), index=True)
+    step_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sequence_step.id", ondelete="SET NULL"), index=True)
+    variant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("step_variant.id", ondelete="SET NULL"))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    account_id: Mapped[uuid.UUID | None]
+    sender_id: Mapped[uuid.UUID | None]
+    # The outbound message an inbound one answers or reports on.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("email_message.id", ondelete="SET NULL"))
+    from_address: Mapped[str] = mapped_column(String(254))
+    to_address: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    references: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    automated: Mapped[bool] = mapped_column(default=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    clicked_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    bounced_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    open_count: Mapped[int] = mapped_column(default=0)
+    click_count: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_email_message_contact", "contact_id", "direction", "created_at"),
+        Index("ix_email_message_account_sent", "account_id", "sent_at"),
+        Index("ix_email_message_sender_sent", "sender_id", "sent_at"),
+        Index("ix_email_message_step_variant", "step_id", "variant_id"),
+    )
+
+
+class Suppression(Base):
+    """An address that no sequence or workflow may e-mail again."""
+
+    __tablename__ = "suppression"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(254), unique=True)
+    reason: Mapped[str] = mapped_column(String(20))  # unsubscribe | bounce | complaint | manual
+    detail: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SequenceDecision(Base):
+    """Why an enrollment did what it did: enrolled, sent, held, skipped, paused, resumed,
+    exited, finished. The contact's timeline reads these."""
+
+    __tablename__ = "sequence_decision"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollment.id", ondelete="CASCADE"), index=True)
+    sequence_id: Mapped[uuid.UUID]
+    contact_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    step_id: Mapped[uuid.UUID | None]
+    decision: Mapped[str] = mapped_column(String(12))
+    code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

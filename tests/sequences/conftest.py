@@ -1,0 +1,38 @@
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from pipewise.sequences import clock as sequence_clock
+from pipewise.sequences.settings import get_mail_settings
+from pipewise.worker import runner
+from tests.sequences.support import Clock, SmtpServer
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback, set as the global SMTP server."""
+    server = SmtpServer().start()
+    monkeypatch.setenv("PIPEWISE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PIPEWISE_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("PIPEWISE_SMTP_SECURITY", "none")
+    get_mail_settings.cache_clear()
+    yield server
+    server.stop()
+    get_mail_settings.cache_clear()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The sequences' and the worker's time, starting now; tests move it forward."""
+    moving = Clock(datetime.now(UTC))
+    monkeypatch.setattr(sequence_clock, "now", moving.now)
+    monkeypatch.setattr(runner, "utcnow", moving.now)
+    return moving
+
+
+@pytest.fixture(autouse=True)
+def sequence_handlers() -> None:
+    from pipewise.handlers import register_all
+
+    register_all()

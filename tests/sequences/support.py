@@ -1,0 +1,132 @@
+"""Real parts for the sequence tests: an SMTP server (aiosmtpd) on loopback that counts
+every Message-ID it accepts, a movable clock, and builders for sequences and mailboxes."""
+
+import email
+import email.policy
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage as MimeMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.sequences.models import Mailbox
+from pipewise.sequences.service import sequence_service
+from pipewise.worker.runner import Worker
+
+OPEN_ALL_WEEK = {"send_days": [0, 1, 2, 3, 4, 5, 6], "send_start_hour": 0, "send_end_hour": 24}
+
+
+@dataclass
+class RecordingHandler:
+    """Accepts every message and remembers it; ``on_command`` may interfere (crash tests)."""
+
+    messages: list[MimeMessage] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    on_command: Callable[[str, Any], None] | None = None
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # type: ignore[no-untyped-def]
+        self._hook("MAIL", envelope)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        self._hook("RCPT", envelope)
+        if address.endswith("@reject.example"):
+            return "550 5.1.1 no such user"
+        if address.endswith("@later.example"):
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+        self._hook("DATA", envelope)
+        return "250 Message accepted"
+
+    def _hook(self, command: str, envelope: Any) -> None:
+        if self.on_command is not None:
+            self.on_command(command, envelope)
+
+    def message_ids(self) -> Counter:
+        with self.lock:
+            return Counter(m["Message-ID"] for m in self.messages)
+
+    def to(self, address: str) -> list[MimeMessage]:
+        with self.lock:
+            return [m for m in self.messages if address in str(m["To"])]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.handler = RecordingHandler()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
+
+    def start(self) -> "SmtpServer":
+        self.controller.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+class Clock:
+    """Moves the time that sequences and the worker see."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.current += timedelta(**kwargs)
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = moment.astimezone(UTC)
+
+
+def run_worker() -> int:
+    return Worker(name="test").run_until_idle()
+
+
+def mailbox(session, user, **kw: Any) -> Mailbox:  # type: ignore[no-untyped-def]
+    row = Mailbox(user_id=user.id, from_name=user.name, from_address=user.email, **{**OPEN_ALL_WEEK, **kw})
+    session.add(row)
+    session.flush()
+    return row
+
+
+def email_step(subject: str, body: str, *, delay_days: int = 0, business_days: bool = False, **kw: Any) -> dict[str, Any]:
+    return {
+        "kind": "auto_email",
+        "delay_days": delay_days,
+        "business_days": business_days,
+        "variants": [{"label": "A", "subject": subject, "body_html": body}],
+        **kw,
+    }
+
+
+def live_sequence(session, name: str, steps: list[dict[str, Any]], **kw: Any):  # type: ignore[no-untyped-def]
+    sequence = sequence_service.create(session, data={"name": name, "steps": steps, **kw}, actor=SYSTEM_ACTOR)
+    sequence_service.activate(session, sequence.id, actor=SYSTEM_ACTOR)
+    session.flush()
+    return sequence
