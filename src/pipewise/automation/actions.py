@@ -23,12 +23,22 @@ from pipewise.automation.templates import render
 from pipewise.automation.timing import parse_duration
 from pipewise.config import get_settings
 from pipewise.crm.records import RecordService
-from pipewise.crm.service import task_service
+from pipewise.crm.service import account_service, contact_service, task_service
 from pipewise.deals.models import Stage
 from pipewise.deals.service import deal_service
 from pipewise.errors import ValidationFailed
+from pipewise.leads.service import lead_service
 
 STEP_ID = r"^[A-Za-z0-9_-]{1,60}$"
+
+
+def record_service(record_type: str) -> RecordService[Any]:
+    """The domain service of an enrollable record type, with its own validation rules."""
+    services: dict[str, RecordService[Any]] = {
+        "lead": lead_service, "contact": contact_service, "account": account_service,
+        "deal": deal_service, "task": task_service,
+    }
+    return services[record_type]
 
 
 class StepBase(BaseModel):
@@ -56,9 +66,8 @@ def _apply_update(ctx: StepContext, data: dict[str, Any], what: str) -> Outcome:
         return Outcome(f"Test mode: would {what}", {"data": {k: str(v) for k, v in data.items()}}, skipped=True)
     if ctx.record is None:
         raise PermanentStepFailure(f"the {ctx.record_type} no longer exists")
-    service = RecordService(ctx.record_type)
     try:
-        service.update(ctx.session, ctx.record, data=data, actor=SYSTEM_ACTOR)
+        record_service(ctx.record_type).update(ctx.session, ctx.record, data=data, actor=SYSTEM_ACTOR)
     except ValidationFailed as exc:
         raise PermanentStepFailure(f"could not {what}: {exc.detail}") from None
     return Outcome(what[0].upper() + what[1:], {"data": {k: str(v) for k, v in data.items()}})

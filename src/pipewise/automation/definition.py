@@ -250,7 +250,9 @@ def _check_step(session: Session, definition: WorkflowDefinition, step: Any, whe
         errors.add(f"{where}.type", "only contact workflows can use sequences")
     if isinstance(step, SendEmail) and step.to == "record" and record_type not in ("contact", "lead"):
         errors.add(f"{where}.to", f"a {record_type} has no e-mail address; send to 'owner' or an address")
-    assignee = getattr(step, "assignee", None) or getattr(step, "recipient", None)
+    assignee = step.assignee if isinstance(step, (CreateTask, AssignOwner)) else None
+    if isinstance(step, Notify):
+        assignee = step.recipient
     if assignee is not None:
         if assignee.user_id and session.get(User, assignee.user_id) is None:
             errors.add(f"{where}.assignee.user_id", f"no user with id {assignee.user_id}")

@@ -4,6 +4,7 @@ rewrites nothing. Kept apart so it can move to a shared mail package later."""
 
 import hashlib
 import os
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -24,7 +25,7 @@ def write_message(*, key: str, to: str, subject: str, body: str, sender: str = S
     path = message_path(key)
     if path.exists():
         return path
-    message = EmailMessage()
+    message = EmailMessage(policy=policy.SMTP)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject

@@ -4,8 +4,10 @@ in a sandbox, because they are user input."""
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, meta
+from jinja2 import TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
+
+from pipewise.automation.context import PermanentStepFailure
 
 # Names a template may use; anything else is reported when the workflow is validated.
 TEMPLATE_NAMES = frozenset({"record", "owner", "workflow", "now", "recipient"})
@@ -19,7 +21,10 @@ def _compiled(source: str) -> Any:
 
 
 def render(source: str, context: dict[str, Any]) -> str:
-    return _compiled(source).render(**context)
+    try:
+        return _compiled(source).render(**context)
+    except TemplateError as exc:
+        raise PermanentStepFailure(f"the template could not be rendered: {exc}") from None
 
 
 def template_problem(source: str) -> str | None:
