@@ -226,3 +226,18 @@ class TestRecordPage:
         r = web.post(f"/accounts/{account.id}/delete")
         assert r.status_code == 200 and "deleted" in r.text
         assert web.get(f"/accounts/{account.id}").status_code == 404
+
+
+class TestLeadConversion:
+    def test_convert_a_lead_into_contact_account_and_deal(self, web, factory, session):
+        user = logged_in(web, factory, session)
+        factory.pipeline()
+        lead = factory.lead(user, first_name="Jean", last_name="Sammet", company="Fortran Inc")
+        session.commit()
+        assert "/convert" in web.get(f"/leads/{lead.id}").text
+        r = web.post(f"/leads/{lead.id}/convert", {"create_deal": "on"})
+        assert r.status_code == 200
+        assert "Lead converted and a deal opened." in r.text
+        assert "Fortran Inc" in r.text
+        again = web.post(f"/leads/{lead.id}/convert", {"create_deal": "on"})
+        assert "Could not convert" in again.text

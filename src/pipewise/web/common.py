@@ -207,7 +207,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 
 
 def redirect(url: str) -> Response:
-    """After a successful form post: a plain redirect, or HX-Redirect for an HTMX request."""
+    """See Other: after a successful form post the browser GETs ``url``."""
     return RedirectResponse(url, status_code=303)
 
 

@@ -15,6 +15,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "pipewise.web.auth",
     "pipewise.web.home",
     "pipewise.web.deals",
+    "pipewise.web.leads",
     "pipewise.web.records",
 )
 

@@ -73,7 +73,7 @@ class RecordView:
         return f"/{self.plural}/{record.id}"
 
 
-OWNER_FIELD = FormField("owner_id", "Owner", "user", hint="Leave empty to keep it yourself")
+OWNER_FIELD = FormField("owner_id", "Owner", "user", hint="Empty: you own it", empty_means_default=True)
 OWNER_FILTER = ListFilter("owner_id", "Owner", "user")
 NEWEST_FIRST = (("-created_at", "Newest first"), ("created_at", "Oldest first"))
 
