@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from pipewise import __version__
 from pipewise.api import errors
 from pipewise.api.v1 import sequences as sequences_api
-from pipewise.api.v1 import actions, records
+from pipewise.api.v1 import actions, leads_api, records
 from pipewise.config import get_settings
 from pipewise.handlers import register_all
 from pipewise.web import routes as web
@@ -46,6 +46,7 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(records.router, prefix="/api/v1")
+    app.include_router(leads_api.router)
     app.include_router(sequences_api.router); app.include_router(sequences_api.public_router)
     web.install(app)
     return app

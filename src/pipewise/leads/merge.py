@@ -68,12 +68,13 @@ def _unique_groups(table: Table, column: Column[Any]) -> tuple[list[list[Column[
         if not index.unique:
             continue
         if any(opts.get("where") is not None for opts in index.dialect_options.values()):
-            partial = partial or column in index.columns
+            partial = partial or column.name in index.columns
         else:
             full.append(list(index.columns))
     for cols in full:
-        if column in cols and len(cols) > 1:
-            groups.append([c for c in cols if c is not column])
+        names = [c.name for c in cols]
+        if column.name in names and len(cols) > 1:
+            groups.append([c for c in cols if c.name != column.name])
     return groups, partial
 
 

@@ -23,6 +23,7 @@ from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, ValidationFailed
 from pipewise.events import bus
 from pipewise.leads import clean, dedup, lifecycle
+from pipewise.leads import timeline as _timeline  # noqa: F401 - registers the lead timeline entries
 from pipewise.leads.events import LeadConverted
 from pipewise.leads.models import Lead
 

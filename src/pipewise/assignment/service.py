@@ -1,0 +1,377 @@
+"""Lead routing: ordered rules (conditions in the filter language → a user, a team or a
+queue), the account owner first, capacity-weighted round-robin that skips people who are
+away, and a response-time SLA that reassigns and tells the manager when it is missed."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pipewise.assignment.hours import add_working_minutes
+from pipewise.assignment.models import AssignmentRule, LeadAssignment, RoundRobinSlot, RoutingPolicy
+from pipewise.auth.models import Team, User
+from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.crm.filters import FilterCompiler, record_matches
+from pipewise.crm.history import record_change
+from pipewise.crm.models import Account, Activity, Task
+from pipewise.crm.records import apply_changes
+from pipewise.crm.registry import spec_for
+from pipewise.crm.service import check_timezone
+from pipewise.db.base import utcnow, uuid7
+from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, ValidationFailed
+from pipewise.events import bus
+from pipewise.leads.events import LeadAssigned, LeadSlaBreached
+from pipewise.leads.models import Lead
+
+TARGET_TYPES = ("user", "team", "queue")
+SLA_ACTION = "lead.sla_check"
+POLICY_ID = 1
+
+
+# -- set-up: policy and rules --
+
+
+def policy(session: Session) -> RoutingPolicy:
+    row = session.get(RoutingPolicy, POLICY_ID)
+    if row is None:
+        row = RoutingPolicy(id=POLICY_ID, work_start="09:00", work_end="17:00", workdays=[0, 1, 2, 3, 4], timezone="UTC")
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _require_manager(actor: Actor) -> None:
+    if not actor.is_manager:
+        raise PermissionDenied("only managers and admins may change routing")
+
+
+def update_policy(session: Session, data: dict[str, Any], *, actor: Actor) -> RoutingPolicy:
+    _require_manager(actor)
+    errors = ErrorCollector()
+    if data.get("sla_minutes") is not None and not 1 <= int(data["sla_minutes"]) <= 10080:
+        errors.add("sla_minutes", "must be between 1 minute and a week (10080), or empty for no SLA")
+    for key in ("work_start", "work_end"):
+        if key in data and not _is_clock(data[key]):
+            errors.add(key, "must be a time of day such as 09:00")
+    if "workdays" in data and not (
+        isinstance(data["workdays"], list) and data["workdays"] and all(d in range(7) for d in data["workdays"])
+    ):
+        errors.add("workdays", "must list days 0 (Monday) to 6 (Sunday)")
+    if "timezone" in data:
+        try:
+            check_timezone(data["timezone"])
+        except ValueError as exc:
+            errors.add("timezone", str(exc))
+    errors.raise_if_any()
+    row = policy(session)
+    merged = {"work_start": row.work_start, "work_end": row.work_end, **data}
+    if merged["work_start"] >= merged["work_end"]:
+        raise ValidationFailed.on("work_end", "must be after work_start")
+    for key, value in data.items():
+        setattr(row, key, value)
+    return row
+
+
+def _is_clock(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        return False
+    hours, minutes = value[:2], value[3:]
+    return hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+
+
+def rules(session: Session, *, active_only: bool = False) -> list[AssignmentRule]:
+    stmt = select(AssignmentRule).order_by(AssignmentRule.position, AssignmentRule.created_at)
+    if active_only:
+        stmt = stmt.where(AssignmentRule.is_active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def _check_rule(session: Session, data: dict[str, Any], record: AssignmentRule | None) -> None:
+    errors = ErrorCollector()
+    merged = {c: getattr(record, c) for c in ("name", "target_type", "user_id", "team_id", "queue")} if record else {}
+    merged.update(data)
+    if not str(merged.get("name") or "").strip():
+        errors.add("name", "is required")
+    target = merged.get("target_type")
+    if target not in TARGET_TYPES:
+        errors.add("target_type", f"must be one of {', '.join(TARGET_TYPES)}")
+    elif target == "user":
+        user = session.get(User, merged.get("user_id")) if merged.get("user_id") else None
+        if user is None or not user.is_active:
+            errors.add("user_id", "name an active user to assign to")
+    elif target == "team":
+        if not merged.get("team_id") or session.get(Team, merged["team_id"]) is None:
+            errors.add("team_id", "name a team for round-robin")
+    elif not str(merged.get("queue") or "").strip():
+        errors.add("queue", "name the queue")
+    if "conditions" in data:
+        try:
+            FilterCompiler(session, spec_for("lead")).compile(data["conditions"] or {"all": []})
+        except ValidationFailed as exc:
+            for e in exc.errors:
+                errors.add("conditions." + e.field.removeprefix("filter."), e.message)
+    errors.raise_if_any()
+
+
+def create_rule(session: Session, data: dict[str, Any], *, actor: Actor) -> AssignmentRule:
+    _require_manager(actor)
+    _check_rule(session, data, None)
+    if data.get("position") is None:
+        data["position"] = (session.scalar(select(func.max(AssignmentRule.position))) or 0) + 1
+    rule = AssignmentRule(id=uuid7(), **{"conditions": {}, **data})
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def update_rule(session: Session, rule_id: uuid.UUID, data: dict[str, Any], *, actor: Actor) -> AssignmentRule:
+    _require_manager(actor)
+    rule = get_rule(session, rule_id)
+    _check_rule(session, data, rule)
+    for key, value in data.items():
+        setattr(rule, key, value)
+    return rule
+
+
+def get_rule(session: Session, rule_id: uuid.UUID) -> AssignmentRule:
+    rule = session.get(AssignmentRule, rule_id)
+    if rule is None:
+        raise NotFound(f"no assignment rule with id {rule_id}")
+    return rule
+
+
+def delete_rule(session: Session, rule_id: uuid.UUID, *, actor: Actor) -> None:
+    _require_manager(actor)
+    session.delete(get_rule(session, rule_id))
+
+
+def reorder(session: Session, rule_ids: list[uuid.UUID], *, actor: Actor) -> list[AssignmentRule]:
+    _require_manager(actor)
+    existing = {r.id: r for r in rules(session)}
+    if set(rule_ids) != set(existing) or len(rule_ids) != len(existing):
+        raise ValidationFailed.on("rule_ids", "list every rule exactly once, in the new order")
+    for position, rule_id in enumerate(rule_ids, start=1):
+        existing[rule_id].position = position
+    return [existing[i] for i in rule_ids]
+
+
+# -- choosing an owner --
+
+
+def _available(user: User | None, exclude: set[uuid.UUID]) -> bool:
+    return user is not None and user.is_active and not user.is_away and user.capacity > 0 and user.id not in exclude
+
+
+def round_robin(session: Session, team_id: uuid.UUID, *, exclude: set[uuid.UUID] = frozenset()) -> User | None:  # type: ignore[assignment]
+    """The team member next in turn: the lowest share of leads given so far against their
+    capacity, skipping people who are away. A newcomer starts level with the others."""
+    members = [
+        u for u in session.scalars(select(User).where(User.team_id == team_id).order_by(User.name, User.id))
+        if _available(u, set(exclude))
+    ]
+    if not members:
+        return None
+    slots = {
+        s.user_id: s
+        for s in session.scalars(
+            select(RoundRobinSlot).where(RoundRobinSlot.team_id == team_id).with_for_update()
+        )
+    }
+    ratios = [slots[u.id].assigned_count / u.capacity for u in members if u.id in slots]
+    level = min(ratios) if ratios else 0.0
+    for user in members:
+        if user.id not in slots:
+            slots[user.id] = RoundRobinSlot(team_id=team_id, user_id=user.id, assigned_count=int(level * user.capacity))
+            session.add(slots[user.id])
+
+    def turn(u: User) -> tuple[float, datetime, str]:
+        slot = slots[u.id]
+        last = slot.last_assigned_at or datetime.min.replace(tzinfo=utcnow().tzinfo)
+        return ((slot.assigned_count + 1) / u.capacity, last, u.name)
+
+    chosen = min(members, key=turn)
+    slots[chosen.id].assigned_count += 1
+    slots[chosen.id].last_assigned_at = utcnow()
+    return chosen
+
+
+def _pick(session: Session, lead: Lead, rule: AssignmentRule, exclude: set[uuid.UUID]) -> tuple[User | None, str | None, str] | None:
+    """(owner, queue, reason) from one matching rule, or None when it cannot place the lead."""
+    if rule.prefer_account_owner and lead.account_id:
+        account = session.get(Account, lead.account_id)
+        owner = session.get(User, account.owner_id) if account and account.owner_id else None
+        if _available(owner, exclude):
+            return owner, None, f"owner of the account {account.name}"
+    if rule.target_type == "user":
+        user = session.get(User, rule.user_id)
+        return (user, None, f"assigned to {user.name}") if _available(user, exclude) else None
+    if rule.target_type == "team":
+        user = round_robin(session, rule.team_id, exclude=exclude)
+        team = session.get(Team, rule.team_id)
+        return (user, None, f"round-robin in {team.name if team else 'the team'}") if user else None
+    return None, rule.queue, f"put in the {rule.queue} queue"
+
+
+def assign(
+    session: Session, lead: Lead, *, actor: Actor = SYSTEM_ACTOR, cause: str = "routing",
+    exclude: set[uuid.UUID] | None = None, submission_id: uuid.UUID | None = None,
+) -> LeadAssignment | None:
+    """Run the rules in order; the first that can place the lead does. None if none can."""
+    exclude = set(exclude or ())
+    session.flush()
+    for rule in rules(session, active_only=True):
+        if rule.conditions and not record_matches(session, spec_for("lead"), lead.id, rule.conditions):
+            continue
+        picked = _pick(session, lead, rule, exclude)
+        if picked is None:
+            continue
+        owner, queue, reason = picked
+        return record_assignment(
+            session, lead, owner=owner, queue=queue, rule=rule, reason=reason, actor=actor, cause=cause,
+            submission_id=submission_id,
+        )
+    return None
+
+
+def record_assignment(
+    session: Session, lead: Lead, *, owner: User | None, queue: str | None, rule: AssignmentRule | None,
+    reason: str, actor: Actor, cause: str, submission_id: uuid.UUID | None = None,
+) -> LeadAssignment:
+    now = utcnow()
+    for previous in session.scalars(
+        select(LeadAssignment).where(LeadAssignment.lead_id == lead.id, LeadAssignment.status == "active")
+    ):
+        previous.status = "replaced"
+    changes = apply_changes(lead, {"owner_id": owner.id if owner else None, "queue": queue, "assigned_at": now})
+    record_change(session, record_type="lead", record_id=lead.id, action="assigned", changes=changes, actor=actor)
+    cfg = policy(session)
+    due = add_working_minutes(now, cfg.sla_minutes, cfg) if cfg.sla_minutes and owner is not None else None
+    assignment = LeadAssignment(
+        lead_id=lead.id, owner_id=owner.id if owner else None, team_id=owner.team_id if owner else None,
+        queue=queue, rule_id=rule.id if rule else None, rule_name=rule.name if rule else cause,
+        reason=f"{reason} ({cause})"[:300], assigned_at=now, sla_due_at=due,
+    )
+    session.add(assignment)
+    session.flush()
+    if due is not None:
+        bus.schedule(session, key=f"{SLA_ACTION}:{assignment.id}", kind=SLA_ACTION, run_at=due,
+                     payload={"assignment_id": assignment.id})
+    bus.record(
+        session,
+        LeadAssigned(
+            record_id=lead.id,
+            actor_id=actor.id if actor.id.int else None,
+            data={
+                "owner_id": str(owner.id) if owner else None,
+                "queue": queue,
+                "rule": assignment.rule_name,
+                "rule_id": str(rule.id) if rule else None,
+                "reason": assignment.reason,
+                "sla_due_at": due.isoformat() if due else None,
+                "submission_id": str(submission_id) if submission_id else None,
+            },
+        ),
+    )
+    return assignment
+
+
+def assign_by_hand(session: Session, lead_id: uuid.UUID, owner_id: uuid.UUID, *, actor: Actor) -> LeadAssignment:
+    from pipewise.leads.service import lead_service
+
+    lead = lead_service.get(session, lead_id, actor=actor, write=True)
+    owner = session.get(User, owner_id)
+    if owner is None or not owner.is_active:
+        raise ValidationFailed.on("owner_id", "name an active user")
+    return record_assignment(session, lead, owner=owner, queue=None, rule=None, reason=f"assigned to {owner.name}",
+                             actor=actor, cause=f"by {actor.name or 'hand'}")
+
+
+# -- first touch and the SLA --
+
+
+def first_touch(session: Session, lead_id: uuid.UUID, at: datetime) -> None:
+    """A person acted on the lead (a call, an e-mail, a meeting, a note)."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        return
+    if lead.first_touched_at is None:
+        lead.first_touched_at = at
+    for assignment in session.scalars(
+        select(LeadAssignment).where(LeadAssignment.lead_id == lead_id, LeadAssignment.status == "active")
+    ):
+        if at >= assignment.assigned_at - timedelta(seconds=1):
+            assignment.first_touch_at = assignment.first_touch_at or at
+            assignment.status = "touched"
+
+
+def _touched_since(session: Session, assignment: LeadAssignment) -> bool:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Activity)
+            .where(
+                Activity.lead_id == assignment.lead_id,
+                Activity.automated.is_(False),
+                Activity.created_at >= assignment.assigned_at,
+            )
+        )
+        or 0
+    ) > 0
+
+
+@bus.handles_action(SLA_ACTION)
+def check_sla(session: Session, action: Any) -> None:
+    assignment = session.get(LeadAssignment, action.payload["assignment_id"])
+    if assignment is None or assignment.status != "active":
+        return
+    if _touched_since(session, assignment):
+        assignment.status = "touched"
+        return
+    lead = session.get(Lead, assignment.lead_id)
+    if lead is None or lead.status in ("converted", "disqualified"):
+        return
+    now = utcnow()
+    assignment.status, assignment.breached_at = "breached", now
+    owner = session.get(User, assignment.owner_id) if assignment.owner_id else None
+    team = session.get(Team, owner.team_id) if owner and owner.team_id else None
+    manager = session.get(User, team.manager_id) if team and team.manager_id else None
+    reassigned = None
+    if policy(session).reassign_on_breach:
+        reassigned = assign(session, lead, cause="response time missed", exclude={assignment.owner_id} if assignment.owner_id else set())
+    if manager is not None:
+        who = owner.name if owner else "nobody"
+        session.add(
+            Task(
+                id=uuid7(),
+                title=f"Response time missed: {lead.full_name} was not contacted by {who} in time",
+                notes=(f"Due {assignment.sla_due_at:%Y-%m-%d %H:%M} UTC. "
+                       + (f"Reassigned: {reassigned.reason}." if reassigned and reassigned.owner_id else "Not reassigned.")),
+                due_at=now,
+                priority="high",
+                owner_id=manager.id,
+                related_type="lead",
+                related_id=lead.id,
+            )
+        )
+    bus.record(
+        session,
+        LeadSlaBreached(
+            record_id=lead.id,
+            data={
+                "owner_id": str(assignment.owner_id) if assignment.owner_id else None,
+                "due_at": assignment.sla_due_at.isoformat() if assignment.sla_due_at else None,
+                "manager_id": str(manager.id) if manager else None,
+                "reassigned_to": str(reassigned.owner_id) if reassigned and reassigned.owner_id else None,
+            },
+        ),
+    )
+
+
+def history(session: Session, lead_id: uuid.UUID) -> list[LeadAssignment]:
+    return list(
+        session.scalars(
+            select(LeadAssignment).where(LeadAssignment.lead_id == lead_id).order_by(LeadAssignment.assigned_at.desc(), LeadAssignment.id.desc())
+        )
+    )

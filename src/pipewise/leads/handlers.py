@@ -1,0 +1,67 @@
+"""What leads do when other things happen: a person's first touch stops the SLA clock,
+an assignment tells the new owner, a won deal makes its lead a customer."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipewise.assignment import service as routing
+from pipewise.auth.models import User
+from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.crm.models import Task
+from pipewise.db.base import utcnow, uuid7
+from pipewise.events import bus
+from pipewise.leads.lifecycle import move_stage
+from pipewise.leads.models import FormSubmission, Lead
+from pipewise.scoring import service as scoring  # noqa: F401 - registers the daily decay timer
+
+
+@bus.subscribe("activity.created", name="leads.first_touch")
+def on_activity(session: Session, event: bus.Event) -> None:
+    changes = event.payload.get("changes", {})
+    lead_id = (changes.get("lead_id") or [None, None])[1]
+    automated = (changes.get("automated") or [None, False])[1]
+    if not lead_id or automated:
+        return
+    occurred = (changes.get("occurred_at") or [None, None])[1]
+    at = datetime.fromisoformat(occurred) if occurred else event.occurred_at
+    routing.first_touch(session, uuid.UUID(lead_id), at)
+
+
+@bus.subscribe("lead.assigned", name="leads.notify_owner")
+def notify_owner(session: Session, event: bus.Event) -> None:
+    """The owner's notification is a task on their list, due when the SLA is."""
+    data = event.payload.get("data", {})
+    lead = session.get(Lead, event.record_id)
+    if lead is None:
+        return
+    owner = session.get(User, uuid.UUID(data["owner_id"])) if data.get("owner_id") else None
+    if owner is not None:
+        due = datetime.fromisoformat(data["sla_due_at"]) if data.get("sla_due_at") else None
+        session.add(
+            Task(
+                id=uuid7(),
+                title=f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''} (score {lead.score})",
+                notes=data.get("reason"),
+                due_at=due,
+                priority="high" if due else "normal",
+                owner_id=owner.id,
+                related_type="lead",
+                related_id=lead.id,
+            )
+        )
+    if data.get("submission_id"):
+        submission = session.get(FormSubmission, uuid.UUID(data["submission_id"]))
+        if submission is not None and submission.notified_at is None:
+            submission.notified_at = utcnow()
+            submission.speed_to_lead_ms = int((submission.notified_at - submission.received_at).total_seconds() * 1000)
+
+
+@bus.subscribe("deal.stage_changed", name="leads.customer_on_win")
+def on_deal_won(session: Session, event: bus.Event) -> None:
+    if event.payload.get("data", {}).get("kind") != "won":
+        return
+    for lead in session.scalars(select(Lead).where(Lead.converted_deal_id == event.record_id)):
+        move_stage(session, lead, "customer", actor=SYSTEM_ACTOR, cause="its deal was won")
