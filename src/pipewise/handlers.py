@@ -3,7 +3,7 @@ Importing a handlers module registers it; this is the one place that lists them.
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ("pipewise.automation.handlers", "pipewise.sequences.handlers")
+HANDLER_MODULES: tuple[str, ...] = ("pipewise.automation.handlers", "pipewise.leads.handlers", "pipewise.sequences.handlers")
 
 
 def register_all() -> None:
