@@ -257,3 +257,23 @@ def test_openapi_document_is_served(api):
     assert r.status_code == 200
     assert "/api/v1/contacts" in r.json()["paths"]
     assert api.get("/api/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "create", "field"),
+    [
+        ("/api/v1/contacts", {"last_name": "X"}, "lifecycle_stage"),
+        ("/api/v1/contacts", {"last_name": "X"}, "last_name"),
+        ("/api/v1/deals", {"name": "D"}, "pipeline_id"),
+        ("/api/v1/deals", {"name": "D"}, "stage_id"),
+        ("/api/v1/deals", {"name": "D"}, "currency"),
+        ("/api/v1/tasks", {"title": "T"}, "status"),
+    ],
+)
+def test_nulling_a_required_field_is_a_field_error(api, headers, factory, session, path, create, field):
+    factory.pipeline()
+    session.commit()
+    created = api.post(path, json=create, headers=headers).json()
+    r = api.patch(f"{path}/{created['id']}", json={field: None}, headers=headers)
+    assert r.status_code == 422, r.text
+    assert field in field_errors(r)

@@ -113,6 +113,12 @@ class RecordService(Generic[M]):
     def prepare(self, session: Session, data: dict[str, Any], *, actor: Actor, record: M | None) -> dict[str, Any]:
         """Validate and normalise incoming values; raise ValidationFailed with every field error."""
         errors = ErrorCollector()
+        columns = self.spec.model.__table__.columns
+        for key in [k for k, v in data.items() if v is None and k in columns and not columns[k].nullable]:
+            if record is None and columns[key].default is not None:
+                del data[key]  # an explicit null on create means "the default"
+            else:
+                errors.add(key, "cannot be empty")
         self.validate(session, data, actor=actor, record=record, errors=errors)
         if self.spec.has_custom_fields and ("custom" in data or record is None):
             data["custom"] = custom_fields.validate(
