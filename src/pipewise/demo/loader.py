@@ -3,7 +3,8 @@ transaction, reporting progress as it goes."""
 
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -108,7 +109,11 @@ class DemoLoader:
     def _in_batches(
         self, phase: str, items: Sequence[T], load: Callable[[Session, T], None], *, batch_size: int | None = None
     ) -> None:
-        """Run ``load`` for every item, committing every ``batch_size`` items."""
+        """Run ``load`` for every item, committing every ``batch_size`` items.
+
+        Each item (an account, a deal's whole story) is flushed once at its end rather
+        than before every look-up the services make, so its rows go out as a few batched
+        INSERTs; the story flushes by hand where it reads back what it just wrote."""
         size = batch_size or self.batch_size
         total = len(items)
         self.on_progress(phase, 0, total)
@@ -116,7 +121,9 @@ class DemoLoader:
             with session_scope() as session:
                 self.clock.attach(session)
                 for item in items[start : start + size]:
-                    load(session, item)
+                    with session.no_autoflush:
+                        load(session, item)
+                    session.flush()
             self.on_progress(phase, min(start + size, total), total)
 
     def _moment(self, start: datetime, end: datetime) -> datetime:
@@ -233,6 +240,7 @@ class DemoLoader:
         )
         if status == "new":
             return
+        session.flush()  # the activity below refers to the lead
         self.clock.now = min(self.clock.now + timedelta(hours=self.rng.uniform(0.2, 72)), self.now)
         self._log_activity(session, actor, "call" if self.rng.random() < 0.5 else "email", lead_id=lead.id)
         change: dict[str, Any] = {"status": status}
@@ -241,7 +249,9 @@ class DemoLoader:
         lead_service.update(session, lead, data=change, actor=actor)
         if status == "qualified" and self.rng.random() < 0.3:
             self.clock.now = min(self.clock.now + timedelta(days=self.rng.uniform(0.5, 5)), self.now)
-            lead_service.convert(session, lead.id, actor=actor, deal_name=f"{company.name} — first order")
+            with autoflushing(session):
+                converted = lead_service.convert(session, lead.id, actor=actor, deal_name=f"{company.name} — first order")
+            converted["deal"].stage_entered_at = self.clock.now
 
     def _log_activity(self, session: Session, actor: Actor, kind: str, **links: uuid.UUID) -> None:
         subject = self.rng.choice(CALL_SUBJECTS if kind == "call" else EMAIL_SUBJECTS)
@@ -283,6 +293,17 @@ class DemoLoader:
             )
 
         self._in_batches("Follow-ups", picks, load)
+
+
+@contextmanager
+def autoflushing(session: Session) -> Iterator[None]:
+    """For a service that reads back rows it has just added (lead conversion)."""
+    previous = session.autoflush
+    session.autoflush = True
+    try:
+        yield
+    finally:
+        session.autoflush = previous
 
 
 def accounts_exist() -> bool:
