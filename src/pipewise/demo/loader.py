@@ -136,7 +136,7 @@ class DemoLoader:
     # -- phases --
 
     def _set_up(self) -> StagePlan:
-        self.clock.now = self.now - ONE_YEAR - timedelta(days=45)
+        self.clock.now = self.now - 2 * ONE_YEAR - timedelta(days=30)
         with session_scope() as session:
             self.clock.attach(session)
             _pipeline, stages, _created = ensure_default_pipeline(session)
@@ -144,7 +144,8 @@ class DemoLoader:
         return StagePlan.from_stages(stages)
 
     def _load_accounts(self) -> None:
-        oldest = self.now - ONE_YEAR - timedelta(days=30)
+        # Most accounts predate the year of deals the demo tells, as in a CRM in use for a while.
+        oldest = self.now - 2 * ONE_YEAR
         for _ in range(self.size.accounts):
             company = self.words.company()
             owner_id = self.org.owner_for(self.rng, company.country, company.size)
