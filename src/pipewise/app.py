@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from pipewise import __version__
 from pipewise.api import errors
+from pipewise.api.v1 import automation as automation_api
 from pipewise.api.v1 import sequences as sequences_api
 from pipewise.api.v1 import actions, leads_api, records
 from pipewise.config import get_settings
@@ -46,6 +47,7 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(records.router, prefix="/api/v1")
+    app.include_router(automation_api.router, prefix="/api/v1")
     app.include_router(leads_api.router)
     app.include_router(sequences_api.router); app.include_router(sequences_api.public_router)
     web.install(app)

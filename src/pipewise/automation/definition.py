@@ -27,7 +27,7 @@ from pipewise.automation.actions import (
 )
 from pipewise.automation.flow import Branch, Goal, Wait
 from pipewise.automation.templates import template_problem
-from pipewise.automation.triggers import DateRelative, Trigger
+from pipewise.automation.triggers import TRIGGER_TYPES, DateRelative, Trigger
 from pipewise.crm.filters import FilterError
 from pipewise.crm.models import CustomFieldDefinition
 from pipewise.crm.registry import spec_for
@@ -117,15 +117,23 @@ class WorkflowDefinition(BaseModel):
 
 
 def _location(loc: tuple[Any, ...]) -> str:
+    """``("steps", 1, "wait", "duration")`` → ``steps[1].duration`` (union tags dropped)."""
     parts: list[str] = []
     for item in loc:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        elif item in STEP_TYPES or (isinstance(item, str) and "[" in item) or item.startswith("function-"):
-            continue
-        else:
+        if isinstance(item, int) and parts:
+            parts[-1] = f"{parts[-1]}[{item}]"
+        elif item not in STEP_TYPES and item not in TRIGGER_TYPES and not str(item).startswith("function-"):
             parts.append(str(item))
     return ".".join(parts) or "definition"
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "is not a known field"
+    if error["type"] == "union_tag_invalid":
+        kinds = TRIGGER_TYPES if error["loc"][0] == "trigger" else STEP_TYPES
+        return f"unknown type; use one of {', '.join(kinds)}"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def parse(raw: Any, *, prefix: str = "definition") -> WorkflowDefinition:
@@ -133,15 +141,7 @@ def parse(raw: Any, *, prefix: str = "definition") -> WorkflowDefinition:
     try:
         return WorkflowDefinition.model_validate(raw)
     except ValidationError as exc:
-        errors = []
-        for error in exc.errors():
-            message = "is not a known field" if error["type"] == "extra_forbidden" else error["msg"]
-            if error["type"] == "union_tag_invalid":
-                message = "unknown type; use one of " + ", ".join(STEP_TYPES if "steps" in error["loc"] else ())
-                if "trigger" in error["loc"]:
-                    message = f"unknown trigger type {error.get('input', {}).get('type')!r}" if isinstance(error.get("input"), dict) else message
-            message = message.removeprefix("Value error, ")
-            errors.append(FieldError(f"{prefix}.{_location(tuple(error['loc']))}", message))
+        errors = [FieldError(f"{prefix}.{_location(tuple(e['loc']))}", _message(e)) for e in exc.errors()]
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors) from None
 
 

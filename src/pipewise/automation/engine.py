@@ -23,7 +23,7 @@ from pipewise.automation.context import PermanentStepFailure, StepContext, StepF
 from pipewise.automation.definition import WorkflowDefinition, load
 from pipewise.automation.explanations import record_decision
 from pipewise.automation.flow import Branch, Goal, Wait
-from pipewise.automation.models import OPEN_ENROLLMENT_STATES, Enrollment, Workflow, WorkflowVersion
+from pipewise.automation.models import OPEN_ENROLLMENT_STATES, Decision, Enrollment, Workflow, WorkflowVersion
 from pipewise.automation.settings import get_automation_settings
 from pipewise.automation.timing import retry_delay
 from pipewise.automation.triggers import RecordDeleted, TimedTrigger, event_matches
@@ -31,7 +31,7 @@ from pipewise.crm.models import Task
 from pipewise.crm.registry import spec_for
 from pipewise.db.base import utcnow, uuid7
 from pipewise.events import bus
-from pipewise.events.models import ScheduledAction
+from pipewise.events.models import OutboxEvent, ScheduledAction
 
 STEP_KIND = "automation.step"
 TICK_KIND = "automation.tick"
@@ -65,6 +65,7 @@ class Run:
             message=message,
             step_id=step_id,
             details=details,
+            at=self.now,
         )
 
     def record(self) -> Any:
@@ -192,6 +193,10 @@ def enter_step(run: Run, step_id: str | None) -> None:
         run.decide("waited", f"{step.describe()}: the date is empty, so no wait", step_id=step_id)
         enter_step(run, run.definition.following(step_id))
         return
+    if step.waits_for_event and (early := _arrived_already(run, step)) is not None:
+        run.decide("waited", f"{early.name} had already arrived", step_id=step_id, details={"event_id": early.id})
+        enter_step(run, run.definition.following(step_id))
+        return
     enrollment.status, enrollment.wait_until, enrollment.wait_event = "waiting", due, step.event_pattern()
     if enrollment.test_mode:
         run.decide("waiting", f"{step.describe()}: would wait until {_when(due)}; test mode goes on now", step_id=step_id)
@@ -199,6 +204,32 @@ def enter_step(run: Run, step_id: str | None) -> None:
         return
     run.decide("waiting", f"{step.describe()}: until {_when(due)}", step_id=step_id, details={"until": due.isoformat()})
     schedule_step(run, step_id, due)
+
+
+def _arrived_already(run: Run, step: Wait) -> OutboxEvent | None:
+    """A matching event about the record since the run began (its trigger event) or its
+    last wait ended: handled before this wait existed, it still counts for it."""
+    enrollment = run.enrollment
+    since = run.session.scalar(
+        select(Decision.at)
+        .where(Decision.enrollment_id == enrollment.id, Decision.kind == "waited")
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+    if since is None and enrollment.trigger_event_id is not None:
+        since = run.session.scalar(select(OutboxEvent.occurred_at).where(OutboxEvent.id == enrollment.trigger_event_id))
+    since = since or enrollment.enrolled_at
+    rows = run.session.scalars(
+        select(OutboxEvent)
+        .where(
+            OutboxEvent.record_type == enrollment.record_type, OutboxEvent.record_id == enrollment.record_id,
+            OutboxEvent.occurred_at >= since,
+        )
+        .order_by(OutboxEvent.id)
+        .limit(200)
+    )
+    pattern = step.event_pattern() or {}
+    return next((row for row in rows if event_matches(pattern, bus.Event.from_row(row))), None)
 
 
 def finish(run: Run, status: str, kind: str, message: str, *, step_id: str | None = None) -> None:

@@ -2,6 +2,7 @@
 the record's timeline and in the workflow's run history."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.automation.models import Decision, Enrollment, Workflow
 from pipewise.crm.timeline import TimelineEntry, timeline_source
+from pipewise.db.base import utcnow
 
 # kind -> the heading shown before the sentence on the timeline
 HEADINGS = {
@@ -43,6 +45,7 @@ def record_decision(
     record_id: uuid.UUID | None = None,
     step_id: str | None = None,
     details: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> Decision:
     decision = Decision(
         workflow_id=workflow.id,
@@ -55,6 +58,7 @@ def record_decision(
         message=message,
         details=details or {},
         test_mode=bool(enrollment is not None and enrollment.test_mode),
+        at=at or utcnow(),
     )
     session.add(decision)
     return decision

@@ -430,6 +430,12 @@ Trigger = Annotated[
 ]
 
 
+TRIGGER_TYPES = (
+    "record_created record_updated record_deleted field_changed stage_changed score_crossed activity_logged "
+    "email_event task_completed task_overdue no_activity no_reply date_relative schedule manual"
+).split()
+
+
 def event_matches(pattern: dict[str, Any], event: Event) -> bool:
     """A wait-for-event step's pattern ``{"name": "email.replied", "where": {...}}``."""
     if not fnmatch.fnmatchcase(event.name, pattern.get("name", "")):
