@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.service import token_service
 from pipewise.auth.visibility import Actor
+from pipewise.crm.records import note_active_user
 from pipewise.db.session import session_scope
 from pipewise.errors import PipewiseError
 
@@ -34,6 +35,7 @@ def current_actor(request: Request, session: DbSession) -> Actor:
     user = token_service.resolve(session, secret.strip())
     if user is None:
         raise Unauthorized("the API token is unknown, revoked, or its user is inactive")
+    note_active_user(session, user.id)
     return Actor.for_user(session, user)
 
 

@@ -36,6 +36,12 @@ def _active_user(session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
     return session.scalar(select(User.id).where(User.id == user_id, User.is_active.is_(True)))
 
 
+def note_active_user(session: Session, user_id: uuid.UUID) -> None:
+    """The caller has just seen ``user_id`` active (e.g. its API token resolved): owner
+    checks in this transaction need not ask again."""
+    cached_lookup(session, User, user_id, lambda: user_id)
+
+
 class RecordService(Generic[M]):
     record_type: str = ""
 

@@ -1,5 +1,6 @@
 """Engine and session handling. The boundary (request, CLI command, worker job) commits."""
 
+import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -72,9 +73,40 @@ def reset_engine() -> None:
     get_sessionmaker.cache_clear()
 
 
+# SQLite has one writer at a time. Threads that wait for it inside SQLite's busy handler
+# sleep in growing steps (1, 2, 5, 10 … ms) and leave the database idle meanwhile; the
+# writers of one process queue on a lock instead, and only other processes (a separate
+# worker, the CLI) meet busy_timeout. After the timeout a writer falls back to SQLite's wait.
+_WRITE_LOCK_TIMEOUT = 15.0
+_HELD_LOCK = "pipewise.sqlite_write_lock"
+_sqlite_write_locks: dict[str, "threading.Lock"] = {}
+_locks_guard = threading.Lock()
+
+
+def _sqlite_write_lock(session: Session) -> "threading.Lock | None":
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or not bind.url.database or bind.url.database == ":memory:":
+        return None
+    with _locks_guard:
+        return _sqlite_write_locks.setdefault(bind.url.database, threading.Lock())
+
+
 def begin_write(session: Session) -> None:
     """Mark the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
-    session.connection(execution_options={"sqlite_write": True})
+    lock = _sqlite_write_lock(session)
+    if lock is not None and _HELD_LOCK not in session.info and lock.acquire(timeout=_WRITE_LOCK_TIMEOUT):
+        session.info[_HELD_LOCK] = lock
+    try:
+        session.connection(execution_options={"sqlite_write": True})
+    except BaseException:
+        _release_write_lock(session)
+        raise
+
+
+def _release_write_lock(session: Session) -> None:
+    lock = session.info.pop(_HELD_LOCK, None)
+    if lock is not None:
+        lock.release()
 
 
 @contextmanager
@@ -128,9 +160,10 @@ def _forget(session: Session, model: type | None = None) -> None:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _cache_after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         _forget(session)
+        _release_write_lock(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -146,8 +146,11 @@ class Worker:
             action.status = "done"
             action.finished_at = utcnow()
 
+    def _pass(self) -> list[int]:
+        return [self.drain_outbox_once(), self.retry_deliveries_once(), self.run_due_actions_once()]
+
     def run_once(self) -> int:
-        return self.drain_outbox_once() + self.retry_deliveries_once() + self.run_due_actions_once()
+        return sum(self._pass())
 
     def run_until_idle(self, *, max_rounds: int = 10_000) -> int:
         """Work until nothing is left that is due now (tests, CLI ``--once``)."""
@@ -163,11 +166,14 @@ class Worker:
         log.info("worker %s started", self.name)
         while not self._stop.is_set():
             try:
-                handled = self.run_once()
+                backlog = max(self._pass()) >= self.batch_size
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.exception("worker pass failed")
-                handled = 0
-            if handled == 0:
+                backlog = False
+            # Go straight on only while a full batch says more is waiting: passes that pick up
+            # a few events each would keep the database's write lock (and, in-process, the
+            # GIL) busy for the requests that produce those events.
+            if not backlog:
                 self._stop.wait(poll_seconds)
         log.info("worker %s stopped", self.name)
 
