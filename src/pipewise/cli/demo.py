@@ -3,7 +3,14 @@
 import time
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -36,7 +43,10 @@ def demo(
         if if_empty:
             err.print(f"The database already has {existing} accounts; no demo data loaded.")
             return
-        raise Conflict(f"the database already has {existing} accounts; the demo loads into an empty database")
+        raise Conflict(
+            f"the database already has {existing} accounts; the demo loads into an empty database "
+            "(--if-empty skips quietly)"
+        )
     started = time.monotonic()
     with Progress(
         TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
@@ -58,9 +68,9 @@ def demo(
     )
 
 
-def _count(model: type, *where: object) -> int:
+def _count(model: type) -> int:
     with session_scope(write=False) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def _summary() -> Table:

@@ -2,7 +2,8 @@
 a year of history, so rows added while the story is "at" some past moment get that
 moment instead. Only timestamps nobody set explicitly are touched."""
 
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -29,3 +30,9 @@ class StoryClock:
         for row in session.dirty:
             if hasattr(row, "updated_at") and session.is_modified(row, include_collections=False):
                 row.updated_at = self.now
+
+
+def moment_between(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    """A random moment in [start, end]; ``start`` itself when the span is empty."""
+    span = max((end - start).total_seconds(), 0.0)
+    return start + timedelta(seconds=rng.uniform(0, span))

@@ -15,7 +15,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.crm.service import activity_service, contact_service, task_service
 from pipewise.deals.models import Deal, Stage
 from pipewise.deals.service import deal_service
-from pipewise.demo.clock import StoryClock
+from pipewise.demo.clock import StoryClock, moment_between
 from pipewise.demo.generator import DemoGenerator
 from pipewise.demo.organisation import SalesOrg
 from pipewise.demo.words import (
@@ -90,9 +90,9 @@ class DealStory:
         finish = cycle_end if outcome != "open" else now
 
         deal = self._create(session, account, actor, created, cycle_end, outcome)
-        for contact_id, role in zip(self._deal_contacts(account), CONTACT_ROLES):
+        for contact_id, role in zip(self._deal_contacts(account), CONTACT_ROLES, strict=False):
             deal_service.add_contact(session, deal.id, contact_id, role=role, actor=actor)
-        for stage_id, at in zip(path, sorted(self._moment(created, finish) for _ in path)):
+        for stage_id, at in zip(path, sorted(self._moment(created, finish) for _ in path), strict=True):
             self._move(session, deal, stage_id, at, actor, account)
         self._work(session, deal, account, actor, created, finish)
         self._follow_up(session, deal, actor, outcome, finish)
@@ -107,7 +107,7 @@ class DealStory:
             self._stages_session = session
 
     def _moment(self, start: datetime, end: datetime) -> datetime:
-        return start + timedelta(seconds=self.rng.uniform(0, max((end - start).total_seconds(), 0.0)))
+        return moment_between(self.rng, start, end)
 
     def _path(self, outcome: str, created: datetime, cycle_end: datetime) -> list[uuid.UUID]:
         """The stages the deal moves into after its first one."""

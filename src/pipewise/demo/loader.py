@@ -9,15 +9,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.models import Account
-from pipewise.crm.service import account_service, activity_service, contact_service, task_service
+from pipewise.crm.service import (
+    account_service,
+    activity_service,
+    contact_service,
+    task_service,
+)
 from pipewise.db.session import session_scope
 from pipewise.deals.defaults import ensure_default_pipeline
-from pipewise.demo.clock import StoryClock
+from pipewise.demo.clock import StoryClock, moment_between
 from pipewise.demo.config import demo_password
 from pipewise.demo.deals import DealStory, StagePlan
 from pipewise.demo.generator import Company, DemoGenerator
@@ -99,7 +102,7 @@ class DemoLoader:
         self._load_accounts()
         self._load_contacts()
         story = DealStory(rng=self.rng, words=self.words, clock=self.clock, org=self.org, stages=stages, now=self.now)
-        # A deal is a dozen writes or so; keep transactions about the same size as elsewhere.
+        # A deal's story is some forty writes; keep transactions about as big as elsewhere.
         self._in_batches("Deals", self._pick_deal_accounts(), story.play, batch_size=max(1, self.batch_size // 10))
         self._in_batches("Leads", range(self.size.leads), self._lead)
         self._load_follow_ups()
@@ -127,8 +130,7 @@ class DemoLoader:
             self.on_progress(phase, min(start + size, total), total)
 
     def _moment(self, start: datetime, end: datetime) -> datetime:
-        span = max((end - start).total_seconds(), 0.0)
-        return start + timedelta(seconds=self.rng.uniform(0, span))
+        return moment_between(self.rng, start, end)
 
     def _weighted(self, weights: dict[str, int]) -> str:
         return self.rng.choices(list(weights), weights=list(weights.values()))[0]
@@ -305,15 +307,4 @@ def autoflushing(session: Session) -> Iterator[None]:
         yield
     finally:
         session.autoflush = previous
-
-
-def accounts_exist() -> bool:
-    with session_scope(write=False) as session:
-        return bool(session.scalar(select(func.count()).select_from(Account).limit(1)))
-
-
-def load_demo(
-    accounts: int = DEFAULT_ACCOUNTS, *, seed: int = 7, on_progress: ProgressCallback | None = None
-) -> None:
-    DemoLoader(DemoSize(accounts=accounts), seed=seed, on_progress=on_progress).run()
 
