@@ -1,11 +1,12 @@
 """External effects (webhook calls, e-mails) made at most once per step key.
 
-Before an effect is tried, its attempt is counted in ``automation_effect``; on PostgreSQL
-that count commits on its own, so it survives a worker killed mid-call. When the effect
-succeeds the outcome is stored with the step's own transaction. A step that runs again
-(its worker died before committing) finds either a finished effect — and does not repeat
-it — or an attempt with no outcome, which it retries with the same idempotency key so the
-receiver can drop the duplicate."""
+Before an effect is tried, its attempt is counted in ``automation_effect``, and as soon as
+it succeeds its outcome is stored; on PostgreSQL both commit on their own connection, so
+they survive a worker killed before the step's transaction commits. A step that runs again
+finds either a finished effect — and does not repeat it — or an attempt with no outcome
+(the worker died during the call), which it retries with the same idempotency key so the
+receiver can drop the duplicate. At most the one call in flight when a worker dies is
+sent twice, and never acted on twice by a receiver that dedupes by key."""
 
 import hashlib
 import hmac
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -29,18 +30,24 @@ KEY_HEADER = "Idempotency-Key"
 ATTEMPT_HEADER = "X-Pipewise-Attempt"
 
 
-def _count_attempt(session: Session, key: str, kind: str) -> int:
+def _autonomous(session: Session) -> Any:
+    """On PostgreSQL, a connection of its own whose writes commit at once, whatever later
+    happens to the step's transaction; None on SQLite (one writer: the step's own)."""
     bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    return bind.engine.begin() if bind.dialect.name == "postgresql" else None
+
+
+def _count_attempt(session: Session, key: str, kind: str) -> int:
+    autonomous = _autonomous(session)
+    if autonomous is not None:
         stmt = (
             pg_insert(Effect)
             .values(key=key, kind=kind, status="attempted", attempts=1, outcome={}, updated_at=utcnow())
             .on_conflict_do_update(index_elements=["key"], set_={"attempts": Effect.attempts + 1, "updated_at": utcnow()})
             .returning(Effect.attempts)
         )
-        with bind.engine.begin() as autonomous:  # commits now, whatever happens to the step
-            return int(autonomous.execute(stmt).scalar_one())
-    # SQLite has one writer at a time: the attempt is counted in the step's transaction.
+        with autonomous as connection:
+            return int(connection.execute(stmt).scalar_one())
     effect = session.get(Effect, key)
     if effect is None:
         effect = Effect(key=key, kind=kind, attempts=0, outcome={})
@@ -50,31 +57,32 @@ def _count_attempt(session: Session, key: str, kind: str) -> int:
     return effect.attempts
 
 
+def _store(session: Session, key: str, status: str, outcome: dict[str, Any]) -> None:
+    """Record the outcome; on PostgreSQL at once, so a step whose transaction is lost
+    after a successful call finds the call done and does not repeat it."""
+    values = {"status": status, "outcome": outcome, "updated_at": utcnow()}
+    autonomous = _autonomous(session)
+    if autonomous is not None:
+        with autonomous as connection:
+            connection.execute(update(Effect).where(Effect.key == key).values(**values))
+        return
+    session.execute(update(Effect).where(Effect.key == key).values(**values))
+
+
 def once(session: Session, *, key: str, kind: str, perform: Callable[[int], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
     """Run ``perform(attempt)`` unless an effect with ``key`` already succeeded.
     Returns the outcome and whether it was replayed from an earlier success."""
-    done = session.scalar(select(Effect).where(Effect.key == key, Effect.status == "succeeded"))
+    done = session.scalar(select(Effect.outcome).where(Effect.key == key, Effect.status == "succeeded"))
     if done is not None:
-        return done.outcome, True
+        return done, True
     attempt = _count_attempt(session, key, kind)
     try:
         outcome = perform(attempt)
     except StepFailed as exc:
-        _store(session, key, kind, attempt, "failed", {"error": str(exc)})
+        _store(session, key, "failed", {"error": str(exc), "attempt": attempt})
         raise
-    _store(session, key, kind, attempt, "succeeded", outcome)
+    _store(session, key, "succeeded", outcome)
     return outcome, False
-
-
-def _store(session: Session, key: str, kind: str, attempt: int, status: str, outcome: dict[str, Any]) -> None:
-    effect = session.get(Effect, key, populate_existing=True)
-    if effect is None:
-        effect = Effect(key=key, kind=kind, attempts=attempt)
-        session.add(effect)
-    effect.status = status
-    effect.outcome = outcome
-    effect.attempts = max(effect.attempts, attempt)
-    effect.updated_at = utcnow()
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

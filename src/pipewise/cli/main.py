@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from pipewise import __version__
 from pipewise.cli import demo, people, server, setup
+from pipewise.cli.workflows import workflows_app
 from pipewise.cli.output import report_database_error, report_error
 from pipewise.errors import PipewiseError
 
@@ -55,6 +56,7 @@ app.command()(server.worker)
 app.command()(demo.demo)
 app.add_typer(people.users_app, name="users")
 app.add_typer(people.token_app, name="token")
+app.add_typer(workflows_app, name="workflows")
 
 if __name__ == "__main__":
     app()
