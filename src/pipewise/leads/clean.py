@@ -74,9 +74,61 @@ def clean_email(value: str) -> str:
 # -- phone --
 
 
+_PHONE_PUNCTUATION = str.maketrans("", "", " -().\u00a0/")
+
+
+@lru_cache(maxsize=512)
+def _plain_national_prefix(region: str) -> str | None | bool:
+    """The region's national prefix when stripping it is all national parsing does
+    (no transform rules); False when the region needs the full parser."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.national_prefix_transform_rule is not None:
+        return False
+    prefix = metadata.national_prefix
+    if metadata.national_prefix_for_parsing not in (None, prefix):
+        return False
+    return prefix
+
+
+def _fast_phone(value: str, region: str) -> str | None:
+    """E.164 for the common shapes (+CC digits, or national digits with a plain national
+    prefix), checked with phonenumbers' own validity rules; None to use the full parser."""
+    digits = value.translate(_PHONE_PUNCTUATION)
+    international = digits.startswith("+")
+    if international:
+        digits = digits[1:]
+    if not digits.isdigit() or not 6 <= len(digits) <= 17:
+        return None
+    if international:
+        for size in (1, 2, 3):
+            code = int(digits[:size])
+            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                country_code, national = code, digits[size:]
+                break
+        else:
+            return None
+    else:
+        prefix = _plain_national_prefix(region)
+        if prefix is False:
+            return None
+        country_code = phonenumbers.country_code_for_region(region)
+        national = digits[len(prefix):] if prefix and digits.startswith(prefix) else digits
+    if not national or national[0] == "0":
+        return None  # leading zeros (Italy) need the full parser
+    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+    # Checking the expected region first spares the scan over the 25 regions sharing +1.
+    in_region = country_code == phonenumbers.country_code_for_region(region) and phonenumbers.is_valid_number_for_region(
+        number, region
+    )
+    if not in_region and not phonenumbers.is_valid_number(number):
+        return None
+    return f"+{country_code}{national}"
+
+
 def clean_phone(value: str, default_region: str | None = "US") -> str:
     """E.164, reading national numbers in ``default_region`` (the lead's country when known)."""
-    return normalize.normalize_phone(value, default_region or "US")
+    region = default_region or "US"
+    return _fast_phone(value, region) or normalize.normalize_phone(value, region)
 
 
 # -- country and region --
