@@ -11,18 +11,20 @@ from pipewise.auth.service import team_service, token_service, user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.crm.service import account_service, activity_service, contact_service
 from pipewise.deals.models import Pipeline, Stage
-from pipewise.deals.service import deal_service, pipeline_service, stage_service
+from pipewise.deals.defaults import StageTemplate, create_pipeline
+from pipewise.deals.service import deal_service
 from pipewise.leads.service import lead_service
 
 _seq = itertools.count(1)
 
-DEFAULT_STAGES = (
-    ("Qualification", 10, "open", []),
-    ("Demo", 30, "open", []),
-    ("Proposal", 60, "open", ["amount"]),
-    ("Negotiation", 80, "open", ["amount", "close_date"]),
-    ("Closed won", 100, "won", ["amount"]),
-    ("Closed lost", 0, "lost", ["lost_reason"]),
+# A compact pipeline for tests: four open stages (the last two with entry criteria), won, lost.
+TEST_STAGES = (
+    StageTemplate("Qualification", 10),
+    StageTemplate("Demo", 30),
+    StageTemplate("Proposal", 60, required_fields=("amount",)),
+    StageTemplate("Negotiation", 80, required_fields=("amount", "close_date")),
+    StageTemplate("Closed won", 100, "won", ("amount",)),
+    StageTemplate("Closed lost", 0, "lost", ("lost_reason",)),
 )
 
 
@@ -72,26 +74,7 @@ class Factory:
         return self._create(lead_service, owner, data)
 
     def pipeline(self, name: str = "Sales") -> tuple[Pipeline, list[Stage]]:
-        pipeline = pipeline_service.create(self.session, data={"name": name, "is_default": True}, actor=SYSTEM_ACTOR)
-        self.session.flush()
-        stages = []
-        for position, (stage_name, probability, kind, required) in enumerate(DEFAULT_STAGES, start=1):
-            stages.append(
-                stage_service.create(
-                    self.session,
-                    data={
-                        "pipeline_id": pipeline.id,
-                        "name": stage_name,
-                        "position": position,
-                        "probability": probability,
-                        "kind": kind,
-                        "required_fields": required,
-                    },
-                    actor=SYSTEM_ACTOR,
-                )
-            )
-        self.session.flush()
-        return pipeline, stages
+        return create_pipeline(self.session, name=name, stages=TEST_STAGES)
 
     def deal(self, owner: User | None = None, **kw: Any) -> Any:
         data = {"name": f"Deal {next(_seq)}", "amount": Decimal("1000.00"), **kw}
