@@ -43,7 +43,10 @@ class Contact(UUIDPrimaryKey, Timestamps, Base):
     consent_state: Mapped[str] = mapped_column(String(20), default="unknown")
     custom: Mapped[dict[str, Any]] = custom_fields()
 
-    __table_args__ = (Index("ix_contact_owner_created", "owner_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_contact_owner_created", "owner_id", "created_at"),
+        Index("ix_contact_stage_created", "lifecycle_stage", "created_at"),
+    )
 
     @property
     def full_name(self) -> str:

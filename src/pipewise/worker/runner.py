@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from datetime import timedelta
 
@@ -13,13 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow
-from pipewise.db.session import session_scope
+from pipewise.db.session import refresh_statistics, session_scope
 from pipewise.events import bus
 from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
 
 log = logging.getLogger("pipewise.worker")
 
 MAX_ATTEMPTS = 8
+STATISTICS_EVERY_SECONDS = 3600
 
 
 def backoff(attempts: int) -> timedelta:
@@ -164,8 +166,12 @@ class Worker:
 
     def run_forever(self, *, poll_seconds: float = 0.5) -> None:
         log.info("worker %s started", self.name)
+        statistics_due = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= statistics_due:
+                    statistics_due = time.monotonic() + STATISTICS_EVERY_SECONDS
+                    refresh_statistics()
                 backlog = max(self._pass()) >= self.batch_size
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.exception("worker pass failed")
