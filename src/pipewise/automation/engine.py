@@ -261,7 +261,13 @@ def load_run(session: Session, enrollment: Enrollment, now: datetime | None = No
 
 
 def run_step(session: Session, action: ScheduledAction) -> None:
-    """The handler of ``automation.step`` actions."""
+    """The handler of ``automation.step`` actions. The step's writes are flushed once,
+    at its end (the worker's savepoint), rather than before each query."""
+    with session.no_autoflush:
+        _run_step(session, action)
+
+
+def _run_step(session: Session, action: ScheduledAction) -> None:
     enrollment = session.scalar(
         select(Enrollment).where(Enrollment.id == uuid.UUID(action.payload["enrollment_id"])).with_for_update()
     )

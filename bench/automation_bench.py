@@ -1,0 +1,140 @@
+"""Automation benchmarks on PostgreSQL.
+
+    python -m bench.automation_bench timers --url postgresql+psycopg://…/pw_bench [--sizes 1000,100000,1000000]
+    python -m bench.automation_bench steps --url … [--enrollments 2000] [--workers 3]
+
+``timers``: with N timers pending in the future, the raw insert rate of those rows, the
+time of a worker tick with nothing due, and how long a due step waits before it runs —
+claiming due work walks a partial index from its oldest entry, so it must not grow with N.
+``steps``: workflow steps per second, several worker processes draining enrollments that
+each run four steps. Each run wipes the database it is given (its name must contain
+'bench') and prints a Markdown table."""
+
+import argparse
+import multiprocessing
+import statistics
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select, text
+
+from bench.env import fresh_database, postgres_target, use_database
+
+NOOP = "bench.noop"
+
+
+def _timer_rows(n: int, start: int) -> list[dict]:
+    from pipewise.db.base import utcnow
+
+    later = utcnow() + timedelta(days=30)
+    return [
+        {"key": f"bench:{start + i}", "kind": NOOP, "payload": {}, "run_at": later + timedelta(seconds=i % 86400), "status": "pending"}
+        for i in range(n)
+    ]
+
+
+def timers(url: str, sizes: list[int]) -> None:
+    from pipewise.db.base import utcnow
+    from pipewise.db.session import session_scope
+    from pipewise.events import bus
+    from pipewise.events.models import ScheduledAction
+    from pipewise.worker.runner import Worker
+
+    ran: list[float] = []
+    bus.handles_action(NOOP)(lambda session, action: ran.append(time.perf_counter()))
+    fresh_database(postgres_target(url), "automation_timers")
+    worker = Worker(name="bench", batch_size=200)
+    print("| pending timers | raw insert (rows/s) | idle tick p50 (ms) | idle tick max (ms) | due step waits p50 / p99 (ms) |")
+    print("|---:|---:|---:|---:|---:|")
+    inserted = 0
+    for size in sizes:
+        started = time.perf_counter()
+        for offset in range(inserted, size, 20_000):
+            with session_scope() as session:
+                session.execute(insert(ScheduledAction), _timer_rows(min(20_000, size - offset), offset))
+        rate = (size - inserted) / (time.perf_counter() - started)
+        inserted = size
+        with session_scope() as session:
+            session.execute(text("ANALYZE scheduled_action"))
+        ticks = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            worker.run_due_actions_once()
+            ticks.append((time.perf_counter() - t0) * 1000)
+        waits = []
+        for round_ in range(50):
+            with session_scope() as session:
+                bus.schedule(session, key=f"due:{size}:{round_}", kind=NOOP, run_at=utcnow())
+            due_at = time.perf_counter()
+            ran.clear()
+            while not ran:
+                worker.run_due_actions_once()
+            waits.append((ran[0] - due_at) * 1000)
+        waits.sort()
+        print(f"| {size:,} | {rate:,.0f} | {statistics.median(ticks):.1f} | {max(ticks):.1f} | "
+              f"{statistics.median(waits):.1f} / {waits[int(len(waits) * 0.99) - 1]:.1f} |")
+
+
+def _work(url: str, name: str) -> None:
+    use_database(url)
+    import pipewise.automation.handlers  # noqa: F401
+    from pipewise.worker.runner import Worker
+
+    Worker(name=name, batch_size=200).run_until_idle()
+
+
+def steps(url: str, enrollments: int, workers: int) -> None:
+    from pipewise.auth.visibility import SYSTEM_ACTOR
+    from pipewise.automation.models import Enrollment
+    from pipewise.automation.service import workflow_service
+    from pipewise.crm.models import Contact
+    from pipewise.db.base import utcnow, uuid7
+    from pipewise.db.session import session_scope
+    from pipewise.events.models import OutboxEvent
+
+    fresh_database(postgres_target(url), "automation_steps")
+    tags = [{"id": f"s{i}", "type": "add_tag", "tag": f"t{i}"} for i in range(4)]
+    with session_scope() as session:
+        workflow = workflow_service.create(
+            session, name="bench", definition={"trigger": {"type": "record_created", "record_type": "contact"}, "steps": tags},
+            actor=SYSTEM_ACTOR,
+        )
+        workflow_service.activate(session, workflow.id, actor=SYSTEM_ACTOR)
+        ids, now = [uuid7() for _ in range(enrollments)], utcnow()
+        session.execute(insert(Contact), [{"id": i, "last_name": "Bench", "custom": {}, "created_at": now, "updated_at": now,
+                                           "lifecycle_stage": "lead", "consent_state": "unknown"} for i in ids])
+        session.execute(insert(OutboxEvent), [{"name": "contact.created", "record_type": "contact", "record_id": i,
+                                               "payload": {"changes": {}}, "occurred_at": now} for i in ids])
+    ctx = multiprocessing.get_context("spawn")
+    processes = [ctx.Process(target=_work, args=(url, f"bench-{n}")) for n in range(workers)]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - started
+    with session_scope(write=False) as session:
+        done = session.scalar(select(func.count()).where(Enrollment.status == "completed"))
+    total = done * len(tags)
+    print("| workers | enrollments | steps | seconds | steps/s | events+steps/s |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"| {workers} | {done:,} | {total:,} | {elapsed:.1f} | {total / elapsed:,.0f} | {(total + done) / elapsed:,.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("timers", "steps"))
+    parser.add_argument("--url", required=True, help="PostgreSQL URL of a database whose name contains 'bench'")
+    parser.add_argument("--sizes", default="1000,100000,1000000")
+    parser.add_argument("--enrollments", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=3)
+    args = parser.parse_args()
+    use_database(args.url)
+    if args.what == "timers":
+        timers(args.url, [int(s) for s in args.sizes.split(",")])
+    else:
+        steps(args.url, args.enrollments, args.workers)
+
+
+if __name__ == "__main__":
+    main()
