@@ -1,0 +1,130 @@
+"""A real uvicorn server process for the API benchmarks, and a small HTTP/1.1 keep-alive
+client on asyncio streams: light enough that, on a small machine, the client's own CPU use
+does not decide the figure."""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(database_url: str, *, inprocess_worker: bool) -> Iterator[int]:
+    """Run ``uvicorn pipewise.app:create_app`` (one process) against ``database_url``; yield its port."""
+    port = _free_port()
+    env = dict(
+        os.environ,
+        PIPEWISE_DATABASE_URL=database_url,
+        PIPEWISE_INPROCESS_WORKER=str(inprocess_worker).lower(),
+    )
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipewise.app:create_app", "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    process = subprocess.Popen(cmd, env=env)
+    try:
+        _wait_until_listening(port, process)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_listening(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the API server did not start listening")
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    token: str
+    body: Any = None
+
+    def encode(self) -> bytes:
+        payload = b"" if self.body is None else json.dumps(self.body).encode()
+        head = (
+            f"{self.method} {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        return head.encode() + payload
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    seconds: float
+
+
+async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request) -> Response:
+    start = time.perf_counter()
+    writer.write(request.encode())
+    await writer.drain()
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    body = await reader.readexactly(length) if length else b""
+    return Response(int(status_line.split()[1]), body, time.perf_counter() - start)
+
+
+async def _connection(port: int, queue: "asyncio.Queue[Request]", out: list[Response]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while True:
+            try:
+                request = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            out.append(await _send(reader, writer, request))
+    finally:
+        writer.close()
+
+
+async def _run(port: int, requests: Sequence[Request], connections: int) -> list[Response]:
+    queue: asyncio.Queue[Request] = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+    out: list[Response] = []
+    await asyncio.gather(*(_connection(port, queue, out) for _ in range(connections)))
+    return out
+
+
+def send_all(port: int, requests: Sequence[Request], *, connections: int = 1) -> tuple[list[Response], float]:
+    """Send ``requests`` over ``connections`` keep-alive connections; return responses and wall seconds."""
+    start = time.perf_counter()
+    responses = asyncio.run(_run(port, requests, connections))
+    return responses, time.perf_counter() - start
+
+
+def expect(responses: list[Response], status: int) -> None:
+    bad = [r for r in responses if r.status != status]
+    if bad:
+        raise RuntimeError(f"{len(bad)} of {len(responses)} requests failed, e.g. {bad[0].status}: {bad[0].body[:300]!r}")

@@ -1,0 +1,145 @@
+"""c. List-with-filter latency: GET /api/v1/contacts?<filter>&limit=50 over loopback HTTP
+on a realistic table, one request at a time, for an admin and for a rep (whose queries
+carry the team-visibility clause); beside the same query written by hand and run raw."""
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert
+
+from bench import raw
+from bench.env import Target, fresh_database
+from bench.http import Request, expect, send_all, server
+from bench.report import Figure, Section, percentile, stopwatch
+from bench.seed import TIERS, People, seed_people
+from pipewise.crm.models import Contact
+from pipewise.crm.service import LIFECYCLE_STAGES
+from pipewise.db.base import uuid7
+from pipewise.db.session import session_scope
+
+TARGET_P95_MS = 50.0
+WARMUP = 20
+STAGE_WEIGHTS = (5, 40, 15, 10, 8, 17, 5)  # subscriber … disqualified
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    who: str  # admin | rep
+    params: dict[str, str]
+    where: str  # the hand-written WHERE clause of the baseline
+    args: tuple[Any, ...]
+
+
+def seed_contacts(people: People, count: int, rng: random.Random) -> None:
+    now = datetime.now(UTC)
+    owners: list[uuid.UUID | None] = [*people.owner_ids, None]
+    owner_weights = [9 / len(people.owner_ids)] * len(people.owner_ids) + [1]  # 10 % unowned
+    chunk = 10_000
+    with session_scope() as session:
+        for start in range(0, count, chunk):
+            rows = []
+            for n in range(start, min(start + chunk, count)):
+                created = now - timedelta(seconds=rng.randrange(730 * 86_400))
+                rows.append({
+                    "id": uuid7(), "first_name": f"First{n}", "last_name": f"Last{n}",
+                    "email": f"person{n}@company{n % 5000}.example", "title": "Buyer",
+                    "owner_id": rng.choices(owners, owner_weights)[0],
+                    "lifecycle_stage": rng.choices(LIFECYCLE_STAGES, STAGE_WEIGHTS)[0], "consent_state": "unknown",
+                    "custom": {"tier": rng.choice(TIERS)}, "created_at": created, "updated_at": created,
+                })  # fmt: skip
+            session.execute(insert(Contact), rows)
+
+
+def cases(people: People, target: Target) -> list[Case]:
+    sqlite = target.is_sqlite
+    rep, owner = people.reps[0], people.reps[5]
+    teammates = [r.id for r in people.reps if r.team_id == rep.team_id]
+
+    def ident(value: uuid.UUID) -> Any:
+        return value.hex if sqlite else value
+
+    p = "?" if sqlite else "%s"
+    tier = "json_extract(custom, '$.tier')" if sqlite else "custom ->> 'tier'"
+    visible = f"(owner_id IS NULL OR owner_id = {p} OR owner_id IN (SELECT id FROM \"user\" WHERE team_id IN ({p})))"
+    rep_args = (ident(rep.id), ident(rep.team_id))
+    assert len(teammates) > 1
+    return [
+        Case("admin, lifecycle_stage=mql", "admin", {"lifecycle_stage": "mql"}, f"lifecycle_stage = {p}", ("mql",)),
+        Case("admin, owner_id + lifecycle_stage", "admin", {"owner_id": str(owner.id), "lifecycle_stage": "customer"},
+             f"owner_id = {p} AND lifecycle_stage = {p}", (ident(owner.id), "customer")),
+        Case("admin, custom.tier=platinum", "admin", {"custom.tier": "platinum"}, f"{tier} = {p}", ("platinum",)),
+        Case("rep, lifecycle_stage=mql", "rep", {"lifecycle_stage": "mql"}, f"{visible} AND lifecycle_stage = {p}", (*rep_args, "mql")),
+        Case("rep, custom.tier=platinum", "rep", {"custom.tier": "platinum"}, f"{visible} AND {tier} = {p}", (*rep_args, "platinum")),
+    ]  # fmt: skip
+
+
+def _path(case: Case) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {**case.params, "limit": "50"}.items())
+    return f"/api/v1/contacts?{query}"
+
+
+def _raw_latencies(conn: Any, case: Case, repeats: int) -> list[float]:
+    sql = f"SELECT * FROM contact WHERE {case.where} ORDER BY created_at DESC, id DESC LIMIT 51"
+    samples = []
+    for _ in range(WARMUP + repeats):
+        with stopwatch() as elapsed:
+            rows = conn.execute(sql, case.args).fetchall()
+        samples.append(elapsed[0] * 1000)
+        assert rows, f"the baseline query of {case.name!r} found nothing"
+    if not raw.is_sqlite(conn):
+        conn.rollback()
+    return samples[WARMUP:]
+
+
+def run(target: Target, contacts: int, repeats: int) -> list[Figure]:
+    url = fresh_database(target, "list_latency")
+    people = seed_people()
+    seed_contacts(people, contacts, random.Random(7))
+    if not target.is_sqlite:
+        raw_conn = raw.connect(url)
+        raw_conn.execute("ANALYZE")
+        raw_conn.commit()
+        raw_conn.close()
+    all_cases = cases(people, target)
+    api: dict[str, list[float]] = {}
+    with server(url, inprocess_worker=target.is_sqlite) as port:
+        for case in all_cases:
+            token = (people.admin if case.who == "admin" else people.reps[0]).token
+            requests = [Request("GET", _path(case), token)] * (WARMUP + repeats)
+            responses, _seconds = send_all(port, requests)
+            expect(responses, 200)
+            assert b'"items":[{' in responses[-1].body, f"{case.name!r} returned no contacts"
+            api[case.name] = [r.seconds * 1000 for r in responses[WARMUP:]]
+    raw_conn = raw.connect(url)
+    figures = []
+    for case in all_cases:
+        baseline = _raw_latencies(raw_conn, case, repeats)
+        for pct in (50, 95):
+            figures.append(
+                Figure(
+                    target.label, f"{case.name} (p{pct})", percentile(api[case.name], pct), "ms",
+                    f"raw SQL p{pct}", percentile(baseline, pct), TARGET_P95_MS if pct == 95 else None,
+                )  # fmt: skip
+            )
+    raw_conn.close()
+    return figures
+
+
+def section(contacts: int, repeats: int) -> Section:
+    return Section(
+        key="list_latency",
+        title="c. List-with-filter latency",
+        description=(
+            "GET /api/v1/contacts?<filter>&limit=50 against one uvicorn process, one request at a time, "
+            "measured at the client over loopback (token lookup, visibility, filter compilation, the query, "
+            "serialising 50 contacts). Contacts are spread over 20 reps in 5 teams (10 % unowned), 7 "
+            "lifecycle stages and 4 values of a `tier` custom field, created over two years. The rep sees "
+            "their team's and unowned contacts. Baseline: the same filter, order and limit written by hand "
+            "and run through the bare driver."
+        ),
+        size=f"{contacts:,} contacts; {repeats} requests per case after {WARMUP} warm-up requests",
+    )
