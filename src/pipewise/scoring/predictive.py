@@ -1,10 +1,137 @@
-"""Predictive lead scoring (filled in by the model module)."""
+"""The predictive score on this database: features of a lead known before sales works
+it, a model trained on the leads that closed (converted or disqualified), kept in the
+database with its evaluation, and used to score and explain open leads."""
 
+import io
 import uuid
+from collections import defaultdict
 from typing import Any
 
+import joblib
+import numpy as np
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from pipewise.db.base import utcnow, uuid7
+from pipewise.errors import ValidationFailed
+from pipewise.leads.models import Lead
+from pipewise.scoring import model as lead_model
+from pipewise.scoring.models import EngagementEvent, ScoringModel
 
-def predict_leads(session: Session, leads: list[Any]) -> dict[uuid.UUID, tuple[float | None, list[dict[str, Any]]]]:
-    return {}
+MIN_CLOSED = 40
+MIN_PER_CLASS = 10
+# Engagement that happens before sales works a lead; replies and meetings come with the work.
+PRE_SALES_ENGAGEMENT = ("form_fill", "page_visit", "email_open", "email_click")
+_SENIORITY = (
+    ("executive", ("chief", "ceo", "cto", "cfo", "coo", "cmo", "cio", "founder", "owner", "president", "partner")),
+    ("vp or director", ("vp", "vice president", "head of", "director")),
+    ("manager", ("manager", "lead")),
+    ("student", ("student", "intern")),
+)
+_loaded: dict[uuid.UUID, lead_model.LeadModel] = {}
+
+
+def seniority(title: str | None) -> str | None:
+    if not title:
+        return None
+    lowered = title.lower()
+    for label, words in _SENIORITY:
+        if any(w in lowered for w in words):
+            return label
+    return "individual contributor"
+
+
+def closed_label(lead: Lead) -> int | None:
+    if lead.status == "converted" or lead.lifecycle_stage in ("opportunity", "customer"):
+        return 1
+    if lead.status == "disqualified" or lead.lifecycle_stage == "disqualified":
+        return 0
+    return None
+
+
+def features(session: Session, leads: list[Lead]) -> list[dict[str, Any]]:
+    counts: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    cutoffs = {lead.id: lead.first_touched_at or lead.converted_at for lead in leads}
+    if leads:
+        rows = session.execute(
+            select(EngagementEvent.lead_id, EngagementEvent.kind, EngagementEvent.occurred_at).where(
+                EngagementEvent.lead_id.in_(list(cutoffs)), EngagementEvent.kind.in_(PRE_SALES_ENGAGEMENT)
+            )
+        )
+        for lead_id, kind, occurred_at in rows:
+            cutoff = cutoffs.get(lead_id)
+            if cutoff is None or occurred_at < cutoff:
+                counts[lead_id][kind] += 1
+    out = []
+    for lead in leads:
+        row: dict[str, Any] = {
+            "source": lead.source,
+            "industry": lead.industry,
+            "company size": lead.company_size,
+            "country": lead.country,
+            "seniority": seniority(lead.title),
+            "e-mail kind": "company" if lead.domain else ("free mail" if lead.email else None),
+            "phone given": "yes" if lead.phone else "no",
+            "known account": "yes" if lead.account_id else "no",
+            "utm source": (lead.attribution or {}).get("utm_source"),
+            "utm medium": (lead.attribution or {}).get("utm_medium"),
+        }
+        for kind in PRE_SALES_ENGAGEMENT:
+            row[kind.replace("_", " ") + "s"] = counts[lead.id][kind]
+        for key, value in (lead.custom or {}).items():
+            row[f"custom {key}"] = value
+        out.append(row)
+    return out
+
+
+def train(session: Session) -> ScoringModel:
+    """Evaluate on a stratified quarter of the closed leads, then train on all of them and
+    make the result the active model."""
+    closed = list(session.scalars(select(Lead).where(or_(Lead.status.in_(("converted", "disqualified")),
+                                                         Lead.lifecycle_stage.in_(("opportunity", "customer", "disqualified"))))))
+    labels = np.array([closed_label(lead) for lead in closed])
+    positives = int(labels.sum()) if len(labels) else 0
+    if len(closed) < MIN_CLOSED or min(positives, len(closed) - positives) < MIN_PER_CLASS:
+        raise ValidationFailed.on(
+            "leads",
+            f"a model needs at least {MIN_CLOSED} closed leads with {MIN_PER_CLASS} converted and {MIN_PER_CLASS} "
+            f"disqualified; this database has {positives} converted and {len(closed) - positives} disqualified",
+        )
+    rows = features(session, closed)
+    schema = lead_model.infer_schema(rows, list(rows[0]))
+    metrics = lead_model.evaluate(rows, labels, schema)
+    fitted = lead_model.LeadModel.train(rows, labels, schema)
+    buffer = io.BytesIO()
+    joblib.dump(fitted, buffer)
+    session.execute(update(ScoringModel).values(is_active=False))
+    record = ScoringModel(id=uuid7(), created_at=utcnow(), is_active=True, algorithm=lead_model.ALGORITHM,
+                          features=schema.features, metrics=metrics, trained_on=len(closed), artifact=buffer.getvalue())
+    session.add(record)
+    session.flush()
+    _loaded[record.id] = fitted
+    return record
+
+
+def active(session: Session) -> tuple[uuid.UUID, lead_model.LeadModel] | None:
+    model_id = session.scalar(select(ScoringModel.id).where(ScoringModel.is_active.is_(True)).limit(1))
+    if model_id is None:
+        return None
+    if model_id not in _loaded:
+        artifact = session.scalar(select(ScoringModel.artifact).where(ScoringModel.id == model_id))
+        _loaded[model_id] = joblib.load(io.BytesIO(artifact))
+    return model_id, _loaded[model_id]
+
+
+def predict_leads(session: Session, leads: list[Lead]) -> dict[uuid.UUID, tuple[float | None, list[dict[str, Any]]]]:
+    """Probability and reasons for each open lead, when a model is active."""
+    open_leads = [lead for lead in leads if closed_label(lead) is None]
+    if not open_leads:
+        return {}
+    found = active(session)
+    if found is None:
+        return {}
+    _model_id, fitted = found
+    rows = features(session, open_leads)
+    probabilities = fitted.probabilities(rows)
+    reasons = fitted.explain(rows)
+    return {lead.id: (round(float(p), 4), r) for lead, p, r in zip(open_leads, probabilities, reasons, strict=True)}
