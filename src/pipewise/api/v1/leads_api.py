@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from pipewise.api.v1 import leads_forms
+from pipewise.api.v1 import leads_dedup, leads_forms, leads_import, leads_routing, leads_scoring
 
 router = APIRouter()
 router.include_router(leads_forms.public)
-router.include_router(leads_forms.router)
+for module in (leads_forms, leads_import, leads_dedup, leads_scoring, leads_routing):
+    router.include_router(module.router)

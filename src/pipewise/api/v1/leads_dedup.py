@@ -1,0 +1,91 @@
+"""Duplicates over HTTP: candidates on a record, the review list, a full scan, dismissing
+a pair, and merging leads, contacts or accounts."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+from sqlalchemy import select
+
+from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.crm.records import RecordService
+from pipewise.errors import NotFound, PermissionDenied
+from pipewise.leads import dedup, merge
+from pipewise.leads.models import DuplicateCandidate
+from pipewise.schemas import InputModel, OutputModel
+
+router = APIRouter(tags=["duplicates"])
+
+
+class CandidateOut(OutputModel):
+    id: int
+    record_type: str
+    record_id: uuid.UUID
+    candidate_type: str
+    candidate_id: uuid.UUID
+    score: float
+    reason: str
+    status: str
+
+
+class MergeIn(InputModel):
+    record_type: str
+    survivor_id: uuid.UUID
+    merged_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
+    field_values: dict[str, uuid.UUID] = {}
+
+
+class MergeOut(OutputModel):
+    record_type: str
+    survivor_id: uuid.UUID
+    merged_ids: list[uuid.UUID]
+
+
+class ScanOut(OutputModel):
+    new_candidates: int
+
+
+@router.get("/api/v1/leads/{lead_id}/duplicates", response_model=list[CandidateOut], summary="Possible duplicates of a lead")
+def lead_duplicates(lead_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    RecordService("lead").get(session, lead_id, actor=actor)
+    return dedup.open_candidates(session, "lead", lead_id)
+
+
+@router.get("/api/v1/duplicates", response_model=list[CandidateOut], summary="Duplicate pairs to review, best first")
+def review_list(session: DbSession, actor: CurrentActor, status: str = "open", limit: int = Query(100, ge=1, le=1000)) -> Any:
+    pairs = session.scalars(
+        select(DuplicateCandidate).where(DuplicateCandidate.status == status)
+        .order_by(DuplicateCandidate.score.desc(), DuplicateCandidate.id).limit(limit * 3)
+    ).all()
+    visible = [p for p in pairs if _visible(session, p, actor)]
+    return visible[:limit]
+
+
+def _visible(session: Any, pair: DuplicateCandidate, actor: Any) -> bool:
+    repo = RecordService
+    return (repo(pair.record_type).repository(session).get(pair.record_id, actor) is not None
+            and repo(pair.candidate_type).repository(session).get(pair.candidate_id, actor) is not None)
+
+
+@router.post("/api/v1/duplicates/scan", response_model=ScanOut, summary="Look for duplicates in the whole database")
+def scan(session: DbSession, actor: CurrentActor) -> Any:
+    if not actor.is_manager:
+        raise PermissionDenied("only managers and admins may scan the whole database")
+    return {"new_candidates": dedup.scan(session)}
+
+
+@router.post("/api/v1/duplicates/{candidate_id}/dismiss", response_model=CandidateOut, summary="Not a duplicate")
+def dismiss(candidate_id: int, session: DbSession, actor: CurrentActor) -> Any:
+    pair = session.get(DuplicateCandidate, candidate_id)
+    if pair is None or not _visible(session, pair, actor):
+        raise NotFound(f"no duplicate pair {candidate_id}")
+    pair.status = "dismissed"
+    return pair
+
+
+@router.post("/api/v1/merges", response_model=MergeOut, summary="Merge leads, contacts or accounts into one")
+def merge_records(body: MergeIn, session: DbSession, actor: CurrentActor) -> Any:
+    survivor = merge.merge(session, body.record_type, body.survivor_id, body.merged_ids, actor=actor,
+                           field_values=body.field_values)
+    return {"record_type": body.record_type, "survivor_id": survivor.id, "merged_ids": body.merged_ids}

@@ -1,0 +1,136 @@
+"""Scores over HTTP: a lead's score with its reasons and history, engagement sent in,
+the scoring set-up, and the predictive model (train, list with metrics)."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import Field
+from sqlalchemy import select
+
+from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.errors import PermissionDenied
+from pipewise.leads.models import Lead
+from pipewise.leads.service import lead_service
+from pipewise.schemas import InputModel, OutputModel
+from pipewise.scoring import predictive
+from pipewise.scoring import service as scoring
+from pipewise.scoring.models import ScoringModel
+
+router = APIRouter(tags=["scoring"])
+
+
+class EngagementIn(InputModel):
+    kind: Annotated[str, Field(max_length=30)]
+    occurred_at: datetime | None = None
+    detail: dict[str, Any] = {}
+
+
+class ScoreHistoryOut(OutputModel):
+    at: datetime
+    score: int
+    fit_score: int
+    engagement_score: int
+    predicted_probability: float | None
+    cause: str
+
+
+class ScoreOut(OutputModel):
+    lead_id: uuid.UUID
+    score: int
+    fit_score: int
+    engagement_score: int
+    predicted_probability: float | None
+    reasons: list[dict[str, Any]]
+    history: list[ScoreHistoryOut]
+
+
+class ConfigIn(InputModel):
+    fit_rules: list[dict[str, Any]] | None = None
+    engagement_points: dict[str, int] | None = None
+    half_life_days: float | None = None
+    mql_threshold: int | None = None
+    predictive_weight: float | None = None
+
+
+class ConfigOut(OutputModel):
+    fit_rules: list[dict[str, Any]]
+    engagement_points: dict[str, int]
+    half_life_days: float
+    mql_threshold: int
+    predictive_weight: float
+
+
+class ModelOut(OutputModel):
+    id: uuid.UUID
+    created_at: datetime
+    is_active: bool
+    algorithm: str
+    features: list[str]
+    metrics: dict[str, Any]
+    trained_on: int
+
+
+def _score(session: Any, lead: Lead) -> dict[str, Any]:
+    return {
+        "lead_id": lead.id, "score": lead.score, "fit_score": lead.fit_score, "engagement_score": lead.engagement_score,
+        "predicted_probability": lead.predicted_probability, "reasons": lead.score_reasons,
+        "history": scoring.history(session, lead.id, limit=50),
+    }
+
+
+@router.get("/api/v1/leads/{lead_id}/score", response_model=ScoreOut, summary="A lead's score, reasons and history")
+def lead_score(lead_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    return _score(session, lead_service.get(session, lead_id, actor=actor))
+
+
+@router.post("/api/v1/leads/{lead_id}/engagement", response_model=ScoreOut, status_code=201,
+             summary="Record an e-mail open or click, a reply, a form fill, a page visit or a meeting")
+def record_engagement(lead_id: uuid.UUID, body: EngagementIn, session: DbSession, actor: CurrentActor) -> Any:
+    lead = lead_service.get(session, lead_id, actor=actor)
+    scoring.record_engagement(session, lead.id, kind=body.kind, occurred_at=body.occurred_at, detail=body.detail)
+    return _score(session, lead)
+
+
+@router.get("/api/v1/scoring/config", response_model=ConfigOut)
+def read_config(session: DbSession, actor: CurrentActor) -> Any:
+    return scoring.config(session)
+
+
+def _manager(actor: Any) -> None:
+    if not actor.is_manager:
+        raise PermissionDenied("only managers and admins may change scoring")
+
+
+@router.patch("/api/v1/scoring/config", response_model=ConfigOut, summary="Change fit rules, engagement points, half-life, MQL threshold")
+def update_config(body: ConfigIn, session: DbSession, actor: CurrentActor) -> Any:
+    _manager(actor)
+    return scoring.update_config(session, body.model_dump(exclude_none=True))
+
+
+@router.post("/api/v1/scoring/rescore", summary="Re-score every open lead")
+def rescore(session: DbSession, actor: CurrentActor) -> dict[str, int]:
+    _manager(actor)
+    return {"rescored": rescore_open_leads(session)}
+
+
+def rescore_open_leads(session: Any) -> int:
+    ids = list(session.scalars(select(Lead.id).where(Lead.status.not_in(("converted", "disqualified")))))
+    for start in range(0, len(ids), 500):
+        scoring.score_leads(session, ids[start : start + 500], cause="re-scored")
+    return len(ids)
+
+
+@router.get("/api/v1/scoring/models", response_model=list[ModelOut], summary="Trained models and their evaluation")
+def list_models(session: DbSession, actor: CurrentActor) -> Any:
+    return list(session.scalars(select(ScoringModel).order_by(ScoringModel.created_at.desc()).limit(20)))
+
+
+@router.post("/api/v1/scoring/models", response_model=ModelOut, status_code=201,
+             summary="Train a model on this database's closed leads and make it active")
+def train_model(session: DbSession, actor: CurrentActor) -> Any:
+    _manager(actor)
+    record = predictive.train(session)
+    rescore_open_leads(session)
+    return record
