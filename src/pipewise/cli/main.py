@@ -9,7 +9,8 @@ from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from pipewise import __version__
-from pipewise.cli import demo, people, server, setup
+from pipewise.cli import demo, leads, people, server, setup
+from pipewise.cli.scoring import scoring_app
 from pipewise.cli.workflows import workflows_app
 from pipewise.cli.output import report_database_error, report_error
 from pipewise.errors import PipewiseError
@@ -57,6 +58,9 @@ app.command()(demo.demo)
 app.add_typer(people.users_app, name="users")
 app.add_typer(people.token_app, name="token")
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(leads.import_app, name="import")
+app.add_typer(leads.dedupe_app, name="dedupe")
+app.add_typer(scoring_app, name="scoring")
 
 if __name__ == "__main__":
     app()

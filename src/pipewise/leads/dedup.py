@@ -19,6 +19,7 @@ from pipewise.db.base import utcnow
 from pipewise.leads.models import DuplicateCandidate, Lead
 
 DEFAULT_THRESHOLD = 85.0
+_DIGITS = re.compile(r"\d+")
 # A block bigger than this says little (a common surname); its pairs are not compared.
 MAX_BLOCK = 60
 
@@ -82,7 +83,10 @@ def compare(a: Person, b: Person) -> tuple[float, str] | None:
         company_score, company_why = 100.0, f"same company domain {a.domain}"
     else:
         ca, cb = company_key(a.company), company_key(b.company)
-        company_score = fuzz.token_set_ratio(ca, cb) if ca and cb else None
+        company_score = fuzz.token_sort_ratio(ca, cb) if ca and cb else None
+        if company_score is not None and _DIGITS.findall(ca) != _DIGITS.findall(cb):
+            # "Studio 54" and "Studio 55" are two businesses, not one typed twice.
+            company_score = min(company_score, 50.0)
         company_why = f"company {company_score:.0f}% alike" if company_score is not None else "no company to compare"
     if a.phone and a.phone == b.phone:
         return max(name_score, 90.0), f"same phone number, name {name_score:.0f}% alike"

@@ -140,6 +140,14 @@ def record_engagement(
     return event
 
 
+def rescore_open(session: Session, *, cause: str = "re-scored") -> int:
+    """Re-score every lead still being worked; returns how many."""
+    ids = list(session.scalars(select(Lead.id).where(Lead.status.not_in(("converted", "disqualified")))))
+    for start in range(0, len(ids), 500):
+        score_leads(session, ids[start : start + 500], cause=cause)
+    return len(ids)
+
+
 def history(session: Session, lead_id: uuid.UUID, *, limit: int = 100) -> list[ScoreHistory]:
     return list(
         session.scalars(

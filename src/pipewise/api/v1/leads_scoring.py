@@ -112,14 +112,7 @@ def update_config(body: ConfigIn, session: DbSession, actor: CurrentActor) -> An
 @router.post("/api/v1/scoring/rescore", summary="Re-score every open lead")
 def rescore(session: DbSession, actor: CurrentActor) -> dict[str, int]:
     _manager(actor)
-    return {"rescored": rescore_open_leads(session)}
-
-
-def rescore_open_leads(session: Any) -> int:
-    ids = list(session.scalars(select(Lead.id).where(Lead.status.not_in(("converted", "disqualified")))))
-    for start in range(0, len(ids), 500):
-        scoring.score_leads(session, ids[start : start + 500], cause="re-scored")
-    return len(ids)
+    return {"rescored": scoring.rescore_open(session)}
 
 
 @router.get("/api/v1/scoring/models", response_model=list[ModelOut], summary="Trained models and their evaluation")
@@ -132,5 +125,5 @@ def list_models(session: DbSession, actor: CurrentActor) -> Any:
 def train_model(session: DbSession, actor: CurrentActor) -> Any:
     _manager(actor)
     record = predictive.train(session)
-    rescore_open_leads(session)
+    scoring.rescore_open(session)
     return record
