@@ -1,12 +1,14 @@
 """``python -m bench``: run the benchmarks and write docs/benchmarks.md."""
 
 import argparse
+import json
 import logging
 import time
 
 from bench import api_create, list_latency, service_create
 from bench.env import SQLITE, Target, machine_facts, postgres_target, postgres_version, use_database
-from bench.report import Section, save, write_doc
+from bench.notes import NOTES, PROFILING
+from bench.report import RESULTS, Section, save, write_doc
 
 ORDER = ["service_create", "api_create", "list_latency"]
 
@@ -20,6 +22,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--list-requests", type=int, default=300, help="requests per list case (c)")
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (it is wiped; its name must contain 'bench')")
     parser.add_argument("--no-write", action="store_true", help="print the figures, do not update docs/benchmarks.md")
+    parser.add_argument("--render", action="store_true", help="only rewrite docs/benchmarks.md from bench/results.json")
     return parser.parse_args()
 
 
@@ -47,6 +50,12 @@ def run_section(key: str, targets: list[Target], args: argparse.Namespace) -> Se
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     args = parse_args()
+    if args.render:
+        stored = json.loads(RESULTS.read_text())
+        for key, section in stored["sections"].items():
+            section["notes"] = NOTES.get(key, [])
+        print(f"wrote {write_doc(stored, ORDER, PROFILING)}")
+        return
     targets = [SQLITE]
     labels = {"databases": SQLITE.label}
     if args.postgres:
@@ -57,11 +66,9 @@ def main() -> None:
     machine = machine_facts(labels)
     sections = [run_section(key, targets, args) for key in ORDER if key in args.only]
     if not args.no_write:
-        path = write_doc(save(sections, machine), ORDER)
+        path = write_doc(save(sections, machine), ORDER, PROFILING)
         print(f"wrote {path}")
 
-
-from bench.notes import NOTES  # noqa: E402 - the findings, kept apart from the machinery
 
 if __name__ == "__main__":
     main()

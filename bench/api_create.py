@@ -5,7 +5,7 @@ token and committed on its own; beside the same rows written raw, one transactio
 from bench import raw
 from bench.env import Target, fresh_database
 from bench.http import Request, expect, send_all, server
-from bench.report import Figure, Section, stopwatch
+from bench.report import Figure, Section, cpu_stopwatch, stopwatch
 from bench.seed import contact_data, seed_people
 
 TARGET_PER_SECOND = 500
@@ -13,35 +13,40 @@ CONNECTIONS = 8
 WARMUP = 200
 
 
-def _throughput(url: str, requests: list[Request], *, inprocess_worker: bool) -> float:
-    with server(url, inprocess_worker=inprocess_worker) as port:
-        expect(send_all(port, requests[:WARMUP], connections=CONNECTIONS)[0], 201)
-        responses, seconds = send_all(port, requests[WARMUP:], connections=CONNECTIONS)
+def _throughput(url: str, requests: list[Request], *, inprocess_worker: bool) -> tuple[float, float]:
+    """Requests per second, and per second of the server's CPU time."""
+    with server(url, inprocess_worker=inprocess_worker) as srv:
+        expect(send_all(srv.port, requests[:WARMUP], connections=CONNECTIONS)[0], 201)
+        cpu_before = srv.cpu_seconds()
+        responses, seconds = send_all(srv.port, requests[WARMUP:], connections=CONNECTIONS)
+        cpu = srv.cpu_seconds() - cpu_before
     expect(responses, 201)
-    return len(responses) / seconds
+    return len(responses) / seconds, len(responses) / cpu
 
 
 def run(target: Target, size: int) -> list[Figure]:
     url = fresh_database(target, "api_create")
     rep = seed_people(teams=1, reps_per_team=1).reps[0]
     requests = [Request("POST", "/api/v1/contacts", rep.token, contact_data(n)) for n in range(2 * (WARMUP + size))]
-    alone = _throughput(url, requests[: WARMUP + size], inprocess_worker=False)
-    # `pipewise serve` on SQLite also drains the outbox (every subscriber) in the same process.
-    with_worker = _throughput(url, requests[WARMUP + size :], inprocess_worker=True) if target.is_sqlite else None
+    runs = {"": _throughput(url, requests[: WARMUP + size], inprocess_worker=False)}
+    if target.is_sqlite:  # `pipewise serve` on SQLite also drains the outbox in the same process
+        runs[", in-process worker"] = _throughput(url, requests[WARMUP + size :], inprocess_worker=True)
 
     raw_conn = raw.connect(url)
     rows = raw.CreatedRows(raw_conn)
     rows.clear(raw_conn)
-    with stopwatch() as raw_seconds:
+    with stopwatch() as raw_seconds, cpu_stopwatch() as raw_cpu:
         rows.per_record_transactions(raw_conn)
     raw_conn.close()
-    baseline = rows.count / raw_seconds[0]
-    case = f"POST /api/v1/contacts, {CONNECTIONS} connections"
-    figures = [Figure(target.label, case, alone, "/s", "raw, one transaction per contact", baseline, TARGET_PER_SECOND)]
-    if with_worker is not None:
-        figures.append(
-            Figure(target.label, f"{case}, in-process worker", with_worker, "/s", "raw, one transaction per contact", baseline)
-        )
+    label = "raw, one transaction per contact"
+    figures = []
+    for suffix, (per_second, per_cpu_second) in runs.items():
+        case = f"POST /api/v1/contacts, {CONNECTIONS} connections{suffix}"
+        target_rate = TARGET_PER_SECOND if not suffix else None
+        figures += [
+            Figure(target.label, case, per_second, "/s", label, rows.count / raw_seconds[0], target_rate),
+            Figure(target.label, f"{case}, per CPU-second", per_cpu_second, "/s", label, rows.count / raw_cpu[0], target_rate),
+        ]
     return figures
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -21,9 +22,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (all its threads): on a busy machine
+        this, unlike wall time, does not depend on what else is running."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(database_url: str, *, inprocess_worker: bool) -> Iterator[int]:
-    """Run ``uvicorn pipewise.app:create_app`` (one process) against ``database_url``; yield its port."""
+def server(database_url: str, *, inprocess_worker: bool) -> Iterator[Server]:
+    """Run ``uvicorn pipewise.app:create_app`` (one process) against ``database_url``."""
     port = _free_port()
     env = dict(
         os.environ,
@@ -35,7 +48,7 @@ def server(database_url: str, *, inprocess_worker: bool) -> Iterator[int]:
     process = subprocess.Popen(cmd, env=env)
     try:
         _wait_until_listening(port, process)
-        yield port
+        yield Server(port, process.pid)
     finally:
         process.terminate()
         try:

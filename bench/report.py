@@ -64,6 +64,15 @@ def stopwatch() -> Iterator[list[float]]:
     box.append(time.perf_counter() - start)
 
 
+@contextmanager
+def cpu_stopwatch() -> Iterator[list[float]]:
+    """Like ``stopwatch`` but this process's CPU time, which other load on the machine does not inflate."""
+    box: list[float] = []
+    start = time.process_time()
+    yield box
+    box.append(time.process_time() - start)
+
+
 def percentile(samples: list[float], pct: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))
@@ -98,7 +107,7 @@ def save(sections: list[Section], machine: list[tuple[str, str]]) -> dict:
     return stored
 
 
-def render(stored: dict, order: list[str]) -> str:
+def render(stored: dict, order: list[str], appendix: str = "") -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -135,9 +144,11 @@ def render(stored: dict, order: list[str]) -> str:
         if data["notes"]:
             lines.append("")
             lines += [f"- {note}" for note in data["notes"]]
+    if appendix:
+        lines += ["", appendix.rstrip()]
     return "\n".join(lines) + "\n"
 
 
-def write_doc(stored: dict, order: list[str]) -> Path:
-    DOC.write_text(render(stored, order))
+def write_doc(stored: dict, order: list[str], appendix: str = "") -> Path:
+    DOC.write_text(render(stored, order, appendix))
     return DOC

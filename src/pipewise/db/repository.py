@@ -77,8 +77,12 @@ class RecordRepository(Generic[M]):
         if query.cursor:
             stmt = stmt.where(self._after(sort_col, descending, self._decode(query.cursor, sort_name, column.type)))
         order = sort_col.desc() if descending else sort_col.asc()
+        if column.nullable:
+            # Only where NULLs can occur: PostgreSQL walks an index backwards as DESC NULLS
+            # FIRST, so "DESC NULLS LAST" on created_at would sort the matching rows instead.
+            order = order.nulls_last()
         id_order = self.model.id.desc() if descending else self.model.id.asc()
-        rows = list(self.session.scalars(stmt.order_by(order.nulls_last(), id_order).limit(limit + 1)))
+        rows = list(self.session.scalars(stmt.order_by(order, id_order).limit(limit + 1)))
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
