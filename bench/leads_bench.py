@@ -118,6 +118,137 @@ def bench_import(rows: int) -> list[tuple[str, str]]:
     ]
 
 
+def _seed_forms() -> str:
+    """An admin, a team of three reps, a round-robin rule, a 30-minute SLA and a form."""
+    from pipewise.assignment import service as routing
+    from pipewise.auth.service import team_service, user_service
+    from pipewise.auth.visibility import SYSTEM_ACTOR
+    from pipewise.db.session import session_scope
+    from pipewise.leads import capture
+
+    with session_scope() as s:
+        team = team_service.create(s, data={"name": "Inbound"}, actor=SYSTEM_ACTOR)
+        s.flush()
+        for n in range(3):
+            user_service.create(s, data={"email": f"rep{n}@bench.example", "name": f"Rep {n}", "team_id": team.id,
+                                         "password": "bench-password"}, actor=SYSTEM_ACTOR)
+        routing.create_rule(s, {"name": "Inbound round-robin", "target_type": "team", "team_id": team.id}, actor=SYSTEM_ACTOR)
+        routing.update_policy(s, {"sla_minutes": 30, "workdays": [0, 1, 2, 3, 4, 5, 6], "work_start": "00:00",
+                                  "work_end": "23:59"}, actor=SYSTEM_ACTOR)
+        form = capture.create_form(s, {"name": "Demo request", "field_map": {"first_name": "first_name", "last_name": "last_name",
+                                       "email": "email", "company": "company", "title": "title"},
+                                       "rate_limit_per_minute": 10_000}, actor=SYSTEM_ACTOR)
+        return form.key
+
+
+def _post(client, key: str, n: int) -> float:  # type: ignore[no-untyped-def]
+    rng = random.Random(n)
+    started = time.perf_counter()
+    response = client.post(f"/f/{key}", data={
+        "first_name": rng.choice(FIRST), "last_name": rng.choice(LAST), "email": f"visitor{n}@firm{n % 997}.example",
+        "company": f"Firm {n % 997}", "title": rng.choice(TITLES), "utm_source": "bench"})
+    if response.status_code != 201:
+        raise RuntimeError(f"submission {n} failed: {response.status_code} {response.text[:200]}")
+    return time.perf_counter() - started
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def bench_forms(rate: float, seconds: float, processes: int = 2) -> list[tuple[str, str]]:
+    """A real server (uvicorn with ``processes`` processes, each with its in-process
+    worker) on SQLite; submissions over HTTP from this process."""
+    import httpx
+
+    url = _fresh_database("forms")
+    key = _seed_forms()
+    port = 8765
+    env = {**os.environ, "PIPEWISE_DATABASE_URL": url, "PIPEWISE_INPROCESS_WORKER": os.environ.get("BENCH_WORKER", "true"), "PIPEWISE_WORKER_POLL_SECONDS": "0.05"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "pipewise.app:create_app", "--factory", "--port", str(port),
+                               "--workers", str(processes), "--log-level", "warning"], env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(base + "/api/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        counter = iter(range(10_000_000))
+        lock = threading.Lock()
+
+        # 1. Throughput: eight clients posting back to back.
+        done = []
+        stop_at = time.perf_counter() + seconds / 2
+
+        def flood() -> None:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while time.perf_counter() < stop_at:
+                    with lock:
+                        n = next(counter)
+                    _post(client, key, n)
+                    done.append(1)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=flood) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        throughput = len(done) / (time.perf_counter() - started)
+        time.sleep(2)  # let the worker catch up before the timed phase
+        first_timed = next(counter)
+
+        # 2. Latency at a fixed rate.
+        latencies: list[float] = []
+        total = int(rate * seconds)
+        start = time.perf_counter()
+        clients = [httpx.Client(base_url=base, timeout=30) for _ in range(16)]
+
+        def one(i: int) -> None:
+            latencies.append(_post(clients[i % len(clients)], key, first_timed + i))
+
+        workers = []
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            thread = threading.Thread(target=one, args=(i,))
+            thread.start()
+            workers.append(thread)
+        for t in workers:
+            t.join()
+        achieved = total / (time.perf_counter() - start)
+        time.sleep(3)
+        for client in clients:
+            client.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    db = sqlite3.connect(url.split("///", 1)[1])
+    rows = db.execute(
+        "SELECT (julianday(assigned_at) - julianday(received_at)) * 86400000, speed_to_lead_ms FROM form_submission "
+        "WHERE assigned_at IS NOT NULL ORDER BY received_at"
+    ).fetchall()[-total:]
+    db.close()
+    assigned = [r[0] for r in rows]
+    notified = [r[1] for r in rows if r[1] is not None]
+    ms = [x * 1000 for x in latencies]
+    return [
+        ("server processes (each with its in-process worker)", str(processes)),
+        ("throughput, 8 clients back to back", f"**{throughput:,.0f} submissions/s**"),
+        (f"fixed rate asked / achieved ({total:,} submissions)", f"{rate:.0f}/s / {achieved:.1f}/s"),
+        ("submission → response (scored, de-duplicated, assigned, committed): median / p99",
+         f"{statistics.median(ms):,.0f} ms / **{_percentile(ms, 0.99):,.0f} ms**"),
+        ("received → assigned inside the server: median / p99",
+         f"{statistics.median(assigned):,.1f} ms / {_percentile(assigned, 0.99):,.1f} ms"),
+        (f"received → owner notified by the worker: median / p99 ({len(notified):,} notified)",
+         f"{statistics.median(notified):,.0f} ms / {_percentile(notified, 0.99):,.0f} ms" if notified else "none"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -126,8 +257,9 @@ def main() -> None:
     forms = sub.add_parser("forms")
     forms.add_argument("--rate", type=float, default=50.0)
     forms.add_argument("--seconds", type=float, default=20.0)
+    forms.add_argument("--processes", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args()
-    rows = bench_import(args.rows) if args.what == "import" else bench_forms(args.rate, args.seconds)
+    rows = bench_import(args.rows) if args.what == "import" else bench_forms(args.rate, args.seconds, args.processes)
     print(f"| {args.what} | |\n|---|---|")
     for label, value in rows:
         print(f"| {label} | {value} |")

@@ -245,7 +245,7 @@ def record_assignment(
     ):
         previous.status = "replaced"
     changes = apply_changes(lead, {"owner_id": owner.id if owner else None, "queue": queue, "assigned_at": now})
-    record_change(session, record_type="lead", record_id=lead.id, action="assigned", changes=changes, actor=actor)
+    record_change(session, record_type="lead", record_id=lead.id, action="updated", changes=changes, actor=actor)
     cfg = policy(session)
     due = add_working_minutes(now, cfg.sla_minutes, cfg) if cfg.sla_minutes and owner is not None else None
     assignment = LeadAssignment(

@@ -116,7 +116,7 @@ def capture(
 ) -> Captured:
     """Create the lead, or update the one with the same e-mail; score and route it."""
     from pipewise.assignment.service import assign
-    from pipewise.scoring.service import record_engagement
+    from pipewise.scoring import service as scoring
 
     data = dict(data)
     if "full_name" in data:
@@ -132,20 +132,23 @@ def capture(
     existing = session.scalar(select(Lead).where(Lead.email == data["email"]).order_by(Lead.created_at).limit(1)) if data.get("email") else None
     if attribution:
         data["attribution"] = {**(existing.attribution if existing else {}), **attribution}
-    if existing is not None:
-        fill = {k: v for k, v in data.items() if v not in (None, "") and getattr(existing, k, None) in (None, "", {})}
-        if "attribution" in data:
-            fill["attribution"] = data["attribution"]
-        if data.get("consent_state") == "granted":
-            fill["consent_state"] = "granted"
-        lead, is_new = lead_service.update(session, existing, data=fill, actor=SYSTEM_ACTOR), False
-    else:
-        data.setdefault("owner_id", None)
-        lead, is_new = lead_service.create(session, data=data, actor=SYSTEM_ACTOR), True
-    session.flush()
+    with scoring.deferred(session):
+        if existing is not None:
+            fill = {k: v for k, v in data.items() if v not in (None, "") and getattr(existing, k, None) in (None, "", {})}
+            if "attribution" in data:
+                fill["attribution"] = data["attribution"]
+            if data.get("consent_state") == "granted":
+                fill["consent_state"] = "granted"
+            lead, is_new = lead_service.update(session, existing, data=fill, actor=SYSTEM_ACTOR), False
+        else:
+            data.setdefault("owner_id", None)
+            lead, is_new = lead_service.create(session, data=data, actor=SYSTEM_ACTOR), True
+        session.flush()
     if submission is not None:
         submission.lead_id = lead.id
-        record_engagement(session, lead.id, kind="form_fill", detail={"form": form.name if form else None})
+        scoring.record_engagement(session, lead.id, kind="form_fill", detail={"form": form.name if form else None})
+    else:
+        scoring.score_leads(session, [lead.id], cause="captured" if is_new else "captured again", actor=actor)
     assignment = None
     if lead.owner_id is None:
         assignment = assign(session, lead, actor=actor, cause=f"captured from {form.name}" if form else "captured",

@@ -2,7 +2,7 @@
 each worth points. Engagement: points per thing the lead did, halved every
 ``half_life_days`` so that last quarter's clicks count for little today."""
 
-import math
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -86,13 +86,26 @@ def fit_scores(session: Session, lead_ids: list[uuid.UUID], rules: list[dict[str
 
     if not rules or not lead_ids:
         return {i: (0, []) for i in lead_ids}
-    compiler = FilterCompiler(session, spec_for("lead"))
-    flags = [case((compiler.compile(rule["when"]), 1), else_=0) for rule in rules]
+    flags = _compiled(session, json.dumps(rules, sort_keys=True))
     out: dict[uuid.UUID, tuple[int, list[Reason]]] = {}
     for row in session.execute(select(Lead.id, *flags).where(Lead.id.in_(lead_ids))):
         reasons = [Reason(rule["label"], rule["points"]) for rule, hit in zip(rules, row[1:], strict=True) if hit]
         out[row[0]] = (sum(r.points for r in reasons), reasons)
     return out
+
+
+_compiled_rules: dict[str, list[Any]] = {}
+
+
+def _compiled(session: Session, key: str) -> list[Any]:
+    """Each distinct rule set is compiled to SQL once per process (scoring runs on every
+    form post; compiling the filter trees each time would cost more than the query)."""
+    if key not in _compiled_rules:
+        compiler = FilterCompiler(session, spec_for("lead"))
+        if len(_compiled_rules) > 16:
+            _compiled_rules.clear()
+        _compiled_rules[key] = [case((compiler.compile(rule["when"]), 1), else_=0) for rule in json.loads(key)]
+    return _compiled_rules[key]
 
 
 def decay(age_days: float, half_life_days: float) -> float:
@@ -133,6 +146,3 @@ def combine(fit: int, engagement: int, probability: float | None, predictive_wei
         return rule_score
     return int(round((1 - predictive_weight) * rule_score + predictive_weight * probability * 100))
 
-
-def is_finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))

@@ -2,10 +2,12 @@
 active, score history, and the MQL threshold that moves leads on."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
@@ -156,10 +158,40 @@ def history(session: Session, lead_id: uuid.UUID, *, limit: int = 100) -> list[S
     )
 
 
+_decay_scheduled: set[str] = set()
+
+
 def schedule_decay(session: Session, *, after: datetime | None = None) -> None:
-    """A daily timer that re-scores engaged leads so that fading engagement shows."""
+    """A daily timer that re-scores engaged leads so that fading engagement shows. The
+    timer is idempotent by its key; the set only spares asking the database again."""
     run_at = (after or utcnow()).replace(hour=3, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    bus.schedule(session, key=f"{DECAY_ACTION}:{run_at.date().isoformat()}", kind=DECAY_ACTION, run_at=run_at)
+    key = f"{DECAY_ACTION}:{run_at.date().isoformat()}"
+    marker = f"{session.get_bind().url}:{key}"
+    if after is None and marker in _decay_scheduled:
+        return
+    bus.schedule(session, key=key, kind=DECAY_ACTION, run_at=run_at)
+    session.info.setdefault(_MARKERS, set()).add(marker)
+
+
+_MARKERS = "pipewise.scoring.decay_markers"
+DEFERRED = "pipewise.scoring.deferred"
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_committed_timers(session: Session) -> None:
+    if _MARKERS in session.info:
+        _decay_scheduled.update(session.info.pop(_MARKERS))
+
+
+@contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Inside this block, creating or changing a lead does not score it; the caller scores
+    once at the end (capture adds the form fill first, then scores)."""
+    session.info[DEFERRED] = True
+    try:
+        yield
+    finally:
+        session.info.pop(DEFERRED, None)
 
 
 @bus.handles_action(DECAY_ACTION)
