@@ -1,6 +1,4 @@
 from collections.abc import Iterator
-from datetime import UTC, datetime
-
 import pytest
 
 from pipewise.sequences import clock as sequence_clock
@@ -25,7 +23,7 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """The sequences' and the worker's time, starting now; tests move it forward."""
-    moving = Clock(datetime.now(UTC))
+    moving = Clock()
     monkeypatch.setattr(sequence_clock, "now", moving.now)
     monkeypatch.setattr(runner, "utcnow", moving.now)
     return moving

@@ -88,20 +88,21 @@ class SmtpServer:
 
 
 class Clock:
-    """Moves the time that sequences and the worker see."""
+    """The time sequences and the worker see: real time plus an offset that tests move
+    forward (or pin), so rows stamped with the real time keep their order."""
 
-    def __init__(self, start: datetime) -> None:
-        self.current = start
+    def __init__(self) -> None:
+        self.offset = timedelta()
 
     def now(self) -> datetime:
-        return self.current
+        return datetime.now(UTC) + self.offset
 
     def advance(self, **kwargs: float) -> datetime:
-        self.current += timedelta(**kwargs)
-        return self.current
+        self.offset += timedelta(**kwargs)
+        return self.now()
 
     def set(self, moment: datetime) -> None:
-        self.current = moment.astimezone(UTC)
+        self.offset = moment.astimezone(UTC) - datetime.now(UTC)
 
 
 def run_worker() -> int:

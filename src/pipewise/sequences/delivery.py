@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import event, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from pipewise.crm.models import Contact
 from pipewise.db.session import session_scope
@@ -47,6 +47,7 @@ DELIVER_ACTION = "mail.deliver"
 FINAL_STATUSES = ("sent", "bounced", "failed", "cancelled")
 MAX_ATTEMPTS = 8
 _PENDING = "pipewise.mail.pending"
+_COMMITTED = "pipewise.mail.committed"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -73,14 +74,24 @@ def enqueue(session: Session, message: EmailMessage, *, immediately: bool) -> No
     schedule_check(session, message.id, now + lease() if immediately else now)
     if immediately:
         session.info.setdefault(_PENDING, []).append(message.id)
-        if not event.contains(session, "after_commit", _deliver_pending):
-            event.listen(session, "after_commit", _deliver_pending)
+        if not event.contains(session, "after_commit", _mark_committed):
+            event.listen(session, "after_commit", _mark_committed)
+            event.listen(session, "after_transaction_end", _deliver_pending)
 
 
-def _deliver_pending(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint was released; the real commit comes later
-    for message_id in session.info.pop(_PENDING, []):
+def _mark_committed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info[_COMMITTED] = True
+
+
+def _deliver_pending(session: Session, transaction: SessionTransaction) -> None:
+    """Runs once the transaction is over (and its locks released), never inside it."""
+    if transaction.parent is not None:
+        return
+    pending = session.info.pop(_PENDING, [])
+    if not session.info.pop(_COMMITTED, False):
+        return  # rolled back: nothing was queued after all
+    for message_id in pending:
         try:
             deliver(message_id)
         except Exception:  # noqa: BLE001 - the mail.deliver timer retries whatever failed here
