@@ -25,12 +25,14 @@ from tests.conftest import IS_POSTGRES
 
 ENROLLMENTS = int(os.environ.get("PIPEWISE_CRASH_ENROLLMENTS", "10000"))
 KILLS = 20
+# The test gives up only when no enrollment finishes for this long (a busy machine is slow, not wrong).
+STALL_SECONDS = 300
 SECRET = "crash-test-secret"
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.slow,
-    pytest.mark.timeout(900),
+    pytest.mark.timeout(5400),
     pytest.mark.skipif(not IS_POSTGRES, reason="several worker processes need PostgreSQL; set PIPEWISE_DATABASE_URL"),
 ]
 
@@ -71,13 +73,16 @@ def test_killed_workers_lose_no_step_and_repeat_no_effect(session, database):
             process.start()
         kills = 0
         rng = random.Random(20261123)
-        deadline = time.monotonic() + 800
+        progress, last_change = -1, time.monotonic()
         try:
-            while time.monotonic() < deadline:
+            while time.monotonic() - last_change < STALL_SECONDS:
                 time.sleep(rng.uniform(0.5, 3.0))
                 session.rollback()
+                done = _finished(session)
+                if done != progress:
+                    progress, last_change = done, time.monotonic()
                 if kills >= KILLS:
-                    if _finished(session) == ENROLLMENTS:
+                    if done == ENROLLMENTS:
                         break
                     continue
                 os.kill(workers[2].pid, signal.SIGKILL)

@@ -17,6 +17,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "pipewise.web.deals",
     "pipewise.web.leads",
     "pipewise.web.records",
+    "pipewise.web.automation",
 )
 
 
