@@ -16,6 +16,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "pipewise.web.home",
     "pipewise.web.deals",
     "pipewise.web.leads",
+    "pipewise.web.leads_pages",
     "pipewise.web.records",
     "pipewise.web.automation",
 )

@@ -1,0 +1,78 @@
+import re
+
+import pytest
+from sqlalchemy import select
+
+from pipewise.assignment import service as routing
+from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.leads.models import DuplicateCandidate, Lead
+from tests.web.conftest import WebClient
+
+CSV = b"First Name,Last Name,Email\nAda,Lovelace,ada@engines.example\nBad,Mail,nope\n"
+
+
+@pytest.fixture
+def desk(api, session, factory):
+    manager = factory.user(role="manager", name="Mona")
+    session.commit()
+    client = WebClient(api)
+    assert client.login(manager).status_code == 303
+    return client, manager
+
+
+class TestLeadDesk:
+    def test_queue_sorted_by_score_with_reasons(self, desk, session, factory):
+        client, manager = desk
+        factory.lead(owner=manager, last_name="Low", title="Intern")
+        factory.lead(owner=manager, last_name="High", title="CEO", company_size=200)
+        session.commit()
+        page = client.get("/lead-queue").text
+        assert page.index("High") < page.index("Low")
+        assert "C-level or founder" in page and "Lead desk" in page
+
+    def test_import_wizard(self, desk, session):
+        client, _ = desk
+        token = client.csrf("/lead-import")
+        preview = client.client.post("/lead-import/preview", data={"csrf_token": token, "delimiter": ","},
+                                     files={"file": ("people.csv", CSV, "text/csv")})
+        assert preview.status_code == 200 and 'option value="email" selected' in preview.text
+        upload = re.search(r'name="token" value="([0-9a-f]+)"', preview.text).group(1)
+        done = client.post("/lead-import/run", {"token": upload, "filename": "people.csv", "delimiter": ",",
+                                                "map:First Name": "first_name", "map:Last Name": "last_name",
+                                                "map:Email": "email", "on_duplicate": "skip"})
+        assert done.status_code == 200 and "1 created" in done.text and "rejected" in done.text
+        assert "email &#39;nope&#39;" in done.text or "email 'nope'" in done.text
+        assert session.scalar(select(Lead.email)) == "ada@engines.example"
+
+    def test_duplicate_review_and_merge(self, desk, session, factory):
+        client, manager = desk
+        factory.lead(owner=manager, first_name="Grace", last_name="Hopper", email="grace@navy.example")
+        factory.lead(owner=manager, first_name="Grace", last_name="Hopper", email="grace@navy.example")
+        session.commit()
+        page = client.get("/lead-duplicates").text
+        assert "same e-mail address" in page
+        pair = session.scalar(select(DuplicateCandidate))
+        assert client.post(f"/lead-duplicates/{pair.id}", {"action": "merge", "keep": "left"}).status_code == 200
+        session.rollback()
+        assert len(session.scalars(select(Lead)).all()) == 1
+
+    def test_scoring_page_and_bad_rules(self, desk):
+        client, _ = desk
+        assert "Fit rules" in client.get("/lead-scoring").text
+        bad = client.post("/lead-scoring", {"fit_rules": "[{", "mql_threshold": "60", "half_life_days": "14"})
+        assert bad.status_code == 422 and "is not JSON" in bad.text
+
+    def test_routing_editor(self, desk, session, factory):
+        client, _ = desk
+        rep = factory.user(name="Rita")
+        session.commit()
+        added = client.post("/lead-routing", {"action": "add", "name": "US leads", "target_type": "user", "user_id": str(rep.id),
+                                              "conditions": '{"field": "country", "op": "eq", "value": "US"}'})
+        assert added.status_code == 200 and "US leads" in added.text and "Rita" in added.text
+        bad = client.post("/lead-routing", {"action": "add", "name": "x", "target_type": "team"})
+        assert bad.status_code == 422
+        saved = client.post("/lead-routing", {"action": "policy", "sla_minutes": "15", "work_start": "09:00", "work_end": "17:00",
+                                              "timezone": "Europe/Berlin", "workdays": ["0", "1", "2", "3", "4"]})
+        assert saved.status_code == 200
+        session.rollback()
+        assert routing.policy(session).sla_minutes == 15
