@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import Actor
+from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
 from pipewise.sequences import engine, templates
 from pipewise.sequences.guards import normalize_address
@@ -89,7 +89,7 @@ class TemplateService:
 
     def create(self, session: Session, *, data: dict[str, Any], actor: Actor) -> EmailTemplate:
         self._validate(session, data, None)
-        template = EmailTemplate(owner_id=actor.id, **data)
+        template = EmailTemplate(owner_id=None if actor is SYSTEM_ACTOR else actor.id, **data)
         session.add(template)
         session.flush()
         return template

@@ -206,7 +206,7 @@ def render(
             text_out = TEXT_ENV.from_string(body_text).render(text_ctx)
         else:
             text_out = html_to_text(html_out)
-    except (TemplateError, SecurityError) as exc:
+    except (TemplateError, SecurityError, TypeError, ArithmeticError) as exc:
         raise ValidationFailed.on("body_html", f"the template cannot be rendered: {exc}") from None
     if len(html_out) + len(text_out) > MAX_OUTPUT:
         raise ValidationFailed.on("body_html", "the rendered e-mail is too large")
@@ -249,18 +249,41 @@ def field_errors(session: Session, field_name: str, source: str, *, known: set[s
         return [FieldError(field_name, f"syntax error on line {exc.lineno}: {exc.message}")]
     errors = []
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    unknown = set()
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
         path = _dotted(node)
-        if path is None or path.split(".")[0] in assigned:
-            continue
-        if path not in known:
+        if path is not None and path.split(".")[0] not in assigned and path not in known:
+            unknown.add(path)
+    for path in sorted(unknown):
+        if not any(other.startswith(path + ".") for other in unknown):
             errors.append(FieldError(field_name, f"unknown merge field {{{{ {path} }}}}"))
     for call in tree.find_all(nodes.Call):
         errors.append(FieldError(field_name, f"line {call.lineno}: templates may not call functions; use filters"))
     for include in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
         errors.append(FieldError(field_name, f"line {include.lineno}: templates may not include or import others"))
+    if not errors:
+        try:
+            HTML_ENV.from_string(source).render(_sample_context(known))
+        except (SecurityError, TemplateError, TypeError, ArithmeticError) as exc:
+            errors.append(FieldError(field_name, f"the template cannot be rendered: {exc}"))
     unique = {(e.field, e.message): e for e in errors}
     return list(unique.values())
+
+
+def _sample_context(known: set[str]) -> dict[str, Any]:
+    """Every known merge field filled with a sample value, to try a template out."""
+    tree: dict[str, Any] = {}
+    for path in sorted(known):
+        node = tree
+        for part in path.split("."):
+            node = node.setdefault(part, {})
+
+    def build(label: str, branch: dict[str, Any]) -> Any:
+        if not branch:
+            return "sample"
+        return Fields(label, {k: build(f"{label}.{k}", v) for k, v in branch.items()})
+
+    return {name: build(name, branch) for name, branch in tree.items()}
 
 
 def validate_parts(session: Session, parts: dict[str, str | None], errors: ErrorCollector, *, prefix: str = "") -> None:
