@@ -10,6 +10,7 @@ Each run uses fresh SQLite databases in a temporary directory and prints a Markd
 import argparse
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -28,21 +29,24 @@ COUNTRIES = ["US", "Germany", "United Kingdom", "France", "India", "DE", "usa"]
 
 
 def make_csv(path: Path, rows: int, seed: int = 1) -> None:
-    """A HubSpot-style export: unique people, phones in national and international form,
-    country names and codes, 1 % duplicate e-mails and 0.5 % bad addresses."""
+    """A HubSpot-style export: phones in national and international form, country names
+    and codes, about 1 % repeated e-mails (in other case) and 0.5 % broken addresses."""
     rng = random.Random(seed)
+    previous_email = ""
     with path.open("w", encoding="utf-8") as f:
         f.write("First Name,Last Name,Email,Phone Number,Job Title,Company Name,Number of Employees,Country/Region\n")
         for i in range(rows):
-            first, last = rng.choice(FIRST), rng.choice(LAST)
+            first, last, country = rng.choice(FIRST), rng.choice(LAST), rng.choice(COUNTRIES)
             email = f"{first.lower()}.{last.lower()}{i}@company{i % 5000}.example"
-            if rng.random() < 0.01 and i:
-                email = f"{first.lower()}.{last.lower()}{i - 1}@company{(i - 1) % 5000}.example"
-            if rng.random() < 0.005:
+            if previous_email and rng.random() < 0.01:
+                email = previous_email.upper()  # the same person again, typed differently
+            elif rng.random() < 0.005:
                 email = f"{first.lower()}@@broken"
-            area = rng.choice(AREA_CODES)
-            phone = f"+1 {area} {rng.randint(200, 999)} {rng.randint(0, 9999):04d}" if i % 2 else f"({area}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
-            f.write(f"{first},{last},{email},{phone},{rng.choice(TITLES)},Company {i % 5000},{rng.randint(1, 5000)},{rng.choice(COUNTRIES)}\n")
+            previous_email = email
+            area, exchange, line = rng.choice(AREA_CODES), rng.randint(200, 999), rng.randint(0, 9999)
+            # US rows may give the national form; everyone else writes the +1.
+            phone = f"({area}) {exchange}-{line:04d}" if country in ("US", "usa") and i % 2 else f"+1 {area} {exchange} {line:04d}"
+            f.write(f"{first},{last},{email},{phone},{rng.choice(TITLES)},Company {i % 5000},{rng.randint(1, 5000)},{country}\n")
 
 
 def _fresh_database(name: str) -> str:
@@ -259,7 +263,10 @@ def main() -> None:
     forms.add_argument("--seconds", type=float, default=20.0)
     forms.add_argument("--processes", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args()
-    rows = bench_import(args.rows) if args.what == "import" else bench_forms(args.rate, args.seconds, args.processes)
+    try:
+        rows = bench_import(args.rows) if args.what == "import" else bench_forms(args.rate, args.seconds, args.processes)
+    finally:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
     print(f"| {args.what} | |\n|---|---|")
     for label, value in rows:
         print(f"| {label} | {value} |")
