@@ -10,7 +10,9 @@ from typer.core import TyperGroup
 
 from pipewise import __version__
 from pipewise.cli import demo, leads, people, server, setup
+from pipewise.cli.mail import mail_app
 from pipewise.cli.scoring import scoring_app
+from pipewise.cli.sequences import sequences_app
 from pipewise.cli.workflows import workflows_app
 from pipewise.cli.output import report_database_error, report_error
 from pipewise.errors import PipewiseError
@@ -61,6 +63,7 @@ app.add_typer(workflows_app, name="workflows")
 app.add_typer(leads.import_app, name="import")
 app.add_typer(leads.dedupe_app, name="dedupe")
 app.add_typer(scoring_app, name="scoring")
+app.add_typer(mail_app, name="mail"); app.add_typer(sequences_app, name="sequences")
 
 if __name__ == "__main__":
     app()
