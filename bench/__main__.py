@@ -7,7 +7,7 @@ import time
 
 from bench import api_create, list_latency, service_create
 from bench.env import SQLITE, Target, machine_facts, postgres_target, postgres_version, use_database
-from bench.notes import NOTES, PROFILING
+from bench.notes import NOTES, PREFACE, PROFILING
 from bench.report import RESULTS, Section, save, write_doc
 
 ORDER = ["service_create", "api_create", "list_latency"]
@@ -54,7 +54,7 @@ def main() -> None:
         stored = json.loads(RESULTS.read_text())
         for key, section in stored["sections"].items():
             section["notes"] = NOTES.get(key, [])
-        print(f"wrote {write_doc(stored, ORDER, PROFILING)}")
+        print(f"wrote {write_doc(stored, ORDER, PREFACE, PROFILING)}")
         return
     targets = [SQLITE]
     labels = {"databases": SQLITE.label}
@@ -66,7 +66,7 @@ def main() -> None:
     machine = machine_facts(labels)
     sections = [run_section(key, targets, args) for key in ORDER if key in args.only]
     if not args.no_write:
-        path = write_doc(save(sections, machine), ORDER, PROFILING)
+        path = write_doc(save(sections, machine), ORDER, PREFACE, PROFILING)
         print(f"wrote {path}")
 
 

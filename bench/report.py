@@ -107,11 +107,12 @@ def save(sections: list[Section], machine: list[tuple[str, str]]) -> dict:
     return stored
 
 
-def render(stored: dict, order: list[str], appendix: str = "") -> str:
+def render(stored: dict, order: list[str], preface: str = "", appendix: str = "") -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python -m bench` (`make bench`); do not edit by hand. Every figure is",
+        "The sections up to the marker below are written by `python -m bench` (`make bench`);",
+        "do not edit them by hand. Every figure is",
         "measured beside the raw database work of the same size in the same run; the ratio",
         "says how many times slower than raw the full Pipewise path is. `python -m bench --help`",
         "lists the options (pick benchmarks, sizes, add `--postgres URL`).",
@@ -122,6 +123,8 @@ def render(stored: dict, order: list[str], appendix: str = "") -> str:
         "|---|---|",
         *(f"| {k} | {v} |" for k, v in stored["machine"]),
     ]
+    if preface:
+        lines += ["", preface.rstrip()]
     sections = stored["sections"]
     for key in order:
         if key not in sections:
@@ -149,6 +152,17 @@ def render(stored: dict, order: list[str], appendix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_doc(stored: dict, order: list[str], appendix: str = "") -> Path:
-    DOC.write_text(render(stored, order, appendix))
+START, END = "<!-- written by python -m bench: start -->", "<!-- written by python -m bench: end -->"
+
+
+def write_doc(stored: dict, order: list[str], preface: str = "", appendix: str = "") -> Path:
+    """Replace the generated part of the document; sections others wrote by hand stay."""
+    generated = f"{START}\n{render(stored, order, preface, appendix)}{END}\n"
+    existing = DOC.read_text() if DOC.exists() else ""
+    if START in existing and END in existing:
+        before, _, rest = existing.partition(START)
+        after = rest.partition(END)[2].lstrip("\n")
+    else:
+        before, after = "", existing.lstrip("\n")
+    DOC.write_text(before + generated + ("\n" + after if after else ""))
     return DOC
