@@ -277,3 +277,12 @@ def test_nulling_a_required_field_is_a_field_error(api, headers, factory, sessio
     r = api.patch(f"{path}/{created['id']}", json={field: None}, headers=headers)
     assert r.status_code == 422, r.text
     assert field in field_errors(r)
+
+
+def test_no_two_operations_share_a_route(api):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        api.app.openapi_schema = None
+        api.app.openapi()

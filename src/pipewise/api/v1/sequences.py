@@ -103,7 +103,7 @@ def unenroll(sequence_id: uuid.UUID, body: s.UnenrollIn, session: DbSession, act
     return sequence_service.unenroll(session, sequence_id=sequence_id, contact_id=body.contact_id, actor=actor, reason=body.reason)
 
 
-@router.get("/enrollments", response_model=list[s.Enrollment])
+@router.get("/sequence-enrollments", response_model=list[s.Enrollment])
 def list_enrollments(
     session: DbSession, actor: CurrentActor, sequence_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None,
     status: str | None = None, limit: int = Query(200, ge=1, le=1000),
@@ -111,17 +111,17 @@ def list_enrollments(
     return sequence_service.enrollments(session, sequence_id=sequence_id, contact_id=contact_id, status=status, limit=limit)
 
 
-@router.post("/enrollments/{enrollment_id}/pause", response_model=s.Enrollment)
+@router.post("/sequence-enrollments/{enrollment_id}/pause", response_model=s.Enrollment)
 def pause_enrollment(enrollment_id: uuid.UUID, body: s.ResumeIn, session: DbSession, actor: CurrentActor) -> Any:
     return sequence_service.pause(session, enrollment_id, actor=actor, reason=body.reason)
 
 
-@router.post("/enrollments/{enrollment_id}/resume", response_model=s.Enrollment)
+@router.post("/sequence-enrollments/{enrollment_id}/resume", response_model=s.Enrollment)
 def resume_enrollment(enrollment_id: uuid.UUID, body: s.ResumeIn, session: DbSession, actor: CurrentActor) -> Any:
     return sequence_service.resume(session, enrollment_id, actor=actor, reason=body.reason)
 
 
-@router.get("/enrollments/{enrollment_id}/decisions", response_model=list[s.Decision], summary="Why the enrollment did what it did")
+@router.get("/sequence-enrollments/{enrollment_id}/decisions", response_model=list[s.Decision], summary="Why the enrollment did what it did")
 def enrollment_decisions(enrollment_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     sequence_service.enrollment(session, enrollment_id, actor=actor)
     return decisions_for(session, enrollment_id=enrollment_id)
