@@ -181,6 +181,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_user_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_user_team_id'), ['team_id'], unique=False)
 
+    if op.get_context().dialect.name != 'sqlite':
+        # team <-> user is a cycle: create_table leaves out the use_alter key, so add it now.
+        op.create_foreign_key(op.f('fk_team_manager_id_user'), 'team', 'user', ['manager_id'], ['id'], ondelete='SET NULL')
+
     op.create_table('account',
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('domain', sa.String(length=253), nullable=True),
