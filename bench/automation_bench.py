@@ -2,12 +2,14 @@
 
     python -m bench.automation_bench timers --url postgresql+psycopg://…/pw_bench [--sizes 1000,100000,1000000]
     python -m bench.automation_bench steps --url … [--enrollments 2000] [--workers 3]
+    python -m bench.automation_bench latency --url … [--rate 100] [--seconds 30] [--workers 2]
 
 ``timers``: with N timers pending in the future, the raw insert rate of those rows, the
 time of a worker tick with nothing due, and how long a due step waits before it runs —
 claiming due work walks a partial index from its oldest entry, so it must not grow with N.
 ``steps``: workflow steps per second, several worker processes draining enrollments that
-each run four steps. Each run wipes the database it is given (its name must contain
+each run four steps. ``latency``: contacts created at a steady rate, each starting a
+one-step workflow; the time from the event to the step's action, p50 and p99. Each run wipes the database it is given (its name must contain
 'bench') and prints a Markdown table."""
 
 import argparse
@@ -121,19 +123,77 @@ def steps(url: str, enrollments: int, workers: int) -> None:
     print(f"| {workers} | {done:,} | {total:,} | {elapsed:.1f} | {total / elapsed:,.0f} | {(total + done) / elapsed:,.0f} |")
 
 
+def _work_forever(url: str, name: str) -> None:
+    use_database(url)
+    import pipewise.automation.handlers  # noqa: F401
+    from pipewise.worker.runner import Worker
+
+    Worker(name=name, batch_size=200).run_forever(poll_seconds=0.05)
+
+
+def latency(url: str, rate: int, seconds: int, workers: int) -> None:
+    from pipewise.auth.visibility import SYSTEM_ACTOR
+    from pipewise.automation.models import Decision
+    from pipewise.automation.service import workflow_service
+    from pipewise.crm.models import Contact
+    from pipewise.db.base import utcnow, uuid7
+    from pipewise.db.session import session_scope
+    from pipewise.events.models import OutboxEvent
+
+    fresh_database(postgres_target(url), "automation_latency")
+    with session_scope() as session:
+        workflow = workflow_service.create(
+            session, name="latency", actor=SYSTEM_ACTOR,
+            definition={"trigger": {"type": "record_created", "record_type": "contact"},
+                        "steps": [{"id": "tag", "type": "add_tag", "tag": "seen"}]},
+        )
+        workflow_service.activate(session, workflow.id, actor=SYSTEM_ACTOR)
+    ctx = multiprocessing.get_context("spawn")
+    processes = [ctx.Process(target=_work_forever, args=(url, f"bench-{n}"), daemon=True) for n in range(workers)]
+    for process in processes:
+        process.start()
+    time.sleep(5)  # let the workers start
+    sent: dict = {}
+    started = time.perf_counter()
+    for n in range(rate * seconds):
+        time.sleep(max(0.0, started + n / rate - time.perf_counter()))
+        contact_id, now = uuid7(), utcnow()
+        with session_scope() as session:
+            session.execute(insert(Contact).values(id=contact_id, last_name="Latency", custom={}, created_at=now,
+                                                   updated_at=now, lifecycle_stage="lead", consent_state="unknown"))
+            session.execute(insert(OutboxEvent).values(name="contact.created", record_type="contact", record_id=contact_id,
+                                                       payload={"changes": {}}, occurred_at=now))
+        sent[contact_id] = now
+    time.sleep(5)
+    for process in processes:
+        process.terminate()
+    with session_scope(write=False) as session:
+        acted = dict(session.execute(select(Decision.record_id, Decision.at).where(Decision.kind == "acted")).all())
+    delays = sorted((acted[k] - at).total_seconds() * 1000 for k, at in sent.items() if k in acted)
+    print("| rate (events/s) | seconds | workers | acted | p50 (ms) | p99 (ms) | max (ms) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    p99 = delays[max(int(len(delays) * 0.99) - 1, 0)] if delays else float("nan")
+    print(f"| {rate} | {seconds} | {workers} | {len(delays):,}/{len(sent):,} | "
+          f"{statistics.median(delays) if delays else float('nan'):.0f} | {p99:.0f} | {max(delays, default=float('nan')):.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("timers", "steps"))
+    parser.add_argument("what", choices=("timers", "steps", "latency"))
     parser.add_argument("--url", required=True, help="PostgreSQL URL of a database whose name contains 'bench'")
     parser.add_argument("--sizes", default="1000,100000,1000000")
     parser.add_argument("--enrollments", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args()
     use_database(args.url)
     if args.what == "timers":
         timers(args.url, [int(s) for s in args.sizes.split(",")])
-    else:
+    elif args.what == "steps":
         steps(args.url, args.enrollments, args.workers)
+    else:
+        latency(args.url, args.rate, args.seconds, args.workers)
 
 
 if __name__ == "__main__":

@@ -254,9 +254,19 @@ def goal_reached(run: Run) -> str | None:
     return None
 
 
+def _held(session: Session, model: type, row_id: uuid.UUID) -> Any:
+    """A workflow or version row, loaded once per session (a worker's batch): the
+    identity map holds rows only weakly, and every step of a batch needs the same few."""
+    held = session.info.setdefault("automation.rows", {})
+    row = held.get((model, row_id))
+    if row is None:
+        row = held[(model, row_id)] = session.get(model, row_id)
+    return row
+
+
 def load_run(session: Session, enrollment: Enrollment, now: datetime | None = None) -> Run:
-    workflow = session.get(Workflow, enrollment.workflow_id)
-    version = session.get(WorkflowVersion, enrollment.version_id)
+    workflow = _held(session, Workflow, enrollment.workflow_id)
+    version = _held(session, WorkflowVersion, enrollment.version_id)
     return Run(session, workflow, version, load(version), enrollment, now or utcnow())
 
 
