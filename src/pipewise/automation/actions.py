@@ -3,6 +3,7 @@ effects commit with the step; external effects go through ``effects.once`` keyed
 step's idempotency key. In test mode, people-facing effects go to the tester and record
 changes are described instead of made."""
 
+from abc import abstractmethod
 import importlib
 import uuid
 from decimal import Decimal
@@ -57,8 +58,9 @@ class ActionStep(StepBase):
     # Whether the step changes a record (described, not done, in test mode).
     changes_record: ClassVar[bool] = False
 
+    @abstractmethod
     def execute(self, ctx: StepContext) -> Outcome:
-        raise NotImplementedError
+        ...
 
 
 def _apply_update(ctx: StepContext, data: dict[str, Any], what: str) -> Outcome:

@@ -2,6 +2,7 @@
 the record to enroll; time-based triggers (absence, date-relative, overdue tasks, cron)
 are checked by a periodic tick that lists the records due."""
 
+from abc import abstractmethod
 import fnmatch
 import uuid
 from dataclasses import dataclass
@@ -45,14 +46,16 @@ class TriggerBase(BaseModel):
             raise ValueError(f"must be one of {', '.join(ENROLLABLE)}")
         return value
 
+    @abstractmethod
     def event_name(self) -> str:
-        raise NotImplementedError
+        ...
 
     def match(self, session: Session, event: Event) -> Hit | None:
         return None
 
+    @abstractmethod
     def describe(self) -> str:
-        raise NotImplementedError
+        ...
 
 
 def _changes(event: Event) -> dict[str, Any]:
@@ -262,9 +265,9 @@ class TimedTrigger(TriggerBase):
     def next_check(self, after: datetime, every: timedelta) -> datetime:
         return after + every
 
+    @abstractmethod
     def due(self, now: datetime) -> Select:
         """SELECT of (record id, summary) for the records this trigger enrolls now."""
-        raise NotImplementedError
 
 
 class TaskOverdue(TimedTrigger):
