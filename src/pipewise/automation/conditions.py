@@ -166,8 +166,11 @@ class Explainer:
             return Verdict(not inner.ok, f"not ({inner.text})", inner.values)
         return self._leaf(str(node["field"]), str(node.get("op", "eq")), node.get("value"))
 
+    def holds(self, field_name: str, op: str, expected: Any) -> bool:
+        return matches(self.session, self.spec.name, self.record_id, {"field": field_name, "op": op, "value": expected})
+
     def _leaf(self, field_name: str, op: str, expected: Any) -> Verdict:
-        ok = matches(self.session, self.spec.name, self.record_id, {"field": field_name, "op": op, "value": expected})
+        ok = self.holds(field_name, op, expected)
         seen = self.value_of(field_name)
         holds, fails = PHRASES.get(op, (op, f"not {op}"))
         phrase = holds if ok else fails
