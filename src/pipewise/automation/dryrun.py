@@ -2,17 +2,20 @@
 report which records would have enrolled, which steps would have run and when — with no
 side effects: it only reads.
 
-Conditions, branches and goals are evaluated on the records as they are now (the
-replay has the events, not every earlier field value); waits are laid out from the
-event's time, and a wait for an event is released by a matching event in the window."""
+Conditions, branches and goals judge a record's own fields as they were at that moment
+(rebuilt from its field history: every later change undone), and the fields of related
+records and related lists as they are now; waits are laid out from the event's time, and
+a wait for an event is released by a matching event in the window."""
 
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Column, literal, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from pipewise.automation import conditions
 from pipewise.automation.actions import ActionStep
@@ -20,7 +23,7 @@ from pipewise.automation.definition import WorkflowDefinition
 from pipewise.automation.flow import Branch, Goal, Wait
 from pipewise.automation.settings import get_automation_settings
 from pipewise.automation.triggers import Manual, RecordDeleted, TimedTrigger, event_matches
-from pipewise.crm.registry import spec_for
+from pipewise.crm.history import record_as_of
 from pipewise.errors import ValidationFailed
 from pipewise.events.bus import Event
 from pipewise.events.models import OutboxEvent
@@ -29,6 +32,9 @@ MAX_EVENTS = 100_000
 MAX_SLOTS = 2_000
 MAX_STEPS_PER_RUN = 200
 MAX_RUNS_REPORTED = 1_000
+# The live engine judges an event's conditions when the worker takes it up, just after the
+# event's transaction; the replay looks at the records as they were this long after it.
+PICKUP_DELAY = timedelta(seconds=1)
 
 
 @dataclass
@@ -93,9 +99,10 @@ def simulate(session: Session, definition: WorkflowDefinition, *, start: datetim
             break
         verdict = None
         if definition.conditions is not None and not isinstance(trigger, RecordDeleted):
-            if session.get(spec_for(definition.record_type).model, record_id) is None:
+            then = AsOfExplainer(session, definition.record_type, record_id, at + PICKUP_DELAY)
+            if then.record is None:
                 continue
-            verdict = conditions.explain(session, definition.record_type, record_id, definition.conditions)
+            verdict = then.explain(definition.conditions)
             if not verdict.ok:
                 report.not_enrolled.append(Rejection(record_id, at, verdict.text))
                 continue
@@ -151,19 +158,19 @@ def _walk(
 ) -> SimulatedRun:
     run = SimulatedRun(record_id=record_id, enrolled_at=at, reason=reason)
     record_type = definition.record_type
-    record = session.get(spec_for(record_type).model, record_id)
     goals = [definition.goal] if definition.goal is not None else []
     step_id: str | None = definition.first_step()
     moment = at
     for _ in range(MAX_STEPS_PER_RUN):
         if step_id is None:
             return run
-        if any(conditions.matches(session, record_type, record_id, goal) for goal in goals):
+        then = AsOfExplainer(session, record_type, record_id, moment)
+        if any(then.explain(goal).ok for goal in goals):
             run.outcome = "would leave the workflow: its goal holds"
             return run
         step = definition.step(step_id)
         if isinstance(step, Wait):
-            released, until = _wait(session, step, record_type, record, record_id, moment, events)
+            released, until = _wait(session, step, record_type, then.record, record_id, moment, events)
             if until is None:
                 run.steps.append(SimulatedStep(step.id, "wait", moment, f"{step.describe()}: the date is empty, no wait"))
                 step_id = definition.following(step.id)
@@ -175,7 +182,7 @@ def _walk(
             run.steps.append(SimulatedStep(step.id, "wait", moment, step.describe() + (" — released by the event" if released else "")))
             step_id = definition.following(step.id) if released or not step.waits_for_event else definition.jump(step.on_timeout, step.id)
         elif isinstance(step, Branch):
-            verdict = conditions.explain(session, record_type, record_id, step.condition)
+            verdict = then.explain(step.condition)
             target = definition.jump(step.then if verdict.ok else step.else_, step.id)
             run.steps.append(SimulatedStep(step.id, "branch", moment, f"{verdict.text} → {'yes' if verdict.ok else 'no'}"))
             step_id = target
@@ -204,3 +211,29 @@ def _wait(
         if moment <= event.occurred_at <= due and event.record_id == record_id and event_matches(pattern, event):
             return True, event.occurred_at
     return False, due
+
+
+class AsOfExplainer(conditions.Explainer):
+    """Explains a condition on a record's own fields as they were at ``at``: the compiled
+    condition is evaluated with the record's columns replaced by those earlier values, so
+    it means exactly what the live check means."""
+
+    def __init__(self, session: Session, record_type: str, record_id: uuid.UUID, at: datetime) -> None:
+        super().__init__(session, record_type, record_id)
+        self.values = record_as_of(session, record_type, record_id, at)
+        self.record = SimpleNamespace(**self.values) if self.values is not None else None
+
+    def holds(self, field_name: str, op: str, expected: Any) -> bool:
+        if self.values is None:
+            return False
+        leaf = {"field": field_name, "op": op, "value": expected}
+        clause = conditions.ConditionCompiler(self.session, self.spec).compile(leaf)
+        table = self.spec.model.__table__
+        values = self.values
+
+        def earlier_value(element: Any) -> Any:
+            if isinstance(element, Column) and element.table is table:
+                return literal(values.get(element.key), type_=element.type)
+            return None
+
+        return bool(self.session.scalar(select(replacement_traverse(clause, {}, earlier_value))))

@@ -1,13 +1,16 @@
 """Field history and record events, written together in the caller's transaction."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
+from pipewise.crm.filters import coerce
 from pipewise.crm.models import RecordHistory
+from pipewise.crm.registry import spec_for
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent, jsonable
 
@@ -42,3 +45,27 @@ def history_of(session: Session, record_type: str, record_id: uuid.UUID, *, limi
             .limit(limit)
         )
     )
+
+
+def record_as_of(session: Session, record_type: str, record_id: uuid.UUID, at: datetime) -> dict[str, Any] | None:
+    """The record's column values as they were at ``at``, rebuilt by undoing every change
+    written after it (a deleted record is rebuilt from its deletion snapshot); None if it
+    did not exist then. Values come back in the columns' Python types."""
+    spec = spec_for(record_type)
+    columns = {c.key: c for c in spec.model.__table__.columns}
+    row = session.get(spec.model, record_id)
+    values: dict[str, Any] = {key: getattr(row, key) for key in columns} if row is not None else {"id": record_id}
+    later = session.scalars(
+        select(RecordHistory)
+        .where(RecordHistory.record_type == record_type, RecordHistory.record_id == record_id, RecordHistory.at > at)
+        .order_by(RecordHistory.at.desc(), RecordHistory.id.desc())
+    )
+    existed = row is not None
+    for entry in later:
+        if entry.action == "created":
+            return None
+        existed = existed or entry.action == "deleted"
+        for key, change in (entry.changes or {}).items():
+            if key in columns and isinstance(change, list) and len(change) == 2:
+                values[key] = coerce(columns[key].type, change[0], key)
+    return values if existed else None
