@@ -19,6 +19,11 @@ PAGE_MODULES: tuple[str, ...] = (
     "pipewise.web.leads_pages",
     "pipewise.web.records",
     "pipewise.web.automation",
+    "pipewise.web.sequences",
+    "pipewise.web.sequences_steps",
+    "pipewise.web.sequences_enrollments",
+    "pipewise.web.sequences_today",
+    "pipewise.web.sequences_mail",
 )
 
 
