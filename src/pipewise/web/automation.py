@@ -1,12 +1,10 @@
-"""Automation pages: the workflow list, a builder form (trigger, conditions, goal, steps)
-with field-level validation, and a workflow's page with its run history, enrollments and
+"""Automation pages: the workflow list, a builder (trigger, conditions, goal, steps — one
+widget per option, see ``workflow_form``) with field-level validation, and a workflow's page with its run history, enrollments and
 the controls a person uses to activate, approve, pause, resume, archive or step in."""
 
-import json
 import uuid
 from typing import Any
 
-import yaml
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -18,19 +16,23 @@ from pipewise.automation.definition import STEP_TYPES
 from pipewise.automation.explanations import sentence
 from pipewise.automation.service import workflow_service
 from pipewise.automation.triggers import ENROLLABLE, TRIGGER_TYPES
+from pipewise.crm.filters import OPERATORS
 from pipewise.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
+from pipewise.web.workflow_form import (
+    STEP_WIDGETS,
+    TRIGGER_WIDGETS,
+    FormState,
+    condition_fields,
+    place_errors,
+    read_form,
+    values_from_definition,
+)
 
 router = web_router()
-SECTIONS = ("trigger", "conditions", "goal", "steps")
-STARTER = {
-    "trigger_type": "record_created",
-    "record_type": "contact",
-    "trigger_options": "",
-    "conditions": "",
-    "goal": "",
-    "allow_reenrollment": False,
-    "steps": '- id: welcome\n  type: create_task\n  title: "Call {{ record.last_name }}"\n  due_in: 1d\n',
+STARTER_DEFINITION = {
+    "trigger": {"type": "record_created", "record_type": "contact"},
+    "steps": [{"id": "welcome", "type": "create_task", "title": "Call {{ record.last_name }}", "due_in": "1d"}],
 }
 
 
@@ -46,81 +48,37 @@ def workflow_list(request: Request, session: DbSession, me: CurrentUser) -> Resp
 
 @router.get("/automation/new")
 def new_workflow(request: Request, me: CurrentUser) -> Response:
-    return _form(request, None, {"name": "", "description": "", "requires_approval": False, **STARTER}, [])
+    values = {"name": "", "description": "", "requires_approval": False, **values_from_definition(STARTER_DEFINITION)}
+    return _form(request, None, FormState(values))
 
 
 @router.get("/automation/{workflow_id}/edit")
 def edit_workflow(workflow_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
     workflow = workflow_service.get(session, workflow_id)
     definition = workflow_service.latest(session, workflow).definition
-    trigger = dict(definition["trigger"])
     values = {
         "name": workflow.name, "description": workflow.description or "", "requires_approval": workflow.requires_approval,
-        "trigger_type": trigger.pop("type"), "record_type": trigger.pop("record_type", "contact"),
-        "trigger_options": _yaml(trigger) if trigger else "",
-        "conditions": json.dumps(definition["conditions"], indent=2) if definition.get("conditions") else "",
-        "goal": json.dumps(definition["goal"], indent=2) if definition.get("goal") else "",
-        "allow_reenrollment": definition.get("allow_reenrollment", False),
-        "steps": _yaml(definition["steps"]),
+        **values_from_definition(definition),
     }
-    return _form(request, workflow, values, [])
+    return _form(request, workflow, FormState(values))
 
 
-def _yaml(value: Any) -> str:
-    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True)
-
-
-def _form(request: Request, workflow: Any, values: dict[str, Any], errors: list[FieldError], status: int = 200) -> Response:
-    by_section: dict[str, list[str]] = {}
-    for error in errors:
-        section = next((s for s in ("name", *SECTIONS) if error.field.startswith(("definition." + s, s))), "definition")
-        where = error.field.removeprefix("definition.")
-        by_section.setdefault(section, []).append(f"{where}: {error.message}" if where != section else error.message)
+def _form(request: Request, workflow: Any, state: FormState, status: int = 200) -> Response:
     context = {
-        "workflow": workflow, "values": values, "errors": by_section, "trigger_types": TRIGGER_TYPES,
-        "record_types": ENROLLABLE, "step_types": STEP_TYPES,
+        "workflow": workflow, "values": state.values, "errors": state.errors, "trigger_types": TRIGGER_TYPES,
+        "record_types": ENROLLABLE, "step_types": STEP_TYPES, "step_widgets": STEP_WIDGETS,
+        "trigger_widgets": TRIGGER_WIDGETS, "operators": OPERATORS,
+        "condition_fields": {t: condition_fields(t) for t in ENROLLABLE},
     }
     return render(request, "automation/form.html", context, status_code=status)
 
 
-def _definition(form: FormData) -> tuple[dict[str, Any], dict[str, Any], list[FieldError]]:
-    """(form values, the definition they describe, problems reading them)."""
-    values = {key: str(form.get(key) or "") for key in STARTER if key != "allow_reenrollment"}
-    values.update(name=str(form.get("name") or ""), description=str(form.get("description") or ""))
-    values["requires_approval"] = form.get("requires_approval") == "on"
-    values["allow_reenrollment"] = form.get("allow_reenrollment") == "on"
-    problems: list[FieldError] = []
-
-    def read(key: str, text: str, parser: Any) -> Any:
-        if not text.strip():
-            return None
-        try:
-            return parser(text)
-        except (ValueError, yaml.YAMLError) as exc:
-            problems.append(FieldError(f"definition.{key}", f"could not be read: {str(exc).splitlines()[0]}"))
-            return None
-
-    options = read("trigger", values["trigger_options"], yaml.safe_load) or {}
-    if not isinstance(options, dict):
-        problems.append(FieldError("definition.trigger", "options must be 'key: value' lines"))
-        options = {}
-    definition: dict[str, Any] = {
-        "trigger": {"type": values["trigger_type"], "record_type": values["record_type"], **options},
-        "allow_reenrollment": values["allow_reenrollment"],
-        "steps": read("steps", values["steps"], yaml.safe_load) or [],
-    }
-    for key in ("conditions", "goal"):
-        tree = read(key, values[key], json.loads)
-        if tree is not None:
-            definition[key] = tree
-    return values, definition, problems
-
-
 def _save(request: Request, session: Session, me: WebUser, form: FormData, workflow_id: uuid.UUID | None) -> Response:
-    values, definition, problems = _definition(form)
+    definition, state = read_form(form)
+    values = state.values
     workflow = workflow_service.get(session, workflow_id) if workflow_id else None
-    if problems:
-        return _form(request, workflow, values, problems, 422)
+    if state.errors:
+        return _form(request, workflow, state, 422)
     try:
         with session.begin_nested():
             if workflow is None:
@@ -135,7 +93,8 @@ def _save(request: Request, session: Session, me: WebUser, form: FormData, workf
                           "requires_approval": values["requires_approval"], "definition": definition},
                 )
     except (ValidationFailed, Conflict) as exc:
-        return _form(request, workflow, values, exc.errors or [FieldError("definition", exc.detail)], 422)
+        place_errors(state, exc.errors or [FieldError("definition", exc.detail)])
+        return _form(request, workflow, state, 422)
     flash(request, f"Saved {workflow.name} (version {workflow.latest_version}).")
     return redirect(f"/automation/{workflow.id}")
 
