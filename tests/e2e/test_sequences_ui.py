@@ -4,30 +4,17 @@ contacts list, read the enrollment's reason, and work the Today queue by sending
 manual e-mail that reaches an SMTP server on loopback."""
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.sequences.service import sequence_service
-from pipewise.sequences.settings import get_mail_settings
 from pipewise.worker.runner import Worker
+from tests.sequences.conftest import smtp  # noqa: F401 - the loopback SMTP server fixture
 from tests.sequences.support import SmtpServer, mailbox
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    monkeypatch.setenv("PIPEWISE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("PIPEWISE_SMTP_PORT", str(server.port))
-    monkeypatch.setenv("PIPEWISE_SMTP_SECURITY", "none")
-    get_mail_settings.cache_clear()
-    yield server
-    server.stop()
-    get_mail_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -53,13 +40,18 @@ def test_build_a_sequence_and_preview_it_with_a_real_contact(page: Page, factory
     log_in(page, user.email)
 
     page.get_by_role("link", name="Sequences").click()
-    page.get_by_role("link", name="New sequence").click()
+    expect(page.locator(".empty")).to_contain_text("No sequences yet")
+    page.get_by_role("link", name="Build the first sequence").click()
     page.fill("#name", "Compiler intro")
+    page.select_option("#on_manual_touch", "exit")
     page.fill("#account_daily_cap", "many")
     page.get_by_role("button", name="Save").click()
+    cap = page.locator("#account_daily_cap")
+    expect(cap).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#rules-account_daily_cap-msg")).to_have_text("must be a whole number")
-    page.fill("#account_daily_cap", "2")
-    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#name")).to_have_value("Compiler intro")
+    cap.fill("2")
+    cap.press("Enter")
     expect(page.get_by_role("heading", name="Compiler intro")).to_be_visible()
 
     page.get_by_role("link", name="Automatic e-mail").click()
@@ -87,7 +79,7 @@ def test_build_a_sequence_and_preview_it_with_a_real_contact(page: Page, factory
     expect(page.locator("#sequence-status")).to_have_text("active")
 
 
-def test_enroll_from_the_contacts_list_and_send_the_manual_email_from_today(page: Page, factory, session, smtp):
+def test_enroll_from_the_contacts_list_and_send_the_manual_email_from_today(page: Page, factory, session, smtp: SmtpServer):
     rep = factory.user(name="Rosa Rep")
     mailbox(session, rep, signature_text="Rosa, Pipewise")
     grace = factory.contact(rep, first_name="Grace", last_name="Hopper", email="grace@navy.example")

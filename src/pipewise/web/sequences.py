@@ -84,12 +84,8 @@ def _save_settings(request: Request, session: Session, me: WebUser, form: FormDa
 
 
 @router.post("/sequences/new")
-async def create_sequence(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_save_settings, request, session, me, await request.form(), None)
-
-
 @router.post("/sequences/{sequence_id}/edit")
-async def update_sequence(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+async def save_sequence(request: Request, session: DbSession, me: CurrentUser, sequence_id: uuid.UUID | None = None) -> Response:
     return await run_in_threadpool(_save_settings, request, session, me, await request.form(), sequence_id)
 
 

@@ -114,12 +114,9 @@ def _save_step(request: Request, session: Session, me: WebUser, form: FormData, 
 
 
 @router.post("/sequences/{sequence_id}/steps/new")
-async def create_step(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_save_step, request, session, me, await request.form(), sequence_id, None)
-
-
 @router.post("/sequences/{sequence_id}/steps/{step_id}/edit")
-async def update_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+async def save_step(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser,
+                    step_id: uuid.UUID | None = None) -> Response:
     return await run_in_threadpool(_save_step, request, session, me, await request.form(), sequence_id, step_id)
 
 
