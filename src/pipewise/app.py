@@ -10,7 +10,7 @@ from pipewise import __version__
 from pipewise.api import errors
 from pipewise.api.v1 import automation as automation_api
 from pipewise.api.v1 import sequences as sequences_api
-from pipewise.api.v1 import actions, leads_api, records
+from pipewise.api.v1 import actions, leads_api, records, saved_views
 from pipewise.config import get_settings
 from pipewise.handlers import register_all
 from pipewise.web import routes as web
@@ -45,6 +45,7 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.include_router(saved_views.router)
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(records.router, prefix="/api/v1")
     app.include_router(automation_api.router, prefix="/api/v1")

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pipewise.automation.service import workflow_service
+from pipewise.crm.saved_views import saved_view_service
 
 pytestmark = pytest.mark.e2e
 
@@ -61,3 +62,29 @@ def test_build_a_workflow_with_the_widgets(page: Page, factory, session):
     assert definition["conditions"] == {"all": [{"field": "title", "op": "in", "value": ["CEO", "CTO"]}]}
     assert [(s["id"], s["type"]) for s in definition["steps"]] == [("wait", "wait"), ("welcome", "create_task")]
     assert definition["steps"][0]["duration"] == "2d"
+
+
+def test_a_saved_view_becomes_the_enrollment_condition(page: Page, factory, session):
+    manager = factory.user(role="manager", password="correct-horse")
+    view = saved_view_service.create(
+        session, {"name": "Big open deals", "record_type": "deal", "query": "amount__gte=5000&owner_id=" + str(manager.id)},
+        actor=factory.actor(manager),
+    )
+    session.commit()
+    page.goto("/login")
+    page.fill("#email", manager.email)
+    page.fill("#password", "correct-horse")
+    page.click("button[type=submit]")
+
+    page.goto("/automation/new")
+    page.fill("#name", "Big deals")
+    page.locator('[data-conditions="conditions"] [data-use-view]').select_option(label="deal: Big open deals")
+    expect(page.locator("#record_type")).to_have_value("deal")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/automation/[0-9a-f-]{36}$"))
+
+    session.expire_all()
+    workflow = workflow_service.get(session, uuid.UUID(page.url.rsplit("/", 1)[-1]))
+    definition = workflow_service.latest(session, workflow).definition
+    assert definition["trigger"]["record_type"] == "deal"
+    assert definition["conditions"] == view.filter

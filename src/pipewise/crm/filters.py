@@ -229,7 +229,7 @@ def _apply(
     }[op]()
 
 
-RESERVED_PARAMS = frozenset({"q", "sort", "cursor", "limit", "filter"})
+RESERVED_PARAMS = frozenset({"q", "sort", "cursor", "limit", "filter", "view"})
 
 
 def conditions_from_params(params: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from pipewise.api.idempotency import IdempotencyRecord
 from pipewise.auth.models import ApiToken, Team, User
 from pipewise.automation import models as automation_models  # noqa: F401 - workflows, enrollments, decisions
 from pipewise.crm.models import Account, Activity, Contact, CustomFieldDefinition, RecordHistory, Task
+from pipewise.crm.saved_views import SavedView
 from pipewise.db.base import Base
 from pipewise.deals.models import Deal, DealContact, DealStageChange, Pipeline, Stage
 from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
@@ -29,6 +30,7 @@ __all__ = [
     "Pipeline",
     "Product",
     "RecordHistory",
+    "SavedView",
     "ScheduledAction",
     "Stage",
     "Task",

@@ -17,6 +17,7 @@ from pipewise.automation.explanations import sentence
 from pipewise.automation.service import workflow_service
 from pipewise.automation.triggers import ENROLLABLE, TRIGGER_TYPES
 from pipewise.crm.filters import OPERATORS
+from pipewise.crm.saved_views import saved_view_service
 from pipewise.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.workflow_form import (
@@ -47,9 +48,9 @@ def workflow_list(request: Request, session: DbSession, me: CurrentUser) -> Resp
 
 
 @router.get("/automation/new")
-def new_workflow(request: Request, me: CurrentUser) -> Response:
+def new_workflow(request: Request, session: DbSession, me: CurrentUser) -> Response:
     values = {"name": "", "description": "", "requires_approval": False, **values_from_definition(STARTER_DEFINITION)}
-    return _form(request, None, FormState(values))
+    return _form(request, session, me, None, FormState(values))
 
 
 @router.get("/automation/{workflow_id}/edit")
@@ -60,11 +61,12 @@ def edit_workflow(workflow_id: uuid.UUID, request: Request, session: DbSession, 
         "name": workflow.name, "description": workflow.description or "", "requires_approval": workflow.requires_approval,
         **values_from_definition(definition),
     }
-    return _form(request, workflow, FormState(values))
+    return _form(request, session, me, workflow, FormState(values))
 
 
-def _form(request: Request, workflow: Any, state: FormState, status: int = 200) -> Response:
+def _form(request: Request, session: Session, me: WebUser, workflow: Any, state: FormState, status: int = 200) -> Response:
     context = {
+        "saved_views": saved_view_service.list(session, me.actor),
         "workflow": workflow, "values": state.values, "errors": state.errors, "trigger_types": TRIGGER_TYPES,
         "record_types": ENROLLABLE, "step_types": STEP_TYPES, "step_widgets": STEP_WIDGETS,
         "trigger_widgets": TRIGGER_WIDGETS, "operators": OPERATORS,
@@ -78,7 +80,7 @@ def _save(request: Request, session: Session, me: WebUser, form: FormData, workf
     values = state.values
     workflow = workflow_service.get(session, workflow_id) if workflow_id else None
     if state.errors:
-        return _form(request, workflow, state, 422)
+        return _form(request, session, me, workflow, state, 422)
     try:
         with session.begin_nested():
             if workflow is None:
@@ -94,7 +96,7 @@ def _save(request: Request, session: Session, me: WebUser, form: FormData, workf
                 )
     except (ValidationFailed, Conflict) as exc:
         place_errors(state, exc.errors or [FieldError("definition", exc.detail)])
-        return _form(request, workflow, state, 422)
+        return _form(request, session, me, workflow, state, 422)
     flash(request, f"Saved {workflow.name} (version {workflow.latest_version}).")
     return redirect(f"/automation/{workflow.id}")
 

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from pipewise.api.deps import DbSession
 from pipewise.crm import schemas as crm_schemas
 from pipewise.crm.filters import RESERVED_PARAMS, conditions_from_params
+from pipewise.crm.saved_views import page_query, saved_view_service
 from pipewise.crm.service import activity_service, task_service
 from pipewise.crm.timeline import timeline
 from pipewise.db.repository import ListQuery
@@ -86,6 +87,8 @@ class RecordPages:
         ctx["filters"] = self.view.filters + custom_filters(lookups, self.view)
         ctx["first_url"] = f"{self.view.url}?{urlencode({k: v for k, v in params.items() if k != 'cursor'})}"
         ctx["filtered"] = any(k not in RESERVED_PARAMS for k in params) or "q" in params
+        ctx["saved_views"] = saved_view_service.list(session, me.actor, self.view.name)
+        ctx["current_query"] = page_query(urlencode(params))
         template = "records/_results.html" if request.headers.get("HX-Target") == "results" else "records/list.html"
         return render(request, template, ctx, status_code=status)
 

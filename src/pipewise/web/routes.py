@@ -18,6 +18,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "pipewise.web.leads",
     "pipewise.web.leads_pages",
     "pipewise.web.records",
+    "pipewise.web.saved_views",
     "pipewise.web.automation",
     "pipewise.web.sequences",
     "pipewise.web.sequences_steps",

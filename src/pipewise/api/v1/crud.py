@@ -16,6 +16,7 @@ from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.crm.filters import conditions_from_params
 from pipewise.crm.history import history_of
 from pipewise.crm.records import RecordService
+from pipewise.crm.saved_views import SavedView, saved_view_service
 from pipewise.crm.schemas import HistoryEntry
 from pipewise.db.repository import ListQuery
 from pipewise.errors import FieldError, ValidationFailed
@@ -25,7 +26,10 @@ def page_model(out: type[BaseModel]) -> type[BaseModel]:
     return create_model(f"{out.__name__}Page", items=(list[out], ...), next_cursor=(str | None, None))
 
 
-def parse_list_query(request: Request, q: str | None, sort: str, cursor: str | None, limit: int, filter_json: str | None) -> ListQuery:
+def parse_list_query(
+    request: Request, q: str | None, sort: str, cursor: str | None, limit: int, filter_json: str | None,
+    view: SavedView | None = None,
+) -> ListQuery:
     conditions = conditions_from_params(request.query_params)
     if filter_json:
         try:
@@ -33,7 +37,21 @@ def parse_list_query(request: Request, q: str | None, sort: str, cursor: str | N
         except json.JSONDecodeError:
             raise ValidationFailed("filter is not JSON", errors=[FieldError("filter", "is not valid JSON")]) from None
         conditions.append(tree)
+    if view is not None:
+        if view.filter:
+            conditions.append(view.filter)
+        if "sort" not in request.query_params and view.sort:
+            sort = view.sort
     return ListQuery(filter={"all": conditions} if conditions else None, q=q, sort=sort, cursor=cursor, limit=limit)
+
+
+def saved_view_for(session: Any, view_id: uuid.UUID | None, actor: Any, record_type: str) -> SavedView | None:
+    if view_id is None:
+        return None
+    view = saved_view_service.get(session, view_id, actor)
+    if view.record_type != record_type:
+        raise ValidationFailed.on("view", f"is a {view.record_type} view, not a {record_type} view")
+    return view
 
 
 def run_idempotent(
@@ -92,11 +110,13 @@ def crud_router(
         cursor: str | None = None,
         limit: int = Query(50, ge=1, le=500),
         filter: str | None = Query(None, description='JSON filter tree, e.g. {"any": [...]}'),
+        view: uuid.UUID | None = Query(None, description="a saved view's id: its filter (and sort) apply too"),
     ) -> Any:
         """Filter with `field=value` or `field__op=value` (ops: eq ne gt gte lt lte in not_in contains
         starts_with is_empty is_not_empty before after within_last_days older_than_days), also on
         `custom.<key>` and related records (`account.industry`)."""
-        query = parse_list_query(request, q, sort, cursor, limit, filter)
+        saved = saved_view_for(session, view, actor, service.spec.name)
+        query = parse_list_query(request, q, sort, cursor, limit, filter, saved)
         result = service.list(session, actor=actor, query=query)
         # Serialised once, in pydantic-core: returning a dict would validate every item again
         # against the page model and encode it in Python, most of a list request's CPU time.

@@ -1,4 +1,4 @@
-/* Pipewise web UI behaviour: the pipeline board's drag and drop, the home chart. */
+/* Pipewise web UI behaviour: the pipeline board's drag and drop, the home chart, saving a list view. */
 (function () {
   "use strict";
 
@@ -52,6 +52,13 @@
     var chart = scope.querySelector && scope.querySelector("#stage-chart");
     if (chart) initChart(chart);
   }
+
+  // Filters change the address through htmx; a view is saved with what the address says now.
+  document.addEventListener("submit", function (evt) {
+    if (evt.target.matches && evt.target.matches("[data-save-view]")) {
+      evt.target.elements.query.value = window.location.search.replace(/^\?/, "");
+    }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     init(document);

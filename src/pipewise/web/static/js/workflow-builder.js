@@ -66,6 +66,18 @@
     else if (target.dataset.move === "up" && card.previousElementSibling) stepList.insertBefore(card, card.previousElementSibling);
     else if (target.dataset.move === "down" && card.nextElementSibling) stepList.insertBefore(card.nextElementSibling, card);
   });
+  // A saved view's filter is copied in: editing the view later leaves this workflow as it is.
+  form.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-use-view]")) return;
+    var option = event.target.selectedOptions[0];
+    if (!option || !option.value) return;
+    var section = event.target.closest("[data-conditions]");
+    var box = section.querySelector("textarea");
+    box.value = JSON.stringify(JSON.parse(option.dataset.filter), null, 2);
+    box.closest("details").open = true;
+    form.querySelector("[data-record-type]").value = option.dataset.recordType;
+    offerFields();
+  });
   form.querySelector("[data-trigger-select]").addEventListener("change", showTrigger);
   form.querySelector("[data-record-type]").addEventListener("change", offerFields);
   showTrigger();
