@@ -46,6 +46,40 @@ class TestPhone:
         with pytest.raises(ValueError):
             clean.clean_phone("12", "US")
 
+    def test_fast_path_agrees_with_phonenumbers(self):
+        """The precompiled validity check gives phonenumbers' own answer on numbers of
+        every shape: valid and invalid, national and international, shared calling codes."""
+        import random
+
+        import phonenumbers
+
+        rng = random.Random(7)
+        accepted = refused = 0
+        for _ in range(4000):
+            region = rng.choice(["US", "CA", "DE", "GB", "FR", "IN", "AU", "BR", "JP", "NL", "CH", "SG", "ZA"])
+            digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 12)))
+            typed = rng.choice([digits, f"+{rng.choice(['1', '44', '49', '33', '91', '7', '86', '358'])} {digits}"])
+            fast = clean._fast_phone(typed, region)
+            try:
+                number = phonenumbers.parse(typed, region)
+            except phonenumbers.NumberParseException:
+                assert fast is None, typed
+                continue
+            if not phonenumbers.is_valid_number(number):
+                assert fast is None, typed
+                refused += 1
+            elif fast is not None:
+                assert fast == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                accepted += 1
+        assert accepted > 300 and refused > 300
+
+    def test_answers_are_remembered_errors_included(self):
+        with pytest.raises(ValueError) as first:
+            clean.clean_phone("not a phone", "US")
+        with pytest.raises(ValueError) as again:
+            clean.clean_phone("not a phone", "US")
+        assert str(first.value) == str(again.value) and first.value is not again.value
+
 
 class TestCountryAndRegion:
     @pytest.mark.parametrize(("typed", "code"), [("Germany", "DE"), ("usa", "US"), ("United Kingdom", "GB"), ("de", "DE"), ("DEU", "DE"), ("India", "IN")])

@@ -58,11 +58,46 @@ class TestRowReport:
         assert progress and progress[-1][0] == 8
 
     def test_created_leads_have_history_and_events(self, session):
-        run_import(b"Last Name,Email\nLovelace,ada@engines.example\n")
-        lead = session.scalar(select(Lead))
-        assert session.scalar(select(RecordHistory.action).where(RecordHistory.record_id == lead.id)) == "created"
-        assert session.scalar(select(OutboxEvent.name).where(OutboxEvent.record_id == lead.id)) == "lead.created"
-        assert lead.scored_at is not None
+        """One ``lead.imported`` event per batch; the worker turns it into a ``lead.created``
+        per lead, and a workflow that starts on created leads starts on imported ones."""
+        from pipewise.automation.models import Enrollment
+        from pipewise.handlers import register_all
+        from pipewise.automation.service import workflow_service
+        from pipewise.worker.runner import Worker
+
+        register_all()
+        workflow = workflow_service.create(session, name="Welcome", actor=SYSTEM_ACTOR, definition={
+            "trigger": {"type": "record_created", "record_type": "lead"},
+            "steps": [{"id": "call", "type": "create_task", "title": "Call {{ record.last_name }}"}]})
+        workflow_service.activate(session, workflow.id, actor=SYSTEM_ACTOR)
+        session.commit()
+        job, _, _ = run_import(b"Last Name,Email\nLovelace,ada@engines.example\nHopper,grace@navy.example\n")
+        leads = {lead.last_name: lead for lead in session.scalars(select(Lead))}
+        ada = leads["Lovelace"]
+        history = session.scalar(select(RecordHistory).where(RecordHistory.record_id == ada.id))
+        assert (history.action, history.changes) == ("created", {"import": [None, str(job.id)], "line": [None, 2]})
+        batch = session.scalars(select(OutboxEvent).where(OutboxEvent.name == "lead.imported")).all()
+        assert len(batch) == 1 and batch[0].record_id == job.id
+        assert ada.scored_at is not None
+
+        session.commit()  # end the test's read snapshot; the worker writes in its own
+        Worker(name="test").run_until_idle()
+        created = session.scalar(select(OutboxEvent).where(OutboxEvent.record_id == ada.id, OutboxEvent.name == "lead.created"))
+        assert created.payload["changes"] == {"import": [None, str(job.id)], "line": [None, 2]}
+        enrolled = set(session.scalars(select(Enrollment.record_id).where(Enrollment.workflow_id == workflow.id)))
+        assert enrolled == {lead.id for lead in leads.values()}
+
+    def test_a_failing_batch_leaves_nothing_behind(self, session, monkeypatch):
+        from pipewise.leads import import_batches
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("the disk is full")
+
+        monkeypatch.setattr(import_batches.bus, "record", broken)
+        with pytest.raises(RuntimeError):
+            run_import(b"Last Name,Email\nLovelace,ada@engines.example\n")
+        assert session.scalar(select(func.count()).select_from(Lead)) == 0
+        assert session.scalar(select(func.count()).select_from(RecordHistory)) == 0
 
     def test_missing_required_mapping_stops_before_any_write(self, session):
         with pytest.raises(ValidationFailed) as exc:

@@ -5,7 +5,8 @@ below only skip work whose answer is already known (a plain ASCII local part, a 
 that was validated before), so an import of 100,000 rows costs little more than reading it."""
 
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
 
 import phonenumbers
 from phonenumbers import geocoder
@@ -15,14 +16,12 @@ from pipewise.crm import normalize
 # -- names and text --
 
 _PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "dos", "das", "ten", "ter"})
-_SPACES = re.compile(r"\s+")
 
 
 def tidy_text(value: str | None) -> str | None:
     if value is None:
         return None
-    tidy = _SPACES.sub(" ", value).strip()
-    return tidy or None
+    return " ".join(value.split()) or None
 
 
 def _capitalize_word(word: str, first: bool) -> str:
@@ -36,6 +35,7 @@ def _capitalize_word(word: str, first: bool) -> str:
     return word.capitalize()
 
 
+@lru_cache(maxsize=16384)  # names repeat: an import meets the same first names again and again
 def tidy_person_name(value: str | None) -> str | None:
     """Collapse whitespace and fix the case of words typed all in lower or upper case
     ("JOHN  o'neil" → "John O'Neil"); deliberate mixed case ("DeShawn") stays."""
@@ -75,6 +75,67 @@ def clean_email(value: str) -> str:
 
 
 _PHONE_PUNCTUATION = str.maketrans("", "", " -().\u00a0/")
+# The number types phonenumbers checks, in its order; a number is valid when the region's
+# general pattern and one of these match.
+_NUMBER_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
+                 "fixed_line", "mobile")
+_Pattern = tuple[frozenset[int], "re.Pattern[str]"]
+
+
+def _compile_desc(desc: "phonenumbers.PhoneNumberDesc | None") -> _Pattern | None:
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
+
+
+@lru_cache(maxsize=512)
+def _region_patterns(region: str) -> tuple[_Pattern | None, list[_Pattern], "re.Pattern[str] | None"] | None:
+    """phonenumbers' metadata for ``region``, compiled once: (general pattern, the type
+    patterns, the leading digits that claim a number for the region)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return None
+    types = [p for p in (_compile_desc(getattr(metadata, name)) for name in _NUMBER_TYPES) if p is not None]
+    leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
+    return _compile_desc(metadata.general_desc), types, leading
+
+
+def _matches(pattern: _Pattern | None, national: str) -> bool:
+    if pattern is None:
+        return False
+    lengths, regex = pattern
+    if lengths and len(national) not in lengths:
+        return False
+    found = regex.match(national)  # phonenumbers' rule: the first match must span it all
+    return found is not None and found.end() == len(national)
+
+
+def _valid_for_region(national: str, region: str) -> bool:
+    """phonenumbers.is_valid_number_for_region, on the national significant number."""
+    patterns = _region_patterns(region)
+    if patterns is None:
+        return False
+    general, types, _ = patterns
+    return _matches(general, national) and any(_matches(t, national) for t in types)
+
+
+def _valid_number(country_code: int, national: str) -> bool:
+    """phonenumbers.is_valid_number: the number belongs to the first region of its
+    calling code that claims it (by leading digits, else by a valid pattern)."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    if len(regions) == 1:
+        return _valid_for_region(national, regions[0])
+    for region in regions:
+        patterns = _region_patterns(region)
+        if patterns is None:
+            continue
+        leading = patterns[2]
+        if leading is not None:
+            if leading.match(national):
+                return _valid_for_region(national, region)
+        elif _valid_for_region(national, region):
+            return True
+    return False
 
 
 @lru_cache(maxsize=512)
@@ -115,16 +176,35 @@ def _fast_phone(value: str, region: str) -> str | None:
         national = digits[len(prefix):] if prefix and digits.startswith(prefix) else digits
     if not national or national[0] == "0":
         return None  # leading zeros (Italy) need the full parser
-    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
     # Checking the expected region first spares the scan over the 25 regions sharing +1.
-    in_region = country_code == phonenumbers.country_code_for_region(region) and phonenumbers.is_valid_number_for_region(
-        number, region
-    )
-    if not in_region and not phonenumbers.is_valid_number(number):
+    in_region = country_code == phonenumbers.country_code_for_region(region) and _valid_for_region(national, region)
+    if not in_region and not _valid_number(country_code, national):
         return None
     return f"+{country_code}{national}"
 
 
+def _remembered(fn: Callable[..., str]) -> Callable[..., str]:
+    """``fn`` with its answers kept for values seen before: its result, or the reason of
+    its ValueError (raised anew each time, so no traceback piles up)."""
+
+    @lru_cache(maxsize=16384)
+    def outcome(*args: str | None) -> tuple[bool, str]:
+        try:
+            return True, fn(*args)
+        except ValueError as exc:
+            return False, str(exc)
+
+    @wraps(fn)
+    def remembered(*args: str | None) -> str:
+        ok, answer = outcome(*args)
+        if not ok:
+            raise ValueError(answer)
+        return answer
+
+    return remembered
+
+
+@_remembered
 def clean_phone(value: str, default_region: str | None = "US") -> str:
     """E.164, reading national numbers in ``default_region`` (the lead's country when known)."""
     region = default_region or "US"
@@ -155,6 +235,7 @@ def _country_names() -> dict[str, str]:
     return names
 
 
+@_remembered
 def clean_country(value: str) -> str:
     """An ISO 3166-1 alpha-2 code from a code ("de"), an English name ("Germany") or a
     common alias ("USA", "UK")."""
@@ -214,6 +295,7 @@ _REGION_ALIASES = {"DE": {"bavaria": "BY", "hesse": "HE", "saxony": "SN", "lower
                           "north rhine-westphalia": "NW", "thuringia": "TH"}}
 
 
+@_remembered
 def clean_region(value: str, country: str | None) -> str:
     """An ISO 3166-2 code ("US-CA") from "CA", "California" or "US-CA", given the country."""
     text = (tidy_text(value) or "").strip()

@@ -60,3 +60,12 @@ class RecordsMerged(DomainEvent):
 
     def event_record_type(self) -> str | None:
         return self.data.get("record_type")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadsImported(DomainEvent):
+    """One batch of a CSV import landed. ``record_id`` is the import; data: lead_ids (hex),
+    lines (the CSV line of each). The worker expands it into a ``lead.created`` per lead."""
+
+    name: ClassVar[str] = "lead.imported"
+    record_type: ClassVar[str] = "lead_import"

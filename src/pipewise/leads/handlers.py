@@ -13,6 +13,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
 from pipewise.events import bus
+from pipewise.events.base import RecordEvent
 from pipewise.leads.lifecycle import move_stage
 from pipewise.leads.models import FormSubmission, Lead
 from pipewise.scoring import service as scoring  # noqa: F401 - registers the daily decay timer
@@ -57,6 +58,17 @@ def notify_owner(session: Session, event: bus.Event) -> None:
         if submission is not None and submission.notified_at is None:
             submission.notified_at = utcnow()
             submission.speed_to_lead_ms = int((submission.notified_at - submission.received_at).total_seconds() * 1000)
+
+
+@bus.subscribe("lead.imported", name="leads.expand_import")
+def expand_import(session: Session, event: bus.Event) -> None:
+    """A batch of imported leads becomes one ``lead.created`` per lead, as if each had
+    been created by hand, naming the import and the CSV line."""
+    data = event.payload.get("data", {})
+    source = str(event.record_id)
+    for lead_id, line in zip(data.get("lead_ids", []), data.get("lines", []), strict=True):
+        bus.record(session, RecordEvent(record_id=uuid.UUID(lead_id), actor_id=event.actor_id, action="created", type_name="lead",
+                                        changes={"import": [None, source], "line": [None, line]}))
 
 
 @bus.subscribe("deal.stage_changed", name="leads.customer_on_win")

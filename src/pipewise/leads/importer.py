@@ -2,9 +2,10 @@
 a preview, streaming in batches, a choice of skip / update / create on duplicates, and a
 row report in which every rejected row has its line number and reason.
 
-Rows are cleaned in Python and written with Core batch inserts — leads, their history
-rows and their ``lead.created`` events together — so a file of 100,000 rows imports in
-seconds and in bounded memory. Fuzzy duplicate detection and scoring run once at the end."""
+Rows are cleaned in Python (a batch ahead, in a thread of its own) and written with Core
+multi-row inserts — leads and their history rows, with one event per batch — so a file of
+100,000 rows imports in seconds and in bounded memory (``import_batches``). Fuzzy duplicate
+detection and scoring run once at the end."""
 
 import io
 import re
@@ -19,16 +20,13 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor
-from pipewise.crm.history import record_change
-from pipewise.crm.models import Account, RecordHistory
-from pipewise.crm.records import apply_changes
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
 from pipewise.events.base import jsonable
-from pipewise.events.models import OutboxEvent
-from pipewise.leads import bulk, clean
+from pipewise.leads import clean
 from pipewise.leads.csvstream import BadRecord, CountingReader, Record, read_records
-from pipewise.leads.models import Lead, LeadImport, LeadImportRow
+from pipewise.leads.import_batches import BatchWriter, cleaned_batches
+from pipewise.leads.models import LeadImport, LeadImportRow
 
 ON_DUPLICATE = ("skip", "update", "create")
 BATCH = 5000
@@ -140,9 +138,9 @@ class RowCleaner:
         self._apply(data, "email", clean.clean_email, problems)
         self._apply(data, "country", clean.clean_country, problems)
         country = data.get("country") or self.default_country
-        self._apply(data, "phone", lambda v: clean.clean_phone(v, country), problems)
-        self._apply(data, "region", lambda v: clean.clean_region(v, country), problems)
-        self._apply(data, "domain", lambda v: clean.normalize.normalize_domain(v), problems)
+        self._apply(data, "phone", clean.clean_phone, problems, country)
+        self._apply(data, "region", clean.clean_region, problems, country)
+        self._apply(data, "domain", clean.normalize.normalize_domain, problems)
         if "company_size" in data:
             digits = data["company_size"].replace(",", "").replace(" ", "")
             if digits.isdigit():
@@ -173,10 +171,10 @@ class RowCleaner:
         return data, None
 
     @staticmethod
-    def _apply(data: dict[str, Any], key: str, fn: Callable[[str], str], problems: list[str]) -> None:
+    def _apply(data: dict[str, Any], key: str, fn: Callable[..., str], problems: list[str], *more: str | None) -> None:
         if key in data:
             try:
-                data[key] = fn(data[key])
+                data[key] = fn(data[key], *more)
             except ValueError as exc:
                 problems.append(f"{key} {data[key]!r}: {exc}")
 
@@ -258,7 +256,8 @@ def run(
     actor: Actor,
     progress: Progress | None = None,
 ) -> LeadImport:
-    """Import the stream into the started import ``import_id``, one transaction per batch."""
+    """Import the stream into the started import ``import_id``, one transaction per batch
+    (cleaned one batch ahead of the writer, see ``import_batches``)."""
     counter = CountingReader(stream)
     records = read_records(io.BufferedReader(counter, buffer_size=256 * 1024), delimiter=options.delimiter)
     failure: ValidationFailed | None = None
@@ -278,29 +277,19 @@ def run(
     if failure is not None:
         raise failure
     cleaner = RowCleaner(headers, mapping, options.default_country, owners)
-    writer = _BatchWriter(import_id, options.on_duplicate, actor)
-    created_ids: list[uuid.UUID] = []
-    batch: list[Record | BadRecord] = []
-    totals = {"total": 0}
-
-    def flush() -> None:
+    writer = BatchWriter(import_id, options.on_duplicate, actor)
+    created_ids: list[str] = []
+    rows_done = 0
+    for batch in cleaned_batches(records, cleaner.clean, size=BATCH, bytes_read=lambda: counter.count):
         with open_session() as session:
-            created_ids.extend(writer.write(session, batch, cleaner))
+            created_ids.extend(writer.write(session, batch))
             job = _job(session, import_id)
-            job.total_rows += len(batch)
+            job.total_rows += batch.size
             for key, value in writer.take_counts().items():
                 setattr(job, key, getattr(job, key) + value)
-        batch.clear()
+        rows_done += batch.size
         if progress:
-            progress(totals["total"], counter.count)
-
-    for item in records:
-        batch.append(item)
-        totals["total"] += 1
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
+            progress(rows_done, batch.bytes_read)
     with open_session() as session:
         _after(session, created_ids, options, actor)
         job = _job(session, import_id)
@@ -315,129 +304,17 @@ def _job(session: Session, import_id: uuid.UUID) -> LeadImport:
     return job
 
 
-def _after(session: Session, created: list[uuid.UUID], options: ImportOptions, actor: Actor) -> None:
-    """Scores and fuzzy duplicate candidates for the new leads, once, at the end."""
+def _after(session: Session, created: list[str], options: ImportOptions, actor: Actor) -> None:
+    """Scores and fuzzy duplicate candidates for the new leads (ids in hex), once, at the end."""
     from pipewise.leads import dedup
     from pipewise.scoring.service import score_leads
 
     if options.score:
         for start_at in range(0, len(created), 1000):
-            score_leads(session, created[start_at : start_at + 1000], cause="imported", actor=actor)
+            ids = [uuid.UUID(hex_id) for hex_id in created[start_at : start_at + 1000]]
+            score_leads(session, ids, cause="imported", actor=actor)
     if options.find_duplicates and created:
         dedup.scan(session)
-
-
-class _BatchWriter:
-    def __init__(self, import_id: uuid.UUID, on_duplicate: str, actor: Actor) -> None:
-        self.import_id = import_id
-        self.on_duplicate = on_duplicate
-        self.actor = actor
-        self.actor_id = actor.id if actor.id.int else None
-        self.counts = {"created_count": 0, "updated_count": 0, "skipped_count": 0, "rejected_count": 0}
-
-    def take_counts(self) -> dict[str, int]:
-        counts, self.counts = self.counts, dict.fromkeys(self.counts, 0)
-        return counts
-
-    def write(self, session: Session, batch: list[Any], cleaner: RowCleaner) -> list[uuid.UUID]:
-        report: list[dict[str, Any]] = []
-        good: list[tuple[Record, dict[str, Any]]] = []
-        for item in batch:
-            if isinstance(item, BadRecord):
-                report.append(self._row(item.line, "rejected", item.reason, item.excerpt))
-                continue
-            data, reason = cleaner.clean(item)
-            if data is None:
-                report.append(self._row(item.line, "rejected", reason or "is invalid", item.raw))
-            else:
-                good.append((item, data))
-        emails = {d["email"] for _, d in good if d.get("email")}
-        existing = {}
-        if emails:
-            for lead_id, email in session.execute(select(Lead.id, Lead.email).where(Lead.email.in_(emails)).order_by(Lead.created_at)):
-                existing.setdefault(email, lead_id)
-        domains = {d["domain"] for _, d in good if d.get("domain")}
-        accounts = {d: i for d, i in session.execute(select(Account.domain, Account.id).where(Account.domain.in_(domains)))} if domains else {}
-        to_insert: list[tuple[int, dict[str, Any]]] = []
-        to_update: dict[uuid.UUID, dict[str, Any]] = {}
-        first_in_batch: dict[str, int] = {}
-        inserted_by_email: dict[str, dict[str, Any]] = {}
-        for record, data in good:
-            email = data.get("email")
-            duplicate_of = existing.get(email) if email else None
-            if email and duplicate_of is None and email in first_in_batch and self.on_duplicate != "create":
-                first_line = first_in_batch[email]
-                if self.on_duplicate == "skip":
-                    report.append(self._row(record.line, "skipped", f"same e-mail as line {first_line}", record.raw))
-                    continue
-                # update: later rows of the same file refine the one just created
-                inserted_by_email[email].update({k: v for k, v in data.items() if v is not None})
-                self.counts["updated_count"] += 1
-                continue
-            if duplicate_of is not None and self.on_duplicate == "skip":
-                report.append(self._row(record.line, "skipped", f"a lead with the e-mail {email} exists", record.raw))
-                continue
-            if duplicate_of is not None and self.on_duplicate == "update":
-                to_update.setdefault(duplicate_of, {}).update(data)
-                continue
-            if data.get("domain") in accounts:
-                data["account_id"] = accounts[data["domain"]]
-            if email and email not in first_in_batch:
-                first_in_batch[email] = record.line
-                inserted_by_email[email] = data
-            to_insert.append((record.line, data))
-        created = self._insert(session, to_insert)
-        self._update(session, to_update)
-        if report:
-            bulk.insert_rows(session, LeadImportRow.__table__, report)
-        self.counts["rejected_count"] += sum(1 for r in report if r["outcome"] == "rejected")
-        self.counts["skipped_count"] += sum(1 for r in report if r["outcome"] == "skipped")
-        return created
-
-    def _row(self, line: int, outcome: str, reason: str, excerpt: str | None) -> dict[str, Any]:
-        return {"import_id": self.import_id, "line": line, "outcome": outcome, "reason": reason, "excerpt": (excerpt or "")[:300]}
-
-    def _insert(self, session: Session, rows: list[tuple[int, dict[str, Any]]]) -> list[uuid.UUID]:
-        """Leads, a ``created`` history row each and a ``lead.created`` event each. The
-        history names the import and the line; the values are the lead's own."""
-        if not rows:
-            return []
-        now = utcnow()
-        source = str(self.import_id)
-        leads, history, events = [], [], []
-        for line, data in rows:
-            lead_id = uuid7()
-            changes = {"import": [None, source], "line": [None, line]}
-            leads.append({**_LEAD_DEFAULTS, **data, "id": lead_id, "created_at": now, "updated_at": now})
-            history.append({"record_type": "lead", "record_id": lead_id, "action": "created", "changes": changes,
-                            "actor_id": self.actor_id, "at": now})
-            events.append({"name": "lead.created", "record_type": "lead", "record_id": lead_id, "actor_id": self.actor_id,
-                           "payload": {"action": "created", "type_name": "lead", "changes": changes, "data": {}},
-                           "occurred_at": now})
-        bulk.insert_rows(session, Lead.__table__, leads)
-        bulk.insert_rows(session, RecordHistory.__table__, history)
-        bulk.insert_rows(session, OutboxEvent.__table__, events)
-        self.counts["created_count"] += len(leads)
-        return [row["id"] for row in leads]
-
-    def _update(self, session: Session, updates: dict[uuid.UUID, dict[str, Any]]) -> None:
-        if not updates:
-            return
-        for lead in session.scalars(select(Lead).where(Lead.id.in_(list(updates)))):
-            changes = apply_changes(lead, {k: v for k, v in updates[lead.id].items() if v is not None})
-            if changes:
-                record_change(session, record_type="lead", record_id=lead.id, action="updated",
-                              changes={**changes, "import": [None, str(self.import_id)]}, actor=self.actor)
-            self.counts["updated_count"] += 1
-
-
-_LEAD_DEFAULTS: dict[str, Any] = {
-    "first_name": None, "email": None, "phone": None, "title": None, "company": None, "domain": None,
-    "industry": None, "company_size": None, "country": None, "region": None, "source": None, "status": "new",
-    "lifecycle_stage": "lead", "disqualified_reason": None, "owner_id": None, "account_id": None,
-    "attribution": {}, "consent_state": "unknown", "score": 0, "fit_score": 0, "engagement_score": 0,
-    "score_reasons": [], "custom": {},
-}
 
 
 def rows_of(session: Session, import_id: uuid.UUID, *, outcome: str | None = None, limit: int = 1000, after_line: int = 0) -> list[LeadImportRow]:
