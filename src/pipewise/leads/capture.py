@@ -4,9 +4,10 @@ the timings that make up speed to lead."""
 
 import html
 import secrets
+import time
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -83,6 +84,7 @@ def create_form(session: Session, data: dict[str, Any], *, actor: Actor) -> Lead
 
 def update_form(session: Session, form: LeadForm, data: dict[str, Any], *, actor: Actor) -> LeadForm:
     check_form(session, data, form)
+    forget_form(form.key)
     for key, value in data.items():
         setattr(form, key, value)
     return form
@@ -112,23 +114,14 @@ def capture(
     actor: Actor = SYSTEM_ACTOR,
     attribution: dict[str, str] | None = None,
     submission: FormSubmission | None = None,
-    form: LeadForm | None = None,
+    form: "FormView | None" = None,
 ) -> Captured:
     """Create the lead, or update the one with the same e-mail; score and route it."""
     from pipewise.assignment.service import assign
     from pipewise.scoring import service as scoring
 
     data = dict(data)
-    if "full_name" in data:
-        first, _, last = str(data.pop("full_name") or "").strip().rpartition(" ")
-        data.setdefault("first_name", first or None)
-        data.setdefault("last_name", last or None)
-    if not data.get("last_name") and data.get("email"):
-        # A newsletter form asks only for the address; the name can come later.
-        data["last_name"] = str(data["email"]).partition("@")[0]
-    errors = ErrorCollector()
-    clean_lead_fields(data, None, errors)
-    errors.raise_if_any()
+    _tidy_capture_fields(data)
     existing = session.scalar(select(Lead).where(Lead.email == data["email"]).order_by(Lead.created_at).limit(1)) if data.get("email") else None
     if attribution:
         data["attribution"] = {**(existing.attribution if existing else {}), **attribution}
@@ -166,33 +159,81 @@ def capture(
     return Captured(lead, is_new, submission)
 
 
-def submit(session: Session, key: str, fields: dict[str, Any], *, ip: str | None) -> Captured:
-    """One post to a public form."""
-    received = utcnow()
-    form = form_by_key(session, key)
+@dataclass(frozen=True)
+class FormView:
+    """What a submission needs of its form, detached from any session so that it can be
+    kept between requests (``form_view``)."""
+
+    id: uuid.UUID
+    name: str
+    field_map: dict[str, str]
+    required_fields: list[str]
+    hidden_fields: list[str]
+    source: str
+    consent_text: str | None
+    consent_required: bool
+    success_message: str
+    redirect_url: str | None
+    rate_limit_per_minute: int
+
+    @classmethod
+    def of(cls, form: LeadForm) -> "FormView":
+        return cls(form.id, form.name, dict(form.field_map), list(form.required_fields), list(form.hidden_fields),
+                   form.source, form.consent_text, form.consent_required, form.success_message, form.redirect_url,
+                   form.rate_limit_per_minute)
+
+
+# A busy form is read once a few seconds per process, not once a post. A change made in this
+# process is seen at once (``update_form`` forgets the form); other processes see it within
+# FORM_CACHE_SECONDS.
+FORM_CACHE_SECONDS = 5.0
+_form_views: dict[str, tuple[float, FormView]] = {}
+
+
+def form_view(session: Session, key: str) -> FormView:
+    now = time.monotonic()
+    cached = _form_views.get(key)
+    if cached is not None and now - cached[0] < FORM_CACHE_SECONDS:
+        return cached[1]
+    view = FormView.of(form_by_key(session, key))
+    _form_views[key] = (now, view)
+    return view
+
+
+def forget_form(key: str) -> None:
+    _form_views.pop(key, None)
+
+
+@dataclass
+class Submission:
+    """A form post checked and cleaned, ready to be written."""
+
+    form: FormView
+    fields: dict[str, str]
+    received: datetime
+    spam: bool = False
+    consent: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+    attribution: dict[str, str] = field(default_factory=dict)
+
+
+def prepare(form: FormView, fields: dict[str, Any], *, received: datetime | None = None) -> Submission:
+    """Everything about a post that needs no database: the honeypot, required fields,
+    consent, field mapping and the cleaning of every value. ValidationFailed names each
+    problem by the form's own field names."""
     fields = {str(k): ("" if v is None else str(v)).strip() for k, v in fields.items()}
-    if ip:
-        recent = session.scalar(
-            select(func.count()).select_from(FormSubmission).where(
-                FormSubmission.ip == ip, FormSubmission.received_at >= received - timedelta(minutes=1)
-            )
-        )
-        if (recent or 0) >= form.rate_limit_per_minute:
-            raise RateLimited("too many submissions from this address; try again in a minute", retry_after=60)
-    submission = FormSubmission(id=uuid7(), form_id=form.id, ip=ip, received_at=received, payload=_trimmed(fields))
-    session.add(submission)
+    post = Submission(form, fields, received or utcnow())
     if fields.get(HONEYPOT_FIELD):
-        # Bots fill every field; people never see this one. Answer as if all went well.
-        submission.status = "spam"
-        return Captured(None, False, submission)
-    consent = fields.get(CONSENT_FIELD, "").lower() in TRUTHY
+        post.spam = True
+        return post
+    post.consent = fields.get(CONSENT_FIELD, "").lower() in TRUTHY
     errors = ErrorCollector()
-    if form.consent_required and not consent:
+    if form.consent_required and not post.consent:
         errors.add(CONSENT_FIELD, "please tick the consent box")
     for name in form.required_fields:
         if not fields.get(name):
             errors.add(name, "is required")
-    data: dict[str, Any] = {}
+    data = post.data
     for form_field, target in form.field_map.items():
         value = fields.get(form_field)
         if not value:
@@ -208,23 +249,68 @@ def submit(session: Session, key: str, fields: dict[str, Any], *, ip: str | None
             data[target] = value
     if not (data.get("email") or data.get("last_name") or data.get("full_name")):
         errors.add(next(iter(form.field_map)), "give at least a name or an e-mail address")
-    if errors.errors:
-        session.expunge(submission)
-        errors.raise_if_any()
-    if consent and form.consent_text:
-        submission.consent_given, submission.consent_text, submission.consented_at = True, form.consent_text, received
+    errors.raise_if_any()
+    if post.consent and form.consent_text:
         data["consent_state"] = "granted"
     data["source"] = form.source
-    attribution = {k: fields[k][:500] for k in (*ATTRIBUTION_FIELDS, *form.hidden_fields) if fields.get(k)}
-    attribution["form"] = form.name
+    try:
+        _tidy_capture_fields(data)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.detail, errors=[_to_form_field(e, form) for e in exc.errors]) from None
+    post.attribution = {k: fields[k][:500] for k in (*ATTRIBUTION_FIELDS, *form.hidden_fields) if fields.get(k)}
+    post.attribution["form"] = form.name
+    return post
+
+
+def write(session: Session, post: Submission, *, ip: str | None) -> Captured:
+    """The prepared post in the caller's (write) transaction: the rate limit, the
+    submission with its consent, and the lead captured, scored and routed."""
+    form = post.form
+    if ip:
+        recent = session.scalar(
+            select(func.count()).select_from(FormSubmission).where(
+                FormSubmission.ip == ip, FormSubmission.received_at >= post.received - timedelta(minutes=1)
+            )
+        )
+        if (recent or 0) >= form.rate_limit_per_minute:
+            raise RateLimited("too many submissions from this address; try again in a minute", retry_after=60)
+    submission = FormSubmission(id=uuid7(), form_id=form.id, ip=ip, received_at=post.received, payload=_trimmed(post.fields))
+    session.add(submission)
+    if post.spam:
+        # Bots fill every field; people never see this one. Answer as if all went well.
+        submission.status = "spam"
+        return Captured(None, False, submission)
+    if post.consent and form.consent_text:
+        submission.consent_given, submission.consent_text, submission.consented_at = True, form.consent_text, post.received
     try:
         with session.begin_nested():
-            return capture(session, data, attribution=attribution, submission=submission, form=form)
+            return capture(session, post.data, attribution=post.attribution, submission=submission, form=form)
     except ValidationFailed as exc:
         raise ValidationFailed(exc.detail, errors=[_to_form_field(e, form) for e in exc.errors]) from None
 
 
-def _to_form_field(error: Any, form: LeadForm) -> Any:
+def _tidy_capture_fields(data: dict[str, Any]) -> None:
+    """Split a full name, fall back on the address for a last name, clean every value (in
+    place; running it again on clean values changes nothing)."""
+    if "full_name" in data:
+        first, _, last = str(data.pop("full_name") or "").strip().rpartition(" ")
+        data.setdefault("first_name", first or None)
+        data.setdefault("last_name", last or None)
+    if not data.get("last_name") and data.get("email"):
+        # A newsletter form asks only for the address; the name can come later.
+        data["last_name"] = str(data["email"]).partition("@")[0]
+    errors = ErrorCollector()
+    clean_lead_fields(data, None, errors)
+    errors.raise_if_any()
+
+
+def submit(session: Session, key: str, fields: dict[str, Any], *, ip: str | None) -> Captured:
+    """One post to a public form, in the caller's transaction."""
+    received = utcnow()
+    return write(session, prepare(form_view(session, key), fields, received=received), ip=ip)
+
+
+def _to_form_field(error: Any, form: FormView) -> Any:
     """Name the field as the form calls it, not as the lead does."""
     for form_field, target in form.field_map.items():
         if target == error.field:

@@ -9,8 +9,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,8 @@ from pipewise.db.base import utcnow
 from pipewise.leads.models import DuplicateCandidate, Lead
 
 DEFAULT_THRESHOLD = 85.0
+# Names less alike than this are different people, whatever else they share but the e-mail.
+NAME_CUTOFF = 75
 _DIGITS = re.compile(r"\d+")
 # A block bigger than this says little (a common surname); its pairs are not compared.
 MAX_BLOCK = 60
@@ -29,6 +33,9 @@ _COMPANY_SUFFIXES = re.compile(
 )
 
 
+# Names and companies repeat across the records compared (a block, a scan, the leads near a
+# new one), so their folded forms are remembered.
+@lru_cache(maxsize=65536)
 def fold(text: str | None) -> str:
     """Lower case, accents removed, punctuation to spaces: the form names are compared in."""
     if not text:
@@ -37,6 +44,7 @@ def fold(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).strip()
 
 
+@lru_cache(maxsize=65536)
 def company_key(name: str | None) -> str:
     return re.sub(r"\s+", " ", _COMPANY_SUFFIXES.sub(" ", fold(name))).strip()
 
@@ -72,7 +80,7 @@ def compare(a: Person, b: Person) -> tuple[float, str] | None:
     if a.email and a.email == b.email:
         return 100.0, "same e-mail address"
     name_score = fuzz.token_sort_ratio(a.name, b.name)
-    if name_score < 75:
+    if name_score < NAME_CUTOFF:
         return None
     # A first initial against a full first name ("J Smith" / "John Smith") is no contradiction.
     if a.last_name and b.last_name and fold(a.last_name) == fold(b.last_name):
@@ -136,7 +144,13 @@ def find_matches(session: Session, person: Person, *, threshold: float = DEFAULT
 
     found: list[Match] = []
     for record_type in ("lead", "contact"):
-        for other in _people(session, record_type, nearby):
+        others = _people(session, record_type, nearby)
+        # One vectorised pass finds the names alike enough for ``compare`` to look closer.
+        alike = process.cdist([person.name], [o.name for o in others], scorer=fuzz.token_sort_ratio, dtype=np.uint8,
+                              score_cutoff=NAME_CUTOFF)[0] if others else []
+        for other, name_score in zip(others, alike, strict=True):
+            if name_score == 0 and not (person.email and person.email == other.email):
+                continue
             result = compare(person, other)
             if result is not None and result[0] >= threshold:
                 found.append(Match(record_type, other.id, round(result[0], 1), result[1]))  # type: ignore[arg-type]

@@ -7,12 +7,15 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import Field
 from sqlalchemy import select
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.api.errors import problem
+from pipewise.db.base import utcnow
+from pipewise.db.session import session_scope
 from pipewise.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from pipewise.leads import capture
 from pipewise.leads import schemas as lead_schemas
@@ -137,18 +140,29 @@ async def _fields(request: Request) -> dict[str, Any]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def _receive(form_key: str, fields: dict[str, Any], ip: str | None) -> capture.FormView:
+    """Check and clean the post first, then take the write lock only for the writing: the
+    lock is held for the inserts, not for e-mail or phone validation."""
+    received = utcnow()
+    with session_scope(write=False) as session:
+        form = capture.form_view(session, form_key)
+    post = capture.prepare(form, fields, received=received)
+    with session_scope() as session:
+        capture.write(session, post, ip=ip)
+    return form
+
+
 @public.post("/f/{form_key}", response_model=SubmitOut, summary="Submit a public web form")
-async def submit_form(form_key: str, request: Request, session: DbSession) -> Response:
+async def submit_form(form_key: str, request: Request) -> Response:
     """Form-encoded (a browser) or JSON (a script). No token: the form key is the address."""
     fields = await _fields(request)
     ip = request.client.host if request.client else None
     try:
-        result = capture.submit(session, form_key, fields, ip=ip)
+        form = await run_in_threadpool(_receive, form_key, fields, ip)
     except capture.RateLimited as exc:
         response = problem(429, exc.title, exc.detail)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    form = capture.form_by_key(session, form_key)
     wants_json = "application/json" in request.headers.get("accept", "") or request.headers.get(
         "content-type", ""
     ).startswith("application/json")
@@ -156,6 +170,5 @@ async def submit_form(form_key: str, request: Request, session: DbSession) -> Re
         return JSONResponse({"ok": True, "message": form.success_message}, status_code=201)
     if form.redirect_url:
         return RedirectResponse(form.redirect_url, status_code=303)
-    del result
     page = f"<!doctype html><meta charset=utf-8><title>Thank you</title><p>{html.escape(form.success_message)}</p>"
     return HTMLResponse(page, status_code=201)
