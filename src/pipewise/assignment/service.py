@@ -240,10 +240,11 @@ def record_assignment(
     reason: str, actor: Actor, cause: str, submission_id: uuid.UUID | None = None,
 ) -> LeadAssignment:
     now = utcnow()
-    for previous in session.scalars(
-        select(LeadAssignment).where(LeadAssignment.lead_id == lead.id, LeadAssignment.status == "active")
-    ):
-        previous.status = "replaced"
+    if lead.assigned_at is not None:  # never assigned before: nothing to replace
+        for previous in session.scalars(
+            select(LeadAssignment).where(LeadAssignment.lead_id == lead.id, LeadAssignment.status == "active")
+        ):
+            previous.status = "replaced"
     changes = apply_changes(lead, {"owner_id": owner.id if owner else None, "queue": queue, "assigned_at": now})
     record_change(session, record_type="lead", record_id=lead.id, action="updated", changes=changes, actor=actor)
     cfg = policy(session)

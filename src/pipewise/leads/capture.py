@@ -275,18 +275,20 @@ def write(session: Session, post: Submission, *, ip: str | None) -> Captured:
         if (recent or 0) >= form.rate_limit_per_minute:
             raise RateLimited("too many submissions from this address; try again in a minute", retry_after=60)
     submission = FormSubmission(id=uuid7(), form_id=form.id, ip=ip, received_at=post.received, payload=_trimmed(post.fields))
-    session.add(submission)
     if post.spam:
         # Bots fill every field; people never see this one. Answer as if all went well.
         submission.status = "spam"
+        session.add(submission)
         return Captured(None, False, submission)
     if post.consent and form.consent_text:
         submission.consent_given, submission.consent_text, submission.consented_at = True, form.consent_text, post.received
+    # A failure rolls back the caller's whole transaction: nothing of the post is kept.
     try:
-        with session.begin_nested():
-            return capture(session, post.data, attribution=post.attribution, submission=submission, form=form)
+        captured = capture(session, post.data, attribution=post.attribution, submission=submission, form=form)
     except ValidationFailed as exc:
         raise ValidationFailed(exc.detail, errors=[_to_form_field(e, form) for e in exc.errors]) from None
+    session.add(submission)  # last, with its lead and assignment time: one INSERT, no UPDATEs
+    return captured
 
 
 def _tidy_capture_fields(data: dict[str, Any]) -> None:

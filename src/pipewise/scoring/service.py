@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.db.base import utcnow
+from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector, ValidationFailed
 from pipewise.events import bus
 from pipewise.leads.events import LeadScoreCrossed
@@ -25,6 +26,12 @@ DECAY_ACTION = "scoring.decay"
 
 
 def config(session: Session) -> ScoringConfig:
+    # Held for the transaction: the session keeps loaded rows only while someone refers to
+    # them, and a capture asks for the configuration several times.
+    return cached_lookup(session, ScoringConfig, CONFIG_ID, lambda: _load_config(session))
+
+
+def _load_config(session: Session) -> ScoringConfig:
     row = session.get(ScoringConfig, CONFIG_ID)
     if row is None:
         row = ScoringConfig(
