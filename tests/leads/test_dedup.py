@@ -19,6 +19,29 @@ def person(first, last, company=None, email=None, domain=None, phone=None):
     return Person("lead", None, first, last, email, phone, company, domain)
 
 
+class TestWorthComparing:
+    def test_never_drops_a_pair_that_compare_would_match(self):
+        """The vectorised pre-filter may keep too many, never too few."""
+        import random
+
+        rng = random.Random(3)
+        firsts = ["Jon", "John", "Jonathan", "J", "Ann", "Anne", "Anna", "Grace", "Ada"]
+        lasts = ["Smith", "Smyth", "Lovelace", "Hopper"]
+        companies = ["Acme Inc.", "ACME", "Acme 2", "Studio 54", "Studio 55", "Navy", None, "Initech"]
+        people = [person(rng.choice(firsts), rng.choice(lasts), rng.choice(companies),
+                         email=rng.choice([None, "a@x.example", "b@x.example"]), domain=rng.choice([None, "x.example"]),
+                         phone=rng.choice([None, "+14155550100"])) for _ in range(120)]
+        matched = 0
+        for one in people[:40]:
+            kept = dedup.worth_comparing(one, people, dedup.DEFAULT_THRESHOLD)
+            for other in people:
+                result = compare(one, other)
+                if result is not None and result[0] >= dedup.DEFAULT_THRESHOLD:
+                    matched += 1
+                    assert other in kept, (one, other, result)
+        assert matched > 100
+
+
 class TestCompare:
     def test_same_email_is_certain(self):
         assert compare(person("A", "B", email="x@y.com"), person("C", "D", email="x@y.com"))[0] == 100

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
 from rapidfuzz import fuzz, process
 from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.orm import Session
@@ -105,6 +104,38 @@ def compare(a: Person, b: Person) -> tuple[float, str] | None:
     return score, f"name {name_score:.0f}% alike, {company_why}"
 
 
+@lru_cache(maxsize=65536)
+def _numbers_in(company: str) -> tuple[str, ...]:
+    return tuple(_DIGITS.findall(company))
+
+
+def worth_comparing(person: Person, others: list[Person], threshold: float) -> list[Person]:
+    """The ``others`` that ``compare`` could score at ``threshold`` or more, found with one
+    vectorised pass over names and one over companies (a big block — a common surname —
+    would otherwise be compared one pair at a time). The bound is generous, never tight:
+    ``compare`` has the last word."""
+    if not others:
+        return []
+    names = process.cdist([person.name], [o.name for o in others], scorer=fuzz.token_sort_ratio, score_cutoff=NAME_CUTOFF)[0]
+    mine = company_key(person.company)
+    theirs = [company_key(o.company) for o in others]
+    companies = process.cdist([mine], theirs, scorer=fuzz.token_sort_ratio)[0] if mine else None
+    kept = []
+    for i, other in enumerate(others):
+        if (person.email and person.email == other.email) or (person.phone and person.phone == other.phone):
+            kept.append(other)
+        elif names[i] < NAME_CUTOFF:
+            continue
+        elif companies is None or not theirs[i] or (person.domain and person.domain == other.domain):
+            kept.append(other)
+        else:
+            company = min(companies[i], 50.0) if _numbers_in(mine) != _numbers_in(theirs[i]) else companies[i]
+            # compare() may lift the name score to 95 (an initial against the full first name).
+            if 0.6 * max(names[i], 95.0) + 0.4 * company >= threshold:
+                kept.append(other)
+    return kept
+
+
 # -- one record against the database --
 
 
@@ -144,13 +175,7 @@ def find_matches(session: Session, person: Person, *, threshold: float = DEFAULT
 
     found: list[Match] = []
     for record_type in ("lead", "contact"):
-        others = _people(session, record_type, nearby)
-        # One vectorised pass finds the names alike enough for ``compare`` to look closer.
-        alike = process.cdist([person.name], [o.name for o in others], scorer=fuzz.token_sort_ratio, dtype=np.uint8,
-                              score_cutoff=NAME_CUTOFF)[0] if others else []
-        for other, name_score in zip(others, alike, strict=True):
-            if name_score == 0 and not (person.email and person.email == other.email):
-                continue
+        for other in worth_comparing(person, _people(session, record_type, nearby), threshold):
             result = compare(person, other)
             if result is not None and result[0] >= threshold:
                 found.append(Match(record_type, other.id, round(result[0], 1), result[1]))  # type: ignore[arg-type]
