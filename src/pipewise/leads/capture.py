@@ -114,7 +114,7 @@ def capture(
     actor: Actor = SYSTEM_ACTOR,
     attribution: dict[str, str] | None = None,
     submission: FormSubmission | None = None,
-    form: "FormView | None" = None,
+    form: LeadForm | None = None,
 ) -> Captured:
     """Create the lead, or update the one with the same e-mail; score and route it."""
     from pipewise.assignment.service import assign
@@ -159,45 +159,23 @@ def capture(
     return Captured(lead, is_new, submission)
 
 
-@dataclass(frozen=True)
-class FormView:
-    """What a submission needs of its form, detached from any session so that it can be
-    kept between requests (``form_view``)."""
-
-    id: uuid.UUID
-    name: str
-    field_map: dict[str, str]
-    required_fields: list[str]
-    hidden_fields: list[str]
-    source: str
-    consent_text: str | None
-    consent_required: bool
-    success_message: str
-    redirect_url: str | None
-    rate_limit_per_minute: int
-
-    @classmethod
-    def of(cls, form: LeadForm) -> "FormView":
-        return cls(form.id, form.name, dict(form.field_map), list(form.required_fields), list(form.hidden_fields),
-                   form.source, form.consent_text, form.consent_required, form.success_message, form.redirect_url,
-                   form.rate_limit_per_minute)
-
-
 # A busy form is read once a few seconds per process, not once a post. A change made in this
 # process is seen at once (``update_form`` forgets the form); other processes see it within
 # FORM_CACHE_SECONDS.
 FORM_CACHE_SECONDS = 5.0
-_form_views: dict[str, tuple[float, FormView]] = {}
+_form_views: dict[str, tuple[float, LeadForm]] = {}
 
 
-def form_view(session: Session, key: str) -> FormView:
+def form_view(session: Session, key: str) -> LeadForm:
+    """The active form ``key``, detached from the session (its values loaded, read-only)."""
     now = time.monotonic()
     cached = _form_views.get(key)
     if cached is not None and now - cached[0] < FORM_CACHE_SECONDS:
         return cached[1]
-    view = FormView.of(form_by_key(session, key))
-    _form_views[key] = (now, view)
-    return view
+    form = form_by_key(session, key)
+    session.expunge(form)
+    _form_views[key] = (now, form)
+    return form
 
 
 def forget_form(key: str) -> None:
@@ -208,7 +186,7 @@ def forget_form(key: str) -> None:
 class Submission:
     """A form post checked and cleaned, ready to be written."""
 
-    form: FormView
+    form: LeadForm
     fields: dict[str, str]
     received: datetime
     spam: bool = False
@@ -217,7 +195,7 @@ class Submission:
     attribution: dict[str, str] = field(default_factory=dict)
 
 
-def prepare(form: FormView, fields: dict[str, Any], *, received: datetime | None = None) -> Submission:
+def prepare(form: LeadForm, fields: dict[str, Any], *, received: datetime | None = None) -> Submission:
     """Everything about a post that needs no database: the honeypot, required fields,
     consent, field mapping and the cleaning of every value. ValidationFailed names each
     problem by the form's own field names."""
@@ -312,7 +290,7 @@ def submit(session: Session, key: str, fields: dict[str, Any], *, ip: str | None
     return write(session, prepare(form_view(session, key), fields, received=received), ip=ip)
 
 
-def _to_form_field(error: Any, form: FormView) -> Any:
+def _to_form_field(error: Any, form: LeadForm) -> Any:
     """Name the field as the form calls it, not as the lead does."""
     for form_field, target in form.field_map.items():
         if target == error.field:

@@ -140,7 +140,7 @@ async def _fields(request: Request) -> dict[str, Any]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _receive(form_key: str, fields: dict[str, Any], ip: str | None) -> capture.FormView:
+def _receive(form_key: str, fields: dict[str, Any], ip: str | None) -> LeadForm:
     """Check and clean the post first, then take the write lock only for the writing: the
     lock is held for the inserts, not for e-mail or phone validation."""
     received = utcnow()
