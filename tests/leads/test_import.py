@@ -99,6 +99,17 @@ class TestRowReport:
         assert session.scalar(select(func.count()).select_from(Lead)) == 0
         assert session.scalar(select(func.count()).select_from(RecordHistory)) == 0
 
+    def test_a_second_process_cleans_large_files_with_the_same_report(self, session, monkeypatch):
+        from pipewise.leads import import_batches
+
+        assert import_batches.worth_a_process(io.BytesIO(b"x" * 100), min_bytes=50)
+        assert not import_batches.worth_a_process(io.BytesIO(b"x" * 100), min_bytes=500)
+        monkeypatch.setattr(importer, "worth_a_process", lambda stream: True)
+        job, report, progress = run_import(BROKEN)
+        assert {line for line, outcome, _ in report if outcome == "rejected"} == {3, 4, 5, 6, 7}
+        assert (job.status, job.total_rows, job.created_count) == ("done", 8, 3)
+        assert progress[-1] == (8, len(BROKEN))
+
     def test_missing_required_mapping_stops_before_any_write(self, session):
         with pytest.raises(ValidationFailed) as exc:
             run_import(b"Company,Industry\nAcme,Software\n")

@@ -2,9 +2,10 @@
 (exact-e-mail de-duplication, then the leads, their history and one event, in one
 transaction).
 
-Cleaning runs in a thread of its own, one batch ahead of the writer: SQLite and psycopg
-let go of the interpreter while the database works, so the next batch is cleaned while
-the last one is written. Only two batches are ever held.
+Cleaning runs one batch ahead of the writer: in a forked process for a large file (the
+writer keeps a core to itself), else in a thread (SQLite and psycopg let go of the
+interpreter while the database works, so the next batch is cleaned meanwhile). Only a
+couple of batches are ever held.
 
 Each written batch records one ``lead.imported`` event carrying its lead ids and lines;
 the worker expands it into the usual ``lead.created`` event per lead (``leads/handlers.py``),
@@ -12,15 +13,17 @@ so workflows that start on a created lead start on imported ones too, without th
 writing 100,000 outbox rows itself."""
 
 import json
+import multiprocessing
 import operator
 import os
 import queue
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -114,6 +117,66 @@ def cleaned_batches(
     finally:
         stop.set()
         thread.join()
+
+
+def forked_batches(
+    records: Iterable[Record | BadRecord], cleaner: Cleaner, *, size: int, bytes_read: Callable[[], int]
+) -> Iterator[CleanBatch]:
+    """Like ``cleaned_batches``, but reading and cleaning run in a forked process, on the
+    other core: the writer keeps one core to itself. The pipe between them holds little,
+    so the child stays about a batch ahead and memory stays flat."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+
+    def produce() -> None:
+        receiving.close()
+        try:
+            items: list[Record | BadRecord] = []
+            for item in records:
+                items.append(item)
+                if len(items) >= size:
+                    sending.send(clean_batch(items, cleaner, bytes_read()))
+                    items = []
+            if items:
+                sending.send(clean_batch(items, cleaner, bytes_read()))
+            sending.send(None)
+        except Exception:  # noqa: BLE001 - the reason travels to the writer, which raises it
+            sending.send(traceback.format_exc(limit=8))
+
+    child = context.Process(target=produce, name="lead-import-cleaner", daemon=True)
+    child.start()
+    sending.close()
+    try:
+        while True:
+            try:
+                item = receiving.recv()
+            except EOFError:
+                raise RuntimeError("the process cleaning the file stopped without a word") from None
+            if item is None:
+                break
+            if isinstance(item, str):
+                raise RuntimeError(f"cleaning the file failed:\n{item}")
+            yield item
+    finally:
+        receiving.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def worth_a_process(stream: BinaryIO, *, min_bytes: int = 8_000_000) -> bool:
+    """A second process pays for itself on a large file, where fork exists and two cores do."""
+    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        if not stream.seekable():
+            return False
+        here = stream.tell()
+        size = stream.seek(0, os.SEEK_END) - here
+        stream.seek(here)
+    except (OSError, ValueError):
+        return False
+    return size >= min_bytes
 
 
 def new_lead_ids(count: int) -> list[str]:

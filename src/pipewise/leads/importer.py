@@ -25,7 +25,7 @@ from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
 from pipewise.events.base import jsonable
 from pipewise.leads import clean
 from pipewise.leads.csvstream import BadRecord, CountingReader, Record, read_records
-from pipewise.leads.import_batches import BatchWriter, cleaned_batches
+from pipewise.leads.import_batches import BatchWriter, cleaned_batches, forked_batches, worth_a_process
 from pipewise.leads.models import LeadImport, LeadImportRow
 
 ON_DUPLICATE = ("skip", "update", "create")
@@ -258,6 +258,7 @@ def run(
 ) -> LeadImport:
     """Import the stream into the started import ``import_id``, one transaction per batch
     (cleaned one batch ahead of the writer, see ``import_batches``)."""
+    batches = forked_batches if worth_a_process(stream) else cleaned_batches
     counter = CountingReader(stream)
     records = read_records(io.BufferedReader(counter, buffer_size=256 * 1024), delimiter=options.delimiter)
     failure: ValidationFailed | None = None
@@ -280,7 +281,7 @@ def run(
     writer = BatchWriter(import_id, options.on_duplicate, actor)
     created_ids: list[str] = []
     rows_done = 0
-    for batch in cleaned_batches(records, cleaner.clean, size=BATCH, bytes_read=lambda: counter.count):
+    for batch in batches(records, cleaner.clean, size=BATCH, bytes_read=lambda: counter.count):
         with open_session() as session:
             created_ids.extend(writer.write(session, batch))
             job = _job(session, import_id)
