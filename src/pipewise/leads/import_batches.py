@@ -168,6 +168,8 @@ def worth_a_process(stream: BinaryIO, *, min_bytes: int = 8_000_000) -> bool:
     """A second process pays for itself on a large file, where fork exists and two cores do."""
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
         return False
+    if multiprocessing.current_process().daemon:  # a daemon process may not have children
+        return False
     try:
         if not stream.seekable():
             return False
