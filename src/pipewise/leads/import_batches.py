@@ -75,6 +75,19 @@ def clean_batch(items: list[Record | BadRecord], cleaner: Cleaner, bytes_read: i
     return batch
 
 
+def _clean_in_batches(
+    records: Iterable[Record | BadRecord], cleaner: Cleaner, size: int, bytes_read: Callable[[], int]
+) -> Iterator[CleanBatch]:
+    items: list[Record | BadRecord] = []
+    for item in records:
+        items.append(item)
+        if len(items) >= size:
+            yield clean_batch(items, cleaner, bytes_read())
+            items = []
+    if items:
+        yield clean_batch(items, cleaner, bytes_read())
+
+
 def cleaned_batches(
     records: Iterable[Record | BadRecord], cleaner: Cleaner, *, size: int, bytes_read: Callable[[], int]
 ) -> Iterator[CleanBatch]:
@@ -94,15 +107,9 @@ def cleaned_batches(
 
     def produce() -> None:
         try:
-            items: list[Record | BadRecord] = []
-            for item in records:
-                items.append(item)
-                if len(items) >= size:
-                    if not put(clean_batch(items, cleaner, bytes_read())):
-                        return
-                    items = []
-            if items and not put(clean_batch(items, cleaner, bytes_read())):
-                return
+            for batch in _clean_in_batches(records, cleaner, size, bytes_read):
+                if not put(batch):
+                    return
             put(None)
         except BaseException as exc:  # handed to the consumer, which raises it
             put(exc)
@@ -131,14 +138,8 @@ def forked_batches(
     def produce() -> None:
         receiving.close()
         try:
-            items: list[Record | BadRecord] = []
-            for item in records:
-                items.append(item)
-                if len(items) >= size:
-                    sending.send(clean_batch(items, cleaner, bytes_read()))
-                    items = []
-            if items:
-                sending.send(clean_batch(items, cleaner, bytes_read()))
+            for batch in _clean_in_batches(records, cleaner, size, bytes_read):
+                sending.send(batch)
             sending.send(None)
         except Exception:  # noqa: BLE001 - the reason travels to the writer, which raises it
             sending.send(traceback.format_exc(limit=8))
