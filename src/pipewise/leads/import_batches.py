@@ -33,6 +33,7 @@ from pipewise.crm.history import record_change
 from pipewise.crm.models import Account, RecordHistory
 from pipewise.crm.records import apply_changes
 from pipewise.db.base import utcnow
+from pipewise.db.session import get_engine
 from pipewise.events import bus
 from pipewise.leads import bulk
 from pipewise.leads.csvstream import BadRecord, Record
@@ -137,6 +138,8 @@ def forked_batches(
 
     def produce() -> None:
         receiving.close()
+        # SQLAlchemy's recipe for a fork: leave the parent's pooled connections alone.
+        get_engine().dispose(close=False)
         try:
             for batch in _clean_in_batches(records, cleaner, size, bytes_read):
                 sending.send(batch)
