@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.db.base import utcnow
@@ -84,7 +85,7 @@ def score_leads(
     session.flush()
     fit = rules.fit_scores(session, lead_ids, cfg.fit_rules)
     engagement = rules.engagement_scores(session, lead_ids, cfg.engagement_points, cfg.half_life_days, now)
-    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))}
+    leads = _loaded_leads(session, lead_ids)
     predictions = predictive.predict_leads(session, list(leads.values()))
     scores = {}
     for lead_id, lead in leads.items():
@@ -111,6 +112,20 @@ def score_leads(
             )
         _threshold(session, lead, old, score, cfg.mql_threshold, actor=actor)
     return scores
+
+
+def _loaded_leads(session: Session, lead_ids: list[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+    """The leads, from the session where it holds them (a capture scores the lead it has just
+    written), the rest in one query."""
+    leads: dict[uuid.UUID, Lead] = {}
+    for lead_id in lead_ids:
+        held = session.identity_map.get(identity_key(Lead, lead_id))
+        if held is not None and not inspect(held).expired_attributes:
+            leads[lead_id] = held
+    missing = [i for i in lead_ids if i not in leads]
+    if missing:
+        leads.update((lead.id, lead) for lead in session.scalars(select(Lead).where(Lead.id.in_(missing))))
+    return leads
 
 
 def _threshold(session: Session, lead: Lead, old: int, new: int, threshold: int, *, actor: Actor) -> None:
