@@ -2,10 +2,10 @@
 a preview, streaming in batches, a choice of skip / update / create on duplicates, and a
 row report in which every rejected row has its line number and reason.
 
-Rows are cleaned in Python (a batch ahead, in a thread of its own) and written with Core
-multi-row inserts — leads and their history rows, with one event per batch — so a file of
-100,000 rows imports in seconds and in bounded memory (``import_batches``). Fuzzy duplicate
-detection and scoring run once at the end."""
+Rows are cleaned in Python (a batch ahead, in a thread or for a large file a second process)
+and written with Core multi-row inserts — leads and their history rows, with one event per
+batch — so a file of 100,000 rows imports in seconds and in bounded memory
+(``import_batches``). Fuzzy duplicate detection and scoring run once at the end."""
 
 import io
 import re
