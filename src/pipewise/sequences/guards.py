@@ -10,13 +10,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.crm.models import Account, Activity, Contact
+from pipewise.db.session import cached_lookup
 from pipewise.deals.models import Deal, DealContact, Stage
 from pipewise.sequences.calendar import SendWindow, add_delay, zone_of
 from pipewise.sequences.models import EmailMessage, Enrollment, Mailbox, Sequence, Suppression
@@ -46,6 +49,8 @@ CLEAR = Verdict("send", "clear", "no sales signal stands in the way")
 
 @dataclass
 class Situation:
+    """What the checks read, each piece loaded once, when a check first needs it."""
+
     session: Session
     enrollment: Enrollment
     sequence: Sequence
@@ -56,6 +61,36 @@ class Situation:
     @property
     def since(self) -> datetime:
         return self.enrollment.signals_after
+
+    @cached_property
+    def account(self) -> Account | None:
+        return self.session.get(Account, self.contact.account_id) if self.contact.account_id else None
+
+    @cached_property
+    def country(self) -> str | None:
+        return self.account.country if self.account else None
+
+    @cached_property
+    def mailbox(self) -> Mailbox:
+        return mailbox_of(self.session, self.enrollment.sender_id)
+
+    @cached_property
+    def touches(self) -> list[Any]:
+        """The contact's activities since ``since`` that may be a signal (meetings, and
+        e-mails and calls that a person rather than automation logged), newest first:
+        one indexed query for the reply, meeting and manual-touch checks."""
+        since = self.since
+        return list(
+            self.session.execute(
+                select(Activity.type, Activity.direction, Activity.subject, Activity.owner_id, Activity.created_at, Activity.occurred_at)
+                .where(
+                    Activity.contact_id == self.enrollment.contact_id,
+                    or_(Activity.created_at >= since, Activity.occurred_at >= since),
+                    or_(Activity.type == "meeting", Activity.type.in_(("email", "call")) & Activity.automated.is_(False)),
+                )
+                .order_by(Activity.created_at.desc())
+            )
+        )
 
 
 def _on(action: str, code: str, reason: str, until: datetime | None = None) -> Verdict | None:
@@ -94,42 +129,33 @@ def _contact_and_consent(s: Situation) -> Verdict | None:
 
 
 def _replied(s: Situation) -> Verdict | None:
-    reply = s.session.scalar(
-        select(Activity)
-        .where(
-            Activity.contact_id == s.enrollment.contact_id,
-            Activity.type == "email",
-            Activity.direction == "inbound",
-            Activity.automated.is_(False),
-            Activity.created_at >= s.since,
-        )
-        .order_by(Activity.created_at.desc())
-        .limit(1)
-    )
+    reply = next((t for t in s.touches if t.type == "email" and t.direction == "inbound" and t.created_at >= s.since), None)
     if reply is None:
         return None
     return _on(s.rules.on_reply, "replied", f"{s.contact.full_name} replied on {_when(reply.created_at)}")
 
 
 def _meeting(s: Situation) -> Verdict | None:
-    meeting = s.session.scalar(
-        select(Activity)
-        .where(Activity.contact_id == s.enrollment.contact_id, Activity.type == "meeting", Activity.created_at >= s.since)
-        .order_by(Activity.created_at.desc())
-        .limit(1)
-    )
+    meeting = next((t for t in s.touches if t.type == "meeting" and t.created_at >= s.since), None)
     if meeting is None:
         return None
     return _on(s.rules.on_meeting, "meeting", f"a meeting was booked or held with {s.contact.full_name}: “{meeting.subject}”")
 
 
 def _related_deals(s: Situation) -> list[tuple[Deal, Stage]]:
-    linked = select(DealContact.deal_id).where(DealContact.contact_id == s.enrollment.contact_id)
-    clause = Deal.id.in_(linked)
+    # One list of ids from two indexed lookups; "linked OR at the account" would make
+    # the database scan every deal.
+    ids = select(DealContact.deal_id).where(DealContact.contact_id == s.enrollment.contact_id)
     if s.contact.account_id is not None:
-        clause = or_(clause, Deal.account_id == s.contact.account_id)
-    rows = s.session.execute(select(Deal, Stage).join(Stage, Stage.id == Deal.stage_id).where(clause, Stage.kind == "open"))
+        ids = ids.union(select(Deal.id).where(Deal.account_id == s.contact.account_id))
+    rows = s.session.execute(select(Deal, Stage).join(Stage, Stage.id == Deal.stage_id).where(Deal.id.in_(ids), Stage.kind == "open"))
     return [(deal, stage) for deal, stage in rows]
+
+
+def _first_position(session: Session, pipeline_id: uuid.UUID) -> int | None:
+    return cached_lookup(
+        session, Stage, ("first", pipeline_id), lambda: session.scalar(select(func.min(Stage.position)).where(Stage.pipeline_id == pipeline_id))
+    )
 
 
 def _threshold(s: Situation, stage: Stage) -> tuple[int, str] | None:
@@ -137,7 +163,7 @@ def _threshold(s: Situation, stage: Stage) -> tuple[int, str] | None:
     chosen = s.session.get(Stage, s.rules.exit_stage_id) if s.rules.exit_stage_id else None
     if chosen is not None:
         return (chosen.position, chosen.name) if chosen.pipeline_id == stage.pipeline_id else None
-    first = s.session.scalar(select(func.min(Stage.position)).where(Stage.pipeline_id == stage.pipeline_id))
+    first = _first_position(s.session, stage.pipeline_id)
     return (first + 1, "its first stage") if first is not None else None
 
 
@@ -165,7 +191,7 @@ def _colleagues(s: Situation) -> Verdict | None:
     if not s.rules.account_coordination or s.contact.account_id is None:
         return None
     row = s.session.execute(
-        select(Activity, Contact)
+        select(Activity.type, Activity.created_at, Contact.first_name, Contact.last_name)
         .join(Contact, Contact.id == Activity.contact_id)
         .where(
             Activity.account_id == s.contact.account_id,
@@ -181,29 +207,22 @@ def _colleagues(s: Situation) -> Verdict | None:
     ).first()
     if row is None:
         return None
-    activity, colleague = row
-    what = "booked a meeting" if activity.type == "meeting" else "replied"
-    return Verdict("pause", "account_engaged", f"{colleague.full_name} at the same account {what} on {_when(activity.created_at)}")
+    colleague = " ".join(part for part in (row.first_name, row.last_name) if part)
+    what = "booked a meeting" if row.type == "meeting" else "replied"
+    return Verdict("pause", "account_engaged", f"{colleague} at the same account {what} on {_when(row.created_at)}")
 
 
 def _manual_touch(s: Situation) -> Verdict | None:
-    touch = s.session.scalar(
-        select(Activity)
-        .where(
-            Activity.contact_id == s.enrollment.contact_id,
-            Activity.type.in_(("email", "call")),
-            Activity.automated.is_(False),
-            or_(Activity.direction.is_(None), Activity.direction == "outbound"),
-            Activity.occurred_at >= s.since,
-        )
-        .order_by(Activity.occurred_at.desc())
-        .limit(1)
-    )
-    if touch is None:
+    touches = [
+        t for t in s.touches
+        if t.type in ("email", "call") and t.direction in (None, "outbound") and t.occurred_at >= s.since
+    ]
+    if not touches:
         return None
+    touch = max(touches, key=lambda t: t.occurred_at)
     days = s.rules.manual_touch_pause_days
     zone = zone_of(s.contact.timezone)
-    resume = add_delay(touch.occurred_at, days=days, business=True, zone=zone, country=country_of(s.session, s.contact))
+    resume = add_delay(touch.occurred_at, days=days, business=True, zone=zone, country=s.country)
     if resume <= s.now:
         return None
     kind = "e-mailed" if touch.type == "email" else "called"
@@ -236,7 +255,12 @@ def country_of(session: Session, contact: Contact) -> str | None:
 
 
 def mailbox_of(session: Session, user_id: uuid.UUID | None) -> Mailbox:
-    """The user's mailbox; a user who never set one up sends with the defaults."""
+    """The user's mailbox (looked up once per transaction); a user who never set one up
+    sends with the defaults."""
+    return cached_lookup(session, Mailbox, user_id, lambda: _load_mailbox(session, user_id))
+
+
+def _load_mailbox(session: Session, user_id: uuid.UUID | None) -> Mailbox:
     mailbox = session.scalar(select(Mailbox).where(Mailbox.user_id == user_id)) if user_id else None
     if mailbox is not None:
         return mailbox
@@ -255,16 +279,25 @@ def mailbox_of(session: Session, user_id: uuid.UUID | None) -> Mailbox:
     )
 
 
-def window_for(session: Session, contact: Contact, sender_id: uuid.UUID | None) -> SendWindow:
-    mailbox = mailbox_of(session, sender_id)
+def recipient_zone(session: Session, contact: Contact, sender_id: uuid.UUID | None) -> ZoneInfo:
+    """The contact's time zone, else the sender's (whose row is read only then)."""
+    if contact.timezone:
+        try:
+            return ZoneInfo(contact.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
     sender = session.get(User, sender_id) if sender_id else None
+    return zone_of(sender.timezone if sender else None)
+
+
+def send_window(mailbox: Mailbox, zone: ZoneInfo, country: str | None) -> SendWindow:
     return SendWindow(
-        zone=zone_of(contact.timezone, sender.timezone if sender else "UTC"),
-        days=frozenset(mailbox.send_days),
-        start_hour=mailbox.send_start_hour,
-        end_hour=mailbox.send_end_hour,
-        country=country_of(session, contact),
+        zone=zone, days=frozenset(mailbox.send_days), start_hour=mailbox.send_start_hour, end_hour=mailbox.send_end_hour, country=country
     )
+
+
+def window_for(session: Session, contact: Contact, sender_id: uuid.UUID | None) -> SendWindow:
+    return send_window(mailbox_of(session, sender_id), recipient_zone(session, contact, sender_id), country_of(session, contact))
 
 
 def _out_of_office(s: Situation) -> Verdict | None:
@@ -279,13 +312,13 @@ def _out_of_office(s: Situation) -> Verdict | None:
     if received is None:
         return None
     days = s.rules.out_of_office_delay_days
-    until = add_delay(received, days=days, business=True, zone=zone_of(s.contact.timezone), country=country_of(s.session, s.contact))
+    until = add_delay(received, days=days, business=True, zone=zone_of(s.contact.timezone), country=s.country)
     if until <= s.now:
         return None
     return Verdict("hold", "out_of_office", f"{s.contact.full_name} is out of office (auto-reply on {_when(received)}); waiting {days} business days", until)
 
 
-def _cap(s: Situation, clause: object, cap: int, code: str, what: str) -> Verdict | None:
+def _cap(s: Situation, clause: object, cap: int, code: str, what: Callable[[], str]) -> Verdict | None:
     since = s.now - CAP_PERIOD
     count, oldest = s.session.execute(
         select(func.count(), func.min(EmailMessage.created_at)).where(
@@ -298,23 +331,23 @@ def _cap(s: Situation, clause: object, cap: int, code: str, what: str) -> Verdic
     ).one()
     if count < cap:
         return None
-    return Verdict("hold", code, f"{what} already had {count} automated e-mails in 24 hours (cap {cap})", oldest + CAP_PERIOD)
+    return Verdict("hold", code, f"{what()} already had {count} automated e-mails in 24 hours (cap {cap})", oldest + CAP_PERIOD)
 
 
 def _mailbox_cap(s: Situation) -> Verdict | None:
-    mailbox = mailbox_of(s.session, s.enrollment.sender_id)
-    return _cap(s, EmailMessage.sender_id == s.enrollment.sender_id, mailbox.daily_cap, "mailbox_cap", f"{mailbox.from_address}")
+    return _cap(s, EmailMessage.sender_id == s.enrollment.sender_id, s.mailbox.daily_cap, "mailbox_cap", lambda: s.mailbox.from_address)
 
 
 def _account_cap(s: Situation) -> Verdict | None:
     if s.contact.account_id is None:
         return None
-    account = s.session.get(Account, s.contact.account_id)
-    return _cap(s, EmailMessage.account_id == s.contact.account_id, s.rules.account_daily_cap, "account_cap", f"account {account.name}")
+    return _cap(
+        s, EmailMessage.account_id == s.contact.account_id, s.rules.account_daily_cap, "account_cap", lambda: f"account {s.account.name}"
+    )
 
 
 def _window(s: Situation) -> Verdict | None:
-    window = window_for(s.session, s.contact, s.enrollment.sender_id)
+    window = send_window(s.mailbox, recipient_zone(s.session, s.contact, s.enrollment.sender_id), s.country)
     if window.contains(s.now):
         return None
     opens = window.place(s.now)

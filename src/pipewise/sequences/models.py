@@ -194,8 +194,9 @@ class EmailMessage(UUIDPrimaryKey, Timestamps, Base):
 
     __table_args__ = (
         Index("ix_email_message_contact", "contact_id", "direction", "created_at"),
-        Index("ix_email_message_account_sent", "account_id", "sent_at"),
-        Index("ix_email_message_sender_sent", "sender_id", "sent_at"),
+        # The daily caps: a mailbox's and an account's automated mail of the last 24 hours.
+        Index("ix_email_message_account_created", "account_id", "created_at"),
+        Index("ix_email_message_sender_created", "sender_id", "created_at"),
         Index("ix_email_message_step_variant", "step_id", "variant_id"),
     )
 
