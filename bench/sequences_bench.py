@@ -320,7 +320,7 @@ def send(target: Target, messages: int, worker_counts: list[int]) -> None:
     with SmtpSink() as sink:
         for workers in worker_counts:
             url = fresh_database(target, "sequences_send")
-            world = build_world(steps=1)
+            world = build_world(steps=2)
             add_contacts(world, 0, messages, history=False, due=True)
             analyze()
             elapsed = _run_workers(url, sink, workers)
@@ -374,8 +374,7 @@ RAW_LOOKUPS = (
     "SELECT reason FROM suppression WHERE address = :address",
     "SELECT type, direction, automated, occurred_at FROM activity WHERE contact_id = :contact AND created_at >= :since "
     "AND type IN ('email', 'call', 'meeting') ORDER BY created_at DESC LIMIT 10",
-    "SELECT deal.id, stage.position FROM deal JOIN stage ON stage.id = deal.stage_id WHERE stage.kind = 'open' "
-    "AND (deal.account_id = :account OR deal.id IN (SELECT deal_id FROM deal_contact WHERE contact_id = :contact))",
+    "SELECT deal_id FROM deal_contact WHERE contact_id = :contact UNION SELECT id FROM deal WHERE account_id = :account",
     "SELECT id FROM activity WHERE account_id = :account AND contact_id <> :contact AND created_at >= :since "
     "AND (type = 'meeting' OR (type = 'email' AND direction = 'inbound' AND NOT automated)) LIMIT 1",
     "SELECT max(created_at) FROM email_message WHERE contact_id = :contact AND direction = 'inbound' "
@@ -448,7 +447,7 @@ def guards(target: Target, sizes: list[int], samples: int, sends: int) -> None:
 
     url = fresh_database(target, "sequences_guards")
     register_all()
-    world = build_world(steps=2)
+    world = build_world(steps=3)
     counter = StatementCounter()
     print("| database | enrolled | guard check p50 / p99 (µs) | statements | bare lookups p50 / p99 (µs) | statements "
           "| whole send path per message (ms) | statements |")

@@ -32,9 +32,9 @@ from pipewise.sequences.mailer import (
     OutgoingMail,
     PermanentFailure,
     TemporaryFailure,
+    Transports,
     build_mime,
     smtp_config,
-    transport_for,
 )
 from pipewise.sequences.guards import mailbox_of, suppression_of
 from pipewise.sequences.models import EmailMessage, Enrollment
@@ -91,11 +91,15 @@ def _deliver_pending(session: Session, transaction: SessionTransaction) -> None:
     pending = session.info.pop(_PENDING, [])
     if not session.info.pop(_COMMITTED, False):
         return  # rolled back: nothing was queued after all
-    for message_id in pending:
-        try:
-            deliver(message_id)
-        except Exception:  # noqa: BLE001 - the mail.deliver timer retries whatever failed here
-            log.exception("delivery of %s failed; its timer will retry", message_id)
+    transports = Transports()
+    try:
+        for message_id in pending:
+            try:
+                deliver(message_id, transports=transports)
+            except Exception:  # noqa: BLE001 - the mail.deliver timer retries whatever failed here
+                log.exception("delivery of %s failed; its timer will retry", message_id)
+    finally:
+        transports.close()
 
 
 @bus.handles_action(DELIVER_ACTION)
@@ -177,18 +181,26 @@ def _mark_committing(message_id: uuid.UUID, me: str) -> bool:
         return result.rowcount == 1
 
 
-def deliver(message_id: uuid.UUID) -> datetime | None:
-    """Send one queued message. Returns when it should be looked at again, if ever."""
+def deliver(message_id: uuid.UUID, *, transports: Transports | None = None) -> datetime | None:
+    """Send one queued message. Returns when it should be looked at again, if ever.
+    ``transports``: connections a batch keeps open from one message to the next."""
+    if transports is None:
+        transports = Transports()
+        try:
+            return deliver(message_id, transports=transports)
+        finally:
+            transports.close()
     me = worker_id()
     claimed = _claim(message_id, me)
     if not isinstance(claimed, tuple):
         return claimed
     mail, data, config, envelope_from = claimed
-    transport = transport_for(config)  # type: ignore[arg-type]
+    transport = transports.for_config(config)  # type: ignore[arg-type]
     note = None
     try:
         transport.stage(envelope_from, mail.to_address, data, name=mail.message_id)
         if not _mark_committing(message_id, me):
+            transport.abort()
             return None  # another worker took the message over; let it finish
         transport.commit()
     except TemporaryFailure as exc:
@@ -197,8 +209,9 @@ def deliver(message_id: uuid.UUID) -> datetime | None:
         return _after_failure(message_id, str(exc), permanent=True)
     except DeliveryUncertain as exc:
         note = f"sent; the server did not confirm ({exc})"
-    finally:
-        transport.close()
+    except BaseException:
+        transport.abort()
+        raise
     with session_scope() as session:
         message = session.get(EmailMessage, message_id, with_for_update=True)
         if message is not None and message.status == "committing":

@@ -143,11 +143,14 @@ def _meeting(s: Situation) -> Verdict | None:
 
 
 def _related_deals(s: Situation) -> list[tuple[Deal, Stage]]:
-    # One list of ids from two indexed lookups; "linked OR at the account" would make
-    # the database scan every deal.
-    ids = select(DealContact.deal_id).where(DealContact.contact_id == s.enrollment.contact_id)
+    # The ids first, from two indexed lookups: "linked OR at the account" in one query
+    # makes the database scan every deal. Most contacts have none, and it stops there.
+    linked = select(DealContact.deal_id).where(DealContact.contact_id == s.enrollment.contact_id)
     if s.contact.account_id is not None:
-        ids = ids.union(select(Deal.id).where(Deal.account_id == s.contact.account_id))
+        linked = linked.union(select(Deal.id).where(Deal.account_id == s.contact.account_id))
+    ids = list(s.session.scalars(linked))
+    if not ids:
+        return []
     rows = s.session.execute(select(Deal, Stage).join(Stage, Stage.id == Deal.stage_id).where(Deal.id.in_(ids), Stage.kind == "open"))
     return [(deal, stage) for deal, stage in rows]
 

@@ -3,12 +3,16 @@
 A transport sends in two phases so the ledger can record the point of no return:
 ``stage`` does everything up to the end of the DATA body, ``commit`` sends the final
 dot. Before the dot the server discards the message if we vanish; after it, the server
-has it. With no SMTP server configured, mail goes to .eml files in the outbox folder."""
+has it. An SMTP transport keeps its connection open from one message to the next (a
+worker sends a batch over one connection); ``abort`` drops a staged message by closing
+the connection, the only way to take back a DATA body. With no SMTP server configured,
+mail goes to .eml files in the outbox folder."""
 
 import email.policy
 import os
 import re
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +42,12 @@ class PermanentFailure(DeliveryError):
 
 class DeliveryUncertain(DeliveryError):
     """The connection broke after the final dot: the server most likely has the message."""
+
+
+class SetupFailure(TemporaryFailure):
+    """Our side of the connection is wrong (TLS, certificate, login, a server that wants
+    STARTTLS or a login first): not the recipient's fault, so never a bounce. Retried like
+    any temporary failure, and the message says what to fix."""
 
 
 @dataclass
@@ -88,6 +98,8 @@ class Transport(Protocol):
 
     def commit(self) -> None: ...
 
+    def abort(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -95,16 +107,59 @@ class Transport(Protocol):
 class SmtpConfig:
     host: str
     port: int
-    security: str = "starttls"
+    security: str = "starttls"  # none | starttls | ssl (implicit TLS)
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    # Check the server's certificate (against ca_file, else the system's CAs). Off only
+    # for a self-signed server on a trusted network.
+    verify: bool = True
+    ca_file: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.port}"
 
 
-def _classify(code: int, response: bytes | str, stage: str) -> DeliveryError:
+def tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=config.ca_file)
+    if not config.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+# Replies that mean "not like this" about our connection, not about the recipient:
+# 530 authentication or STARTTLS required, 534/538 stronger mechanism or TLS needed,
+# 535 credentials invalid.
+SETUP_CODES = frozenset({530, 534, 535, 538})
+
+
+def _classify(code: int, response: bytes | str, stage: str, server: str = "") -> DeliveryError:
     text = response.decode(errors="replace") if isinstance(response, bytes) else response
     message = f"{stage}: {code} {text}".strip()
+    if code in SETUP_CODES:
+        return SetupFailure(f"{server} wants TLS or a login before it takes mail ({message}); check the SMTP security and login settings", code=code)
     return PermanentFailure(message, code=code) if 500 <= code < 600 else TemporaryFailure(message, code=code)
+
+
+def _setup_error(config: SmtpConfig, exc: Exception) -> SetupFailure | None:
+    """A clear message for the connection set-up errors a person has to fix."""
+    server = config.label
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        error = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return SetupFailure(f"{server} refused the login of {config.username!r}: {exc.smtp_code} {error}", code=exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        hint = " (it may offer a login only after STARTTLS)" if "AUTH" in str(exc) and config.security == "none" else ""
+        return SetupFailure(f"{server}: {exc}{hint}; check the SMTP security setting")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return SetupFailure(
+            f"{server}: the TLS certificate is not trusted ({exc.verify_message}); give its CA file "
+            "(PIPEWISE_SMTP_CA_FILE), or turn the check off (PIPEWISE_SMTP_TLS_VERIFY=false) for a self-signed local server"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return SetupFailure(f"{server}: TLS handshake failed ({exc}); is the security setting ({config.security}) the one the port speaks?")
+    return None
 
 
 class SmtpTransport:
@@ -115,36 +170,59 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
         if cfg.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=tls_context(cfg))
         else:
             smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+        # The body and the final dot go out as two writes; with Nagle's algorithm the dot
+        # waits for the server's delayed ACK of the body (40 ms on Linux) on every message.
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         smtp.ehlo()
         if cfg.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=tls_context(cfg))
             smtp.ehlo()
         if cfg.username:
             smtp.login(cfg.username, cfg.password or "")
         return smtp
 
+    def _open(self) -> tuple[smtplib.SMTP, bool]:
+        """The connection, and whether it was already open (and so may have gone stale)."""
+        if self._smtp is not None:
+            return self._smtp, True
+        self._smtp = self._connect()
+        return self._smtp, False
+
+    def _mail_from(self, sender: str) -> smtplib.SMTP:
+        smtp, reused = self._open()
+        try:
+            code, response = smtp.mail(sender)
+        except (OSError, smtplib.SMTPServerDisconnected):
+            if not reused:
+                raise
+            code, response = 421, b"connection closed"
+        if code == 421 and reused:  # the server closed an idle connection: one fresh try
+            self._drop()
+            smtp, _ = self._open()
+            code, response = smtp.mail(sender)
+        if code != 250:
+            raise _classify(code, response, "MAIL FROM", self.config.label)
+        return smtp
+
     def stage(self, sender: str, recipient: str, data: bytes, *, name: str) -> None:
         try:
-            smtp = self._smtp = self._connect()
-            code, response = smtp.mail(sender)
-            if code != 250:
-                raise _classify(code, response, "MAIL FROM")
+            smtp = self._mail_from(sender)
             code, response = smtp.rcpt(recipient)
             if code not in (250, 251):
-                raise _classify(code, response, "RCPT TO")
+                raise _classify(code, response, "RCPT TO", self.config.label)
             code, response = smtp.docmd("DATA")
             if code != 354:
-                raise _classify(code, response, "DATA")
+                raise _classify(code, response, "DATA", self.config.label)
             smtp.send(dot_stuff(data))
         except DeliveryError:
+            self._reset()
             raise
-        except smtplib.SMTPAuthenticationError as exc:
-            raise TemporaryFailure(f"login refused: {exc.smtp_code} {exc.smtp_error!r}") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"SMTP connection failed: {exc}") from None
+            self._drop()
+            raise _setup_error(self.config, exc) or TemporaryFailure(f"SMTP connection to {self.config.label} failed: {exc}") from None
 
     def commit(self) -> None:
         smtp = self._smtp
@@ -153,13 +231,33 @@ class SmtpTransport:
         try:
             smtp.send(b".\r\n")
         except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
             raise TemporaryFailure(f"connection lost before the final dot: {exc}") from None
         try:
             code, response = smtp.getreply()
         except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
             raise DeliveryUncertain(f"no answer after the final dot: {exc}") from None
         if code != 250:
-            raise _classify(code, response, "end of DATA")
+            raise _classify(code, response, "end of DATA", self.config.label)
+
+    def abort(self) -> None:
+        """Take back a staged message: mid-DATA only closing the connection does that."""
+        self._drop()
+
+    def _reset(self) -> None:
+        """After a refused command, clear the SMTP transaction so the connection can go on."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -202,10 +300,13 @@ class FileTransport:
             os.replace(partial, final)
         self._staged = None
 
-    def close(self) -> None:
+    def abort(self) -> None:
         if self._staged is not None:
             self._staged[0].unlink(missing_ok=True)
             self._staged = None
+
+    def close(self) -> None:
+        self.abort()
 
 
 def outbox_dir() -> Path:
@@ -215,19 +316,33 @@ def outbox_dir() -> Path:
 def smtp_config(host: str | None, port: int | None, security: str, username: str | None, password: str | None) -> SmtpConfig | None:
     """The mailbox's own server if it has one, else the global one, else None (outbox)."""
     settings = get_mail_settings()
+    trust = {"timeout": settings.smtp_timeout_seconds, "verify": settings.smtp_tls_verify, "ca_file": settings.smtp_ca_file}
     if host:
-        return SmtpConfig(host, port or 587, security, username, password, settings.smtp_timeout_seconds)
+        return SmtpConfig(host, port or 587, security, username, password, **trust)
     if settings.smtp_host:
         return SmtpConfig(
-            settings.smtp_host,
-            settings.smtp_port,
-            settings.smtp_security,
-            settings.smtp_username,
-            settings.smtp_password,
-            settings.smtp_timeout_seconds,
+            settings.smtp_host, settings.smtp_port, settings.smtp_security, settings.smtp_username, settings.smtp_password, **trust
         )
     return None
 
 
 def transport_for(config: SmtpConfig | None) -> Transport:
     return SmtpTransport(config) if config is not None else FileTransport(outbox_dir())
+
+
+class Transports:
+    """The transports a batch of deliveries has open, one per server and login, so the
+    batch goes over one connection per server instead of one per message."""
+
+    def __init__(self) -> None:
+        self._open: dict[SmtpConfig | None, Transport] = {}
+
+    def for_config(self, config: SmtpConfig | None) -> Transport:
+        if config not in self._open:
+            self._open[config] = transport_for(config)
+        return self._open[config]
+
+    def close(self) -> None:
+        for transport in self._open.values():
+            transport.close()
+        self._open.clear()

@@ -16,6 +16,11 @@ class MailSettings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout_seconds: float = 30.0
+    # TLS (STARTTLS or implicit) checks the server's certificate against this CA bundle,
+    # else the system's; turn the check off only for a self-signed server you run yourself.
+    # These apply to mailboxes with a server of their own too.
+    smtp_ca_file: str | None = None
+    smtp_tls_verify: bool = True
     # Base URL of this installation as recipients reach it (tracking and unsubscribe links).
     public_url: str = "http://127.0.0.1:8000"
     # How long a delivery may be claimed before another worker may take it over; a
