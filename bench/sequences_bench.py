@@ -299,6 +299,7 @@ def _raw_exactly_once(url: str, port: int, mail: list[tuple[uuid.UUID, str, str,
 
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
+        smtp.ehlo()
         for row_id, sender, recipient, data in mail:
             walk("sending", row_id)
             smtp.mail(sender)
