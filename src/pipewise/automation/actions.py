@@ -11,8 +11,6 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
@@ -25,6 +23,7 @@ from pipewise.automation.timing import parse_duration
 from pipewise.config import get_settings
 from pipewise.crm.records import RecordService
 from pipewise.crm.service import account_service, contact_service, task_service
+from pipewise.db.session import dialect_insert
 from pipewise.deals.models import Stage
 from pipewise.deals.service import deal_service
 from pipewise.errors import ValidationFailed
@@ -57,6 +56,10 @@ class StepBase(BaseModel):
 class ActionStep(StepBase):
     # Whether the step changes a record (described, not done, in test mode).
     changes_record: ClassVar[bool] = False
+    # Whether the step reaches outside the database (e-mail, webhook) through
+    # ``effects.once``: it runs only for an enrollment already committed, whose id (and
+    # so the step's idempotency key) a crash cannot change.
+    external: ClassVar[bool] = False
 
     @abstractmethod
     def execute(self, ctx: StepContext) -> Outcome:
@@ -145,8 +148,7 @@ def _next_in_team(session: Session, team_id: uuid.UUID | None, scope: str) -> Us
     if not members:
         return None
     values = {"scope": scope, "position": 0}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(RoundRobinPosition).values(**values).on_conflict_do_nothing(index_elements=["scope"]))
+    session.execute(dialect_insert(session)(RoundRobinPosition).values(**values).on_conflict_do_nothing(index_elements=["scope"]))
     row = session.scalar(select(RoundRobinPosition).where(RoundRobinPosition.scope == scope).with_for_update())
     chosen = members[row.position % len(members)]
     row.position += 1
@@ -319,6 +321,7 @@ def _send_mail(ctx: StepContext, *, to: str, subject: str, body: str) -> dict[st
 
 class Notify(ActionStep):
     type: Literal["notify"]
+    external: ClassVar[bool] = True
     recipient: Assignee = Field(default_factory=Assignee)
     title: str = Field(min_length=1)
     body: str | None = None
@@ -347,6 +350,7 @@ class Notify(ActionStep):
 
 class SendEmail(ActionStep):
     type: Literal["send_email"]
+    external: ClassVar[bool] = True
     to: str = Field("record", description="'record' (its e-mail), 'owner', or an address")
     subject: str = Field(min_length=1)
     body: str = Field(min_length=1)
@@ -376,10 +380,6 @@ class SendEmail(ActionStep):
         return self.label or f"Send the e-mail \u201c{self.subject}\u201d to {self.to}"
 
 
-def _tag_insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 class AddTag(ActionStep):
     type: Literal["add_tag"]
     changes_record: ClassVar[bool] = True
@@ -389,7 +389,7 @@ class AddTag(ActionStep):
         if ctx.test_mode:
             return Outcome(f"Test mode: would add the tag {self.tag}", skipped=True)
         values = {"record_type": ctx.record_type, "record_id": ctx.record_id, "tag": self.tag, "created_at": ctx.now}
-        ctx.session.execute(_tag_insert(ctx.session)(RecordTag).values(**values).on_conflict_do_nothing())
+        ctx.session.execute(dialect_insert(ctx.session)(RecordTag).values(**values).on_conflict_do_nothing())
         return Outcome(f"Added the tag {self.tag}")
 
     def describe(self) -> str:
@@ -417,6 +417,7 @@ class RemoveTag(ActionStep):
 
 class Webhook(ActionStep):
     type: Literal["webhook"]
+    external: ClassVar[bool] = True
     url: HttpUrl
     secret: str | None = Field(None, description="HMAC key; the instance's secret key when left out")
     body: dict[str, Any] | None = Field(None, description="extra fields sent with the record")

@@ -1,20 +1,24 @@
 """The automation engine: enrolls records when a trigger fires and the conditions hold,
 then moves each enrollment step by step through durable timers.
 
-Every step runs as a ``scheduled_action`` whose key is the step's idempotency key
-``wf:<version>:<enrollment>:<step>``; the worker claims it (``FOR UPDATE SKIP LOCKED``) and
-the step's database effects commit with the claim, so a killed worker loses nothing and
-repeats nothing it committed. Before acting, a step re-checks the record and the goals.
-Locks are always taken in the order scheduled action → enrollment."""
+A step that is due later (a wait, a retry) is a ``scheduled_action`` whose key is the
+step's idempotency key ``wf:<version>:<enrollment>:<step>``; the worker claims a batch of
+them (``FOR UPDATE SKIP LOCKED``), locks their enrollments in one statement, and runs each
+enrollment on from its step through every following step that is due now, in the claim's
+transaction: a killed worker loses nothing and repeats nothing it committed. An enrollment
+made by the worker (from an event or a schedule) runs its first steps the same way, in the
+event's transaction, up to the first step with an external effect, which waits for a
+timer so that its key is that of a committed enrollment. Before acting, every step
+re-checks the record and the goals. Locks are always taken in the order scheduled action
+→ enrollment."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from pipewise.auth.models import User
 from pipewise.automation import conditions
@@ -30,6 +34,7 @@ from pipewise.automation.triggers import RecordDeleted, TimedTrigger, event_matc
 from pipewise.crm.models import Task
 from pipewise.crm.registry import spec_for
 from pipewise.db.base import utcnow, uuid7
+from pipewise.db.session import cached_lookup, dialect_insert
 from pipewise.events import bus
 from pipewise.events.models import OutboxEvent, ScheduledAction
 
@@ -38,6 +43,8 @@ TICK_KIND = "automation.tick"
 RUNNING_STATES = ("running", "waiting")
 # A date-based wait whose target moved by less than this is treated as due.
 DUE_SLACK = timedelta(seconds=1)
+# session.info: the enrollments a worker's batch has locked, by id (None: gone).
+LOCKED_ENROLLMENTS = "automation.locked_enrollments"
 
 
 def step_key(enrollment: Enrollment, step_id: str) -> str:
@@ -46,7 +53,11 @@ def step_key(enrollment: Enrollment, step_id: str) -> str:
 
 @dataclass
 class Run:
-    """One enrollment with what it runs on, loaded once per step."""
+    """One enrollment with what it runs on, loaded once per step.
+
+    ``chain``: steps due now run in this transaction (``queued`` is the next one) rather
+    than through a timer; ``committed``: the enrollment exists outside this transaction,
+    so steps with external effects may run too."""
 
     session: Session
     workflow: Workflow
@@ -54,6 +65,10 @@ class Run:
     definition: WorkflowDefinition
     enrollment: Enrollment
     now: datetime
+    chain: bool = False
+    committed: bool = True
+    queued: str | None = None
+    ran: set[str] = field(default_factory=set)
 
     def decide(self, kind: str, message: str, *, step_id: str | None = None, details: dict[str, Any] | None = None) -> None:
         record_decision(
@@ -96,9 +111,11 @@ def enroll(
     tester: User | None = None,
     check_conditions: bool = True,
     explain_rejection: bool = True,
+    chain: bool = False,
 ) -> EnrollResult:
     """Enroll one record if the conditions hold and it may enroll; explain the outcome.
-    ``occurrence`` names this firing of the trigger (used when re-enrollment is allowed)."""
+    ``occurrence`` names this firing of the trigger (used when re-enrollment is allowed).
+    ``chain`` (the worker): run the first steps now, up to one with an external effect."""
     now = now or utcnow()
     definition = load(version)
     record_type = definition.record_type
@@ -116,24 +133,36 @@ def enroll(
                 )
             return EnrollResult("not_enrolled", verdict.text)
     run_key = _run_key(session, workflow, definition, record_type, record_id, occurrence, test_mode)
-    if run_key is None or _enrollment_exists(session, workflow.id, record_type, record_id, run_key):
+    enrollment = None if run_key is None else _insert_enrollment(session, {
+        "workflow_id": workflow.id, "version_id": version.id, "record_type": record_type, "record_id": record_id,
+        "run_key": run_key, "test_mode": test_mode, "tester_id": tester.id if tester else None,
+        "trigger_event_id": trigger_event_id, "enrolled_at": now,
+    })
+    if enrollment is None:
         return EnrollResult("already_enrolled", f"this {record_type} is already in the workflow")
-    enrollment = Enrollment(
-        id=uuid7(), workflow_id=workflow.id, version_id=version.id, record_type=record_type, record_id=record_id,
-        run_key=run_key, status="running", test_mode=test_mode, tester_id=tester.id if tester else None,
-        trigger_event_id=trigger_event_id, enrolled_at=now, armed_goals=[],
-    )
-    try:
-        with session.begin_nested():
-            session.add(enrollment)
-            session.flush()
-    except IntegrityError:
-        return EnrollResult("already_enrolled", f"this {record_type} is already in the workflow")
-    run = Run(session, workflow, version, definition, enrollment, now)
+    run = Run(session, workflow, version, definition, enrollment, now, chain=chain, committed=False)
     message = summary + (f"; {verdict.text}" if verdict is not None else "")
     run.decide("enrolled", message, details={"values": verdict.values} if verdict else None)
     enter_step(run, definition.first_step())
+    advance(run)
     return EnrollResult("enrolled", message, enrollment)
+
+
+def _insert_enrollment(session: Session, values: dict[str, Any]) -> Enrollment | None:
+    """Insert the enrollment unless the unique (workflow, record, run key) says it exists
+    (another worker may have enrolled the record a moment ago); None then. One statement,
+    no savepoint: the row is inserted directly and the object attached as loaded."""
+    row = {
+        "id": uuid7(), "status": "running", "current_step": None, "attempt": 0, "action_key": None,
+        "wait_until": None, "wait_event": None, "armed_goals": [], "finished_at": None, "exit_reason": None, **values,
+    }
+    stmt = dialect_insert(session)(Enrollment).values(**row).on_conflict_do_nothing().returning(Enrollment.id)
+    if session.execute(stmt).scalar() is None:
+        return None
+    enrollment = Enrollment(**row)
+    make_transient_to_detached(enrollment)
+    session.add(enrollment)
+    return enrollment
 
 
 def _run_key(
@@ -152,15 +181,6 @@ def _run_key(
         ).limit(1)
     )
     return None if still_running else (occurrence or uuid7().hex)
-
-
-def _enrollment_exists(session: Session, workflow_id: uuid.UUID, record_type: str, record_id: uuid.UUID, run_key: str) -> bool:
-    return session.scalar(
-        select(Enrollment.id).where(
-            Enrollment.workflow_id == workflow_id, Enrollment.record_type == record_type,
-            Enrollment.record_id == record_id, Enrollment.run_key == run_key,
-        )
-    ) is not None
 
 
 # -- moving through the steps ------------------------------------------------------------
@@ -186,7 +206,10 @@ def enter_step(run: Run, step_id: str | None) -> None:
     step = run.definition.step(step_id)
     if not isinstance(step, Wait):
         enrollment.status = "running"
-        schedule_step(run, step_id, run.now)
+        if _runs_now(run, step):
+            run.queued = step_id
+        else:
+            schedule_step(run, step_id, run.now)
         return
     due = step.target(run.session, enrollment.record_type, run.record(), run.now)
     if due is None:
@@ -206,10 +229,20 @@ def enter_step(run: Run, step_id: str | None) -> None:
     schedule_step(run, step_id, due)
 
 
+def _runs_now(run: Run, step: Any) -> bool:
+    """Whether a step due now runs in this transaction. Not a step this run already took
+    (a loop goes through its timer, as a step's key runs once), nor an external effect
+    of an enrollment that is not committed yet (a crash would give it another key)."""
+    if not run.chain or step.id in run.ran:
+        return False
+    return run.committed or not getattr(step, "external", False)
+
+
 def _arrived_already(run: Run, step: Wait) -> OutboxEvent | None:
     """A matching event about the record since the run began (its trigger event) or its
     last wait ended: handled before this wait existed, it still counts for it."""
     enrollment = run.enrollment
+    run.session.flush()  # the decisions of this transaction count too
     since = run.session.scalar(
         select(Decision.at)
         .where(Decision.enrollment_id == enrollment.id, Decision.kind == "waited")
@@ -270,17 +303,42 @@ def load_run(session: Session, enrollment: Enrollment, now: datetime | None = No
     return Run(session, workflow, version, load(version), enrollment, now or utcnow())
 
 
+def prepare_steps(session: Session, actions: list[ScheduledAction]) -> None:
+    """Before a worker runs a batch of steps: lock their enrollments (in id order, so two
+    workers never wait on each other in a cycle) and load their records and workflows,
+    a few statements for the whole batch. The rows are held for the batch's transaction."""
+    ids = sorted({uuid.UUID(action.payload["enrollment_id"]) for action in actions})
+    locked: dict[uuid.UUID, Enrollment | None] = session.info.setdefault(LOCKED_ENROLLMENTS, {})
+    locked.update(dict.fromkeys(ids))
+    found = session.scalars(select(Enrollment).where(Enrollment.id.in_(ids)).order_by(Enrollment.id).with_for_update()).all()
+    record_ids: dict[str, set[uuid.UUID]] = {}
+    for enrollment in found:
+        locked[enrollment.id] = enrollment
+        record_ids.setdefault(enrollment.record_type, set()).add(enrollment.record_id)
+        _held(session, Workflow, enrollment.workflow_id)
+        _held(session, WorkflowVersion, enrollment.version_id)
+    held_records = session.info.setdefault("automation.records", [])
+    for record_type, same_type in record_ids.items():
+        model = spec_for(record_type).model
+        held_records.extend(session.scalars(select(model).where(model.id.in_(same_type))).all())
+
+
+def _locked_enrollment(session: Session, enrollment_id: uuid.UUID) -> Enrollment | None:
+    locked = session.info.get(LOCKED_ENROLLMENTS, {})
+    if enrollment_id in locked:
+        return locked[enrollment_id]
+    return session.scalar(select(Enrollment).where(Enrollment.id == enrollment_id).with_for_update())
+
+
 def run_step(session: Session, action: ScheduledAction) -> None:
-    """The handler of ``automation.step`` actions. The step's writes are flushed once,
-    at its end (the worker's savepoint), rather than before each query."""
+    """The handler of ``automation.step`` actions. The writes are flushed with the
+    worker's batch rather than before each query."""
     with session.no_autoflush:
         _run_step(session, action)
 
 
 def _run_step(session: Session, action: ScheduledAction) -> None:
-    enrollment = session.scalar(
-        select(Enrollment).where(Enrollment.id == uuid.UUID(action.payload["enrollment_id"])).with_for_update()
-    )
+    enrollment = _locked_enrollment(session, uuid.UUID(action.payload["enrollment_id"]))
     step_id = action.payload["step_id"]
     if (
         enrollment is None
@@ -293,6 +351,21 @@ def _run_step(session: Session, action: ScheduledAction) -> None:
     if run.workflow.status == "paused" and not enrollment.test_mode:
         action.status = "cancelled"  # resuming the workflow sets it pending again
         return
+    run.chain, run.queued = True, step_id
+    advance(run)
+
+
+def advance(run: Run) -> None:
+    """Run the queued step, and each step it queues in turn (steps due now)."""
+    with run.session.no_autoflush:
+        while run.queued is not None:
+            step_id, run.queued = run.queued, None
+            run.ran.add(step_id)
+            _run_one(run, step_id)
+
+
+def _run_one(run: Run, step_id: str) -> None:
+    session, enrollment = run.session, run.enrollment
     record = run.record()
     if record is None and not isinstance(run.definition.trigger, RecordDeleted):
         finish(run, "exited", "exited", f"the {enrollment.record_type} was deleted", step_id=step_id)
@@ -340,15 +413,20 @@ def _act(run: Run, step: ActionStep, record: Any) -> None:
     tester = run.session.get(User, enrollment.tester_id) if enrollment.tester_id else None
     key = step_key(enrollment, step.id)
     ctx = StepContext(run.session, run.workflow, run.version, enrollment, record, key, run.now, tester)
-    try:
-        with run.session.begin_nested():
-            outcome = step.execute(ctx)
-    except PermanentStepFailure as exc:
-        _fail(run, step, str(exc))
-        return
-    except Exception as exc:  # noqa: BLE001 - any failure of one step is retried, then dead-lettered
-        _retry_or_fail(run, step, str(exc) if isinstance(exc, StepFailed) else f"{exc.__class__.__name__}: {exc}")
-        return
+    if bus.optimistic(run.session) and not step.external:
+        # The worker's batch is optimistic: a failure here rolls the whole batch back and
+        # runs it again with savepoints, where it lands in the handlers below.
+        outcome = step.execute(ctx)
+    else:
+        try:
+            with run.session.begin_nested():
+                outcome = step.execute(ctx)
+        except PermanentStepFailure as exc:
+            _fail(run, step, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure of one step is retried, then dead-lettered
+            _retry_or_fail(run, step, str(exc) if isinstance(exc, StepFailed) else f"{exc.__class__.__name__}: {exc}")
+            return
     run.decide("skipped" if outcome.skipped else "acted", outcome.message, step_id=step.id, details=outcome.details)
     enter_step(run, run.definition.following(step.id))
 
@@ -399,17 +477,12 @@ def on_event(session: Session, event: bus.Event) -> None:
     """The ``*`` subscriber: start workflows whose trigger matches, then let the event
     end waits and meet goals of the runs on the records it is about."""
     now = utcnow()
-    candidates = session.execute(
-        select(Workflow, WorkflowVersion)
-        .join(WorkflowVersion, WorkflowVersion.id == Workflow.live_version_id)
-        .where(Workflow.status == "active", Workflow.trigger_event == event.name)
-    ).all()
-    for workflow, version in candidates:
+    for workflow, version in _listening(session, event.name):
         hit = load(version).trigger.match(session, event)
         if hit is not None:
             enroll(
                 session, workflow=workflow, version=version, record_id=hit.record_id, summary=hit.summary,
-                now=now, trigger_event_id=event.id, occurrence=f"e{event.id}",
+                now=now, trigger_event_id=event.id, occurrence=f"e{event.id}", chain=True,
             )
     related = related_record_ids(session, event)
     if not related:
@@ -422,6 +495,16 @@ def on_event(session: Session, event: bus.Event) -> None:
     ).all()
     for enrollment in open_runs:
         _react(session, enrollment, event, now)
+
+
+def _listening(session: Session, event_name: str) -> list[Any]:
+    """The active workflows (with their live versions) whose trigger listens to
+    ``event_name``, looked up once per transaction (a worker's batch of events)."""
+    return cached_lookup(session, Workflow, ("automation.listening", event_name), lambda: session.execute(
+        select(Workflow, WorkflowVersion)
+        .join(WorkflowVersion, WorkflowVersion.id == Workflow.live_version_id)
+        .where(Workflow.status == "active", Workflow.trigger_event == event_name)
+    ).all())
 
 
 def lock_for_change(session: Session, enrollment: Enrollment, now: datetime) -> bool:
@@ -513,6 +596,7 @@ def enroll_due(session: Session, workflow: Workflow, version: WorkflowVersion, n
             session, workflow=workflow, version=version, record_id=record_id,
             summary=trigger.describe() + (f" ({label})" if isinstance(label, str) else ""), now=now,
             occurrence=f"t{int(now.timestamp())}", check_conditions=not filtered_in_sql, explain_rejection=False,
+            chain=True,
         )
         count += result.status == "enrolled"
     return count

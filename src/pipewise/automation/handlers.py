@@ -4,6 +4,7 @@ end a run; steps and time-based triggers run as scheduled actions."""
 from pipewise.automation import engine
 from pipewise.events import bus
 
-bus.subscribe("*", name="automation.engine")(engine.on_event)
-bus.handles_action(engine.STEP_KIND)(engine.run_step)
-bus.handles_action(engine.TICK_KIND)(engine.run_tick)
+# Rerun-safe: the engine's only effects outside the database go through effects.once.
+bus.subscribe("*", name="automation.engine", rerun_safe=True)(engine.on_event)
+bus.handles_action(engine.STEP_KIND, prepare=engine.prepare_steps, rerun_safe=True)(engine.run_step)
+bus.handles_action(engine.TICK_KIND, rerun_safe=True)(engine.run_tick)

@@ -1,5 +1,11 @@
 """The event bus: ``record`` writes an outbox row inside the caller's transaction;
-the worker later ``dispatch``es each row to the subscribers whose pattern matches."""
+the worker later ``dispatch``es each row to the subscribers whose pattern matches.
+
+The worker handles a claimed batch in one transaction. A subscriber or action kind
+registered ``rerun_safe`` runs without a savepoint of its own: if it fails, the worker
+rolls the whole batch back and runs it again with one savepoint per item, so only the
+failing item is set aside. Rerun-safe means: its database writes are its only effects, or
+its other effects are made once per idempotency key."""
 
 import fnmatch
 import uuid
@@ -8,11 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from pipewise.db.session import dialect_insert
 from pipewise.events.base import DomainEvent
 from pipewise.events.models import OutboxEvent, ScheduledAction
 
@@ -44,6 +48,16 @@ class Event:
 
 Handler = Callable[[Session, Event], None]
 ActionHandler = Callable[[Session, ScheduledAction], None]
+BatchPreparer = Callable[[Session, list[ScheduledAction]], None]
+
+# session.info flag: the worker is running a batch without a savepoint per item.
+OPTIMISTIC = "pipewise.optimistic_batch"
+
+
+def optimistic(session: Session) -> bool:
+    """True while the worker runs a batch without a savepoint per item: a failure
+    should propagate (the batch is then run again item by item) rather than be caught."""
+    return bool(session.info.get(OPTIMISTIC))
 
 
 @dataclass(frozen=True)
@@ -51,21 +65,31 @@ class Subscription:
     pattern: str
     subscriber: str
     handler: Handler
+    rerun_safe: bool = False
 
     def matches(self, event_name: str) -> bool:
         return fnmatch.fnmatchcase(event_name, self.pattern)
 
 
+@dataclass(frozen=True)
+class ActionKind:
+    handler: ActionHandler
+    # Called once per claimed batch with that batch's actions of this kind, before any
+    # runs: loads (and locks) what they will all need in a few statements.
+    prepare: BatchPreparer | None = None
+    rerun_safe: bool = False
+
+
 _subscriptions: dict[str, Subscription] = {}
-_action_handlers: dict[str, ActionHandler] = {}
+_action_handlers: dict[str, ActionKind] = {}
 
 
-def subscribe(pattern: str, *, name: str | None = None) -> Callable[[Handler], Handler]:
+def subscribe(pattern: str, *, name: str | None = None, rerun_safe: bool = False) -> Callable[[Handler], Handler]:
     """Register a handler for events whose name matches ``pattern`` (fnmatch: ``deal.*``)."""
 
     def register(handler: Handler) -> Handler:
         subscriber = name or f"{handler.__module__}.{handler.__qualname__}"
-        _subscriptions[subscriber] = Subscription(pattern, subscriber, handler)
+        _subscriptions[subscriber] = Subscription(pattern, subscriber, handler, rerun_safe)
         return handler
 
     return register
@@ -95,18 +119,25 @@ def record(session: Session, event: DomainEvent) -> OutboxEvent:
     return row
 
 
-def handles_action(kind: str) -> Callable[[ActionHandler], ActionHandler]:
+def handles_action(
+    kind: str, *, prepare: BatchPreparer | None = None, rerun_safe: bool = False
+) -> Callable[[ActionHandler], ActionHandler]:
     """Register the function that runs scheduled actions of ``kind``."""
 
     def register(handler: ActionHandler) -> ActionHandler:
-        _action_handlers[kind] = handler
+        _action_handlers[kind] = ActionKind(handler, prepare, rerun_safe)
         return handler
 
     return register
 
 
-def action_handler(kind: str) -> ActionHandler | None:
+def action_kind(kind: str) -> ActionKind | None:
     return _action_handlers.get(kind)
+
+
+def action_handler(kind: str) -> ActionHandler | None:
+    registered = _action_handlers.get(kind)
+    return registered.handler if registered is not None else None
 
 
 def schedule(
@@ -114,11 +145,4 @@ def schedule(
 ) -> None:
     """Insert a durable timer; a second schedule with the same key is ignored."""
     values = {"key": key, "kind": kind, "run_at": run_at, "payload": payload or {}, "status": "pending"}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = pg_insert(ScheduledAction).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(ScheduledAction).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = insert(ScheduledAction).values(**values)
-    session.execute(stmt)
+    session.execute(dialect_insert(session)(ScheduledAction).values(**values).on_conflict_do_nothing(index_elements=["key"]))

@@ -8,7 +8,9 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +32,11 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _run_subscriber(session: Session, sub: bus.Subscription, event: bus.Event) -> str | None:
-    """Run one subscriber inside a savepoint; return the error text if it failed."""
+    """Run one subscriber inside a savepoint; return the error text if it failed. In an
+    optimistic batch a rerun-safe subscriber runs bare and its failure propagates."""
+    if sub.rerun_safe and bus.optimistic(session):
+        sub.handler(session, event)
+        return None
     try:
         with session.begin_nested():
             sub.handler(session, event)
@@ -61,6 +67,33 @@ def dispatch(session: Session, row: OutboxEvent) -> int:
     return failures
 
 
+T = TypeVar("T")
+Claim = Callable[[Session, "list[int] | None"], Sequence[T]]
+
+
+def run_batch(claim: Claim[T], work: Callable[[Session, Sequence[T]], None]) -> int:
+    """Claim a batch and work it in one transaction, optimistically: rerun-safe items run
+    without savepoints. If anything fails, the transaction is rolled back and the same
+    items (those still unclaimed) are worked again with a savepoint per item, so the
+    failure is isolated and recorded as before. Returns how many items were claimed."""
+    claimed: list[int] = []
+    try:
+        with session_scope() as session:
+            session.info[bus.OPTIMISTIC] = True
+            items = claim(session, None)
+            claimed = [item.id for item in items]  # type: ignore[attr-defined]
+            work(session, items)
+        return len(claimed)
+    except Exception:  # noqa: BLE001 - run again below, one savepoint per item
+        if not claimed:
+            raise
+        log.info("a batch of %d failed; running it again item by item", len(claimed))
+    with session_scope() as session:
+        items = claim(session, claimed)
+        work(session, items)
+        return len(claimed)
+
+
 class Worker:
     def __init__(self, *, name: str | None = None, batch_size: int = 200) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
@@ -70,17 +103,16 @@ class Worker:
     # -- one pass of each kind of work; each returns how many items it handled --
 
     def drain_outbox_once(self) -> int:
-        with session_scope() as session:
-            rows = session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.processed_at.is_(None))
-                .order_by(OutboxEvent.id)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
+        def claim(session: Session, ids: list[int] | None) -> Sequence[OutboxEvent]:
+            stmt = select(OutboxEvent).where(OutboxEvent.processed_at.is_(None))
+            stmt = stmt.where(OutboxEvent.id.in_(ids)) if ids is not None else stmt
+            return session.scalars(stmt.order_by(OutboxEvent.id).limit(self.batch_size).with_for_update(skip_locked=True)).all()
+
+        def work(session: Session, rows: Sequence[OutboxEvent]) -> None:
             for row in rows:
                 dispatch(session, row)
-            return len(rows)
+
+        return run_batch(claim, work)
 
     def retry_deliveries_once(self) -> int:
         now = utcnow()
@@ -114,28 +146,41 @@ class Worker:
 
     def run_due_actions_once(self) -> int:
         now = utcnow()
-        with session_scope() as session:
-            actions = session.scalars(
-                select(ScheduledAction)
-                .where(ScheduledAction.status == "pending", ScheduledAction.run_at <= now)
-                .order_by(ScheduledAction.run_at)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
+
+        def claim(session: Session, ids: list[int] | None) -> Sequence[ScheduledAction]:
+            stmt = select(ScheduledAction).where(ScheduledAction.status == "pending", ScheduledAction.run_at <= now)
+            stmt = stmt.where(ScheduledAction.id.in_(ids)) if ids is not None else stmt
+            return session.scalars(
+                stmt.order_by(ScheduledAction.run_at).limit(self.batch_size).with_for_update(skip_locked=True)
             ).all()
+
+        def work(session: Session, actions: Sequence[ScheduledAction]) -> None:
+            by_kind: dict[str, list[ScheduledAction]] = {}
+            for action in actions:
+                by_kind.setdefault(action.kind, []).append(action)
+            for kind, same_kind in by_kind.items():
+                registered = bus.action_kind(kind)
+                if registered is not None and registered.prepare is not None:
+                    registered.prepare(session, same_kind)
             for action in actions:
                 self._run_action(session, action)
-            return len(actions)
+
+        return run_batch(claim, work)
 
     def _run_action(self, session: Session, action: ScheduledAction) -> None:
-        handler = bus.action_handler(action.kind)
+        registered = bus.action_kind(action.kind)
         action.attempts += 1
-        if handler is None:
+        if registered is None:
             action.status = "dead"
             action.last_error = f"no handler for action kind {action.kind!r}"
             return
+        if registered.rerun_safe and bus.optimistic(session):
+            registered.handler(session, action)
+            self._finish_action(action)
+            return
         try:
             with session.begin_nested():
-                handler(session, action)
+                registered.handler(session, action)
         except Exception:  # noqa: BLE001
             log.exception("scheduled action %s (%s) failed", action.id, action.kind)
             action.last_error = traceback.format_exc(limit=5)
@@ -144,6 +189,10 @@ class Worker:
             else:
                 action.run_at = utcnow() + backoff(action.attempts)
             return
+        self._finish_action(action)
+
+    @staticmethod
+    def _finish_action(action: ScheduledAction) -> None:
         if action.status == "pending":  # a handler may reschedule itself or cancel
             action.status = "done"
             action.finished_at = utcnow()
