@@ -23,7 +23,7 @@ from pipewise.automation.timing import parse_duration
 from pipewise.config import get_settings
 from pipewise.crm.records import RecordService
 from pipewise.crm.service import account_service, contact_service, task_service
-from pipewise.db.session import dialect_insert
+from pipewise.db.session import dialect_insert, insert_later
 from pipewise.deals.models import Stage
 from pipewise.deals.service import deal_service
 from pipewise.errors import ValidationFailed
@@ -389,7 +389,7 @@ class AddTag(ActionStep):
         if ctx.test_mode:
             return Outcome(f"Test mode: would add the tag {self.tag}", skipped=True)
         values = {"record_type": ctx.record_type, "record_id": ctx.record_id, "tag": self.tag, "created_at": ctx.now}
-        ctx.session.execute(dialect_insert(ctx.session)(RecordTag).values(**values).on_conflict_do_nothing())
+        insert_later(ctx.session, RecordTag, values)
         return Outcome(f"Added the tag {self.tag}")
 
     def describe(self) -> str:

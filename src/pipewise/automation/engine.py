@@ -21,7 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from pipewise.auth.models import User
-from pipewise.automation import conditions
+from pipewise.automation import batch, conditions
+from pipewise.automation.batch import RUNNING_STATES
 from pipewise.automation.actions import ActionStep
 from pipewise.automation.context import PermanentStepFailure, StepContext, StepFailed
 from pipewise.automation.definition import WorkflowDefinition, load
@@ -40,11 +41,8 @@ from pipewise.events.models import OutboxEvent, ScheduledAction
 
 STEP_KIND = "automation.step"
 TICK_KIND = "automation.tick"
-RUNNING_STATES = ("running", "waiting")
 # A date-based wait whose target moved by less than this is treated as due.
 DUE_SLACK = timedelta(seconds=1)
-# session.info: the enrollments a worker's batch has locked, by id (None: gone).
-LOCKED_ENROLLMENTS = "automation.locked_enrollments"
 
 
 def step_key(enrollment: Enrollment, step_id: str) -> str:
@@ -69,6 +67,7 @@ class Run:
     committed: bool = True
     queued: str | None = None
     ran: set[str] = field(default_factory=set)
+    held_record: Any = None  # keeps the record in the identity map between steps
 
     def decide(self, kind: str, message: str, *, step_id: str | None = None, details: dict[str, Any] | None = None) -> None:
         record_decision(
@@ -84,7 +83,8 @@ class Run:
         )
 
     def record(self) -> Any:
-        return self.session.get(spec_for(self.enrollment.record_type).model, self.enrollment.record_id)
+        self.held_record = self.session.get(spec_for(self.enrollment.record_type).model, self.enrollment.record_id)
+        return self.held_record
 
 
 # -- enrolling ---------------------------------------------------------------------------
@@ -162,6 +162,7 @@ def _insert_enrollment(session: Session, values: dict[str, Any]) -> Enrollment |
     enrollment = Enrollment(**row)
     make_transient_to_detached(enrollment)
     session.add(enrollment)
+    batch.track_new(session, enrollment)
     return enrollment
 
 
@@ -173,6 +174,7 @@ def _run_key(
         return f"test:{uuid7().hex}"
     if not definition.reenrolls:
         return ""
+    session.flush()  # a run this batch ended counts as ended
     still_running = session.scalar(
         select(Enrollment.id).where(
             Enrollment.workflow_id == workflow.id, Enrollment.record_type == record_type,
@@ -287,47 +289,10 @@ def goal_reached(run: Run) -> str | None:
     return None
 
 
-def _held(session: Session, model: type, row_id: uuid.UUID) -> Any:
-    """A workflow or version row, loaded once per session (a worker's batch): the
-    identity map holds rows only weakly, and every step of a batch needs the same few."""
-    held = session.info.setdefault("automation.rows", {})
-    row = held.get((model, row_id))
-    if row is None:
-        row = held[(model, row_id)] = session.get(model, row_id)
-    return row
-
-
 def load_run(session: Session, enrollment: Enrollment, now: datetime | None = None) -> Run:
-    workflow = _held(session, Workflow, enrollment.workflow_id)
-    version = _held(session, WorkflowVersion, enrollment.version_id)
+    workflow = batch.held(session, Workflow, enrollment.workflow_id)
+    version = batch.held(session, WorkflowVersion, enrollment.version_id)
     return Run(session, workflow, version, load(version), enrollment, now or utcnow())
-
-
-def prepare_steps(session: Session, actions: list[ScheduledAction]) -> None:
-    """Before a worker runs a batch of steps: lock their enrollments (in id order, so two
-    workers never wait on each other in a cycle) and load their records and workflows,
-    a few statements for the whole batch. The rows are held for the batch's transaction."""
-    ids = sorted({uuid.UUID(action.payload["enrollment_id"]) for action in actions})
-    locked: dict[uuid.UUID, Enrollment | None] = session.info.setdefault(LOCKED_ENROLLMENTS, {})
-    locked.update(dict.fromkeys(ids))
-    found = session.scalars(select(Enrollment).where(Enrollment.id.in_(ids)).order_by(Enrollment.id).with_for_update()).all()
-    record_ids: dict[str, set[uuid.UUID]] = {}
-    for enrollment in found:
-        locked[enrollment.id] = enrollment
-        record_ids.setdefault(enrollment.record_type, set()).add(enrollment.record_id)
-        _held(session, Workflow, enrollment.workflow_id)
-        _held(session, WorkflowVersion, enrollment.version_id)
-    held_records = session.info.setdefault("automation.records", [])
-    for record_type, same_type in record_ids.items():
-        model = spec_for(record_type).model
-        held_records.extend(session.scalars(select(model).where(model.id.in_(same_type))).all())
-
-
-def _locked_enrollment(session: Session, enrollment_id: uuid.UUID) -> Enrollment | None:
-    locked = session.info.get(LOCKED_ENROLLMENTS, {})
-    if enrollment_id in locked:
-        return locked[enrollment_id]
-    return session.scalar(select(Enrollment).where(Enrollment.id == enrollment_id).with_for_update())
 
 
 def run_step(session: Session, action: ScheduledAction) -> None:
@@ -338,7 +303,7 @@ def run_step(session: Session, action: ScheduledAction) -> None:
 
 
 def _run_step(session: Session, action: ScheduledAction) -> None:
-    enrollment = _locked_enrollment(session, uuid.UUID(action.payload["enrollment_id"]))
+    enrollment = batch.locked_enrollment(session, uuid.UUID(action.payload["enrollment_id"]))
     step_id = action.payload["step_id"]
     if (
         enrollment is None
@@ -473,9 +438,28 @@ def related_record_ids(session: Session, event: bus.Event) -> set[uuid.UUID]:
     return ids
 
 
+def prepare_events(session: Session, events: list[bus.Event]) -> None:
+    """Once per batch of events: load the records the listening workflows may enroll and
+    the open runs on every record the events are about."""
+    enrolling: dict[str, set[uuid.UUID]] = {}
+    for event in events:
+        for workflow, _version in _listening(session, event.name):
+            if event.record_id and event.record_type == workflow.record_type:
+                enrolling.setdefault(workflow.record_type, set()).add(event.record_id)
+    for record_type, ids in enrolling.items():
+        batch.hold_records(session, record_type, ids)
+    batch.prepare_open_runs(session, set().union(*(related_record_ids(session, event) for event in events)))
+
+
 def on_event(session: Session, event: bus.Event) -> None:
     """The ``*`` subscriber: start workflows whose trigger matches, then let the event
-    end waits and meet goals of the runs on the records it is about."""
+    end waits and meet goals of the runs on the records it is about. Writes are flushed
+    with the worker's batch; the few reads that need them flush first."""
+    with session.no_autoflush:
+        _on_event(session, event)
+
+
+def _on_event(session: Session, event: bus.Event) -> None:
     now = utcnow()
     for workflow, version in _listening(session, event.name):
         hit = load(version).trigger.match(session, event)
@@ -487,13 +471,7 @@ def on_event(session: Session, event: bus.Event) -> None:
     related = related_record_ids(session, event)
     if not related:
         return
-    open_runs = session.scalars(
-        select(Enrollment).where(
-            Enrollment.record_id.in_(related), Enrollment.status.in_(RUNNING_STATES),
-            Enrollment.trigger_event_id.is_distinct_from(event.id),
-        )
-    ).all()
-    for enrollment in open_runs:
+    for enrollment in batch.open_runs(session, related, event.id):
         _react(session, enrollment, event, now)
 
 
@@ -537,7 +515,10 @@ def _react(session: Session, enrollment: Enrollment, event: bus.Event, now: date
     run = load_run(session, enrollment, now)
     has_goals = run.definition.goal is not None or bool(enrollment.armed_goals)
     released = bool(waiting_for) and event_matches(waiting_for, event)
-    if not (released or has_goals) or not lock_for_change(session, enrollment, now):
+    if not (released or has_goals):
+        return
+    session.flush()  # what this batch did is seen by the lock and the goal check
+    if not lock_for_change(session, enrollment, now):
         return
     if has_goals and (goal := goal_reached(run)) is not None:
         cancel_pending_action(session, enrollment)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -129,6 +129,52 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
 def dialect_insert(session: Session) -> Any:
     """The ``insert`` of the session's database, which knows ``on_conflict_do_nothing``."""
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# -- inserts deferred to one multi-row statement --
+#
+# A batch that adds many small rows (a tag per workflow step) writes them as one INSERT per
+# table rather than one each. The rows wait on the connection and are written before the
+# session's next statement, before a savepoint opens (so that its rollback leaves them) and
+# before commit; a rollback drops the rows deferred since the transaction or savepoint began.
+
+_DEFERRED_KEY = "pipewise.deferred_inserts"
+_DEFERRED_CHUNK = 1000
+
+
+def insert_later(session: Session, model: type, row: dict[str, Any]) -> None:
+    """Insert ``row`` into ``model``'s table, ignoring a conflict, before the next statement."""
+    session.connection().info.setdefault(_DEFERRED_KEY, {}).setdefault(model.__table__, []).append(row)
+
+
+def _write_deferred(connection: Connection) -> None:
+    pending = connection.info.pop(_DEFERRED_KEY, None)
+    for table, rows in (pending or {}).items():
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        for start in range(0, len(rows), _DEFERRED_CHUNK):
+            connection.execute(insert(table).values(rows[start : start + _DEFERRED_CHUNK]).on_conflict_do_nothing())
+
+
+def _drop_deferred(connection: Connection, *_args: Any) -> None:
+    connection.info.pop(_DEFERRED_KEY, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _deferred_before_statement(state: Any) -> None:
+    if state.session.in_transaction():
+        _write_deferred(state.session.connection())
+
+
+@event.listens_for(Session, "before_commit")
+def _deferred_before_commit(session: Session) -> None:
+    if session.in_transaction():
+        _write_deferred(session.connection())
+
+
+event.listen(Engine, "savepoint", lambda connection, _name: _write_deferred(connection))
+event.listen(Engine, "rollback_savepoint", _drop_deferred)
+event.listen(Engine, "rollback", _drop_deferred)
+event.listen(Engine, "commit", _drop_deferred)
 
 
 def refresh_statistics() -> None:

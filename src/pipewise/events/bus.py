@@ -49,6 +49,7 @@ class Event:
 Handler = Callable[[Session, Event], None]
 ActionHandler = Callable[[Session, ScheduledAction], None]
 BatchPreparer = Callable[[Session, list[ScheduledAction]], None]
+EventsPreparer = Callable[[Session, list["Event"]], None]
 
 # session.info flag: the worker is running a batch without a savepoint per item.
 OPTIMISTIC = "pipewise.optimistic_batch"
@@ -66,6 +67,9 @@ class Subscription:
     subscriber: str
     handler: Handler
     rerun_safe: bool = False
+    # Called once per batch of events with those this subscriber will receive, before
+    # any is dispatched: loads what they will all need in a few statements.
+    prepare: EventsPreparer | None = None
 
     def matches(self, event_name: str) -> bool:
         return fnmatch.fnmatchcase(event_name, self.pattern)
@@ -84,12 +88,14 @@ _subscriptions: dict[str, Subscription] = {}
 _action_handlers: dict[str, ActionKind] = {}
 
 
-def subscribe(pattern: str, *, name: str | None = None, rerun_safe: bool = False) -> Callable[[Handler], Handler]:
+def subscribe(
+    pattern: str, *, name: str | None = None, rerun_safe: bool = False, prepare: EventsPreparer | None = None
+) -> Callable[[Handler], Handler]:
     """Register a handler for events whose name matches ``pattern`` (fnmatch: ``deal.*``)."""
 
     def register(handler: Handler) -> Handler:
         subscriber = name or f"{handler.__module__}.{handler.__qualname__}"
-        _subscriptions[subscriber] = Subscription(pattern, subscriber, handler, rerun_safe)
+        _subscriptions[subscriber] = Subscription(pattern, subscriber, handler, rerun_safe, prepare)
         return handler
 
     return register
@@ -101,6 +107,13 @@ def unsubscribe(subscriber: str) -> None:
 
 def subscriptions_for(event_name: str) -> list[Subscription]:
     return [s for s in _subscriptions.values() if s.matches(event_name)]
+
+
+def prepare_batch(session: Session, events: list[Event]) -> None:
+    """Let each subscriber with a ``prepare`` load what the batch's events will need."""
+    for sub in _subscriptions.values():
+        if sub.prepare is not None and (mine := [event for event in events if sub.matches(event.name)]):
+            sub.prepare(session, mine)
 
 
 def subscription(subscriber: str) -> Subscription | None:

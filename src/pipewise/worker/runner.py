@@ -46,9 +46,9 @@ def _run_subscriber(session: Session, sub: bus.Subscription, event: bus.Event) -
     return None
 
 
-def dispatch(session: Session, row: OutboxEvent) -> int:
+def dispatch(session: Session, row: OutboxEvent, event: bus.Event | None = None) -> int:
     """Deliver one outbox row to every matching subscriber; failures are queued for retry."""
-    event = bus.Event.from_row(row)
+    event = event or bus.Event.from_row(row)
     failures = 0
     for sub in bus.subscriptions_for(event.name):
         error = _run_subscriber(session, sub, event)
@@ -109,8 +109,10 @@ class Worker:
             return session.scalars(stmt.order_by(OutboxEvent.id).limit(self.batch_size).with_for_update(skip_locked=True)).all()
 
         def work(session: Session, rows: Sequence[OutboxEvent]) -> None:
-            for row in rows:
-                dispatch(session, row)
+            events = [bus.Event.from_row(row) for row in rows]
+            bus.prepare_batch(session, events)
+            for row, event in zip(rows, events, strict=True):
+                dispatch(session, row, event)
 
         return run_batch(claim, work)
 

@@ -1,0 +1,98 @@
+"""What a worker's batch loads once for all its items: the enrollments its steps move (locked),
+the records they run on, the workflows and versions, and the open runs on the records a batch
+of events is about. Everything here lives in ``session.info`` for the batch's transaction
+(the identity map holds rows only weakly); outside a worker's batch each lookup falls back
+to a query of its own."""
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipewise.automation.models import Enrollment, Workflow, WorkflowVersion
+from pipewise.crm.registry import spec_for
+from pipewise.events.models import ScheduledAction
+
+RUNNING_STATES = ("running", "waiting")
+_ROWS = "automation.rows"
+_RECORDS = "automation.records"
+_LOCKED = "automation.locked_enrollments"
+_OPEN_RUNS = "automation.open_runs"
+
+
+def held(session: Session, model: type, row_id: uuid.UUID) -> Any:
+    """A workflow or version row, loaded once per session (a worker's batch)."""
+    rows = session.info.setdefault(_ROWS, {})
+    row = rows.get((model, row_id))
+    if row is None:
+        row = rows[(model, row_id)] = session.get(model, row_id)
+    return row
+
+
+def hold_records(session: Session, record_type: str, ids: Iterable[uuid.UUID]) -> None:
+    """Load records of one type in one statement, so ``session.get`` finds them."""
+    wanted = set(ids)
+    if wanted:
+        model = spec_for(record_type).model
+        session.info.setdefault(_RECORDS, []).extend(session.scalars(select(model).where(model.id.in_(wanted))))
+
+
+def prepare_steps(session: Session, actions: list[ScheduledAction]) -> None:
+    """Before a worker runs a batch of steps: lock their enrollments (in id order, so two
+    workers never wait on each other in a cycle) and load their workflows and records."""
+    ids = sorted({uuid.UUID(action.payload["enrollment_id"]) for action in actions})
+    locked: dict[uuid.UUID, Enrollment | None] = session.info.setdefault(_LOCKED, {})
+    locked.update(dict.fromkeys(ids))
+    found = session.scalars(select(Enrollment).where(Enrollment.id.in_(ids)).order_by(Enrollment.id).with_for_update())
+    record_ids: dict[str, set[uuid.UUID]] = {}
+    for enrollment in found:
+        locked[enrollment.id] = enrollment
+        record_ids.setdefault(enrollment.record_type, set()).add(enrollment.record_id)
+        held(session, Workflow, enrollment.workflow_id)
+        held(session, WorkflowVersion, enrollment.version_id)
+    for record_type, same_type in record_ids.items():
+        hold_records(session, record_type, same_type)
+
+
+def locked_enrollment(session: Session, enrollment_id: uuid.UUID) -> Enrollment | None:
+    locked = session.info.get(_LOCKED, {})
+    if enrollment_id in locked:
+        return locked[enrollment_id]
+    return session.scalar(select(Enrollment).where(Enrollment.id == enrollment_id).with_for_update())
+
+
+def prepare_open_runs(session: Session, record_ids: set[uuid.UUID]) -> None:
+    """Load the running enrollments on ``record_ids`` (the records a batch of events is
+    about) in one statement; enrollments the batch itself makes are added as it goes."""
+    runs: dict[uuid.UUID, list[Enrollment]] = session.info.setdefault(_OPEN_RUNS, {})
+    for record_id in record_ids:
+        runs.setdefault(record_id, [])
+    if record_ids:
+        for enrollment in session.scalars(
+            select(Enrollment).where(Enrollment.record_id.in_(record_ids), Enrollment.status.in_(RUNNING_STATES))
+        ):
+            runs[enrollment.record_id].append(enrollment)
+
+
+def track_new(session: Session, enrollment: Enrollment) -> None:
+    runs = session.info.get(_OPEN_RUNS)
+    if runs is not None:
+        runs.setdefault(enrollment.record_id, []).append(enrollment)
+
+
+def open_runs(session: Session, record_ids: set[uuid.UUID], event_id: int) -> list[Enrollment]:
+    """The running enrollments on ``record_ids`` that ``event_id`` did not start."""
+    runs = session.info.get(_OPEN_RUNS)
+    if runs is None or not record_ids <= runs.keys():
+        return list(session.scalars(
+            select(Enrollment).where(
+                Enrollment.record_id.in_(record_ids), Enrollment.status.in_(RUNNING_STATES),
+                Enrollment.trigger_event_id.is_distinct_from(event_id),
+            )
+        ))
+    return [
+        enrollment for record_id in record_ids for enrollment in runs[record_id]
+        if enrollment.status in RUNNING_STATES and enrollment.trigger_event_id != event_id
+    ]
