@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from pipewise.auth.models import Team, User
 from pipewise.auth.service import team_service, token_service, user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
-from pipewise.crm.service import account_service, activity_service, contact_service
+from pipewise.crm.service import account_service, activity_service, contact_service, task_service
 from pipewise.deals.models import Pipeline, Stage
 from pipewise.deals.defaults import StageTemplate, create_pipeline
 from pipewise.deals.service import deal_service
@@ -82,6 +82,9 @@ class Factory:
 
     def activity(self, owner: User | None = None, **kw: Any) -> Any:
         return self._create(activity_service, owner, {"type": "note", "subject": "Note", **kw})
+
+    def task(self, owner: User | None = None, **kw: Any) -> Any:
+        return self._create(task_service, owner, {"title": f"Task {next(_seq)}", **kw})
 
     def _create(self, service: Any, owner: User | None, data: dict[str, Any]) -> Any:
         actor = self.actor(owner) if owner is not None else SYSTEM_ACTOR

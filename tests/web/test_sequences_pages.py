@@ -336,8 +336,9 @@ class TestToday:
                      follow_redirects=False)
         assert r.status_code == 303
         fresh(session)
-        message = session.scalar(select(EmailMessage).where(EmailMessage.kind == "manual"))
-        assert (message.to_address, message.subject, message.automated) == (contact.email, "Quick question, Grace", False)
+        message = session.scalar(select(EmailMessage))
+        assert (message.to_address, message.subject, message.automated, message.kind) == (contact.email, "Quick question, Grace", False, "sequence")
+        assert message.enrollment_id is not None and message.step_id is not None
         assert "free on Friday?" in message.body_text
         assert session.get(Task, task.id).status == "done"
         Worker(name="test").run_until_idle()

@@ -119,8 +119,8 @@ def _blocked(session: Session, message: EmailMessage, now: datetime) -> str | No
         return f"{suppressed.address} is on the suppression list ({suppressed.reason})"
     if contact is not None and contact.consent_state == "withdrawn":
         return f"{contact.full_name} withdrew consent"
-    if message.enrollment_id is None:
-        return None
+    if message.enrollment_id is None or not message.automated:
+        return None  # a rep's own send (a manual step) is their call, not the guards'
     enrollment = session.get(Enrollment, message.enrollment_id)
     if enrollment is None or enrollment.status != "active":
         return f"the enrollment is {enrollment.status if enrollment else 'gone'}"

@@ -110,6 +110,7 @@ def emit(
         owner_id=message.sender_id,
         contact_id=message.contact_id,
         # A prospect's reply is their own act, not automation's; every other e-mail
-        # event is something automation did or observed.
-        automated=not inbound and (message.automated or action != "sent"),
+        # event is something automation did or observed. A rep's send of a manual step
+        # is a step of its sequence, not a touch by hand that would hold the sequence.
+        automated=not inbound and (message.automated or message.enrollment_id is not None or action != "sent"),
     )

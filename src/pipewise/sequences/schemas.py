@@ -263,6 +263,25 @@ class Preview(BaseModel):
     text: str
 
 
+class MoveStepIn(InputModel):
+    direction: Literal["up", "down"]
+
+
+class ManualStepSend(InputModel):
+    subject: Annotated[str, Field(min_length=1, max_length=500)]
+    body_text: Annotated[str, Field(min_length=1, max_length=200_000)]
+
+
+class QueuedEmail(OutputModel):
+    id: uuid.UUID
+    message_id: str
+    to_address: str
+    subject: str
+    status: str
+    enrollment_id: uuid.UUID | None
+    step_id: uuid.UUID | None
+
+
 class ResumeIn(InputModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)] = "resumed by hand"
 

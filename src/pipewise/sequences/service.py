@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.crm.models import Contact
-from pipewise.crm.service import contact_service
+from pipewise.crm.service import contact_service, task_service
 from pipewise.db.base import uuid7
 from pipewise.deals.models import Stage
 from pipewise.errors import Conflict, ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.sequences import clock, delivery, engine, templates
-from pipewise.sequences.compose import Draft, compose
+from pipewise.sequences.compose import Draft, compose, pick_variant, step_message_id, thread_of
 from pipewise.sequences.decisions import decide
-from pipewise.sequences.guards import ENROLL_LOOKBACK, evaluate
+from pipewise.sequences.guards import ENROLL_LOOKBACK, evaluate, mailbox_of
 from pipewise.sequences.models import LIVE_STATES, EmailMessage, EmailTemplate, Enrollment, Sequence, SequenceStep, StepVariant
 from pipewise.sequences.schemas import EMAIL_STEPS, SequenceRules, StepIn, StepUpdate, VariantIn
 
@@ -192,6 +192,28 @@ class SequenceService:
         session.delete(self._step(session, sequence_id, step_id))
         session.flush()
 
+    def move_step(self, session: Session, sequence_id: uuid.UUID, step_id: uuid.UUID, *, direction: str, actor: Actor) -> list[SequenceStep]:
+        """Swap a step with its neighbour ("up" or "down"); returns the steps in order.
+        Enrollments keep pointing at the step they wait on, wherever it now stands."""
+        if direction not in ("up", "down"):
+            raise ValidationFailed.on("direction", "use up or down")
+        self._check_writable(self.get(session, sequence_id), actor)
+        self._step(session, sequence_id, step_id)
+        steps = self.steps(session, sequence_id)
+        index = next(i for i, s in enumerate(steps) if s.id == step_id)
+        other = index - 1 if direction == "up" else index + 1
+        if 0 <= other < len(steps):
+            moving, neighbour = steps[index], steps[other]
+            target, source = neighbour.position, moving.position
+            # Through a free position: (sequence, position) is unique at every flush.
+            moving.position = steps[-1].position + 1
+            session.flush()
+            neighbour.position = source
+            session.flush()
+            moving.position = target
+            session.flush()
+        return self.steps(session, sequence_id)
+
     def validate(self, session: Session, sequence: Sequence) -> None:
         """Everything that must hold before a sequence may send: raises with every problem."""
         errors = ErrorCollector()
@@ -353,6 +375,35 @@ class SequenceService:
         )
         session.flush()
         delivery.enqueue(session, message, immediately=False)
+        return message
+
+    def send_manual_step(self, session: Session, *, task_id: uuid.UUID, subject: str, body_text: str, actor: Actor) -> EmailMessage:
+        """A rep sends the e-mail a manual step asked for (from their queue): it goes out as
+        that step of the enrollment (threaded, with the step's variant), not as a separate
+        touch by hand, so it holds neither this sequence nor its caps; the task is then done
+        and the sequence goes on."""
+        enrollment = session.scalar(select(Enrollment).where(Enrollment.waiting_task_id == task_id).with_for_update())
+        step = session.get(SequenceStep, enrollment.next_step_id) if enrollment and enrollment.next_step_id else None
+        if enrollment is None or step is None or step.kind != "manual_email":
+            raise ValidationFailed.on("task_id", "this task is not a manual e-mail step of a sequence")
+        contact = contact_service.get(session, enrollment.contact_id, actor=actor)
+        body_html = templates.text_to_html(body_text)
+        errors = ErrorCollector()
+        templates.validate_parts(session, {"subject": subject, "body_html": body_html, "body_text": body_text}, errors)
+        errors.raise_if_any()
+        task_service.get(session, task_id, actor=actor, write=True)
+        mailbox = mailbox_of(session, enrollment.sender_id)
+        message_id = step_message_id(enrollment, step, mailbox.from_address)
+        if session.scalar(select(EmailMessage.id).where(EmailMessage.message_id == message_id)) is not None:
+            raise Conflict("this step's e-mail has already been sent")
+        message = compose(
+            session, contact=contact, sender_id=enrollment.sender_id or actor.id, draft=Draft(subject, body_html, body_text),
+            kind="sequence", automated=False, message_id=message_id, enrollment=enrollment, step=step,
+            variant=pick_variant(session, step, enrollment.id), thread=thread_of(session, enrollment.id) if step.thread else None,
+        )
+        session.flush()
+        delivery.enqueue(session, message, immediately=True)
+        task_service.complete(session, task_id, actor=actor)
         return message
 
     def preview(self, session: Session, *, contact_id: uuid.UUID, subject: str, body_html: str, body_text: str | None,

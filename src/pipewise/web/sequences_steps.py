@@ -128,25 +128,7 @@ def delete_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, se
 
 
 def _move_step(request: Request, session: Session, me: WebUser, sequence_id: uuid.UUID, step_id: uuid.UUID, direction: str) -> Response:
-    if direction not in ("up", "down"):
-        raise ValidationFailed.on("direction", "use up or down")
-    # The service has no reorder of its own: an empty update is its write check, then
-    # the two neighbours trade positions (through a free one, for the unique index).
-    sequence_service.update(session, sequence_id, data={}, actor=me.actor)
-    steps = sequence_service.steps(session, sequence_id)
-    index = next((i for i, s in enumerate(steps) if s.id == step_id), None)
-    if index is None:
-        raise NotFound(f"the sequence has no step with id {step_id}")
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(steps):
-        moving, neighbour = steps[index], steps[other]
-        target, source = neighbour.position, moving.position
-        moving.position = max(s.position for s in steps) + 1
-        session.flush()
-        neighbour.position = source
-        session.flush()
-        moving.position = target
-        session.flush()
+    sequence_service.move_step(session, sequence_id, step_id, direction=direction, actor=me.actor)
     return redirect(f"/sequences/{sequence_id}")
 
 

@@ -88,12 +88,16 @@ def _send(request: Request, session: Session, me: WebUser, task_id: uuid.UUID, f
     if not errors:
         try:
             with session.begin_nested():
-                sender = (item.enrollment.sender_id if item.enrollment else None) or item.task.owner_id
-                sequence_service.send_email(
-                    session, contact_id=item.contact.id, subject=values["subject"], body_html=templates.text_to_html(values["body"]),
-                    body_text=values["body"], actor=me.actor, sender_id=sender, kind="manual",
-                )
-                task_service.complete(session, task_id, actor=me.actor)
+                if item.kind == "manual_email" and item.enrollment is not None:
+                    sequence_service.send_manual_step(
+                        session, task_id=task_id, subject=values["subject"], body_text=values["body"], actor=me.actor
+                    )
+                else:
+                    sequence_service.send_email(
+                        session, contact_id=item.contact.id, subject=values["subject"], body_html=templates.text_to_html(values["body"]),
+                        body_text=values["body"], actor=me.actor, sender_id=item.task.owner_id, kind="manual",
+                    )
+                    task_service.complete(session, task_id, actor=me.actor)
         except ValidationFailed as exc:
             errors = exc.errors or [FieldError("body", exc.detail)]
     if errors:

@@ -81,6 +81,18 @@ def delete_step(sequence_id: uuid.UUID, step_id: uuid.UUID, session: DbSession, 
     sequence_service.delete_step(session, sequence_id, step_id, actor=actor)
 
 
+@router.post("/sequences/{sequence_id}/steps/{step_id}/move", response_model=s.Sequence, summary="Swap a step with its neighbour")
+def move_step(sequence_id: uuid.UUID, step_id: uuid.UUID, body: s.MoveStepIn, session: DbSession, actor: CurrentActor) -> Any:
+    sequence_service.move_step(session, sequence_id, step_id, direction=body.direction, actor=actor)
+    return _sequence(session, sequence_id)
+
+
+@router.post("/tasks/{task_id}/send-step", status_code=201, response_model=s.QueuedEmail,
+             summary="Send the e-mail a manual sequence step asks for; the task is then done")
+def send_manual_step(task_id: uuid.UUID, body: s.ManualStepSend, session: DbSession, actor: CurrentActor) -> Any:
+    return sequence_service.send_manual_step(session, task_id=task_id, subject=body.subject, body_text=body.body_text, actor=actor)
+
+
 @router.post("/sequences/{sequence_id}/enrollments", response_model=s.EnrollResult, summary="Enroll one or many contacts")
 def enroll(sequence_id: uuid.UUID, body: s.EnrollIn, session: DbSession, actor: CurrentActor) -> Any:
     """Each contact is enrolled or refused with the reason; refusals do not undo the others."""
