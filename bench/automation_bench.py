@@ -77,12 +77,14 @@ def timers(url: str, sizes: list[int]) -> None:
               f"{statistics.median(waits):.1f} / {waits[int(len(waits) * 0.99) - 1]:.1f} |")
 
 
-def _work(url: str, name: str) -> None:
+def _work(url: str, name: str, ready) -> None:  # type: ignore[no-untyped-def]
     use_database(url)
     import pipewise.automation.handlers  # noqa: F401
     from pipewise.worker.runner import Worker
 
-    Worker(name=name, batch_size=200).run_until_idle()
+    worker = Worker(name=name, batch_size=200)
+    ready.wait()  # imports and connections are not part of the measure
+    worker.run_until_idle()
 
 
 def steps(url: str, enrollments: int, workers: int) -> None:
@@ -108,10 +110,12 @@ def steps(url: str, enrollments: int, workers: int) -> None:
         session.execute(insert(OutboxEvent), [{"name": "contact.created", "record_type": "contact", "record_id": i,
                                                "payload": {"changes": {}}, "occurred_at": now} for i in ids])
     ctx = multiprocessing.get_context("spawn")
-    processes = [ctx.Process(target=_work, args=(url, f"bench-{n}")) for n in range(workers)]
-    started = time.perf_counter()
+    ready = ctx.Barrier(workers + 1)
+    processes = [ctx.Process(target=_work, args=(url, f"bench-{n}", ready)) for n in range(workers)]
     for process in processes:
         process.start()
+    ready.wait()
+    started = time.perf_counter()
     for process in processes:
         process.join()
     elapsed = time.perf_counter() - started

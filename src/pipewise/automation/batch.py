@@ -20,6 +20,7 @@ _ROWS = "automation.rows"
 _RECORDS = "automation.records"
 _LOCKED = "automation.locked_enrollments"
 _OPEN_RUNS = "automation.open_runs"
+_ENROLLED = "automation.enrolled"
 
 
 def held(session: Session, model: type, row_id: uuid.UUID) -> Any:
@@ -96,3 +97,27 @@ def open_runs(session: Session, record_ids: set[uuid.UUID], event_id: int) -> li
         enrollment for record_id in record_ids for enrollment in runs[record_id]
         if enrollment.status in RUNNING_STATES and enrollment.trigger_event_id != event_id
     ]
+
+
+def prepare_enrolled(session: Session, workflow_ids: set[uuid.UUID], record_ids: set[uuid.UUID]) -> None:
+    """Load which of ``record_ids`` the listening workflows enrolled once and for all
+    (run key ""), so a batch of events can enroll the others without a statement each."""
+    known: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    if workflow_ids and record_ids:
+        known.update((row.workflow_id, row.record_id) for row in session.execute(
+            select(Enrollment.workflow_id, Enrollment.record_id)
+            .where(Enrollment.workflow_id.in_(workflow_ids), Enrollment.record_id.in_(record_ids), Enrollment.run_key == "")
+        ))
+    session.info[_ENROLLED] = (record_ids, known)
+
+
+def enrolled_once(session: Session, workflow_id: uuid.UUID, record_id: uuid.UUID) -> bool | None:
+    """Whether the workflow enrolled the record once and for all, as the batch knows it
+    (counting enrollments the batch made); None when the batch did not load it."""
+    records, known = session.info.get(_ENROLLED, ((), set()))
+    if record_id not in records:
+        return None
+    if (workflow_id, record_id) in known:
+        return True
+    known.add((workflow_id, record_id))  # the caller enrolls it now
+    return False

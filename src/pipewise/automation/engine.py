@@ -35,7 +35,7 @@ from pipewise.automation.triggers import RecordDeleted, TimedTrigger, event_matc
 from pipewise.crm.models import Task
 from pipewise.crm.registry import spec_for
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import cached_lookup, dialect_insert
+from pipewise.db.session import cached_lookup, dialect_insert, insert_later
 from pipewise.events import bus
 from pipewise.events.models import OutboxEvent, ScheduledAction
 
@@ -150,15 +150,23 @@ def enroll(
 
 def _insert_enrollment(session: Session, values: dict[str, Any]) -> Enrollment | None:
     """Insert the enrollment unless the unique (workflow, record, run key) says it exists
-    (another worker may have enrolled the record a moment ago); None then. One statement,
-    no savepoint: the row is inserted directly and the object attached as loaded."""
+    (another worker may have enrolled the record a moment ago); None then. No savepoint:
+    the row is inserted directly and the object attached as loaded."""
     row = {
         "id": uuid7(), "status": "running", "current_step": None, "attempt": 0, "action_key": None,
         "wait_until": None, "wait_event": None, "armed_goals": [], "finished_at": None, "exit_reason": None, **values,
     }
-    stmt = dialect_insert(session)(Enrollment).values(**row).on_conflict_do_nothing().returning(Enrollment.id)
-    if session.execute(stmt).scalar() is None:
+    known = batch.enrolled_once(session, row["workflow_id"], row["record_id"]) if row["run_key"] == "" else None
+    if known is True:
         return None
+    if known is False and bus.optimistic(session):
+        # With the rest of the batch's enrollments; should another worker have enrolled the
+        # record meanwhile, the unique key fails the batch, which then runs item by item.
+        insert_later(session, Enrollment, row, ignore_conflicts=False)
+    else:
+        stmt = dialect_insert(session)(Enrollment).values(**row).on_conflict_do_nothing().returning(Enrollment.id)
+        if session.execute(stmt).scalar() is None:
+            return None
     enrollment = Enrollment(**row)
     make_transient_to_detached(enrollment)
     session.add(enrollment)
@@ -442,12 +450,15 @@ def prepare_events(session: Session, events: list[bus.Event]) -> None:
     """Once per batch of events: load the records the listening workflows may enroll and
     the open runs on every record the events are about."""
     enrolling: dict[str, set[uuid.UUID]] = {}
+    listening: set[uuid.UUID] = set()
     for event in events:
         for workflow, _version in _listening(session, event.name):
             if event.record_id and event.record_type == workflow.record_type:
                 enrolling.setdefault(workflow.record_type, set()).add(event.record_id)
+                listening.add(workflow.id)
     for record_type, ids in enrolling.items():
         batch.hold_records(session, record_type, ids)
+    batch.prepare_enrolled(session, listening, set().union(*enrolling.values()))
     batch.prepare_open_runs(session, set().union(*(related_record_ids(session, event) for event in events)))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from pipewise.automation.models import Decision, Enrollment, Workflow
 from pipewise.crm.timeline import TimelineEntry, timeline_source
 from pipewise.db.base import utcnow
+from pipewise.db.session import insert_later
 
 # kind -> the heading shown before the sentence on the timeline
 HEADINGS = {
@@ -46,22 +47,22 @@ def record_decision(
     step_id: str | None = None,
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> Decision:
-    decision = Decision(
-        workflow_id=workflow.id,
-        version_number=version_number,
-        enrollment_id=enrollment.id if enrollment is not None else None,
-        record_type=enrollment.record_type if enrollment is not None else record_type,
-        record_id=enrollment.record_id if enrollment is not None else record_id,
-        kind=kind,
-        step_id=step_id,
-        message=message,
-        details=details or {},
-        test_mode=bool(enrollment is not None and enrollment.test_mode),
-        at=at or utcnow(),
-    )
-    session.add(decision)
-    return decision
+) -> None:
+    """Store the decision with the transaction's other writes (written before anything
+    reads decisions, see ``insert_later``)."""
+    insert_later(session, Decision, {
+        "workflow_id": workflow.id,
+        "version_number": version_number,
+        "enrollment_id": enrollment.id if enrollment is not None else None,
+        "record_type": enrollment.record_type if enrollment is not None else record_type,
+        "record_id": enrollment.record_id if enrollment is not None else record_id,
+        "kind": kind,
+        "step_id": step_id,
+        "message": message,
+        "details": details or {},
+        "test_mode": bool(enrollment is not None and enrollment.test_mode),
+        "at": at or utcnow(),
+    })
 
 
 def sentence(decision: Decision) -> str:

@@ -7,10 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.schema import sort_tables
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.sql.dml import Insert
 
 from pipewise.config import get_settings
 
@@ -133,40 +135,94 @@ def dialect_insert(session: Session) -> Any:
 
 # -- inserts deferred to one multi-row statement --
 #
-# A batch that adds many small rows (a tag per workflow step) writes them as one INSERT per
-# table rather than one each. The rows wait on the connection and are written before the
-# session's next statement, before a savepoint opens (so that its rollback leaves them) and
-# before commit; a rollback drops the rows deferred since the transaction or savepoint began.
+# A batch that adds many small rows (a tag per workflow step, an enrollment per event) writes
+# them as one INSERT per table rather than one each. The rows wait on the connection and are
+# written before a statement that may read them or point at them (not before a plain INSERT
+# into an unrelated table), before an ORM flush, before a savepoint opens (so that its
+# rollback leaves them) and before commit; a rollback drops the rows deferred since the
+# transaction or savepoint began. ``ignore_conflicts=False`` rows fail the statement on a
+# unique violation, which fails the transaction: for callers that then run again without
+# deferring (a worker's optimistic batch).
 
 _DEFERRED_KEY = "pipewise.deferred_inserts"
 _DEFERRED_CHUNK = 1000
 
 
-def insert_later(session: Session, model: type, row: dict[str, Any]) -> None:
-    """Insert ``row`` into ``model``'s table, ignoring a conflict, before the next statement."""
-    session.connection().info.setdefault(_DEFERRED_KEY, {}).setdefault(model.__table__, []).append(row)
+def insert_later(session: Session, model: type, row: dict[str, Any], *, ignore_conflicts: bool = True) -> None:
+    """Insert ``row`` into ``model``'s table before a statement that may need it."""
+    pending = session.connection().info.setdefault(_DEFERRED_KEY, {})
+    pending.setdefault((model.__table__, ignore_conflicts), []).append(row)
 
 
 def _write_deferred(connection: Connection) -> None:
     pending = connection.info.pop(_DEFERRED_KEY, None)
-    for table, rows in (pending or {}).items():
-        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    if not pending:
+        return
+    order = {table: n for n, table in enumerate(sort_tables({table for table, _ignore in pending}))}
+    for (table, ignore_conflicts), rows in sorted(pending.items(), key=lambda item: order[item[0][0]]):
+        if connection.dialect.name == "postgresql":
+            _insert_unnest(connection, table, rows, ignore_conflicts)
+            continue
         for start in range(0, len(rows), _DEFERRED_CHUNK):
-            connection.execute(insert(table).values(rows[start : start + _DEFERRED_CHUNK]).on_conflict_do_nothing())
+            statement = sqlite_insert(table).values(rows[start : start + _DEFERRED_CHUNK])
+            connection.execute(statement.on_conflict_do_nothing() if ignore_conflicts else statement)
+
+
+def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, Any]], ignore_conflicts: bool) -> None:
+    """PostgreSQL: ``INSERT … SELECT * FROM unnest(<one array per column>)`` — a short
+    statement whatever the number of rows, where a multi-row VALUES list costs SQLAlchemy
+    and psycopg time for every placeholder. Column defaults and bind processing (UTC
+    datetimes, JSONB) are applied here as Core would."""
+    dialect = connection.dialect
+    given = list(dict.fromkeys(key for row in rows for key in row))
+    defaults = {
+        column.name: column.default for column in table.columns
+        if column.name not in given and column.default is not None and (column.default.is_scalar or column.default.is_callable)
+    }
+    names = given + list(defaults)
+    arrays: list[list[Any]] = [[] for _ in names]
+    processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]  # noqa: SLF001
+    for row in rows:
+        for index, name in enumerate(given):
+            arrays[index].append(row.get(name))
+        for index, default in enumerate(defaults.values(), start=len(given)):
+            arrays[index].append(default.arg if default.is_scalar else default.arg(None))
+    for index, process in enumerate(processors):
+        if process is not None:
+            arrays[index] = [None if value is None else process(value) for value in arrays[index]]
+    casts = ", ".join(f"%s::{table.columns[name].type.dialect_impl(dialect).compile(dialect=dialect)}[]" for name in names)
+    columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns}) SELECT * FROM unnest({casts})"
+    connection.exec_driver_sql(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), tuple(arrays))
 
 
 def _drop_deferred(connection: Connection, *_args: Any) -> None:
     connection.info.pop(_DEFERRED_KEY, None)
 
 
+def _needs_deferred(statement: Any, pending: dict[tuple[Any, bool], Any]) -> bool:
+    """Whether ``statement`` may read or reference the deferred rows: anything but a plain
+    ``INSERT … VALUES`` into a table that is not deferred and has no foreign key to one."""
+    if not isinstance(statement, Insert) or statement.select is not None:
+        return True
+    deferred_tables = {table for table, _ignore in pending}
+    table = statement.table
+    return table in deferred_tables or any(fk.column.table in deferred_tables for fk in table.foreign_keys)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _deferred_before_statement(state: Any) -> None:
-    if state.session.in_transaction():
-        _write_deferred(state.session.connection())
+    if not state.session.in_transaction():
+        return
+    connection = state.session.connection()
+    pending = connection.info.get(_DEFERRED_KEY)
+    if pending and _needs_deferred(state.statement, pending):
+        _write_deferred(connection)
 
 
+@event.listens_for(Session, "before_flush")
 @event.listens_for(Session, "before_commit")
-def _deferred_before_commit(session: Session) -> None:
+def _deferred_before_flush(session: Session, *_args: Any) -> None:
     if session.in_transaction():
         _write_deferred(session.connection())
 
