@@ -1,7 +1,7 @@
 """Automation benchmarks on PostgreSQL.
 
     python -m bench.automation_bench timers --url postgresql+psycopg://…/pw_bench [--sizes 1000,100000,1000000]
-    python -m bench.automation_bench steps --url … [--enrollments 2000] [--workers 3]
+    python -m bench.automation_bench steps --url … [--enrollments 2000] [--workers 3] [--via-timers]
     python -m bench.automation_bench latency --url … [--rate 100] [--seconds 30] [--workers 2]
 
 ``timers``: with N timers pending in the future, the raw insert rate of those rows, the
@@ -18,7 +18,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 
 from bench.env import fresh_database, postgres_target, use_database
 
@@ -87,28 +87,8 @@ def _work(url: str, name: str, ready) -> None:  # type: ignore[no-untyped-def]
     worker.run_until_idle()
 
 
-def steps(url: str, enrollments: int, workers: int) -> None:
-    from pipewise.auth.visibility import SYSTEM_ACTOR
-    from pipewise.automation.models import Enrollment
-    from pipewise.automation.service import workflow_service
-    from pipewise.crm.models import Contact
-    from pipewise.db.base import utcnow, uuid7
-    from pipewise.db.session import session_scope
-    from pipewise.events.models import OutboxEvent
-
-    fresh_database(postgres_target(url), "automation_steps")
-    tags = [{"id": f"s{i}", "type": "add_tag", "tag": f"t{i}"} for i in range(4)]
-    with session_scope() as session:
-        workflow = workflow_service.create(
-            session, name="bench", definition={"trigger": {"type": "record_created", "record_type": "contact"}, "steps": tags},
-            actor=SYSTEM_ACTOR,
-        )
-        workflow_service.activate(session, workflow.id, actor=SYSTEM_ACTOR)
-        ids, now = [uuid7() for _ in range(enrollments)], utcnow()
-        session.execute(insert(Contact), [{"id": i, "last_name": "Bench", "custom": {}, "created_at": now, "updated_at": now,
-                                           "lifecycle_stage": "lead", "consent_state": "unknown"} for i in ids])
-        session.execute(insert(OutboxEvent), [{"name": "contact.created", "record_type": "contact", "record_id": i,
-                                               "payload": {"changes": {}}, "occurred_at": now} for i in ids])
+def _drain(url: str, workers: int) -> float:
+    """Seconds for ``workers`` processes to work off everything due, from when all are ready."""
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Barrier(workers + 1)
     processes = [ctx.Process(target=_work, args=(url, f"bench-{n}", ready)) for n in range(workers)]
@@ -118,13 +98,48 @@ def steps(url: str, enrollments: int, workers: int) -> None:
     started = time.perf_counter()
     for process in processes:
         process.join()
-    elapsed = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def steps(url: str, enrollments: int, workers: int, via_timers: bool) -> None:
+    """Without ``via_timers``: each contact.created event enrolls its contact and the four
+    tag steps run at once in the event's transaction. With it: the enrollments first wait
+    a minute (drained by one worker, not timed), then every timer is made due and the
+    workers claim them and run the wait's end and the four steps."""
+    from pipewise.auth.visibility import SYSTEM_ACTOR
+    from pipewise.automation.models import Enrollment
+    from pipewise.automation.service import workflow_service
+    from pipewise.crm.models import Contact
+    from pipewise.db.base import utcnow, uuid7
+    from pipewise.db.session import session_scope
+    from pipewise.events.models import OutboxEvent, ScheduledAction
+
+    fresh_database(postgres_target(url), "automation_steps")
+    tags = [{"id": f"s{i}", "type": "add_tag", "tag": f"t{i}"} for i in range(4)]
+    wait = [{"id": "w", "type": "wait", "duration": "1m"}] if via_timers else []
+    with session_scope() as session:
+        workflow = workflow_service.create(
+            session, name="bench", actor=SYSTEM_ACTOR,
+            definition={"trigger": {"type": "record_created", "record_type": "contact"}, "steps": wait + tags},
+        )
+        workflow_service.activate(session, workflow.id, actor=SYSTEM_ACTOR)
+        ids, now = [uuid7() for _ in range(enrollments)], utcnow()
+        session.execute(insert(Contact), [{"id": i, "last_name": "Bench", "custom": {}, "created_at": now, "updated_at": now,
+                                           "lifecycle_stage": "lead", "consent_state": "unknown"} for i in ids])
+        session.execute(insert(OutboxEvent), [{"name": "contact.created", "record_type": "contact", "record_id": i,
+                                               "payload": {"changes": {}}, "occurred_at": now} for i in ids])
+    if via_timers:
+        _drain(url, 1)
+        with session_scope() as session:
+            session.execute(update(ScheduledAction).where(ScheduledAction.status == "pending").values(run_at=utcnow()))
+    elapsed = _drain(url, workers)
     with session_scope(write=False) as session:
         done = session.scalar(select(func.count()).where(Enrollment.status == "completed"))
     total = done * len(tags)
-    print("| workers | enrollments | steps | seconds | steps/s | events+steps/s |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    print(f"| {workers} | {done:,} | {total:,} | {elapsed:.1f} | {total / elapsed:,.0f} | {(total + done) / elapsed:,.0f} |")
+    print(f"| how steps run | workers | enrollments | steps | seconds | steps/s | {'timers' if via_timers else 'events'}+steps/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    how = "claimed timers (wait ends, 4 tags)" if via_timers else "in the event's transaction (4 tags)"
+    print(f"| {how} | {workers} | {done:,} | {total:,} | {elapsed:.1f} | {total / elapsed:,.0f} | {(total + done) / elapsed:,.0f} |")
 
 
 def _work_forever(url: str, name: str) -> None:
@@ -188,6 +203,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,100000,1000000")
     parser.add_argument("--enrollments", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--via-timers", action="store_true", help="steps: run them from claimed timers")
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args()
@@ -195,7 +211,7 @@ def main() -> None:
     if args.what == "timers":
         timers(args.url, [int(s) for s in args.sizes.split(",")])
     elif args.what == "steps":
-        steps(args.url, args.enrollments, args.workers)
+        steps(args.url, args.enrollments, args.workers, args.via_timers)
     else:
         latency(args.url, args.rate, args.seconds, args.workers)
 
