@@ -108,14 +108,14 @@ def prepare_enrolled(session: Session, workflow_ids: set[uuid.UUID], record_ids:
             select(Enrollment.workflow_id, Enrollment.record_id)
             .where(Enrollment.workflow_id.in_(workflow_ids), Enrollment.record_id.in_(record_ids), Enrollment.run_key == "")
         ))
-    session.info[_ENROLLED] = (record_ids, known)
+    session.info[_ENROLLED] = (workflow_ids, record_ids, known)
 
 
 def enrolled_once(session: Session, workflow_id: uuid.UUID, record_id: uuid.UUID) -> bool | None:
     """Whether the workflow enrolled the record once and for all, as the batch knows it
     (counting enrollments the batch made); None when the batch did not load it."""
-    records, known = session.info.get(_ENROLLED, ((), set()))
-    if record_id not in records:
+    workflows, records, known = session.info.get(_ENROLLED, ((), (), set()))
+    if workflow_id not in workflows or record_id not in records:
         return None
     if (workflow_id, record_id) in known:
         return True
