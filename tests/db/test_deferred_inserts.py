@@ -60,12 +60,12 @@ def test_rows_wait_until_a_read_and_keep_foreign_key_order(session, workflow):
     assert session.scalar(select(Enrollment.armed_goals).where(Enrollment.id == first["id"])) == []
 
 
-def test_column_defaults_are_applied(session, workflow):
-    record_id = uuid7()
+def test_column_defaults_are_applied_to_every_row_that_leaves_the_column_out(session, workflow):
+    record_id, stamp = uuid7(), utcnow()
     insert_later(session, RecordTag, {"record_type": "contact", "record_id": record_id, "tag": "vip"})
-    session.flush()
-    tag = session.execute(select(RecordTag).where(RecordTag.record_id == record_id)).scalar_one()
-    assert tag.created_at is not None
+    insert_later(session, RecordTag, {"record_type": "contact", "record_id": record_id, "tag": "old", "created_at": stamp})
+    tags = dict(session.execute(select(RecordTag.tag, RecordTag.created_at).where(RecordTag.record_id == record_id)).all())
+    assert tags["vip"] is not None and tags["old"] == stamp
 
 
 def test_a_savepoint_rollback_drops_the_rows_deferred_inside_it(session, workflow):

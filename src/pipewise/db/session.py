@@ -174,19 +174,17 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
     and psycopg time for every placeholder. Column defaults and bind processing (UTC
     datetimes, JSONB) are applied here as Core would."""
     dialect = connection.dialect
-    given = list(dict.fromkeys(key for row in rows for key in row))
-    defaults = {
-        column.name: column.default for column in table.columns
-        if column.name not in given and column.default is not None and (column.default.is_scalar or column.default.is_callable)
-    }
-    names = given + list(defaults)
+    given = set().union(*rows)
+    names = [column.name for column in table.columns if column.name in given or _python_default(column) is not None]
     arrays: list[list[Any]] = [[] for _ in names]
     processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]  # noqa: SLF001
     for row in rows:
-        for index, name in enumerate(given):
-            arrays[index].append(row.get(name))
-        for index, default in enumerate(defaults.values(), start=len(given)):
-            arrays[index].append(default.arg if default.is_scalar else default.arg(None))
+        for index, name in enumerate(names):
+            if name in row:
+                arrays[index].append(row[name])
+            else:
+                default = _python_default(table.columns[name])
+                arrays[index].append(None if default is None else default.arg if default.is_scalar else default.arg(None))
     for index, process in enumerate(processors):
         if process is not None:
             arrays[index] = [None if value is None else process(value) for value in arrays[index]]
@@ -194,6 +192,11 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns}) SELECT * FROM unnest({casts})"
     connection.exec_driver_sql(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), tuple(arrays))
+
+
+def _python_default(column: Any) -> Any:
+    default = column.default
+    return default if default is not None and (default.is_scalar or default.is_callable) else None
 
 
 def _drop_deferred(connection: Connection, *_args: Any) -> None:
