@@ -12,6 +12,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.sequences.service import sequence_service
 from pipewise.worker.runner import Worker
 from tests.sequences.conftest import smtp  # noqa: F401 - the loopback SMTP server fixture
+from tests.e2e.support import log_in
 from tests.sequences.support import SmtpServer, mailbox
 
 pytestmark = pytest.mark.e2e
@@ -22,14 +23,6 @@ def handlers() -> None:
     from pipewise.handlers import register_all
 
     register_all()
-
-
-def log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", "correct-horse")
-    page.click("button[type=submit]")
-    expect(page.locator(".me")).to_be_visible()
 
 
 def test_build_a_sequence_and_preview_it_with_a_real_contact(page: Page, factory, session):

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from pipewise.automation.service import workflow_service
 from pipewise.crm.saved_views import saved_view_service
+from tests.e2e.support import log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -18,10 +19,7 @@ pytestmark = pytest.mark.e2e
 def test_build_a_workflow_with_the_widgets(page: Page, factory, session):
     manager = factory.user(role="manager", name="Mia Manager", password="correct-horse")
     session.commit()
-    page.goto("/login")
-    page.fill("#email", manager.email)
-    page.fill("#password", "correct-horse")
-    page.click("button[type=submit]")
+    log_in(page, manager.email)
 
     page.goto("/automation/new")
     page.fill("#name", "Hot contacts")
@@ -71,10 +69,7 @@ def test_a_saved_view_becomes_the_enrollment_condition(page: Page, factory, sess
         actor=factory.actor(manager),
     )
     session.commit()
-    page.goto("/login")
-    page.fill("#email", manager.email)
-    page.fill("#password", "correct-horse")
-    page.click("button[type=submit]")
+    log_in(page, manager.email)
 
     page.goto("/automation/new")
     page.fill("#name", "Big deals")

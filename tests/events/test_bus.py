@@ -135,5 +135,5 @@ class TestSchedule:
         def send(_session, _action):  # type: ignore[no-untyped-def]
             pass
 
-        assert bus.action_handler("mail.send") is send
-        assert bus.action_handler("unknown") is None
+        assert bus.action_kind("mail.send").handler is send
+        assert bus.action_kind("unknown") is None

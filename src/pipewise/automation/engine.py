@@ -252,7 +252,7 @@ def _arrived_already(run: Run, step: Wait) -> OutboxEvent | None:
     """A matching event about the record since the run began (its trigger event) or its
     last wait ended: handled before this wait existed, it still counts for it."""
     enrollment = run.enrollment
-    run.session.flush()  # the decisions of this transaction count too
+    run.session.flush()  # events this transaction recorded count too (deferred decisions are written first)
     since = run.session.scalar(
         select(Decision.at)
         .where(Decision.enrollment_id == enrollment.id, Decision.kind == "waited")

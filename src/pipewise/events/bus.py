@@ -148,11 +148,6 @@ def action_kind(kind: str) -> ActionKind | None:
     return _action_handlers.get(kind)
 
 
-def action_handler(kind: str) -> ActionHandler | None:
-    registered = _action_handlers.get(kind)
-    return registered.handler if registered is not None else None
-
-
 def schedule(
     session: Session, *, key: str, kind: str, run_at: datetime, payload: dict[str, Any] | None = None
 ) -> None:

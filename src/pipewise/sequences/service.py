@@ -31,6 +31,13 @@ def _actor_label(actor: Actor) -> str:
     return actor.name or actor.email or "someone"
 
 
+def _check_parts(session: Session, subject: str, body_html: str, body_text: str | None) -> None:
+    """Raise with a field error for each part of a one-off e-mail that cannot render."""
+    errors = ErrorCollector()
+    templates.validate_parts(session, {"subject": subject, "body_html": body_html, "body_text": body_text}, errors)
+    errors.raise_if_any()
+
+
 class SequenceService:
     # -- reading --
 
@@ -365,9 +372,7 @@ class SequenceService:
         """Queue one e-mail to a contact through the same ledger, suppression list and
         delivery as sequence mail. Workflows use kind "workflow" (automated)."""
         contact = contact_service.get(session, contact_id, actor=actor)
-        errors = ErrorCollector()
-        templates.validate_parts(session, {"subject": subject, "body_html": body_html, "body_text": body_text}, errors)
-        errors.raise_if_any()
+        _check_parts(session, subject, body_html, body_text)
         sender = sender_id or contact.owner_id or (None if actor is SYSTEM_ACTOR else actor.id)
         message = compose(
             session, contact=contact, sender_id=sender, draft=Draft(subject, body_html, body_text),
@@ -388,9 +393,7 @@ class SequenceService:
             raise ValidationFailed.on("task_id", "this task is not a manual e-mail step of a sequence")
         contact = contact_service.get(session, enrollment.contact_id, actor=actor)
         body_html = templates.text_to_html(body_text)
-        errors = ErrorCollector()
-        templates.validate_parts(session, {"subject": subject, "body_html": body_html, "body_text": body_text}, errors)
-        errors.raise_if_any()
+        _check_parts(session, subject, body_html, body_text)
         task_service.get(session, task_id, actor=actor, write=True)
         mailbox = mailbox_of(session, enrollment.sender_id)
         message_id = step_message_id(enrollment, step, mailbox.from_address)
@@ -409,9 +412,7 @@ class SequenceService:
     def preview(self, session: Session, *, contact_id: uuid.UUID, subject: str, body_html: str, body_text: str | None,
                 actor: Actor) -> templates.Rendered:
         contact = contact_service.get(session, contact_id, actor=actor)
-        errors = ErrorCollector()
-        templates.validate_parts(session, {"subject": subject, "body_html": body_html, "body_text": body_text}, errors)
-        errors.raise_if_any()
+        _check_parts(session, subject, body_html, body_text)
         sender = session.get(User, contact.owner_id) if contact.owner_id else None
         context = templates.merge_fields(session, contact, sender=sender, unsubscribe_url="#unsubscribe")
         return templates.render(session, subject=subject, body_html=body_html, body_text=body_text, context=context)
