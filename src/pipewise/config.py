@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     idempotency_ttl_hours: int = 24
 
+    # Outbound connections (webhooks, SMTP): internal hosts and networks let through,
+    # comma-separated host names and addresses or CIDRs (e.g. "hooks.internal,10.0.5.0/24").
+    outbound_allow: str = ""
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
