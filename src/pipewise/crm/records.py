@@ -3,6 +3,7 @@ with visibility, reference checks, custom-field validation, field history and ev
 Domain services subclass it and add their own rules in ``prepare``."""
 
 import uuid
+from collections.abc import Collection
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.db.base import uuid7
 from pipewise.db.repository import ListQuery, Page, RecordRepository
 from pipewise.db.session import cached_lookup
-from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
+from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, PreconditionFailed
 
 M = TypeVar("M")
 
@@ -42,6 +43,18 @@ def note_active_user(session: Session, user_id: uuid.UUID) -> None:
     cached_lookup(session, User, user_id, lambda: user_id)
 
 
+def check_version(record: Any, expected: int | Collection[int] | None) -> None:
+    """Refuse the write unless the record is at the ``expected`` version (one of them)."""
+    if expected is None or not hasattr(record, "version"):
+        return
+    allowed = {expected} if isinstance(expected, int) else set(expected)
+    if record.version not in allowed:
+        raise PreconditionFailed(
+            f"the {type(record).__name__.lower()} is at version {record.version}; someone changed it since "
+            "you read it: read it again and reapply your change"
+        )
+
+
 class RecordService(Generic[M]):
     record_type: str = ""
 
@@ -55,13 +68,18 @@ class RecordService(Generic[M]):
 
     # -- reads --
 
-    def get(self, session: Session, record_id: uuid.UUID, *, actor: Actor, write: bool = False) -> M:
-        repo = self.repository(session)
-        record = repo.get(record_id, actor)
+    def get(
+        self, session: Session, record_id: uuid.UUID, *, actor: Actor, write: bool = False,
+        expected_version: int | Collection[int] | None = None,
+    ) -> M:
+        """A visible record. ``write``: locked until commit, so that a partial update merges
+        into the current row, and checked against ``expected_version`` (a client's If-Match)."""
+        record = self.repository(session).get(record_id, actor, lock=write)
         if record is None:
             raise NotFound(f"no {self.spec.name} with id {record_id}")
         if write:
             self.check_writable(session, record, actor=actor)
+            check_version(record, expected_version)
         return record
 
     def list(self, session: Session, *, actor: Actor, query: ListQuery) -> Page[M]:
