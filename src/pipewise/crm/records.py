@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
@@ -53,6 +53,21 @@ def check_version(record: Any, expected: int | Collection[int] | None) -> None:
             f"the {type(record).__name__.lower()} is at version {record.version}; someone changed it since "
             "you read it: read it again and reapply your change"
         )
+
+
+def assignable_users(actor: Actor) -> ColumnElement[bool] | None:
+    """Whom ``actor`` may make an owner or assignee: themselves and the members of the teams
+    they act for (a rep's team; a manager's own and managed teams); admins anyone. None: anyone."""
+    if actor.is_admin:
+        return None
+    return or_(User.id == actor.id, User.team_id.in_(actor.team_ids)) if actor.team_ids else User.id == actor.id
+
+
+def check_assignable(session: Session, owner_id: uuid.UUID | None, actor: Actor, errors: ErrorCollector) -> None:
+    if owner_id is None or actor.is_admin or owner_id == actor.id:
+        return
+    if not can_reach_owner(session, owner_id, actor, write=True):
+        errors.add("owner_id", "you may assign only to yourself or to members of the teams you work for")
 
 
 class RecordService(Generic[M]):
@@ -153,6 +168,8 @@ class RecordService(Generic[M]):
                 errors=errors,
             )
         self.check_references(session, data, actor=actor, errors=errors)
+        if self.spec.owned and "owner_id" in data and data["owner_id"] != getattr(record, "owner_id", None):
+            check_assignable(session, data["owner_id"], actor, errors)
         errors.raise_if_any()
         return data
 
