@@ -146,7 +146,8 @@ def crud_router(
         @router.delete("/{record_id}", status_code=204, response_model=None, summary=f"Delete a {name}")
         def delete_record(record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor) -> Any:
             def produce() -> None:
-                service.delete(session, service.get(session, record_id, actor=actor, write=True), actor=actor)
+                options = service.delete_options(request.query_params)
+                service.delete(session, service.get(session, record_id, actor=actor, write=True), actor=actor, **options)
 
             return run_idempotent(request, session, actor, b"", 204, produce)
 
