@@ -101,7 +101,7 @@ class UserService(RecordService[User]):
             _keep_an_admin(session, record, "id", "cannot delete")
         owned = owned_counts(session, record.id)
         if owned and reassign_to is None:
-            listed = ", ".join(f"{count} {plural}" for plural, count in owned.items())
+            listed = ", ".join(f"{count} {name}" for name, count in owned.items())
             raise Conflict(
                 f"{record.email} owns {listed}; reassign them (reassign_to=<user id>) or deactivate the user instead"
             )
@@ -166,25 +166,26 @@ def _keep_an_admin(session: Session, user: User, field: str, verb: str) -> None:
 
 # Owned data outside the record types (looked up by table name, so this kernel module
 # imports no domain package): unowned, these would be open to everyone too.
-EXTRA_OWNED_TABLES = {"sequence": "sequences", "email_template": "e-mail templates"}
+EXTRA_OWNED_TABLES = {"sequence": ("sequence", "sequences"), "email_template": ("e-mail template", "e-mail templates")}
 
 
-def _owned_tables() -> list[tuple[str, Any, bool]]:
-    """(plural, table, is a record type) for everything a user can own."""
-    tables = [(spec.plural, spec.model.__table__, True) for spec in RECORD_TYPES.values() if spec.owned]
-    for name, plural in EXTRA_OWNED_TABLES.items():
-        if name in Base.metadata.tables:
-            tables.append((plural, Base.metadata.tables[name], False))
+def _owned_tables() -> list[tuple[tuple[str, str], Any, bool]]:
+    """((singular, plural), table, is a record type) for everything a user can own."""
+    tables = [((spec.name, spec.plural), spec.model.__table__, True) for spec in RECORD_TYPES.values() if spec.owned]
+    for table_name, names in EXTRA_OWNED_TABLES.items():
+        if table_name in Base.metadata.tables:
+            tables.append((names, Base.metadata.tables[table_name], False))
     return tables
 
 
 def owned_counts(session: Session, user_id: uuid.UUID) -> dict[str, int]:
-    """How many of each kind of record ``user_id`` owns (kinds with none are left out)."""
+    """How many of each kind of record ``user_id`` owns, by the kind's name ("3 deals",
+    "1 contact"); kinds with none are left out."""
     counts = {}
-    for plural, table, _record in _owned_tables():
+    for (singular, plural), table, _record in _owned_tables():
         count = session.scalar(select(func.count()).select_from(table).where(table.c.owner_id == user_id)) or 0
         if count:
-            counts[plural] = count
+            counts[singular if count == 1 else plural] = count
     return counts
 
 
@@ -196,7 +197,7 @@ def reassign_owned(session: Session, leaving: User, successor: User, *, actor: A
         service = RecordService(spec.name)
         for record in session.scalars(select(spec.model).where(spec.model.owner_id == leaving.id)):
             service.update(session, record, data={"owner_id": successor.id}, actor=actor)
-    for _plural, table, is_record_type in _owned_tables():
+    for _names, table, is_record_type in _owned_tables():
         if is_record_type:
             continue
         ids = session.scalars(select(table.c.id).where(table.c.owner_id == leaving.id)).all()
