@@ -9,7 +9,8 @@ from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Version
 
 
 def owner_fk() -> Mapped[uuid.UUID | None]:
-    return mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    # RESTRICT: deleting an owner must not turn records into unowned ones open to every team.
+    return mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
 
 
 def custom_fields() -> Mapped[dict[str, Any]]:

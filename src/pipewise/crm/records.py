@@ -3,7 +3,7 @@ with visibility, reference checks, custom-field validation, field history and ev
 Domain services subclass it and add their own rules in ``prepare``."""
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, or_, select
@@ -134,6 +134,10 @@ class RecordService(Generic[M]):
             )
             self.after_update(session, record, changes, actor=actor)
         return record
+
+    def delete_options(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """Keyword arguments for ``delete`` read from a request's query (users: reassign_to)."""
+        return {}
 
     def delete(self, session: Session, record: M, *, actor: Actor) -> None:
         self.check_writable(session, record, actor=actor)

@@ -179,10 +179,11 @@ def crud_router(
             record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor, if_match: IfMatch = None
         ) -> Any:
             def produce() -> None:
+                options = service.delete_options(request.query_params)
                 record = service.get(
                     session, record_id, actor=actor, write=True, expected_version=expected_versions(if_match)
                 )
-                service.delete(session, record, actor=actor)
+                service.delete(session, record, actor=actor, **options)
 
             return run_idempotent(request, session, actor, b"", 204, produce)
 
