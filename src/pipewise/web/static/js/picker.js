@@ -99,11 +99,17 @@
   }
 
   function move(p, step) {
-    var all = options(p.list);
+    var all = p.list.getAttribute("aria-busy") === "true" ? [] : options(p.list);
     if (!all.length) return;
     var at = all.indexOf(p.list.querySelector(".is-active"));
     var next = at < 0 ? (step > 0 ? 0 : all.length - 1) : (at + step + all.length) % all.length;
     setActive(p, all[next]);
+  }
+
+  function refocus(picker, p) {
+    if (document.activeElement === p.input) return;
+    picker.dataset.quiet = "1";
+    p.input.focus();
   }
 
   function pickerOf(el) { return el.closest && el.closest("[data-picker]"); }
@@ -112,6 +118,11 @@
     var input = evt.detail.elt;
     if (!input.matches || !input.matches("[data-picker-input]")) return;
     var picker = pickerOf(input), p = parts(picker);
+    if (picker.dataset.quiet) {  // focus given back after a clear or a removal: no list
+      delete picker.dataset.quiet;
+      evt.preventDefault();
+      return;
+    }
     // An untouched single picker shows everything, its current value first.
     var untouched = !p.chosen && input.value === (input.dataset.label || "");
     evt.detail.parameters.q = untouched ? "" : input.value;
@@ -129,7 +140,16 @@
     });
     var count = options(list).length;
     p.status.textContent = count ? count + (count === 1 ? " suggestion." : " suggestions.") : "No matches.";
+    list.removeAttribute("aria-busy");
     open(p);
+    setActive(p, null);
+  });
+
+  // While new suggestions are on their way the old ones cannot be chosen.
+  document.addEventListener("input", function (evt) {
+    if (!evt.target.matches || !evt.target.matches("[data-picker-input]")) return;
+    var p = parts(pickerOf(evt.target));
+    p.list.setAttribute("aria-busy", "true");
     setActive(p, null);
   });
 
@@ -148,7 +168,7 @@
       if (!isOpen(p)) return;
       evt.preventDefault();  // Enter picks from the list; it does not send the form
       var active = p.list.querySelector(".is-active");
-      if (active) choose(picker, p, active);
+      if (active && p.list.getAttribute("aria-busy") !== "true") choose(picker, p, active);
     } else if (evt.key === "Escape") {
       if (isOpen(p)) { evt.preventDefault(); close(p); }
       else if (!p.chosen) p.input.value = p.input.dataset.label || "";
@@ -172,12 +192,12 @@
     } else if (target.closest("[data-picker-clear]")) {
       clearValue(p);
       p.status.textContent = "Cleared.";
-      p.input.focus();
+      refocus(picker, p);
     } else if (target.closest("[data-picker-remove]")) {
       target.closest(".picker-chip").remove();
       changed(picker);
       p.status.textContent = "Removed.";
-      p.input.focus();
+      refocus(picker, p);
     }
   });
 
