@@ -27,7 +27,7 @@ from pipewise.automation.actions import (
     Webhook,
 )
 from pipewise.automation.flow import Branch, Goal, Wait
-from pipewise.automation.templates import template_problem
+from pipewise.automation.templates import runaway_problem, template_problem
 from pipewise.automation.triggers import TRIGGER_TYPES, DateRelative, Trigger
 from pipewise.crm.filters import FilterError
 from pipewise.crm.models import CustomFieldDefinition
@@ -36,6 +36,8 @@ from pipewise.deals.models import Stage
 from pipewise.errors import ErrorCollector, FieldError, ValidationFailed
 
 END = "end"
+# Step fields that are templates.
+TEXT_FIELDS = ("title", "notes", "body", "subject", "name", "value")
 
 Step = Annotated[
     SetField
@@ -146,6 +148,11 @@ def parse(raw: Any, *, prefix: str = "definition") -> WorkflowDefinition:
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors) from None
     collector = ErrorCollector()
     _check_urls(definition, prefix, collector)
+    for position, step in enumerate(definition.steps):
+        for text_field in TEXT_FIELDS:
+            source = getattr(step, text_field, None)
+            if isinstance(source, str) and (problem := runaway_problem(source)):
+                collector.add(f"{prefix}.steps[{position}].{text_field}", problem)
     collector.raise_if_any()
     return definition
 
@@ -241,7 +248,7 @@ def _check_step(session: Session, definition: WorkflowDefinition, step: Any, whe
         target = getattr(step, target_name, None)
         if target is not None and target != END and not definition.has_step(target):
             errors.add(f"{where}.{target_name.rstrip('_')}", f"no step with id {target!r}")
-    for text_field in ("title", "notes", "body", "subject", "name", "value"):
+    for text_field in TEXT_FIELDS:
         source = getattr(step, text_field, None)
         if isinstance(source, str) and (problem := template_problem(source)):
             errors.add(f"{where}.{text_field}", problem)
