@@ -139,8 +139,42 @@ def _message(error: Any) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+# Bounds on a definition's shape, checked before anything walks it recursively.
+MAX_DEPTH = 32
+MAX_NODES = 20_000
+
+
+def shape_problem(value: Any) -> str | None:
+    """Whether a document is nested deeper than MAX_DEPTH or holds more than MAX_NODES
+    values (aliases in YAML count each time they are used); None when it is fine."""
+    stack, nodes = [(value, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            return f"holds too many values (more than {MAX_NODES:,})"
+        if depth > MAX_DEPTH:
+            return f"is nested too deeply (more than {MAX_DEPTH} levels)"
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def check_shape(value: Any, field_name: str) -> None:
+    if (problem := shape_problem(value)) is not None:
+        raise ValidationFailed.on(field_name, problem)
+
+
+def _condition_trees(definition: WorkflowDefinition, prefix: str) -> list[tuple[Any, str]]:
+    trees = [(getattr(definition, name), f"{prefix}.{name}") for name in ("conditions", "goal")]
+    trees += [(step.condition, f"{prefix}.steps[{i}].condition") for i, step in enumerate(definition.steps)
+              if isinstance(step, (Branch, Goal))]
+    return [(tree, where) for tree, where in trees if tree is not None]
+
+
 def parse(raw: Any, *, prefix: str = "definition") -> WorkflowDefinition:
     """Validate the shape of a workflow definition; every problem becomes a field error."""
+    check_shape(raw, prefix)
     try:
         definition = WorkflowDefinition.model_validate(raw)
     except ValidationError as exc:
@@ -148,6 +182,9 @@ def parse(raw: Any, *, prefix: str = "definition") -> WorkflowDefinition:
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors) from None
     collector = ErrorCollector()
     _check_urls(definition, prefix, collector)
+    for tree, where in _condition_trees(definition, prefix):
+        for field_name, message in conditions.day_count_problems(tree, where):
+            collector.add(field_name, message)
     for position, step in enumerate(definition.steps):
         for text_field in TEXT_FIELDS:
             source = getattr(step, text_field, None)
