@@ -21,14 +21,16 @@ from pipewise.auth.models import User
 from pipewise.crm.models import Account, Activity, Contact
 from pipewise.db.session import cached_lookup
 from pipewise.deals.models import Deal, DealContact, Stage
+from pipewise.mail.caps import CAP_PERIOD, automated_since, sender_clause
+from pipewise.mail.mailboxes import mailbox_of
+from pipewise.mail.models import EmailMessage, Mailbox
+from pipewise.mail.suppression import refusal
 from pipewise.sequences.calendar import SendWindow, add_delay, zone_of
-from pipewise.sequences.models import EmailMessage, Enrollment, Mailbox, Sequence, Suppression
+from pipewise.sequences.models import Enrollment, Sequence
 from pipewise.sequences.schemas import SequenceRules, rules_of
 
 # Signals this old are looked at when a contact is enrolled.
 ENROLL_LOOKBACK = timedelta(days=7)
-COUNTED_STATUSES = ("queued", "sending", "committing", "sent", "bounced")
-CAP_PERIOD = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -104,28 +106,16 @@ def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def normalize_address(address: str) -> str:
-    return address.strip().lower()
-
-
-def suppression_of(session: Session, address: str | None) -> Suppression | None:
-    if not address:
-        return None
-    return session.scalar(select(Suppression).where(Suppression.address == normalize_address(address)))
-
-
 # -- signal checks: each returns a Verdict or None --
 
 
 def _contact_and_consent(s: Situation) -> Verdict | None:
     if s.contact is None:
         return Verdict("exit", "contact_deleted", "the contact was deleted")
-    if s.contact.consent_state == "withdrawn":
-        return Verdict("exit", "consent_withdrawn", f"{s.contact.full_name} withdrew consent to be contacted")
-    suppressed = suppression_of(s.session, s.contact.email)
-    if suppressed is not None:
-        return Verdict("exit", "suppressed", f"{suppressed.address} is on the suppression list ({suppressed.reason})")
-    return None
+    reason = refusal(s.session, s.contact.email, s.contact)
+    if reason is None:
+        return None
+    return Verdict("exit", "consent_withdrawn" if s.contact.consent_state == "withdrawn" else "suppressed", reason)
 
 
 def _replied(s: Situation) -> Verdict | None:
@@ -257,31 +247,6 @@ def country_of(session: Session, contact: Contact) -> str | None:
     return session.scalar(select(Account.country).where(Account.id == contact.account_id)) if contact.account_id else None
 
 
-def mailbox_of(session: Session, user_id: uuid.UUID | None) -> Mailbox:
-    """The user's mailbox (looked up once per transaction); a user who never set one up
-    sends with the defaults."""
-    return cached_lookup(session, Mailbox, user_id, lambda: _load_mailbox(session, user_id))
-
-
-def _load_mailbox(session: Session, user_id: uuid.UUID | None) -> Mailbox:
-    mailbox = session.scalar(select(Mailbox).where(Mailbox.user_id == user_id)) if user_id else None
-    if mailbox is not None:
-        return mailbox
-    user = session.get(User, user_id) if user_id else None
-    return Mailbox(
-        user_id=user_id,
-        from_name=user.name if user else "Pipewise",
-        from_address=user.email if user else "pipewise@localhost",
-        daily_cap=200,
-        send_days=[0, 1, 2, 3, 4],
-        send_start_hour=9,
-        send_end_hour=17,
-        track_opens=True,
-        track_clicks=True,
-        smtp_security="starttls",
-    )
-
-
 def recipient_zone(session: Session, contact: Contact, sender_id: uuid.UUID | None) -> ZoneInfo:
     """The contact's time zone, else the sender's (whose row is read only then)."""
     if contact.timezone:
@@ -321,24 +286,15 @@ def _out_of_office(s: Situation) -> Verdict | None:
     return Verdict("hold", "out_of_office", f"{s.contact.full_name} is out of office (auto-reply on {_when(received)}); waiting {days} business days", until)
 
 
-def _cap(s: Situation, clause: object, cap: int, code: str, what: Callable[[], str]) -> Verdict | None:
-    since = s.now - CAP_PERIOD
-    count, oldest = s.session.execute(
-        select(func.count(), func.min(EmailMessage.created_at)).where(
-            clause,
-            EmailMessage.direction == "outbound",
-            EmailMessage.automated.is_(True),
-            EmailMessage.status.in_(COUNTED_STATUSES),
-            EmailMessage.created_at > since,
-        )
-    ).one()
+def _cap(s: Situation, clause: Any, cap: int, code: str, what: Callable[[], str]) -> Verdict | None:
+    count, oldest = automated_since(s.session, clause, s.now)
     if count < cap:
         return None
     return Verdict("hold", code, f"{what()} already had {count} automated e-mails in 24 hours (cap {cap})", oldest + CAP_PERIOD)
 
 
 def _mailbox_cap(s: Situation) -> Verdict | None:
-    return _cap(s, EmailMessage.sender_id == s.enrollment.sender_id, s.mailbox.daily_cap, "mailbox_cap", lambda: s.mailbox.from_address)
+    return _cap(s, sender_clause(s.enrollment.sender_id), s.mailbox.daily_cap, "mailbox_cap", lambda: s.mailbox.from_address)
 
 
 def _account_cap(s: Situation) -> Verdict | None:

@@ -19,11 +19,12 @@ from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.errors import FieldError, NotFound, ValidationFailed
-from pipewise.sequences.guards import mailbox_of
-from pipewise.sequences.library import mailbox_service, suppression_service
-from pipewise.sequences.mailer import outbox_dir
+from pipewise.mail.mailboxes import mailbox_of
+from pipewise.mail.mailboxes import mailbox_service
+from pipewise.mail.suppression import suppression_service
+from pipewise.mail.transport import outbox_dir
 from pipewise.sequences.schemas import MailboxUpdate, SuppressionIn
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.mail.settings import get_mail_settings
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.sequences_forms import Problems, checked
 

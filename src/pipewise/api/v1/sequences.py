@@ -10,10 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.errors import PipewiseError, ValidationFailed
-from pipewise.sequences import consent, inbound, tracking
+from pipewise.mail import consent, tracking
+from pipewise.mail.mailboxes import mailbox_service
+from pipewise.mail.suppression import suppression_service
+from pipewise.sequences import inbound
 from pipewise.sequences import schemas as s
 from pipewise.sequences.decisions import decisions_for
-from pipewise.sequences.library import mailbox_service, suppression_service, template_service
+from pipewise.sequences.library import template_service
 from pipewise.sequences.metrics import step_metrics
 from pipewise.sequences.service import sequence_service
 
