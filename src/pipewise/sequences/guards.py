@@ -132,17 +132,23 @@ def _meeting(s: Situation) -> Verdict | None:
     return _on(s.rules.on_meeting, "meeting", f"a meeting was booked or held with {s.contact.full_name}: “{meeting.subject}”")
 
 
-def _related_deals(s: Situation) -> list[tuple[Deal, Stage]]:
+def _related_deals(s: Situation) -> list[tuple[Deal, Stage, bool]]:
+    """The contact's deals and its account's, each with its stage and whether the contact
+    is linked to it; open ones, and closed ones closed since the signals count."""
     # The ids first, from two indexed lookups: "linked OR at the account" in one query
     # makes the database scan every deal. Most contacts have none, and it stops there.
-    linked = select(DealContact.deal_id).where(DealContact.contact_id == s.enrollment.contact_id)
+    linked = set(s.session.scalars(select(DealContact.deal_id).where(DealContact.contact_id == s.enrollment.contact_id)))
+    ids = set(linked)
     if s.contact.account_id is not None:
-        linked = linked.union(select(Deal.id).where(Deal.account_id == s.contact.account_id))
-    ids = list(s.session.scalars(linked))
+        ids |= set(s.session.scalars(select(Deal.id).where(Deal.account_id == s.contact.account_id)))
     if not ids:
         return []
-    rows = s.session.execute(select(Deal, Stage).join(Stage, Stage.id == Deal.stage_id).where(Deal.id.in_(ids), Stage.kind == "open"))
-    return [(deal, stage) for deal, stage in rows]
+    rows = s.session.execute(
+        select(Deal, Stage).join(Stage, Stage.id == Deal.stage_id).where(
+            Deal.id.in_(ids), or_(Stage.kind == "open", Deal.closed_at >= s.since)
+        )
+    )
+    return [(deal, stage, deal.id in linked) for deal, stage in rows]
 
 
 def _first_position(session: Session, pipeline_id: uuid.UUID) -> int | None:
@@ -162,7 +168,15 @@ def _threshold(s: Situation, stage: Stage) -> tuple[int, str] | None:
 
 def _deals(s: Situation) -> Verdict | None:
     deals = _related_deals(s)
-    for deal, stage in deals:
+    for deal, stage, linked in deals:
+        if stage.kind != "open":
+            # Won or lost: the deal is past any exit stage. The account's other contacts
+            # leave only where the sequence coordinates by account.
+            if linked or s.rules.account_coordination:
+                verdict = _on(s.rules.on_deal_stage, "deal_closed", f"deal “{deal.name}” was closed at {stage.name} on {_when(deal.closed_at)}")
+                if verdict:
+                    return verdict
+            continue
         threshold = _threshold(s, stage)
         if threshold is not None and stage.position >= threshold[0]:
             verdict = _on(
@@ -172,8 +186,8 @@ def _deals(s: Situation) -> Verdict | None:
                 return verdict
     # A deal that already existed at enrollment is not news, whatever the look-back.
     created_after = max(s.since, s.enrollment.enrolled_at)
-    for deal, _stage in deals:
-        if deal.created_at >= created_after:
+    for deal, stage, _linked in deals:
+        if stage.kind == "open" and deal.created_at >= created_after:
             verdict = _on(s.rules.on_deal_created, "deal_created", f"deal “{deal.name}” was created on {_when(deal.created_at)}")
             if verdict:
                 return verdict

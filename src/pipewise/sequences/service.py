@@ -353,16 +353,17 @@ class SequenceService:
         engine.resume(session, enrollment, reason=f"resumed by {_actor_label(actor)}: {reason}", by_person=True)
         return enrollment
 
-    def enrollments(self, session: Session, *, sequence_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None,
+    def enrollments(self, session: Session, *, actor: Actor, sequence_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None,
                     status: str | None = None, limit: int = 200) -> list[Enrollment]:
-        stmt = select(Enrollment).order_by(Enrollment.enrolled_at.desc()).limit(limit)
+        """Enrollments of contacts ``actor`` may see, newest first."""
+        stmt = select(Enrollment).join(Contact, Contact.id == Enrollment.contact_id).order_by(Enrollment.enrolled_at.desc()).limit(limit)
         if sequence_id:
             stmt = stmt.where(Enrollment.sequence_id == sequence_id)
         if contact_id:
             stmt = stmt.where(Enrollment.contact_id == contact_id)
         if status:
             stmt = stmt.where(Enrollment.status == status)
-        return list(session.scalars(stmt))
+        return list(session.scalars(contact_service.repository(session).visible(stmt, actor)))
 
     # -- one-off e-mail (workflows, a rep's draft) --
 

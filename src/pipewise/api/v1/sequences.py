@@ -58,12 +58,15 @@ def activate_sequence(sequence_id: uuid.UUID, session: DbSession, actor: Current
     return _sequence(session, sequence_id)
 
 
-@router.post("/sequences/{sequence_id}/{status}", response_model=s.Sequence, summary="Pause or archive a sequence")
-def set_sequence_status(sequence_id: uuid.UUID, status: str, session: DbSession, actor: CurrentActor) -> Any:
-    target = {"pause": "paused", "archive": "archived"}.get(status)
-    if target is None:
-        raise ValidationFailed.on("status", "use activate, pause or archive")
-    sequence_service.set_status(session, sequence_id, target, actor=actor)
+@router.post("/sequences/{sequence_id}/pause", response_model=s.Sequence, summary="Pause a sequence (enrollments wait)")
+def pause_sequence(sequence_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    sequence_service.set_status(session, sequence_id, "paused", actor=actor)
+    return _sequence(session, sequence_id)
+
+
+@router.post("/sequences/{sequence_id}/archive", response_model=s.Sequence, summary="Archive a sequence")
+def archive_sequence(sequence_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    sequence_service.set_status(session, sequence_id, "archived", actor=actor)
     return _sequence(session, sequence_id)
 
 
@@ -123,7 +126,7 @@ def list_enrollments(
     session: DbSession, actor: CurrentActor, sequence_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None,
     status: str | None = None, limit: int = Query(200, ge=1, le=1000),
 ) -> Any:
-    return sequence_service.enrollments(session, sequence_id=sequence_id, contact_id=contact_id, status=status, limit=limit)
+    return sequence_service.enrollments(session, actor=actor, sequence_id=sequence_id, contact_id=contact_id, status=status, limit=limit)
 
 
 @router.post("/sequence-enrollments/{enrollment_id}/pause", response_model=s.Enrollment)
@@ -145,7 +148,7 @@ def enrollment_decisions(enrollment_id: uuid.UUID, session: DbSession, actor: Cu
 @router.get("/sequences/{sequence_id}/metrics", summary="Per-step and per-variant results")
 def sequence_metrics(sequence_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     sequence_service.get(session, sequence_id)
-    return step_metrics(session, sequence_id)
+    return step_metrics(session, sequence_id, actor=actor)
 
 
 @router.post("/email/preview", response_model=s.Preview, summary="Render a subject and body with a real contact")
