@@ -5,7 +5,8 @@ from pipewise.mail import clock as mail_clock
 from pipewise.sequences import clock as sequence_clock
 from pipewise.mail.settings import get_mail_settings
 from pipewise.worker import runner
-from tests.sequences.support import Clock, SmtpServer
+from pipewise.config import get_settings
+from tests.sequences.support import INBOUND_SECRET, Clock, SmtpServer
 
 
 @pytest.fixture
@@ -19,6 +20,15 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     yield server
     server.stop()
     get_mail_settings.cache_clear()
+
+
+@pytest.fixture
+def inbound_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The secret the mail gateway signs inbound messages with."""
+    monkeypatch.setenv("PIPEWISE_INBOUND_SECRET", INBOUND_SECRET)
+    get_settings.cache_clear()
+    yield INBOUND_SECRET
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,10 +16,12 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.mail import gateway
 from pipewise.sequences.models import Mailbox
 from pipewise.sequences.service import sequence_service
 from pipewise.worker.runner import Worker
 
+INBOUND_SECRET = "gateway-secret-for-tests"
 OPEN_ALL_WEEK = {"send_days": [0, 1, 2, 3, 4, 5, 6], "send_start_hour": 0, "send_end_hour": 24}
 
 
@@ -103,6 +106,11 @@ class Clock:
 
     def set(self, moment: datetime) -> None:
         self.offset = moment.astimezone(UTC) - datetime.now(UTC)
+
+
+def gateway_headers(body: bytes, *, secret: str = INBOUND_SECRET, at: float | None = None) -> dict[str, str]:
+    """What the mail gateway sends with a raw message (the ``inbound_secret`` fixture sets the secret)."""
+    return {gateway.SIGNATURE_HEADER: gateway.sign(secret, int(at if at is not None else time.time()), body)}
 
 
 def run_worker() -> int:

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise.auth.models import User
 from pipewise.crm.models import Contact
 from pipewise.db.base import uuid7
 from pipewise.errors import ValidationFailed
 from pipewise.mail import clock, delivery, tracking
-from pipewise.mail.mailboxes import mailbox_of
+from pipewise.mail.mailboxes import mailbox_of, may_send_as
 from pipewise.mail.models import EmailMessage
 from pipewise.mail.suppression import refusal
 
@@ -65,6 +66,13 @@ def check(session: Session, letter: Letter) -> None:
         raise Refused.on("contact_id" if letter.contact else "to", reason)
 
 
+def sender_address(session: Session, sender_id: uuid.UUID | None, address: str) -> str:
+    """The mailbox's From if its user may still send as it (an approval can be taken
+    back), else the user's login address."""
+    user = session.get(User, sender_id) if sender_id else None
+    return address if user is None or may_send_as(session, user, address) else user.email
+
+
 def by_key(session: Session, send_key: str) -> EmailMessage | None:
     return session.scalar(select(EmailMessage).where(EmailMessage.send_key == send_key))
 
@@ -78,7 +86,8 @@ def queue(session: Session, letter: Letter, *, immediately: bool = True) -> Emai
             return existing
     check(session, letter)
     mailbox = mailbox_of(session, letter.sender_id)
-    domain = mailbox.from_address.rpartition("@")[2] or "pipewise.local"
+    from_address = sender_address(session, letter.sender_id, mailbox.from_address)
+    domain = from_address.rpartition("@")[2] or "pipewise.local"
     text, body_html = letter.text, letter.html
     if letter.tracked:
         body_html, text = tracking.decorate(
@@ -97,7 +106,7 @@ def queue(session: Session, letter: Letter, *, immediately: bool = True) -> Emai
         contact_id=letter.contact.id if letter.contact else None,
         account_id=letter.contact.account_id if letter.contact else None,
         sender_id=letter.sender_id,
-        from_address=mailbox.from_address,
+        from_address=from_address,
         to_address=letter.to_address.strip(),
         subject=letter.subject[:500],
         in_reply_to=letter.in_reply_to,

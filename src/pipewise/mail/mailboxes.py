@@ -84,14 +84,14 @@ def may_send_as(session: Session, user: User, address: str) -> bool:
     ) is not None
 
 
-def approve(session: Session, *, user_id: uuid.UUID, address: str, actor: Actor, method: str = "admin") -> MailAddress:
+def approve(session: Session, *, user_id: uuid.UUID, address: str, actor: Actor | None, method: str = "admin") -> MailAddress:
     """Record ``address`` as verified for the user (an admin's approval or a proven link)."""
     row = session.scalar(select(MailAddress).where(MailAddress.user_id == user_id, MailAddress.address == address))
     if row is None:
         row = MailAddress(user_id=user_id, address=address, method=method)
         session.add(row)
     row.method, row.verified_at = method, utcnow()
-    row.approved_by = actor.id if method == "admin" else None
+    row.approved_by = actor.id if actor is not None and method == "admin" else None
     session.flush()
     return row
 
