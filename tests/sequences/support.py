@@ -30,6 +30,8 @@ class RecordingHandler:
     """Accepts every message and remembers it; ``on_command`` may interfere (crash tests)."""
 
     messages: list[MimeMessage] = field(default_factory=list)
+    # Each message's bytes exactly as they came over the wire (after the DATA command).
+    raw: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     on_command: Callable[[str, Any], None] | None = None
 
@@ -51,6 +53,7 @@ class RecordingHandler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)
+            self.raw.append(envelope.original_content or envelope.content)
         self._hook("DATA", envelope)
         return "250 Message accepted"
 
