@@ -19,11 +19,13 @@ from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.errors import FieldError, NotFound, ValidationFailed
-from pipewise.sequences.guards import mailbox_of
-from pipewise.sequences.library import mailbox_service, suppression_service
-from pipewise.sequences.mailer import outbox_dir
+from pipewise.mail import ledger
+from pipewise.mail.mailboxes import mailbox_of, may_send_as
+from pipewise.mail.mailboxes import mailbox_service
+from pipewise.mail.suppression import suppression_service
+from pipewise.mail.transport import outbox_dir
 from pipewise.sequences.schemas import MailboxUpdate, SuppressionIn
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.mail.settings import get_mail_settings
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.sequences_forms import Problems, checked
 
@@ -119,11 +121,15 @@ def _date(message: MimeMessage) -> datetime | None:
 
 
 def _visible_to(me: WebUser, session: Session, message: MimeMessage) -> bool:
-    """Admins read the whole outbox; everyone else what was sent as them."""
+    """The sender, their team and admins read a message of the ledger; a file the ledger
+    does not know is shown to admins and to a user it was sent as."""
     if me.actor.is_admin:
         return True
-    mine = {me.user.email.lower(), mailbox_of(session, me.id).from_address.lower()}
-    return any(address.lower() in mine for _name, address in getaddresses([str(message["From"] or "")]))
+    row = ledger.by_message_id(session, str(message["Message-ID"] or ""))
+    if row is not None:
+        return ledger.may_read(session, me.actor, row)
+    senders = [address for _name, address in getaddresses([str(message["From"] or "")])]
+    return any(may_send_as(session, me.user, address) for address in senders if address)
 
 
 def _entries(session: Session, me: WebUser) -> list[OutboxEntry]:

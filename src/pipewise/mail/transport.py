@@ -6,7 +6,8 @@ dot. Before the dot the server discards the message if we vanish; after it, the 
 has it. An SMTP transport keeps its connection open from one message to the next (a
 worker sends a batch over one connection); ``abort`` drops a staged message by closing
 the connection, the only way to take back a DATA body. With no SMTP server configured,
-mail goes to .eml files in the outbox folder."""
+mail goes to .eml files in the outbox folder. Nothing outside the mail package opens an
+SMTP connection or writes an .eml file."""
 
 import email.policy
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipewise.config import get_settings
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.mail.settings import get_mail_settings
 
 
 class DeliveryError(Exception):
@@ -64,6 +65,9 @@ class OutgoingMail:
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
     unsubscribe_url: str | None = None
+    # mailto: the same unsubscribe by e-mail, for clients that do not POST.
+    unsubscribe_mailto: str | None = None
+    idempotency_key: str | None = None
 
 
 def build_mime(mail: OutgoingMail) -> bytes:
@@ -77,13 +81,33 @@ def build_mime(mail: OutgoingMail) -> bytes:
         msg["In-Reply-To"] = mail.in_reply_to
     if mail.references:
         msg["References"] = " ".join(mail.references)
-    if mail.unsubscribe_url:
-        # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to this URL.
-        msg["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if mail.idempotency_key:
+        msg["X-Pipewise-Idempotency-Key"] = mail.idempotency_key
     msg.set_content(mail.text)
-    msg.add_alternative(mail.html, subtype="html")
-    return msg.as_bytes(policy=email.policy.SMTP)
+    if mail.html:
+        msg.add_alternative(mail.html, subtype="html")
+    return _with_raw_headers(msg.as_bytes(policy=email.policy.SMTP), unsubscribe_headers(mail))
+
+
+def unsubscribe_headers(mail: OutgoingMail) -> list[tuple[str, str]]:
+    """RFC 2369 and RFC 8058: ``<https://…>, <mailto:…>`` and the one-click POST marker."""
+    if not mail.unsubscribe_url:
+        return []
+    targets = [mail.unsubscribe_url] + ([mail.unsubscribe_mailto] if mail.unsubscribe_mailto else [])
+    return [
+        ("List-Unsubscribe", ", ".join(f"<{target}>" for target in targets)),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    ]
+
+
+def _with_raw_headers(data: bytes, headers: list[tuple[str, str]]) -> bytes:
+    """Add ASCII headers exactly as given: the email package would fold a long URL or
+    encode it (RFC 2047), and mailbox providers then ignore the header."""
+    if not headers:
+        return data
+    raw = b"".join(f"{name}: {value}".encode("ascii") + b"\r\n" for name, value in headers)
+    end = data.index(b"\r\n\r\n") + 2
+    return data[:end] + raw + data[end:]
 
 
 def dot_stuff(data: bytes) -> bytes:
