@@ -109,7 +109,7 @@ class TestUsersLeaving:
         session.commit()
         result = cli("users", "set-password", "rep@example.com", "--password", "battery-staple")
         assert result.exit_code == 0, result.output
-        session.rollback()
+        session.expire_all()
         assert user_service.authenticate(session, email="rep@example.com", password="battery-staple") is not None
         short = cli("users", "set-password", "rep@example.com", "--password", "short")
         assert short.exit_code == 1 and "at least 8 characters" in short.stderr
