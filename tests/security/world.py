@@ -116,6 +116,7 @@ class World:
 
     def make(self, kind: str, owner: str) -> dict[str, Any]:
         """A new record of ``kind`` owned by ``owner``: the ids a path or body names."""
+        self.session.commit()  # end any read: on SQLite a stale snapshot cannot write
         ids = MAKERS[kind](self, owner)
         self.session.commit()
         return ids
@@ -196,7 +197,8 @@ def _sequence_enrollment(world: World, owner: str) -> dict[str, Any]:
 def _lead_import(world: World, owner: str) -> dict[str, Any]:
     word = world.marker(owner)
     world.session.commit()
-    csv = f"first_name,last_name,email\nImp,Lead {word},{word}@import.example\n".encode()
+    row = f"row{next(_n)}"  # an imported lead is unowned (the shared queue): not a secret
+    csv = f"first_name,last_name,email\nImp,Lead {row},{row}@import.example\n".encode()
     response = world.client.post("/api/v1/lead-imports", headers=world.headers[OWNERS[owner]],
                                  files={"file": (f"{word}.csv", csv, "text/csv")})
     assert response.status_code == 201, response.text
