@@ -41,7 +41,7 @@ def owner_or_managers(actor: str, owner: str) -> str:
 
 
 def approvers(actor: str, owner: str) -> str:
-    """Approving a workflow: the author's managers and admins, never the author."""
+    """Approving, pausing, archiving a workflow: the author's managers and admins."""
     return ALLOW if manages(actor, owner) and actor != OWNERS[owner] else FORBIDDEN
 
 
@@ -225,11 +225,11 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
                                                             body=lambda c: js({"reason": "fine"})),
     ("POST", "/api/v1/workflows/{workflow_id}/reject"): Op(target="pending_workflow", rule=approvers,
                                                            body=lambda c: js({"reason": "too broad"})),
-    ("POST", "/api/v1/workflows/{workflow_id}/pause"): Op(target="live_workflow", rule=owner_or_managers,
+    ("POST", "/api/v1/workflows/{workflow_id}/pause"): Op(target="live_workflow", rule=approvers,
                                                           body=lambda c: js({"reason": "checking"})),
-    ("POST", "/api/v1/workflows/{workflow_id}/resume"): Op(target="paused_workflow", rule=owner_or_managers,
+    ("POST", "/api/v1/workflows/{workflow_id}/resume"): Op(target="paused_workflow", rule=approvers,
                                                            body=lambda c: js({})),
-    ("POST", "/api/v1/workflows/{workflow_id}/archive"): Op(target="live_workflow", rule=owner_or_managers,
+    ("POST", "/api/v1/workflows/{workflow_id}/archive"): Op(target="live_workflow", rule=approvers,
                                                             body=lambda c: js({"reason": "done"})),
     ("GET", "/api/v1/workflows/{workflow_id}/versions"): Op(target="workflow"),
     ("GET", "/api/v1/workflows/{workflow_id}/export"): Op(target="workflow"),

@@ -25,6 +25,8 @@ ROTATING_SEED = int(os.environ.get("PIPEWISE_FUZZ_SEED") or date.today().toordin
 EXAMPLES = int(os.environ.get("PIPEWISE_FUZZ_EXAMPLES", "8"))
 BASE_URL = "http://testserver"
 
+pytestmark = pytest.mark.fuzz
+
 
 @pytest.fixture(scope="module")
 def fuzz(world: World) -> Any:
