@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import Team, User
+from pipewise import netguard
 from pipewise.automation import conditions
 from pipewise.automation.actions import (
     AddTag,
@@ -139,10 +140,21 @@ def _message(error: Any) -> str:
 def parse(raw: Any, *, prefix: str = "definition") -> WorkflowDefinition:
     """Validate the shape of a workflow definition; every problem becomes a field error."""
     try:
-        return WorkflowDefinition.model_validate(raw)
+        definition = WorkflowDefinition.model_validate(raw)
     except ValidationError as exc:
         errors = [FieldError(f"{prefix}.{_location(tuple(e['loc']))}", _message(e)) for e in exc.errors()]
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors) from None
+    collector = ErrorCollector()
+    _check_urls(definition, prefix, collector)
+    collector.raise_if_any()
+    return definition
+
+
+def _check_urls(definition: WorkflowDefinition, prefix: str, errors: ErrorCollector) -> None:
+    """Webhook URLs naming an internal address outright (the real check is at send time)."""
+    for position, step in enumerate(definition.steps):
+        if isinstance(step, Webhook) and (problem := netguard.url_problem(str(step.url))):
+            errors.add(f"{prefix}.steps[{position}].url", problem)
 
 
 _published: dict[Any, WorkflowDefinition] = {}
@@ -175,6 +187,7 @@ def check_for_activation(session: Session, definition: WorkflowDefinition, prefi
         errors.add(f"{prefix}.steps", f"step id {duplicate!r} is used twice")
     for position, step in enumerate(definition.steps):
         _check_step(session, definition, step, f"{prefix}.steps[{position}]", errors)
+    _check_urls(definition, prefix, errors)
     if not errors.errors:
         _check_flow(definition, prefix, errors)
     errors.raise_if_any()
