@@ -304,6 +304,8 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
                                                      body=lambda c: js({"description": "changed"})),
     ("POST", "/api/v1/sequences/{sequence_id}/activate"): Op(target="sequence", rule=owner_or_any_manager),
     ("POST", "/api/v1/sequences/{sequence_id}/{status}"): Op(target="live_sequence", rule=owner_or_any_manager),
+    ("POST", "/api/v1/sequences/{sequence_id}/pause"): Op(target="live_sequence", rule=owner_or_any_manager),
+    ("POST", "/api/v1/sequences/{sequence_id}/archive"): Op(target="live_sequence", rule=owner_or_any_manager),
     ("POST", "/api/v1/sequences/{sequence_id}/steps"): Op(target="sequence", rule=owner_or_any_manager, body=step_body),
     ("PATCH", "/api/v1/sequences/{sequence_id}/steps/{step_id}"): Op(target="sequence", rule=owner_or_any_manager,
                                                                     body=lambda c: js({"delay_days": 3})),
@@ -346,6 +348,19 @@ def api_operations(app: Any) -> list[tuple[str, str]]:
     """Every operation of the OpenAPI document."""
     return [(method.upper(), path) for path, item in app.openapi()["paths"].items() for method in item
             if method in ("get", "post", "put", "patch", "delete")]
+
+
+def documented_operations() -> list[tuple[str, str]]:
+    """The operations the tests walk: those of the document (a route missing from
+    OPERATIONS then fails its own test, named after it)."""
+    from pipewise.app import create_app
+
+    return sorted(api_operations(create_app(start_worker=False)))
+
+
+def op_for(key: tuple[str, str]) -> Op:
+    assert key in OPERATIONS, f"{key[0]} {key[1]} is not in tests/security/operations.py: add it with valid input and its rule"
+    return OPERATIONS[key]
 
 
 def url_for(path: str, ids: dict[str, Any]) -> str:

@@ -15,7 +15,8 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tests.security.operations import (
-    ALLOW, FORBIDDEN, HIDDEN, OPERATIONS, Call, Op, api_operations, owner_and_managers_see, url_for, visible,
+    ALLOW, FORBIDDEN, HIDDEN, OPERATIONS, Call, Op, api_operations, documented_operations, op_for, owner_and_managers_see,
+    url_for, visible,
 )
 from tests.security.world import ACTORS, OWNERS, PASSWORD, World, nonexistent
 
@@ -93,12 +94,11 @@ def check_cell(api: Any, world: World, key: tuple[str, str], op: Op, actor: str,
 def test_every_operation_is_in_the_matrix(world):
     documented = set(api_operations(world.client.app))
     assert sorted(documented - set(OPERATIONS)) == [], "add these operations to tests/security/operations.py"
-    assert sorted(set(OPERATIONS) - documented) == [], "these operations are no longer documented"
 
 
-@pytest.mark.parametrize("key", sorted(OPERATIONS), ids=lambda key: f"{key[0]} {key[1]}")
+@pytest.mark.parametrize("key", documented_operations(), ids=lambda key: f"{key[0]} {key[1]}")
 def test_operation(world, key):
-    op = OPERATIONS[key]
+    op = op_for(key)
     problems = [p for owner in op.owner_variants() for actor in ACTORS
                 for p in check_cell(world.client, world, key, op, actor, owner)]
     assert problems == [], f"{key[0]} {key[1]}:\n" + "\n".join(problems)
