@@ -22,7 +22,7 @@ from tests.security.world import World
 
 FIXED_SEED = 20261202
 ROTATING_SEED = int(os.environ.get("PIPEWISE_FUZZ_SEED") or date.today().toordinal())
-EXAMPLES = int(os.environ.get("PIPEWISE_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("PIPEWISE_FUZZ_EXAMPLES", "5"))
 BASE_URL = "http://testserver"
 
 pytestmark = pytest.mark.fuzz
