@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise import netguard
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor
 from pipewise.db.base import utcnow
@@ -35,19 +36,17 @@ def checked_address(value: str, field_name: str, errors: ErrorCollector) -> str 
 
 
 def _check_smtp_host(host: str, port: int | None) -> str | None:
-    """Whether a mailbox may use ``host``: the one place the rule for SMTP servers is
-    applied. For now the host's syntax (a DNS name or an IP address); which networks it
-    may reach is decided by the operator's outbound network rules."""
+    """Whether a mailbox may use ``host``: a DNS name or an IP address, not one of this
+    machine's or an internal network's (unless the operator allows it). Names are checked
+    again after resolution each time the server is connected to."""
     candidate = host.strip().strip("[]")
     try:
         ipaddress.ip_address(candidate)
-        return None
     except ValueError:
-        pass
-    labels = candidate.rstrip(".").split(".")
-    if len(candidate) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
-        return "is not a host name or IP address"
-    return None
+        labels = candidate.rstrip(".").split(".")
+        if len(candidate) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+            return "is not a host name or IP address"
+    return netguard.host_problem(candidate)
 
 
 def mailbox_of(session: Session, user_id: uuid.UUID | None) -> Mailbox:
