@@ -128,6 +128,17 @@ def host_problem(host: str) -> str | None:
     return f"{host} is a {kind} address; outbound connections may not reach it unless an operator lists it in {ALLOW_SETTING}"
 
 
+def connect(host: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to an address of ``host`` that ``check_host`` allows (for mail
+    protocols; the caller wraps it in TLS naming ``host``). Refusals are OSErrors, which
+    callers already report as a failed connection."""
+    try:
+        addresses = check_host(host, port)
+    except BlockedAddress as exc:
+        raise ConnectionRefusedError(str(exc)) from None
+    return socket.create_connection((addresses[0], port), timeout)
+
+
 class _CheckedBackend(httpcore.SyncBackend):
     """Connects only to addresses ``check_host`` allowed; TLS still names the host."""
 

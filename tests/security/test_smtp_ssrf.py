@@ -1,4 +1,4 @@
-"""A mailbox's own SMTP server follows the outbound rule of webhooks: no loopback,
+"""A mailbox's own SMTP and IMAP servers follow the outbound rule of webhooks: no loopback,
 link-local or private address unless the operator allows it — when the mailbox is saved
 and again, after resolution, each time the server is connected to."""
 
@@ -72,3 +72,21 @@ def test_the_operators_own_server_is_trusted(session, factory, smtp, monkeypatch
     _allow(monkeypatch, "")
     run_worker()
     assert [m["Subject"] for m in smtp.handler.messages] == ["Global"]
+
+
+def test_an_internal_imap_host_is_refused_when_saved(api, factory):
+    user = factory.user()
+    response = api.put("/api/v1/mailboxes", json={"imap_host": "169.254.169.254"}, headers=factory.headers(user))
+    assert response.status_code == 422 and [e["field"] for e in response.json()["errors"]] == ["imap_host"]
+
+
+def test_a_mailbox_imap_poll_never_connects_inside(session, factory):
+    """Polling a user's IMAP server that resolves inside stops before connecting."""
+    from pipewise.sequences.inbound import poll_all
+
+    user = factory.user()
+    session.add(Mailbox(user_id=user.id, from_name="R", from_address=user.email, imap_host="localhost", imap_port=1,
+                        imap_username="rita", **OPEN_ALL_WEEK))
+    session.commit()
+    results = poll_all()
+    assert "loopback" in str(results[user.email]) and "PIPEWISE_OUTBOUND_ALLOW" in str(results[user.email])

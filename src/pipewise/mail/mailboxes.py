@@ -35,8 +35,8 @@ def checked_address(value: str, field_name: str, errors: ErrorCollector) -> str 
         return None
 
 
-def _check_smtp_host(host: str, port: int | None) -> str | None:
-    """Whether a mailbox may use ``host``: a DNS name or an IP address, not one of this
+def _check_host(host: str) -> str | None:
+    """Whether a mailbox may use ``host`` for SMTP or IMAP: a DNS name or an IP address, not one of this
     machine's or an internal network's (unless the operator allows it). Names are checked
     again after resolution each time the server is connected to."""
     candidate = host.strip().strip("[]")
@@ -122,10 +122,11 @@ class MailboxService:
             errors.add("send_days", "pick at least one day")
         if data.get("smtp_username") and not (data.get("smtp_host")):
             errors.add("smtp_host", "a login needs the server it belongs to")
-        if data.get("smtp_host"):
-            problem = _check_smtp_host(data["smtp_host"], data.get("smtp_port"))
-            if problem:
-                errors.add("smtp_host", problem)
+        for host_field in ("smtp_host", "imap_host"):
+            if data.get(host_field):
+                problem = _check_host(data[host_field])
+                if problem:
+                    errors.add(host_field, problem)
 
     def save(self, session: Session, *, data: dict[str, Any], actor: Actor) -> Mailbox:
         """Create or change a user's mailbox (one per user); only admins set up others',

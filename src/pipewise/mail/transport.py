@@ -196,10 +196,9 @@ class _CheckedSocket:
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         try:
-            addresses = netguard.check_host(host, port)
-        except netguard.BlockedAddress as exc:
+            return netguard.connect(host, port, timeout)
+        except ConnectionRefusedError as exc:
             raise SetupFailure(f"{host}:{port}: {exc}") from None
-        return super()._get_socket(addresses[0], port, timeout)  # type: ignore[misc]
 
 
 class _GuardedSMTP(_CheckedSocket, smtplib.SMTP):
@@ -207,7 +206,8 @@ class _GuardedSMTP(_CheckedSocket, smtplib.SMTP):
 
 
 class _GuardedSMTPSSL(_CheckedSocket, smtplib.SMTP_SSL):
-    pass
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.context.wrap_socket(super()._get_socket(host, port, timeout), server_hostname=self._host)
 
 
 class SmtpTransport:
