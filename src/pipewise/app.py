@@ -5,21 +5,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 
 from pipewise import __version__
 from pipewise.api import errors
 from pipewise.api.v1 import automation as automation_api
 from pipewise.api.v1 import sequences as sequences_api
 from pipewise.api.v1 import actions, leads_api, records, saved_views
+from pipewise.auth.clients import trusted_networks
 from pipewise.config import get_settings
 from pipewise.handlers import register_all
 from pipewise.web import routes as web
+from pipewise.web.headers import API_DOCS_HTML, API_DOCS_PATH, SecurityHeaders
 
 log = logging.getLogger("pipewise")
 
 
 def create_app(*, start_worker: bool | None = None) -> FastAPI:
     settings = get_settings()
+    trusted_networks(settings.trusted_proxies)  # a bad PIPEWISE_TRUSTED_PROXIES fails here, at start
     register_all()
     run_worker = settings.run_inprocess_worker if start_worker is None else start_worker
 
@@ -39,12 +43,14 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
         title="Pipewise",
         version=__version__,
         summary="Sales CRM and automation that follows the deal.",
-        docs_url="/api/docs",
+        docs_url=None,  # served below, without inline script
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(SecurityHeaders)
+    app.add_api_route(API_DOCS_PATH, lambda: HTMLResponse(API_DOCS_HTML), include_in_schema=False)
     app.include_router(saved_views.router)
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(records.router, prefix="/api/v1")

@@ -1,7 +1,35 @@
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The key older set-ups and examples use: public, so never fit to sign anything in production.
+BUILTIN_SECRET_KEY = "dev-insecure-change-me"
+
+
+def load_or_create_secret_key(path: Path) -> str:
+    """The key stored at ``path``; on first use a random one is written there (mode 0600).
+    Linking a finished temporary file into place means two processes starting at once
+    agree on one key: the second link fails and that process reads the first's file."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()
 
 
 class Settings(BaseSettings):
@@ -10,7 +38,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PIPEWISE_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///var/pipewise.db"
-    secret_key: str = "dev-insecure-change-me"
     host: str = "127.0.0.1"
     port: int = 8000
     # Reps may read every record (but still change only their team's).
@@ -28,6 +55,31 @@ class Settings(BaseSettings):
     inbound_window_seconds: int = 300
     # How long the link that confirms a new From address stays valid.
     sender_confirmation_hours: int = 48
+
+    # Outbound connections (webhooks, SMTP): internal hosts and networks let through,
+    # comma-separated host names and addresses or CIDRs (e.g. "hooks.internal,10.0.5.0/24").
+    outbound_allow: str = ""
+
+    # -- security: secret key, sessions, log-in throttling, proxies --
+    # Signs session cookies and links. Unset, a random key is generated once into
+    # <data_dir>/secret_key and every process (serve, worker, CLI) reads it from there.
+    secret_key: str = ""
+    data_dir: Path = Path("var")
+    # Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For
+    # is believed; from anyone else the direct peer is the client.
+    trusted_proxies: str = ""
+    # Failed log-ins allowed before each further attempt waits (per account, per address),
+    # the first wait, and the longest; waits double with each further failure.
+    login_free_attempts: int = 5
+    login_free_attempts_per_address: int = 20
+    login_first_delay_seconds: int = 2
+    login_max_delay_seconds: int = 900
+
+    @model_validator(mode="after")
+    def _secret_key_from_file(self) -> "Settings":
+        if not self.secret_key:
+            self.secret_key = load_or_create_secret_key(self.data_dir / "secret_key")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

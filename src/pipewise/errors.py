@@ -34,6 +34,13 @@ class Conflict(PipewiseError):
     title = "Conflict"
 
 
+class PreconditionFailed(PipewiseError):
+    """The client's ``If-Match`` names a version the record no longer has."""
+
+    status = 412
+    title = "Precondition failed"
+
+
 class ValidationFailed(PipewiseError):
     status = 422
     title = "Validation failed"

@@ -122,8 +122,9 @@ class TestOversight:
         assert caught.type.__name__ in ("NotFound", "PermissionDenied")
 
     def test_activation_needs_a_managers_approval_when_asked(self, session, factory, clock):
-        rep = Actor.for_user(session, factory.user())
-        manager = Actor.for_user(session, factory.user(role="manager"))
+        team = factory.team()
+        rep = Actor.for_user(session, factory.user(team=team))
+        manager = Actor.for_user(session, factory.user(role="manager", team=team))
         wf = make_workflow(session, {"trigger": UPDATED, "steps": WAIT_THEN_TAG}, activate=False, requires_approval=True, actor=rep)
         workflow_service.activate(session, wf.id, actor=rep)
         assert wf.status == "draft" and wf.pending_version_id is not None

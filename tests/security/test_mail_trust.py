@@ -60,10 +60,15 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[MailServer]:
     server = SmtpServer().start()
     for name, value in (("SMTP_HOST", "127.0.0.1"), ("SMTP_PORT", str(server.port)), ("SMTP_SECURITY", "none")):
         monkeypatch.setenv(f"PIPEWISE_{name}", value)
+    # Mailboxes' own servers are on loopback too, which users' servers may reach only
+    # when the operator allows it (tests/security/test_smtp_ssrf.py checks the refusal).
+    monkeypatch.setenv("PIPEWISE_OUTBOUND_ALLOW", "127.0.0.1")
     get_mail_settings.cache_clear()
+    get_settings.cache_clear()
     yield MailServer(server)
     server.stop()
     get_mail_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipewise.errors import PipewiseError
@@ -55,6 +56,11 @@ def install(app: FastAPI) -> None:
     async def on_integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity error: %s", exc.orig)
         return problem(409, "Conflict", "the change conflicts with existing data (a duplicate or a missing reference)")
+
+    @app.exception_handler(StaleDataError)
+    async def on_stale_data(_request: Request, exc: StaleDataError) -> JSONResponse:
+        log.info("write lost a race: %s", exc)
+        return problem(409, "Conflict", "the record was changed by someone else at the same moment; read it again and retry")
 
     @app.exception_handler(OperationalError)
     async def on_operational_error(_request: Request, exc: OperationalError) -> JSONResponse:

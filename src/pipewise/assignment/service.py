@@ -16,7 +16,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.crm.filters import FilterCompiler, record_matches
 from pipewise.crm.history import record_change
 from pipewise.crm.models import Account, Activity, Task
-from pipewise.crm.records import apply_changes
+from pipewise.crm.records import apply_changes, check_assignable
 from pipewise.crm.registry import spec_for
 from pipewise.crm.service import check_timezone
 from pipewise.db.base import utcnow, uuid7
@@ -285,6 +285,9 @@ def assign_by_hand(session: Session, lead_id: uuid.UUID, owner_id: uuid.UUID, *,
     owner = session.get(User, owner_id)
     if owner is None or not owner.is_active:
         raise ValidationFailed.on("owner_id", "name an active user")
+    errors = ErrorCollector()
+    check_assignable(session, owner_id, actor, errors)
+    errors.raise_if_any()
     return record_assignment(session, lead, owner=owner, queue=None, rule=None, reason=f"assigned to {owner.name}",
                              actor=actor, cause=f"by {actor.name or 'hand'}")
 

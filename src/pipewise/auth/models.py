@@ -37,6 +37,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     is_away: Mapped[bool] = mapped_column(default=False)
     capacity: Mapped[int] = mapped_column(default=100)
     last_login_at: Mapped[datetime | None]
+    # Part of every web session cookie: raising it (log-out, new password, deactivation)
+    # ends every session the user has open, on every device.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_admin(self) -> bool:
@@ -55,3 +58,16 @@ class ApiToken(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed log-ins of one account (scope "account", key the e-mail) or one client
+    address (scope "address"), and until when the next attempt must wait."""
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]

@@ -1,18 +1,23 @@
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import ApiToken, Role, Team, User
-from pipewise.db.base import utcnow
+from pipewise.auth.visibility import Actor
+from pipewise.crm.models import RecordHistory
 from pipewise.crm.normalize import normalize_user_email
 from pipewise.crm.records import RecordService
+from pipewise.crm.registry import RECORD_TYPES
 from pipewise.crm.service import check_required_text, check_timezone
-from pipewise.errors import NotFound, ValidationFailed
+from pipewise.db.base import Base, utcnow
+from pipewise.errors import Conflict, NotFound, ValidationFailed
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "pw_"
@@ -65,6 +70,59 @@ class UserService(RecordService[User]):
                 errors.add("password", "must be at least 8 characters")
             data["password_hash"] = hash_password(password)
 
+    # -- the rules of changing and removing people --
+
+    def update(self, session: Session, record: User, *, data: dict[str, Any], actor: Actor) -> User:
+        if record.is_admin and record.is_active:
+            if data.get("role", Role.admin) != Role.admin:
+                _keep_an_admin(session, record, "role", "cannot change")
+            if data.get("is_active", True) is False:
+                _keep_an_admin(session, record, "is_active", "cannot deactivate")
+        was_active = record.is_active
+        super().update(session, record, data=data, actor=actor)
+        if was_active and not record.is_active:
+            end_sessions(record)
+        return record
+
+    def delete_options(self, params: Mapping[str, str]) -> dict[str, Any]:
+        value = params.get("reassign_to")
+        if not value:
+            return {}
+        try:
+            return {"reassign_to": uuid.UUID(value)}
+        except ValueError:
+            raise ValidationFailed.on("reassign_to", "is not a user id") from None
+
+    def delete(self, session: Session, record: User, *, actor: Actor, reassign_to: uuid.UUID | None = None) -> None:
+        """Remove a user who owns nothing, or hand everything they own to ``reassign_to``
+        first. Deactivating (``is_active: false``) is the usual way someone leaves."""
+        self.check_writable(session, record, actor=actor)
+        if record.is_admin and record.is_active:
+            _keep_an_admin(session, record, "id", "cannot delete")
+        owned = owned_counts(session, record.id)
+        if owned and reassign_to is None:
+            listed = ", ".join(f"{count} {name}" for name, count in owned.items())
+            raise Conflict(
+                f"{record.email} owns {listed}; reassign them (reassign_to=<user id>) or deactivate the user instead"
+            )
+        if owned:
+            reassign_owned(session, record, self._successor(session, record, reassign_to), actor=actor)
+        super().delete(session, record, actor=actor)
+
+    def _successor(self, session: Session, leaving: User, user_id: uuid.UUID | None) -> User:
+        successor = session.get(User, user_id) if user_id else None
+        if successor is None or not successor.is_active:
+            raise ValidationFailed.on("reassign_to", f"no active user with id {user_id}")
+        if successor.id == leaving.id:
+            raise ValidationFailed.on("reassign_to", "must be someone other than the user being deleted")
+        return successor
+
+    def change_password(self, session: Session, user: User, *, current: str, new: str) -> None:
+        """A user's own change: the current password must match. Every session ends."""
+        if not verify_password(user.password_hash, current):
+            raise ValidationFailed.on("current_password", "is not your current password")
+        self.set_password(session, user, new)
+
     def authenticate(self, session: Session, *, email: str, password: str) -> User | None:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None or not user.is_active:
@@ -80,12 +138,77 @@ class UserService(RecordService[User]):
         if len(password) < 8:
             raise ValidationFailed.on("password", "must be at least 8 characters")
         user.password_hash = hash_password(password)
+        end_sessions(user)
 
     def by_email(self, session: Session, email: str) -> User:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user with e-mail {email}")
         return user
+
+
+def end_sessions(user: User) -> None:
+    """Every web session of ``user`` stops being accepted (API tokens are not touched)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def _keep_an_admin(session: Session, user: User, field: str, verb: str) -> None:
+    """Refuse when ``user`` is the last active admin. The active admins' rows are locked
+    so two admins demoting each other at the same moment cannot both succeed."""
+    admins = session.scalars(
+        select(User.id).where(User.role == Role.admin, User.is_active.is_(True)).with_for_update()
+    ).all()
+    if not set(admins) - {user.id}:
+        raise ValidationFailed.on(
+            field, f"{verb} {user.email}: they are the last active admin; make someone else an admin first"
+        )
+
+
+# Owned data outside the record types (looked up by table name, so this kernel module
+# imports no domain package): unowned, these would be open to everyone too.
+EXTRA_OWNED_TABLES = {"sequence": ("sequence", "sequences"), "email_template": ("e-mail template", "e-mail templates")}
+
+
+def _owned_tables() -> list[tuple[tuple[str, str], Any, bool]]:
+    """((singular, plural), table, is a record type) for everything a user can own."""
+    tables = [((spec.name, spec.plural), spec.model.__table__, True) for spec in RECORD_TYPES.values() if spec.owned]
+    for table_name, names in EXTRA_OWNED_TABLES.items():
+        if table_name in Base.metadata.tables:
+            tables.append((names, Base.metadata.tables[table_name], False))
+    return tables
+
+
+def owned_counts(session: Session, user_id: uuid.UUID) -> dict[str, int]:
+    """How many of each kind of record ``user_id`` owns, by the kind's name ("3 deals",
+    "1 contact"); kinds with none are left out."""
+    counts = {}
+    for (singular, plural), table, _record in _owned_tables():
+        count = session.scalar(select(func.count()).select_from(table).where(table.c.owner_id == user_id)) or 0
+        if count:
+            counts[singular if count == 1 else plural] = count
+    return counts
+
+
+def reassign_owned(session: Session, leaving: User, successor: User, *, actor: Actor) -> None:
+    """Give everything ``leaving`` owns to ``successor``, with a history entry for each
+    record (and, for record types, the usual ``<type>.updated`` event; the other tables
+    have no subscribers, so they get the history entry alone)."""
+    for spec in [spec for spec in RECORD_TYPES.values() if spec.owned]:
+        service = RecordService(spec.name)
+        for record in session.scalars(select(spec.model).where(spec.model.owner_id == leaving.id)):
+            service.update(session, record, data={"owner_id": successor.id}, actor=actor)
+    for _names, table, is_record_type in _owned_tables():
+        if is_record_type:
+            continue
+        ids = session.scalars(select(table.c.id).where(table.c.owner_id == leaving.id)).all()
+        session.execute(table.update().where(table.c.owner_id == leaving.id).values(owner_id=successor.id))
+        change = {"owner_id": [str(leaving.id), str(successor.id)]}
+        actor_id = None if actor.id.int == 0 else actor.id
+        session.add_all(
+            RecordHistory(record_type=table.name, record_id=i, action="updated", changes=change, actor_id=actor_id)
+            for i in ids
+        )
+    session.flush()
 
 
 class TokenService:

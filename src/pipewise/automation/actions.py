@@ -1,9 +1,12 @@
 """Action steps: each is data (a Pydantic model) with one ``execute(ctx)``. Database
-effects commit with the step; external effects go through ``effects.once`` keyed by the
-step's idempotency key. In test mode, people-facing effects go to the tester and record
-changes are described instead of made."""
+effects commit with the step and go through the services with the workflow owner's
+actor (``ctx.actor``), so a change beyond the owner's reach fails, explained; external
+effects go through ``effects.once`` keyed by the step's idempotency key. In test mode,
+people-facing effects go to the tester and record changes are described instead of made."""
 
 from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 import importlib
 import uuid
 from decimal import Decimal
@@ -14,7 +17,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.automation import effects, mail
 from pipewise.automation.context import Outcome, PermanentStepFailure, StepContext
 from pipewise.automation.models import Notification, RecordTag, RoundRobinPosition
@@ -26,7 +28,7 @@ from pipewise.crm.service import account_service, contact_service, task_service
 from pipewise.db.session import dialect_insert, insert_later
 from pipewise.deals.models import Stage
 from pipewise.deals.service import deal_service
-from pipewise.errors import ValidationFailed
+from pipewise.errors import NotFound, PermissionDenied, ValidationFailed
 from pipewise.leads.service import lead_service
 
 STEP_ID = r"^[A-Za-z0-9_-]{1,60}$"
@@ -66,15 +68,24 @@ class ActionStep(StepBase):
         ...
 
 
+@contextmanager
+def refused_as_failure(ctx: StepContext, what: str) -> Iterator[None]:
+    """A service's refusal (bad data, or beyond the owner's rights) fails the step for good."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        raise PermanentStepFailure(f"could not {what}: {exc.detail}") from None
+    except (PermissionDenied, NotFound) as exc:
+        raise PermanentStepFailure(f"could not {what}: {exc.detail} (the workflow acts as {ctx.acting.label})") from None
+
+
 def _apply_update(ctx: StepContext, data: dict[str, Any], what: str) -> Outcome:
     if ctx.test_mode:
         return Outcome(f"Test mode: would {what}", {"data": {k: str(v) for k, v in data.items()}}, skipped=True)
     if ctx.record is None:
         raise PermanentStepFailure(f"the {ctx.record_type} no longer exists")
-    try:
-        record_service(ctx.record_type).update(ctx.session, ctx.record, data=data, actor=SYSTEM_ACTOR)
-    except ValidationFailed as exc:
-        raise PermanentStepFailure(f"could not {what}: {exc.detail}") from None
+    with refused_as_failure(ctx, what):
+        record_service(ctx.record_type).update(ctx.session, ctx.record, data=data, actor=ctx.actor)
     return Outcome(what[0].upper() + what[1:], {"data": {k: str(v) for k, v in data.items()}})
 
 
@@ -183,10 +194,8 @@ class CreateTask(ActionStep):
             data["due_at"] = ctx.now + parse_duration(self.due_in)
         if ctx.record_type != "task" and ctx.record is not None:
             data["related_type"], data["related_id"] = ctx.record_type, ctx.record_id
-        try:
-            task = task_service.create(ctx.session, data=data, actor=SYSTEM_ACTOR)
-        except ValidationFailed as exc:
-            raise PermanentStepFailure(f"could not create the task: {exc.detail}") from None
+        with refused_as_failure(ctx, "create the task"):
+            task = task_service.create(ctx.session, data=data, actor=ctx.actor)
         who = person.name if person else "nobody (no one matched)"
         return Outcome(f"Created task \u201c{title}\u201d for {who}", {"task_id": str(task.id)})
 
@@ -232,13 +241,11 @@ class CreateDeal(ActionStep):
             data["account_id"] = ctx.record_id
         elif getattr(ctx.record, "account_id", None):
             data["account_id"] = ctx.record.account_id
-        try:
-            deal = deal_service.create(ctx.session, data=data, actor=SYSTEM_ACTOR)
+        with refused_as_failure(ctx, "create the deal"):
+            deal = deal_service.create(ctx.session, data=data, actor=ctx.actor)
             if ctx.record_type == "contact":
                 ctx.session.flush()
-                deal_service.add_contact(ctx.session, deal.id, ctx.record_id, role="primary", actor=SYSTEM_ACTOR)
-        except ValidationFailed as exc:
-            raise PermanentStepFailure(f"could not create the deal: {exc.detail}") from None
+                deal_service.add_contact(ctx.session, deal.id, ctx.record_id, role="primary", actor=ctx.actor)
         return Outcome(f"Created the deal \u201c{name}\u201d", {"deal_id": str(deal.id)})
 
     def describe(self) -> str:
@@ -288,7 +295,8 @@ class EnrollInSequence(ActionStep):
             raise PermanentStepFailure("only contacts can be enrolled in a sequence")
         if ctx.test_mode:
             return Outcome(f"Test mode: would enroll the contact in sequence {self.sequence_id}", skipped=True)
-        service.enroll(ctx.session, sequence_id=self.sequence_id, contact_id=ctx.record_id, actor=SYSTEM_ACTOR)
+        with refused_as_failure(ctx, "enroll the contact"):
+            service.enroll(ctx.session, sequence_id=self.sequence_id, contact_id=ctx.record_id, actor=ctx.actor)
         return Outcome(f"Enrolled in sequence {self.sequence_id}")
 
     def describe(self) -> str:
@@ -303,7 +311,8 @@ class RemoveFromSequence(ActionStep):
         service = _sequence_service()
         if ctx.test_mode:
             return Outcome(f"Test mode: would remove the contact from sequence {self.sequence_id}", skipped=True)
-        service.unenroll(ctx.session, sequence_id=self.sequence_id, contact_id=ctx.record_id, actor=SYSTEM_ACTOR)
+        with refused_as_failure(ctx, "remove the contact"):
+            service.unenroll(ctx.session, sequence_id=self.sequence_id, contact_id=ctx.record_id, actor=ctx.actor)
         return Outcome(f"Removed from sequence {self.sequence_id}")
 
     def describe(self) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
+from pipewise.auth.visibility import Actor
+from pipewise.automation.acting import Acting
 from pipewise.automation.models import Enrollment, Workflow, WorkflowVersion
 from pipewise.crm.registry import spec_for
 from pipewise.events.base import jsonable
@@ -37,7 +39,13 @@ class StepContext:
     record: Any
     step_key: str
     now: datetime
+    acting: Acting
     tester: User | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """Whose rights the step uses: the workflow's owner's."""
+        return self.acting.actor
 
     @property
     def record_type(self) -> str:

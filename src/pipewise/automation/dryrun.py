@@ -5,7 +5,11 @@ side effects: it only reads.
 Conditions, branches and goals judge a record's own fields as they were at that moment
 (rebuilt from its field history: every later change undone), and the fields of related
 records and related lists as they are now; waits are laid out from the event's time, and
-a wait for an event is released by a matching event in the window."""
+a wait for an event is released by a matching event in the window.
+
+The replay keeps the engine's rule on rights: a record the workflow's owner cannot see
+(``acting``) is reported as not enrolled, and a record the person asking cannot see
+(``viewer``) is left out of the report altogether."""
 
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -17,13 +21,16 @@ from sqlalchemy import Column, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from pipewise.auth.visibility import Actor
 from pipewise.automation import conditions
+from pipewise.automation.acting import Acting, Reach, record_owner
 from pipewise.automation.actions import ActionStep
 from pipewise.automation.definition import WorkflowDefinition
 from pipewise.automation.flow import Branch, Goal, Wait
 from pipewise.automation.settings import get_automation_settings
 from pipewise.automation.triggers import Manual, RecordDeleted, TimedTrigger, event_matches
 from pipewise.crm.history import record_as_of
+from pipewise.crm.registry import spec_for
 from pipewise.errors import ValidationFailed
 from pipewise.events.bus import Event
 from pipewise.events.models import OutboxEvent
@@ -78,9 +85,16 @@ class Report:
         return data
 
 
-def simulate(session: Session, definition: WorkflowDefinition, *, start: datetime, end: datetime) -> Report:
+def simulate(
+    session: Session, definition: WorkflowDefinition, *, start: datetime, end: datetime, acting: Acting | None = None,
+    viewer: Actor | None = None,
+) -> Report:
+    """Replay the window. ``acting``: whose rights the workflow has (None: the system's);
+    ``viewer``: who reads the report (None: the operator, who sees everything)."""
     if end <= start:
         raise ValidationFailed.on("end", "must be after start")
+    sees = Reach.of(session, viewer).may_read if viewer is not None else None
+    model = spec_for(definition.record_type).model
     trigger = definition.trigger
     report = Report(start=start, end=end, trigger=trigger.describe())
     events = _events(session, start, end)
@@ -97,6 +111,13 @@ def simulate(session: Session, definition: WorkflowDefinition, *, start: datetim
         if len(report.runs) >= MAX_RUNS_REPORTED:
             report.notes.append(f"only the first {MAX_RUNS_REPORTED:,} runs are reported")
             break
+        owner_id = record_owner(session.get(model, record_id))
+        if sees is not None and not sees(owner_id):
+            continue
+        refusal = acting.refusal_for(definition.record_type, owner_id) if acting is not None else None
+        if refusal is not None:
+            report.not_enrolled.append(Rejection(record_id, at, refusal))
+            continue
         verdict = None
         if definition.conditions is not None and not isinstance(trigger, RecordDeleted):
             then = AsOfExplainer(session, definition.record_type, record_id, at + PICKUP_DELAY)

@@ -6,7 +6,11 @@ they survive a worker killed before the step's transaction commits. A step that 
 finds either a finished effect — and does not repeat it — or an attempt with no outcome
 (the worker died during the call), which it retries with the same idempotency key so the
 receiver can drop the duplicate. At most the one call in flight when a worker dies is
-sent twice, and never acted on twice by a receiver that dedupes by key."""
+sent twice, and never acted on twice by a receiver that dedupes by key.
+
+Webhooks go out through ``netguard``: no loopback, link-local or private address unless an
+operator allows it, checked for every connection, redirects included. A receiver's answer
+is judged by its status code; its body is never read into an outcome or a decision."""
 
 import hashlib
 import hmac
@@ -14,13 +18,15 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from pipewise.automation.context import StepFailed
+from pipewise import netguard
+from pipewise.automation.context import PermanentStepFailure, StepFailed
 from pipewise.automation.models import Effect
 from pipewise.automation.settings import get_automation_settings
 from pipewise.db.base import utcnow
@@ -28,6 +34,9 @@ from pipewise.db.base import utcnow
 SIGNATURE_HEADER = "X-Pipewise-Signature"
 KEY_HEADER = "Idempotency-Key"
 ATTEMPT_HEADER = "X-Pipewise-Attempt"
+# Redirects that keep the method and body (307, 308) are followed this many times, each
+# hop checked like the first; any other redirect fails the call.
+MAX_REDIRECTS = 3
 
 
 def _autonomous(session: Session) -> Any:
@@ -103,7 +112,7 @@ _client: httpx.Client | None = None
 def _http() -> httpx.Client:
     global _client
     if _client is None:
-        _client = httpx.Client(timeout=get_automation_settings().webhook_timeout_seconds)
+        _client = netguard.http_client(get_automation_settings().webhook_timeout_seconds)
     return _client
 
 
@@ -116,10 +125,19 @@ def post_webhook(*, url: str, payload: dict[str, Any], key: str, secret: str, at
         SIGNATURE_HEADER: signature(secret, str(int(time.time())), body),
         "User-Agent": "Pipewise-Automation",
     }
-    try:
-        response = _http().post(url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        raise StepFailed(f"POST {url} failed: {exc.__class__.__name__}: {exc}") from None
-    if response.status_code >= 300:
-        raise StepFailed(f"POST {url} answered {response.status_code}: {response.text[:200]}")
-    return {"status": response.status_code, "attempt": attempt}
+    target = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        try:
+            with _http().stream("POST", target, content=body, headers=headers) as response:
+                status, location = response.status_code, response.headers.get("location")
+        except netguard.BlockedAddress as exc:
+            raise PermanentStepFailure(f"POST {target} refused: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise StepFailed(f"POST {target} failed: {exc.__class__.__name__}: {str(exc)[:120]}") from None
+        if status in (307, 308) and location:
+            target = urljoin(target, location)
+            continue
+        if status >= 300:
+            raise StepFailed(f"POST {target} answered {status}")
+        return {"status": status, "attempt": attempt}
+    raise PermanentStepFailure(f"POST {url} redirected more than {MAX_REDIRECTS} times")

@@ -21,7 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from pipewise.auth.models import User
+from pipewise.auth.visibility import owner_clause
 from pipewise.automation import batch, conditions
+from pipewise.automation.acting import Acting, acting_for, record_owner
 from pipewise.automation.batch import RUNNING_STATES
 from pipewise.automation.actions import ActionStep
 from pipewise.automation.context import PermanentStepFailure, StepContext, StepFailed
@@ -86,6 +88,9 @@ class Run:
         self.held_record = self.session.get(spec_for(self.enrollment.record_type).model, self.enrollment.record_id)
         return self.held_record
 
+    def acting(self) -> Acting:
+        return acting_for(self.session, self.workflow)
+
 
 # -- enrolling ---------------------------------------------------------------------------
 
@@ -112,16 +117,27 @@ def enroll(
     check_conditions: bool = True,
     explain_rejection: bool = True,
     chain: bool = False,
+    gone_owner: uuid.UUID | None = None,
 ) -> EnrollResult:
-    """Enroll one record if the conditions hold and it may enroll; explain the outcome.
-    ``occurrence`` names this firing of the trigger (used when re-enrollment is allowed).
-    ``chain`` (the worker): run the first steps now, up to one with an external effect."""
+    """Enroll one record if the workflow's owner may see it, the conditions hold and it
+    may enroll; explain the outcome. ``occurrence`` names this firing of the trigger (used
+    when re-enrollment is allowed). ``chain`` (the worker): run the first steps now, up to
+    one with an external effect. ``gone_owner``: the owner of a deleted record."""
     now = now or utcnow()
     definition = load(version)
     record_type = definition.record_type
+    record = session.get(spec_for(record_type).model, record_id)
+    refusal = acting_for(session, workflow).refusal_for(record_type, record_owner(record) if record else gone_owner)
+    if refusal is not None:
+        if explain_rejection:
+            record_decision(
+                session, workflow=workflow, version_number=version.number, kind="not_enrolled", message=refusal,
+                record_type=record_type, record_id=record_id, details={"trigger": summary, "test_mode": test_mode},
+            )
+        return EnrollResult("not_enrolled", refusal)
     verdict = None
     if check_conditions and definition.conditions is not None and not isinstance(definition.trigger, RecordDeleted):
-        if session.get(spec_for(record_type).model, record_id) is None:
+        if record is None:
             return EnrollResult("not_enrolled", f"the {record_type} does not exist")
         verdict = conditions.explain(session, record_type, record_id, definition.conditions)
         if not verdict.ok:
@@ -343,6 +359,11 @@ def _run_one(run: Run, step_id: str) -> None:
     if record is None and not isinstance(run.definition.trigger, RecordDeleted):
         finish(run, "exited", "exited", f"the {enrollment.record_type} was deleted", step_id=step_id)
         return
+    acting = run.acting()
+    refusal = acting.refusal if record is None else acting.refusal_for(enrollment.record_type, record_owner(record))
+    if refusal is not None:
+        finish(run, "exited", "skipped", refusal, step_id=step_id)
+        return
     if (goal := goal_reached(run)) is not None:
         finish(run, "exited", "exited", f"goal met: {goal}", step_id=step_id)
         return
@@ -385,7 +406,7 @@ def _act(run: Run, step: ActionStep, record: Any) -> None:
     enrollment = run.enrollment
     tester = run.session.get(User, enrollment.tester_id) if enrollment.tester_id else None
     key = step_key(enrollment, step.id)
-    ctx = StepContext(run.session, run.workflow, run.version, enrollment, record, key, run.now, tester)
+    ctx = StepContext(run.session, run.workflow, run.version, enrollment, record, key, run.now, run.acting(), tester)
     if bus.optimistic(run.session) and not step.external:
         # The worker's batch is optimistic: a failure here rolls the whole batch back and
         # runs it again with savepoints, where it lands in the handlers below.
@@ -477,13 +498,21 @@ def _on_event(session: Session, event: bus.Event) -> None:
         if hit is not None:
             enroll(
                 session, workflow=workflow, version=version, record_id=hit.record_id, summary=hit.summary,
-                now=now, trigger_event_id=event.id, occurrence=f"e{event.id}", chain=True,
+                now=now, trigger_event_id=event.id, occurrence=f"e{event.id}", chain=True, gone_owner=_gone_owner(event),
             )
     related = related_record_ids(session, event)
     if not related:
         return
     for enrollment in batch.open_runs(session, related, event.id):
         _react(session, enrollment, event, now)
+
+
+def _gone_owner(event: bus.Event) -> uuid.UUID | None:
+    """The owner a deleted record had (its deletion event carries its last values)."""
+    if not event.name.endswith(".deleted"):
+        return None
+    owner = ((event.payload.get("changes") or {}).get("owner_id") or [None])[0]
+    return uuid.UUID(str(owner)) if owner else None
 
 
 def _listening(session: Session, event_name: str) -> list[Any]:
@@ -574,8 +603,14 @@ def enroll_due(session: Session, workflow: Workflow, version: WorkflowVersion, n
     definition = load(version)
     trigger = definition.trigger
     assert isinstance(trigger, TimedTrigger)
+    reach = acting_for(session, workflow).reach
+    if reach is None:
+        return 0  # the owner is deactivated: the workflow does not act
     candidates = trigger.due(now)
     model = spec_for(definition.record_type).model
+    visible = owner_clause(model.owner_id, reach.actor, write=False)
+    if visible is not None:
+        candidates = candidates.where(candidates.selected_columns[0].in_(select(model.id).where(visible)))
     filtered_in_sql = candidates.get_final_froms()[0] is model.__table__ and definition.conditions is not None
     if filtered_in_sql:
         candidates = candidates.where(conditions.ConditionCompiler(session, spec_for(definition.record_type)).compile(definition.conditions))

@@ -1,6 +1,7 @@
 """Workflows as a person manages them: drafts, versions, activation (with approval where
 the setting asks for it), pause / resume / archive, and per-record overrides. Every
-manual intervention is recorded with who and why."""
+manual intervention is recorded with who and why. Who may see, change and approve a
+workflow, and whose rights it acts with: ``acting``."""
 
 import uuid
 from datetime import datetime
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor
-from pipewise.automation import engine
+from pipewise.automation import acting, engine
 from pipewise.automation.definition import WorkflowDefinition, check_for_activation, load, parse
 from pipewise.automation.models import (
     OPEN_ENROLLMENT_STATES,
@@ -25,7 +26,7 @@ from pipewise.automation.settings import get_automation_settings
 from pipewise.automation.triggers import TimedTrigger
 from pipewise.crm.records import RecordService
 from pipewise.db.base import utcnow, uuid7
-from pipewise.errors import Conflict, ErrorCollector, NotFound, PermissionDenied, ValidationFailed
+from pipewise.errors import Conflict, ErrorCollector, FieldError, NotFound, PermissionDenied, ValidationFailed
 from pipewise.events.models import ScheduledAction
 
 MAX_BULK_ENROLL = 1000
@@ -49,16 +50,27 @@ def _require_manager(actor: Actor, what: str) -> None:
 class WorkflowService:
     # -- reads ---------------------------------------------------------------------------
 
-    def all(self, session: Session, *, status: str | None = None) -> list[Workflow]:
+    def all(self, session: Session, *, actor: Actor | None = None, status: str | None = None) -> list[Workflow]:
+        """Every workflow ``actor`` may see (all of them when no actor: the operator)."""
         stmt = select(Workflow).order_by(Workflow.created_at.desc())
         if status:
             stmt = stmt.where(Workflow.status == status)
+        visible = acting.workflow_clause(actor) if actor is not None else None
+        if visible is not None:
+            stmt = stmt.where(visible)
         return list(session.scalars(stmt))
 
-    def get(self, session: Session, workflow_id: uuid.UUID) -> Workflow:
+    def get(self, session: Session, workflow_id: uuid.UUID, *, actor: Actor | None = None, edit: bool = False) -> Workflow:
+        """The workflow, if ``actor`` may see it (404 otherwise) and, with ``edit``, change
+        it (403). No actor: the operator, who may do anything."""
         workflow = session.get(Workflow, workflow_id)
-        if workflow is None:
-            raise NotFound(f"no workflow with id {workflow_id}")
+        if actor is None:
+            if workflow is None:
+                raise NotFound(f"no workflow with id {workflow_id}")
+            return workflow
+        workflow = acting.check_visible(session, workflow, workflow_id, actor)
+        if edit:
+            acting.check_editable(session, workflow, actor)
         return workflow
 
     def latest(self, session: Session, workflow: Workflow) -> WorkflowVersion:
@@ -115,19 +127,24 @@ class WorkflowService:
         """Change the name, description, approval flag or definition. Changing the
         definition of a live workflow makes a new version, which goes live at once (or
         after approval); runs already started keep their version."""
-        workflow = self.get(session, workflow_id)
+        workflow = self.get(session, workflow_id, actor=actor, edit=True)
         if workflow.status == "archived":
             raise Conflict("an archived workflow cannot be edited; import it as a new one")
+        approval = data.get("requires_approval")
+        if approval is not None and bool(approval) != workflow.requires_approval and not actor.is_admin:
+            message = "only an admin may change whether this workflow needs approval"
+            raise PermissionDenied(f"requires_approval: {message}", errors=[FieldError("requires_approval", message)])
         if "name" in data:
             if not data["name"] or not str(data["name"]).strip():
                 raise ValidationFailed.on("name", "is required")
             workflow.name = str(data["name"]).strip()
         if "description" in data:
             workflow.description = data["description"]
-        if "requires_approval" in data and data["requires_approval"] is not None:
-            workflow.requires_approval = bool(data["requires_approval"])
         if data.get("definition") is not None:
+            # Before the approval setting changes: a new version goes live under the old one.
             self._new_definition(session, workflow, parse(data["definition"]), actor=actor)
+        if approval is not None:
+            workflow.requires_approval = bool(approval)
         workflow.updated_at = utcnow()
         session.flush()
         return workflow
@@ -152,14 +169,14 @@ class WorkflowService:
         if not live:
             workflow.record_type = parsed.record_type
             return
-        if self._needs_approval(workflow, actor):
+        if self._needs_approval(session, workflow, actor):
             self._request_approval(session, workflow, version, actor)
         else:
             self._publish(session, workflow, version, actor)
 
-    def validate(self, session: Session, workflow_id: uuid.UUID) -> WorkflowDefinition:
+    def validate(self, session: Session, workflow_id: uuid.UUID, *, actor: Actor | None = None) -> WorkflowDefinition:
         """Raise ValidationFailed with every problem that would stop activation."""
-        workflow = self.get(session, workflow_id)
+        workflow = self.get(session, workflow_id, actor=actor)
         definition = load(self.latest(session, workflow))
         check_for_activation(session, definition)
         return definition
@@ -167,14 +184,14 @@ class WorkflowService:
     # -- states ------------------------------------------------------------------------------
 
     def activate(self, session: Session, workflow_id: uuid.UUID, *, actor: Actor, reason: str | None = None) -> Workflow:
-        workflow = self.get(session, workflow_id)
+        workflow = self.get(session, workflow_id, actor=actor, edit=True)
         if workflow.status == "paused":
             return self.resume(session, workflow_id, actor=actor, reason=reason or "activated again")
         if workflow.status != "draft":
             raise Conflict(f"the workflow is {workflow.status}; only a draft can be activated")
         version = self.latest(session, workflow)
         check_for_activation(session, load(version))
-        if self._needs_approval(workflow, actor):
+        if self._needs_approval(session, workflow, actor):
             self._request_approval(session, workflow, version, actor, reason=reason)
         else:
             self._publish(session, workflow, version, actor, reason=reason)
@@ -182,8 +199,7 @@ class WorkflowService:
         return workflow
 
     def approve(self, session: Session, workflow_id: uuid.UUID, *, actor: Actor, reason: str | None = None) -> Workflow:
-        _require_manager(actor, "approve a workflow")
-        workflow = self.get(session, workflow_id)
+        workflow = self._approvable(session, workflow_id, actor, "approve")
         if workflow.pending_version_id is None:
             raise Conflict("nothing is waiting for approval")
         version = session.get(WorkflowVersion, workflow.pending_version_id)
@@ -193,8 +209,7 @@ class WorkflowService:
         return workflow
 
     def reject(self, session: Session, workflow_id: uuid.UUID, *, actor: Actor, reason: str | None) -> Workflow:
-        _require_manager(actor, "reject a workflow")
-        workflow = self.get(session, workflow_id)
+        workflow = self._approvable(session, workflow_id, actor, "reject")
         if workflow.pending_version_id is None:
             raise Conflict("nothing is waiting for approval")
         reason = _require_reason(reason)
@@ -204,9 +219,8 @@ class WorkflowService:
         return workflow
 
     def pause(self, session: Session, workflow_id: uuid.UUID, *, actor: Actor, reason: str | None) -> Workflow:
-        _require_manager(actor, "pause a workflow")
+        workflow = self._managed(session, workflow_id, actor, "pause")
         reason = _require_reason(reason)
-        workflow = self.get(session, workflow_id)
         if workflow.status != "active":
             raise Conflict(f"the workflow is {workflow.status}, not active")
         workflow.status = "paused"
@@ -220,8 +234,7 @@ class WorkflowService:
         return workflow
 
     def resume(self, session: Session, workflow_id: uuid.UUID, *, actor: Actor, reason: str | None = None) -> Workflow:
-        _require_manager(actor, "resume a workflow")
-        workflow = self.get(session, workflow_id)
+        workflow = self._managed(session, workflow_id, actor, "resume")
         if workflow.status != "paused":
             raise Conflict(f"the workflow is {workflow.status}, not paused")
         workflow.status = "active"
@@ -236,9 +249,8 @@ class WorkflowService:
 
     def archive(self, session: Session, workflow_id: uuid.UUID, *, actor: Actor, reason: str | None) -> Workflow:
         """Stop the workflow for good: open runs are cancelled."""
-        _require_manager(actor, "archive a workflow")
+        workflow = self._managed(session, workflow_id, actor, "archive")
         reason = _require_reason(reason)
-        workflow = self.get(session, workflow_id)
         if workflow.status == "archived":
             raise Conflict("the workflow is already archived")
         workflow.status = "archived"
@@ -258,9 +270,23 @@ class WorkflowService:
             Enrollment.action_key.is_not(None),
         )
 
-    def _needs_approval(self, workflow: Workflow, actor: Actor) -> bool:
-        required = workflow.requires_approval or get_automation_settings().approval_required
-        return required and not actor.is_manager
+    def _approvable(self, session: Session, workflow_id: uuid.UUID, actor: Actor, what: str) -> Workflow:
+        workflow = self.get(session, workflow_id, actor=actor)
+        if not acting.may_approve(session, workflow, actor):
+            raise PermissionDenied(
+                f"only an admin, or a manager of the owner's team, may {what} this workflow; nobody but an admin approves their own"
+            )
+        return workflow
+
+    def _managed(self, session: Session, workflow_id: uuid.UUID, actor: Actor, what: str) -> Workflow:
+        workflow = self.get(session, workflow_id, actor=actor)
+        _require_manager(actor, f"{what} a workflow")
+        acting.check_editable(session, workflow, actor)
+        return workflow
+
+    def _needs_approval(self, session: Session, workflow: Workflow, actor: Actor) -> bool:
+        """Where approval applies, only a change by someone who could approve it goes live at once."""
+        return self._approval_applies(workflow) and not acting.may_approve(session, workflow, actor)
 
     def _request_approval(
         self, session: Session, workflow: Workflow, version: WorkflowVersion, actor: Actor, reason: str | None = None
@@ -302,12 +328,15 @@ class WorkflowService:
             )
         )
 
-    def overrides(self, session: Session, workflow_id: uuid.UUID, *, limit: int = 200) -> list[Override]:
-        return list(
-            session.scalars(
-                select(Override).where(Override.workflow_id == workflow_id).order_by(Override.id.desc()).limit(limit)
-            )
-        )
+    def overrides(
+        self, session: Session, workflow_id: uuid.UUID, *, actor: Actor | None = None, limit: int = 200
+    ) -> list[Override]:
+        """Who intervened and why; interventions on runs of records ``actor`` cannot see are left out."""
+        stmt = select(Override).where(Override.workflow_id == workflow_id)
+        visible = _visible_runs(actor)
+        if visible is not None:
+            stmt = stmt.where(Override.enrollment_id.is_(None) | Override.enrollment_id.in_(select(Enrollment.id).where(visible)))
+        return list(session.scalars(stmt.order_by(Override.id.desc()).limit(limit)))
 
     # -- enrollments -------------------------------------------------------------------------
 
@@ -315,7 +344,7 @@ class WorkflowService:
         self, session: Session, workflow_id: uuid.UUID, record_ids: list[uuid.UUID], *, actor: Actor
     ) -> list[engine.EnrollResult]:
         """Manual or API enrollment of chosen records (conditions still apply)."""
-        workflow = self.get(session, workflow_id)
+        workflow = self.get(session, workflow_id, actor=actor)
         if workflow.status != "active":
             raise Conflict(f"the workflow is {workflow.status}; only an active workflow takes enrollments")
         if len(record_ids) > MAX_BULK_ENROLL:
@@ -340,8 +369,8 @@ class WorkflowService:
     ) -> engine.EnrollResult:
         """Run the latest version on one record in test mode: waits are skipped, e-mails,
         notifications and tasks go to the tester, record changes and webhooks are only
-        described. Works on drafts."""
-        workflow = self.get(session, workflow_id)
+        described. Works on drafts. The run acts as the workflow's owner, as a live one would."""
+        workflow = self.get(session, workflow_id, actor=actor)
         version = self.latest(session, workflow)
         check_for_activation(session, load(version))
         RecordService(load(version).record_type).get(session, record_id, actor=actor)
@@ -355,13 +384,17 @@ class WorkflowService:
         return result
 
     def enrollments(
-        self, session: Session, workflow_id: uuid.UUID, *, status: str | None = None, record_id: uuid.UUID | None = None,
-        limit: int = 100, before: datetime | None = None,
+        self, session: Session, workflow_id: uuid.UUID, *, actor: Actor | None = None, status: str | None = None,
+        record_id: uuid.UUID | None = None, limit: int = 100, before: datetime | None = None,
     ) -> list[Enrollment]:
+        """The runs of records ``actor`` may see; a record filter must name one they see (404)."""
         stmt = select(Enrollment).where(Enrollment.workflow_id == workflow_id)
+        if (visible := _visible_runs(actor)) is not None:
+            stmt = stmt.where(visible)
         if status:
             stmt = stmt.where(Enrollment.status == status)
         if record_id:
+            self._check_record(session, workflow_id, record_id, actor)
             stmt = stmt.where(Enrollment.record_id == record_id)
         if before:
             stmt = stmt.where(Enrollment.enrolled_at < before)
@@ -370,6 +403,9 @@ class WorkflowService:
     def enrollment(self, session: Session, enrollment_id: uuid.UUID, *, actor: Actor, write: bool = False) -> Enrollment:
         enrollment = session.get(Enrollment, enrollment_id)
         if enrollment is None:
+            raise NotFound(f"no enrollment with id {enrollment_id}")
+        workflow = session.get(Workflow, enrollment.workflow_id)
+        if workflow is None or not acting.may_see(session, workflow, actor):
             raise NotFound(f"no enrollment with id {enrollment_id}")
         if session.get(RecordService(enrollment.record_type).spec.model, enrollment.record_id) is not None:
             RecordService(enrollment.record_type).get(session, enrollment.record_id, actor=actor, write=write)
@@ -420,6 +456,11 @@ class WorkflowService:
         self._note(session, enrollment, "retried", actor, reason)
         return enrollment
 
+    def _check_record(self, session: Session, workflow_id: uuid.UUID, record_id: uuid.UUID, actor: Actor | None) -> None:
+        """404 unless ``actor`` may see the record (the same answer whether it exists or not)."""
+        if actor is not None:
+            RecordService(self.get(session, workflow_id).record_type).get(session, record_id, actor=actor)
+
     def _end_run(self, session: Session, enrollment: Enrollment, actor: Actor, reason: str) -> None:
         engine.lock_for_change(session, enrollment, utcnow())
         engine.cancel_pending_action(session, enrollment)
@@ -436,19 +477,29 @@ class WorkflowService:
     # -- run history -------------------------------------------------------------------------
 
     def decisions(
-        self, session: Session, workflow_id: uuid.UUID, *, enrollment_id: uuid.UUID | None = None,
+        self, session: Session, workflow_id: uuid.UUID, *, actor: Actor | None = None, enrollment_id: uuid.UUID | None = None,
         record_id: uuid.UUID | None = None, kind: str | None = None, before_id: int | None = None, limit: int = 100,
     ) -> list[Decision]:
+        """The decisions about records ``actor`` may see; a record or run filter must name one they see (404)."""
         stmt = select(Decision).where(Decision.workflow_id == workflow_id)
+        if actor is not None and (visible := acting.visible_records(Decision.record_type, Decision.record_id, actor)) is not None:
+            stmt = stmt.where(visible)
         if enrollment_id:
+            if actor is not None:
+                self.enrollment(session, enrollment_id, actor=actor)
             stmt = stmt.where(Decision.enrollment_id == enrollment_id)
         if record_id:
+            self._check_record(session, workflow_id, record_id, actor)
             stmt = stmt.where(Decision.record_id == record_id)
         if kind:
             stmt = stmt.where(Decision.kind == kind)
         if before_id:
             stmt = stmt.where(Decision.id < before_id)
         return list(session.scalars(stmt.order_by(Decision.id.desc()).limit(limit)))
+
+
+def _visible_runs(actor: Actor | None) -> Any:
+    return acting.visible_records(Enrollment.record_type, Enrollment.record_id, actor) if actor is not None else None
 
 
 def _actor_id(actor: Actor) -> uuid.UUID | None:

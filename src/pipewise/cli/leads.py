@@ -1,6 +1,5 @@
 """`pipewise import leads FILE.csv` and `pipewise dedupe`."""
 
-import csv
 from pathlib import Path
 
 import typer
@@ -9,6 +8,7 @@ from rich.table import Table
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.cli.output import out
+from pipewise.crm import csv_cells
 from pipewise.db.session import session_scope
 from pipewise.errors import ValidationFailed
 from pipewise.leads import dedup, importer
@@ -68,7 +68,7 @@ def import_leads(
 
 def _write_report(session, import_id, path: Path) -> None:  # type: ignore[no-untyped-def]
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = csv_cells.writer(f)
         writer.writerow(["line", "outcome", "reason", "excerpt"])
         after = 0
         while rows := importer.rows_of(session, import_id, after_line=after, limit=5000):

@@ -58,6 +58,56 @@ def list_users() -> None:
     out.print(table)
 
 
+@users_app.command("deactivate")
+def deactivate_user(email: str = typer.Argument(..., help="The user's e-mail.")) -> None:
+    """Stop a person from logging in: their sessions and API tokens stop at once, and
+    the records they own stay theirs until you reassign them. The usual way to let
+    someone go; `pipewise users activate` undoes it."""
+    _set_active(email, False)
+
+
+@users_app.command("activate")
+def activate_user(email: str = typer.Argument(..., help="The user's e-mail.")) -> None:
+    """Let a deactivated person log in again (with a new log-in; old sessions stay ended)."""
+    _set_active(email, True)
+
+
+def _set_active(email: str, active: bool) -> None:
+    with session_scope() as session:
+        user = user_service.by_email(session, email)
+        user_service.update(session, user, data={"is_active": active}, actor=SYSTEM_ACTOR)
+    out.print(f"{user.email} is {'active' if active else 'deactivated'}.")
+
+
+@users_app.command("delete")
+def delete_user(
+    email: str = typer.Argument(..., help="The user's e-mail."),
+    reassign_to: str | None = typer.Option(
+        None, "--reassign-to", help="E-mail of the user who takes over everything this user owns."
+    ),
+) -> None:
+    """Remove a person for good. Refused while they own records, unless --reassign-to
+    names who takes them over (each record's history says so). Prefer deactivate."""
+    with session_scope() as session:
+        user = user_service.by_email(session, email)
+        successor = user_service.by_email(session, reassign_to).id if reassign_to else None
+        user_service.delete(session, user, actor=SYSTEM_ACTOR, reassign_to=successor)
+    out.print(f"Deleted {email}" + (f"; their records now belong to {reassign_to}." if reassign_to else "."))
+
+
+@users_app.command("set-password")
+def set_password(
+    email: str = typer.Argument(..., help="The user's e-mail."),
+    password: str | None = typer.Option(None, help="The new password (asked for when missing)."),
+) -> None:
+    """Give a person a new password. Every web session they have open ends."""
+    password = password or typer.prompt("New password (8 characters or more)", hide_input=True, confirmation_prompt=True)
+    with session_scope() as session:
+        user = user_service.by_email(session, email)
+        user_service.set_password(session, user, password)
+    out.print(f"New password set for {user.email}; their open sessions are logged out.")
+
+
 @token_app.command("create")
 def create_token(
     email: str = typer.Argument(..., help="Whose token: the user's e-mail."),

@@ -1,5 +1,6 @@
 """`pipewise serve` and `pipewise worker`: the long-running processes."""
 
+import ipaddress
 import logging
 import signal
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from pipewise.auth.models import User
 from pipewise.auth.service import verify_password
 from pipewise.cli.output import err, out
-from pipewise.config import get_settings
+from pipewise.config import BUILTIN_SECRET_KEY, get_settings
 from pipewise.db.session import session_scope
 from pipewise.demo.config import DEMO_ADMIN_EMAIL, demo_password
 from pipewise.handlers import register_all
@@ -25,6 +26,25 @@ def _demo_login() -> str | None:
     return f"{DEMO_ADMIN_EMAIL} / {password}" if verify_password(password_hash, password) else None
 
 
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _refuse_public_builtin_key(host: str, secret_key: str) -> None:
+    if secret_key == BUILTIN_SECRET_KEY and not is_loopback(host):
+        err.print(
+            f"[red]Refusing to listen on {host} with the built-in secret key[/]: anyone could forge a log-in. "
+            "Unset PIPEWISE_SECRET_KEY (a random key is then generated into the data folder) "
+            "or set it to a long random value."
+        )
+        raise typer.Exit(2)
+
+
 def serve(
     host: str | None = typer.Option(None, help="Interface to listen on [default: PIPEWISE_HOST or 127.0.0.1]."),
     port: int | None = typer.Option(None, min=1, max=65535, help="Port [default: PIPEWISE_PORT or 8000]."),
@@ -33,13 +53,17 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    _refuse_public_builtin_key(host, settings.secret_key)
     out.print(f"Pipewise on [bold]http://{host}:{port}[/]  (API docs at /api/docs)")
     login = _demo_login()
     if login:
         out.print(f"Demo login: [bold]{login}[/]")
     if settings.run_inprocess_worker:
         out.print("[dim]The background worker runs inside this process.[/]")
-    uvicorn.run("pipewise.app:create_app", factory=True, host=host, port=port, log_level="info")
+    # Forwarded headers are read by the app, for trusted proxies only (PIPEWISE_TRUSTED_PROXIES).
+    uvicorn.run(
+        "pipewise.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False
+    )
 
 
 def worker(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.automation import dryrun, io
+from pipewise.automation.acting import acting_for
 from pipewise.automation.definition import check_for_activation, load, parse
 from pipewise.automation.models import Workflow
 from pipewise.automation.service import workflow_service
@@ -132,11 +133,13 @@ def simulate(
     end = utcnow() if until is None else (until if until.tzinfo else until.replace(tzinfo=UTC))
     with session_scope(write=False) as session:
         path = Path(source)
+        acting = None  # a file acts as whoever imports it; the report shows the system's view
         if path.suffix in (".yaml", ".yml", ".json"):
             definition = parse(io.split_document(_read(path))[1])
         else:
-            definition = load(workflow_service.latest(session, _find(session, source)))
-        report = dryrun.simulate(session, definition, start=end - back, end=end)
+            workflow = _find(session, source)
+            definition, acting = load(workflow_service.latest(session, workflow)), acting_for(session, workflow)
+        report = dryrun.simulate(session, definition, start=end - back, end=end, acting=acting)
         session.rollback()
     if as_json:
         typer.echo(json.dumps(report.as_dict(), default=str, indent=2))

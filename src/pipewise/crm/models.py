@@ -5,18 +5,19 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
+from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 
 
 def owner_fk() -> Mapped[uuid.UUID | None]:
-    return mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    # RESTRICT: deleting an owner must not turn records into unowned ones open to every team.
+    return mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
 
 
 def custom_fields() -> Mapped[dict[str, Any]]:
     return mapped_column(default=dict)
 
 
-class Account(UUIDPrimaryKey, Timestamps, Base):
+class Account(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "account"
 
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -28,7 +29,7 @@ class Account(UUIDPrimaryKey, Timestamps, Base):
     custom: Mapped[dict[str, Any]] = custom_fields()
 
 
-class Contact(UUIDPrimaryKey, Timestamps, Base):
+class Contact(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "contact"
 
     first_name: Mapped[str | None] = mapped_column(String(100))
@@ -53,7 +54,7 @@ class Contact(UUIDPrimaryKey, Timestamps, Base):
         return " ".join(p for p in (self.first_name, self.last_name) if p)
 
 
-class Activity(UUIDPrimaryKey, Timestamps, Base):
+class Activity(UUIDPrimaryKey, Timestamps, Versioned, Base):
     """A call, e-mail, meeting or note, on any of lead / contact / account / deal."""
 
     __tablename__ = "activity"
@@ -74,7 +75,7 @@ class Activity(UUIDPrimaryKey, Timestamps, Base):
     custom: Mapped[dict[str, Any]] = custom_fields()
 
 
-class Task(UUIDPrimaryKey, Timestamps, Base):
+class Task(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "task"
 
     title: Mapped[str] = mapped_column(String(300))
@@ -89,7 +90,7 @@ class Task(UUIDPrimaryKey, Timestamps, Base):
     custom: Mapped[dict[str, Any]] = custom_fields()
 
 
-class CustomFieldDefinition(UUIDPrimaryKey, Timestamps, Base):
+class CustomFieldDefinition(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "custom_field"
 
     record_type: Mapped[str] = mapped_column(String(20))

@@ -3,9 +3,10 @@ with visibility, reference checks, custom-field validation, field history and ev
 Domain services subclass it and add their own rules in ``prepare``."""
 
 import uuid
+from collections.abc import Collection, Mapping
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
@@ -16,7 +17,7 @@ from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.db.base import uuid7
 from pipewise.db.repository import ListQuery, Page, RecordRepository
 from pipewise.db.session import cached_lookup
-from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
+from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, PreconditionFailed
 
 M = TypeVar("M")
 
@@ -42,6 +43,33 @@ def note_active_user(session: Session, user_id: uuid.UUID) -> None:
     cached_lookup(session, User, user_id, lambda: user_id)
 
 
+def check_version(record: Any, expected: int | Collection[int] | None) -> None:
+    """Refuse the write unless the record is at the ``expected`` version (one of them)."""
+    if expected is None or not hasattr(record, "version"):
+        return
+    allowed = {expected} if isinstance(expected, int) else set(expected)
+    if record.version not in allowed:
+        raise PreconditionFailed(
+            f"the {type(record).__name__.lower()} is at version {record.version}; someone changed it since "
+            "you read it: read it again and reapply your change"
+        )
+
+
+def assignable_users(actor: Actor) -> ColumnElement[bool] | None:
+    """Whom ``actor`` may make an owner or assignee: themselves and the members of the teams
+    they act for (a rep's team; a manager's own and managed teams); admins anyone. None: anyone."""
+    if actor.is_admin:
+        return None
+    return or_(User.id == actor.id, User.team_id.in_(actor.team_ids)) if actor.team_ids else User.id == actor.id
+
+
+def check_assignable(session: Session, owner_id: uuid.UUID | None, actor: Actor, errors: ErrorCollector) -> None:
+    if owner_id is None or actor.is_admin or owner_id == actor.id:
+        return
+    if not can_reach_owner(session, owner_id, actor, write=True):
+        errors.add("owner_id", "you may assign only to yourself or to members of the teams you work for")
+
+
 class RecordService(Generic[M]):
     record_type: str = ""
 
@@ -55,13 +83,18 @@ class RecordService(Generic[M]):
 
     # -- reads --
 
-    def get(self, session: Session, record_id: uuid.UUID, *, actor: Actor, write: bool = False) -> M:
-        repo = self.repository(session)
-        record = repo.get(record_id, actor)
+    def get(
+        self, session: Session, record_id: uuid.UUID, *, actor: Actor, write: bool = False,
+        expected_version: int | Collection[int] | None = None,
+    ) -> M:
+        """A visible record. ``write``: locked until commit, so that a partial update merges
+        into the current row, and checked against ``expected_version`` (a client's If-Match)."""
+        record = self.repository(session).get(record_id, actor, lock=write)
         if record is None:
             raise NotFound(f"no {self.spec.name} with id {record_id}")
         if write:
             self.check_writable(session, record, actor=actor)
+            check_version(record, expected_version)
         return record
 
     def list(self, session: Session, *, actor: Actor, query: ListQuery) -> Page[M]:
@@ -102,6 +135,10 @@ class RecordService(Generic[M]):
             self.after_update(session, record, changes, actor=actor)
         return record
 
+    def delete_options(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """Keyword arguments for ``delete`` read from a request's query (users: reassign_to)."""
+        return {}
+
     def delete(self, session: Session, record: M, *, actor: Actor) -> None:
         self.check_writable(session, record, actor=actor)
         snapshot = {c.key: [getattr(record, c.key), None] for c in self.spec.model.__table__.columns}
@@ -135,6 +172,8 @@ class RecordService(Generic[M]):
                 errors=errors,
             )
         self.check_references(session, data, actor=actor, errors=errors)
+        if self.spec.owned and "owner_id" in data and data["owner_id"] != getattr(record, "owner_id", None):
+            check_assignable(session, data["owner_id"], actor, errors)
         errors.raise_if_any()
         return data
 

@@ -11,6 +11,12 @@ ShortText = Annotated[str, Field(max_length=300)]
 Custom = dict[str, Any]
 
 
+class VersionedOut(RecordOut):
+    """A record with its version: the ETag to send back in ``If-Match``."""
+
+    version: int
+
+
 class AccountCreate(InputModel):
     name: Name
     domain: ShortText | None = None
@@ -24,7 +30,7 @@ class AccountCreate(InputModel):
 AccountUpdate = partial(AccountCreate, "AccountUpdate")
 
 
-class Account(RecordOut):
+class Account(VersionedOut):
     name: str
     domain: str | None
     industry: str | None
@@ -51,7 +57,7 @@ class ContactCreate(InputModel):
 ContactUpdate = partial(ContactCreate, "ContactUpdate")
 
 
-class Contact(RecordOut):
+class Contact(VersionedOut):
     first_name: str | None
     last_name: str
     email: str | None
@@ -83,7 +89,7 @@ class ActivityCreate(InputModel):
 ActivityUpdate = partial(ActivityCreate, "ActivityUpdate")
 
 
-class Activity(RecordOut):
+class Activity(VersionedOut):
     type: str
     direction: str | None
     subject: str
@@ -114,7 +120,7 @@ class TaskCreate(InputModel):
 TaskUpdate = partial(TaskCreate, "TaskUpdate")
 
 
-class Task(RecordOut):
+class Task(VersionedOut):
     title: str
     notes: str | None
     due_at: datetime | None
@@ -142,7 +148,7 @@ class CustomFieldUpdate(InputModel):
     required: bool | None = None
 
 
-class CustomField(RecordOut):
+class CustomField(VersionedOut):
     record_type: str
     key: str
     label: str

@@ -57,8 +57,12 @@ class RecordRepository(Generic[M]):
         clause = self.visibility(actor, write=write)
         return stmt if clause is None else stmt.where(clause)
 
-    def get(self, record_id: uuid.UUID, actor: Actor, *, write: bool = False) -> M | None:
+    def get(self, record_id: uuid.UUID, actor: Actor, *, write: bool = False, lock: bool = False) -> M | None:
+        """One visible record; ``lock`` reads it fresh and holds its row until commit
+        (``FOR UPDATE`` on PostgreSQL; SQLite's writers already run one at a time)."""
         stmt = self.visible(select(self.model).where(self.model.id == record_id), actor, write=write)
+        if lock:
+            stmt = stmt.with_for_update(of=self.model).execution_options(populate_existing=True)
         return self.session.scalar(stmt)
 
     def list(self, actor: Actor, query: ListQuery) -> Page[M]:

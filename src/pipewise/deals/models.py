@@ -7,10 +7,10 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.crm.models import custom_fields, owner_fk
-from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
+from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 
 
-class Pipeline(UUIDPrimaryKey, Timestamps, Base):
+class Pipeline(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "pipeline"
 
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -19,7 +19,7 @@ class Pipeline(UUIDPrimaryKey, Timestamps, Base):
     stale_after_days: Mapped[int] = mapped_column(default=14)
 
 
-class Stage(UUIDPrimaryKey, Timestamps, Base):
+class Stage(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "stage"
 
     pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipeline.id", ondelete="CASCADE"), index=True)
@@ -33,7 +33,7 @@ class Stage(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (UniqueConstraint("pipeline_id", "name"),)
 
 
-class Deal(UUIDPrimaryKey, Timestamps, Base):
+class Deal(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "deal"
 
     name: Mapped[str] = mapped_column(String(200), index=True)

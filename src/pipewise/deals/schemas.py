@@ -5,7 +5,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from pipewise.schemas import InputModel, OutputModel, RecordOut, partial
+from pipewise.crm.schemas import VersionedOut
+from pipewise.schemas import InputModel, OutputModel, partial
 
 
 class PipelineCreate(InputModel):
@@ -17,7 +18,7 @@ class PipelineCreate(InputModel):
 PipelineUpdate = partial(PipelineCreate, "PipelineUpdate")
 
 
-class Pipeline(RecordOut):
+class Pipeline(VersionedOut):
     name: str
     is_default: bool
     stale_after_days: int
@@ -35,7 +36,7 @@ class StageCreate(InputModel):
 StageUpdate = partial(StageCreate, "StageUpdate")
 
 
-class Stage(RecordOut):
+class Stage(VersionedOut):
     pipeline_id: uuid.UUID
     name: str
     position: int
@@ -61,7 +62,7 @@ class DealCreate(InputModel):
 DealUpdate = partial(DealCreate, "DealUpdate")
 
 
-class Deal(RecordOut):
+class Deal(VersionedOut):
     name: str
     pipeline_id: uuid.UUID
     stage_id: uuid.UUID

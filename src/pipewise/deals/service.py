@@ -1,5 +1,6 @@
 import re
 import uuid
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -140,8 +141,11 @@ class DealService(RecordService[Deal]):
             ),
         )
 
-    def move_to_stage(self, session: Session, deal_id: uuid.UUID, stage_id: uuid.UUID, *, actor: Actor) -> Deal:
-        deal = self.get(session, deal_id, actor=actor, write=True)
+    def move_to_stage(
+        self, session: Session, deal_id: uuid.UUID, stage_id: uuid.UUID, *, actor: Actor,
+        expected_version: int | Collection[int] | None = None,
+    ) -> Deal:
+        deal = self.get(session, deal_id, actor=actor, write=True, expected_version=expected_version)
         return self.update(session, deal, data={"stage_id": stage_id}, actor=actor)
 
     def contacts(self, session: Session, deal_id: uuid.UUID) -> list[tuple[Contact, str | None]]:

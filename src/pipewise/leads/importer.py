@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor
+from pipewise.crm.records import assignable_users
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
 from pipewise.events.base import jsonable
@@ -159,7 +160,7 @@ class RowCleaner:
         if "owner_email" in data:
             owner = self.owners.get(data.pop("owner_email").strip().lower())
             if owner is None:
-                problems.append("the owner is not a Pipewise user")
+                problems.append("the owner is not a Pipewise user you may assign leads to")
             else:
                 data["owner_id"] = owner
         if problems:
@@ -274,7 +275,9 @@ def run(
             # Nothing was written; the import is marked failed with the reason, then raised.
             job.status, job.error, job.finished_at = "failed", exc.detail, utcnow()
             failure = exc
-        owners = {email.lower(): uid for uid, email in session.execute(select(User.id, User.email))}
+        assignable = assignable_users(actor)
+        owner_query = select(User.id, User.email) if assignable is None else select(User.id, User.email).where(assignable)
+        owners = {email.lower(): uid for uid, email in session.execute(owner_query)}
     if failure is not None:
         raise failure
     cleaner = RowCleaner(headers, mapping, options.default_country, owners)

@@ -6,10 +6,10 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.crm.models import custom_fields, owner_fk
-from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
+from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 
 
-class Lead(UUIDPrimaryKey, Timestamps, Base):
+class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "lead"
 
     first_name: Mapped[str | None] = mapped_column(String(100))

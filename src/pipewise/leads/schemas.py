@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from pipewise.schemas import InputModel, OutputModel, RecordOut, partial
+from pipewise.crm.schemas import VersionedOut
+from pipewise.schemas import InputModel, OutputModel, partial
 
 
 class LeadCreate(InputModel):
@@ -34,7 +35,7 @@ class LeadCreate(InputModel):
 LeadUpdate = partial(LeadCreate, "LeadUpdate")
 
 
-class Lead(RecordOut):
+class Lead(VersionedOut):
     first_name: str | None
     last_name: str
     email: str | None

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise import netguard
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor
 from pipewise.db.base import utcnow
@@ -34,20 +35,18 @@ def checked_address(value: str, field_name: str, errors: ErrorCollector) -> str 
         return None
 
 
-def _check_smtp_host(host: str, port: int | None) -> str | None:
-    """Whether a mailbox may use ``host``: the one place the rule for SMTP servers is
-    applied. For now the host's syntax (a DNS name or an IP address); which networks it
-    may reach is decided by the operator's outbound network rules."""
+def _check_host(host: str) -> str | None:
+    """Whether a mailbox may use ``host`` for SMTP or IMAP: a DNS name or an IP address, not one of this
+    machine's or an internal network's (unless the operator allows it). Names are checked
+    again after resolution each time the server is connected to."""
     candidate = host.strip().strip("[]")
     try:
         ipaddress.ip_address(candidate)
-        return None
     except ValueError:
-        pass
-    labels = candidate.rstrip(".").split(".")
-    if len(candidate) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
-        return "is not a host name or IP address"
-    return None
+        labels = candidate.rstrip(".").split(".")
+        if len(candidate) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+            return "is not a host name or IP address"
+    return netguard.host_problem(candidate)
 
 
 def mailbox_of(session: Session, user_id: uuid.UUID | None) -> Mailbox:
@@ -123,10 +122,11 @@ class MailboxService:
             errors.add("send_days", "pick at least one day")
         if data.get("smtp_username") and not (data.get("smtp_host")):
             errors.add("smtp_host", "a login needs the server it belongs to")
-        if data.get("smtp_host"):
-            problem = _check_smtp_host(data["smtp_host"], data.get("smtp_port"))
-            if problem:
-                errors.add("smtp_host", problem)
+        for host_field in ("smtp_host", "imap_host"):
+            if data.get(host_field):
+                problem = _check_host(data[host_field])
+                if problem:
+                    errors.add(host_field, problem)
 
     def save(self, session: Session, *, data: dict[str, Any], actor: Actor) -> Mailbox:
         """Create or change a user's mailbox (one per user); only admins set up others',

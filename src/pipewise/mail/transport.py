@@ -23,6 +23,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Protocol
 
+from pipewise import netguard
 from pipewise.config import get_settings
 from pipewise.mail.settings import get_mail_settings
 
@@ -139,6 +140,9 @@ class SmtpConfig:
     # for a self-signed server on a trusted network.
     verify: bool = True
     ca_file: str | None = None
+    # A server a user typed into their mailbox (not the operator's): connections go only
+    # to addresses netguard allows.
+    guarded: bool = False
 
     @property
     def label(self) -> str:
@@ -186,6 +190,26 @@ def _setup_error(config: SmtpConfig, exc: Exception) -> SetupFailure | None:
     return None
 
 
+class _CheckedSocket:
+    """Connects to an address of the host that netguard allows; TLS still names the host
+    (smtplib keeps the name it was given for STARTTLS and implicit TLS)."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        try:
+            return netguard.connect(host, port, timeout)
+        except ConnectionRefusedError as exc:
+            raise SetupFailure(f"{host}:{port}: {exc}") from None
+
+
+class _GuardedSMTP(_CheckedSocket, smtplib.SMTP):
+    pass
+
+
+class _GuardedSMTPSSL(_CheckedSocket, smtplib.SMTP_SSL):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.context.wrap_socket(super()._get_socket(host, port, timeout), server_hostname=self._host)
+
+
 class SmtpTransport:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
@@ -193,10 +217,11 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
+        plain, implicit_tls = (_GuardedSMTP, _GuardedSMTPSSL) if cfg.guarded else (smtplib.SMTP, smtplib.SMTP_SSL)
         if cfg.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=tls_context(cfg))
+            smtp: smtplib.SMTP = implicit_tls(cfg.host, cfg.port, timeout=cfg.timeout, context=tls_context(cfg))
         else:
-            smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            smtp = plain(cfg.host, cfg.port, timeout=cfg.timeout)
         # The body and the final dot go out as two writes; with Nagle's algorithm the dot
         # waits for the server's delayed ACK of the body (40 ms on Linux) on every message.
         smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -342,7 +367,7 @@ def smtp_config(host: str | None, port: int | None, security: str, username: str
     settings = get_mail_settings()
     trust = {"timeout": settings.smtp_timeout_seconds, "verify": settings.smtp_tls_verify, "ca_file": settings.smtp_ca_file}
     if host:
-        return SmtpConfig(host, port or 587, security, username, password, **trust)
+        return SmtpConfig(host, port or 587, security, username, password, **trust, guarded=True)
     if settings.smtp_host:
         return SmtpConfig(
             settings.smtp_host, settings.smtp_port, settings.smtp_security, settings.smtp_username, settings.smtp_password, **trust

@@ -3,10 +3,10 @@ from decimal import Decimal
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipewise.db.base import Base, Timestamps, UUIDPrimaryKey
+from pipewise.db.base import Base, Timestamps, UUIDPrimaryKey, Versioned
 
 
-class Product(UUIDPrimaryKey, Timestamps, Base):
+class Product(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "product"
 
     sku: Mapped[str] = mapped_column(String(64), unique=True)

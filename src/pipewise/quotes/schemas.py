@@ -3,7 +3,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from pipewise.schemas import InputModel, RecordOut, partial
+from pipewise.crm.schemas import VersionedOut
+from pipewise.schemas import InputModel, partial
 
 
 class ProductCreate(InputModel):
@@ -18,7 +19,7 @@ class ProductCreate(InputModel):
 ProductUpdate = partial(ProductCreate, "ProductUpdate")
 
 
-class Product(RecordOut):
+class Product(VersionedOut):
     sku: str
     name: str
     description: str | None

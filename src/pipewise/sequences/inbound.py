@@ -12,6 +12,7 @@ import hashlib
 import imaplib
 import logging
 import re
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage as Mime
 from email.utils import parseaddr
@@ -19,6 +20,7 @@ from email.utils import parseaddr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise import netguard
 from pipewise.crm.models import Contact
 from pipewise.db.base import uuid7
 from pipewise.db.session import session_scope
@@ -245,6 +247,8 @@ class ImapAccount:
     username: str
     password: str
     folder: str
+    # A server a user typed into their mailbox (not the operator's): netguard applies.
+    guarded: bool = False
 
 
 def imap_accounts(session: Session) -> list[ImapAccount]:
@@ -255,7 +259,7 @@ def imap_accounts(session: Session) -> list[ImapAccount]:
                                     settings.imap_username, settings.imap_password or "", settings.imap_folder))
     for box in session.scalars(select(Mailbox).where(Mailbox.imap_host.is_not(None), Mailbox.imap_username.is_not(None))):
         accounts.append(ImapAccount(box.from_address, box.imap_host, box.imap_port or 993, box.imap_security,
-                                    box.imap_username, _stored_password(box.imap_password), box.imap_folder))
+                                    box.imap_username, _stored_password(box.imap_password), box.imap_folder, guarded=True))
     return accounts
 
 
@@ -266,11 +270,22 @@ def _stored_password(stored: str | None) -> str:
         return ""  # the login fails and the poll reports it for this account
 
 
+class _GuardedIMAP4(imaplib.IMAP4):
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return netguard.connect(self.host, self.port, timeout)
+
+
+class _GuardedIMAP4SSL(imaplib.IMAP4_SSL):
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return self.ssl_context.wrap_socket(netguard.connect(self.host, self.port, timeout), server_hostname=self.host)
+
+
 def _connect(account: ImapAccount) -> imaplib.IMAP4:
+    plain, implicit_tls = (_GuardedIMAP4, _GuardedIMAP4SSL) if account.guarded else (imaplib.IMAP4, imaplib.IMAP4_SSL)
     if account.security == "ssl":
-        client: imaplib.IMAP4 = imaplib.IMAP4_SSL(account.host, account.port, timeout=30)
+        client: imaplib.IMAP4 = implicit_tls(account.host, account.port, timeout=30)
     else:
-        client = imaplib.IMAP4(account.host, account.port, timeout=30)
+        client = plain(account.host, account.port, timeout=30)
         if account.security == "starttls":
             client.starttls()
     client.login(account.username, account.password)

@@ -1,5 +1,7 @@
-"""Log in and out. The session cookie is replaced on both, so a CSRF token or a session
-from before the change of user is worthless afterwards."""
+"""Log in and out, and change one's password. The session cookie is replaced on each, so
+a CSRF token or a session from before the change of user is worthless afterwards.
+Log-out and a new password end every session of the user, on every device; failed
+log-ins are throttled per account and per client address."""
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -7,15 +9,27 @@ from starlette.datastructures import FormData
 from sqlalchemy.orm import Session
 
 from pipewise.api.deps import DbSession
-from pipewise.auth.service import user_service
-from pipewise.web.common import flash, redirect, render, replace_session, safe_next, web_router, web_session
+from pipewise.auth import throttle
+from pipewise.auth.clients import client_address
+from pipewise.auth.service import end_sessions, user_service
+from pipewise.errors import ValidationFailed
+from pipewise.web.common import (
+    CurrentUser,
+    flash,
+    redirect,
+    render,
+    replace_session,
+    safe_next,
+    session_user,
+    web_router,
+)
 
 router = web_router()
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:
-    if web_session(request).get("uid"):
+def login_page(request: Request, session: DbSession, next: str | None = None) -> Response:
+    if session_user(request, session) is not None:
         return redirect(safe_next(next))
     return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
 
@@ -24,11 +38,22 @@ def _log_in(request: Request, session: Session, form: FormData) -> Response:
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or ""))
-    user = user_service.authenticate(session, email=email, password=password) if email and password else None
+    context = {"next": target, "email": email}
+    if not (email and password):
+        return render(request, "login.html", {**context, "error": "Enter your e-mail and password."}, status_code=401)
+    address = client_address(request)
+    wait = throttle.blocked(session, email=email, address=address)
+    if wait is not None:
+        response = render(request, "login.html", {**context, "error": wait.message}, status_code=429)
+        response.headers["Retry-After"] = str(wait.retry_after)
+        return response
+    user = user_service.authenticate(session, email=email, password=password)
     if user is None:
-        error = "Enter your e-mail and password." if not (email and password) else "That e-mail and password do not match."
-        return render(request, "login.html", {"next": target, "email": email, "error": error}, status_code=401)
-    replace_session(request, user_id=user.id)
+        throttle.failed(session, email=email, address=address)
+        error = "That e-mail and password do not match."
+        return render(request, "login.html", {**context, "error": error}, status_code=401)
+    throttle.succeeded(session, email=email)
+    replace_session(request, user=user)
     return redirect(target)
 
 
@@ -38,7 +63,34 @@ async def login(request: Request, session: DbSession) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    replace_session(request, user_id=None)
+def logout(request: Request, session: DbSession) -> Response:
+    user = session_user(request, session)
+    if user is not None:
+        end_sessions(user)
+    replace_session(request, user=None)
     flash(request, "You are logged out.")
     return redirect("/login")
+
+
+@router.get("/account/password")
+def password_page(request: Request, me: CurrentUser) -> Response:
+    return render(request, "account_password.html", {"problem": None})
+
+
+def _change_password(request: Request, session: Session, me: CurrentUser, form: FormData) -> Response:
+    new, again = str(form.get("new_password") or ""), str(form.get("new_password_again") or "")
+    try:
+        if new != again:
+            raise ValidationFailed.on("new_password_again", "the two new passwords differ")
+        user_service.change_password(session, me.user, current=str(form.get("current_password") or ""), new=new)
+    except ValidationFailed as exc:
+        problem = exc.errors[0] if exc.errors else None
+        return render(request, "account_password.html", {"problem": problem}, status_code=422)
+    replace_session(request, user=me.user)
+    flash(request, "Your password is changed; every other session of yours is logged out.")
+    return redirect("/")
+
+
+@router.post("/account/password")
+async def change_password(request: Request, session: DbSession, me: CurrentUser) -> Response:
+    return await run_in_threadpool(_change_password, request, session, me, await request.form())

@@ -42,7 +42,7 @@ def workflow_list(request: Request, session: DbSession, me: CurrentUser) -> Resp
     rows = [
         {"workflow": w, "live": workflow_service.version_number(session, w.live_version_id),
          "counts": workflow_service.counts(session, w.id)}
-        for w in workflow_service.all(session)
+        for w in workflow_service.all(session, actor=me.actor)
     ]
     return render(request, "automation/list.html", {"rows": rows})
 
@@ -55,7 +55,7 @@ def new_workflow(request: Request, session: DbSession, me: CurrentUser) -> Respo
 
 @router.get("/automation/{workflow_id}/edit")
 def edit_workflow(workflow_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    workflow = workflow_service.get(session, workflow_id)
+    workflow = workflow_service.get(session, workflow_id, actor=me.actor, edit=True)
     definition = workflow_service.latest(session, workflow).definition
     values = {
         "name": workflow.name, "description": workflow.description or "", "requires_approval": workflow.requires_approval,
@@ -71,6 +71,8 @@ def _form(request: Request, session: Session, me: WebUser, workflow: Any, state:
         "record_types": ENROLLABLE, "step_types": STEP_TYPES, "step_widgets": STEP_WIDGETS,
         "trigger_widgets": TRIGGER_WIDGETS, "operators": OPERATORS,
         "condition_fields": {t: condition_fields(t) for t in ENROLLABLE},
+        # Only an admin changes whether an existing workflow needs approval.
+        "approval_locked": workflow is not None and not me.actor.is_admin,
     }
     return render(request, "automation/form.html", context, status_code=status)
 
@@ -78,7 +80,9 @@ def _form(request: Request, session: Session, me: WebUser, workflow: Any, state:
 def _save(request: Request, session: Session, me: WebUser, form: FormData, workflow_id: uuid.UUID | None) -> Response:
     definition, state = read_form(form)
     values = state.values
-    workflow = workflow_service.get(session, workflow_id) if workflow_id else None
+    workflow = workflow_service.get(session, workflow_id, actor=me.actor, edit=True) if workflow_id else None
+    if workflow is not None and not me.actor.is_admin:
+        values["requires_approval"] = workflow.requires_approval
     if state.errors:
         return _form(request, session, me, workflow, state, 422)
     try:
@@ -94,9 +98,9 @@ def _save(request: Request, session: Session, me: WebUser, form: FormData, workf
                     data={"name": values["name"], "description": values["description"] or None,
                           "requires_approval": values["requires_approval"], "definition": definition},
                 )
-    except (ValidationFailed, Conflict) as exc:
+    except (ValidationFailed, Conflict, PermissionDenied) as exc:
         place_errors(state, exc.errors or [FieldError("definition", exc.detail)])
-        return _form(request, session, me, workflow, state, 422)
+        return _form(request, session, me, workflow, state, 403 if isinstance(exc, PermissionDenied) else 422)
     flash(request, f"Saved {workflow.name} (version {workflow.latest_version}).")
     return redirect(f"/automation/{workflow.id}")
 
@@ -113,9 +117,10 @@ async def update_workflow(workflow_id: uuid.UUID, request: Request, session: DbS
 
 @router.get("/automation/{workflow_id}")
 def workflow_page(workflow_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    workflow = workflow_service.get(session, workflow_id)
+    workflow = workflow_service.get(session, workflow_id, actor=me.actor)
     before = request.query_params.get("before")
-    decisions = workflow_service.decisions(session, workflow.id, before_id=int(before) if before and before.isdigit() else None, limit=50)
+    before_id = int(before) if before and before.isdigit() else None
+    decisions = workflow_service.decisions(session, workflow.id, actor=me.actor, before_id=before_id, limit=50)
     context = {
         "workflow": workflow,
         "live": workflow_service.version_number(session, workflow.live_version_id),
@@ -123,8 +128,8 @@ def workflow_page(workflow_id: uuid.UUID, request: Request, session: DbSession, 
         "document": io.dump(io.to_document(workflow, workflow_service.latest(session, workflow))),
         "decisions": [(d, sentence(d)) for d in decisions],
         "older": decisions[-1].id if len(decisions) == 50 else None,
-        "enrollments": workflow_service.enrollments(session, workflow.id, limit=50),
-        "overrides": workflow_service.overrides(session, workflow.id, limit=20),
+        "enrollments": workflow_service.enrollments(session, workflow.id, actor=me.actor, limit=50),
+        "overrides": workflow_service.overrides(session, workflow.id, actor=me.actor, limit=20),
     }
     return render(request, "automation/detail.html", context)
 

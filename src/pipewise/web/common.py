@@ -74,11 +74,13 @@ def web_session(request: Request) -> dict[str, Any]:
     return request.state.web_session
 
 
-def replace_session(request: Request, *, user_id: uuid.UUID | None) -> None:
-    """Start a new session (on login and logout), so no token outlives the change of user."""
+def replace_session(request: Request, *, user: User | None) -> None:
+    """Start a new session (on login and logout), so no token outlives the change of user.
+    It carries the user's session generation: raising that ends the session."""
     data: dict[str, Any] = {"csrf": secrets.token_urlsafe(32)}
-    if user_id is not None:
-        data["uid"] = str(user_id)
+    if user is not None:
+        data["uid"] = str(user.id)
+        data["gen"] = user.session_generation
     request.state.web_session = data
     request.state.web_session_changed = True
 
@@ -150,15 +152,23 @@ class WebUser:
         return self.user.id
 
 
-def current_web_user(request: Request, session: DbSession) -> WebUser:
-    user_id = web_session(request).get("uid")
+def session_user(request: Request, session: DbSession) -> User | None:
+    """The user this browser's session belongs to, if the session is still current."""
+    data = web_session(request)
     user = None
-    if user_id:
+    if data.get("uid"):
         try:
-            user = user_service.get(session, uuid.UUID(user_id), actor=SYSTEM_ACTOR)
+            user = user_service.get(session, uuid.UUID(data["uid"]), actor=SYSTEM_ACTOR)
         except (NotFound, ValueError):
             user = None
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or data.get("gen", 0) != user.session_generation:
+        return None
+    return user
+
+
+def current_web_user(request: Request, session: DbSession) -> WebUser:
+    user = session_user(request, session)
+    if user is None:
         raise LoginRequired
     me = WebUser(user=user, actor=Actor.for_user(session, user))
     request.state.web_user = me

@@ -17,6 +17,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.crm.models import CustomFieldDefinition
 from pipewise.crm.records import RecordService
 from pipewise.errors import FieldError, ValidationFailed
+from pipewise.web.lookups import PICKER_KINDS
 from pipewise.web.views import FormField
 
 UUID_KINDS = frozenset({"user", "account", "pipeline", "stage", "contact"})
@@ -196,6 +197,15 @@ def service_errors(
     return []
 
 
+def drop_unchanged_picks(fields: Iterable[FormField], data: dict[str, Any], record: Any) -> None:
+    """A picker posted back with the value it was shown keeps it, unchecked: the record
+    may point at something the editor cannot see (an account of another team), and an
+    unchanged save must neither refuse nor unlink it."""
+    for f in fields:
+        if f.kind in PICKER_KINDS and f.name in data and data[f.name] == getattr(record, f.name, None):
+            del data[f.name]
+
+
 def submit(
     session: Session,
     service: RecordService[Any],
@@ -215,6 +225,8 @@ def submit(
     original = record
     typed = typed_values(form, fields)
     data, errors = parse(fields, schema, typed, tz=tz)
+    if original is not None:
+        drop_unchanged_picks(fields, data, original)
     data.update(extra or {})
     shown = [f.name for f in fields]
     if errors:

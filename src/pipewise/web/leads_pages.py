@@ -18,9 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from pipewise.api.deps import DbSession
 from pipewise.assignment import service as routing
 from pipewise.auth.models import Team, User
+from pipewise.auth.visibility import owner_clause
 from pipewise.crm.records import RecordService
 from pipewise.db.session import session_scope
-from pipewise.errors import FieldError, PermissionDenied, ValidationFailed
+from pipewise.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from pipewise.leads import dedup, importer, merge
 from pipewise.leads.models import DuplicateCandidate, FormSubmission, Lead, LeadImport
 from pipewise.scoring import predictive
@@ -66,9 +67,17 @@ def _upload_path(token: str) -> Path:
     return UPLOADS / f"{token}.csv"
 
 
+def _visible_imports(stmt: Any, me: WebUser) -> Any:
+    """Imports the viewer may see: their own and their teams' (admins: all). An import
+    nobody started (actor unknown) is for admins only."""
+    clause = owner_clause(LeadImport.actor_id, me.actor, write=False)
+    return stmt if clause is None else stmt.where(LeadImport.actor_id.is_not(None), clause)
+
+
 @router.get("/lead-import")
 def import_start(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    recent = list(session.scalars(select(LeadImport).order_by(LeadImport.created_at.desc()).limit(10)))
+    stmt = _visible_imports(select(LeadImport), me)
+    recent = list(session.scalars(stmt.order_by(LeadImport.created_at.desc()).limit(10)))
     return render(request, "leads/import.html", {"step": "upload", "recent": recent, "tab": "import"})
 
 
@@ -126,9 +135,9 @@ async def import_run(request: Request, session: DbSession, me: CurrentUser) -> R
 
 @router.get("/lead-import/{import_id}")
 def import_result(import_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    job = session.get(LeadImport, import_id)
+    job = session.scalar(_visible_imports(select(LeadImport).where(LeadImport.id == import_id), me))
     if job is None:
-        raise ValidationFailed.on("import", "no such import")
+        raise NotFound(f"no import with id {import_id}")
     rows = importer.rows_of(session, import_id, limit=500)
     return render(request, "leads/import.html", {"step": "done", "job": job, "rows": rows, "tab": "import"})
 

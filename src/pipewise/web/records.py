@@ -22,7 +22,8 @@ from pipewise.web import related
 from pipewise.web.common import CurrentUser, WebUser, flash, is_htmx, redirect, render, web_router
 from pipewise.web.display import Display
 from pipewise.web.forms import custom_form_fields, state_for_new, state_from_record, submit
-from pipewise.web.lookups import Lookups
+from pipewise.web.lookups import PICKER_KINDS, Lookups
+from pipewise.web.lookups import router as lookup_router
 from pipewise.web.views import ACTIVITY_FIELDS, RECORD_VIEWS, TASK_FIELDS, ListFilter, RecordView
 
 PAGE_SIZE = 25
@@ -65,7 +66,7 @@ class RecordPages:
 
     def context(self, session: Session, me: WebUser, **extra: Any) -> dict[str, Any]:
         lookups = Lookups(session, me.actor)
-        return {"view": self.view, "lookups": lookups, "show": Display(lookups), **extra}
+        return {"view": self.view, "lookups": lookups, "show": Display(lookups), "picker_kinds": PICKER_KINDS, **extra}
 
     # -- list --
 
@@ -249,6 +250,7 @@ class RecordPages:
 
 
 router = APIRouter()
+router.include_router(lookup_router)
 for _view in RECORD_VIEWS.values():
     router.include_router(RecordPages(_view).router())
 

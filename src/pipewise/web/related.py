@@ -33,9 +33,9 @@ class Section:
     items: list[RelatedItem] = field(default_factory=list)
     actions: list[tuple[str, str]] = field(default_factory=list)  # (label, href)
     empty: str = "Nothing yet."
-    # A small inline form: post ``choices`` (id, name) to ``post_url``.
+    # A small inline form: post the record chosen in a picker of ``picker`` kind to ``post_url``.
     post_url: str | None = None
-    choices: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    picker: str | None = None
 
 
 def _account_section(lookups: Lookups, account_id: uuid.UUID | None) -> Section:
@@ -72,15 +72,14 @@ def _account_children(session: Session, record: Any, lookups: Lookups) -> list[S
     ]
 
 
-def _deal_contacts(session: Session, record: Any, lookups: Lookups) -> Section:
+def _deal_contacts(session: Session, record: Any) -> Section:
     linked = deal_service.contacts(session, record.id)
-    on_deal = {c.id for c, _role in linked}
     return Section(
         "Contacts on this deal",
         [RelatedItem(c.full_name or c.last_name, f"/contacts/{c.id}", role or c.email or "") for c, role in linked],
         empty="No contacts on this deal yet.",
         post_url=f"/deals/{record.id}/contacts",
-        choices=[(c.id, c.full_name or c.last_name) for c in lookups.contact_choices if c.id not in on_deal],
+        picker="contact",
     )
 
 
@@ -102,7 +101,7 @@ def sections(session: Session, view: RecordView, record: Any, lookups: Lookups) 
         account.actions.append(("New deal for this contact", new_deal))
         return [account]
     if view.name == "deal":
-        return [_account_section(lookups, record.account_id), _deal_contacts(session, record, lookups)]
+        return [_account_section(lookups, record.account_id), _deal_contacts(session, record)]
     if view.name == "lead":
         return [_account_section(lookups, record.account_id), _lead_outcome(record, lookups)]
     return []

@@ -108,15 +108,17 @@ def _chosen_contacts(session: Session, me: WebUser, raw_ids: list[str], problems
         page = contact_service.list(session, actor=me.actor, query=query)
         found += page.items
         if page.next_cursor is None:
-            return found
+            break
         query = dataclasses.replace(query, cursor=page.next_cursor)
+    if found and len(found) < len(ids):
+        problems.add([FieldError("contact_id", f"{len(ids) - len(found)} of the chosen contacts are not ones you can see")], ["contact_id"])
+    return found
 
 
 def _enroll_page(request: Request, session: Session, me: WebUser, *, contacts: list[Any], values: dict[str, Any],
                  problems: Problems, status: int = 200, **extra: Any) -> Response:
     return render(request, "sequences/enroll.html", {
         "contacts": contacts, "values": values, "problems": problems, "sequences": sequence_service.all(session, status="active"),
-        "contact_choices": [] if contacts else contact_service.list(session, actor=me.actor, query=ListQuery(sort="last_name", limit=50)).items,
         "enrolled": [], "refused": [], **extra,
     }, status_code=status)
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 
 from pipewise.api.deps import CurrentActor, DbSession
-from pipewise.api.v1.crud import body_bytes, run_idempotent
+from pipewise.api.v1.crud import IfMatch, body_bytes, expected_versions, run_idempotent
 from pipewise.auth import schemas as auth_schemas
 from pipewise.auth.models import User
 from pipewise.auth.service import token_service
@@ -24,9 +24,14 @@ router = APIRouter()
 
 
 @router.post("/deals/{deal_id}/move", response_model=deals.Deal, tags=["deals"], summary="Move a deal to a stage")
-def move_deal(deal_id: uuid.UUID, body: deals.StageMove, request: Request, session: DbSession, actor: CurrentActor) -> Any:
+def move_deal(
+    deal_id: uuid.UUID, body: deals.StageMove, request: Request, session: DbSession, actor: CurrentActor,
+    if_match: IfMatch = None,
+) -> Any:
     def produce() -> Any:
-        deal = deal_service.move_to_stage(session, deal_id, body.stage_id, actor=actor)
+        deal = deal_service.move_to_stage(
+            session, deal_id, body.stage_id, actor=actor, expected_version=expected_versions(if_match)
+        )
         session.flush()
         return deals.Deal.model_validate(deal).model_dump(mode="json")
 

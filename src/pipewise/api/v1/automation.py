@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.api.v1.crud import body_bytes, run_idempotent
-from pipewise.automation import dryrun, io, schemas
+from pipewise.automation import acting, dryrun, io, schemas
 from pipewise.automation.definition import load, parse
 from pipewise.automation.presenters import decision_out, workflow_out
 from pipewise.automation.service import workflow_service
@@ -24,7 +24,7 @@ Id = uuid.UUID
 def list_workflows(
     session: DbSession, actor: CurrentActor, status: Literal["draft", "active", "paused", "archived"] | None = None
 ) -> Any:
-    return [workflow_out(session, w) for w in workflow_service.all(session, status=status)]
+    return [workflow_out(session, w) for w in workflow_service.all(session, actor=actor, status=status)]
 
 
 @router.post("/workflows", status_code=201, response_model=schemas.Workflow, summary="Create a draft workflow")
@@ -48,12 +48,15 @@ async def import_workflow(request: Request, session: DbSession, actor: CurrentAc
 def simulate_definition(body: schemas.SimulateRequest, session: DbSession, actor: CurrentActor) -> Any:
     if body.definition is None:
         raise ValidationFailed.on("definition", "is required here; or POST /workflows/{id}/simulate")
-    return dryrun.simulate(session, parse(body.definition), start=body.start, end=body.end).as_dict()
+    definition = parse(body.definition)
+    return dryrun.simulate(
+        session, definition, start=body.start, end=body.end, acting=acting.acting_as(session, actor), viewer=actor
+    ).as_dict()
 
 
 @router.get("/workflows/{workflow_id}", response_model=schemas.Workflow)
 def read_workflow(workflow_id: Id, session: DbSession, actor: CurrentActor) -> Any:
-    return workflow_out(session, workflow_service.get(session, workflow_id))
+    return workflow_out(session, workflow_service.get(session, workflow_id, actor=actor))
 
 
 @router.patch("/workflows/{workflow_id}", response_model=schemas.Workflow, summary="Edit (a live workflow gets a new version)")
@@ -64,7 +67,7 @@ def update_workflow(workflow_id: Id, body: schemas.WorkflowUpdate, session: DbSe
 
 @router.post("/workflows/{workflow_id}/validate", summary="Check everything activation checks")
 def validate_workflow(workflow_id: Id, session: DbSession, actor: CurrentActor) -> Any:
-    workflow_service.validate(session, workflow_id)
+    workflow_service.validate(session, workflow_id, actor=actor)
     return {"valid": True}
 
 
@@ -94,7 +97,7 @@ for _name, _summary in (
 
 @router.get("/workflows/{workflow_id}/versions", response_model=list[schemas.Version])
 def list_versions(workflow_id: Id, session: DbSession, actor: CurrentActor) -> Any:
-    workflow_service.get(session, workflow_id)
+    workflow_service.get(session, workflow_id, actor=actor)
     return workflow_service.versions(session, workflow_id)
 
 
@@ -104,14 +107,17 @@ def export_workflow(
     version: int | None = Query(None, ge=1),
 ) -> Any:
     media = "application/json" if format == "json" else "application/yaml"
+    workflow_service.get(session, workflow_id, actor=actor)
     return PlainTextResponse(io.export_text(session, workflow_id, fmt=format, version_number=version), media_type=media)
 
 
 @router.post("/workflows/{workflow_id}/simulate", summary="Dry-run over the events of a past window; no side effects")
 def simulate_workflow(workflow_id: Id, body: schemas.SimulateRequest, session: DbSession, actor: CurrentActor) -> Any:
-    workflow = workflow_service.get(session, workflow_id)
+    workflow = workflow_service.get(session, workflow_id, actor=actor)
     definition = parse(body.definition) if body.definition else load(workflow_service.latest(session, workflow))
-    return dryrun.simulate(session, definition, start=body.start, end=body.end).as_dict()
+    return dryrun.simulate(
+        session, definition, start=body.start, end=body.end, acting=acting.acting_for(session, workflow), viewer=actor
+    ).as_dict()
 
 
 @router.post("/workflows/{workflow_id}/test", response_model=schemas.EnrollOutcome, summary="Test-run on one record")
@@ -145,8 +151,10 @@ def list_enrollments(
     workflow_id: Id, session: DbSession, actor: CurrentActor, status: str | None = None, record_id: Id | None = None,
     before: datetime | None = None, limit: int = Query(100, ge=1, le=500),
 ) -> Any:
-    workflow_service.get(session, workflow_id)
-    return workflow_service.enrollments(session, workflow_id, status=status, record_id=record_id, before=before, limit=limit)
+    workflow_service.get(session, workflow_id, actor=actor)
+    return workflow_service.enrollments(
+        session, workflow_id, actor=actor, status=status, record_id=record_id, before=before, limit=limit
+    )
 
 
 @router.get("/workflows/{workflow_id}/runs", response_model=list[schemas.Decision], summary="Run history: every decision, explained")
@@ -154,17 +162,17 @@ def run_history(
     workflow_id: Id, session: DbSession, actor: CurrentActor, enrollment_id: Id | None = None, record_id: Id | None = None,
     kind: str | None = None, before_id: int | None = None, limit: int = Query(100, ge=1, le=500),
 ) -> Any:
-    workflow_service.get(session, workflow_id)
+    workflow_service.get(session, workflow_id, actor=actor)
     rows = workflow_service.decisions(
-        session, workflow_id, enrollment_id=enrollment_id, record_id=record_id, kind=kind, before_id=before_id, limit=limit
+        session, workflow_id, actor=actor, enrollment_id=enrollment_id, record_id=record_id, kind=kind, before_id=before_id, limit=limit
     )
     return [decision_out(d) for d in rows]
 
 
 @router.get("/workflows/{workflow_id}/overrides", response_model=list[schemas.OverrideOut], summary="Who intervened, and why")
 def list_overrides(workflow_id: Id, session: DbSession, actor: CurrentActor) -> Any:
-    workflow_service.get(session, workflow_id)
-    return workflow_service.overrides(session, workflow_id)
+    workflow_service.get(session, workflow_id, actor=actor)
+    return workflow_service.overrides(session, workflow_id, actor=actor)
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=schemas.Enrollment)

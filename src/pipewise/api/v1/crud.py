@@ -4,9 +4,9 @@ list (filters, search, sort, cursor), create, read, partial update, delete, hist
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
@@ -20,6 +20,33 @@ from pipewise.crm.saved_views import SavedView, saved_view_service
 from pipewise.crm.schemas import HistoryEntry
 from pipewise.db.repository import ListQuery
 from pipewise.errors import FieldError, ValidationFailed
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='The ETag (version) of the record as you read it, e.g. "3": the write is refused '
+        "with 412 if the record has changed since. Without it, the write applies to the current record.",
+    ),
+]
+
+
+def expected_versions(if_match: str | None) -> frozenset[int] | None:
+    """The versions an ``If-Match`` header accepts (``"3"``, ``W/"3"``, a list); None for any.
+    A tag that is not one of ours can never match."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    versions = set()
+    for tag in if_match.split(","):
+        value = tag.strip().removeprefix("W/").strip('"')
+        if value.isdigit() and len(value) < 19:
+            versions.add(int(value))
+    return frozenset(versions) or frozenset({-1})
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
 
 
 def page_model(out: type[BaseModel]) -> type[BaseModel]:
@@ -81,7 +108,10 @@ def body_bytes(body: BaseModel) -> bytes:
 def _respond(status_code: int, content: Any) -> Response:
     if status_code == 204 or content is None:
         return Response(status_code=204)
-    return JSONResponse(jsonable_encoder(content), status_code=status_code)
+    response = JSONResponse(jsonable_encoder(content), status_code=status_code)
+    if isinstance(content, dict) and isinstance(content.get("version"), int):
+        response.headers["ETag"] = etag(content["version"])
+    return response
 
 
 def crud_router(
@@ -125,7 +155,8 @@ def crud_router(
 
     @router.get("/{record_id}", response_model=out, summary=f"Read a {name}")
     def read_record(record_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
-        return dump(service.get(session, record_id, actor=actor))
+        """The `ETag` header carries the record's version, for `If-Match` on a later write."""
+        return _respond(200, dump(service.get(session, record_id, actor=actor)))
 
     @router.get("/{record_id}/history", response_model=list[HistoryEntry], summary=f"Field history of a {name}")
     def record_history(record_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
@@ -144,9 +175,15 @@ def crud_router(
             return run_idempotent(request, session, actor, body_bytes(body), 201, produce)
 
         @router.delete("/{record_id}", status_code=204, response_model=None, summary=f"Delete a {name}")
-        def delete_record(record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor) -> Any:
+        def delete_record(
+            record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor, if_match: IfMatch = None
+        ) -> Any:
             def produce() -> None:
-                service.delete(session, service.get(session, record_id, actor=actor, write=True), actor=actor)
+                options = service.delete_options(request.query_params)
+                record = service.get(
+                    session, record_id, actor=actor, write=True, expected_version=expected_versions(if_match)
+                )
+                service.delete(session, record, actor=actor, **options)
 
             return run_idempotent(request, session, actor, b"", 204, produce)
 
@@ -154,10 +191,16 @@ def crud_router(
 
         @router.patch("/{record_id}", response_model=out, summary=f"Change a {name}")
         def update_record(
-            record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor, body: update  # type: ignore[valid-type]
+            record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor, body: update,  # type: ignore[valid-type]
+            if_match: IfMatch = None,
         ) -> Any:
+            """Only the fields sent change (`custom` merges key by key), on the current record.
+            The response's `ETag` is the new version."""
+
             def produce() -> Any:
-                record = service.get(session, record_id, actor=actor, write=True)
+                record = service.get(
+                    session, record_id, actor=actor, write=True, expected_version=expected_versions(if_match)
+                )
                 service.update(session, record, data=body.model_dump(exclude_unset=True), actor=actor)
                 session.flush()
                 return dump(record)

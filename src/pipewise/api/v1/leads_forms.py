@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.api.errors import problem
+from pipewise.auth.clients import client_address
 from pipewise.db.base import utcnow
 from pipewise.db.session import session_scope
 from pipewise.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -156,7 +157,7 @@ def _receive(form_key: str, fields: dict[str, Any], ip: str | None) -> LeadForm:
 async def submit_form(form_key: str, request: Request) -> Response:
     """Form-encoded (a browser) or JSON (a script). No token: the form key is the address."""
     fields = await _fields(request)
-    ip = request.client.host if request.client else None
+    ip = client_address(request)
     try:
         form = await run_in_threadpool(_receive, form_key, fields, ip)
     except capture.RateLimited as exc:

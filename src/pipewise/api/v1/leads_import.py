@@ -1,7 +1,6 @@
 """CSV import over HTTP: preview with a suggested mapping, the import itself, and its
 report (every rejected or skipped row with its line number and reason)."""
 
-import csv
 import io
 import json
 import uuid
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.api.deps import current_actor
 from pipewise.auth.visibility import Actor
+from pipewise.crm import csv_cells
 from pipewise.db.session import get_sessionmaker, session_scope
 from pipewise.errors import NotFound, ValidationFailed
 from pipewise.leads import importer
@@ -142,7 +142,7 @@ def report_csv(import_id: uuid.UUID, session: ReadSession, actor: ImportActor) -
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_cells.writer(buffer)
         writer.writerow(["line", "outcome", "reason", "excerpt"])
         after = 0
         while True:

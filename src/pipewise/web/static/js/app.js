@@ -1,4 +1,9 @@
-/* Pipewise web UI behaviour: the pipeline board's drag and drop, the home chart, saving a list view. */
+/* Pipewise web UI behaviour: the pipeline board's drag and drop, the home chart, saving a
+   list view, and the small behaviours pages ask for with data attributes (the pages carry
+   no inline script; the Content-Security-Policy forbids it):
+     <form data-confirm="Delete this?">        asks before submitting
+     <select data-autosubmit>                   submits its form on change
+     <select data-navigate="/x/{value}/y">      goes to the address with the chosen value */
 (function () {
   "use strict";
 
@@ -57,6 +62,24 @@
   document.addEventListener("submit", function (evt) {
     if (evt.target.matches && evt.target.matches("[data-save-view]")) {
       evt.target.elements.query.value = window.location.search.replace(/^\?/, "");
+    }
+  });
+
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.matches && form.matches("[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+
+  document.addEventListener("change", function (evt) {
+    var field = evt.target;
+    if (!field.matches) return;
+    if (field.matches("[data-autosubmit]") && field.form) {
+      field.form.submit();
+    } else if (field.matches("select[data-navigate]") && field.value) {
+      window.location.href = field.dataset.navigate.replace("{value}", encodeURIComponent(field.value));
     }
   });
 

@@ -1,0 +1,34 @@
+"""Fixtures for the security tests: the two-team company of ``world.py``, built once per
+module (its people's passwords alone take seconds to hash) and emptied when the module
+ends. Every call the tests make works on records made fresh for it."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipewise.app import create_app
+from pipewise.db.session import get_sessionmaker
+from tests.conftest import empty_all_tables
+from tests.factories import Factory
+from tests.security.world import World, build_world
+
+
+@pytest.fixture(scope="module")
+def world(database: str) -> Iterator[World]:
+    session = get_sessionmaker()()
+    try:
+        with TestClient(create_app(start_worker=False)) as client:
+            yield build_world(session, Factory(session), client)
+    finally:
+        session.rollback()
+        session.close()
+        empty_all_tables()
+
+
+@pytest.fixture
+def clean_database(request: pytest.FixtureRequest, database: str) -> Iterator[None]:
+    """As everywhere, except that a module's world outlives each of its tests."""
+    yield
+    if "world" not in request.fixturenames:
+        empty_all_tables()
