@@ -431,6 +431,21 @@ class TestMail:
         fresh(session)
         assert session.get(Mailbox, box.id).daily_cap == 50
 
+    def test_a_sender_address_is_added_by_its_confirmation_link(self, web, factory, session):
+        user = logged_in(web, factory, session)
+        assert web.post("/mail/mailbox", {"from_name": "R", "from_address": "rita@sales.example", "smtp_security": "starttls", "daily_cap": "5",
+                                          "send_start_hour": "8", "send_end_hour": "18"}).status_code == 422
+        bad = web.post("/mail/addresses", {"address": "nope"})
+        assert bad.status_code == 422 and 'id="address-msg"><p class="field-error">' in bad.text
+        assert web.post("/mail/addresses", {"address": "rita@sales.example"}, follow_redirects=False).status_code == 303
+        assert "waiting for the confirmation link" in web.get("/mail/mailbox").text
+        fresh(session)
+        letter = session.scalar(select(EmailMessage).where(EmailMessage.to_address == "rita@sales.example"))
+        link = re.search(r"/api/v1/mail-addresses/confirm/\S+", letter.body_text)[0]
+        assert web.get(link).status_code == 200
+        assert "verified (link)" in web.get("/mail/mailbox").text
+        assert user.email in web.get("/mail/mailbox").text
+
     def test_outbox_lists_and_shows_a_message_only_to_its_sender_or_an_admin(self, web, factory, session):
         sender = logged_in(web, factory, session)
         folder = outbox_dir()

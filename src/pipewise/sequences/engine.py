@@ -17,7 +17,7 @@ from pipewise.mail import delivery
 from pipewise.sequences import clock, templates
 from pipewise.sequences.calendar import add_delay, zone_of
 from pipewise.sequences.compose import Draft, compose, pick_variant, step_message_id, thread_of
-from pipewise.sequences.decisions import decide, live_enrollments, orphan_check
+from pipewise.sequences.decisions import decide, orphan_check
 from pipewise.sequences.events import add_task
 from pipewise.mail.mailboxes import mailbox_of
 from pipewise.sequences.guards import Verdict, country_of, evaluate, window_for
