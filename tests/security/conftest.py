@@ -14,13 +14,18 @@ from tests.factories import Factory
 from tests.security.world import World, build_world
 
 
+WORLD_FLAG = "_security_world_alive"
+
+
 @pytest.fixture(scope="module")
-def world(database: str) -> Iterator[World]:
+def world(request: pytest.FixtureRequest, database: str) -> Iterator[World]:
     session = get_sessionmaker()()
+    setattr(request.module, WORLD_FLAG, True)
     try:
         with TestClient(create_app(start_worker=False)) as client:
             yield build_world(session, Factory(session), client)
     finally:
+        setattr(request.module, WORLD_FLAG, False)
         session.rollback()
         session.close()
         empty_all_tables()
@@ -30,5 +35,5 @@ def world(database: str) -> Iterator[World]:
 def clean_database(request: pytest.FixtureRequest, database: str) -> Iterator[None]:
     """As everywhere, except that a module's world outlives each of its tests."""
     yield
-    if "world" not in request.fixturenames:
+    if not getattr(request.module, WORLD_FLAG, False):
         empty_all_tables()
