@@ -251,3 +251,20 @@ class TestForeignIdsAreRefused:
         r = web.post("/sequence-enroll", {"sequence_id": str(sequence.id), "contact_id": [str(mine.id), str(theirs.id)]})
         assert r.status_code == 422 and "1 of the chosen contacts are not ones you can see" in r.text
         assert session.scalars(select(Enrollment)).all() == []
+
+
+def test_a_sequence_keeps_a_sender_past_any_page(web, factory, session):
+    """The sequence's "Send as" is a picker too: a sender past the first 500 users is
+    shown and kept by an unchanged save."""
+    logged_in(web, factory, session, role="admin")
+    session.add_all(User(email=f"bulk{n}@example.org", name=f"Bulk User {n:04d}", role="rep") for n in range(600))
+    sender = factory.user(name="Zulu Sender")
+    sequence = live(session, sender_id=sender.id)
+    page = web.get(f"/sequences/{sequence.id}/edit").text
+    assert hidden_value(page, "sender_id") == str(sender.id) and 'value="Zulu Sender" data-picker-input' in page
+    rules = {"rules.on_reply": "exit", "rules.on_meeting": "exit", "rules.on_manual_touch": "pause",
+             "rules.on_deal_created": "pause", "rules.on_deal_stage": "exit"}
+    form = {"name": sequence.name, "sender_id": str(sender.id), **rules}
+    assert web.post(f"/sequences/{sequence.id}/edit", form, follow_redirects=False).status_code == 303
+    session.expire_all()
+    assert session.get(type(sequence), sequence.id).sender_id == sender.id

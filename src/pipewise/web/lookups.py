@@ -109,10 +109,6 @@ class Lookups:
         query = ListQuery(sort="name", limit=MAX_PAGE)
         return {u.id: u for u in user_service.list(self.session, actor=self.actor, query=query).items}
 
-    @property
-    def active_users(self) -> list[User]:
-        return [u for u in self.users.values() if u.is_active]
-
     def user(self, user_id: uuid.UUID) -> User | None:
         """A user by id, also one past the first page of names."""
         if user_id not in self.users:
