@@ -164,7 +164,8 @@ def run_history(
 ) -> Any:
     workflow_service.get(session, workflow_id, actor=actor)
     rows = workflow_service.decisions(
-        session, workflow_id, actor=actor, enrollment_id=enrollment_id, record_id=record_id, kind=kind, before_id=before_id, limit=limit
+        session, workflow_id, actor=actor, enrollment_id=enrollment_id, record_id=record_id, kind=kind,
+        before_id=before_id, limit=limit,
     )
     return [decision_out(d) for d in rows]
 
