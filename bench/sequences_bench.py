@@ -130,7 +130,8 @@ def build_world(*, steps: int) -> World:
     from pipewise.auth.visibility import SYSTEM_ACTOR
     from pipewise.db.session import session_scope
     from pipewise.deals.defaults import create_pipeline
-    from pipewise.sequences.models import Mailbox, StepVariant
+    from pipewise.mail.models import Mailbox
+    from pipewise.sequences.models import StepVariant
     from pipewise.sequences.service import sequence_service
 
     with session_scope() as session:
@@ -163,7 +164,8 @@ def add_contacts(world: World, start: int, count: int, *, history: bool, due: bo
     from pipewise.db.session import session_scope
     from pipewise.deals.models import Deal
     from pipewise.events.models import ScheduledAction
-    from pipewise.sequences.models import EmailMessage, Enrollment
+    from pipewise.mail.models import EmailMessage
+    from pipewise.sequences.models import Enrollment
 
     now = datetime.now(UTC)
     later, sent_at = now + timedelta(days=30), now - timedelta(days=3)
@@ -262,8 +264,8 @@ def _run_workers(url: str, sink: SmtpSink, workers: int) -> float:
 def _ledger_mail() -> list[tuple[uuid.UUID, str, str, bytes]]:
     """The messages the run sent, as MIME again: (row id, from, to, bytes)."""
     from pipewise.db.session import session_scope
+    from pipewise.mail.models import EmailMessage
     from pipewise.mail.transport import OutgoingMail, build_mime
-    from pipewise.sequences.models import EmailMessage
 
     with session_scope(write=False) as session:
         rows = session.scalars(select(EmailMessage).where(EmailMessage.status == "sent")).all()

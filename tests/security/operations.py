@@ -102,7 +102,7 @@ class Op:
 
 REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule"}
 USER_KINDS = {"saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
-              "sequence", "live_sequence"}
+              "sequence", "live_sequence", "mail_address", "sent_message"}
 
 
 def js(data: dict[str, Any]) -> dict[str, Any]:
@@ -339,6 +339,13 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/suppressions"): Op(body=lambda c: js({"address": f"{unique(c)}@blocked.example"})),
     ("DELETE", "/api/v1/suppressions/{address}"): Op(target="suppression", rule=admins),
     ("POST", "/api/v1/inbound/email"): Op(rule=gateway_only, body=lambda c: {"content": RAW_EMAIL}),
+    # Sender addresses: an admin's request approves, anyone else's e-mails a confirmation link.
+    ("GET", "/api/v1/mail-addresses"): Op(),
+    ("POST", "/api/v1/mail-addresses"): Op(body=lambda c: js({"address": f"{unique(c)}@senders.example"})),
+    ("DELETE", "/api/v1/mail-addresses/{address_id}"): Op(target="mail_address", rule=owner_only),
+    # Sent mail: the sender's team and admins.
+    ("GET", "/api/v1/email-messages"): Op(),
+    ("GET", "/api/v1/email-messages/{message_id}"): Op(target="sent_message", rule=visible),
 }
 
 OPERATIONS: dict[tuple[str, str], Op] = {**crud_operations(), **OTHER_OPERATIONS}

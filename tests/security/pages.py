@@ -9,7 +9,7 @@ from sqlalchemy import select
 from pipewise.auth.models import User
 from pipewise.automation.service import workflow_service
 from pipewise.leads.models import LeadImport
-from pipewise.sequences.mailer import outbox_dir
+from pipewise.mail.transport import outbox_dir
 from pipewise.sequences.models import SequenceStep
 from pipewise.sequences.service import sequence_service
 

@@ -553,3 +553,16 @@ class TestClosedDeals:
         session.commit()
         run_worker()
         assert len(smtp.handler.to(contact.email)) == 1
+
+
+def test_nothing_outside_the_mail_package_speaks_smtp_or_writes_eml_files():
+    import pathlib
+
+    import pipewise
+
+    root = pathlib.Path(pipewise.__file__).parent
+    offenders = [
+        str(path.relative_to(root)) for path in root.rglob("*.py")
+        if path.parent.name != "mail" and re.search(r"^\s*(import smtplib|from smtplib)|\.eml\b.*(write_bytes|open\()", path.read_text(), re.M)
+    ]
+    assert offenders == []

@@ -223,6 +223,22 @@ def _template(world: World, owner: str) -> dict[str, Any]:
     return {"template_id": template.id}
 
 
+def _mail_address(world: World, owner: str) -> dict[str, Any]:
+    from pipewise.mail.mailboxes import approve
+
+    row = approve(world.session, user_id=world.owner_user(owner).id, address=f"{world.marker(owner)}@senders.example", actor=SYSTEM_ACTOR)
+    world.mark(owner, row.id, row.address)
+    return {"address_id": row.id}
+
+
+def _sent_message(world: World, owner: str) -> dict[str, Any]:
+    contact = _crm("contact")(world, owner)
+    message = sequence_service.send_email(world.session, contact_id=contact["contact_id"], subject=f"Sent {world.marker(owner)}",
+                                          body_html="<p>Hi</p>", actor=world.actor_of(owner), kind="manual")
+    world.mark(owner, message.id, message.subject)
+    return {"message_id": message.id}
+
+
 def _token(world: World, owner: str) -> dict[str, Any]:
     token, _secret = token_service.create(world.session, user=world.owner_user(owner), name="matrix")
     world.mark(owner, token.id)
@@ -301,10 +317,10 @@ def _deal_and_contact(world: World, owner: str) -> dict[str, Any]:
 
 
 def _suppression(world: World, owner: str) -> dict[str, Any]:
-    from pipewise.sequences import engine
+    from pipewise.mail.suppression import suppress
 
     address = f"{world.marker(owner)}@suppressed.example"
-    engine.suppress(world.session, address, reason="manual")
+    suppress(world.session, address, reason="manual")
     return {"address": address}
 
 
@@ -369,6 +385,8 @@ MAKERS: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "shared_workflow": lambda world, owner: {"workflow_id": world.shared["workflow_id"]},
     "deal_and_contact": _deal_and_contact,
     "suppression": _suppression,
+    "mail_address": _mail_address,
+    "sent_message": _sent_message,
 }
 
 
