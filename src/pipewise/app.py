@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from pipewise import __version__
 from pipewise.api import errors
+from pipewise.api.limits import RequestLimits
 from pipewise.api.v1 import automation as automation_api
 from pipewise.api.v1 import sequences as sequences_api
 from pipewise.api.v1 import actions, leads_api, records, saved_views
@@ -45,6 +46,7 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(RequestLimits)
     app.include_router(saved_views.router)
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(records.router, prefix="/api/v1")

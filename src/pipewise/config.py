@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("var/outbox")
     secure_cookies: bool = False
     idempotency_ttl_hours: int = 24
+    # Request limits (api/limits.py): body sizes (larger for CSV imports) and JSON nesting.
+    max_body_bytes: int = 1024 * 1024
+    max_import_bytes: int = 256 * 1024 * 1024
+    max_json_depth: int = 32
 
     @property
     def is_sqlite(self) -> bool:
