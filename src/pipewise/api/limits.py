@@ -16,7 +16,9 @@ from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 
+from pipewise.api.errors import problem
 from pipewise.config import get_settings
+from pipewise.crm.bounds import NUL_MESSAGE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,7 +28,6 @@ Send = Callable[[Message], Awaitable[None]]
 IMPORT_PATHS = ("/api/v1/lead-imports", "/lead-import")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-NUL_MESSAGE = "must not contain NUL characters"
 
 
 class RequestLimits:
@@ -43,22 +44,23 @@ class RequestLimits:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await _problem(send, 413, "Content too large", _too_large(limit), [])
+            await problem(413, "Content too large", _too_large(limit))(scope, receive, send)
             return
-        problem = _query_problem(scope.get("query_string", b""))
+        found = _query_problem(scope.get("query_string", b""))
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if problem is None and (content_type.endswith("json") or content_type == "application/x-www-form-urlencoded"):
+        if found is None and (content_type.endswith("json") or content_type == "application/x-www-form-urlencoded"):
             body = await _read_body(receive, limit)
             if body is None:
-                await _problem(send, 413, "Content too large", _too_large(limit), [])
+                await problem(413, "Content too large", _too_large(limit))(scope, receive, send)
                 return
-            problem = _body_problem(body, content_type, settings.max_json_depth)
+            found = _body_problem(body, content_type, settings.max_json_depth)
             receive = _replay(body, receive)
         else:
             receive = _counting(receive, limit)
-        if problem is not None:
-            field, message = problem
-            await _problem(send, 422, "Validation failed", f"{field}: {message}", [{"field": field, "message": message}])
+        if found is not None:
+            field, message = found
+            errors = [{"field": field, "message": message}]
+            await problem(422, "Validation failed", f"{field}: {message}", errors)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -159,16 +161,3 @@ def _nul_in(value: Any, path: str) -> tuple[str, str] | None:
         if found is not None:
             return found
     return None
-
-
-async def _problem(send: Send, status: int, title: str, detail: str, errors: list[dict[str, str]]) -> None:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if errors:
-        body["errors"] = errors
-    payload = json.dumps(body).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(payload)).encode())],
-    })
-    await send({"type": "http.response.body", "body": payload})

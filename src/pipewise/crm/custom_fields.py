@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise.crm.bounds import NUL_MESSAGE
 from pipewise.crm.models import CustomFieldDefinition
 from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector
@@ -53,7 +54,7 @@ def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
         raise ValueError("must be text")
     text = str(value)
     if "\x00" in text:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(NUL_MESSAGE)
     if len(text) > 2000:
         raise ValueError("is longer than 2000 characters")
     return text
