@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from pipewise import __version__
 from pipewise.api import errors
+from pipewise.api.limits import RequestLimits
 from pipewise.api.v1 import automation as automation_api
 from pipewise.api.v1 import sequences as sequences_api
 from pipewise.api.v1 import actions, leads_api, records, saved_views
@@ -51,6 +52,7 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     app.add_api_route(API_DOCS_PATH, lambda: HTMLResponse(API_DOCS_HTML), include_in_schema=False)
+    app.add_middleware(RequestLimits)
     app.include_router(saved_views.router)
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(records.router, prefix="/api/v1")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -56,6 +56,18 @@ def install(app: FastAPI) -> None:
     async def on_integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity error: %s", exc.orig)
         return problem(409, "Conflict", "the change conflicts with existing data (a duplicate or a missing reference)")
+
+    @app.exception_handler(DataError)
+    async def on_data_error(_request: Request, exc: DataError) -> JSONResponse:
+        log.info("value refused by the database: %s", exc.orig)
+        return problem(422, "Validation failed", "a value is out of range, too long or not allowed for its field")
+
+    @app.exception_handler(StatementError)
+    async def on_statement_error(request: Request, exc: StatementError) -> JSONResponse:
+        if isinstance(exc.orig, (ValueError, OverflowError)):  # a bind value the column type cannot take
+            log.info("value refused before the database: %s", exc.orig)
+            return problem(422, "Validation failed", "a value is out of range for its field")
+        raise exc
 
     @app.exception_handler(StaleDataError)
     async def on_stale_data(_request: Request, exc: StaleDataError) -> JSONResponse:

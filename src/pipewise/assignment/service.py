@@ -13,6 +13,7 @@ from pipewise.assignment.hours import add_working_minutes
 from pipewise.assignment.models import AssignmentRule, LeadAssignment, RoundRobinSlot, RoutingPolicy
 from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.crm import bounds
 from pipewise.crm.filters import FilterCompiler, record_matches
 from pipewise.crm.history import record_change
 from pipewise.crm.models import Account, Activity, Task
@@ -50,6 +51,7 @@ def _require_manager(actor: Actor) -> None:
 def update_policy(session: Session, data: dict[str, Any], *, actor: Actor) -> RoutingPolicy:
     _require_manager(actor)
     errors = ErrorCollector()
+    bounds.screen(RoutingPolicy, data, creating=False, errors=errors)
     if data.get("sla_minutes") is not None and not 1 <= int(data["sla_minutes"]) <= 10080:
         errors.add("sla_minutes", "must be between 1 minute and a week (10080), or empty for no SLA")
     for key in ("work_start", "work_end"):
@@ -90,6 +92,7 @@ def rules(session: Session, *, active_only: bool = False) -> list[AssignmentRule
 
 def _check_rule(session: Session, data: dict[str, Any], record: AssignmentRule | None) -> None:
     errors = ErrorCollector()
+    bounds.screen(AssignmentRule, data, creating=record is None, errors=errors)
     merged = {c: getattr(record, c) for c in ("name", "target_type", "user_id", "team_id", "queue")} if record else {}
     merged.update(data)
     if not str(merged.get("name") or "").strip():

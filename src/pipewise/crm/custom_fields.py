@@ -3,17 +3,20 @@ each record's ``custom`` JSON (numbers as numbers, dates as ISO strings)."""
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise.crm.bounds import NUL_MESSAGE
 from pipewise.crm.models import CustomFieldDefinition
 from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector
 
 FIELD_TYPES = ("text", "number", "date", "choice")
+# Numbers are kept in JSON and compared as floats: beyond this they lose digits.
+MAX_DIGITS = 15
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 
@@ -31,10 +34,12 @@ def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError("must be a number")
         try:
             number = Decimal(str(value))
-        except InvalidOperation:
+        except DecimalException:
             raise ValueError("must be a number") from None
         if not number.is_finite():
             raise ValueError("must be a finite number")
+        if number.adjusted() >= MAX_DIGITS:  # no arithmetic yet: 1e1000000 would overflow it
+            raise ValueError(f"must have at most {MAX_DIGITS} digits before the point")
         return int(number) if number == number.to_integral_value() else float(number)
     if definition.field_type == "date":
         try:
@@ -48,6 +53,8 @@ def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
     if not isinstance(value, (str, int, float)):
         raise ValueError("must be text")
     text = str(value)
+    if "\x00" in text:
+        raise ValueError(NUL_MESSAGE)
     if len(text) > 2000:
         raise ValueError("is longer than 2000 characters")
     return text

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from pipewise.crm.bounds import INT64, NUL_MESSAGE, utc
 from pipewise.crm.models import CustomFieldDefinition
 from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.db.base import UTCDateTime, utcnow
@@ -55,6 +56,7 @@ OPERATORS = {
     "older_than_days": "more than N days ago",
 }
 NO_VALUE_OPS = frozenset({"is_empty", "is_not_empty"})
+MAX_DEPTH = 32
 _RELATIVE = re.compile(r"^(?P<sign>[+-])(?P<n>\d+)(?P<unit>[dhw])$")
 
 
@@ -75,6 +77,13 @@ def _relative(value: str, now: datetime) -> datetime | None:
     return now + n * unit
 
 
+def _text(value: Any, field_name: str) -> str:
+    text = str(value)
+    if "\x00" in text:
+        raise FilterError(field_name, NUL_MESSAGE)
+    return text
+
+
 def coerce(sa_type: Any, value: Any, field_name: str) -> Any:
     """Turn a filter value (often a query-string) into the column's Python type."""
     if value is None:
@@ -92,27 +101,27 @@ def coerce(sa_type: Any, value: Any, field_name: str) -> Any:
         if isinstance(sa_type, Integer):
             if isinstance(value, bool):
                 raise ValueError
-            return int(value)
+            number = int(value)
+            if not INT64[0] <= number <= INT64[1]:
+                raise FilterError(field_name, f"{value!r} is out of range")
+            return number
         if isinstance(sa_type, Numeric) and not isinstance(sa_type, Float):
             return Decimal(str(value))
         if isinstance(sa_type, Float):
             return float(value)
         if isinstance(sa_type, UTCDateTime):
             if isinstance(value, datetime):
-                return value if value.tzinfo else value.replace(tzinfo=UTC)
+                return utc(value)
             rel = _relative(str(value), utcnow())
-            if rel is not None:
-                return rel
-            parsed = datetime.fromisoformat(str(value))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return rel if rel is not None else utc(datetime.fromisoformat(str(value)))
         if isinstance(sa_type, Date):
             if isinstance(value, date):
                 return value
             rel = _relative(str(value), utcnow())
             return rel.date() if rel is not None else date.fromisoformat(str(value))
         if isinstance(sa_type, (String, Text)):
-            return str(value)
-    except (ValueError, TypeError, InvalidOperation):
+            return _text(value, field_name)
+    except (ValueError, TypeError, ArithmeticError):
         raise FilterError(field_name, f"{value!r} is not a valid {type(sa_type).__name__.lower()}") from None
     return value
 
@@ -139,7 +148,9 @@ class FilterCompiler:
             self._custom_types[record_type] = {k: t for k, t in rows}
         return self._custom_types[record_type].get(key)
 
-    def compile(self, node: Any, path: str = "") -> ColumnElement[bool]:
+    def compile(self, node: Any, path: str = "", depth: int = 0) -> ColumnElement[bool]:
+        if depth > MAX_DEPTH:
+            raise FilterError("", f"is nested deeper than {MAX_DEPTH} levels")
         if not isinstance(node, Mapping):
             raise FilterError(path.rstrip("."), "must be an object with all / any / not or field / op / value")
         if "all" in node or "any" in node:
@@ -147,12 +158,12 @@ class FilterCompiler:
             items = node[key]
             if not isinstance(items, list):
                 raise FilterError(path + key, f"{key} takes a list")
-            parts = [self.compile(item, f"{path}{key}[{i}].") for i, item in enumerate(items)]
+            parts = [self.compile(item, f"{path}{key}[{i}].", depth + 1) for i, item in enumerate(items)]
             if not parts:
                 return true() if key == "all" else false()
             return and_(*parts) if key == "all" else or_(*parts)
         if "not" in node:
-            return not_(self.compile(node["not"], f"{path}not."))
+            return not_(self.compile(node["not"], f"{path}not.", depth + 1))
         if "field" not in node:
             raise FilterError(path.rstrip("."), "a condition needs a field")
         return self.condition(self.spec, str(node["field"]), str(node.get("op", "eq")), node.get("value"))
@@ -211,7 +222,7 @@ def _apply(
         coerced = [typed(v) for v in items]
         return column.in_(coerced) if op == "in" else column.not_in(coerced)
     if op in ("contains", "starts_with"):
-        text = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        text = _text(value, field_name).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{text}%" if op == "contains" else f"{text}%"
         return column.ilike(pattern, escape="\\")
     coerced = typed(value)

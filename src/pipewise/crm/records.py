@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, can_reach_owner
-from pipewise.crm import custom_fields
+from pipewise.crm import bounds, custom_fields
 from pipewise.crm.history import record_change
 from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.db.base import uuid7
@@ -156,13 +156,9 @@ class RecordService(Generic[M]):
     def prepare(self, session: Session, data: dict[str, Any], *, actor: Actor, record: M | None) -> dict[str, Any]:
         """Validate and normalise incoming values; raise ValidationFailed with every field error."""
         errors = ErrorCollector()
-        columns = self.spec.model.__table__.columns
-        for key in [k for k, v in data.items() if v is None and k in columns and not columns[k].nullable]:
-            if record is None and columns[key].default is not None:
-                del data[key]  # an explicit null on create means "the default"
-            else:
-                errors.add(key, "cannot be empty")
+        bounds.screen(self.spec.model, data, creating=record is None, errors=errors)
         self.validate(session, data, actor=actor, record=record, errors=errors)
+        bounds.check_lengths(self.spec.model, data, errors)
         if self.spec.has_custom_fields and ("custom" in data or record is None):
             data["custom"] = custom_fields.validate(
                 session,

@@ -41,7 +41,8 @@ def uuid7() -> uuid.UUID:
 
 
 class UTCDateTime(TypeDecorator):
-    """Timestamps are stored in UTC and always come back timezone-aware (SQLite drops the zone)."""
+    """Timestamps are stored in UTC and always come back timezone-aware (SQLite drops the zone).
+    A time given without a zone is taken as UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -50,7 +51,7 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given; Pipewise stores UTC-aware times only")
+            return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.crm import bounds
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, PipewiseError, ValidationFailed
 from pipewise.events import bus
@@ -46,6 +47,7 @@ class RateLimited(PipewiseError):
 
 def check_form(session: Session, data: dict[str, Any], record: LeadForm | None) -> None:
     errors = ErrorCollector()
+    bounds.screen(LeadForm, data, creating=record is None, errors=errors)
     if record is None and not str(data.get("name") or "").strip():
         errors.add("name", "is required")
     field_map = data.get("field_map")

@@ -17,6 +17,7 @@ from pipewise.events.base import RecordEvent
 from pipewise.leads.lifecycle import move_stage
 from pipewise.leads.models import FormSubmission, Lead
 from pipewise.scoring import service as scoring  # noqa: F401 - registers the daily decay timer
+from pipewise.scoring import training  # noqa: F401 - registers model training for the worker
 
 
 @bus.subscribe("activity.created", name="leads.first_touch")

@@ -2,7 +2,7 @@
 
 from pipewise.assignment.models import AssignmentRule, LeadAssignment, RoundRobinSlot, RoutingPolicy
 from pipewise.leads.models import DuplicateCandidate, FormSubmission, Lead, LeadForm, LeadImport, LeadImportRow
-from pipewise.scoring.models import EngagementEvent, ScoreHistory, ScoringConfig, ScoringModel
+from pipewise.scoring.models import EngagementEvent, ScoreHistory, ScoringConfig, ScoringModel, ScoringTraining
 
 __all__ = [
     "AssignmentRule",
@@ -19,4 +19,5 @@ __all__ = [
     "ScoreHistory",
     "ScoringConfig",
     "ScoringModel",
+    "ScoringTraining",
 ]

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
@@ -66,3 +66,18 @@ class ScoringModel(UUIDPrimaryKey, Base):
     trained_on: Mapped[int] = mapped_column(default=0)
     # joblib dump of the fitted model; only ever written by `scoring train` on this database.
     artifact: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ScoringTraining(UUIDPrimaryKey, Base):
+    """A request to train the predictive model, run by the worker: queued, then done (with
+    the model it made) or failed (with the reason)."""
+
+    __tablename__ = "scoring_training"
+
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | done | failed
+    model_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("scoring_model.id", ondelete="SET NULL"))
+    rescored: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]

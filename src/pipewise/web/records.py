@@ -17,7 +17,7 @@ from pipewise.crm.saved_views import page_query, saved_view_service
 from pipewise.crm.service import activity_service, task_service
 from pipewise.crm.timeline import timeline
 from pipewise.db.repository import ListQuery
-from pipewise.errors import ValidationFailed
+from pipewise.errors import PreconditionFailed, ValidationFailed
 from pipewise.web import related
 from pipewise.web.common import CurrentUser, WebUser, flash, is_htmx, redirect, render, web_router
 from pipewise.web.display import Display
@@ -153,17 +153,24 @@ class RecordPages:
         state = state_from_record(fields, record, me.user.timezone)
         known = {f.name for f in fields}
         state.values.update({k: v for k, v in request.query_params.items() if k in known})
-        return render(request, "records/form.html", {**ctx, "fields": fields, "form": state})
+        return render(request, "records/form.html", {**ctx, "fields": fields, "form": state, "carry": version_carry(record)})
 
     def update(self, request: Request, session: Session, me: WebUser, form: FormData, record_id: uuid.UUID) -> Response:
-        record = self.view.service.get(session, record_id, actor=me.actor, write=True)
+        try:
+            record = self.view.service.get(
+                session, record_id, actor=me.actor, write=True, expected_version=posted_version(form)
+            )
+        except PreconditionFailed:
+            flash(request, STALE_SAVE.format(name=self.view.name))
+            return redirect(f"/{self.view.plural}/{record_id}/edit")
         ctx = self.context(session, me, record=record)
         fields = self.form_fields(ctx["lookups"])
         saved, state = submit(
             session, self.view.service, fields, self.view.schema, form, actor=me.actor, record=record, tz=me.user.timezone
         )
         if saved is None:
-            return render(request, "records/form.html", {**ctx, "fields": fields, "form": state}, status_code=422)
+            return render(request, "records/form.html", {**ctx, "fields": fields, "form": state,
+                                                         "carry": version_carry(record)}, status_code=422)
         flash(request, "Changes saved.")
         return redirect(self.view.record_url(record))
 
@@ -254,3 +261,15 @@ router.include_router(lookup_router)
 for _view in RECORD_VIEWS.values():
     router.include_router(RecordPages(_view).router())
 
+
+STALE_SAVE = "Someone else changed this {name} while you were editing it, so your changes were not saved. This is the current version: please make your changes again."
+
+
+def version_carry(record: Any) -> dict[str, str]:
+    """The version an edit form was drawn from, carried in a hidden field."""
+    return {"version": str(record.version)} if hasattr(record, "version") else {}
+
+
+def posted_version(form: FormData) -> int | None:
+    value = str(form.get("version") or "")
+    return int(value) if value.isdigit() and len(value) < 19 else None

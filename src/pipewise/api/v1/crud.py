@@ -63,6 +63,8 @@ def parse_list_query(
             tree = json.loads(filter_json)
         except json.JSONDecodeError:
             raise ValidationFailed("filter is not JSON", errors=[FieldError("filter", "is not valid JSON")]) from None
+        except RecursionError:
+            raise ValidationFailed.on("filter", "is nested too deeply") from None
         conditions.append(tree)
     if view is not None:
         if view.filter:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
 
@@ -14,8 +15,8 @@ from pipewise.errors import PermissionDenied
 from pipewise.leads.models import Lead
 from pipewise.leads.service import lead_service
 from pipewise.schemas import InputModel, OutputModel
-from pipewise.scoring import predictive
 from pipewise.scoring import service as scoring
+from pipewise.scoring import training
 from pipewise.scoring.models import ScoringModel
 
 router = APIRouter(tags=["scoring"])
@@ -120,10 +121,28 @@ def list_models(session: DbSession, actor: CurrentActor) -> Any:
     return list(session.scalars(select(ScoringModel).order_by(ScoringModel.created_at.desc()).limit(20)))
 
 
-@router.post("/api/v1/scoring/models", response_model=ModelOut, status_code=201,
-             summary="Train a model on this database's closed leads and make it active")
+class TrainingOut(OutputModel):
+    id: uuid.UUID
+    status: str
+    requested_at: datetime
+    finished_at: datetime | None
+    model_id: uuid.UUID | None
+    rescored: int | None
+    error: str | None
+
+
+@router.post("/api/v1/scoring/models", response_model=TrainingOut, status_code=202,
+             summary="Train a model on this database's closed leads and make it active (in the background)")
 def train_model(session: DbSession, actor: CurrentActor) -> Any:
+    """The worker trains; follow the `Location` (`GET /api/v1/scoring/trainings/{id}`) until
+    its status is `done` (with the new `model_id`) or `failed` (with the reason)."""
     _manager(actor)
-    record = predictive.train(session)
-    scoring.rescore_open(session)
-    return record
+    queued = TrainingOut.model_validate(training.request_training(session, actor=actor))
+    return JSONResponse(queued.model_dump(mode="json"), status_code=202,
+                        headers={"Location": f"/api/v1/scoring/trainings/{queued.id}"})
+
+
+@router.get("/api/v1/scoring/trainings/{training_id}", response_model=TrainingOut, summary="A model training's status")
+def read_training(training_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    _manager(actor)
+    return training.get_training(session, training_id)

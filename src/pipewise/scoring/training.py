@@ -1,0 +1,50 @@
+"""Training the predictive model is work for the worker, not for a request: a request
+queues a ``ScoringTraining`` and a scheduled action; the worker trains, makes the model
+active, re-scores open leads and marks the training done — or failed, with the reason
+(too few closed leads, say), leaving the active model as it was."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from pipewise.auth.visibility import Actor
+from pipewise.db.base import utcnow, uuid7
+from pipewise.errors import NotFound, ValidationFailed
+from pipewise.events import bus
+from pipewise.scoring import predictive, service
+from pipewise.scoring.models import ScoringTraining
+
+TRAIN_ACTION = "scoring.train"
+
+
+def request_training(session: Session, *, actor: Actor) -> ScoringTraining:
+    training = ScoringTraining(id=uuid7(), requested_at=utcnow(), requested_by=actor.id if actor.id.int else None,
+                               status="queued")
+    session.add(training)
+    session.flush()
+    bus.schedule(session, key=f"{TRAIN_ACTION}:{training.id}", kind=TRAIN_ACTION, run_at=training.requested_at,
+                 payload={"training_id": str(training.id)})
+    return training
+
+
+def get_training(session: Session, training_id: uuid.UUID) -> ScoringTraining:
+    training = session.get(ScoringTraining, training_id)
+    if training is None:
+        raise NotFound(f"no training with id {training_id}")
+    return training
+
+
+@bus.handles_action(TRAIN_ACTION)
+def run_training(session: Session, action: Any) -> None:
+    training = session.get(ScoringTraining, uuid.UUID(action.payload["training_id"]))
+    if training is None or training.status != "queued":
+        return
+    try:
+        with session.begin_nested():
+            model = predictive.train(session)
+            training.rescored = service.rescore_open(session)
+        training.status, training.model_id = "done", model.id
+    except ValidationFailed as exc:
+        training.status, training.error = "failed", exc.detail
+    training.finished_at = utcnow()
