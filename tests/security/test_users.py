@@ -7,7 +7,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Contact, RecordHistory
 from pipewise.deals.models import Deal
 from pipewise.sequences.models import Sequence

@@ -195,7 +195,7 @@ def reassign_owned(session: Session, leaving: User, successor: User, *, actor: A
     have no subscribers, so they get the history entry alone)."""
     for spec in [spec for spec in RECORD_TYPES.values() if spec.owned]:
         service = RecordService(spec.name)
-        for record in session.scalars(select(spec.model).where(spec.model.owner_id == leaving.id)):
+        for record in session.scalars(select(spec.model).where(spec.model.owner_id == leaving.id)).all():
             service.update(session, record, data={"owner_id": successor.id}, actor=actor)
     for _names, table, is_record_type in _owned_tables():
         if is_record_type:
