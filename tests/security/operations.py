@@ -36,12 +36,17 @@ def managers(actor: str, owner: str) -> str:
 
 
 def owner_or_managers(actor: str, owner: str) -> str:
-    """A workflow: its author, the author's managers and admins (others may read it)."""
+    """Editing a workflow: its author, the author's managers and admins; those who do not
+    see it (another team's) get 404."""
+    if not sees(actor, owner):
+        return HIDDEN
     return ALLOW if manages(actor, owner) else FORBIDDEN
 
 
 def approvers(actor: str, owner: str) -> str:
     """Approving, pausing, archiving a workflow: the author's managers and admins."""
+    if not sees(actor, owner):
+        return HIDDEN
     return ALLOW if manages(actor, owner) and actor != OWNERS[owner] else FORBIDDEN
 
 
@@ -216,10 +221,10 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
         "content": json.dumps({"name": f"Imported {unique(c)}", **WORKFLOW}),
         "headers": {"Content-Type": "application/json"}}),
     ("POST", "/api/v1/workflows/simulate"): Op(body=lambda c: js({**window(), "definition": WORKFLOW})),
-    ("GET", "/api/v1/workflows/{workflow_id}"): Op(target="workflow"),
+    ("GET", "/api/v1/workflows/{workflow_id}"): Op(target="workflow", rule=visible),
     ("PATCH", "/api/v1/workflows/{workflow_id}"): Op(target="workflow", rule=owner_or_managers,
                                                      body=lambda c: js({"description": "changed"})),
-    ("POST", "/api/v1/workflows/{workflow_id}/validate"): Op(target="workflow"),
+    ("POST", "/api/v1/workflows/{workflow_id}/validate"): Op(target="workflow", rule=visible),
     ("POST", "/api/v1/workflows/{workflow_id}/activate"): Op(target="workflow", rule=owner_or_managers, body=lambda c: js({})),
     ("POST", "/api/v1/workflows/{workflow_id}/approve"): Op(target="pending_workflow", rule=approvers,
                                                             body=lambda c: js({"reason": "fine"})),
@@ -231,9 +236,9 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
                                                            body=lambda c: js({})),
     ("POST", "/api/v1/workflows/{workflow_id}/archive"): Op(target="live_workflow", rule=approvers,
                                                             body=lambda c: js({"reason": "done"})),
-    ("GET", "/api/v1/workflows/{workflow_id}/versions"): Op(target="workflow"),
-    ("GET", "/api/v1/workflows/{workflow_id}/export"): Op(target="workflow"),
-    ("POST", "/api/v1/workflows/{workflow_id}/simulate"): Op(target="workflow", body=lambda c: js(window())),
+    ("GET", "/api/v1/workflows/{workflow_id}/versions"): Op(target="workflow", rule=visible),
+    ("GET", "/api/v1/workflows/{workflow_id}/export"): Op(target="workflow", rule=visible),
+    ("POST", "/api/v1/workflows/{workflow_id}/simulate"): Op(target="workflow", rule=visible, body=lambda c: js(window())),
     ("POST", "/api/v1/workflows/{workflow_id}/test"): Op(
         target="workflow_and_contact", rule=visible, body=lambda c: js({"record_id": c["record_id"]})),
     ("POST", "/api/v1/workflows/{workflow_id}/enrollments"): Op(

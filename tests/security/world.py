@@ -130,7 +130,7 @@ def _crm(kind: str) -> Callable[[World, str], dict[str, Any]]:
         elif kind == "contact":
             record = f.contact(owner=user, last_name=f"Person {word}", email=f"{word}@example.org")
         elif kind == "lead":
-            record = f.lead(owner=user, last_name=f"Lead {word}", email=f"{word}@lead.example", company=f"Co {word}")
+            record = f.lead(owner=user, last_name=f"Lead {word}", email=f"lee@{word}.example", company=f"Co {word}")
         elif kind == "deal":
             record = f.deal(owner=user, name=f"Deal {word}", stage_id=world.shared["stages"][0].id)
         elif kind == "activity":
@@ -161,6 +161,7 @@ def _workflow(world: World, owner: str, *, activate: bool = False) -> dict[str, 
     word = world.marker(owner)
     actor = world.actor_of(owner)
     workflow = workflow_service.create(world.session, name=f"Workflow {word}", definition=WORKFLOW, actor=actor)
+    world.mark(owner, workflow.id, word)
     if activate:
         workflow_service.activate(world.session, workflow.id, actor=SYSTEM_ACTOR)
     return {"workflow_id": workflow.id}
@@ -268,6 +269,7 @@ def _workflow_in_state(state: str) -> Callable[[World, str], dict[str, Any]]:
         word, actor = world.marker(owner), world.actor_of(owner)
         workflow = workflow_service.create(world.session, name=f"Workflow {word}", definition=WORKFLOW, actor=actor,
                                            requires_approval=state == "pending")
+        world.mark(owner, workflow.id, word)
         if state == "pending":
             workflow_service.activate(world.session, workflow.id, actor=actor)
         else:
