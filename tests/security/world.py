@@ -410,8 +410,8 @@ USER_KINDS = ("saved_view", "lead_import")
 
 
 def nonexistent(world: World, ids: dict[str, Any]) -> dict[str, Any]:
-    """The same ids, with each one of a marked (owned) record replaced by one that names nothing."""
-    marked = {text for _owner, text in world.marks}
+    """The same ids, with each one of an owned record replaced by one that names nothing."""
+    marked = {text for owner, text in world.marks if owner != "unowned"}
     fake: dict[str, Any] = {}
     for key, value in ids.items():
         if isinstance(value, int):
