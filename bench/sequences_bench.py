@@ -96,7 +96,7 @@ class SmtpSink:
 
 
 def point_mail_at(sink: SmtpSink) -> None:
-    from pipewise.sequences.settings import get_mail_settings
+    from pipewise.mail.settings import get_mail_settings
 
     os.environ.update(sink.environment())
     get_mail_settings.cache_clear()
@@ -232,7 +232,7 @@ def _drain(url: str, smtp_env: dict[str, str], name: str, ready: Any, go: Any) -
     use_database(url)
     os.environ.update(smtp_env)
     from pipewise.handlers import register_all
-    from pipewise.sequences.settings import get_mail_settings
+    from pipewise.mail.settings import get_mail_settings
     from pipewise.worker.runner import Worker
 
     get_mail_settings.cache_clear()
@@ -262,7 +262,7 @@ def _run_workers(url: str, sink: SmtpSink, workers: int) -> float:
 def _ledger_mail() -> list[tuple[uuid.UUID, str, str, bytes]]:
     """The messages the run sent, as MIME again: (row id, from, to, bytes)."""
     from pipewise.db.session import session_scope
-    from pipewise.sequences.mailer import OutgoingMail, build_mime
+    from pipewise.mail.transport import OutgoingMail, build_mime
     from pipewise.sequences.models import EmailMessage
 
     with session_scope(write=False) as session:
@@ -283,7 +283,7 @@ def _raw_smtp(port: int, mail: list[tuple[uuid.UUID, str, str, bytes]]) -> float
 
 def _raw_exactly_once(url: str, port: int, mail: list[tuple[uuid.UUID, str, str, bytes]]) -> float:
     """SMTP over one connection plus the three committed ledger updates per message."""
-    from pipewise.sequences.mailer import dot_stuff
+    from pipewise.mail.transport import dot_stuff
 
     conn = connect(url)
     mark = "?" if is_sqlite(conn) else "%s"

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("var/outbox")
     secure_cookies: bool = False
     idempotency_ttl_hours: int = 24
+    # Mail trust. A mail gateway signs POST /api/v1/inbound/email with this secret
+    # (X-Pipewise-Signature: t=<unix time>,v1=<HMAC-SHA256 of "<t>.<body>">); without it
+    # the endpoint takes nothing. Signatures older than the window are refused (replays).
+    inbound_secret: str | None = None
+    inbound_window_seconds: int = 300
+    # How long the link that confirms a new From address stays valid.
+    sender_confirmation_hours: int = 48
 
     # Outbound connections (webhooks, SMTP): internal hosts and networks let through,
     # comma-separated host names and addresses or CIDRs (e.g. "hooks.internal,10.0.5.0/24").

@@ -108,19 +108,35 @@ def check_host(host: str, port: int) -> list[str]:
 def url_problem(url: str) -> str | None:
     """A quick check when a URL is saved: a literal internal address or ``localhost``.
     Names are checked again, after resolution, each time a connection is made."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host_problem(urlsplit(url).hostname or "")
+
+
+def host_problem(host: str) -> str | None:
+    """The save-time check of a host name or address (``url_problem`` for a bare host)."""
+    host = host.strip("[]").lower().rstrip(".")
     names, networks = _allowed()
     if not host or host in names:
         return None
     if host == "localhost" or host.endswith(".localhost"):
-        return f"{host} is this machine; outbound calls may not reach it unless an operator lists it in {ALLOW_SETTING}"
+        return f"{host} is this machine; outbound connections may not reach it unless an operator lists it in {ALLOW_SETTING}"
     literal = _literal(host)
     if literal is None or any(_plain(literal) in net or literal in net for net in networks):
         return None
     kind = why_internal(literal)
     if kind is None:
         return None
-    return f"{host} is a {kind} address; outbound calls may not reach it unless an operator lists it in {ALLOW_SETTING}"
+    return f"{host} is a {kind} address; outbound connections may not reach it unless an operator lists it in {ALLOW_SETTING}"
+
+
+def connect(host: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to an address of ``host`` that ``check_host`` allows (for mail
+    protocols; the caller wraps it in TLS naming ``host``). Refusals are OSErrors, which
+    callers already report as a failed connection."""
+    try:
+        addresses = check_host(host, port)
+    except BlockedAddress as exc:
+        raise ConnectionRefusedError(str(exc)) from None
+    return socket.create_connection((addresses[0], port), timeout)
 
 
 class _CheckedBackend(httpcore.SyncBackend):

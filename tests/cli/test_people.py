@@ -1,4 +1,8 @@
+from sqlalchemy import select
+
+from pipewise.auth.models import User
 from pipewise.auth.service import user_service
+from pipewise.crm.models import Contact
 
 
 class TestTokenCreate:
@@ -54,6 +58,61 @@ class TestUsersCreate:
         result = cli("users", "list")
         assert result.exit_code == 0, result.output
         assert "one@example.com" in result.stdout
+
+
+class TestUsersLeaving:
+    def test_deactivate_keeps_records_and_stops_the_token(self, cli, factory, session, api):  # type: ignore[no-untyped-def]
+        rep = factory.user(email="rep@example.com")
+        factory.contact(rep)
+        headers = factory.headers(rep)
+        result = cli("users", "deactivate", "rep@example.com")
+        assert result.exit_code == 0, result.output
+        assert "deactivated" in result.stdout
+        assert api.get("/api/v1/me", headers=headers).status_code == 401
+        session.expire_all()
+        assert session.scalar(select(Contact.owner_id)) == rep.id
+        session.rollback()  # end this test's read transaction: see the command's commit
+        assert cli("users", "activate", "rep@example.com").exit_code == 0
+        assert session.get(User, rep.id).is_active
+
+    def test_delete_is_refused_while_the_user_owns_records(self, cli, factory, session):  # type: ignore[no-untyped-def]
+        rep = factory.user(email="rep@example.com")
+        factory.contact(rep)
+        session.commit()
+        result = cli("users", "delete", "rep@example.com")
+        assert result.exit_code == 1
+        assert "owns 1 contact" in result.stderr and "deactivate" in result.stderr
+        assert "Traceback" not in result.output
+
+    def test_delete_with_reassign_to_hands_the_records_over(self, cli, factory, session):  # type: ignore[no-untyped-def]
+        rep = factory.user(email="rep@example.com")
+        heir = factory.user(email="heir@example.com")
+        factory.contact(rep)
+        session.commit()
+        rep_id = rep.id
+        result = cli("users", "delete", "rep@example.com", "--reassign-to", "heir@example.com")
+        assert result.exit_code == 0, result.output
+        session.expire_all()
+        assert session.get(User, rep_id) is None
+        assert session.scalar(select(Contact.owner_id)) == heir.id
+
+    def test_the_last_admin_stays(self, cli, factory, session):  # type: ignore[no-untyped-def]
+        factory.user(email="boss@example.com", role="admin")
+        session.commit()
+        for command in (("users", "deactivate", "boss@example.com"), ("users", "delete", "boss@example.com")):
+            result = cli(*command)
+            assert result.exit_code == 1
+            assert "last active admin" in result.stderr
+
+    def test_set_password(self, cli, factory, session):  # type: ignore[no-untyped-def]
+        rep = factory.user(email="rep@example.com")
+        session.commit()
+        result = cli("users", "set-password", "rep@example.com", "--password", "battery-staple")
+        assert result.exit_code == 0, result.output
+        session.expire_all()
+        assert user_service.authenticate(session, email="rep@example.com", password="battery-staple") is not None
+        short = cli("users", "set-password", "rep@example.com", "--password", "short")
+        assert short.exit_code == 1 and "at least 8 characters" in short.stderr
 
 
 def test_unmigrated_database_error_is_readable(cli, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]

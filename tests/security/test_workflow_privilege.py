@@ -118,7 +118,7 @@ class TestLiveEngine:
         west_deal = org.factory.deal(owner=org.rep_west, stage_id=stages[0].id)
         session.commit()
         definition = {"trigger": {"type": "record_updated", "record_type": "deal"},
-                      "steps": [{"id": "lose", "type": "move_stage", "stage": "Closed lost"}]}
+                      "steps": [{"id": "win", "type": "move_stage", "stage": "Closed won"}]}
         approved_workflow(api, org, definition)
         r = api.patch(f"/api/v1/deals/{west_deal.id}", json={"name": "Renamed"}, headers=org.headers(org.rep_west))
         assert r.status_code == 200, r.text

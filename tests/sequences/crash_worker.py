@@ -5,7 +5,7 @@ import os
 from pipewise.config import get_settings
 from pipewise.db.session import reset_engine
 from pipewise.handlers import register_all
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.mail.settings import get_mail_settings
 from pipewise.worker.runner import Worker
 
 

@@ -5,6 +5,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,10 +16,12 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.mail import gateway
 from pipewise.sequences.models import Mailbox
 from pipewise.sequences.service import sequence_service
 from pipewise.worker.runner import Worker
 
+INBOUND_SECRET = "gateway-secret-for-tests"
 OPEN_ALL_WEEK = {"send_days": [0, 1, 2, 3, 4, 5, 6], "send_start_hour": 0, "send_end_hour": 24}
 
 
@@ -27,6 +30,8 @@ class RecordingHandler:
     """Accepts every message and remembers it; ``on_command`` may interfere (crash tests)."""
 
     messages: list[MimeMessage] = field(default_factory=list)
+    # Each message's bytes exactly as they came over the wire (after the DATA command).
+    raw: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     on_command: Callable[[str, Any], None] | None = None
 
@@ -48,6 +53,7 @@ class RecordingHandler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)
+            self.raw.append(envelope.original_content or envelope.content)
         self._hook("DATA", envelope)
         return "250 Message accepted"
 
@@ -103,6 +109,11 @@ class Clock:
 
     def set(self, moment: datetime) -> None:
         self.offset = moment.astimezone(UTC) - datetime.now(UTC)
+
+
+def gateway_headers(body: bytes, *, secret: str = INBOUND_SECRET, at: float | None = None) -> dict[str, str]:
+    """What the mail gateway sends with a raw message (the ``inbound_secret`` fixture sets the secret)."""
+    return {gateway.SIGNATURE_HEADER: gateway.sign(secret, int(at if at is not None else time.time()), body)}
 
 
 def run_worker() -> int:

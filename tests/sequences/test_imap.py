@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipewise.sequences import inbound
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.mail.settings import get_mail_settings
 from tests.sequences.dovecot import DOVECOT, Dovecot
 from tests.sequences.test_inbound import start
 from tests.sequences.test_scenarios import enrollment_of, reply_to

@@ -15,7 +15,7 @@ from pipewise.errors import Conflict, ValidationFailed
 from pipewise.events import bus
 from pipewise.sequences.models import EmailMessage, Enrollment, SequenceDecision, Suppression
 from pipewise.sequences.service import sequence_service
-from tests.sequences.support import email_step, live_sequence, mailbox, run_worker
+from tests.sequences.support import email_step, gateway_headers, live_sequence, mailbox, run_worker
 
 NURTURE = [
     email_step("Ideas for {{ account.name | default('your team') }}", "<p>Hi {{ contact.first_name | default('there') }}</p>"),
@@ -129,7 +129,7 @@ def reply_to(original: Mime, *, sender: str, subject: str = "Re: hello", auto: b
     return bytes(reply)
 
 
-def test_4_one_stakeholder_replies_the_others_pause_and_the_account_cap_holds(session, factory, smtp, clock, rep, api):
+def test_4_one_stakeholder_replies_the_others_pause_and_the_account_cap_holds(session, factory, smtp, clock, rep, api, inbound_secret):
     account = factory.account(rep)
     first, second, third = (factory.contact(rep, account_id=account.id) for _ in range(3))
     intro = live_sequence(session, "Intro", NURTURE, rules={"account_daily_cap": 2})
@@ -141,8 +141,8 @@ def test_4_one_stakeholder_replies_the_others_pause_and_the_account_cap_holds(se
     assert len(held) == 1 and "cap 2" in held[0].reason
 
     replier = next(c for c in (first, second, third) if smtp.handler.to(c.email))
-    response = api.post("/api/v1/inbound/email", content=reply_to(smtp.handler.to(replier.email)[0], sender=replier.email),
-                        headers=factory.headers(rep))
+    raw = reply_to(smtp.handler.to(replier.email)[0], sender=replier.email)
+    response = api.post("/api/v1/inbound/email", content=raw, headers=gateway_headers(raw))
     assert response.status_code == 200, response.text
     assert response.json()["kind"] == "reply"
     run_worker()
@@ -188,7 +188,7 @@ def test_6_one_click_unsubscribe_stops_every_sequence_and_workflow_at_once(sessi
     run_worker()
     received = smtp.handler.to(contact.email)[0]
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    url = str(received["List-Unsubscribe"]).strip("<>")
+    url = str(received["List-Unsubscribe"]).split(",")[0].strip("<>")
 
     response = api.post(url.split("8000", 1)[1], data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200, response.text

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from pipewise.db.base import utcnow
-from pipewise.sequences.mailer import OutgoingMail, PermanentFailure, SetupFailure, SmtpConfig, SmtpTransport, build_mime
+from pipewise.mail.transport import OutgoingMail, PermanentFailure, SetupFailure, SmtpConfig, SmtpTransport, build_mime
 from tests.sequences.support import RecordingHandler, free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")

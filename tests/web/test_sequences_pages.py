@@ -11,7 +11,9 @@ from sqlalchemy import select
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
 from pipewise.sequences.events import add_task
-from pipewise.sequences.mailer import outbox_dir
+from pipewise.mail.mailboxes import approve
+from pipewise.mail.secrets import decrypt
+from pipewise.mail.transport import outbox_dir
 from pipewise.sequences.models import EmailMessage, Enrollment, Mailbox, Sequence, SequenceStep, Suppression
 from pipewise.sequences.service import sequence_service
 from pipewise.worker.runner import Worker
@@ -402,6 +404,8 @@ class TestMail:
         user = logged_in(web, factory, session, name="Rita Rep")
         page = web.get("/mail/mailbox")
         assert page.status_code == 200 and user.email in page.text
+        approve(session, user_id=user.id, address="rita@example.com", actor=SYSTEM_ACTOR)
+        session.commit()
         good = {"from_name": "Rita", "from_address": "Rita@Example.com", "signature_html": "<p>Rita</p>", "signature_text": "",
                 "smtp_host": "smtp.example.com", "smtp_port": "2525", "smtp_security": "ssl", "smtp_username": "rita",
                 "smtp_password": "s3cret", "daily_cap": "50", "send_start_hour": "8", "send_end_hour": "18",
@@ -410,10 +414,11 @@ class TestMail:
         fresh(session)
         box = session.scalar(select(Mailbox).where(Mailbox.user_id == user.id))
         assert (box.from_address, box.daily_cap, box.send_days, box.track_opens, box.track_clicks) == ("rita@example.com", 50, [0, 2, 4], True, False)
-        assert (box.smtp_host, box.smtp_port, box.smtp_password) == ("smtp.example.com", 2525, "s3cret")
+        assert (box.smtp_host, box.smtp_port, decrypt(box.smtp_password)) == ("smtp.example.com", 2525, "s3cret")
+        assert "s3cret" not in box.smtp_password  # encrypted at rest
         web.post("/mail/mailbox", {**good, "smtp_password": ""}, follow_redirects=False)
         fresh(session)
-        assert session.get(Mailbox, box.id).smtp_password == "s3cret"  # left empty: kept
+        assert decrypt(session.get(Mailbox, box.id).smtp_password) == "s3cret"  # left empty: kept
         bad = web.post("/mail/mailbox", {**good, "from_address": "not an address", "daily_cap": "lots", "send_start_hour": "19",
                                          "send_end_hour": "9", "from_name": ""})
         assert bad.status_code == 422
@@ -425,6 +430,21 @@ class TestMail:
         assert 'id="from_address-msg"><p class="field-error">' in later.text
         fresh(session)
         assert session.get(Mailbox, box.id).daily_cap == 50
+
+    def test_a_sender_address_is_added_by_its_confirmation_link(self, web, factory, session):
+        user = logged_in(web, factory, session)
+        assert web.post("/mail/mailbox", {"from_name": "R", "from_address": "rita@sales.example", "smtp_security": "starttls", "daily_cap": "5",
+                                          "send_start_hour": "8", "send_end_hour": "18"}).status_code == 422
+        bad = web.post("/mail/addresses", {"address": "nope"})
+        assert bad.status_code == 422 and 'id="address-msg"><p class="field-error">' in bad.text
+        assert web.post("/mail/addresses", {"address": "rita@sales.example"}, follow_redirects=False).status_code == 303
+        assert "waiting for the confirmation link" in web.get("/mail/mailbox").text
+        fresh(session)
+        letter = session.scalar(select(EmailMessage).where(EmailMessage.to_address == "rita@sales.example"))
+        link = re.search(r"/api/v1/mail-addresses/confirm/\S+", letter.body_text)[0]
+        assert web.get(link).status_code == 200
+        assert "verified (link)" in web.get("/mail/mailbox").text
+        assert user.email in web.get("/mail/mailbox").text
 
     def test_outbox_lists_and_shows_a_message_only_to_its_sender_or_an_admin(self, web, factory, session):
         sender = logged_in(web, factory, session)

@@ -320,12 +320,14 @@ class RemoveFromSequence(ActionStep):
 
 
 def _send_mail(ctx: StepContext, *, to: str, subject: str, body: str) -> dict[str, Any]:
-    def perform(attempt: int) -> dict[str, Any]:
-        path = mail.write_message(key=ctx.step_key, to=to, subject=subject, body=body)
-        return {"file": path.name, "to": to}
-
-    outcome, _replayed = effects.once(ctx.session, key=ctx.step_key, kind="email", perform=perform)
-    return outcome
+    """Queue the e-mail in the mail ledger, idempotent by the step key (the ledger row and
+    the step commit together). A suppressed address or withdrawn consent stops the step
+    with the reason instead of sending."""
+    try:
+        message = mail.send(ctx.session, key=ctx.step_key, to=to, subject=subject, body=body, record=ctx.record, author_id=ctx.workflow.created_by)
+    except mail.Refused as exc:
+        raise PermanentStepFailure(f"Not sent: {exc.errors[0].message if exc.errors else exc.detail}") from None
+    return mail.outcome(message)
 
 
 class Notify(ActionStep):

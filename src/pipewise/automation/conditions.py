@@ -22,6 +22,11 @@ from pipewise.crm.models import Contact
 from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.deals.models import Deal, DealContact, Stage
 
+# Day counts of within_last_days / older_than_days: a longer span is refused when a
+# workflow is saved, and read as this bound by the engine (a date cannot go further back).
+MAX_DAYS = 36_500
+DAY_OPS = ("within_last_days", "older_than_days")
+
 # (target record type, link between the outer record's model and the target's rows)
 RelatedList = tuple[str, Callable[[Any], ColumnElement[bool]]]
 
@@ -53,8 +58,41 @@ RELATED_LISTS: dict[str, dict[str, RelatedList]] = {
 }
 
 
+def day_count_problem(value: Any) -> str | None:
+    try:
+        days = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return "takes a whole number of days"
+    if not 0 <= days <= MAX_DAYS:
+        return f"takes a whole number of days from 0 to {MAX_DAYS:,}"
+    return None
+
+
+def day_count_problems(tree: Any, where: str) -> list[tuple[str, str]]:
+    """(field, message) for each day count out of range in a condition tree."""
+    found: list[tuple[str, str]] = []
+    stack = [(tree, where)]
+    while stack:
+        node, path = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        for key in ("all", "any"):
+            if isinstance(node.get(key), list):
+                stack.extend((item, f"{path}.{key}[{i}]") for i, item in enumerate(node[key]))
+        if "not" in node:
+            stack.append((node["not"], f"{path}.not"))
+        if node.get("op") in DAY_OPS and (problem := day_count_problem(node.get("value"))):
+            found.append((f"{path}.value", problem))
+    return found
+
+
 class ConditionCompiler(FilterCompiler):
     def condition(self, spec: RecordSpec, field_name: str, op: str, value: Any) -> ColumnElement[bool]:
+        if op in DAY_OPS and day_count_problem(value) is not None:
+            try:
+                value = min(max(int(value), 0), MAX_DAYS)
+            except (TypeError, ValueError, OverflowError):
+                pass  # not a number: the filter language says so
         head, _, rest = field_name.partition(".")
         related = RELATED_LISTS.get(spec.name, {}).get(head)
         if related is None:

@@ -27,7 +27,7 @@ from pipewise.automation.actions import (
     Webhook,
 )
 from pipewise.automation.flow import Branch, Goal, Wait
-from pipewise.automation.templates import template_problem
+from pipewise.automation.templates import runaway_problem, template_problem
 from pipewise.automation.triggers import TRIGGER_TYPES, DateRelative, Trigger
 from pipewise.crm.filters import FilterError
 from pipewise.crm.models import CustomFieldDefinition
@@ -36,6 +36,8 @@ from pipewise.deals.models import Stage
 from pipewise.errors import ErrorCollector, FieldError, ValidationFailed
 
 END = "end"
+# Step fields that are templates.
+TEXT_FIELDS = ("title", "notes", "body", "subject", "name", "value")
 
 Step = Annotated[
     SetField
@@ -137,8 +139,42 @@ def _message(error: Any) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+# Bounds on a definition's shape, checked before anything walks it recursively.
+MAX_DEPTH = 32
+MAX_NODES = 20_000
+
+
+def shape_problem(value: Any) -> str | None:
+    """Whether a document is nested deeper than MAX_DEPTH or holds more than MAX_NODES
+    values (aliases in YAML count each time they are used); None when it is fine."""
+    stack, nodes = [(value, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            return f"holds too many values (more than {MAX_NODES:,})"
+        if depth > MAX_DEPTH:
+            return f"is nested too deeply (more than {MAX_DEPTH} levels)"
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def check_shape(value: Any, field_name: str) -> None:
+    if (problem := shape_problem(value)) is not None:
+        raise ValidationFailed.on(field_name, problem)
+
+
+def _condition_trees(definition: WorkflowDefinition, prefix: str) -> list[tuple[Any, str]]:
+    trees = [(getattr(definition, name), f"{prefix}.{name}") for name in ("conditions", "goal")]
+    trees += [(step.condition, f"{prefix}.steps[{i}].condition") for i, step in enumerate(definition.steps)
+              if isinstance(step, (Branch, Goal))]
+    return [(tree, where) for tree, where in trees if tree is not None]
+
+
 def parse(raw: Any, *, prefix: str = "definition") -> WorkflowDefinition:
     """Validate the shape of a workflow definition; every problem becomes a field error."""
+    check_shape(raw, prefix)
     try:
         definition = WorkflowDefinition.model_validate(raw)
     except ValidationError as exc:
@@ -146,6 +182,14 @@ def parse(raw: Any, *, prefix: str = "definition") -> WorkflowDefinition:
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors) from None
     collector = ErrorCollector()
     _check_urls(definition, prefix, collector)
+    for tree, where in _condition_trees(definition, prefix):
+        for field_name, message in conditions.day_count_problems(tree, where):
+            collector.add(field_name, message)
+    for position, step in enumerate(definition.steps):
+        for text_field in TEXT_FIELDS:
+            source = getattr(step, text_field, None)
+            if isinstance(source, str) and (problem := runaway_problem(source)):
+                collector.add(f"{prefix}.steps[{position}].{text_field}", problem)
     collector.raise_if_any()
     return definition
 
@@ -241,7 +285,7 @@ def _check_step(session: Session, definition: WorkflowDefinition, step: Any, whe
         target = getattr(step, target_name, None)
         if target is not None and target != END and not definition.has_step(target):
             errors.add(f"{where}.{target_name.rstrip('_')}", f"no step with id {target!r}")
-    for text_field in ("title", "notes", "body", "subject", "name", "value"):
+    for text_field in TEXT_FIELDS:
         source = getattr(step, text_field, None)
         if isinstance(source, str) and (problem := template_problem(source)):
             errors.add(f"{where}.{text_field}", problem)

@@ -8,11 +8,13 @@ import yaml
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
+from pipewise.automation.definition import check_shape
 from pipewise.automation.models import Workflow, WorkflowVersion
 from pipewise.automation.service import workflow_service
 from pipewise.errors import ErrorCollector, ValidationFailed
 
 FORMATS = ("yaml", "json")
+MAX_DOCUMENT_CHARS = 1_000_000
 DOCUMENT_FIELDS = ("name", "description", "requires_approval")
 
 
@@ -42,11 +44,16 @@ def export_text(session: Session, workflow_id: Any, *, fmt: str = "yaml", versio
 
 
 def parse_text(text: str, fmt: str | None = None) -> dict[str, Any]:
-    """YAML or JSON (JSON is YAML too) → a workflow document."""
+    """YAML or JSON (JSON is YAML too) → a workflow document, bounded in size and depth."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise ValidationFailed.on("file", f"is too large (more than {MAX_DOCUMENT_CHARS:,} characters)")
     try:
         document = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise ValidationFailed.on("file", f"is not valid {fmt or 'YAML'}: {exc}".splitlines()[0]) from None
+    except RecursionError:
+        raise ValidationFailed.on("file", "is nested too deeply") from None
+    check_shape(document, "file")
     if not isinstance(document, dict):
         raise ValidationFailed.on("file", "must hold one workflow: a mapping with name, trigger and steps")
     return document

@@ -1,40 +1,31 @@
-"""A small mailer for automation: RFC 5322 messages written to the local outbox
-directory (``settings.outbox_dir``), one file per idempotency key, so a retried step
-rewrites nothing. Kept apart so it can move to a shared mail package later."""
+"""Workflow e-mail through the one mail path: a ``send_email`` step or a ``notify`` step's
+e-mail becomes a ledger message (mail/compose.py) keyed by the step's idempotency key,
+so a retried step never writes a second one, and is delivered like every other e-mail
+(SMTP when configured, else the .eml outbox) under the same suppression list, consent
+and caps. A workflow's e-mail (to a contact or a notified user) is sent as the
+workflow's author: their mailbox, verified From address and daily cap."""
 
-import hashlib
-import os
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
-from pathlib import Path
+import uuid
+from typing import Any
 
-from pipewise.config import get_settings
-from pipewise.db.base import utcnow
+from sqlalchemy.orm import Session
 
-SENDER = "Pipewise <automation@pipewise.local>"
-
-
-def message_path(key: str) -> Path:
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return Path(get_settings().outbox_dir) / f"{digest}.eml"
+from pipewise.crm.models import Contact
+from pipewise.mail import compose
+from pipewise.mail.compose import Refused  # noqa: F401 - what a refused send raises
+from pipewise.mail.models import EmailMessage
 
 
-def write_message(*, key: str, to: str, subject: str, body: str, sender: str = SENDER) -> Path:
-    """Write the message once; a second call with the same key leaves the first in place."""
-    path = message_path(key)
-    if path.exists():
-        return path
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(idstring=hashlib.sha256(key.encode()).hexdigest()[:16], domain="pipewise.local")
-    message["X-Pipewise-Idempotency-Key"] = key
-    message.set_content(body)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_bytes(bytes(message))
-    os.replace(partial, path)
-    return path
+def send(
+    session: Session, *, key: str, to: str, subject: str, body: str, record: Any, author_id: uuid.UUID | None,
+) -> EmailMessage:
+    """Queue one plain-text e-mail; raises ``compose.Refused`` if ``to`` may not get it."""
+    contact = record if isinstance(record, Contact) and (record.email or "").lower() == to.strip().lower() else None
+    letter = compose.Letter(
+        to_address=to, subject=subject, text=body, kind="workflow", automated=True, contact=contact, sender_id=author_id, send_key=key,
+    )
+    return compose.queue(session, letter, immediately=True)
+
+
+def outcome(message: EmailMessage) -> dict[str, Any]:
+    return {"message_id": message.message_id, "to": message.to_address, "status": message.status}

@@ -5,7 +5,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipewise.automation.definition import shape_problem
+
+
+def _bounded(value: Any) -> Any:
+    if value is not None and (problem := shape_problem(value)) is not None:
+        raise ValueError(problem)
+    return value
 
 
 class WorkflowCreate(BaseModel):
@@ -16,6 +24,8 @@ class WorkflowCreate(BaseModel):
     requires_approval: bool = False
     definition: dict[str, Any] = Field(description="trigger, conditions, goal, allow_reenrollment, steps")
 
+    _definition_shape = field_validator("definition")(_bounded)
+
 
 class WorkflowUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -24,6 +34,8 @@ class WorkflowUpdate(BaseModel):
     description: str | None = None
     requires_approval: bool | None = None
     definition: dict[str, Any] | None = None
+
+    _definition_shape = field_validator("definition")(_bounded)
 
 
 class Workflow(BaseModel):
@@ -129,3 +141,5 @@ class SimulateRequest(BaseModel):
     start: datetime
     end: datetime
     definition: dict[str, Any] | None = Field(None, description="simulate this instead of the latest version")
+
+    _definition_shape = field_validator("definition")(_bounded)

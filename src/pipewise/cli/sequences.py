@@ -32,7 +32,7 @@ def list_sequences() -> None:
     with session_scope(write=False) as session:
         table = Table("name", "status", "steps", "live enrollments", "id")
         for sequence in sequence_service.all(session):
-            live = [e for e in sequence_service.enrollments(session, sequence_id=sequence.id, limit=100_000) if e.status in ("active", "paused")]
+            live = [e for e in sequence_service.enrollments(session, actor=SYSTEM_ACTOR, sequence_id=sequence.id, limit=100_000) if e.status in ("active", "paused")]
             table.add_row(sequence.name, sequence.status, str(len(sequence_service.steps(session, sequence.id))), str(len(live)), str(sequence.id))
         out.print(table)
 

@@ -1,5 +1,6 @@
-"""Composing an outgoing e-mail into the ledger: merge fields, signature, threading,
-tracking, and a stable Message-ID. The row is written as ``queued``; delivery.py sends it."""
+"""Writing a sequence's e-mail: merge fields, signature, threading and a stable
+Message-ID, handed to the mail package (``mail.compose.queue``), which applies the
+suppression list, consent and tracking, writes the ledger row and delivers it."""
 
 import hashlib
 import uuid
@@ -10,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.crm.models import Contact
-from pipewise.db.base import uuid7
 from pipewise.errors import ValidationFailed
-from pipewise.sequences import clock, templates, tracking
-from pipewise.sequences.guards import mailbox_of, suppression_of
+from pipewise.mail import compose as mail
+from pipewise.mail.mailboxes import mailbox_of
+from pipewise.mail.tracking import unsubscribe_url
+from pipewise.sequences import templates
 from pipewise.sequences.models import EmailMessage, Enrollment, SequenceStep, StepVariant
 
 SENT_LIKE = ("sending", "committing", "sent", "bounced")
@@ -73,6 +75,7 @@ def compose(
     draft: Draft,
     kind: str,
     automated: bool,
+    immediately: bool,
     message_id: str | None = None,
     enrollment: Enrollment | None = None,
     step: SequenceStep | None = None,
@@ -81,52 +84,27 @@ def compose(
 ) -> EmailMessage:
     if not contact.email:
         raise ValidationFailed.on("contact_id", f"{contact.full_name} has no e-mail address")
-    suppressed = suppression_of(session, contact.email)
-    if suppressed is not None:
-        raise ValidationFailed.on("contact_id", f"{suppressed.address} is on the suppression list ({suppressed.reason})")
+    letter = mail.Letter(
+        to_address=contact.email, subject="", text="", kind=kind, automated=automated, contact=contact, sender_id=sender_id,
+        tracked=True, message_id=message_id, enrollment_id=enrollment.id if enrollment else None,
+        step_id=step.id if step else None, variant_id=variant.id if variant else None,
+    )
+    mail.check(session, letter)
     mailbox = mailbox_of(session, sender_id)
     sender = session.get(User, sender_id) if sender_id else None
-    pk = uuid7()
     context = templates.merge_fields(
-        session, contact, sender=sender, signature=mailbox.signature_text, unsubscribe_url=tracking.unsubscribe_url(pk)
+        session, contact, sender=sender, signature=mailbox.signature_text, unsubscribe_url=unsubscribe_url(letter.pk)
     )
     rendered = templates.render(session, subject=draft.subject, body_html=draft.body_html, body_text=draft.body_text, context=context)
     subject = rendered.subject
-    in_reply_to = references = None
     if thread:
-        parent = thread[-1]
-        in_reply_to = parent.message_id
-        references = " ".join(m.message_id for m in thread)
+        letter.in_reply_to = thread[-1].message_id
+        letter.references = " ".join(m.message_id for m in thread)
         if not subject:
             first = thread[0].subject
             subject = first if first.lower().startswith("re:") else f"Re: {first}"
     if not subject:
         raise ValidationFailed.on("subject", "an e-mail needs a subject (only follow-ups in a thread may leave it empty)")
-    html, text = _signed(rendered.html, rendered.text, mailbox.signature_html, mailbox.signature_text)
-    html, text = tracking.decorate(html, text, message_pk=pk, track_opens=mailbox.track_opens, track_clicks=mailbox.track_clicks)
-    now = clock.now()
-    message = EmailMessage(
-        id=pk,
-        message_id=message_id or f"<{pk.hex}@{mailbox.from_address.rpartition('@')[2] or 'pipewise.local'}>",
-        direction="outbound",
-        kind=kind,
-        status="queued",
-        enrollment_id=enrollment.id if enrollment else None,
-        step_id=step.id if step else None,
-        variant_id=variant.id if variant else None,
-        contact_id=contact.id,
-        account_id=contact.account_id,
-        sender_id=sender_id,
-        from_address=mailbox.from_address,
-        to_address=contact.email,
-        subject=subject[:500],
-        in_reply_to=in_reply_to,
-        references=references,
-        body_html=html,
-        body_text=text,
-        automated=automated,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(message)
-    return message
+    letter.subject = subject
+    letter.html, letter.text = _signed(rendered.html, rendered.text, mailbox.signature_html, mailbox.signature_text)
+    return mail.queue(session, letter, immediately=immediately)

@@ -1,6 +1,6 @@
 """Running enrollments: scheduling each step as a durable timer, re-checking the guards
 when it comes due, acting on the verdict (send, hold, pause, exit), advancing after a
-send or a completed task, and stopping everything for a suppressed address."""
+send or a completed task. Sending itself, and the suppression list, belong to ``mail``."""
 
 import logging
 import uuid
@@ -13,13 +13,15 @@ from pipewise.crm.models import Contact, Task
 from pipewise.errors import ValidationFailed
 from pipewise.events import bus
 from pipewise.events.models import ScheduledAction
-from pipewise.sequences import clock, delivery, templates
+from pipewise.mail import delivery
+from pipewise.sequences import clock, templates
 from pipewise.sequences.calendar import add_delay, zone_of
 from pipewise.sequences.compose import Draft, compose, pick_variant, step_message_id, thread_of
-from pipewise.sequences.decisions import decide, live_enrollments, orphan_check
+from pipewise.sequences.decisions import decide, orphan_check
 from pipewise.sequences.events import add_task
-from pipewise.sequences.guards import Verdict, country_of, evaluate, mailbox_of, normalize_address, suppression_of, window_for
-from pipewise.sequences.models import EmailMessage, Enrollment, SequenceStep, Suppression
+from pipewise.mail.mailboxes import mailbox_of
+from pipewise.sequences.guards import Verdict, country_of, evaluate, window_for
+from pipewise.sequences.models import EmailMessage, Enrollment, SequenceStep
 from pipewise.sequences.schemas import EMAIL_STEPS
 
 log = logging.getLogger("pipewise.sequences")
@@ -247,17 +249,14 @@ def _queue_email(session: Session, enrollment: Enrollment, step: SequenceStep) -
         return
     try:
         draft, variant = _draft(session, enrollment, step)
-        message = compose(
+        compose(
             session, contact=contact, sender_id=enrollment.sender_id, draft=draft, kind="sequence", automated=True,
             message_id=message_id, enrollment=enrollment, step=step, variant=variant,
-            thread=thread_of(session, enrollment.id) if step.thread else None,
+            thread=thread_of(session, enrollment.id) if step.thread else None, immediately=True,
         )
     except ValidationFailed as exc:
         decide(session, enrollment, "skipped", "cannot_render", f"step {step.position} could not be written: {exc.detail}", step_id=step.id)
         pause(session, enrollment, code="cannot_render", reason="an e-mail of the sequence cannot be written", until=None)
-        return
-    session.flush()
-    delivery.enqueue(session, message, immediately=True)
 
 
 def _open_task(session: Session, enrollment: Enrollment, step: SequenceStep) -> None:
@@ -324,30 +323,6 @@ def send_refused(session: Session, message: EmailMessage, reason: str) -> None:
             pause(session, enrollment, code="send_failed", reason=reason, until=None)
         else:
             apply(session, enrollment, verdict, step=step)
-
-
-# -- suppression --
-
-
-def suppress(session: Session, address: str, *, reason: str, detail: str | None = None, contact_id: uuid.UUID | None = None) -> Suppression:
-    """Put ``address`` on the suppression list and stop everything queued or enrolled for it."""
-    address = normalize_address(address)
-    row = suppression_of(session, address)
-    if row is None:
-        row = Suppression(address=address, reason=reason, detail=detail, contact_id=contact_id, created_at=clock.now())
-        session.add(row)
-        session.flush()
-    session.execute(
-        update(EmailMessage)
-        .where(EmailMessage.to_address == address, EmailMessage.status == "queued")
-        .values(status="cancelled", error=f"{address} is suppressed ({reason})")
-    )
-    contacts = set(session.scalars(select(Contact.id).where(Contact.email == address)))
-    if contact_id:
-        contacts.add(contact_id)
-    for enrollment in live_enrollments(session, contact_ids=contacts):
-        exit_enrollment(session, enrollment, code="suppressed", reason=f"{address} is on the suppression list ({reason})")
-    return row
 
 
 def enrollment_steps_kinds(session: Session, sequence_id: uuid.UUID) -> set[str]:

@@ -21,14 +21,16 @@ from pipewise.auth.models import User
 from pipewise.crm.models import Account, Activity, Contact
 from pipewise.db.session import cached_lookup
 from pipewise.deals.models import Deal, DealContact, Stage
+from pipewise.mail.caps import CAP_PERIOD, automated_since, sender_clause
+from pipewise.mail.mailboxes import mailbox_of
+from pipewise.mail.models import EmailMessage, Mailbox
+from pipewise.mail.suppression import refusal
 from pipewise.sequences.calendar import SendWindow, add_delay, zone_of
-from pipewise.sequences.models import EmailMessage, Enrollment, Mailbox, Sequence, Suppression
+from pipewise.sequences.models import Enrollment, Sequence
 from pipewise.sequences.schemas import SequenceRules, rules_of
 
 # Signals this old are looked at when a contact is enrolled.
 ENROLL_LOOKBACK = timedelta(days=7)
-COUNTED_STATUSES = ("queued", "sending", "committing", "sent", "bounced")
-CAP_PERIOD = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -104,28 +106,16 @@ def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def normalize_address(address: str) -> str:
-    return address.strip().lower()
-
-
-def suppression_of(session: Session, address: str | None) -> Suppression | None:
-    if not address:
-        return None
-    return session.scalar(select(Suppression).where(Suppression.address == normalize_address(address)))
-
-
 # -- signal checks: each returns a Verdict or None --
 
 
 def _contact_and_consent(s: Situation) -> Verdict | None:
     if s.contact is None:
         return Verdict("exit", "contact_deleted", "the contact was deleted")
-    if s.contact.consent_state == "withdrawn":
-        return Verdict("exit", "consent_withdrawn", f"{s.contact.full_name} withdrew consent to be contacted")
-    suppressed = suppression_of(s.session, s.contact.email)
-    if suppressed is not None:
-        return Verdict("exit", "suppressed", f"{suppressed.address} is on the suppression list ({suppressed.reason})")
-    return None
+    reason = refusal(s.session, s.contact.email, s.contact)
+    if reason is None:
+        return None
+    return Verdict("exit", "consent_withdrawn" if s.contact.consent_state == "withdrawn" else "suppressed", reason)
 
 
 def _replied(s: Situation) -> Verdict | None:
@@ -142,17 +132,23 @@ def _meeting(s: Situation) -> Verdict | None:
     return _on(s.rules.on_meeting, "meeting", f"a meeting was booked or held with {s.contact.full_name}: “{meeting.subject}”")
 
 
-def _related_deals(s: Situation) -> list[tuple[Deal, Stage]]:
+def _related_deals(s: Situation) -> list[tuple[Deal, Stage, bool]]:
+    """The contact's deals and its account's, each with its stage and whether the contact
+    is linked to it; open ones, and closed ones closed since the signals count."""
     # The ids first, from two indexed lookups: "linked OR at the account" in one query
     # makes the database scan every deal. Most contacts have none, and it stops there.
-    linked = select(DealContact.deal_id).where(DealContact.contact_id == s.enrollment.contact_id)
+    linked = set(s.session.scalars(select(DealContact.deal_id).where(DealContact.contact_id == s.enrollment.contact_id)))
+    ids = set(linked)
     if s.contact.account_id is not None:
-        linked = linked.union(select(Deal.id).where(Deal.account_id == s.contact.account_id))
-    ids = list(s.session.scalars(linked))
+        ids |= set(s.session.scalars(select(Deal.id).where(Deal.account_id == s.contact.account_id)))
     if not ids:
         return []
-    rows = s.session.execute(select(Deal, Stage).join(Stage, Stage.id == Deal.stage_id).where(Deal.id.in_(ids), Stage.kind == "open"))
-    return [(deal, stage) for deal, stage in rows]
+    rows = s.session.execute(
+        select(Deal, Stage).join(Stage, Stage.id == Deal.stage_id).where(
+            Deal.id.in_(ids), or_(Stage.kind == "open", Deal.closed_at >= s.since)
+        )
+    )
+    return [(deal, stage, deal.id in linked) for deal, stage in rows]
 
 
 def _first_position(session: Session, pipeline_id: uuid.UUID) -> int | None:
@@ -172,7 +168,15 @@ def _threshold(s: Situation, stage: Stage) -> tuple[int, str] | None:
 
 def _deals(s: Situation) -> Verdict | None:
     deals = _related_deals(s)
-    for deal, stage in deals:
+    for deal, stage, linked in deals:
+        if stage.kind != "open":
+            # Won or lost: the deal is past any exit stage. The account's other contacts
+            # leave only where the sequence coordinates by account.
+            if linked or s.rules.account_coordination:
+                verdict = _on(s.rules.on_deal_stage, "deal_closed", f"deal “{deal.name}” was closed at {stage.name} on {_when(deal.closed_at)}")
+                if verdict:
+                    return verdict
+            continue
         threshold = _threshold(s, stage)
         if threshold is not None and stage.position >= threshold[0]:
             verdict = _on(
@@ -182,8 +186,8 @@ def _deals(s: Situation) -> Verdict | None:
                 return verdict
     # A deal that already existed at enrollment is not news, whatever the look-back.
     created_after = max(s.since, s.enrollment.enrolled_at)
-    for deal, _stage in deals:
-        if deal.created_at >= created_after:
+    for deal, stage, _linked in deals:
+        if stage.kind == "open" and deal.created_at >= created_after:
             verdict = _on(s.rules.on_deal_created, "deal_created", f"deal “{deal.name}” was created on {_when(deal.created_at)}")
             if verdict:
                 return verdict
@@ -257,31 +261,6 @@ def country_of(session: Session, contact: Contact) -> str | None:
     return session.scalar(select(Account.country).where(Account.id == contact.account_id)) if contact.account_id else None
 
 
-def mailbox_of(session: Session, user_id: uuid.UUID | None) -> Mailbox:
-    """The user's mailbox (looked up once per transaction); a user who never set one up
-    sends with the defaults."""
-    return cached_lookup(session, Mailbox, user_id, lambda: _load_mailbox(session, user_id))
-
-
-def _load_mailbox(session: Session, user_id: uuid.UUID | None) -> Mailbox:
-    mailbox = session.scalar(select(Mailbox).where(Mailbox.user_id == user_id)) if user_id else None
-    if mailbox is not None:
-        return mailbox
-    user = session.get(User, user_id) if user_id else None
-    return Mailbox(
-        user_id=user_id,
-        from_name=user.name if user else "Pipewise",
-        from_address=user.email if user else "pipewise@localhost",
-        daily_cap=200,
-        send_days=[0, 1, 2, 3, 4],
-        send_start_hour=9,
-        send_end_hour=17,
-        track_opens=True,
-        track_clicks=True,
-        smtp_security="starttls",
-    )
-
-
 def recipient_zone(session: Session, contact: Contact, sender_id: uuid.UUID | None) -> ZoneInfo:
     """The contact's time zone, else the sender's (whose row is read only then)."""
     if contact.timezone:
@@ -321,24 +300,15 @@ def _out_of_office(s: Situation) -> Verdict | None:
     return Verdict("hold", "out_of_office", f"{s.contact.full_name} is out of office (auto-reply on {_when(received)}); waiting {days} business days", until)
 
 
-def _cap(s: Situation, clause: object, cap: int, code: str, what: Callable[[], str]) -> Verdict | None:
-    since = s.now - CAP_PERIOD
-    count, oldest = s.session.execute(
-        select(func.count(), func.min(EmailMessage.created_at)).where(
-            clause,
-            EmailMessage.direction == "outbound",
-            EmailMessage.automated.is_(True),
-            EmailMessage.status.in_(COUNTED_STATUSES),
-            EmailMessage.created_at > since,
-        )
-    ).one()
+def _cap(s: Situation, clause: Any, cap: int, code: str, what: Callable[[], str]) -> Verdict | None:
+    count, oldest = automated_since(s.session, clause, s.now)
     if count < cap:
         return None
     return Verdict("hold", code, f"{what()} already had {count} automated e-mails in 24 hours (cap {cap})", oldest + CAP_PERIOD)
 
 
 def _mailbox_cap(s: Situation) -> Verdict | None:
-    return _cap(s, EmailMessage.sender_id == s.enrollment.sender_id, s.mailbox.daily_cap, "mailbox_cap", lambda: s.mailbox.from_address)
+    return _cap(s, sender_clause(s.enrollment.sender_id), s.mailbox.daily_cap, "mailbox_cap", lambda: s.mailbox.from_address)
 
 
 def _account_cap(s: Situation) -> Verdict | None:

@@ -12,10 +12,15 @@ from pipewise.auth.models import User
 from pipewise.crm.models import Contact, Task
 from pipewise.deals.models import Deal, DealContact
 from pipewise.events import bus
-from pipewise.sequences import delivery, engine  # noqa: F401 - registers the timers' handlers
+from pipewise.mail import delivery  # noqa: F401 - registers the delivery timer's handler
+from pipewise.mail.hooks import register
+from pipewise.sequences import engine
 from pipewise.sequences.decisions import live_enrollments
 from pipewise.sequences.events import add_task
+from pipewise.sequences.mail_hooks import SequenceMailHooks
 from pipewise.sequences.models import Sequence
+
+register(SequenceMailHooks())
 
 
 def _new(changes: dict[str, Any], field: str) -> Any:

@@ -12,6 +12,7 @@ import hashlib
 import imaplib
 import logging
 import re
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage as Mime
 from email.utils import parseaddr
@@ -19,15 +20,20 @@ from email.utils import parseaddr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise import netguard
 from pipewise.crm.models import Contact
 from pipewise.db.base import uuid7
 from pipewise.db.session import session_scope
-from pipewise.sequences import clock, delivery, engine
+from pipewise.errors import NotFound
+from pipewise.mail import consent, delivery, secrets
+from pipewise.mail.tracking import UNSUBSCRIBE_SUBJECT
+from pipewise.mail.events import emit
+from pipewise.mail.models import EmailMessage, Mailbox
+from pipewise.mail.settings import get_mail_settings
+from pipewise.mail.suppression import normalize_address
+from pipewise.sequences import clock, engine
 from pipewise.sequences.decisions import decide, live_enrollments
-from pipewise.sequences.events import add_task, emit
-from pipewise.sequences.guards import normalize_address
-from pipewise.sequences.models import EmailMessage, Mailbox
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.sequences.events import add_task
 from pipewise.sequences.templates import html_to_text
 
 log = logging.getLogger("pipewise.mail")
@@ -109,6 +115,9 @@ def process(session: Session, raw: bytes) -> Outcome:
         return Outcome("duplicate", message_id, None, "this message was already processed")
     if is_dsn(msg):
         return _process_dsn(session, msg, message_id)
+    unsubscribed = _unsubscribe_request(session, msg)
+    if unsubscribed is not None:
+        return Outcome("unsubscribe", message_id, unsubscribed.contact_id, f"{unsubscribed.to_address} unsubscribed by e-mail")
     sender = normalize_address(parseaddr(str(msg.get("From", "")))[1])
     parent = _outbound(session, _ids(msg.get("References")) + _ids(msg.get("In-Reply-To")))
     contact = session.get(Contact, parent.contact_id) if parent and parent.contact_id else None
@@ -148,6 +157,17 @@ def process(session: Session, raw: bytes) -> Outcome:
         return Outcome("auto_reply", message_id, contact.id, "out-of-office reply: the sequence is delayed, not stopped")
     _reply(session, row, parent, contact)
     return Outcome("reply", message_id, contact.id, f"reply from {contact.full_name}")
+
+
+def _unsubscribe_request(session: Session, msg: Mime) -> EmailMessage | None:
+    """A message to the List-Unsubscribe mailto: (its subject carries the signed token)."""
+    subject = str(msg.get("Subject", "")).strip()
+    if not subject.lower().startswith(UNSUBSCRIBE_SUBJECT):
+        return None
+    try:
+        return consent.unsubscribe(session, subject[len(UNSUBSCRIBE_SUBJECT):].strip(), via="e-mail")
+    except NotFound:
+        return None
 
 
 def _reply(session: Session, row: EmailMessage, parent: EmailMessage | None, contact: Contact) -> None:
@@ -227,6 +247,8 @@ class ImapAccount:
     username: str
     password: str
     folder: str
+    # A server a user typed into their mailbox (not the operator's): netguard applies.
+    guarded: bool = False
 
 
 def imap_accounts(session: Session) -> list[ImapAccount]:
@@ -237,15 +259,33 @@ def imap_accounts(session: Session) -> list[ImapAccount]:
                                     settings.imap_username, settings.imap_password or "", settings.imap_folder))
     for box in session.scalars(select(Mailbox).where(Mailbox.imap_host.is_not(None), Mailbox.imap_username.is_not(None))):
         accounts.append(ImapAccount(box.from_address, box.imap_host, box.imap_port or 993, box.imap_security,
-                                    box.imap_username, box.imap_password or "", box.imap_folder))
+                                    box.imap_username, _stored_password(box.imap_password), box.imap_folder, guarded=True))
     return accounts
 
 
+def _stored_password(stored: str | None) -> str:
+    try:
+        return secrets.decrypt(stored) or ""
+    except secrets.UnreadableSecret:
+        return ""  # the login fails and the poll reports it for this account
+
+
+class _GuardedIMAP4(imaplib.IMAP4):
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return netguard.connect(self.host, self.port, timeout)
+
+
+class _GuardedIMAP4SSL(imaplib.IMAP4_SSL):
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return self.ssl_context.wrap_socket(netguard.connect(self.host, self.port, timeout), server_hostname=self.host)
+
+
 def _connect(account: ImapAccount) -> imaplib.IMAP4:
+    plain, implicit_tls = (_GuardedIMAP4, _GuardedIMAP4SSL) if account.guarded else (imaplib.IMAP4, imaplib.IMAP4_SSL)
     if account.security == "ssl":
-        client: imaplib.IMAP4 = imaplib.IMAP4_SSL(account.host, account.port, timeout=30)
+        client: imaplib.IMAP4 = implicit_tls(account.host, account.port, timeout=30)
     else:
-        client = imaplib.IMAP4(account.host, account.port, timeout=30)
+        client = plain(account.host, account.port, timeout=30)
         if account.security == "starttls":
             client.starttls()
     client.login(account.username, account.password)

@@ -1,66 +1,15 @@
-"""Mailboxes, templates and snippets, and the suppression list."""
+"""E-mail templates and snippets. (Mailboxes and the suppression list are in ``mail``.)"""
 
 import uuid
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
-from pipewise.sequences import engine, templates
-from pipewise.sequences.guards import normalize_address
-from pipewise.sequences.models import EmailTemplate, Mailbox, Suppression
-
-
-def _address(value: str, field_name: str, errors: ErrorCollector) -> str | None:
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        errors.add(field_name, str(exc))
-        return None
-
-
-class MailboxService:
-    def get_for(self, session: Session, user_id: uuid.UUID) -> Mailbox | None:
-        return session.scalar(select(Mailbox).where(Mailbox.user_id == user_id))
-
-    def all(self, session: Session, *, actor: Actor) -> list[Mailbox]:
-        stmt = select(Mailbox).order_by(Mailbox.from_address)
-        if not actor.is_admin:
-            stmt = stmt.where(Mailbox.user_id == actor.id)
-        return list(session.scalars(stmt))
-
-    def save(self, session: Session, *, data: dict[str, Any], actor: Actor) -> Mailbox:
-        """Create or change a user's mailbox (one per user); only admins set up others'."""
-        user_id = data.pop("user_id", None) or actor.id
-        if user_id != actor.id and not actor.is_admin:
-            raise PermissionDenied("only an admin may set up another user's mailbox")
-        user = session.get(User, user_id)
-        errors = ErrorCollector()
-        if user is None:
-            errors.add("user_id", f"no user with id {user_id}")
-        if data.get("from_address"):
-            data["from_address"] = _address(data["from_address"], "from_address", errors)
-        start, end = data.get("send_start_hour"), data.get("send_end_hour")
-        if start is not None and end is not None and start >= end:
-            errors.add("send_end_hour", "must be after send_start_hour")
-        if "send_days" in data and not data["send_days"]:
-            errors.add("send_days", "pick at least one day")
-        if data.get("smtp_username") and not (data.get("smtp_host")):
-            errors.add("smtp_host", "a login needs the server it belongs to")
-        errors.raise_if_any()
-        mailbox = self.get_for(session, user_id)
-        if mailbox is None:
-            mailbox = Mailbox(user_id=user_id, from_name=user.name, from_address=user.email)
-            session.add(mailbox)
-        for key, value in data.items():
-            if value is not None or key.startswith(("smtp_", "imap_", "signature")):
-                setattr(mailbox, key, value)
-        session.flush()
-        return mailbox
+from pipewise.sequences import templates
+from pipewise.sequences.models import EmailTemplate
 
 
 class TemplateService:
@@ -111,25 +60,4 @@ class TemplateService:
         session.delete(template)
 
 
-class SuppressionService:
-    def all(self, session: Session, *, limit: int = 500) -> list[Suppression]:
-        return list(session.scalars(select(Suppression).order_by(Suppression.created_at.desc()).limit(limit)))
-
-    def add(self, session: Session, *, address: str, reason: str, detail: str | None, actor: Actor) -> Suppression:
-        errors = ErrorCollector()
-        normalized = _address(address, "address", errors)
-        errors.raise_if_any()
-        return engine.suppress(session, normalized or address, reason=reason, detail=detail or f"added by {actor.name or actor.email}")
-
-    def remove(self, session: Session, *, address: str, actor: Actor) -> None:
-        if not actor.is_admin:
-            raise PermissionDenied("only an admin may take an address off the suppression list")
-        row = session.scalar(select(Suppression).where(Suppression.address == normalize_address(address)))
-        if row is None:
-            raise NotFound(f"{address} is not suppressed")
-        session.delete(row)
-
-
-mailbox_service = MailboxService()
 template_service = TemplateService()
-suppression_service = SuppressionService()

@@ -8,14 +8,17 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
+from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Activity, Contact
+from pipewise.crm.service import contact_service
 from pipewise.deals.models import Deal, DealContact
 from pipewise.sequences.models import EmailMessage, SequenceStep, StepVariant
 
 COUNTS = ("sent", "opened", "clicked", "replied", "bounced", "unsubscribed", "meetings", "deals_created")
 
 
-def step_metrics(session: Session, sequence_id: uuid.UUID) -> list[dict[str, Any]]:
+def step_metrics(session: Session, sequence_id: uuid.UUID, *, actor: Actor) -> list[dict[str, Any]]:
+    """The results over the contacts ``actor`` may see."""
     steps = list(session.scalars(select(SequenceStep).where(SequenceStep.sequence_id == sequence_id).order_by(SequenceStep.position)))
     labels = dict(session.execute(select(StepVariant.id, StepVariant.label).where(StepVariant.step_id.in_([s.id for s in steps]))).all())
     meeting_after = exists().where(
@@ -28,19 +31,18 @@ def step_metrics(session: Session, sequence_id: uuid.UUID) -> list[dict[str, Any
             Deal.account_id.in_(select(Contact.account_id).where(Contact.id == EmailMessage.contact_id)),
         ),
     )
-    rows = session.execute(
-        select(
-            EmailMessage.step_id, EmailMessage.variant_id, EmailMessage.opened_at, EmailMessage.clicked_at,
-            EmailMessage.replied_at, EmailMessage.bounced_at, EmailMessage.unsubscribed_at,
-            meeting_after.label("meeting"), deal_after.label("deal"),
-        ).where(
-            and_(
-                EmailMessage.step_id.in_([s.id for s in steps]),
-                EmailMessage.direction == "outbound",
-                EmailMessage.status.in_(("sent", "bounced")),
-            )
+    stmt = select(
+        EmailMessage.step_id, EmailMessage.variant_id, EmailMessage.opened_at, EmailMessage.clicked_at,
+        EmailMessage.replied_at, EmailMessage.bounced_at, EmailMessage.unsubscribed_at,
+        meeting_after.label("meeting"), deal_after.label("deal"),
+    ).join(Contact, Contact.id == EmailMessage.contact_id).where(
+        and_(
+            EmailMessage.step_id.in_([s.id for s in steps]),
+            EmailMessage.direction == "outbound",
+            EmailMessage.status.in_(("sent", "bounced")),
         )
-    ).all()
+    )
+    rows = session.execute(contact_service.repository(session).visible(stmt, actor)).all()
     tally: dict[tuple[uuid.UUID, uuid.UUID | None], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     for row in rows:
         counts = tally[(row.step_id, row.variant_id)]

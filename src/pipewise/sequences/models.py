@@ -1,6 +1,6 @@
-"""Tables of the sequences package: mailboxes, templates, sequences with their steps and
-A/B variants, enrollments, the e-mail ledger (outbound and inbound), the suppression list,
-and the decision log that explains every touch that was sent, held or skipped."""
+"""Tables of the sequences package: templates, sequences with their steps and A/B
+variants, enrollments, and the decision log that explains every touch that was sent, held
+or skipped. Mailboxes, the e-mail ledger and the suppression list belong to ``mail``."""
 
 import uuid
 from datetime import datetime
@@ -10,41 +10,11 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
+from pipewise.mail.models import EmailMessage, Mailbox, MailAddress, Suppression  # noqa: F401 - the ledger the steps write to
 
 
 def _user_fk(*, nullable: bool = True, unique: bool = False) -> Any:
     return mapped_column(ForeignKey("user.id", ondelete="SET NULL" if nullable else "CASCADE"), index=True, unique=unique)
-
-
-class Mailbox(UUIDPrimaryKey, Timestamps, Base):
-    """How one user sends: identity, SMTP server (else the global one), caps and window."""
-
-    __tablename__ = "mailbox"
-
-    user_id: Mapped[uuid.UUID] = _user_fk(nullable=False, unique=True)
-    from_name: Mapped[str] = mapped_column(String(200))
-    from_address: Mapped[str] = mapped_column(String(254))
-    signature_html: Mapped[str | None] = mapped_column(Text)
-    signature_text: Mapped[str | None] = mapped_column(Text)
-    smtp_host: Mapped[str | None] = mapped_column(String(253))
-    smtp_port: Mapped[int | None]
-    smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")
-    smtp_username: Mapped[str | None] = mapped_column(String(254))
-    smtp_password: Mapped[str | None] = mapped_column(String(500))
-    imap_host: Mapped[str | None] = mapped_column(String(253))
-    imap_port: Mapped[int | None]
-    imap_security: Mapped[str] = mapped_column(String(10), default="ssl")
-    imap_username: Mapped[str | None] = mapped_column(String(254))
-    imap_password: Mapped[str | None] = mapped_column(String(500))
-    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
-    imap_uidvalidity: Mapped[int | None]
-    imap_last_uid: Mapped[int] = mapped_column(default=0)
-    daily_cap: Mapped[int] = mapped_column(default=200)
-    send_days: Mapped[list[Any]] = mapped_column(default=lambda: [0, 1, 2, 3, 4])
-    send_start_hour: Mapped[int] = mapped_column(default=9)
-    send_end_hour: Mapped[int] = mapped_column(default=17)
-    track_opens: Mapped[bool] = mapped_column(default=True)
-    track_clicks: Mapped[bool] = mapped_column(default=True)
 
 
 class EmailTemplate(UUIDPrimaryKey, Timestamps, Base):
@@ -147,71 +117,6 @@ class Enrollment(UUIDPrimaryKey, Timestamps, Base):
         Index("ix_enrollment_contact_status", "contact_id", "status"),
         Index("ix_enrollment_account_status", "account_id", "status"),
     )
-
-
-class EmailMessage(UUIDPrimaryKey, Timestamps, Base):
-    """The e-mail ledger. An outbound row is written, committed, before any SMTP traffic;
-    its status walks queued → sending → committing → sent, so a crashed worker's retry
-    knows whether the message may already have reached the server."""
-
-    __tablename__ = "email_message"
-
-    message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    direction: Mapped[str] = mapped_column(String(10))  # outbound | inbound
-    # sequence | manual | workflow | reply | auto_reply | bounce | other
-    kind: Mapped[str] = mapped_column(String(12))
-    status: Mapped[str] = mapped_column(String(12), index=True)
-    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.id", ondelete="SET NULL"), index=True)
-    step_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sequence_step.id", ondelete="SET NULL"), index=True)
-    variant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("step_variant.id", ondelete="SET NULL"))
-    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
-    account_id: Mapped[uuid.UUID | None]
-    sender_id: Mapped[uuid.UUID | None]
-    # The outbound message an inbound one answers or reports on.
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("email_message.id", ondelete="SET NULL"))
-    from_address: Mapped[str] = mapped_column(String(254))
-    to_address: Mapped[str] = mapped_column(String(254), index=True)
-    subject: Mapped[str] = mapped_column(String(500), default="")
-    in_reply_to: Mapped[str | None] = mapped_column(String(255))
-    references: Mapped[str | None] = mapped_column(Text)
-    body_text: Mapped[str | None] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
-    automated: Mapped[bool] = mapped_column(default=True)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime | None]
-    claimed_at: Mapped[datetime | None]
-    claimed_by: Mapped[str | None] = mapped_column(String(120))
-    sent_at: Mapped[datetime | None]
-    delivered_at: Mapped[datetime | None]
-    opened_at: Mapped[datetime | None]
-    clicked_at: Mapped[datetime | None]
-    replied_at: Mapped[datetime | None]
-    bounced_at: Mapped[datetime | None]
-    unsubscribed_at: Mapped[datetime | None]
-    open_count: Mapped[int] = mapped_column(default=0)
-    click_count: Mapped[int] = mapped_column(default=0)
-    error: Mapped[str | None] = mapped_column(Text)
-
-    __table_args__ = (
-        Index("ix_email_message_contact", "contact_id", "direction", "created_at"),
-        # The daily caps: a mailbox's and an account's automated mail of the last 24 hours.
-        Index("ix_email_message_account_created", "account_id", "created_at"),
-        Index("ix_email_message_sender_created", "sender_id", "created_at"),
-        Index("ix_email_message_step_variant", "step_id", "variant_id"),
-    )
-
-
-class Suppression(Base):
-    """An address that no sequence or workflow may e-mail again."""
-
-    __tablename__ = "suppression"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    address: Mapped[str] = mapped_column(String(254), unique=True)
-    reason: Mapped[str] = mapped_column(String(20))  # unsubscribe | bounce | complaint | manual
-    detail: Mapped[str | None] = mapped_column(Text)
-    contact_id: Mapped[uuid.UUID | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SequenceDecision(Base):

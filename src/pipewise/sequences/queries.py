@@ -73,10 +73,15 @@ def _state_decisions(session: Session, enrollment_ids: list[uuid.UUID]) -> dict[
     return {row.enrollment_id: row for row in rows}
 
 
-def enrollment_counts(session: Session) -> dict[uuid.UUID, Counter[str]]:
-    """Enrollments per sequence and status (counts only, so no visibility applies)."""
+def enrollment_counts(session: Session, actor: Actor) -> dict[uuid.UUID, Counter[str]]:
+    """Enrollments per sequence and status, of the contacts ``actor`` may see."""
     counts: dict[uuid.UUID, Counter[str]] = {}
-    rows = session.execute(select(Enrollment.sequence_id, Enrollment.status, func.count()).group_by(Enrollment.sequence_id, Enrollment.status))
+    stmt = (
+        select(Enrollment.sequence_id, Enrollment.status, func.count())
+        .join(Contact, Contact.id == Enrollment.contact_id)
+        .group_by(Enrollment.sequence_id, Enrollment.status)
+    )
+    rows = session.execute(contact_service.repository(session).visible(stmt, actor))
     for sequence_id, status, n in rows:
         counts.setdefault(sequence_id, Counter())[status] = n
     return counts

@@ -48,12 +48,12 @@ class MailboxCreate(InputModel):
     smtp_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
     smtp_username: Annotated[str, Field(max_length=254)] | None = None
-    smtp_password: Annotated[str, Field(max_length=500)] | None = None
+    smtp_password: Annotated[str, Field(max_length=200)] | None = None
     imap_host: Annotated[str, Field(max_length=253)] | None = None
     imap_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     imap_security: Literal["none", "starttls", "ssl"] = "ssl"
     imap_username: Annotated[str, Field(max_length=254)] | None = None
-    imap_password: Annotated[str, Field(max_length=500)] | None = None
+    imap_password: Annotated[str, Field(max_length=200)] | None = None
     imap_folder: Annotated[str, Field(min_length=1, max_length=200)] = "INBOX"
     daily_cap: Annotated[int, Field(ge=1, le=10_000)] = 200
     send_days: list[Annotated[int, Field(ge=0, le=6)]] = [0, 1, 2, 3, 4]
@@ -291,3 +291,32 @@ class InboundResult(BaseModel):
     message_id: str
     contact_id: uuid.UUID | None = None
     detail: str
+
+
+class MailAddressIn(InputModel):
+    address: Annotated[str, Field(min_length=3, max_length=254)]
+    user_id: uuid.UUID | None = None
+
+
+class MailAddressOut(OutputModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    address: str
+    method: str
+    verified_at: datetime | None
+    created_at: datetime
+
+
+class SentMessage(OutputModel):
+    id: uuid.UUID
+    message_id: str
+    kind: str
+    status: str
+    sender_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    from_address: str
+    to_address: str
+    subject: str
+    created_at: datetime
+    sent_at: datetime | None
+    error: str | None

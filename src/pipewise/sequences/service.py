@@ -19,10 +19,11 @@ from pipewise.crm.service import contact_service, task_service
 from pipewise.db.base import uuid7
 from pipewise.deals.models import Stage
 from pipewise.errors import Conflict, ErrorCollector, NotFound, PermissionDenied, ValidationFailed
-from pipewise.sequences import clock, delivery, engine, templates
+from pipewise.mail.mailboxes import mailbox_of
+from pipewise.sequences import clock, engine, templates
 from pipewise.sequences.compose import Draft, compose, pick_variant, step_message_id, thread_of
 from pipewise.sequences.decisions import decide
-from pipewise.sequences.guards import ENROLL_LOOKBACK, evaluate, mailbox_of
+from pipewise.sequences.guards import ENROLL_LOOKBACK, evaluate
 from pipewise.sequences.models import LIVE_STATES, EmailMessage, EmailTemplate, Enrollment, Sequence, SequenceStep, StepVariant
 from pipewise.sequences.schemas import EMAIL_STEPS, SequenceRules, StepIn, StepUpdate, VariantIn
 
@@ -352,16 +353,17 @@ class SequenceService:
         engine.resume(session, enrollment, reason=f"resumed by {_actor_label(actor)}: {reason}", by_person=True)
         return enrollment
 
-    def enrollments(self, session: Session, *, sequence_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None,
+    def enrollments(self, session: Session, *, actor: Actor, sequence_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None,
                     status: str | None = None, limit: int = 200) -> list[Enrollment]:
-        stmt = select(Enrollment).order_by(Enrollment.enrolled_at.desc()).limit(limit)
+        """Enrollments of contacts ``actor`` may see, newest first."""
+        stmt = select(Enrollment).join(Contact, Contact.id == Enrollment.contact_id).order_by(Enrollment.enrolled_at.desc()).limit(limit)
         if sequence_id:
             stmt = stmt.where(Enrollment.sequence_id == sequence_id)
         if contact_id:
             stmt = stmt.where(Enrollment.contact_id == contact_id)
         if status:
             stmt = stmt.where(Enrollment.status == status)
-        return list(session.scalars(stmt))
+        return list(session.scalars(contact_service.repository(session).visible(stmt, actor)))
 
     # -- one-off e-mail (workflows, a rep's draft) --
 
@@ -374,13 +376,10 @@ class SequenceService:
         contact = contact_service.get(session, contact_id, actor=actor)
         _check_parts(session, subject, body_html, body_text)
         sender = sender_id or contact.owner_id or (None if actor is SYSTEM_ACTOR else actor.id)
-        message = compose(
+        return compose(
             session, contact=contact, sender_id=sender, draft=Draft(subject, body_html, body_text),
-            kind=kind, automated=kind != "manual",
+            kind=kind, automated=kind != "manual", immediately=False,
         )
-        session.flush()
-        delivery.enqueue(session, message, immediately=False)
-        return message
 
     def send_manual_step(self, session: Session, *, task_id: uuid.UUID, subject: str, body_text: str, actor: Actor) -> EmailMessage:
         """A rep sends the e-mail a manual step asked for (from their queue): it goes out as
@@ -403,9 +402,8 @@ class SequenceService:
             session, contact=contact, sender_id=enrollment.sender_id or actor.id, draft=Draft(subject, body_html, body_text),
             kind="sequence", automated=False, message_id=message_id, enrollment=enrollment, step=step,
             variant=pick_variant(session, step, enrollment.id), thread=thread_of(session, enrollment.id) if step.thread else None,
+            immediately=False,
         )
-        session.flush()
-        delivery.enqueue(session, message, immediately=True)
         task_service.complete(session, task_id, actor=actor)
         return message
 

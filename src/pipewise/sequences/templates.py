@@ -4,7 +4,8 @@ Templates see only the merge fields offered here (contact, account, deal, owner,
 snippets, unsubscribe_url), as ``Fields`` objects: attribute access on anything else,
 method calls, imports and includes are refused. An empty field is undefined, so
 ``{{ contact.first_name | default("there") }}`` falls back. ``validate`` checks syntax and
-every field a template names before a sequence may go live."""
+every field a template names before a sequence may go live. The sandbox is the bounded
+one of ``pipewise.templating``: an e-mail's parts render within one time and size budget."""
 
 import html
 import re
@@ -16,7 +17,6 @@ from typing import Any
 
 from jinja2 import Undefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from pipewise.crm.models import Account, Contact
 from pipewise.deals.models import Deal, DealContact, Stage
 from pipewise.errors import ErrorCollector, FieldError, ValidationFailed
 from pipewise.sequences.models import EmailTemplate
+from pipewise.templating import BoundedEnvironment, bounded
 
 MAX_OUTPUT = 200_000
 
@@ -67,10 +68,8 @@ class Fields:
         return ""
 
 
-class MailEnvironment(SandboxedEnvironment):
+class MailEnvironment(BoundedEnvironment):
     """A sandbox that only reads ``Fields`` and never calls methods."""
-
-    intercepted_binops = frozenset({"*", "**"})
 
     def __init__(self, *, autoescape: bool) -> None:
         super().__init__(autoescape=autoescape, undefined=Undefined, loader=None)
@@ -197,17 +196,24 @@ def _snippets(session: Session, env: MailEnvironment, context: dict[str, Any]) -
 def render(
     session: Session, *, subject: str, body_html: str, body_text: str | None, context: dict[str, Any]
 ) -> Rendered:
-    """Render the three parts; a missing plain-text part is derived from the HTML."""
+    """Render the three parts (within one budget); a missing plain-text part is derived from the HTML."""
     try:
-        subject_out = TEXT_ENV.from_string(subject).render({**context, "snippets": Fields("snippets", {})})
-        html_out = HTML_ENV.from_string(body_html).render({**context, "snippets": _snippets(session, HTML_ENV, context)})
-        if body_text:
-            text_ctx = {**context, "snippets": _snippets(session, TEXT_ENV, context)}
-            text_out = TEXT_ENV.from_string(body_text).render(text_ctx)
-        else:
-            text_out = html_to_text(html_out)
+        with bounded():
+            return _render_parts(session, subject=subject, body_html=body_html, body_text=body_text, context=context)
     except (TemplateError, SecurityError, TypeError, ArithmeticError) as exc:
         raise ValidationFailed.on("body_html", f"the template cannot be rendered: {exc}") from None
+
+
+def _render_parts(
+    session: Session, *, subject: str, body_html: str, body_text: str | None, context: dict[str, Any]
+) -> Rendered:
+    subject_out = TEXT_ENV.from_string(subject).render({**context, "snippets": Fields("snippets", {})})
+    html_out = HTML_ENV.from_string(body_html).render({**context, "snippets": _snippets(session, HTML_ENV, context)})
+    if body_text:
+        text_ctx = {**context, "snippets": _snippets(session, TEXT_ENV, context)}
+        text_out = TEXT_ENV.from_string(body_text).render(text_ctx)
+    else:
+        text_out = html_to_text(html_out)
     if len(html_out) + len(text_out) > MAX_OUTPUT:
         raise ValidationFailed.on("body_html", "the rendered e-mail is too large")
     return Rendered(" ".join(subject_out.split()), html_out, text_out)
@@ -247,6 +253,8 @@ def field_errors(session: Session, field_name: str, source: str, *, known: set[s
         HTML_ENV.compile(source)
     except TemplateSyntaxError as exc:
         return [FieldError(field_name, f"syntax error on line {exc.lineno}: {exc.message}")]
+    except SecurityError as exc:  # too long or too deeply nested
+        return [FieldError(field_name, str(exc))]
     errors = []
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     unknown = set()
@@ -263,7 +271,8 @@ def field_errors(session: Session, field_name: str, source: str, *, known: set[s
         errors.append(FieldError(field_name, f"line {include.lineno}: templates may not include or import others"))
     if not errors:
         try:
-            HTML_ENV.from_string(source).render(_sample_context(known))
+            with bounded():
+                HTML_ENV.from_string(source).render(_sample_context(known))
         except (SecurityError, TemplateError, TypeError, ArithmeticError) as exc:
             errors.append(FieldError(field_name, f"the template cannot be rendered: {exc}"))
     unique = {(e.field, e.message): e for e in errors}

@@ -35,7 +35,7 @@ def sequence_list(request: Request, session: DbSession, me: CurrentUser, status:
     sequences = sequence_service.all(session, status=status or None)
     return render(request, "sequences/list.html", {
         "sequences": sequences, "status": status, "lookups": lookups,
-        "steps": queries.step_counts(session), "counts": queries.enrollment_counts(session),
+        "steps": queries.step_counts(session), "counts": queries.enrollment_counts(session, me.actor),
     })
 
 
@@ -117,7 +117,7 @@ def _detail(request: Request, session: Session, me: WebUser, sequence: Sequence,
         "sequence": sequence, "steps": steps, "lookups": lookups, "step_kinds": STEP_KINDS, "rules": rules,
         "exit_stage": exit_stage, "step_problems": by_step, "general_problems": general,
         "enrollments": queries.enrollment_rows(session, actor=me.actor, sequence_id=sequence.id, limit=10),
-        "counts": queries.enrollment_counts(session).get(sequence.id, {}),
+        "counts": queries.enrollment_counts(session, me.actor).get(sequence.id, {}),
         "rule_choices": RULE_CHOICES, "rule_numbers": RULE_NUMBERS,
     }, status_code=status)
 
@@ -163,7 +163,7 @@ def _rate(part: int, whole: int) -> str:
 @router.get("/sequences/{sequence_id}/metrics")
 def metrics_page(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
     sequence = sequence_service.get(session, sequence_id)
-    rows = step_metrics(session, sequence.id)
+    rows = step_metrics(session, sequence.id, actor=me.actor)
     for row in [*rows, *(v for r in rows for v in r["variants"])]:
         row["rates"] = {name: _rate(row[name], row["sent"]) for name in COUNTS if name != "sent"}
     return render(request, "sequences/metrics.html", {

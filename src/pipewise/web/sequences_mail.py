@@ -19,11 +19,14 @@ from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.errors import FieldError, NotFound, ValidationFailed
-from pipewise.sequences.guards import mailbox_of
-from pipewise.sequences.library import mailbox_service, suppression_service
-from pipewise.sequences.mailer import outbox_dir
+from pipewise.mail import ledger
+from pipewise.mail.mailboxes import mailbox_of, may_send_as
+from pipewise.mail.senders import sender_address_service
+from pipewise.mail.mailboxes import mailbox_service
+from pipewise.mail.suppression import suppression_service
+from pipewise.mail.transport import outbox_dir
 from pipewise.sequences.schemas import MailboxUpdate, SuppressionIn
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.mail.settings import get_mail_settings
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.sequences_forms import Problems, checked
 
@@ -48,15 +51,17 @@ def _mailbox_values(session: Session, me: WebUser) -> dict[str, Any]:
     return values
 
 
-def _mailbox_form(request: Request, values: dict[str, Any], problems: Problems | None = None, status: int = 200) -> Response:
+def _mailbox_form(request: Request, session: Session, me: WebUser, values: dict[str, Any], problems: Problems | None = None,
+                  status: int = 200) -> Response:
     return render(request, "mail/mailbox.html", {
         "values": values, "problems": problems or Problems(), "days": DAYS, "global_smtp": get_mail_settings().smtp_host,
+        "addresses": [a for a in sender_address_service.all(session, actor=me.actor) if a.user_id == me.id],
     }, status_code=status)
 
 
 @router.get("/mail/mailbox")
 def mailbox_page(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return _mailbox_form(request, _mailbox_values(session, me))
+    return _mailbox_form(request, session, me, _mailbox_values(session, me))
 
 
 def _read_mailbox(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -78,13 +83,13 @@ def _save_mailbox(request: Request, session: Session, me: WebUser, form: FormDat
     parsed, errors = checked(MailboxUpdate, data)
     if missing or parsed is None:
         problems.add(missing + errors, MAILBOX_FIELDS)
-        return _mailbox_form(request, values, problems, 422)
+        return _mailbox_form(request, session, me, values, problems, 422)
     try:
         with session.begin_nested():
             mailbox_service.save(session, data=parsed.model_dump(exclude_unset=True), actor=me.actor)
     except ValidationFailed as exc:
         problems.add(exc.errors or [FieldError("", exc.detail)], MAILBOX_FIELDS)
-        return _mailbox_form(request, values, problems, 422)
+        return _mailbox_form(request, session, me, values, problems, 422)
     flash(request, "Mailbox saved.")
     return redirect("/mail/mailbox")
 
@@ -92,6 +97,24 @@ def _save_mailbox(request: Request, session: Session, me: WebUser, form: FormDat
 @router.post("/mail/mailbox")
 async def save_mailbox(request: Request, session: DbSession, me: CurrentUser) -> Response:
     return await run_in_threadpool(_save_mailbox, request, session, me, await request.form())
+
+
+def _add_address(request: Request, session: Session, me: WebUser, form: FormData) -> Response:
+    address = str(form.get("address") or "").strip()
+    try:
+        with session.begin_nested():
+            sender_address_service.request(session, address=address, user_id=me.id, actor=me.actor)
+    except ValidationFailed as exc:
+        problems = Problems()
+        problems.add(exc.errors or [FieldError("address", exc.detail)], ("address",))
+        return _mailbox_form(request, session, me, {**_mailbox_values(session, me), "address": address}, problems, 422)
+    flash(request, f"Added {address}." if me.actor.is_admin else f"We e-mailed a confirmation link to {address}.")
+    return redirect("/mail/mailbox#sender-addresses")
+
+
+@router.post("/mail/addresses")
+async def add_address(request: Request, session: DbSession, me: CurrentUser) -> Response:
+    return await run_in_threadpool(_add_address, request, session, me, await request.form())
 
 
 # -- the local outbox --
@@ -119,11 +142,15 @@ def _date(message: MimeMessage) -> datetime | None:
 
 
 def _visible_to(me: WebUser, session: Session, message: MimeMessage) -> bool:
-    """Admins read the whole outbox; everyone else what was sent as them."""
+    """The sender, their team and admins read a message of the ledger; a file the ledger
+    does not know is shown to admins and to a user it was sent as."""
     if me.actor.is_admin:
         return True
-    mine = {me.user.email.lower(), mailbox_of(session, me.id).from_address.lower()}
-    return any(address.lower() in mine for _name, address in getaddresses([str(message["From"] or "")]))
+    row = ledger.by_message_id(session, str(message["Message-ID"] or ""))
+    if row is not None:
+        return ledger.may_read(session, me.actor, row)
+    senders = [address for _name, address in getaddresses([str(message["From"] or "")])]
+    return any(may_send_as(session, me.user, address) for address in senders if address)
 
 
 def _entries(session: Session, me: WebUser) -> list[OutboxEntry]:

@@ -205,7 +205,7 @@ def _read_widget(widget: Widget, raw: list[str], place: str, state: FormState) -
     if widget.kind in ("json", "any"):
         try:
             return json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             if widget.kind == "any":
                 return text
             state.add(place, f"{widget.label}: could not be read as JSON ({exc})")
@@ -255,7 +255,7 @@ def _read_conditions(form: Any, key: str, state: FormState) -> Any:
     if text:
         try:
             return json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             state.add(key, f"could not be read: {exc}")
             return None
     return {match: items} if items else None

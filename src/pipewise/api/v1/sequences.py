@@ -1,24 +1,34 @@
 """Sequences API: sequences, steps and variants, enrollments, mailboxes, templates,
-suppression, previews, metrics; plus the public inbound-mail, tracking and
-unsubscribe endpoints (under ``public_router``)."""
+suppression, sender addresses, sent mail, previews, metrics; plus the public endpoints
+(under ``public_router``): inbound mail from the gateway, tracking, unsubscribe and
+sender-address confirmation."""
 
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import escape
+from starlette.concurrency import run_in_threadpool
 
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, Unauthorized
 from pipewise.errors import PipewiseError, ValidationFailed
-from pipewise.sequences import consent, inbound, tracking
+from pipewise.mail import consent, gateway, ledger, tracking
+from pipewise.mail.mailboxes import mailbox_service
+from pipewise.mail.senders import sender_address_service
+from pipewise.mail.suppression import suppression_service
+from pipewise.sequences import inbound
 from pipewise.sequences import schemas as s
 from pipewise.sequences.decisions import decisions_for
-from pipewise.sequences.library import mailbox_service, suppression_service, template_service
+from pipewise.sequences.library import template_service
 from pipewise.sequences.metrics import step_metrics
 from pipewise.sequences.service import sequence_service
 
 router = APIRouter(prefix="/api/v1", tags=["sequences"])
 public_router = APIRouter(prefix="/api/v1", tags=["e-mail (public)"])
+
+PLAIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="font-family:sans-serif;max-width:32rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>{form}</body></html>"""
 
 
 def _sequence(session: Any, sequence_id: uuid.UUID) -> dict[str, Any]:
@@ -55,12 +65,15 @@ def activate_sequence(sequence_id: uuid.UUID, session: DbSession, actor: Current
     return _sequence(session, sequence_id)
 
 
-@router.post("/sequences/{sequence_id}/{status}", response_model=s.Sequence, summary="Pause or archive a sequence")
-def set_sequence_status(sequence_id: uuid.UUID, status: str, session: DbSession, actor: CurrentActor) -> Any:
-    target = {"pause": "paused", "archive": "archived"}.get(status)
-    if target is None:
-        raise ValidationFailed.on("status", "use activate, pause or archive")
-    sequence_service.set_status(session, sequence_id, target, actor=actor)
+@router.post("/sequences/{sequence_id}/pause", response_model=s.Sequence, summary="Pause a sequence (enrollments wait)")
+def pause_sequence(sequence_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    sequence_service.set_status(session, sequence_id, "paused", actor=actor)
+    return _sequence(session, sequence_id)
+
+
+@router.post("/sequences/{sequence_id}/archive", response_model=s.Sequence, summary="Archive a sequence")
+def archive_sequence(sequence_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    sequence_service.set_status(session, sequence_id, "archived", actor=actor)
     return _sequence(session, sequence_id)
 
 
@@ -120,7 +133,7 @@ def list_enrollments(
     session: DbSession, actor: CurrentActor, sequence_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None,
     status: str | None = None, limit: int = Query(200, ge=1, le=1000),
 ) -> Any:
-    return sequence_service.enrollments(session, sequence_id=sequence_id, contact_id=contact_id, status=status, limit=limit)
+    return sequence_service.enrollments(session, actor=actor, sequence_id=sequence_id, contact_id=contact_id, status=status, limit=limit)
 
 
 @router.post("/sequence-enrollments/{enrollment_id}/pause", response_model=s.Enrollment)
@@ -142,7 +155,7 @@ def enrollment_decisions(enrollment_id: uuid.UUID, session: DbSession, actor: Cu
 @router.get("/sequences/{sequence_id}/metrics", summary="Per-step and per-variant results")
 def sequence_metrics(sequence_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     sequence_service.get(session, sequence_id)
-    return step_metrics(session, sequence_id)
+    return step_metrics(session, sequence_id, actor=actor)
 
 
 @router.post("/email/preview", response_model=s.Preview, summary="Render a subject and body with a real contact")
@@ -161,6 +174,32 @@ def list_mailboxes(session: DbSession, actor: CurrentActor) -> Any:
 @router.put("/mailboxes", response_model=s.Mailbox, summary="Set up or change a user's mailbox (yours by default)")
 def save_mailbox(body: s.MailboxCreate, session: DbSession, actor: CurrentActor) -> Any:
     return mailbox_service.save(session, data=body.model_dump(exclude_unset=True), actor=actor)
+
+
+@router.get("/mail-addresses", response_model=list[s.MailAddressOut], summary="From addresses you may send as (admins: everyone's)")
+def list_mail_addresses(session: DbSession, actor: CurrentActor) -> Any:
+    return sender_address_service.all(session, actor=actor)
+
+
+@router.post("/mail-addresses", status_code=201, response_model=s.MailAddressOut,
+             summary="Ask to send as an address: an admin approves it, anyone else gets a confirmation link e-mailed to it")
+def add_mail_address(body: s.MailAddressIn, session: DbSession, actor: CurrentActor) -> Any:
+    return sender_address_service.request(session, address=body.address, user_id=body.user_id, actor=actor)
+
+
+@router.delete("/mail-addresses/{address_id}", status_code=204)
+def remove_mail_address(address_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> None:
+    sender_address_service.remove(session, address_id, actor=actor)
+
+
+@router.get("/email-messages", response_model=list[s.SentMessage], summary="Sent mail: yours and your team's (admins: all)")
+def list_sent_messages(session: DbSession, actor: CurrentActor, status: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> Any:
+    return ledger.outbound(session, actor=actor, status=status, limit=limit)
+
+
+@router.get("/email-messages/{message_id}", response_model=s.SentMessage)
+def read_sent_message(message_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
+    return ledger.get(session, message_id, actor=actor)
 
 
 @router.get("/email-templates", response_model=list[s.Template])
@@ -201,14 +240,28 @@ def remove_suppression(address: str, session: DbSession, actor: CurrentActor) ->
 # -- public: mail gateways, recipients' mail clients --
 
 
-@public_router.post("/inbound/email", response_model=s.InboundResult, summary="Hand over one raw RFC 822 message")
-async def inbound_email(request: Request, session: DbSession, actor: CurrentActor) -> Any:
-    """Authenticated with an API token (the mail gateway's). The body is the raw message."""
+@public_router.post("/inbound/email", response_model=s.InboundResult, summary="Hand over one raw RFC 822 message (mail gateway)")
+async def inbound_email(request: Request, session: DbSession) -> Any:
+    """For the mail gateway only: the body is the raw message, signed with the gateway
+    secret (``X-Pipewise-Signature``, see docs/sequences.md); a user's API token is not
+    accepted."""
     raw = await request.body()
+    problem = gateway.refusal(request.headers.get(gateway.SIGNATURE_HEADER), raw)
+    if problem is not None:
+        raise Unauthorized(problem)
     if not raw.strip():
         raise ValidationFailed.on("body", "send the raw RFC 822 message as the request body")
-    outcome = inbound.process(session, raw)
+    outcome = await run_in_threadpool(inbound.process, session, raw)
     return {"kind": outcome.kind, "message_id": outcome.message_id, "contact_id": outcome.contact_id, "detail": outcome.detail}
+
+
+@public_router.get("/mail-addresses/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
+def confirm_sender_address(token: str, session: DbSession) -> Any:
+    try:
+        row = sender_address_service.confirm(session, token)
+    except PipewiseError as exc:
+        return HTMLResponse(PLAIN_PAGE.format(title="Link not valid", text=escape(exc.detail), form=""), exc.status)
+    return PLAIN_PAGE.format(title="Address confirmed", text=f"You may now send as {escape(row.address)}.", form="")
 
 
 @public_router.get("/t/open/{token}.gif", include_in_schema=False)
@@ -222,16 +275,15 @@ def click(token: str, session: DbSession) -> Response:
     return RedirectResponse(consent.record_click(session, token), status_code=302)
 
 
-UNSUBSCRIBE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head>
-<body style="font-family:sans-serif;max-width:32rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>{form}</body></html>"""
+
 
 
 @public_router.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(token: str) -> Any:
     if tracking.unsign("unsubscribe", token) is None:
-        return HTMLResponse(UNSUBSCRIBE_PAGE.format(title="Link not valid", text="This unsubscribe link is not valid.", form=""), 404)
+        return HTMLResponse(PLAIN_PAGE.format(title="Link not valid", text="This unsubscribe link is not valid.", form=""), 404)
     form = '<form method="post"><button type="submit">Unsubscribe me</button></form>'
-    return UNSUBSCRIBE_PAGE.format(title="Unsubscribe", text="Stop all e-mail from us to this address?", form=form)
+    return PLAIN_PAGE.format(title="Unsubscribe", text="Stop all e-mail from us to this address?", form=form)
 
 
 @public_router.post("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -239,4 +291,4 @@ def unsubscribe(token: str, session: DbSession, one_click: str | None = Form(Non
     """The page's button and RFC 8058 one-click (body ``List-Unsubscribe=One-Click``)."""
     via = "one-click" if one_click == "One-Click" else "the unsubscribe page"
     message = consent.unsubscribe(session, token, via=via)
-    return UNSUBSCRIBE_PAGE.format(title="Unsubscribed", text=f"{message.to_address} will get no more e-mail from us.", form="")
+    return PLAIN_PAGE.format(title="Unsubscribed", text=f"{escape(message.to_address)} will get no more e-mail from us.", form="")

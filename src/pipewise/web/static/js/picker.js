@@ -110,6 +110,7 @@
     if (document.activeElement === p.input) return;
     picker.dataset.quiet = "1";
     p.input.focus();
+    delete picker.dataset.quiet;  // htmx asks (and is told no) during focus()
   }
 
   function pickerOf(el) { return el.closest && el.closest("[data-picker]"); }
@@ -171,7 +172,7 @@
       if (active && p.list.getAttribute("aria-busy") !== "true") choose(picker, p, active);
     } else if (evt.key === "Escape") {
       if (isOpen(p)) { evt.preventDefault(); close(p); }
-      else if (!p.chosen) p.input.value = p.input.dataset.label || "";
+      else p.input.value = p.chosen ? "" : p.input.dataset.label || "";
     }
   });
 

@@ -26,6 +26,9 @@ class MailSettings(BaseSettings):
     # How long a delivery may be claimed before another worker may take it over; a
     # crashed worker's claim expires after this.
     send_lease_seconds: int = 120
+    # Where the mailto: of List-Unsubscribe points; by default the sender's own address,
+    # whose replies Pipewise reads (IMAP or the inbound endpoint).
+    unsubscribe_address: str | None = None
     # Global IMAP account polled by `pipewise mail poll` (mailboxes may have their own).
     imap_host: str | None = None
     imap_port: int = 993

@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import escape
 
 from pipewise.config import get_settings
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.mail.settings import get_mail_settings
 
 PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
@@ -47,7 +47,21 @@ def click_url(message_pk: uuid.UUID, target: str) -> str:
 
 
 def unsubscribe_url(message_pk: uuid.UUID) -> str:
-    return _url(f"/api/v1/unsubscribe/{sign('unsubscribe', {'m': str(message_pk)})}")
+    return _url(f"/api/v1/unsubscribe/{unsubscribe_token(message_pk)}")
+
+
+UNSUBSCRIBE_SUBJECT = "unsubscribe "
+
+
+def unsubscribe_token(message_pk: uuid.UUID) -> str:
+    return sign("unsubscribe", {"m": str(message_pk)})
+
+
+def unsubscribe_mailto(message_pk: uuid.UUID, sender_address: str) -> str:
+    """``mailto:`` for List-Unsubscribe: a message to it (with the signed token in the
+    subject) unsubscribes like the link; inbound processing reads it."""
+    to = get_mail_settings().unsubscribe_address or sender_address
+    return f"mailto:{to}?subject=unsubscribe%20{unsubscribe_token(message_pk)}"
 
 
 def decorate(html: str, text: str, *, message_pk: uuid.UUID, track_opens: bool, track_clicks: bool) -> tuple[str, str]:

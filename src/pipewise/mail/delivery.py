@@ -1,4 +1,4 @@
-"""Delivering queued e-mail exactly once across crashes.
+"""Delivering queued e-mail exactly once across crashes, for every sender.
 
 The ledger row is committed before any SMTP traffic and walks
 queued → sending → committing → sent. ``sending`` is committed before connecting;
@@ -25,9 +25,14 @@ from pipewise.crm.models import Contact
 from pipewise.db.session import session_scope
 from pipewise.events import bus
 from pipewise.events.models import ScheduledAction
-from pipewise.sequences import clock, engine
-from pipewise.sequences.events import emit
-from pipewise.sequences.mailer import (
+from pipewise.mail import caps, clock, hooks, secrets
+from pipewise.mail.events import emit
+from pipewise.mail.mailboxes import mailbox_of
+from pipewise.mail.models import EmailMessage
+from pipewise.mail.settings import get_mail_settings
+from pipewise.mail.suppression import refusal, suppress
+from pipewise.mail.tracking import unsubscribe_mailto, unsubscribe_url
+from pipewise.mail.transport import (
     DeliveryUncertain,
     OutgoingMail,
     PermanentFailure,
@@ -36,10 +41,6 @@ from pipewise.sequences.mailer import (
     build_mime,
     smtp_config,
 )
-from pipewise.sequences.guards import mailbox_of, suppression_of
-from pipewise.sequences.models import EmailMessage, Enrollment
-from pipewise.sequences.settings import get_mail_settings
-from pipewise.sequences.tracking import unsubscribe_url
 
 log = logging.getLogger("pipewise.mail")
 
@@ -114,18 +115,35 @@ def run_delivery_check(session: Session, action: ScheduledAction) -> None:
 def _blocked(session: Session, message: EmailMessage, now: datetime) -> str | None:
     """Last look before the SMTP transaction; returns why the message must not go."""
     contact = session.get(Contact, message.contact_id) if message.contact_id else None
-    suppressed = suppression_of(session, message.to_address)
-    if suppressed is not None:
-        return f"{suppressed.address} is on the suppression list ({suppressed.reason})"
-    if contact is not None and contact.consent_state == "withdrawn":
-        return f"{contact.full_name} withdrew consent"
-    if message.enrollment_id is None or not message.automated:
-        return None  # a rep's own send (a manual step) is their call, not the guards'
-    enrollment = session.get(Enrollment, message.enrollment_id)
-    if enrollment is None or enrollment.status != "active":
-        return f"the enrollment is {enrollment.status if enrollment else 'gone'}"
-    verdict = engine.check_now(session, enrollment, now=now)
-    return None if verdict.clear else verdict.reason
+    return refusal(session, message.to_address, contact) or hooks.last_look(session, message, now)
+
+
+def _hold(message: EmailMessage, until: datetime, why: str) -> datetime:
+    message.next_attempt_at, message.error = until, why
+    return until
+
+
+def _outgoing(session: Session, message: EmailMessage, now: datetime) -> OutgoingMail:
+    mailbox = mailbox_of(session, message.sender_id)
+    contact = session.get(Contact, message.contact_id) if message.contact_id else None
+    unsubscribable = message.kind != "notice"
+    return OutgoingMail(
+        message_id=message.message_id,
+        from_name=mailbox.from_name,
+        from_address=message.from_address,
+        # A workflow's e-mail goes to the address it names, as it named it.
+        to_name=contact.full_name if contact and message.kind != "workflow" else "",
+        to_address=message.to_address,
+        subject=message.subject,
+        html=message.body_html or "",
+        text=message.body_text or "",
+        sent_at=now,
+        in_reply_to=message.in_reply_to,
+        references=(message.references or "").split(),
+        unsubscribe_url=unsubscribe_url(message.id) if unsubscribable else None,
+        unsubscribe_mailto=unsubscribe_mailto(message.id, message.from_address) if unsubscribable else None,
+        idempotency_key=message.send_key,
+    )
 
 
 def _claim(message_id: uuid.UUID, me: str) -> tuple[OutgoingMail, bytes, object, str] | datetime | None:
@@ -146,28 +164,21 @@ def _claim(message_id: uuid.UUID, me: str) -> tuple[OutgoingMail, bytes, object,
         if reason is not None:
             message.status = "cancelled"
             message.error = reason
-            if message.enrollment_id:
-                engine.send_refused(session, message, reason)
+            hooks.refused(session, message, reason)
             return None
-        message.status, message.claimed_at, message.claimed_by = "sending", now, me
-        message.attempts += 1
         mailbox = mailbox_of(session, message.sender_id)
-        contact = session.get(Contact, message.contact_id) if message.contact_id else None
-        mail = OutgoingMail(
-            message_id=message.message_id,
-            from_name=mailbox.from_name,
-            from_address=message.from_address,
-            to_name=contact.full_name if contact else "",
-            to_address=message.to_address,
-            subject=message.subject,
-            html=message.body_html or "",
-            text=message.body_text or "",
-            sent_at=now,
-            in_reply_to=message.in_reply_to,
-            references=(message.references or "").split(),
-            unsubscribe_url=unsubscribe_url(message.id),
-        )
-        config = smtp_config(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security, mailbox.smtp_username, mailbox.smtp_password)
+        room_at = caps.held_by_cap(session, message, mailbox.daily_cap, now)
+        if room_at is not None:
+            schedule_check(session, message.id, room_at)
+            return _hold(message, room_at, f"{message.from_address} reached its cap of {mailbox.daily_cap} automated e-mails in 24 hours")
+        message.attempts += 1
+        try:
+            password = secrets.decrypt(mailbox.smtp_password)
+        except secrets.UnreadableSecret as exc:
+            return _record_failure(session, message, f"the SMTP password of {mailbox.from_address}: {exc}", permanent=False)
+        config = smtp_config(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security, mailbox.smtp_username, password)
+        message.status, message.claimed_at, message.claimed_by = "sending", now, me
+        mail = _outgoing(session, message, now)
         return mail, build_mime(mail), config, message.from_address
 
 
@@ -225,8 +236,7 @@ def finalize_sent(session: Session, message: EmailMessage, *, note: str | None =
     message.error = note
     message.claimed_by = None
     emit(session, message, "sent")
-    if message.enrollment_id:
-        engine.after_sent(session, message)
+    hooks.sent(session, message)
 
 
 def _after_failure(message_id: uuid.UUID, error: str, *, permanent: bool) -> datetime | None:
@@ -234,21 +244,24 @@ def _after_failure(message_id: uuid.UUID, error: str, *, permanent: bool) -> dat
         message = session.get(EmailMessage, message_id, with_for_update=True)
         if message is None or message.status in FINAL_STATUSES:
             return None
-        message.error = error
-        message.claimed_by = None
-        if permanent:
-            mark_bounced(session, message, f"the server refused it: {error}")
-            return None
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status = "failed"
-            if message.enrollment_id:
-                engine.send_refused(session, message, f"gave up after {message.attempts} attempts: {error}")
-            return None
-        message.status = "queued"
-        message.next_attempt_at = clock.now() + retry_delay(message.attempts)
-        schedule_check(session, message.id, message.next_attempt_at)
-        log.info("temporary failure sending %s (%s); retry at %s", message.message_id, error, message.next_attempt_at)
-        return message.next_attempt_at
+        return _record_failure(session, message, error, permanent=permanent)
+
+
+def _record_failure(session: Session, message: EmailMessage, error: str, *, permanent: bool) -> datetime | None:
+    message.error = error
+    message.claimed_by = None
+    if permanent:
+        mark_bounced(session, message, f"the server refused it: {error}")
+        return None
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = "failed"
+        hooks.refused(session, message, f"gave up after {message.attempts} attempts: {error}")
+        return None
+    message.status = "queued"
+    message.next_attempt_at = clock.now() + retry_delay(message.attempts)
+    schedule_check(session, message.id, message.next_attempt_at)
+    log.info("temporary failure sending %s (%s); retry at %s", message.message_id, error, message.next_attempt_at)
+    return message.next_attempt_at
 
 
 def mark_bounced(session: Session, message: EmailMessage, detail: str) -> None:
@@ -258,4 +271,4 @@ def mark_bounced(session: Session, message: EmailMessage, detail: str) -> None:
     message.status = "bounced"
     message.bounced_at = clock.now()
     emit(session, message, "bounced", detail=detail)
-    engine.suppress(session, message.to_address, reason="bounce", detail=detail, contact_id=message.contact_id)
+    suppress(session, message.to_address, reason="bounce", detail=detail, contact_id=message.contact_id)

@@ -6,7 +6,8 @@ dot. Before the dot the server discards the message if we vanish; after it, the 
 has it. An SMTP transport keeps its connection open from one message to the next (a
 worker sends a batch over one connection); ``abort`` drops a staged message by closing
 the connection, the only way to take back a DATA body. With no SMTP server configured,
-mail goes to .eml files in the outbox folder."""
+mail goes to .eml files in the outbox folder. Nothing outside the mail package opens an
+SMTP connection or writes an .eml file."""
 
 import email.policy
 import os
@@ -22,8 +23,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Protocol
 
+from pipewise import netguard
 from pipewise.config import get_settings
-from pipewise.sequences.settings import get_mail_settings
+from pipewise.mail.settings import get_mail_settings
 
 
 class DeliveryError(Exception):
@@ -64,6 +66,9 @@ class OutgoingMail:
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
     unsubscribe_url: str | None = None
+    # mailto: the same unsubscribe by e-mail, for clients that do not POST.
+    unsubscribe_mailto: str | None = None
+    idempotency_key: str | None = None
 
 
 def build_mime(mail: OutgoingMail) -> bytes:
@@ -77,13 +82,33 @@ def build_mime(mail: OutgoingMail) -> bytes:
         msg["In-Reply-To"] = mail.in_reply_to
     if mail.references:
         msg["References"] = " ".join(mail.references)
-    if mail.unsubscribe_url:
-        # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to this URL.
-        msg["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if mail.idempotency_key:
+        msg["X-Pipewise-Idempotency-Key"] = mail.idempotency_key
     msg.set_content(mail.text)
-    msg.add_alternative(mail.html, subtype="html")
-    return msg.as_bytes(policy=email.policy.SMTP)
+    if mail.html:
+        msg.add_alternative(mail.html, subtype="html")
+    return _with_raw_headers(msg.as_bytes(policy=email.policy.SMTP), unsubscribe_headers(mail))
+
+
+def unsubscribe_headers(mail: OutgoingMail) -> list[tuple[str, str]]:
+    """RFC 2369 and RFC 8058: ``<https://…>, <mailto:…>`` and the one-click POST marker."""
+    if not mail.unsubscribe_url:
+        return []
+    targets = [mail.unsubscribe_url] + ([mail.unsubscribe_mailto] if mail.unsubscribe_mailto else [])
+    return [
+        ("List-Unsubscribe", ", ".join(f"<{target}>" for target in targets)),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    ]
+
+
+def _with_raw_headers(data: bytes, headers: list[tuple[str, str]]) -> bytes:
+    """Add ASCII headers exactly as given: the email package would fold a long URL or
+    encode it (RFC 2047), and mailbox providers then ignore the header."""
+    if not headers:
+        return data
+    raw = b"".join(f"{name}: {value}".encode("ascii") + b"\r\n" for name, value in headers)
+    end = data.index(b"\r\n\r\n") + 2
+    return data[:end] + raw + data[end:]
 
 
 def dot_stuff(data: bytes) -> bytes:
@@ -115,6 +140,9 @@ class SmtpConfig:
     # for a self-signed server on a trusted network.
     verify: bool = True
     ca_file: str | None = None
+    # A server a user typed into their mailbox (not the operator's): connections go only
+    # to addresses netguard allows.
+    guarded: bool = False
 
     @property
     def label(self) -> str:
@@ -162,6 +190,26 @@ def _setup_error(config: SmtpConfig, exc: Exception) -> SetupFailure | None:
     return None
 
 
+class _CheckedSocket:
+    """Connects to an address of the host that netguard allows; TLS still names the host
+    (smtplib keeps the name it was given for STARTTLS and implicit TLS)."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        try:
+            return netguard.connect(host, port, timeout)
+        except ConnectionRefusedError as exc:
+            raise SetupFailure(f"{host}:{port}: {exc}") from None
+
+
+class _GuardedSMTP(_CheckedSocket, smtplib.SMTP):
+    pass
+
+
+class _GuardedSMTPSSL(_CheckedSocket, smtplib.SMTP_SSL):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.context.wrap_socket(super()._get_socket(host, port, timeout), server_hostname=self._host)
+
+
 class SmtpTransport:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
@@ -169,10 +217,11 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
+        plain, implicit_tls = (_GuardedSMTP, _GuardedSMTPSSL) if cfg.guarded else (smtplib.SMTP, smtplib.SMTP_SSL)
         if cfg.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=tls_context(cfg))
+            smtp: smtplib.SMTP = implicit_tls(cfg.host, cfg.port, timeout=cfg.timeout, context=tls_context(cfg))
         else:
-            smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            smtp = plain(cfg.host, cfg.port, timeout=cfg.timeout)
         # The body and the final dot go out as two writes; with Nagle's algorithm the dot
         # waits for the server's delayed ACK of the body (40 ms on Linux) on every message.
         smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -318,7 +367,7 @@ def smtp_config(host: str | None, port: int | None, security: str, username: str
     settings = get_mail_settings()
     trust = {"timeout": settings.smtp_timeout_seconds, "verify": settings.smtp_tls_verify, "ca_file": settings.smtp_ca_file}
     if host:
-        return SmtpConfig(host, port or 587, security, username, password, **trust)
+        return SmtpConfig(host, port or 587, security, username, password, **trust, guarded=True)
     if settings.smtp_host:
         return SmtpConfig(
             settings.smtp_host, settings.smtp_port, settings.smtp_security, settings.smtp_username, settings.smtp_password, **trust

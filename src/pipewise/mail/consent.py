@@ -1,15 +1,18 @@
 """What recipients do with our mail: opens, clicks, and unsubscribes (link or RFC 8058
 one-click POST), honoured at once: the address is suppressed, queued mail cancelled and
-every enrollment of the contact ended in the same transaction."""
+every enrollment of the contact ended in the same transaction (through the suppression
+list's hooks). The same token works from the link, the one-click POST and a reply to the
+List-Unsubscribe mailto: address."""
 
 import uuid
 
 from sqlalchemy.orm import Session
 
 from pipewise.errors import NotFound
-from pipewise.sequences import clock, engine, tracking
-from pipewise.sequences.events import emit
-from pipewise.sequences.models import EmailMessage
+from pipewise.mail import clock, tracking
+from pipewise.mail.events import emit
+from pipewise.mail.models import EmailMessage
+from pipewise.mail.suppression import suppress
 
 
 def _message(session: Session, purpose: str, token: str) -> tuple[EmailMessage, dict]:
@@ -54,5 +57,5 @@ def unsubscribe(session: Session, token: str, *, via: str) -> EmailMessage:
     if message.unsubscribed_at is None:
         message.unsubscribed_at = clock.now()
         emit(session, message, "unsubscribed", detail=f"unsubscribed via {via}")
-    engine.suppress(session, message.to_address, reason="unsubscribe", detail=f"via {via}", contact_id=message.contact_id)
+    suppress(session, message.to_address, reason="unsubscribe", detail=f"via {via}", contact_id=message.contact_id)
     return message
