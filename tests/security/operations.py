@@ -106,7 +106,7 @@ class Op:
 
 
 REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule"}
-USER_KINDS = {"saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
+USER_KINDS = {"email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
               "sequence", "live_sequence"}
 
 
@@ -340,6 +340,11 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("PATCH", "/api/v1/email-templates/{template_id}"): Op(target="template", rule=owner_or_any_manager,
                                                            body=lambda c: js({"subject": "Hello"})),
     ("DELETE", "/api/v1/email-templates/{template_id}"): Op(target="template", rule=owner_or_any_manager),
+    ("GET", "/api/v1/mail-addresses"): Op(lists="mail_address"),
+    ("POST", "/api/v1/mail-addresses"): Op(body=lambda c: js({"address": f"{unique(c)}@sender.example"})),
+    ("DELETE", "/api/v1/mail-addresses/{address_id}"): Op(target="mail_address", rule=owner_only),
+    ("GET", "/api/v1/email-messages"): Op(lists="email_message", body=LONG_PAGE),
+    ("GET", "/api/v1/email-messages/{message_id}"): Op(target="email_message", rule=visible),
     ("GET", "/api/v1/suppressions"): Op(),
     ("POST", "/api/v1/suppressions"): Op(body=lambda c: js({"address": f"{unique(c)}@blocked.example"})),
     ("DELETE", "/api/v1/suppressions/{address}"): Op(target="suppression", rule=admins),

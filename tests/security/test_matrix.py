@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 
 from tests.security.operations import (
     ALLOW, FORBIDDEN, HIDDEN, OPERATIONS, Call, Op, api_operations, documented_operations, op_for, owner_and_managers_see,
-    url_for, visible,
+    owner_only, url_for, visible,
 )
 from tests.security.world import ACTORS, OWNERS, PASSWORD, World, nonexistent
 
@@ -33,6 +33,8 @@ LIST_SOURCES = {
     "duplicate": ("duplicate", "lead_id", visible),
     "saved_view": ("saved_view", "view_id", lambda actor, owner: ALLOW if actor == OWNERS[owner] else HIDDEN),
     "lead_import": ("lead_import", "import_id", owner_and_managers_see),
+    "email_message": ("email_message", "message_id", visible),
+    "mail_address": ("mail_address", "address_id", owner_only),
 }
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", re.I)
 

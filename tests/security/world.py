@@ -310,6 +310,27 @@ def _suppression(world: World, owner: str) -> dict[str, Any]:
     return {"address": address}
 
 
+def _email_message(world: World, owner: str) -> dict[str, Any]:
+    """An e-mail to a contact of ``owner``, sent as that contact's owner."""
+    contact = _crm("contact")(world, owner)
+    message = sequence_service.send_email(world.session, contact_id=contact["contact_id"], subject="Hello",
+                                          body_html="<p>Hello</p>", actor=SYSTEM_ACTOR, kind="manual")
+    world.session.flush()
+    world.mark(owner, message.id)
+    return {"message_id": message.id}
+
+
+def _mail_address(world: World, owner: str) -> dict[str, Any]:
+    from pipewise.mail.senders import sender_address_service
+
+    word = world.marker(owner)
+    row = sender_address_service.request(world.session, address=f"{word}@sender.example",
+                                         user_id=world.owner_user(owner).id, actor=SYSTEM_ACTOR)
+    world.session.flush()
+    world.mark(owner, row.id, word)
+    return {"address_id": row.id}
+
+
 def _reference(kind: str) -> Callable[[World, str], dict[str, Any]]:
     """Shared reference data: one fresh row of it (``owner`` does not apply)."""
 
@@ -371,6 +392,8 @@ MAKERS: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "shared_workflow": lambda world, owner: {"workflow_id": world.shared["workflow_id"]},
     "deal_and_contact": _deal_and_contact,
     "suppression": _suppression,
+    "email_message": _email_message,
+    "mail_address": _mail_address,
 }
 
 
@@ -406,7 +429,7 @@ def build_world(session: Session, factory: Factory, client: TestClient) -> World
 
 BASE_KINDS = ("account", "contact", "lead", "deal_contact", "activity", "task", "workflow_enrollment",
               "sequence_enrollment", "duplicate")
-USER_KINDS = ("saved_view", "lead_import")
+USER_KINDS = ("saved_view", "lead_import", "email_message", "mail_address")
 
 
 def nonexistent(world: World, ids: dict[str, Any]) -> dict[str, Any]:
