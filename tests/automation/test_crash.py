@@ -1,7 +1,8 @@
 """Crash test on PostgreSQL: 10,000 enrollments with waits and a webhook step, worked by
 three worker processes while one of them is killed with SIGKILL, at least 20 times, each
 time while it holds claimed work: the test waits until the victim's open transaction has
-rows locked (claimed) and counts a kill only if that transaction was then rolled back.
+rows locked (claimed), and if it can, until the victim has made a webhook call in it, and
+counts a kill only if that transaction was then rolled back.
 
 At the end every step ran, and the receiver acted on each idempotency key exactly once.
 A call in flight when a worker died may arrive again; every repeated delivery must be
@@ -72,6 +73,12 @@ def _claimed_by(session, name: str, seconds: float) -> int | None:
     return None
 
 
+def _first_call_of(receiver, name: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not any(d.worker == name for d in receiver.log[-200:]):
+        time.sleep(0.002)
+
+
 def _outcome(session, xid: int) -> str:
     """'aborted' once the killed worker's transaction is rolled back (or 'committed')."""
     deadline = time.monotonic() + 60
@@ -136,6 +143,7 @@ def test_killed_workers_lose_no_step_and_repeat_no_effect(session, database):
                 xid = _claimed_by(session, victim, seconds=5)
                 if xid is None:
                     continue  # nothing claimed yet: look at the progress, then wait again
+                _first_call_of(receiver, victim, seconds=2)  # best: a call made in the batch it will lose
                 os.kill(workers[2].pid, signal.SIGKILL)
                 workers[2].join()
                 killed.add(victim)

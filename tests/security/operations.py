@@ -36,12 +36,17 @@ def managers(actor: str, owner: str) -> str:
 
 
 def owner_or_managers(actor: str, owner: str) -> str:
-    """A workflow: its author, the author's managers and admins (others may read it)."""
+    """Editing a workflow: its author, the author's managers and admins; those who do not
+    see it (another team's) get 404."""
+    if not sees(actor, owner):
+        return HIDDEN
     return ALLOW if manages(actor, owner) else FORBIDDEN
 
 
 def approvers(actor: str, owner: str) -> str:
     """Approving, pausing, archiving a workflow: the author's managers and admins."""
+    if not sees(actor, owner):
+        return HIDDEN
     return ALLOW if manages(actor, owner) and actor != OWNERS[owner] else FORBIDDEN
 
 
@@ -101,8 +106,8 @@ class Op:
 
 
 REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule"}
-USER_KINDS = {"saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
-              "sequence", "live_sequence", "mail_address", "sent_message"}
+USER_KINDS = {"email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
+              "sequence", "live_sequence"}
 
 
 def js(data: dict[str, Any]) -> dict[str, Any]:
@@ -216,10 +221,10 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
         "content": json.dumps({"name": f"Imported {unique(c)}", **WORKFLOW}),
         "headers": {"Content-Type": "application/json"}}),
     ("POST", "/api/v1/workflows/simulate"): Op(body=lambda c: js({**window(), "definition": WORKFLOW})),
-    ("GET", "/api/v1/workflows/{workflow_id}"): Op(target="workflow"),
+    ("GET", "/api/v1/workflows/{workflow_id}"): Op(target="workflow", rule=visible),
     ("PATCH", "/api/v1/workflows/{workflow_id}"): Op(target="workflow", rule=owner_or_managers,
                                                      body=lambda c: js({"description": "changed"})),
-    ("POST", "/api/v1/workflows/{workflow_id}/validate"): Op(target="workflow"),
+    ("POST", "/api/v1/workflows/{workflow_id}/validate"): Op(target="workflow", rule=visible),
     ("POST", "/api/v1/workflows/{workflow_id}/activate"): Op(target="workflow", rule=owner_or_managers, body=lambda c: js({})),
     ("POST", "/api/v1/workflows/{workflow_id}/approve"): Op(target="pending_workflow", rule=approvers,
                                                             body=lambda c: js({"reason": "fine"})),
@@ -231,9 +236,9 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
                                                            body=lambda c: js({})),
     ("POST", "/api/v1/workflows/{workflow_id}/archive"): Op(target="live_workflow", rule=approvers,
                                                             body=lambda c: js({"reason": "done"})),
-    ("GET", "/api/v1/workflows/{workflow_id}/versions"): Op(target="workflow"),
-    ("GET", "/api/v1/workflows/{workflow_id}/export"): Op(target="workflow"),
-    ("POST", "/api/v1/workflows/{workflow_id}/simulate"): Op(target="workflow", body=lambda c: js(window())),
+    ("GET", "/api/v1/workflows/{workflow_id}/versions"): Op(target="workflow", rule=visible),
+    ("GET", "/api/v1/workflows/{workflow_id}/export"): Op(target="workflow", rule=visible),
+    ("POST", "/api/v1/workflows/{workflow_id}/simulate"): Op(target="workflow", rule=visible, body=lambda c: js(window())),
     ("POST", "/api/v1/workflows/{workflow_id}/test"): Op(
         target="workflow_and_contact", rule=visible, body=lambda c: js({"record_id": c["record_id"]})),
     ("POST", "/api/v1/workflows/{workflow_id}/enrollments"): Op(
@@ -335,17 +340,15 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("PATCH", "/api/v1/email-templates/{template_id}"): Op(target="template", rule=owner_or_any_manager,
                                                            body=lambda c: js({"subject": "Hello"})),
     ("DELETE", "/api/v1/email-templates/{template_id}"): Op(target="template", rule=owner_or_any_manager),
+    ("GET", "/api/v1/mail-addresses"): Op(lists="mail_address"),
+    ("POST", "/api/v1/mail-addresses"): Op(body=lambda c: js({"address": f"{unique(c)}@sender.example"})),
+    ("DELETE", "/api/v1/mail-addresses/{address_id}"): Op(target="mail_address", rule=owner_only),
+    ("GET", "/api/v1/email-messages"): Op(lists="email_message", body=LONG_PAGE),
+    ("GET", "/api/v1/email-messages/{message_id}"): Op(target="email_message", rule=visible),
     ("GET", "/api/v1/suppressions"): Op(),
     ("POST", "/api/v1/suppressions"): Op(body=lambda c: js({"address": f"{unique(c)}@blocked.example"})),
     ("DELETE", "/api/v1/suppressions/{address}"): Op(target="suppression", rule=admins),
     ("POST", "/api/v1/inbound/email"): Op(rule=gateway_only, body=lambda c: {"content": RAW_EMAIL}),
-    # Sender addresses: an admin's request approves, anyone else's e-mails a confirmation link.
-    ("GET", "/api/v1/mail-addresses"): Op(),
-    ("POST", "/api/v1/mail-addresses"): Op(body=lambda c: js({"address": f"{unique(c)}@senders.example"})),
-    ("DELETE", "/api/v1/mail-addresses/{address_id}"): Op(target="mail_address", rule=owner_only),
-    # Sent mail: the sender's team and admins.
-    ("GET", "/api/v1/email-messages"): Op(),
-    ("GET", "/api/v1/email-messages/{message_id}"): Op(target="sent_message", rule=visible),
 }
 
 OPERATIONS: dict[tuple[str, str], Op] = {**crud_operations(), **OTHER_OPERATIONS}

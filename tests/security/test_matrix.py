@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 
 from tests.security.operations import (
     ALLOW, FORBIDDEN, HIDDEN, OPERATIONS, Call, Op, api_operations, documented_operations, op_for, owner_and_managers_see,
-    url_for, visible,
+    owner_only, url_for, visible,
 )
 from tests.security.world import ACTORS, OWNERS, PASSWORD, World, nonexistent
 
@@ -33,6 +33,8 @@ LIST_SOURCES = {
     "duplicate": ("duplicate", "lead_id", visible),
     "saved_view": ("saved_view", "view_id", lambda actor, owner: ALLOW if actor == OWNERS[owner] else HIDDEN),
     "lead_import": ("lead_import", "import_id", owner_and_managers_see),
+    "email_message": ("email_message", "message_id", visible),
+    "mail_address": ("mail_address", "address_id", owner_only),
 }
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", re.I)
 
@@ -50,9 +52,9 @@ def normalized(response: Any) -> tuple[int, str]:
     return response.status_code, re.sub(r"\d+", "N", UUID_RE.sub("<id>", response.text))
 
 
-def leaks(world: World, actor: str, response: Any, asked: dict[str, Any]) -> list[str]:
+def leaks(world: World, actor: str, response: Any, asked: dict[str, Any], *, echo: bool = False) -> list[str]:
     found = world.found_in(response.text) & world.secrets_for(actor)
-    if response.status_code >= 400:  # a refusal may repeat the id that was asked for
+    if echo or response.status_code >= 400:  # a refusal may repeat the id that was asked for
         found -= {str(v).lower() for v in asked.values()}
     return sorted(found)
 
@@ -141,7 +143,9 @@ WEB_TARGETS = {  # a page's path parameter -> kind of record it names
     "pipeline_id": "pipeline",
     "step_id": "sequence",
     "name": None,
+    "kind": "lookup",
 }
+LOOKUP_KINDS = ("account", "contact")  # pickers' look-ups of owned records
 WEB_PREFIX_KINDS = {"/accounts": "account", "/contacts": "contact", "/leads": "lead", "/deals": "deal",
                     "/activities": "activity", "/tasks": "task"}
 
@@ -186,6 +190,9 @@ def test_web_pages_show_no_record_of_another_team(world, actor):
         kind = web_kind(path)
         if "{" in path and kind is None:
             continue  # a page named by something other than a record (e.g. an outbox file name)
+        if kind == "lookup":
+            problems += lookup_leaks(api, world, actor, other)
+            continue
         ids = world.make(kind, other if kind in WEB_PREFIX_KINDS.values() or kind == "lead_import" else "own") if kind else {}
         response = api.get(url_for(path, {"sequence_id": ids.get("sequence_id"), **ids}), follow_redirects=False)
         found = leaks(world, actor, response, ids)
@@ -196,6 +203,18 @@ def test_web_pages_show_no_record_of_another_team(world, actor):
         if response.status_code >= 500:
             problems.append(f"{path}: {response.status_code}")
     assert problems == [], "\n".join(problems)
+
+
+def lookup_leaks(api: Any, world: World, actor: str, other: str) -> list[str]:
+    """A picker's suggestions (every record whose name has a marker), also with another
+    team's record as the current value: only what the user may see (the chosen id echoed)."""
+    problems = []
+    for kind in LOOKUP_KINDS:
+        ids = world.make(kind, other)
+        response = api.get(f"/web/lookup/{kind}", params={"q": "zq", "limit": 50, "selected": str(ids["record_id"])})
+        if found := leaks(world, actor, response, ids, echo=True):
+            problems.append(f"/web/lookup/{kind}: {response.status_code} leaks {found}")
+    return problems
 
 
 def test_web_pages_are_all_reached(world):

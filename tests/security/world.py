@@ -130,7 +130,7 @@ def _crm(kind: str) -> Callable[[World, str], dict[str, Any]]:
         elif kind == "contact":
             record = f.contact(owner=user, last_name=f"Person {word}", email=f"{word}@example.org")
         elif kind == "lead":
-            record = f.lead(owner=user, last_name=f"Lead {word}", email=f"{word}@lead.example", company=f"Co {word}")
+            record = f.lead(owner=user, last_name=f"Lead {word}", email=f"lee@{word}.example", company=f"Co {word}")
         elif kind == "deal":
             record = f.deal(owner=user, name=f"Deal {word}", stage_id=world.shared["stages"][0].id)
         elif kind == "activity":
@@ -161,6 +161,7 @@ def _workflow(world: World, owner: str, *, activate: bool = False) -> dict[str, 
     word = world.marker(owner)
     actor = world.actor_of(owner)
     workflow = workflow_service.create(world.session, name=f"Workflow {word}", definition=WORKFLOW, actor=actor)
+    world.mark(owner, workflow.id, word)
     if activate:
         workflow_service.activate(world.session, workflow.id, actor=SYSTEM_ACTOR)
     return {"workflow_id": workflow.id}
@@ -223,22 +224,6 @@ def _template(world: World, owner: str) -> dict[str, Any]:
     return {"template_id": template.id}
 
 
-def _mail_address(world: World, owner: str) -> dict[str, Any]:
-    from pipewise.mail.mailboxes import approve
-
-    row = approve(world.session, user_id=world.owner_user(owner).id, address=f"{world.marker(owner)}@senders.example", actor=SYSTEM_ACTOR)
-    world.mark(owner, row.id, row.address)
-    return {"address_id": row.id}
-
-
-def _sent_message(world: World, owner: str) -> dict[str, Any]:
-    contact = _crm("contact")(world, owner)
-    message = sequence_service.send_email(world.session, contact_id=contact["contact_id"], subject=f"Sent {world.marker(owner)}",
-                                          body_html="<p>Hi</p>", actor=world.actor_of(owner), kind="manual")
-    world.mark(owner, message.id, message.subject)
-    return {"message_id": message.id}
-
-
 def _token(world: World, owner: str) -> dict[str, Any]:
     token, _secret = token_service.create(world.session, user=world.owner_user(owner), name="matrix")
     world.mark(owner, token.id)
@@ -284,6 +269,7 @@ def _workflow_in_state(state: str) -> Callable[[World, str], dict[str, Any]]:
         word, actor = world.marker(owner), world.actor_of(owner)
         workflow = workflow_service.create(world.session, name=f"Workflow {word}", definition=WORKFLOW, actor=actor,
                                            requires_approval=state == "pending")
+        world.mark(owner, workflow.id, word)
         if state == "pending":
             workflow_service.activate(world.session, workflow.id, actor=actor)
         else:
@@ -317,11 +303,32 @@ def _deal_and_contact(world: World, owner: str) -> dict[str, Any]:
 
 
 def _suppression(world: World, owner: str) -> dict[str, Any]:
-    from pipewise.mail.suppression import suppress
+    from pipewise.sequences import engine
 
     address = f"{world.marker(owner)}@suppressed.example"
-    suppress(world.session, address, reason="manual")
+    engine.suppress(world.session, address, reason="manual")
     return {"address": address}
+
+
+def _email_message(world: World, owner: str) -> dict[str, Any]:
+    """An e-mail to a contact of ``owner``, sent as that contact's owner."""
+    contact = _crm("contact")(world, owner)
+    message = sequence_service.send_email(world.session, contact_id=contact["contact_id"], subject="Hello",
+                                          body_html="<p>Hello</p>", actor=SYSTEM_ACTOR, kind="manual")
+    world.session.flush()
+    world.mark(owner, message.id)
+    return {"message_id": message.id}
+
+
+def _mail_address(world: World, owner: str) -> dict[str, Any]:
+    from pipewise.mail.senders import sender_address_service
+
+    word = world.marker(owner)
+    row = sender_address_service.request(world.session, address=f"{word}@sender.example",
+                                         user_id=world.owner_user(owner).id, actor=SYSTEM_ACTOR)
+    world.session.flush()
+    world.mark(owner, row.id, word)
+    return {"address_id": row.id}
 
 
 def _reference(kind: str) -> Callable[[World, str], dict[str, Any]]:
@@ -385,8 +392,8 @@ MAKERS: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "shared_workflow": lambda world, owner: {"workflow_id": world.shared["workflow_id"]},
     "deal_and_contact": _deal_and_contact,
     "suppression": _suppression,
+    "email_message": _email_message,
     "mail_address": _mail_address,
-    "sent_message": _sent_message,
 }
 
 
@@ -422,12 +429,12 @@ def build_world(session: Session, factory: Factory, client: TestClient) -> World
 
 BASE_KINDS = ("account", "contact", "lead", "deal_contact", "activity", "task", "workflow_enrollment",
               "sequence_enrollment", "duplicate")
-USER_KINDS = ("saved_view", "lead_import")
+USER_KINDS = ("saved_view", "lead_import", "email_message", "mail_address")
 
 
 def nonexistent(world: World, ids: dict[str, Any]) -> dict[str, Any]:
-    """The same ids, with each one of a marked (owned) record replaced by one that names nothing."""
-    marked = {text for _owner, text in world.marks}
+    """The same ids, with each one of an owned record replaced by one that names nothing."""
+    marked = {text for owner, text in world.marks if owner != "unowned"}
     fake: dict[str, Any] = {}
     for key, value in ids.items():
         if isinstance(value, int):
