@@ -50,9 +50,10 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(RequestLimits)
+    # Added last, so outermost: a refusal by the limits carries the headers too.
     app.add_middleware(SecurityHeaders)
     app.add_api_route(API_DOCS_PATH, lambda: HTMLResponse(API_DOCS_HTML), include_in_schema=False)
-    app.add_middleware(RequestLimits)
     app.include_router(saved_views.router)
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(records.router, prefix="/api/v1")

@@ -303,10 +303,10 @@ def _deal_and_contact(world: World, owner: str) -> dict[str, Any]:
 
 
 def _suppression(world: World, owner: str) -> dict[str, Any]:
-    from pipewise.sequences import engine
+    from pipewise.mail.suppression import suppress
 
     address = f"{world.marker(owner)}@suppressed.example"
-    engine.suppress(world.session, address, reason="manual")
+    suppress(world.session, address, reason="manual")
     return {"address": address}
 
 
