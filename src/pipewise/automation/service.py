@@ -408,7 +408,10 @@ class WorkflowService:
         if workflow is None or not acting.may_see(session, workflow, actor):
             raise NotFound(f"no enrollment with id {enrollment_id}")
         if session.get(RecordService(enrollment.record_type).spec.model, enrollment.record_id) is not None:
-            RecordService(enrollment.record_type).get(session, enrollment.record_id, actor=actor, write=write)
+            try:
+                RecordService(enrollment.record_type).get(session, enrollment.record_id, actor=actor, write=write)
+            except NotFound:  # answered as for an id that names nothing, without the record's id
+                raise NotFound(f"no enrollment with id {enrollment_id}") from None
         return enrollment
 
     def pause_enrollment(self, session: Session, enrollment_id: uuid.UUID, *, actor: Actor, reason: str | None) -> Enrollment:

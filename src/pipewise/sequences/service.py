@@ -331,10 +331,14 @@ class SequenceService:
         return enrollment
 
     def enrollment(self, session: Session, enrollment_id: uuid.UUID, *, actor: Actor) -> Enrollment:
+        missing = NotFound(f"no enrollment with id {enrollment_id}")
         enrollment = session.get(Enrollment, enrollment_id)
         if enrollment is None:
-            raise NotFound(f"no enrollment with id {enrollment_id}")
-        contact_service.get(session, enrollment.contact_id, actor=actor)
+            raise missing
+        try:
+            contact_service.get(session, enrollment.contact_id, actor=actor)
+        except NotFound:  # a hidden contact's enrollment answers as one that does not exist
+            raise missing from None
         return enrollment
 
     def pause(self, session: Session, enrollment_id: uuid.UUID, *, actor: Actor, reason: str) -> Enrollment:
@@ -386,14 +390,17 @@ class SequenceService:
         that step of the enrollment (threaded, with the step's variant), not as a separate
         touch by hand, so it holds neither this sequence nor its caps; the task is then done
         and the sequence goes on."""
+        task_service.get(session, task_id, actor=actor, write=True)
         enrollment = session.scalar(select(Enrollment).where(Enrollment.waiting_task_id == task_id).with_for_update())
         step = session.get(SequenceStep, enrollment.next_step_id) if enrollment and enrollment.next_step_id else None
         if enrollment is None or step is None or step.kind != "manual_email":
             raise ValidationFailed.on("task_id", "this task is not a manual e-mail step of a sequence")
-        contact = contact_service.get(session, enrollment.contact_id, actor=actor)
+        try:
+            contact = contact_service.get(session, enrollment.contact_id, actor=actor)
+        except NotFound:  # the task is theirs but its contact is not: answered as for a hidden task
+            raise NotFound(f"no task with id {task_id}") from None
         body_html = templates.text_to_html(body_text)
         _check_parts(session, subject, body_html, body_text)
-        task_service.get(session, task_id, actor=actor, write=True)
         mailbox = mailbox_of(session, enrollment.sender_id)
         message_id = step_message_id(enrollment, step, mailbox.from_address)
         if session.scalar(select(EmailMessage.id).where(EmailMessage.message_id == message_id)) is not None:
