@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import Actor
+from pipewise.auth.visibility import Actor, owner_clause
 from pipewise.crm.records import assignable_users
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
@@ -327,3 +327,16 @@ def rows_of(session: Session, import_id: uuid.UUID, *, outcome: str | None = Non
         stmt = stmt.where(LeadImportRow.outcome == outcome)
     return list(session.scalars(stmt.order_by(LeadImportRow.line).limit(limit)))
 
+
+def visible_imports(stmt: Any, actor: Actor) -> Any:
+    """``stmt`` limited to the imports ``actor`` may see: their own and their teams' (as
+    records are; admins all). An import nobody started (actor unknown) is for admins only."""
+    clause = owner_clause(LeadImport.actor_id, actor, write=False)
+    return stmt if clause is None else stmt.where(LeadImport.actor_id.is_not(None), clause)
+
+
+def visible_import(session: Session, import_id: uuid.UUID, actor: Actor) -> LeadImport:
+    job = session.scalar(visible_imports(select(LeadImport).where(LeadImport.id == import_id), actor))
+    if job is None:
+        raise NotFound(f"no import with id {import_id}")
+    return job

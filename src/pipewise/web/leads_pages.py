@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from pipewise.api.deps import DbSession
 from pipewise.assignment import service as routing
 from pipewise.auth.models import Team, User
-from pipewise.auth.visibility import owner_clause
 from pipewise.crm.records import RecordService
 from pipewise.db.session import session_scope
 from pipewise.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -67,16 +66,9 @@ def _upload_path(token: str) -> Path:
     return UPLOADS / f"{token}.csv"
 
 
-def _visible_imports(stmt: Any, me: WebUser) -> Any:
-    """Imports the viewer may see: their own and their teams' (admins: all). An import
-    nobody started (actor unknown) is for admins only."""
-    clause = owner_clause(LeadImport.actor_id, me.actor, write=False)
-    return stmt if clause is None else stmt.where(LeadImport.actor_id.is_not(None), clause)
-
-
 @router.get("/lead-import")
 def import_start(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    stmt = _visible_imports(select(LeadImport), me)
+    stmt = importer.visible_imports(select(LeadImport), me.actor)
     recent = list(session.scalars(stmt.order_by(LeadImport.created_at.desc()).limit(10)))
     return render(request, "leads/import.html", {"step": "upload", "recent": recent, "tab": "import"})
 
@@ -135,7 +127,7 @@ async def import_run(request: Request, session: DbSession, me: CurrentUser) -> R
 
 @router.get("/lead-import/{import_id}")
 def import_result(import_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    job = session.scalar(_visible_imports(select(LeadImport).where(LeadImport.id == import_id), me))
+    job = session.scalar(importer.visible_imports(select(LeadImport).where(LeadImport.id == import_id), me.actor))
     if job is None:
         raise NotFound(f"no import with id {import_id}")
     rows = importer.rows_of(session, import_id, limit=500)

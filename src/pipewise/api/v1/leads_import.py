@@ -16,7 +16,7 @@ from pipewise.api.deps import current_actor
 from pipewise.auth.visibility import Actor
 from pipewise.crm import csv_cells
 from pipewise.db.session import get_sessionmaker, session_scope
-from pipewise.errors import NotFound, ValidationFailed
+from pipewise.errors import ValidationFailed
 from pipewise.leads import importer
 from pipewise.leads.models import LeadImport
 from pipewise.schemas import OutputModel
@@ -110,17 +110,12 @@ def run_import(
 
 
 def _job(session: Session, import_id: uuid.UUID, actor: Actor) -> LeadImport:
-    job = session.get(LeadImport, import_id)
-    if job is None or (not actor.is_manager and job.actor_id != actor.id):
-        raise NotFound(f"no import with id {import_id}")
-    return job
+    return importer.visible_import(session, import_id, actor)
 
 
 @router.get("", response_model=list[ImportOut], summary="Recent imports")
 def list_imports(session: ReadSession, actor: ImportActor) -> Any:
-    stmt = select(LeadImport).order_by(LeadImport.created_at.desc()).limit(100)
-    if not actor.is_manager:
-        stmt = stmt.where(LeadImport.actor_id == actor.id)
+    stmt = importer.visible_imports(select(LeadImport), actor).order_by(LeadImport.created_at.desc()).limit(100)
     return list(session.scalars(stmt))
 
 
