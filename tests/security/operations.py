@@ -105,7 +105,7 @@ class Op:
         return USERS if self.target in USER_KINDS else ALL
 
 
-REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule"}
+REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule", "training"}
 USER_KINDS = {"email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
               "sequence", "live_sequence"}
 
@@ -287,6 +287,7 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/scoring/models"): Op(),
     ("POST", "/api/v1/scoring/models"): Op(rule=managers, ok=(201, 202, 422),
                                           why="422: a model needs closed leads of both outcomes to learn from"),
+    ("GET", "/api/v1/scoring/trainings/{training_id}"): Op(target="training", rule=managers),
     # -- routing --
     ("GET", "/api/v1/routing/rules"): Op(),
     ("POST", "/api/v1/routing/rules"): Op(rule=managers, body=lambda c: js(

@@ -310,6 +310,12 @@ def _suppression(world: World, owner: str) -> dict[str, Any]:
     return {"address": address}
 
 
+def _training(world: World, owner: str) -> dict[str, Any]:
+    from pipewise.scoring.training import request_training
+
+    return {"training_id": request_training(world.session, actor=SYSTEM_ACTOR).id}
+
+
 def _email_message(world: World, owner: str) -> dict[str, Any]:
     """An e-mail to a contact of ``owner``, sent as that contact's owner."""
     contact = _crm("contact")(world, owner)
@@ -392,6 +398,7 @@ MAKERS: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "shared_workflow": lambda world, owner: {"workflow_id": world.shared["workflow_id"]},
     "deal_and_contact": _deal_and_contact,
     "suppression": _suppression,
+    "training": _training,
     "email_message": _email_message,
     "mail_address": _mail_address,
 }
