@@ -62,6 +62,15 @@ class TestLeadDesk:
         bad = client.post("/lead-scoring", {"fit_rules": "[{", "mql_threshold": "60", "half_life_days": "14"})
         assert bad.status_code == 422 and "is not JSON" in bad.text
 
+    def test_training_from_the_page_is_a_job_for_the_worker(self, desk, session):
+        from pipewise.scoring.models import ScoringTraining
+
+        client, _ = desk
+        assert client.post("/lead-scoring/train", {}).status_code == 200  # back on the page, nothing trained yet
+        training = session.scalar(select(ScoringTraining))
+        assert training is not None and training.status == "queued"
+        assert "waiting for the worker" in client.get("/lead-scoring").text
+
     def test_routing_editor(self, desk, session, factory):
         client, _ = desk
         rep = factory.user(name="Rita")

@@ -23,9 +23,9 @@ from pipewise.db.session import session_scope
 from pipewise.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from pipewise.leads import dedup, importer, merge
 from pipewise.leads.models import DuplicateCandidate, FormSubmission, Lead, LeadImport
-from pipewise.scoring import predictive
+from pipewise.scoring import training
 from pipewise.scoring import service as scoring
-from pipewise.scoring.models import ScoringModel
+from pipewise.scoring.models import ScoringModel, ScoringTraining
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 
 router = web_router()
@@ -189,10 +189,11 @@ def scan(request: Request, session: DbSession, me: CurrentUser) -> Response:
 @router.get("/lead-scoring")
 def scoring_page(request: Request, session: DbSession, me: CurrentUser) -> Response:
     models = list(session.scalars(select(ScoringModel).order_by(ScoringModel.created_at.desc()).limit(5)))
+    latest = session.scalar(select(ScoringTraining).order_by(ScoringTraining.requested_at.desc()).limit(1))
     cfg = scoring.config(session)
     return render(request, "leads/scoring.html", {
         "config": cfg, "rules_json": json.dumps(cfg.fit_rules, indent=2), "models": models, "tab": "scoring",
-        "errors": [],
+        "errors": [], "training": latest,
     })
 
 
@@ -218,9 +219,8 @@ async def save_scoring(request: Request, session: DbSession, me: CurrentUser) ->
 @router.post("/lead-scoring/train")
 def train(request: Request, session: DbSession, me: CurrentUser) -> Response:
     _manager(me)
-    record = predictive.train(session)
-    scoring.rescore_open(session)
-    flash(request, f"Model trained on {record.trained_on:,} closed leads: ROC AUC {record.metrics['roc_auc']:.3f} on the held-out quarter.")
+    training.request_training(session, actor=me.actor)
+    flash(request, "Training queued: the worker trains the model and rescores open leads; this page shows the outcome.")
     return redirect("/lead-scoring")
 
 
