@@ -108,9 +108,10 @@ def _end(session: Session, enrollment: Enrollment, status: str, code: str, reaso
     enrollment.paused_until = None
     enrollment.schedule_version += 1
     decide(session, enrollment, status, code, reason)
+    # A rep's own send (a manual step) is their call: it goes out even when it was the last step.
     session.execute(
         update(EmailMessage)
-        .where(EmailMessage.enrollment_id == enrollment.id, EmailMessage.status == "queued")
+        .where(EmailMessage.enrollment_id == enrollment.id, EmailMessage.status == "queued", EmailMessage.automated.is_(True))
         .values(status="cancelled", error=f"enrollment {status}: {reason}")
     )
 
