@@ -94,6 +94,9 @@ class Op:
     owners: tuple[str, ...] | None = None  # owners of the target to try; default by kind
     lists: str | None = None  # kind of base record this list must show to whoever may see it
     why: str = ""  # why a 4xx is among the statuses of a permitted call
+    # A bulk call answering per id it was given (refused ones too): repeating an asked id is
+    # no leak as long as a hidden id answers exactly as one that names nothing.
+    echoes: bool = False
 
     def owner_variants(self) -> tuple[str, ...]:
         if self.owners is not None:
@@ -321,7 +324,7 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/tasks/{task_id}/send-step"): Op(
         target="manual_step_task", rule=visible, body=lambda c: js({"subject": "As promised", "body_text": "Here it is."})),
     ("POST", "/api/v1/sequences/{sequence_id}/enrollments"): Op(
-        target="sequence_and_contact", rule=visible, body=lambda c: js({"contact_ids": [c["contact_id"]]})),
+        target="sequence_and_contact", rule=visible, echoes=True, body=lambda c: js({"contact_ids": [c["contact_id"]]})),
     ("POST", "/api/v1/sequences/{sequence_id}/unenroll"): Op(
         target="sequence_enrollment", rule=visible, body=lambda c: js({"contact_id": c["contact_id"]})),
     ("GET", "/api/v1/sequence-enrollments"): Op(lists="sequence_enrollment", body=LONG_PAGE),

@@ -72,7 +72,7 @@ def check_cell(api: Any, world: World, key: tuple[str, str], op: Op, actor: str,
     response = request(api, world, key, op, actor, ids)
     status = response.status_code
     cell = f"{actor} on {owner}: {status} {response.text[:300]}"
-    problems = [f"{cell} -> leaks {found}" for found in [leaks(world, actor, response, ids)] if found]
+    problems = [f"{cell} -> leaks {found}" for found in [leaks(world, actor, response, ids, echo=op.echoes)] if found]
     if verdict == ALLOW:
         if status not in op.ok:
             problems.append(f"{cell} -> expected one of {op.ok}")
