@@ -126,10 +126,10 @@ def bench_import(rows: int) -> list[tuple[str, str]]:
 def _seed_forms() -> str:
     """An admin, a team of three reps, a round-robin rule, a 30-minute SLA and a form."""
     from pipewise.assignment import service as routing
-    from pipewise.auth.service import team_service, user_service
     from pipewise.auth.visibility import SYSTEM_ACTOR
     from pipewise.db.session import session_scope
     from pipewise.leads import capture
+    from pipewise.people.service import team_service, user_service
 
     with session_scope() as s:
         team = team_service.create(s, data={"name": "Inbound"}, actor=SYSTEM_ACTOR)

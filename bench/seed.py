@@ -5,10 +5,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from pipewise.auth.models import User
-from pipewise.auth.service import team_service, token_service, user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
-from pipewise.crm.service import custom_field_service
 from pipewise.db.session import session_scope
+from pipewise.people.service import team_service, token_service, user_service
+from pipewise.records.field_definitions import custom_field_service
 
 TIERS = ("bronze", "silver", "gold", "platinum")
 

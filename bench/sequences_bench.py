@@ -126,11 +126,11 @@ class World:
 
 def build_world(*, steps: int) -> World:
     """Reps, their mailboxes, a pipeline and a live sequence, through the real services."""
-    from pipewise.auth.service import user_service
     from pipewise.auth.visibility import SYSTEM_ACTOR
     from pipewise.db.session import session_scope
     from pipewise.deals.defaults import create_pipeline
     from pipewise.mail.models import Mailbox
+    from pipewise.people.service import user_service
     from pipewise.sequences.models import StepVariant
     from pipewise.sequences.service import sequence_service
 
@@ -233,12 +233,12 @@ def analyze() -> None:
 def _drain(url: str, smtp_env: dict[str, str], name: str, ready: Any, go: Any) -> None:
     use_database(url)
     os.environ.update(smtp_env)
-    from pipewise.handlers import register_all
+    from pipewise import domains
     from pipewise.mail.settings import get_mail_settings
     from pipewise.worker.runner import Worker
 
     get_mail_settings.cache_clear()
-    register_all()
+    domains.load()
     worker = Worker(name=name)
     ready.set()
     go.wait()
@@ -445,11 +445,11 @@ def _send_path(world: World, ids: list[uuid.UUID], counter: StatementCounter, si
 
 
 def guards(target: Target, sizes: list[int], samples: int, sends: int) -> None:
+    from pipewise import domains
     from pipewise.db.session import session_scope
-    from pipewise.handlers import register_all
 
     url = fresh_database(target, "sequences_guards")
-    register_all()
+    domains.load()
     world = build_world(steps=3)
     counter = StatementCounter()
     print("| database | enrolled | guard check p50 / p99 (µs) | statements | bare lookups p50 / p99 (µs) | statements "

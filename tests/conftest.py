@@ -15,12 +15,13 @@ os.environ["PIPEWISE_SECRET_KEY"] = "test-secret"
 os.environ["PIPEWISE_OUTBOX_DIR"] = str(_tmp / "outbox")
 os.environ["PIPEWISE_INPROCESS_WORKER"] = "false"
 
+from pipewise import domains  # noqa: E402
 from pipewise.config import get_settings  # noqa: E402
 from pipewise.db import migrate  # noqa: E402
 from pipewise.db.base import Base  # noqa: E402
-from pipewise.db.models import *  # noqa: E402,F403 - every table
 from pipewise.db.session import get_engine, get_sessionmaker, reset_engine  # noqa: E402
 
+domains.load()  # every record type, table and handler, as the app has them
 IS_POSTGRES = os.environ["PIPEWISE_DATABASE_URL"].startswith("postgresql")
 
 

@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import Team, User
-from pipewise.auth.service import team_service, token_service, user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.crm.service import account_service, activity_service, contact_service, task_service
-from pipewise.deals.models import Pipeline, Stage
 from pipewise.deals.defaults import StageTemplate, create_pipeline
+from pipewise.deals.models import Pipeline, Stage
 from pipewise.deals.service import deal_service
 from pipewise.leads.service import lead_service
+from pipewise.people.service import team_service, token_service, user_service
 
 _seq = itertools.count(1)
 

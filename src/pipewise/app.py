@@ -7,15 +7,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from pipewise import __version__
+from pipewise import __version__, domains
 from pipewise.api import errors
 from pipewise.api.limits import RequestLimits
-from pipewise.api.v1 import automation as automation_api
-from pipewise.api.v1 import sequences as sequences_api
-from pipewise.api.v1 import actions, leads_api, records, saved_views
+from pipewise.api.v1 import actions, records, saved_views
 from pipewise.auth.clients import trusted_networks
 from pipewise.config import get_settings
-from pipewise.handlers import register_all
+from pipewise.kernel import resolve
 from pipewise.web import routes as web
 from pipewise.web.headers import API_DOCS_HTML, API_DOCS_PATH, SecurityHeaders
 
@@ -25,7 +23,7 @@ log = logging.getLogger("pipewise")
 def create_app(*, start_worker: bool | None = None) -> FastAPI:
     settings = get_settings()
     trusted_networks(settings.trusted_proxies)  # a bad PIPEWISE_TRUSTED_PROXIES fails here, at start
-    register_all()
+    kernel = domains.load()
     run_worker = settings.run_inprocess_worker if start_worker is None else start_worker
 
     @asynccontextmanager
@@ -56,9 +54,8 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
     app.add_api_route(API_DOCS_PATH, lambda: HTMLResponse(API_DOCS_HTML), include_in_schema=False)
     app.include_router(saved_views.router)
     app.include_router(actions.router, prefix="/api/v1")
-    app.include_router(records.router, prefix="/api/v1")
-    app.include_router(automation_api.router, prefix="/api/v1")
-    app.include_router(leads_api.router)
-    app.include_router(sequences_api.router); app.include_router(sequences_api.public_router)
-    web.install(app)
+    app.include_router(records.crud_routes(kernel.crud_resources), prefix="/api/v1")
+    for target in kernel.api_routers:
+        app.include_router(resolve(target))
+    web.install(app, kernel.web_pages)
     return app

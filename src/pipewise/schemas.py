@@ -29,3 +29,9 @@ def partial(model: type[InputModel], name: str) -> type[InputModel]:
         key: (info.annotation | None, None) for key, info in model.model_fields.items()
     }
     return create_model(name, __base__=InputModel, **fields)
+
+
+class VersionedOut(RecordOut):
+    """A record with its version: the ETag to send back in ``If-Match``."""
+
+    version: int

@@ -10,7 +10,6 @@ import pytest
 
 from pipewise.config import get_settings
 from pipewise.mail import gateway
-
 from tests.security.conftest import clean_database, world  # noqa: F401 - fixtures
 from tests.security.operations import OPERATIONS, Call, api_operations, documented_operations, gateway_only, op_for
 from tests.security.test_matrix import request

@@ -5,8 +5,9 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from pipewise.crm.models import Contact, RecordHistory
+from pipewise.crm.models import Contact
 from pipewise.events.models import OutboxEvent
+from pipewise.records.models import RecordHistory
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from pipewise.crm.saved_views import filter_from_query, page_query
+from pipewise.records.saved_views import filter_from_query, page_query
 
 
 @pytest.fixture

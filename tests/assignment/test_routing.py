@@ -9,9 +9,9 @@ from pipewise.assignment.hours import add_working_minutes
 from pipewise.assignment.models import LeadAssignment, RoutingPolicy
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
-from pipewise.crm.timeline import timeline
 from pipewise.errors import PermissionDenied, ValidationFailed
 from pipewise.events.models import OutboxEvent, ScheduledAction
+from pipewise.records.timeline import timeline
 from pipewise.worker.runner import Worker
 
 

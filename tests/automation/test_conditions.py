@@ -12,9 +12,9 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.automation import conditions
 from pipewise.automation.service import workflow_service
 from pipewise.crm.models import Contact
-from pipewise.crm.service import custom_field_service
-from pipewise.crm.timeline import timeline
 from pipewise.deals.service import deal_service
+from pipewise.records.field_definitions import custom_field_service
+from pipewise.records.timeline import timeline
 from tests.automation.support import MANAGER, drain, make_workflow, messages
 
 

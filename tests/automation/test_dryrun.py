@@ -9,10 +9,10 @@ from pipewise.automation import dryrun
 from pipewise.automation.definition import load
 from pipewise.automation.models import Decision, Enrollment
 from pipewise.automation.service import workflow_service
-from pipewise.crm.history import record_as_of
-from pipewise.crm.models import RecordHistory
 from pipewise.crm.service import contact_service
 from pipewise.events.models import OutboxEvent, ScheduledAction
+from pipewise.records.history import record_as_of
+from pipewise.records.models import RecordHistory
 from tests.automation.support import MANAGER, decisions, drain, emit, enrollments, make_workflow
 
 DEFINITION = {
@@ -155,7 +155,7 @@ def test_record_as_of_undoes_later_changes_and_rebuilds_deleted_records(session,
 
 def test_custom_fields_and_owner_are_judged_as_they_were(session, factory):
     from pipewise.automation.dryrun import AsOfExplainer
-    from pipewise.crm.service import custom_field_service
+    from pipewise.records.field_definitions import custom_field_service
 
     for key, field_type, extra in (("seats", "number", {}), ("tier", "choice", {"choices": ["gold", "silver"]})):
         custom_field_service.create(

@@ -9,8 +9,8 @@ from pipewise.automation.models import Enrollment, Override, RecordTag
 from pipewise.automation.service import workflow_service
 from pipewise.crm.models import Task
 from pipewise.crm.service import contact_service
-from pipewise.crm.timeline import timeline
 from pipewise.errors import Conflict, PermissionDenied, ValidationFailed
+from pipewise.records.timeline import timeline
 from tests.automation.support import MANAGER, drain, enrollments, kinds, make_workflow, messages, only_enrollment
 
 UPDATED = {"type": "record_updated", "record_type": "contact"}

@@ -1,8 +1,8 @@
 from decimal import Decimal
 
-from pipewise.crm.models import Task
 from sqlalchemy import select
 
+from pipewise.crm.models import Task
 from tests.automation.support import drain, make_workflow, messages, only_enrollment
 
 

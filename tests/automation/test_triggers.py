@@ -8,9 +8,9 @@ import pytest
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.automation.models import RecordTag
 from pipewise.automation.service import workflow_service
+from pipewise.automation.triggers import EMAIL_EVENTS
 from pipewise.crm.service import contact_service, task_service
 from pipewise.deals.service import deal_service
-from pipewise.automation.triggers import EMAIL_EVENTS
 from tests.automation.support import MANAGER, drain, emit, enrollments, make_workflow
 
 TAG = [{"id": "tag", "type": "add_tag", "tag": "hit"}]
@@ -70,7 +70,7 @@ class TestRecordTriggers:
         assert enrolled_ids(session, wf) == {a.id}
 
     def test_custom_field_changed(self, session, factory, clock):
-        from pipewise.crm.service import custom_field_service
+        from pipewise.records.field_definitions import custom_field_service
 
         custom_field_service.create(session, data={"record_type": "contact", "key": "tier", "label": "Tier", "field_type": "text"}, actor=SYSTEM_ACTOR)
         contact = factory.contact()

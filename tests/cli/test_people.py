@@ -1,8 +1,8 @@
 from sqlalchemy import select
 
 from pipewise.auth.models import User
-from pipewise.auth.service import user_service
 from pipewise.crm.models import Contact
+from pipewise.people.service import user_service
 
 
 class TestTokenCreate:

@@ -1,9 +1,9 @@
 from sqlalchemy import func, select
 
 from pipewise.auth.models import Team, User
-from pipewise.auth.service import user_service
 from pipewise.deals.models import Pipeline, Stage
 from pipewise.demo.config import DEMO_ADMIN_EMAIL, demo_password
+from pipewise.people.service import user_service
 
 
 def count(session, model) -> int:  # type: ignore[no-untyped-def]

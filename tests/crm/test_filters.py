@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from pipewise.crm.filters import OPERATORS, FilterError, conditions_from_params, record_matches
-from pipewise.crm.registry import spec_for
 from pipewise.db.base import utcnow
+from pipewise.records.filters import OPERATORS, FilterError, conditions_from_params, record_matches
+from pipewise.records.registry import spec_for
 
 
 @pytest.fixture
@@ -84,8 +84,8 @@ def test_related_records_two_hops(session, deal):
 
 def test_custom_fields_by_type(factory, session, deal):
     from pipewise.auth.visibility import SYSTEM_ACTOR
-    from pipewise.crm.service import custom_field_service
     from pipewise.deals.service import deal_service
+    from pipewise.records.field_definitions import custom_field_service
 
     for key, field_type, extra in (("seats", "number", {}), ("tier", "choice", {"choices": ["gold", "silver"]}), ("renewal", "date", {})):
         custom_field_service.create(

@@ -4,11 +4,12 @@ a change made through the same session."""
 import pytest
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.crm import custom_fields
-from pipewise.crm.models import CustomFieldDefinition
-from pipewise.crm.service import contact_service, custom_field_service
+from pipewise.crm.service import contact_service
 from pipewise.db.session import get_sessionmaker
 from pipewise.errors import ValidationFailed
+from pipewise.records import custom_fields
+from pipewise.records.field_definitions import custom_field_service
+from pipewise.records.models import CustomFieldDefinition
 
 
 def define(session, key: str) -> None:  # type: ignore[no-untyped-def]

@@ -82,8 +82,8 @@ class TestMoveToStage:
 
     def test_custom_field_requirement(self, factory, board, session):
         from pipewise.auth.visibility import SYSTEM_ACTOR
-        from pipewise.crm.service import custom_field_service
         from pipewise.deals.service import stage_service
+        from pipewise.records.field_definitions import custom_field_service
 
         rep, stages = board
         custom_field_service.create(
@@ -119,8 +119,8 @@ class TestContacts:
         rep, stages = board
         deal = factory.deal(owner=rep)
         manager = factory.user(role="manager")
-        from pipewise.auth.service import team_service
         from pipewise.auth.visibility import SYSTEM_ACTOR
+        from pipewise.people.service import team_service
 
         team = session.get(type(rep), rep.id).team_id
         team_service.update(session, team_service.get(session, team, actor=SYSTEM_ACTOR), data={"manager_id": manager.id}, actor=SYSTEM_ACTOR)

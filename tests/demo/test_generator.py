@@ -1,5 +1,5 @@
-from pipewise.crm.normalize import normalize_domain, normalize_email, normalize_phone
 from pipewise.demo.generator import DemoGenerator, ascii_slug
+from pipewise.records.normalize import normalize_domain, normalize_email, normalize_phone
 
 
 class TestDemoGenerator:

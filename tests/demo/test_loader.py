@@ -3,14 +3,15 @@ from datetime import timedelta
 from sqlalchemy import distinct, func, select
 
 from pipewise.auth.models import Team, User
-from pipewise.auth.service import user_service
-from pipewise.crm.models import Account, Activity, Contact, RecordHistory, Task
+from pipewise.crm.models import Account, Activity, Contact, Task
 from pipewise.db.base import utcnow
 from pipewise.deals.models import Deal, DealContact, DealStageChange, Stage
 from pipewise.demo.config import demo_password
 from pipewise.demo.loader import DemoLoader, DemoSize
 from pipewise.events.models import OutboxEvent
 from pipewise.leads.models import Lead
+from pipewise.people.service import user_service
+from pipewise.records.models import RecordHistory
 
 
 def count(session, model, *where) -> int:  # type: ignore[no-untyped-def]

@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.sequences.service import sequence_service
 from pipewise.worker.runner import Worker
-from tests.sequences.conftest import smtp  # noqa: F401 - the loopback SMTP server fixture
 from tests.e2e.support import log_in
+from tests.sequences.conftest import smtp  # noqa: F401 - the loopback SMTP server fixture
 from tests.sequences.support import SmtpServer, mailbox
 
 pytestmark = pytest.mark.e2e
@@ -20,9 +20,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(autouse=True)
 def handlers() -> None:
-    from pipewise.handlers import register_all
+    from pipewise import domains
 
-    register_all()
+    domains.load()
 
 
 def test_build_a_sequence_and_preview_it_with_a_real_contact(page: Page, factory, session):

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pipewise.automation.service import workflow_service
-from pipewise.crm.saved_views import saved_view_service
+from pipewise.records.saved_views import saved_view_service
 from tests.e2e.support import log_in
 
 pytestmark = pytest.mark.e2e

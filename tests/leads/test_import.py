@@ -5,12 +5,12 @@ import pytest
 from sqlalchemy import func, select
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.crm.models import RecordHistory
 from pipewise.db.session import session_scope
 from pipewise.errors import ValidationFailed
 from pipewise.events.models import OutboxEvent
 from pipewise.leads import importer
 from pipewise.leads.models import Lead, LeadImport
+from pipewise.records.models import RecordHistory
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -60,12 +60,12 @@ class TestRowReport:
     def test_created_leads_have_history_and_events(self, session):
         """One ``lead.imported`` event per batch; the worker turns it into a ``lead.created``
         per lead, and a workflow that starts on created leads starts on imported ones."""
+        from pipewise import domains
         from pipewise.automation.models import Enrollment
-        from pipewise.handlers import register_all
         from pipewise.automation.service import workflow_service
         from pipewise.worker.runner import Worker
 
-        register_all()
+        domains.load()
         workflow = workflow_service.create(session, name="Welcome", actor=SYSTEM_ACTOR, definition={
             "trigger": {"type": "record_created", "record_type": "lead"},
             "steps": [{"id": "call", "type": "create_task", "title": "Call {{ record.last_name }}"}]})

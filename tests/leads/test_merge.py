@@ -2,8 +2,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.crm.history import history_of
-from pipewise.crm.models import Activity, Contact, RecordHistory, Task
+from pipewise.crm.models import Activity, Contact, Task
 from pipewise.crm.service import task_service
 from pipewise.db.base import Base
 from pipewise.deals.models import DealContact
@@ -12,6 +11,8 @@ from pipewise.errors import ValidationFailed
 from pipewise.events.models import OutboxEvent
 from pipewise.leads.merge import merge
 from pipewise.leads.models import DuplicateCandidate, Lead
+from pipewise.records.history import history_of
+from pipewise.records.models import RecordHistory
 from pipewise.scoring.service import record_engagement
 
 

@@ -13,7 +13,6 @@ from tests.conftest import empty_all_tables
 from tests.factories import Factory
 from tests.security.world import World, build_world
 
-
 WORLD_FLAG = "_security_world_alive"
 
 

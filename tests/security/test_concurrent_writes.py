@@ -12,7 +12,7 @@ import uvicorn
 
 from pipewise.app import create_app
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.crm.service import custom_field_service
+from pipewise.records.field_definitions import custom_field_service
 from tests.conftest import IS_POSTGRES
 
 WRITERS = 10

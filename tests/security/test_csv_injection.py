@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipewise.cli.main import app
-from pipewise.crm.csv_cells import safe_cell
+from pipewise.records.csv_cells import safe_cell
 
 # The second row is rejected (its e-mail is no address), so its line lands in the report as is.
 UPLOAD = "First Name,Last Name,Email\nAda,Lovelace,ada@engines.example\n=HYPERLINK(A1),-1+2,nope\n"

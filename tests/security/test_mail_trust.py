@@ -73,9 +73,9 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[MailServer]:
 
 @pytest.fixture(autouse=True)
 def handlers() -> None:
-    from pipewise.handlers import register_all
+    from pipewise import domains
 
-    register_all()
+    domains.load()
 
 
 @pytest.fixture

@@ -15,8 +15,19 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tests.security.operations import (
-    ALLOW, FORBIDDEN, HIDDEN, OPERATIONS, Call, Op, api_operations, documented_operations, op_for, owner_and_managers_see,
-    owner_only, url_for, visible,
+    ALLOW,
+    FORBIDDEN,
+    HIDDEN,
+    OPERATIONS,
+    Call,
+    Op,
+    api_operations,
+    documented_operations,
+    op_for,
+    owner_and_managers_see,
+    owner_only,
+    url_for,
+    visible,
 )
 from tests.security.world import ACTORS, OWNERS, PASSWORD, World, nonexistent
 

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from pipewise.auth.models import User
-from pipewise.crm.models import Contact, RecordHistory
+from pipewise.crm.models import Contact
 from pipewise.deals.models import Deal
+from pipewise.records.models import RecordHistory
 from pipewise.sequences.models import Sequence
 from pipewise.sequences.service import sequence_service
 

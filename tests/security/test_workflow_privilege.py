@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from pipewise.auth.models import User
-from pipewise.auth.service import team_service, user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.automation.models import Decision, WorkflowVersion
 from pipewise.config import get_settings
@@ -17,6 +16,7 @@ from pipewise.crm.models import Contact
 from pipewise.crm.service import contact_service
 from pipewise.db.base import utcnow
 from pipewise.deals.models import Deal
+from pipewise.people.service import team_service, user_service
 from tests.automation.receiver import running_receiver
 from tests.automation.support import MANAGER, clock, drain, make_workflow  # noqa: F401 - clock is a fixture
 from tests.web.conftest import WebClient

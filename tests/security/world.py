@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 import pipewise.automation.handlers  # noqa: F401 - registers the engine on the bus
 from pipewise.assignment import service as routing
 from pipewise.auth.models import User
-from pipewise.auth.service import token_service
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.automation.service import workflow_service
-from pipewise.crm.saved_views import saved_view_service
 from pipewise.deals.service import deal_service
 from pipewise.leads import capture
 from pipewise.leads.models import DuplicateCandidate
+from pipewise.people.service import token_service
 from pipewise.quotes.service import product_service
+from pipewise.records.saved_views import saved_view_service
 from pipewise.sequences.library import template_service
 from pipewise.sequences.service import sequence_service
 from tests.factories import Factory
@@ -349,7 +349,7 @@ def _reference(kind: str) -> Callable[[World, str], dict[str, Any]]:
         elif kind == "stage":
             row = world.factory.pipeline(name=f"Pipeline {word}")[1][0]
         elif kind == "custom_field":
-            from pipewise.crm.service import custom_field_service
+            from pipewise.records.field_definitions import custom_field_service
 
             row = custom_field_service.create(
                 s, data={"record_type": "deal", "key": word, "label": f"Field {word}", "field_type": "text"}, actor=SYSTEM_ACTOR)

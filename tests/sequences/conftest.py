@@ -1,11 +1,12 @@
 from collections.abc import Iterator
+
 import pytest
 
-from pipewise.mail import clock as mail_clock
-from pipewise.sequences import clock as sequence_clock
-from pipewise.mail.settings import get_mail_settings
-from pipewise.worker import runner
 from pipewise.config import get_settings
+from pipewise.mail import clock as mail_clock
+from pipewise.mail.settings import get_mail_settings
+from pipewise.sequences import clock as sequence_clock
+from pipewise.worker import runner
 from tests.sequences.support import INBOUND_SECRET, Clock, SmtpServer
 
 
@@ -43,6 +44,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture(autouse=True)
 def sequence_handlers() -> None:
-    from pipewise.handlers import register_all
+    from pipewise import domains
 
-    register_all()
+    domains.load()

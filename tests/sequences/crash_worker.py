@@ -2,9 +2,9 @@
 
 import os
 
+from pipewise import domains
 from pipewise.config import get_settings
 from pipewise.db.session import reset_engine
-from pipewise.handlers import register_all
 from pipewise.mail.settings import get_mail_settings
 from pipewise.worker.runner import Worker
 
@@ -14,5 +14,5 @@ def drain(environment: dict[str, str]) -> None:
     get_settings.cache_clear()
     get_mail_settings.cache_clear()
     reset_engine()
-    register_all()
+    domains.load()
     Worker(name=f"crash-test-{os.getpid()}").run_until_idle()

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipewise.sequences import inbound
 from pipewise.mail.settings import get_mail_settings
+from pipewise.sequences import inbound
 from tests.sequences.dovecot import DOVECOT, Dovecot
+from tests.sequences.support import run_worker
 from tests.sequences.test_inbound import start
 from tests.sequences.test_scenarios import enrollment_of, reply_to
-from tests.sequences.support import run_worker
 
 pytestmark = pytest.mark.skipif(DOVECOT is None, reason="needs Dovecot's IMAP server (Debian package dovecot-imapd)")
 

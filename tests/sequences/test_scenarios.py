@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
-from pipewise.crm.timeline import timeline
 from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ValidationFailed
 from pipewise.events import bus
+from pipewise.records.timeline import timeline
 from pipewise.sequences.models import EmailMessage, Enrollment, SequenceDecision, Suppression
 from pipewise.sequences.service import sequence_service
 from tests.sequences.support import email_step, gateway_headers, live_sequence, mailbox, run_worker

@@ -1,7 +1,7 @@
+from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.sequences.models import EmailMessage, Enrollment
 from pipewise.sequences.service import sequence_service
 from tests.sequences.support import email_step, live_sequence, mailbox, run_worker
-from pipewise.auth.visibility import SYSTEM_ACTOR
 
 
 def test_two_step_sequence_sends_threaded_mail(session, factory, smtp, clock):

@@ -3,9 +3,9 @@ field before a sequence goes live, and previews render with a real record."""
 
 import pytest
 
+from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.sequences import templates
 from pipewise.sequences.library import template_service
-from pipewise.auth.visibility import SYSTEM_ACTOR
 
 ESCAPES = [
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",

@@ -1,13 +1,13 @@
 import re
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.crm import timeline as timeline_module
 from pipewise.crm.models import Activity, Contact, Task
-from pipewise.crm.service import custom_field_service
-from pipewise.crm.timeline import TimelineEntry
 from pipewise.db.base import utcnow
 from pipewise.deals.models import Deal
 from pipewise.deals.service import deal_service
+from pipewise.records import timeline as timeline_module
+from pipewise.records.field_definitions import custom_field_service
+from pipewise.records.timeline import TimelineEntry
 
 
 def logged_in(web, factory, session, **kw):

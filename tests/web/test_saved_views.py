@@ -3,7 +3,7 @@ delete it; and offer it to the workflow builder as a starting condition."""
 
 import html
 
-from pipewise.crm.saved_views import SavedView
+from pipewise.records.saved_views import SavedView
 
 
 def test_save_open_and_delete_a_view(web, factory, session):

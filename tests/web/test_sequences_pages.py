@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
-from pipewise.sequences.events import add_task
 from pipewise.mail.mailboxes import approve
 from pipewise.mail.secrets import decrypt
 from pipewise.mail.transport import outbox_dir
+from pipewise.sequences.events import add_task
 from pipewise.sequences.models import EmailMessage, Enrollment, Mailbox, Sequence, SequenceStep, Suppression
 from pipewise.sequences.service import sequence_service
 from pipewise.worker.runner import Worker
@@ -310,9 +310,9 @@ class TestEnrollments:
 
 @pytest.fixture
 def handlers():
-    from pipewise.handlers import register_all
+    from pipewise import domains
 
-    register_all()
+    domains.load()
 
 
 MANUAL = {"kind": "manual_email", "variants": [{"label": "A", "subject": "Quick question, {{ contact.first_name }}",

@@ -4,11 +4,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from pipewise.auth.service import token_service
 from pipewise.auth.visibility import Actor
-from pipewise.crm.records import note_active_user
 from pipewise.db.session import session_scope
 from pipewise.errors import PipewiseError
+from pipewise.people.service import token_service
+from pipewise.records.service import note_active_user
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

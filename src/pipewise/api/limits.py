@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from pipewise.api.errors import problem
 from pipewise.config import get_settings
-from pipewise.crm.bounds import NUL_MESSAGE
+from pipewise.records.bounds import NUL_MESSAGE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -13,18 +13,18 @@ from pipewise.assignment.hours import add_working_minutes
 from pipewise.assignment.models import AssignmentRule, LeadAssignment, RoundRobinSlot, RoutingPolicy
 from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
-from pipewise.crm import bounds
-from pipewise.crm.filters import FilterCompiler, record_matches
-from pipewise.crm.history import record_change
 from pipewise.crm.models import Account, Activity, Task
-from pipewise.crm.records import apply_changes, check_assignable
-from pipewise.crm.registry import spec_for
-from pipewise.crm.service import check_timezone
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.events import bus
 from pipewise.leads.events import LeadAssigned, LeadSlaBreached
 from pipewise.leads.models import Lead
+from pipewise.records import bounds
+from pipewise.records.checks import check_timezone
+from pipewise.records.filters import FilterCompiler, record_matches
+from pipewise.records.history import record_change
+from pipewise.records.registry import spec_for
+from pipewise.records.service import apply_changes, check_assignable
 
 TARGET_TYPES = ("user", "team", "queue")
 SLA_ACTION = "lead.sla_check"
@@ -328,7 +328,6 @@ def _touched_since(session: Session, assignment: LeadAssignment) -> bool:
     ) > 0
 
 
-@bus.handles_action(SLA_ACTION)
 def check_sla(session: Session, action: Any) -> None:
     assignment = session.get(LeadAssignment, action.payload["assignment_id"])
     if assignment is None or assignment.status != "active":

@@ -24,9 +24,9 @@ from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, can_reach_owner, owner
 from pipewise.automation.models import Workflow
 from pipewise.automation.triggers import ENROLLABLE
 from pipewise.config import get_settings
-from pipewise.crm.registry import spec_for
 from pipewise.db.session import cached_lookup
 from pipewise.errors import NotFound, PermissionDenied
+from pipewise.records.registry import spec_for
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ actor (``ctx.actor``), so a change beyond the owner's reach fails, explained; ex
 effects go through ``effects.once`` keyed by the step's idempotency key. In test mode,
 people-facing effects go to the tester and record changes are described instead of made."""
 
+import importlib
+import uuid
 from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-import importlib
-import uuid
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -23,13 +23,13 @@ from pipewise.automation.models import Notification, RecordTag, RoundRobinPositi
 from pipewise.automation.templates import render
 from pipewise.automation.timing import parse_duration
 from pipewise.config import get_settings
-from pipewise.crm.records import RecordService
 from pipewise.crm.service import account_service, contact_service, task_service
 from pipewise.db.session import dialect_insert, insert_later
 from pipewise.deals.models import Stage
 from pipewise.deals.service import deal_service
 from pipewise.errors import NotFound, PermissionDenied, ValidationFailed
 from pipewise.leads.service import lead_service
+from pipewise.records.service import RecordService
 
 STEP_ID = r"^[A-Za-z0-9_-]{1,60}$"
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.automation.models import Enrollment, Workflow, WorkflowVersion
-from pipewise.crm.registry import spec_for
 from pipewise.events.models import ScheduledAction
+from pipewise.records.registry import spec_for
 
 RUNNING_STATES = ("running", "waiting")
 _ROWS = "automation.rows"

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
-from pipewise.crm.filters import NO_VALUE_OPS, FilterCompiler, FilterError
 from pipewise.crm.models import Contact
-from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.deals.models import Deal, DealContact, Stage
+from pipewise.records.filters import NO_VALUE_OPS, FilterCompiler, FilterError
+from pipewise.records.registry import RecordSpec, spec_for
 
 # Day counts of within_last_days / older_than_days: a longer span is refused when a
 # workflow is saved, and read as this bound by the engine (a date cannot go further back).

@@ -11,8 +11,8 @@ from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor
 from pipewise.automation.acting import Acting
 from pipewise.automation.models import Enrollment, Workflow, WorkflowVersion
-from pipewise.crm.registry import spec_for
 from pipewise.events.base import jsonable
+from pipewise.records.registry import spec_for
 
 
 class StepFailed(Exception):

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipewise.auth.models import Team, User
 from pipewise import netguard
+from pipewise.auth.models import Team, User
 from pipewise.automation import conditions
 from pipewise.automation.actions import (
     AddTag,
@@ -29,11 +29,11 @@ from pipewise.automation.actions import (
 from pipewise.automation.flow import Branch, Goal, Wait
 from pipewise.automation.templates import runaway_problem, template_problem
 from pipewise.automation.triggers import TRIGGER_TYPES, DateRelative, Trigger
-from pipewise.crm.filters import FilterError
-from pipewise.crm.models import CustomFieldDefinition
-from pipewise.crm.registry import spec_for
 from pipewise.deals.models import Stage
 from pipewise.errors import ErrorCollector, FieldError, ValidationFailed
+from pipewise.records.filters import FilterError
+from pipewise.records.models import CustomFieldDefinition
+from pipewise.records.registry import spec_for
 
 END = "end"
 # Step fields that are templates.

@@ -29,11 +29,11 @@ from pipewise.automation.definition import WorkflowDefinition
 from pipewise.automation.flow import Branch, Goal, Wait
 from pipewise.automation.settings import get_automation_settings
 from pipewise.automation.triggers import Manual, RecordDeleted, TimedTrigger, event_matches
-from pipewise.crm.history import record_as_of
-from pipewise.crm.registry import spec_for
 from pipewise.errors import ValidationFailed
 from pipewise.events.bus import Event
 from pipewise.events.models import OutboxEvent
+from pipewise.records.history import record_as_of
+from pipewise.records.registry import spec_for
 
 MAX_EVENTS = 100_000
 MAX_SLOTS = 2_000

@@ -24,8 +24,8 @@ from pipewise.auth.models import User
 from pipewise.auth.visibility import owner_clause
 from pipewise.automation import batch, conditions
 from pipewise.automation.acting import Acting, acting_for, record_owner
-from pipewise.automation.batch import RUNNING_STATES
 from pipewise.automation.actions import ActionStep
+from pipewise.automation.batch import RUNNING_STATES
 from pipewise.automation.context import PermanentStepFailure, StepContext, StepFailed
 from pipewise.automation.definition import WorkflowDefinition, load
 from pipewise.automation.explanations import record_decision
@@ -35,11 +35,11 @@ from pipewise.automation.settings import get_automation_settings
 from pipewise.automation.timing import retry_delay
 from pipewise.automation.triggers import RecordDeleted, TimedTrigger, event_matches
 from pipewise.crm.models import Task
-from pipewise.crm.registry import spec_for
 from pipewise.db.base import utcnow, uuid7
 from pipewise.db.session import cached_lookup, dialect_insert, insert_later
 from pipewise.events import bus
 from pipewise.events.models import OutboxEvent, ScheduledAction
+from pipewise.records.registry import spec_for
 
 STEP_KIND = "automation.step"
 TICK_KIND = "automation.tick"

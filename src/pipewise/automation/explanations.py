@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.automation.models import Decision, Enrollment, Workflow
-from pipewise.crm.timeline import TimelineEntry, timeline_source
 from pipewise.db.base import utcnow
 from pipewise.db.session import insert_later
+from pipewise.records.timeline import TimelineEntry
 
 # kind -> the heading shown before the sentence on the timeline
 HEADINGS = {
@@ -81,7 +81,6 @@ def decisions_for_record(session: Session, record_type: str, record_id: uuid.UUI
     return [(d, name) for d, name in rows]
 
 
-@timeline_source
 def automation_timeline(session: Session, record_type: str, record_id: uuid.UUID) -> list[TimelineEntry]:
     return [
         TimelineEntry(

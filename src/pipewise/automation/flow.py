@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from pipewise.automation.actions import StepBase
 from pipewise.automation.conditions import _read
 from pipewise.automation.timing import add_business_days, parse_duration, show_duration
-from pipewise.crm.registry import spec_for
+from pipewise.records.registry import spec_for
 
 
 class Wait(StepBase):

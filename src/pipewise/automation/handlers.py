@@ -5,6 +5,12 @@ from pipewise.automation import batch, engine
 from pipewise.events import bus
 
 # Rerun-safe: the engine's only effects outside the database go through effects.once.
-bus.subscribe("*", name="automation.engine", prepare=engine.prepare_events, rerun_safe=True)(engine.on_event)
-bus.handles_action(engine.STEP_KIND, prepare=batch.prepare_steps, rerun_safe=True)(engine.run_step)
-bus.handles_action(engine.TICK_KIND, rerun_safe=True)(engine.run_tick)
+TABLE = bus.HandlerTable(
+    subscriptions=(
+        bus.Subscription("*", "automation.engine", engine.on_event, rerun_safe=True, prepare=engine.prepare_events),
+    ),
+    timers={
+        engine.STEP_KIND: bus.ActionKind(engine.run_step, prepare=batch.prepare_steps, rerun_safe=True),
+        engine.TICK_KIND: bus.ActionKind(engine.run_tick, rerun_safe=True),
+    },
+)

@@ -24,10 +24,10 @@ from pipewise.automation.models import (
 )
 from pipewise.automation.settings import get_automation_settings
 from pipewise.automation.triggers import TimedTrigger
-from pipewise.crm.records import RecordService
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import Conflict, ErrorCollector, FieldError, NotFound, PermissionDenied, ValidationFailed
 from pipewise.events.models import ScheduledAction
+from pipewise.records.service import RecordService
 
 MAX_BULK_ENROLL = 1000
 

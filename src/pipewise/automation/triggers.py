@@ -2,9 +2,9 @@
 the record to enroll; time-based triggers (absence, date-relative, overdue tasks, cron)
 are checked by a periodic tick that lists the records due."""
 
-from abc import abstractmethod
 import fnmatch
 import uuid
+from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -15,8 +15,8 @@ from sqlalchemy import Date, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from pipewise.crm.models import Activity, Task
-from pipewise.crm.registry import RECORD_TYPES, spec_for
 from pipewise.events.bus import Event
+from pipewise.records.registry import spec_for
 
 # Record types a workflow may enroll.
 ENROLLABLE = ("lead", "contact", "account", "deal", "task")
@@ -447,5 +447,3 @@ def event_matches(pattern: dict[str, Any], event: Event) -> bool:
     values.update({k: v[1] for k, v in _changes(event).items() if isinstance(v, list) and len(v) == 2})
     return all(str(values.get(k)) == str(v) for k, v in (pattern.get("where") or {}).items())
 
-
-assert set(ENROLLABLE) <= set(RECORD_TYPES)

@@ -8,11 +8,11 @@ from rich.table import Table
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.cli.output import out
-from pipewise.crm import csv_cells
 from pipewise.db.session import session_scope
 from pipewise.errors import ValidationFailed
 from pipewise.leads import dedup, importer
 from pipewise.leads.models import DuplicateCandidate
+from pipewise.records import csv_cells
 
 import_app = typer.Typer(help="Import records from CSV files.", no_args_is_help=True)
 dedupe_app = typer.Typer(help="Find duplicate leads and contacts in the whole database.", invoke_without_command=True)

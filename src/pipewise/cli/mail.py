@@ -9,9 +9,9 @@ from rich.table import Table
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.cli.output import out
 from pipewise.db.session import session_scope
-from pipewise.sequences import inbound
 from pipewise.mail.suppression import suppression_service
 from pipewise.mail.transport import outbox_dir
+from pipewise.sequences import inbound
 
 mail_app = typer.Typer(help="E-mail: IMAP polling, inbound messages, the local outbox, suppression.", no_args_is_help=True)
 

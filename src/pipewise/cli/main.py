@@ -8,14 +8,11 @@ import typer
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
-from pipewise import __version__
-from pipewise.cli import demo, leads, people, server, setup
-from pipewise.cli.mail import mail_app
-from pipewise.cli.scoring import scoring_app
-from pipewise.cli.sequences import sequences_app
-from pipewise.cli.workflows import workflows_app
+from pipewise import __version__, domains
+from pipewise.cli import demo, server, setup
 from pipewise.cli.output import report_database_error, report_error
 from pipewise.errors import PipewiseError
+from pipewise.kernel import resolve
 
 
 class PipewiseGroup(TyperGroup):
@@ -57,13 +54,12 @@ app.command()(setup.init)
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(demo.demo)
-app.add_typer(people.users_app, name="users")
-app.add_typer(people.token_app, name="token")
-app.add_typer(workflows_app, name="workflows")
-app.add_typer(leads.import_app, name="import")
-app.add_typer(leads.dedupe_app, name="dedupe")
-app.add_typer(scoring_app, name="scoring")
-app.add_typer(mail_app, name="mail"); app.add_typer(sequences_app, name="sequences")
+for command in domains.load().cli_commands:
+    target = resolve(command.target)
+    if isinstance(target, typer.Typer):
+        app.add_typer(target, name=command.name)
+    else:
+        app.command(name=command.name)(target)
 
 if __name__ == "__main__":
     app()

@@ -6,11 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import Role, Team, User
-from pipewise.auth.service import token_service, user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.cli.output import err, out
 from pipewise.db.session import session_scope
 from pipewise.errors import NotFound, ValidationFailed
+from pipewise.people.service import token_service, user_service
 
 users_app = typer.Typer(help="People who use Pipewise.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (Authorization: Bearer …).", no_args_is_help=True)

@@ -9,12 +9,11 @@ import uvicorn
 from sqlalchemy import select
 
 from pipewise.auth.models import User
-from pipewise.auth.service import verify_password
 from pipewise.cli.output import err, out
 from pipewise.config import BUILTIN_SECRET_KEY, get_settings
 from pipewise.db.session import session_scope
 from pipewise.demo.config import DEMO_ADMIN_EMAIL, demo_password
-from pipewise.handlers import register_all
+from pipewise.people.service import verify_password
 from pipewise.worker.runner import Worker
 
 
@@ -77,7 +76,6 @@ def worker(
     Run as many as you like against PostgreSQL; they share the work. SIGTERM or Ctrl-C
     stops a worker after its current batch."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    register_all()
     runner = Worker()
     if once:
         handled = runner.run_until_idle()

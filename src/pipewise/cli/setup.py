@@ -5,7 +5,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import Role, Team, User
-from pipewise.auth.service import team_service, user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.cli.output import err, out
 from pipewise.config import get_settings
@@ -14,6 +13,7 @@ from pipewise.db.session import session_scope
 from pipewise.deals.defaults import ensure_default_pipeline
 from pipewise.demo.config import DEMO_ADMIN_EMAIL, DEMO_ADMIN_NAME, demo_password
 from pipewise.errors import ValidationFailed
+from pipewise.people.service import team_service, user_service
 
 DEFAULT_TEAM_NAME = "Sales"
 

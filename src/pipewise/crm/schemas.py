@@ -4,17 +4,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from pipewise.schemas import InputModel, OutputModel, RecordOut, partial
+from pipewise.schemas import InputModel, VersionedOut, partial
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 ShortText = Annotated[str, Field(max_length=300)]
 Custom = dict[str, Any]
-
-
-class VersionedOut(RecordOut):
-    """A record with its version: the ETag to send back in ``If-Match``."""
-
-    version: int
 
 
 class AccountCreate(InputModel):
@@ -131,35 +125,3 @@ class Task(VersionedOut):
     related_id: uuid.UUID | None
     completed_at: datetime | None
     custom: Custom
-
-
-class CustomFieldCreate(InputModel):
-    record_type: str
-    key: Annotated[str, Field(min_length=1, max_length=60)]
-    label: Annotated[str, Field(min_length=1, max_length=120)]
-    field_type: Literal["text", "number", "date", "choice"]
-    choices: list[str] = []
-    required: bool = False
-
-
-class CustomFieldUpdate(InputModel):
-    label: Annotated[str, Field(min_length=1, max_length=120)] | None = None
-    choices: list[str] | None = None
-    required: bool | None = None
-
-
-class CustomField(VersionedOut):
-    record_type: str
-    key: str
-    label: str
-    field_type: str
-    choices: list[str]
-    required: bool
-
-
-class HistoryEntry(OutputModel):
-    id: int
-    action: str
-    changes: dict[str, Any]
-    actor_id: uuid.UUID | None
-    at: datetime

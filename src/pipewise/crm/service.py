@@ -1,16 +1,15 @@
 import uuid
-import zoneinfo
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm import custom_fields, normalize
-from pipewise.crm.models import Account, Activity, Contact, CustomFieldDefinition, Task
-from pipewise.crm.records import RecordService
+from pipewise.crm.models import Account, Activity, Contact, Task
 from pipewise.db.base import utcnow
-from pipewise.errors import ErrorCollector
+from pipewise.records import normalize
+from pipewise.records.checks import check_choice, check_required_text, check_timezone, normalize_field, tidy_names
+from pipewise.records.service import RecordService
 
 LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "disqualified")
 CONSENT_STATES = ("unknown", "granted", "withdrawn")
@@ -18,50 +17,6 @@ ACTIVITY_TYPES = ("call", "email", "meeting", "note")
 DIRECTIONS = ("inbound", "outbound")
 TASK_STATUSES = ("open", "done", "cancelled")
 TASK_PRIORITIES = ("low", "normal", "high")
-
-
-def normalize_field(data: dict[str, Any], key: str, fn: Any, errors: ErrorCollector) -> None:
-    """Apply a normaliser to ``data[key]`` when present; an empty value becomes None."""
-    value = data.get(key)
-    if value is None:
-        return
-    if isinstance(value, str) and not value.strip():
-        data[key] = None
-        return
-    try:
-        data[key] = fn(value)
-    except ValueError as exc:
-        errors.add(key, str(exc))
-
-
-def check_choice(data: dict[str, Any], key: str, allowed: tuple[str, ...], errors: ErrorCollector) -> None:
-    if key in data and data[key] is not None and data[key] not in allowed:
-        errors.add(key, f"must be one of {', '.join(allowed)}")
-
-
-def check_required_text(data: dict[str, Any], key: str, record: Any, errors: ErrorCollector) -> None:
-    if key in data:
-        value = data[key]
-        if value is None or not str(value).strip():
-            errors.add(key, "is required")
-        else:
-            data[key] = normalize.tidy_text(str(value))
-    elif record is None:
-        errors.add(key, "is required")
-
-
-def check_timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
-    return value
-
-
-def tidy_names(data: dict[str, Any], keys: tuple[str, ...]) -> None:
-    for key in keys:
-        if isinstance(data.get(key), str):
-            data[key] = normalize.tidy_text(data[key]) or None
 
 
 class AccountService(RecordService[Account]):
@@ -140,29 +95,7 @@ class TaskService(RecordService[Task]):
         return self.update(session, task, data={"status": "done"}, actor=actor)
 
 
-class CustomFieldService(RecordService[CustomFieldDefinition]):
-    record_type = "custom_field"
-
-    def validate(self, session, data, *, actor, record, errors):  # type: ignore[no-untyped-def]
-        if record is not None:
-            for frozen in ("record_type", "key", "field_type"):
-                if frozen in data and data[frozen] != getattr(record, frozen):
-                    errors.add(frozen, "cannot be changed once the field exists")
-            return
-        check_required_text(data, "label", record, errors)
-        custom_fields.validate_definition(data, errors)
-        if not errors.errors:
-            exists = session.scalar(
-                select(CustomFieldDefinition.id).where(
-                    CustomFieldDefinition.record_type == data["record_type"], CustomFieldDefinition.key == data["key"]
-                )
-            )
-            if exists is not None:
-                errors.add("key", f"{data['record_type']} already has a custom field {data['key']!r}")
-
-
 account_service = AccountService()
 contact_service = ContactService()
 activity_service = ActivityService()
 task_service = TaskService()
-custom_field_service = CustomFieldService()

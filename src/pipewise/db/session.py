@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
-from sqlalchemy.schema import sort_tables
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.schema import sort_tables
 from sqlalchemy.sql.dml import Insert
 
 from pipewise.config import get_settings

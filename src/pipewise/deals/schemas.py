@@ -5,8 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from pipewise.crm.schemas import VersionedOut
-from pipewise.schemas import InputModel, OutputModel, partial
+from pipewise.schemas import InputModel, OutputModel, VersionedOut, partial
 
 
 class PipelineCreate(InputModel):

@@ -8,15 +8,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.history import record_change
 from pipewise.crm.models import Contact
-from pipewise.crm.records import RecordService
-from pipewise.crm.service import check_choice, check_required_text
 from pipewise.db.base import utcnow
 from pipewise.deals.events import DealStageChanged
 from pipewise.deals.models import Deal, DealContact, DealStageChange, Pipeline, Stage
 from pipewise.errors import ErrorCollector, FieldError, NotFound, ValidationFailed
 from pipewise.events import bus
+from pipewise.records.checks import check_choice, check_required_text
+from pipewise.records.history import record_change
+from pipewise.records.service import RecordService
 
 STAGE_KINDS = ("open", "won", "lost")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")

@@ -6,7 +6,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from pipewise.crm.service import activity_service, contact_service, task_service
 from pipewise.deals.models import Deal, Stage
 from pipewise.deals.service import deal_service
 from pipewise.demo.clock import StoryClock, moment_between
-from pipewise.demo.generator import DemoGenerator
+from pipewise.demo.generator import AccountFacts, DemoGenerator
 from pipewise.demo.organisation import SalesOrg
 from pipewise.demo.words import (
     CALL_SUBJECTS,
@@ -28,9 +28,6 @@ from pipewise.demo.words import (
     OFFERINGS,
     TASK_TITLES,
 )
-
-if TYPE_CHECKING:
-    from pipewise.demo.loader import AccountFacts
 
 WIN_RATE = 0.38
 CONTACT_ROLES = ("Decision maker", "Champion", "Technical evaluator", "Economic buyer")
@@ -79,7 +76,7 @@ class DealStory:
         self._stages_session: Session | None = None
         self._stage_rows: list[Stage] = []
 
-    def play(self, session: Session, account: "AccountFacts") -> None:
+    def play(self, session: Session, account: AccountFacts) -> None:
         self._keep_stages_loaded(session)
         actor = self.org.actor(account.owner_id)
         now = self.now
@@ -120,7 +117,7 @@ class DealStory:
         return later_open[: int(progress * len(self.stages.open))]
 
     def _create(
-        self, session: Session, account: "AccountFacts", actor: Actor, created: datetime, cycle_end: datetime, outcome: str
+        self, session: Session, account: AccountFacts, actor: Actor, created: datetime, cycle_end: datetime, outcome: str
     ) -> Deal:
         self.clock.now = created
         close_date = cycle_end
@@ -141,7 +138,7 @@ class DealStory:
         return deal
 
     def _move(
-        self, session: Session, deal: Deal, stage_id: uuid.UUID, at: datetime, actor: Actor, account: "AccountFacts"
+        self, session: Session, deal: Deal, stage_id: uuid.UUID, at: datetime, actor: Actor, account: AccountFacts
     ) -> None:
         self.clock.now = at
         change: dict[str, Any] = {"stage_id": stage_id}
@@ -157,12 +154,12 @@ class DealStory:
         if deal.closed_at is not None:
             deal.closed_at = at
 
-    def _deal_contacts(self, account: "AccountFacts") -> list[uuid.UUID]:
+    def _deal_contacts(self, account: AccountFacts) -> list[uuid.UUID]:
         count = min(len(account.contact_ids), self.rng.choice((1, 1, 2, 2, 3)))
         return self.rng.sample(account.contact_ids, count)
 
     def _work(
-        self, session: Session, deal: Deal, account: "AccountFacts", actor: Actor, start: datetime, end: datetime
+        self, session: Session, deal: Deal, account: AccountFacts, actor: Actor, start: datetime, end: datetime
     ) -> None:
         """Calls, e-mails, meetings and notes spread over the deal's life."""
         kinds = list(ACTIVITY_KINDS)

@@ -3,7 +3,9 @@
 import random
 import re
 import unicodedata
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 import phonenumbers
@@ -145,3 +147,12 @@ class DemoGenerator:
         base = 4_000 + company_size * self.rng.uniform(8, 30)
         amount = min(base * self.rng.lognormvariate(0, 0.5), 750_000)
         return Decimal(max(500, round(amount / 500) * 500))
+
+
+@dataclass
+class AccountFacts:
+    id: uuid.UUID
+    company: Company
+    owner_id: uuid.UUID
+    created_at: datetime
+    contact_ids: list[uuid.UUID] = field(default_factory=list)

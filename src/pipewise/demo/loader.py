@@ -5,7 +5,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from pipewise.deals.defaults import ensure_default_pipeline
 from pipewise.demo.clock import StoryClock, moment_between
 from pipewise.demo.config import demo_password
 from pipewise.demo.deals import DealStory, StagePlan
-from pipewise.demo.generator import Company, DemoGenerator
+from pipewise.demo.generator import AccountFacts, DemoGenerator
 from pipewise.demo.organisation import SalesOrg, build_sales_org
 from pipewise.demo.words import (
     CALL_SUBJECTS,
@@ -65,15 +65,6 @@ class DemoSize:
     @property
     def follow_up_tasks(self) -> int:
         return max(1, self.accounts // 4)
-
-
-@dataclass
-class AccountFacts:
-    id: uuid.UUID
-    company: Company
-    owner_id: uuid.UUID
-    created_at: datetime
-    contact_ids: list[uuid.UUID] = field(default_factory=list)
 
 
 class DemoLoader:

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import Role, Team, User
-from pipewise.auth.service import hash_password, team_service, user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.demo.config import DEMO_EMAIL_DOMAIN
 from pipewise.demo.generator import ascii_slug
 from pipewise.demo.words import SALES_TEAMS, Country
+from pipewise.people.service import hash_password, team_service, user_service
 
 EUROPE = frozenset({"GB", "DE", "FR", "NL", "ES", "SE", "IE", "CH", "DK"})
 ENTERPRISE_SIZE = 500

@@ -10,7 +10,7 @@ its other effects are made once per idempotency key."""
 import fnmatch
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -84,8 +84,22 @@ class ActionKind:
     rerun_safe: bool = False
 
 
+@dataclass(frozen=True)
+class HandlerTable:
+    """One package's subscribers and the scheduled-action kinds (timers) it runs."""
+
+    subscriptions: tuple[Subscription, ...] = ()
+    timers: dict[str, ActionKind] = field(default_factory=dict)
+
+
 _subscriptions: dict[str, Subscription] = {}
 _action_handlers: dict[str, ActionKind] = {}
+
+
+def install(table: HandlerTable) -> None:
+    for sub in table.subscriptions:
+        _subscriptions[sub.subscriber] = sub
+    _action_handlers.update(table.timers)
 
 
 def subscribe(

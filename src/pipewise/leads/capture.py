@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
-from pipewise.crm import bounds
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, PipewiseError, ValidationFailed
 from pipewise.events import bus
 from pipewise.leads.events import LeadCaptured
 from pipewise.leads.models import FormSubmission, Lead, LeadForm
 from pipewise.leads.service import clean_lead_fields, lead_service
+from pipewise.records import bounds
 
 HONEYPOT_FIELD = "pw_website"
 CONSENT_FIELD = "consent"

@@ -11,7 +11,7 @@ from functools import lru_cache, wraps
 import phonenumbers
 from phonenumbers import geocoder
 
-from pipewise.crm import normalize
+from pipewise.records import normalize
 
 # -- names and text --
 

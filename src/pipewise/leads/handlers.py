@@ -16,11 +16,8 @@ from pipewise.events import bus
 from pipewise.events.base import RecordEvent
 from pipewise.leads.lifecycle import move_stage
 from pipewise.leads.models import FormSubmission, Lead
-from pipewise.scoring import service as scoring  # noqa: F401 - registers the daily decay timer
-from pipewise.scoring import training  # noqa: F401 - registers model training for the worker
 
 
-@bus.subscribe("activity.created", name="leads.first_touch")
 def on_activity(session: Session, event: bus.Event) -> None:
     changes = event.payload.get("changes", {})
     lead_id = (changes.get("lead_id") or [None, None])[1]
@@ -32,7 +29,6 @@ def on_activity(session: Session, event: bus.Event) -> None:
     routing.first_touch(session, uuid.UUID(lead_id), at)
 
 
-@bus.subscribe("lead.assigned", name="leads.notify_owner")
 def notify_owner(session: Session, event: bus.Event) -> None:
     """The owner's notification is a task on their list, due when the SLA is."""
     data = event.payload.get("data", {})
@@ -61,7 +57,6 @@ def notify_owner(session: Session, event: bus.Event) -> None:
             submission.speed_to_lead_ms = int((submission.notified_at - submission.received_at).total_seconds() * 1000)
 
 
-@bus.subscribe("lead.imported", name="leads.expand_import")
 def expand_import(session: Session, event: bus.Event) -> None:
     """A batch of imported leads becomes one ``lead.created`` per lead, as if each had
     been created by hand, naming the import and the CSV line."""
@@ -72,9 +67,17 @@ def expand_import(session: Session, event: bus.Event) -> None:
                                         changes={"import": [None, source], "line": [None, line]}))
 
 
-@bus.subscribe("deal.stage_changed", name="leads.customer_on_win")
 def on_deal_won(session: Session, event: bus.Event) -> None:
     if event.payload.get("data", {}).get("kind") != "won":
         return
     for lead in session.scalars(select(Lead).where(Lead.converted_deal_id == event.record_id)):
         move_stage(session, lead, "customer", actor=SYSTEM_ACTOR, cause="its deal was won")
+
+TABLE = bus.HandlerTable(
+    subscriptions=(
+        bus.Subscription("activity.created", "leads.first_touch", on_activity),
+        bus.Subscription("lead.assigned", "leads.notify_owner", notify_owner),
+        bus.Subscription("lead.imported", "leads.expand_import", expand_import),
+        bus.Subscription("deal.stage_changed", "leads.customer_on_win", on_deal_won),
+    ),
+)

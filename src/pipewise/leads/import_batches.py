@@ -29,9 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.history import record_change
-from pipewise.crm.models import Account, RecordHistory
-from pipewise.crm.records import apply_changes
+from pipewise.crm.models import Account
 from pipewise.db.base import utcnow
 from pipewise.db.session import get_engine
 from pipewise.events import bus
@@ -39,6 +37,9 @@ from pipewise.leads import bulk
 from pipewise.leads.csvstream import BadRecord, Record
 from pipewise.leads.events import LeadsImported
 from pipewise.leads.models import Lead, LeadImportRow
+from pipewise.records.history import record_change
+from pipewise.records.models import RecordHistory
+from pipewise.records.service import apply_changes
 
 Cleaner = Callable[[Record], tuple[dict[str, Any] | None, str | None]]
 

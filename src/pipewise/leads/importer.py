@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor, owner_clause
-from pipewise.crm.records import assignable_users
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
 from pipewise.events.base import jsonable
@@ -28,6 +27,7 @@ from pipewise.leads import clean
 from pipewise.leads.csvstream import BadRecord, CountingReader, Record, read_records
 from pipewise.leads.import_batches import BatchWriter, cleaned_batches, forked_batches, worth_a_process
 from pipewise.leads.models import LeadImport, LeadImportRow
+from pipewise.records.service import assignable_users
 
 ON_DUPLICATE = ("skip", "update", "create")
 BATCH = 5000

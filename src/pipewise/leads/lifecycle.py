@@ -62,8 +62,8 @@ def announce(session: Session, lead: Lead, old: str | None, new: str, *, actor_i
 def move_stage(session: Session, lead: Lead, stage: str, *, actor: Any, cause: str, reason: str | None = None) -> bool:
     """Move a lead to ``stage`` outside a user edit (a score threshold, a won deal);
     written to history and announced like any other change. False if already there."""
-    from pipewise.crm.history import record_change
-    from pipewise.crm.records import apply_changes
+    from pipewise.records.history import record_change
+    from pipewise.records.service import apply_changes
 
     old = lead.lifecycle_stage
     if old == stage:

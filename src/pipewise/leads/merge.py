@@ -14,15 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.history import record_change
-from pipewise.crm.models import RecordHistory
-from pipewise.crm.records import RecordService, apply_changes
 from pipewise.db.base import Base, utcnow
 from pipewise.errors import ValidationFailed
 from pipewise.events import bus
 from pipewise.events.base import jsonable
 from pipewise.leads.events import RecordsMerged
 from pipewise.leads.models import DuplicateCandidate
+from pipewise.records.history import record_change
+from pipewise.records.models import RecordHistory
+from pipewise.records.service import RecordService, apply_changes
 
 MERGEABLE = ("lead", "contact", "account")
 # Logs of what happened to a record id; they keep the id they were written with.

@@ -5,8 +5,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipewise.crm.models import custom_fields, owner_fk
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Versioned, utcnow
+from pipewise.records.models import custom_fields, owner_fk
 
 
 class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):

@@ -6,18 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm import normalize
-from pipewise.crm.history import record_change
 from pipewise.crm.models import Contact
-from pipewise.crm.records import RecordService, apply_changes
-from pipewise.crm.service import (
-    account_service,
-    check_choice,
-    check_required_text,
-    contact_service,
-    normalize_field,
-    tidy_names,
-)
+from pipewise.crm.service import account_service, contact_service
 from pipewise.db.base import utcnow
 from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, ValidationFailed
@@ -26,6 +16,10 @@ from pipewise.leads import clean, dedup, lifecycle
 from pipewise.leads import timeline as _timeline  # noqa: F401 - registers the lead timeline entries
 from pipewise.leads.events import LeadConverted
 from pipewise.leads.models import Lead
+from pipewise.records import normalize
+from pipewise.records.checks import check_choice, check_required_text, normalize_field, tidy_names
+from pipewise.records.history import record_change
+from pipewise.records.service import RecordService, apply_changes
 
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "converted", "disqualified")
 CONSENT_STATES = ("unknown", "granted", "withdrawn")

@@ -8,11 +8,10 @@ from sqlalchemy.orm import Session
 
 from pipewise.assignment.models import LeadAssignment
 from pipewise.auth.models import User
-from pipewise.crm.timeline import TimelineEntry, timeline_source
+from pipewise.records.timeline import TimelineEntry
 from pipewise.scoring.models import ScoreHistory
 
 
-@timeline_source
 def lead_routing_and_scores(session: Session, record_type: str, record_id: uuid.UUID) -> list[TimelineEntry]:
     if record_type != "lead":
         return []

@@ -103,7 +103,6 @@ def _deliver_pending(session: Session, transaction: SessionTransaction) -> None:
         transports.close()
 
 
-@bus.handles_action(DELIVER_ACTION)
 def run_delivery_check(session: Session, action: ScheduledAction) -> None:
     message_id = uuid.UUID(action.payload["message_id"])
     message = session.get(EmailMessage, message_id)

@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.crm.history import record_change
 from pipewise.crm.models import Activity, Contact
 from pipewise.db.base import uuid7
 from pipewise.events import bus
 from pipewise.events.base import DomainEvent
 from pipewise.mail import clock, hooks
 from pipewise.mail.models import EmailMessage
+from pipewise.records.history import record_change
 
 EMAIL_ACTIONS = ("sent", "delivered", "opened", "clicked", "replied", "bounced", "unsubscribed")
 ACTIVITY_TITLES = {

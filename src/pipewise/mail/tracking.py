@@ -4,8 +4,8 @@ redirect to the URL that was in the e-mail (no open redirect) and an unsubscribe
 only unsubscribes the address it was sent to."""
 
 import re
-from html import unescape
 import uuid
+from html import unescape
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer

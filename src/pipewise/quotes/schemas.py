@@ -3,8 +3,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from pipewise.crm.schemas import VersionedOut
-from pipewise.schemas import InputModel, partial
+from pipewise.schemas import InputModel, VersionedOut, partial
 
 
 class ProductCreate(InputModel):

@@ -1,9 +1,9 @@
 from decimal import Decimal
 
-from pipewise.crm.records import RecordService
-from pipewise.crm.service import check_required_text
 from pipewise.deals.service import CURRENCY_RE
 from pipewise.quotes.models import Product
+from pipewise.records.checks import check_required_text
+from pipewise.records.service import RecordService
 
 
 class ProductService(RecordService[Product]):

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from pipewise.crm.filters import FilterCompiler
-from pipewise.crm.registry import spec_for
 from pipewise.errors import ErrorCollector, ValidationFailed
+from pipewise.records.filters import FilterCompiler
+from pipewise.records.registry import spec_for
 from pipewise.scoring.models import EngagementEvent
 
 ENGAGEMENT_KINDS = {

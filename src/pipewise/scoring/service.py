@@ -216,7 +216,6 @@ def deferred(session: Session) -> Iterator[None]:
         session.info.pop(DEFERRED, None)
 
 
-@bus.handles_action(DECAY_ACTION)
 def run_decay(session: Session, _action: Any) -> None:
     engaged = list(session.scalars(select(Lead.id).where(Lead.engagement_score > 0, Lead.status != "converted")))
     for start in range(0, len(engaged), 500):

@@ -35,7 +35,6 @@ def get_training(session: Session, training_id: uuid.UUID) -> ScoringTraining:
     return training
 
 
-@bus.handles_action(TRAIN_ACTION)
 def run_training(session: Session, action: Any) -> None:
     training = session.get(ScoringTraining, uuid.UUID(action.payload["training_id"]))
     if training is None or training.status != "queued":

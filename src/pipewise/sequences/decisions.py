@@ -9,7 +9,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Contact, Task
-from pipewise.crm.timeline import TimelineEntry, timeline_source
+from pipewise.records.timeline import TimelineEntry
 from pipewise.sequences import clock
 from pipewise.sequences.events import add_task
 from pipewise.sequences.models import LIVE_STATES, Enrollment, Sequence, SequenceDecision, SequenceStep
@@ -86,7 +86,6 @@ def decisions_for(session: Session, *, contact_id: uuid.UUID | None = None, enro
     return list(session.scalars(stmt))
 
 
-@timeline_source
 def sequence_timeline(session: Session, record_type: str, record_id: uuid.UUID) -> list[TimelineEntry]:
     if record_type != "contact":
         return []

@@ -14,12 +14,12 @@ from pipewise.errors import ValidationFailed
 from pipewise.events import bus
 from pipewise.events.models import ScheduledAction
 from pipewise.mail import delivery
+from pipewise.mail.mailboxes import mailbox_of
 from pipewise.sequences import clock, templates
 from pipewise.sequences.calendar import add_delay, zone_of
 from pipewise.sequences.compose import Draft, compose, pick_variant, step_message_id, thread_of
 from pipewise.sequences.decisions import decide, orphan_check
 from pipewise.sequences.events import add_task
-from pipewise.mail.mailboxes import mailbox_of
 from pipewise.sequences.guards import Verdict, country_of, evaluate, window_for
 from pipewise.sequences.models import EmailMessage, Enrollment, SequenceStep
 from pipewise.sequences.schemas import EMAIL_STEPS
@@ -199,7 +199,6 @@ def _live_payload(session: Session, action: ScheduledAction) -> Enrollment | Non
     return enrollment
 
 
-@bus.handles_action(STEP_ACTION)
 def run_step(session: Session, action: ScheduledAction) -> None:
     enrollment = _live_payload(session, action)
     if enrollment is None or enrollment.status != "active":
@@ -219,7 +218,6 @@ def run_step(session: Session, action: ScheduledAction) -> None:
         _open_task(session, enrollment, step)
 
 
-@bus.handles_action(RESUME_ACTION)
 def run_resume(session: Session, action: ScheduledAction) -> None:
     enrollment = _live_payload(session, action)
     if enrollment is None or enrollment.status != "paused":

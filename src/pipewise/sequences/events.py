@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from pipewise.crm.models import Task
 from pipewise.db.base import uuid7
 from pipewise.mail.events import add_activity, emit, record_created  # noqa: F401 - sequences record e-mail events through mail
-
 from pipewise.sequences import clock
 
 

@@ -1,6 +1,6 @@
 """Sales signals from the outbox: each affected enrollment is re-evaluated at once, so a
 pause or exit is on the record before its next step would come due (the step re-checks
-anyway). Importing this module registers the subscribers and the timers' handlers."""
+anyway). ``TABLE`` lists the subscribers and the timers' handlers."""
 
 import uuid
 from typing import Any
@@ -12,15 +12,10 @@ from pipewise.auth.models import User
 from pipewise.crm.models import Contact, Task
 from pipewise.deals.models import Deal, DealContact
 from pipewise.events import bus
-from pipewise.mail import delivery  # noqa: F401 - registers the delivery timer's handler
-from pipewise.mail.hooks import register
 from pipewise.sequences import engine
 from pipewise.sequences.decisions import live_enrollments
 from pipewise.sequences.events import add_task
-from pipewise.sequences.mail_hooks import SequenceMailHooks
 from pipewise.sequences.models import Sequence
-
-register(SequenceMailHooks())
 
 
 def _new(changes: dict[str, Any], field: str) -> Any:
@@ -35,7 +30,6 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-@bus.subscribe("activity.created", name="sequences.activity_signal")
 def on_activity(session: Session, event: bus.Event) -> None:
     changes = event.payload.get("changes", {})
     kind = _new(changes, "type")
@@ -47,7 +41,6 @@ def on_activity(session: Session, event: bus.Event) -> None:
     engine.reevaluate(session, live_enrollments(session, contact_ids={contact_id}, account_id=_uuid(_new(changes, "account_id"))))
 
 
-@bus.subscribe("meeting.*", name="sequences.meeting_signal")
 def on_meeting(session: Session, event: bus.Event) -> None:
     data = {**event.payload, **event.payload.get("data", {})}
     contact_ids = {c for c in (_uuid(v) for v in [data.get("contact_id"), *data.get("contact_ids", [])]) if c}
@@ -59,7 +52,6 @@ def on_meeting(session: Session, event: bus.Event) -> None:
         engine.reevaluate(session, list({e.id: e for e in enrollments}.values()))
 
 
-@bus.subscribe("deal.*", name="sequences.deal_signal")
 def on_deal(session: Session, event: bus.Event) -> None:
     deal = session.get(Deal, event.record_id) if event.record_id else None
     if deal is None:
@@ -68,7 +60,6 @@ def on_deal(session: Session, event: bus.Event) -> None:
     engine.reevaluate(session, live_enrollments(session, contact_ids=contacts, account_id=deal.account_id))
 
 
-@bus.subscribe("contact.updated", name="sequences.contact_signal")
 def on_contact(session: Session, event: bus.Event) -> None:
     changes = event.payload.get("changes", {})
     contact = session.get(Contact, event.record_id) if event.record_id else None
@@ -105,7 +96,6 @@ def _owner_changed(session: Session, contact: Contact, enrollments: list) -> Non
         )
 
 
-@bus.subscribe("task.updated", name="sequences.task_signal")
 def on_task(session: Session, event: bus.Event) -> None:
     status = _new(event.payload.get("changes", {}), "status")
     if status not in ("done", "cancelled"):
@@ -113,3 +103,18 @@ def on_task(session: Session, event: bus.Event) -> None:
     task = session.get(Task, event.record_id) if event.record_id else None
     if task is not None:
         engine.task_closed(session, task)
+
+
+TABLE = bus.HandlerTable(
+    subscriptions=(
+        bus.Subscription("activity.created", "sequences.activity_signal", on_activity),
+        bus.Subscription("meeting.*", "sequences.meeting_signal", on_meeting),
+        bus.Subscription("deal.*", "sequences.deal_signal", on_deal),
+        bus.Subscription("contact.updated", "sequences.contact_signal", on_contact),
+        bus.Subscription("task.updated", "sequences.task_signal", on_task),
+    ),
+    timers={
+        engine.STEP_ACTION: bus.ActionKind(engine.run_step),
+        engine.RESUME_ACTION: bus.ActionKind(engine.run_resume),
+    },
+)

@@ -26,11 +26,11 @@ from pipewise.db.base import uuid7
 from pipewise.db.session import session_scope
 from pipewise.errors import NotFound
 from pipewise.mail import consent, delivery, secrets
-from pipewise.mail.tracking import UNSUBSCRIBE_SUBJECT
 from pipewise.mail.events import emit
 from pipewise.mail.models import EmailMessage, Mailbox
 from pipewise.mail.settings import get_mail_settings
 from pipewise.mail.suppression import normalize_address
+from pipewise.mail.tracking import UNSUBSCRIBE_SUBJECT
 from pipewise.sequences import clock, engine
 from pipewise.sequences.decisions import decide, live_enrollments
 from pipewise.sequences.events import add_task

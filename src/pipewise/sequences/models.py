@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
-from pipewise.mail.models import EmailMessage, Mailbox, MailAddress, Suppression  # noqa: F401 - the ledger the steps write to
+from pipewise.mail.models import EmailMessage, MailAddress, Mailbox, Suppression  # noqa: F401 - the ledger the steps write to
 
 
 def _user_fk(*, nullable: bool = True, unique: bool = False) -> Any:

@@ -24,7 +24,15 @@ from pipewise.sequences import clock, engine, templates
 from pipewise.sequences.compose import Draft, compose, pick_variant, step_message_id, thread_of
 from pipewise.sequences.decisions import decide
 from pipewise.sequences.guards import ENROLL_LOOKBACK, evaluate
-from pipewise.sequences.models import LIVE_STATES, EmailMessage, EmailTemplate, Enrollment, Sequence, SequenceStep, StepVariant
+from pipewise.sequences.models import (
+    LIVE_STATES,
+    EmailMessage,
+    EmailTemplate,
+    Enrollment,
+    Sequence,
+    SequenceStep,
+    StepVariant,
+)
 from pipewise.sequences.schemas import EMAIL_STEPS, SequenceRules, StepIn, StepUpdate, VariantIn
 
 

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.crm.custom_fields import definitions
 from pipewise.crm.models import Account, Contact
 from pipewise.deals.models import Deal, DealContact, Stage
 from pipewise.errors import ErrorCollector, FieldError, ValidationFailed
+from pipewise.records.custom_fields import definitions
 from pipewise.sequences.models import EmailTemplate
 from pipewise.templating import BoundedEnvironment, bounded
 

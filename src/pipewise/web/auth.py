@@ -4,15 +4,15 @@ Log-out and a new password end every session of the user, on every device; faile
 log-ins are throttled per account and per client address."""
 
 from fastapi import Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from sqlalchemy.orm import Session
 
 from pipewise.api.deps import DbSession
 from pipewise.auth import throttle
 from pipewise.auth.clients import client_address
-from pipewise.auth.service import end_sessions, user_service
 from pipewise.errors import ValidationFailed
+from pipewise.people.service import end_sessions, user_service
 from pipewise.web.common import (
     CurrentUser,
     flash,

@@ -16,9 +16,9 @@ from pipewise.automation.definition import STEP_TYPES
 from pipewise.automation.explanations import sentence
 from pipewise.automation.service import workflow_service
 from pipewise.automation.triggers import ENROLLABLE, TRIGGER_TYPES
-from pipewise.crm.filters import OPERATORS
-from pipewise.crm.saved_views import saved_view_service
 from pipewise.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from pipewise.records.filters import OPERATORS
+from pipewise.records.saved_views import saved_view_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.workflow_form import (
     STEP_WIDGETS,

@@ -31,10 +31,10 @@ from sqlalchemy.exc import IntegrityError
 
 from pipewise.api.deps import READ_METHODS, DbSession
 from pipewise.auth.models import User
-from pipewise.auth.service import user_service
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.config import get_settings
 from pipewise.errors import NotFound, PipewiseError
+from pipewise.people.service import user_service
 from pipewise.web import formatting
 
 log = logging.getLogger("pipewise.web")

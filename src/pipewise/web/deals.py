@@ -13,10 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
-from pipewise.db.repository import MAX_PAGE, ListQuery
 from pipewise.deals.models import Pipeline, Stage
 from pipewise.deals.service import deal_service, pipeline_service
 from pipewise.errors import PipewiseError, ValidationFailed
+from pipewise.records.repository import MAX_PAGE, ListQuery
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.formatting import sum_by_currency
 from pipewise.web.forms import parse_uuid

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pipewise.crm.timeline import TimelineEntry
+from pipewise.records.timeline import TimelineEntry
 from pipewise.web import formatting
 from pipewise.web.lookups import Lookups
 

@@ -14,9 +14,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.models import CustomFieldDefinition
-from pipewise.crm.records import RecordService
 from pipewise.errors import FieldError, ValidationFailed
+from pipewise.records.models import CustomFieldDefinition
+from pipewise.records.service import RecordService
 from pipewise.web.lookups import PICKER_KINDS
 from pipewise.web.views import FormField
 

@@ -9,8 +9,8 @@ from fastapi import Request, Response
 
 from pipewise.api.deps import DbSession
 from pipewise.crm.service import task_service
-from pipewise.db.repository import MAX_PAGE, ListQuery
 from pipewise.deals.service import deal_service
+from pipewise.records.repository import MAX_PAGE, ListQuery
 from pipewise.web.common import CurrentUser, flash, is_htmx, redirect, render, web_router
 from pipewise.web.formatting import sum_by_currency
 from pipewise.web.lookups import Lookups

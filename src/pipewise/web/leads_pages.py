@@ -10,21 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
-from starlette.datastructures import UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from pipewise.api.deps import DbSession
 from pipewise.assignment import service as routing
 from pipewise.auth.models import Team, User
-from pipewise.crm.records import RecordService
 from pipewise.db.session import session_scope
 from pipewise.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from pipewise.leads import dedup, importer, merge
 from pipewise.leads.models import DuplicateCandidate, FormSubmission, Lead, LeadImport
-from pipewise.scoring import training
+from pipewise.records.service import RecordService
 from pipewise.scoring import service as scoring
+from pipewise.scoring import training
 from pipewise.scoring.models import ScoringModel, ScoringTraining
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 

@@ -14,16 +14,17 @@ from sqlalchemy.orm import Session
 
 from pipewise.api.deps import DbSession
 from pipewise.auth.models import User
-from pipewise.auth.service import user_service
 from pipewise.auth.visibility import Actor
-from pipewise.crm import custom_fields
-from pipewise.crm.models import Account, CustomFieldDefinition
-from pipewise.crm.records import RecordService
+from pipewise.crm.models import Account
 from pipewise.crm.service import account_service, contact_service
-from pipewise.db.repository import MAX_PAGE, ListQuery
 from pipewise.deals.models import Pipeline, Stage
 from pipewise.deals.service import pipeline_service, stage_service
 from pipewise.errors import NotFound, ValidationFailed
+from pipewise.people.service import user_service
+from pipewise.records import custom_fields
+from pipewise.records.models import CustomFieldDefinition
+from pipewise.records.repository import MAX_PAGE, ListQuery
+from pipewise.records.service import RecordService
 from pipewise.web.common import CurrentUser, render, web_router
 
 # A picker's suggestions: how many by default and at most, and how much may be typed.

@@ -12,12 +12,12 @@ from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.crm import schemas as crm_schemas
-from pipewise.crm.filters import RESERVED_PARAMS, conditions_from_params
-from pipewise.crm.saved_views import page_query, saved_view_service
 from pipewise.crm.service import activity_service, task_service
-from pipewise.crm.timeline import timeline
-from pipewise.db.repository import ListQuery
 from pipewise.errors import PreconditionFailed, ValidationFailed
+from pipewise.records.filters import RESERVED_PARAMS, conditions_from_params
+from pipewise.records.repository import ListQuery
+from pipewise.records.saved_views import page_query, saved_view_service
+from pipewise.records.timeline import timeline
 from pipewise.web import related
 from pipewise.web.common import CurrentUser, WebUser, flash, is_htmx, redirect, render, web_router
 from pipewise.web.display import Display

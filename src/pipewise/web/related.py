@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
 from pipewise.crm.service import contact_service
-from pipewise.db.repository import ListQuery
 from pipewise.deals.service import deal_service
+from pipewise.records.repository import ListQuery
 from pipewise.web import formatting
 from pipewise.web.forms import parse_uuid
 from pipewise.web.lookups import Lookups

@@ -1,35 +1,24 @@
 """The server-rendered web UI (Jinja2 + HTMX).
 
-Each page module exposes ``router`` (built with ``web.common.web_router``) and is listed
-in ``PAGE_MODULES``; its templates live in ``web/templates/<area>/`` and extend
-``base.html``. Adding a page area is one line here and one nav line in base.html."""
+Each page module exposes ``router`` (built with ``web.common.web_router``); its templates
+live in ``web/templates/<area>/`` and extend ``base.html``. The pages every domain shares
+are listed here; a domain adds its own areas from its ``domain.py`` (``kernel.web``)."""
 
-from importlib import import_module
+from collections.abc import Iterable
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from pipewise.kernel import resolve
 from pipewise.web.common import WEB_DIR
 
-PAGE_MODULES: tuple[str, ...] = (
-    "pipewise.web.auth",
-    "pipewise.web.home",
-    "pipewise.web.deals",
-    "pipewise.web.leads",
-    "pipewise.web.leads_pages",
-    "pipewise.web.records",
-    "pipewise.web.saved_views",
-    "pipewise.web.automation",
-    "pipewise.web.sequences",
-    "pipewise.web.sequences_steps",
-    "pipewise.web.sequences_enrollments",
-    "pipewise.web.sequences_today",
-    "pipewise.web.sequences_mail",
-)
+# Before the domains' pages: sign-in and home. After them: the generic record pages.
+FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router")
+LAST_PAGES = ("pipewise.web.records:router", "pipewise.web.saved_views:router")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, domain_pages: Iterable[str]) -> None:
     """Mount the web UI's routes and static files on ``app``."""
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    for module_name in PAGE_MODULES:
-        app.include_router(import_module(module_name).router)
+    for target in (*FIRST_PAGES, *domain_pages, *LAST_PAGES):
+        app.include_router(resolve(target))

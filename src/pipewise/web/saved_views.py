@@ -4,14 +4,14 @@ with everyone by managers), open one, delete one."""
 import uuid
 
 from fastapi import Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from sqlalchemy.orm import Session
 
 from pipewise.api.deps import DbSession
-from pipewise.crm.registry import spec_for
-from pipewise.crm.saved_views import saved_view_service
 from pipewise.errors import NotFound, PermissionDenied, ValidationFailed
+from pipewise.records.registry import spec_for
+from pipewise.records.saved_views import saved_view_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, web_router
 
 router = web_router()

@@ -21,7 +21,14 @@ from pipewise.sequences.service import sequence_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.lookups import Lookups
 from pipewise.web.sequences_forms import (
-    RULE_CHOICES, RULE_NUMBERS, SETTINGS_FIELDS, STEP_KINDS, Problems, checked, read_settings, settings_values,
+    RULE_CHOICES,
+    RULE_NUMBERS,
+    SETTINGS_FIELDS,
+    STEP_KINDS,
+    Problems,
+    checked,
+    read_settings,
+    settings_values,
 )
 
 router = web_router()

@@ -16,8 +16,8 @@ from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.crm.service import contact_service
-from pipewise.db.repository import MAX_PAGE, ListQuery
 from pipewise.errors import Conflict, FieldError, PipewiseError, ValidationFailed
+from pipewise.records.repository import MAX_PAGE, ListQuery
 from pipewise.sequences import queries
 from pipewise.sequences.service import sequence_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, safe_next, web_router

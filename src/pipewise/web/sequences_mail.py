@@ -6,9 +6,9 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage as MimeMessage
 from email.utils import getaddresses, parsedate_to_datetime
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,12 @@ from starlette.datastructures import FormData
 from pipewise.api.deps import DbSession
 from pipewise.errors import FieldError, NotFound, ValidationFailed
 from pipewise.mail import ledger
-from pipewise.mail.mailboxes import mailbox_of, may_send_as
+from pipewise.mail.mailboxes import mailbox_of, mailbox_service, may_send_as
 from pipewise.mail.senders import sender_address_service
-from pipewise.mail.mailboxes import mailbox_service
+from pipewise.mail.settings import get_mail_settings
 from pipewise.mail.suppression import suppression_service
 from pipewise.mail.transport import outbox_dir
 from pipewise.sequences.schemas import MailboxUpdate, SuppressionIn
-from pipewise.mail.settings import get_mail_settings
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.sequences_forms import Problems, checked
 

@@ -12,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
-from pipewise.crm.custom_fields import definitions
 from pipewise.crm.service import contact_service
-from pipewise.db.repository import ListQuery
 from pipewise.errors import FieldError, NotFound, ValidationFailed
+from pipewise.records.custom_fields import definitions
+from pipewise.records.repository import ListQuery
 from pipewise.sequences import templates
 from pipewise.sequences.library import template_service
 from pipewise.sequences.models import Sequence, SequenceStep
@@ -24,7 +24,15 @@ from pipewise.sequences.service import sequence_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
 from pipewise.web.forms import parse_uuid
 from pipewise.web.sequences_forms import (
-    STEP_KINDS, Problems, blank_variant, new_step_values, next_label, parse_step, read_step, step_fields, step_values,
+    STEP_KINDS,
+    Problems,
+    blank_variant,
+    new_step_values,
+    next_label,
+    parse_step,
+    read_step,
+    step_fields,
+    step_values,
 )
 
 router = web_router()

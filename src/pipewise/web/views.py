@@ -8,12 +8,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipewise.crm import schemas as crm_schemas
-from pipewise.crm.records import RecordService
 from pipewise.crm.service import CONSENT_STATES, LIFECYCLE_STAGES, account_service, contact_service
 from pipewise.deals import schemas as deal_schemas
 from pipewise.deals.service import deal_service
 from pipewise.leads import schemas as lead_schemas
 from pipewise.leads.service import LEAD_STATUSES, lead_service
+from pipewise.records.service import RecordService
 
 
 @dataclass(frozen=True)

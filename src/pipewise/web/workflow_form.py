@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from pipewise.automation.definition import Step
 from pipewise.automation.triggers import Trigger
-from pipewise.crm.filters import NO_VALUE_OPS
-from pipewise.crm.registry import spec_for
 from pipewise.errors import FieldError
+from pipewise.records.filters import NO_VALUE_OPS
+from pipewise.records.registry import spec_for
 
 LONG_TEXT = frozenset({"body", "notes"})
 ADVANCED = frozenset({"label", "next"})

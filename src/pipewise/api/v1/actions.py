@@ -8,17 +8,17 @@ from fastapi import APIRouter, Request
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.api.v1.crud import IfMatch, body_bytes, expected_versions, run_idempotent
-from pipewise.auth import schemas as auth_schemas
 from pipewise.auth.models import User
-from pipewise.auth.service import token_service
 from pipewise.crm import schemas as crm
-from pipewise.crm.records import RecordService
 from pipewise.crm.service import task_service
-from pipewise.crm.timeline import TimelineEntry, timeline
 from pipewise.deals import schemas as deals
 from pipewise.deals.service import deal_service
 from pipewise.leads import schemas as leads
 from pipewise.leads.service import lead_service
+from pipewise.people import schemas as auth_schemas
+from pipewise.people.service import token_service
+from pipewise.records.service import RecordService
+from pipewise.records.timeline import TimelineEntry, timeline
 
 router = APIRouter()
 

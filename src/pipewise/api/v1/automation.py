@@ -16,7 +16,7 @@ from pipewise.automation.presenters import decision_out, workflow_out
 from pipewise.automation.service import workflow_service
 from pipewise.errors import ValidationFailed
 
-router = APIRouter(tags=["automation"])
+router = APIRouter(prefix="/api/v1", tags=["automation"])
 Id = uuid.UUID
 
 

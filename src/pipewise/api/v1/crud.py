@@ -13,14 +13,13 @@ from pydantic import BaseModel, create_model
 
 from pipewise.api import idempotency
 from pipewise.api.deps import CurrentActor, DbSession
-from pipewise.crm.filters import conditions_from_params
-from pipewise.crm.history import history_of
-from pipewise.crm.records import RecordService
-from pipewise.crm.saved_views import SavedView, saved_view_service
-from pipewise.crm.schemas import HistoryEntry
-from pipewise.db.repository import ListQuery
 from pipewise.errors import FieldError, ValidationFailed
-
+from pipewise.records.filters import conditions_from_params
+from pipewise.records.history import history_of
+from pipewise.records.repository import ListQuery
+from pipewise.records.saved_views import SavedView, saved_view_service
+from pipewise.records.schemas import HistoryEntry
+from pipewise.records.service import RecordService
 
 IfMatch = Annotated[
     str | None,

@@ -9,10 +9,10 @@ from pydantic import Field
 from sqlalchemy import select
 
 from pipewise.api.deps import CurrentActor, DbSession
-from pipewise.crm.records import RecordService
 from pipewise.errors import NotFound, PermissionDenied
 from pipewise.leads import dedup, merge
 from pipewise.leads.models import DuplicateCandidate
+from pipewise.records.service import RecordService
 from pipewise.schemas import InputModel, OutputModel
 
 router = APIRouter(tags=["duplicates"])

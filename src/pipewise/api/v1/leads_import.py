@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from pipewise.api.deps import current_actor
 from pipewise.auth.visibility import Actor
-from pipewise.crm import csv_cells
 from pipewise.db.session import get_sessionmaker, session_scope
 from pipewise.errors import ValidationFailed
 from pipewise.leads import importer
 from pipewise.leads.models import LeadImport
+from pipewise.records import csv_cells
 from pipewise.schemas import OutputModel
 
 router = APIRouter(prefix="/api/v1/lead-imports", tags=["lead import"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipewise.api.deps import CurrentActor, DbSession
-from pipewise.crm.saved_views import saved_view_service
+from pipewise.records.saved_views import saved_view_service
 
 router = APIRouter(prefix="/api/v1/saved-views", tags=["saved views"])
 ListableType = Literal["account", "contact", "lead", "deal", "activity", "task"]

@@ -1,11 +1,12 @@
 from alembic import context
 from sqlalchemy import pool
 
+from pipewise import domains
 from pipewise.config import get_settings
-from pipewise.db import models  # noqa: F401 - registers every table
 from pipewise.db.base import Base
 from pipewise.db.session import make_engine
 
+domains.load()  # every domain's tables into Base.metadata
 config = context.config
 target_metadata = Base.metadata
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import pipewise.db.base
-from sqlalchemy.dialects import postgresql
 
 revision: str = '0001'
 down_revision: str | Sequence[str] | None = None

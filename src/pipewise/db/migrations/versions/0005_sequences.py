@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import pipewise.db.base
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
+
+import pipewise.db.base
 
 revision: str = '0005'
 down_revision: str | Sequence[str] | None = '0002'

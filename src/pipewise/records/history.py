@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.filters import coerce
-from pipewise.crm.models import RecordHistory
-from pipewise.crm.registry import spec_for
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent, jsonable
+from pipewise.records.filters import coerce
+from pipewise.records.models import RecordHistory
+from pipewise.records.registry import spec_for
 
 
 def record_change(

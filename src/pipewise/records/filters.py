@@ -31,11 +31,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from pipewise.crm.bounds import INT64, NUL_MESSAGE, utc
-from pipewise.crm.models import CustomFieldDefinition
-from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.db.base import UTCDateTime, utcnow
 from pipewise.errors import FieldError, ValidationFailed
+from pipewise.records.bounds import INT64, NUL_MESSAGE, utc
+from pipewise.records.models import CustomFieldDefinition
+from pipewise.records.registry import RecordSpec, spec_for
 
 OPERATORS = {
     "eq": "equals",

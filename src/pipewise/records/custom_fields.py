@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipewise.crm.bounds import NUL_MESSAGE
-from pipewise.crm.models import CustomFieldDefinition
 from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector
+from pipewise.records.bounds import NUL_MESSAGE
+from pipewise.records.models import CustomFieldDefinition
+from pipewise.records.registry import customizable
 
 FIELD_TYPES = ("text", "number", "date", "choice")
 # Numbers are kept in JSON and compared as floats: beyond this they lose digits.
@@ -90,10 +91,9 @@ def validate(
 
 
 def validate_definition(data: dict[str, Any], errors: ErrorCollector) -> None:
-    from pipewise.crm.registry import CUSTOMIZABLE
-
-    if data.get("record_type") not in CUSTOMIZABLE:
-        errors.add("record_type", f"must be one of {', '.join(CUSTOMIZABLE)}")
+    allowed = customizable()
+    if data.get("record_type") not in allowed:
+        errors.add("record_type", f"must be one of {', '.join(allowed)}")
     if "key" in data and not KEY_RE.match(str(data["key"])):
         errors.add("key", "must be lower-case letters, digits and _ , starting with a letter")
     if "field_type" in data and data["field_type"] not in FIELD_TYPES:

@@ -10,10 +10,10 @@ from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, or_, selec
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.filters import FilterCompiler, FilterError, conditions_from_params
-from pipewise.crm.registry import RECORD_TYPES, spec_for
 from pipewise.db.base import Base, Timestamps, UUIDPrimaryKey
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
+from pipewise.records.filters import FilterCompiler, FilterError, conditions_from_params
+from pipewise.records.registry import RECORD_TYPES, spec_for
 
 LISTABLE = ("account", "contact", "lead", "deal", "activity", "task")
 

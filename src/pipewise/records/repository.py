@@ -10,10 +10,10 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor, owner_clause
-from pipewise.crm.filters import FilterCompiler, coerce
-from pipewise.crm.registry import RecordSpec
 from pipewise.errors import FieldError, ValidationFailed
 from pipewise.events.base import jsonable
+from pipewise.records.filters import FilterCompiler, coerce
+from pipewise.records.registry import RecordSpec
 
 M = TypeVar("M")
 MAX_PAGE = 500

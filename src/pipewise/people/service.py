@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import ApiToken, Role, Team, User
 from pipewise.auth.visibility import Actor
-from pipewise.crm.models import RecordHistory
-from pipewise.crm.normalize import normalize_user_email
-from pipewise.crm.records import RecordService
-from pipewise.crm.registry import RECORD_TYPES
-from pipewise.crm.service import check_required_text, check_timezone
 from pipewise.db.base import Base, utcnow
 from pipewise.errors import Conflict, NotFound, ValidationFailed
+from pipewise.records.checks import check_required_text, check_timezone
+from pipewise.records.models import RecordHistory
+from pipewise.records.normalize import normalize_user_email
+from pipewise.records.registry import RECORD_TYPES
+from pipewise.records.service import RecordService
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "pw_"

@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, can_reach_owner
-from pipewise.crm import bounds, custom_fields
-from pipewise.crm.history import record_change
-from pipewise.crm.registry import RecordSpec, spec_for
 from pipewise.db.base import uuid7
-from pipewise.db.repository import ListQuery, Page, RecordRepository
 from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, PreconditionFailed
+from pipewise.records import bounds, custom_fields
+from pipewise.records.history import record_change
+from pipewise.records.registry import RecordSpec, spec_for
+from pipewise.records.repository import ListQuery, Page, RecordRepository
 
 M = TypeVar("M")
 
@@ -76,7 +76,11 @@ class RecordService(Generic[M]):
     def __init__(self, record_type: str | None = None) -> None:
         if record_type:
             self.record_type = record_type
-        self.spec: RecordSpec = spec_for(self.record_type)
+
+    @property
+    def spec(self) -> RecordSpec:
+        # Looked up when used: services are built at import, before the domains register.
+        return spec_for(self.record_type)
 
     def repository(self, session: Session) -> RecordRepository[M]:
         return RecordRepository.from_session(session, self.spec)

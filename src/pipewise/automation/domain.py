@@ -1,0 +1,13 @@
+"""Workflows join the kernel: their timeline, the engine's handlers and the adapters."""
+
+from pipewise.automation import handlers
+from pipewise.automation.explanations import automation_timeline
+from pipewise.kernel import Kernel
+
+
+def register(kernel: Kernel) -> None:
+    kernel.timeline_source(automation_timeline)
+    kernel.handlers(handlers.TABLE)
+    kernel.api("pipewise.api.v1.automation:router")
+    kernel.web("pipewise.web.automation:router")
+    kernel.cli("workflows", "pipewise.cli.workflows:workflows_app")

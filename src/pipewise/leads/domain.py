@@ -1,0 +1,27 @@
+"""Leads join the kernel: the record type, its timeline, its handlers and its adapters."""
+
+from pipewise.kernel import CrudResource, Kernel
+from pipewise.leads import handlers, schemas, timeline
+from pipewise.leads.models import Lead
+from pipewise.leads.service import lead_service
+from pipewise.records.registry import OWNER, RecordSpec
+
+
+def register(kernel: Kernel) -> None:
+    kernel.record_type(
+        RecordSpec(
+            "lead",
+            "leads",
+            Lead,
+            ("first_name", "last_name", "email", "company", "domain"),
+            relations={**OWNER, "account": ("account_id", "account")},
+        ),
+        CrudResource(lead_service, schemas.Lead, schemas.LeadCreate, schemas.LeadUpdate, "/leads", "leads"),
+    )
+    kernel.timeline_source(timeline.lead_routing_and_scores)
+    kernel.handlers(handlers.TABLE)
+    kernel.api("pipewise.api.v1.leads_api:router")
+    kernel.web("pipewise.web.leads:router")
+    kernel.web("pipewise.web.leads_pages:router")
+    kernel.cli("import", "pipewise.cli.leads:import_app")
+    kernel.cli("dedupe", "pipewise.cli.leads:dedupe_app")

@@ -1,0 +1,20 @@
+"""Sequences join the kernel: their timeline, signal handlers, mail hooks and adapters."""
+
+from pipewise.kernel import Kernel
+from pipewise.mail import hooks
+from pipewise.sequences import handlers
+from pipewise.sequences.decisions import sequence_timeline
+from pipewise.sequences.mail_hooks import SequenceMailHooks
+
+
+def register(kernel: Kernel) -> None:
+    kernel.owned_table("sequence", "sequence", "sequences")
+    kernel.owned_table("email_template", "e-mail template", "e-mail templates")
+    kernel.timeline_source(sequence_timeline)
+    kernel.handlers(handlers.TABLE)
+    hooks.register(SequenceMailHooks())
+    kernel.api("pipewise.api.v1.sequences:router")
+    kernel.api("pipewise.api.v1.sequences:public_router")
+    for page in ("sequences", "sequences_steps", "sequences_enrollments", "sequences_today", "sequences_mail"):
+        kernel.web(f"pipewise.web.{page}:router")
+    kernel.cli("sequences", "pipewise.cli.sequences:sequences_app")
