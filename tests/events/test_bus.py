@@ -38,7 +38,7 @@ class TestRecord:
 
         row = session.scalars(select(OutboxEvent)).one()
         assert (row.name, row.record_type, row.record_id, row.actor_id) == ("deal.won", "deal", record_id, actor_id)
-        assert row.payload == {"data": {}, "amount": "12.50", "tags": ["a", "b"]}
+        assert row.payload == {"data": {"amount": "12.50", "tags": ["a", "b"]}}
         assert row.processed_at is None
         assert row.occurred_at <= utcnow()
 
@@ -63,7 +63,7 @@ class TestRecord:
 
         event = bus.Event.from_row(row)
         session.close()
-        assert (event.id, event.name, event.payload["amount"]) == (row.id, "deal.won", "5")
+        assert (event.id, event.name, event.payload["data"]["amount"]) == (row.id, "deal.won", "5")
 
 
 class TestSubscribe:

@@ -8,6 +8,19 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True, kw_only=True)
 class DomainEvent:
+    """A fact, named once. A subclass declares what it carries as typed fields::
+
+        @dataclass(frozen=True, kw_only=True)
+        class LeadAssigned(DomainEvent):
+            name: ClassVar[str] = "lead.assigned"
+            record_type: ClassVar[str] = "lead"
+            owner_id: uuid.UUID
+            rule: str | None = None
+
+    The stored payload keeps one shape for every event, ``{"data": {field: value}}``, which
+    is what workflows, webhooks and the timeline read. ``data`` is the untyped form that
+    older events still use; it is merged under the typed fields."""
+
     name: ClassVar[str] = "event"
     record_type: ClassVar[str | None] = None
 
@@ -21,13 +34,12 @@ class DomainEvent:
     def event_record_type(self) -> str | None:
         return self.record_type
 
+    def fields(self) -> dict[str, Any]:
+        """The typed fields this event declares, by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _ENVELOPE}
+
     def payload(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            if f.name in ("record_id", "actor_id"):
-                continue
-            out[f.name] = _jsonable(getattr(self, f.name))
-        return out
+        return {"data": _jsonable({**self.data, **self.fields()})}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +56,20 @@ class RecordEvent(DomainEvent):
     def event_record_type(self) -> str | None:
         return self.type_name
 
+    def fields(self) -> dict[str, Any]:
+        return {}
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "data": _jsonable(self.data),
+            "action": self.action,
+            "type_name": self.type_name,
+            "changes": _jsonable(self.changes),
+        }
+
+
+# Fields every event has; the rest are the event's own.
+_ENVELOPE = frozenset({"record_id", "actor_id", "data"})
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
