@@ -180,7 +180,7 @@ class TestRecordPage:
         def automation(_session, record_type, record_id):
             return [TimelineEntry(kind="automation", at=utcnow(), title="Sequence step skipped", detail="they replied")]
 
-        monkeypatch.setattr(timeline_module, "_sources", [automation])
+        monkeypatch.setattr(timeline_module, "_sources", [*timeline_module._sources, automation])
         contact_page = web.get(f"/contacts/{contact.id}").text
         assert "Hooli" in contact_page and "Pricing call" in contact_page
         assert "Sequence step skipped" in contact_page and "they replied" in contact_page
