@@ -15,7 +15,10 @@ from pipewise.errors import ErrorCollector, NotFound, PermissionDenied
 from pipewise.records.filters import FilterCompiler, FilterError, conditions_from_params
 from pipewise.records.registry import RECORD_TYPES, spec_for
 
-LISTABLE = ("account", "contact", "lead", "deal", "activity", "task")
+
+def listable() -> tuple[str, ...]:
+    """Record types a saved view can be about: the owned ones, whose lists people work."""
+    return tuple(name for name, spec in RECORD_TYPES.items() if spec.owned)
 
 
 class SavedView(UUIDPrimaryKey, Timestamps, Base):
@@ -99,15 +102,15 @@ class SavedViewService:
             errors.add("name", "is longer than 120 characters")
         if not creating and "record_type" in data and data["record_type"] != view.record_type:
             errors.add("record_type", "cannot change; save a new view")
-        elif record_type not in LISTABLE:
-            errors.add("record_type", f"must be one of {', '.join(LISTABLE)}")
+        elif record_type not in listable():
+            errors.add("record_type", f"must be one of {', '.join(listable())}")
         if "query" in data:
             query = page_query(str(data["query"] or ""))
             data = {**data, "query": query}
-            if "filter" not in data and record_type in LISTABLE:
+            if "filter" not in data and record_type in listable():
                 data["filter"] = filter_from_query(record_type, query)
         tree = data.get("filter", view.filter)
-        if record_type in LISTABLE and tree is not None:
+        if record_type in listable() and tree is not None:
             try:
                 FilterCompiler(session, RECORD_TYPES[record_type]).compile(tree)
             except FilterError as exc:
