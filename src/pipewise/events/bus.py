@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pipewise.db.session import dialect_insert
-from pipewise.events.base import DomainEvent, names_of
+from pipewise.events.base import DomainEvent, RecordEvent, names_of
 from pipewise.events.models import OutboxEvent, ScheduledAction
 
 
@@ -80,6 +80,8 @@ EventTypes = type[DomainEvent] | tuple[type[DomainEvent], ...]
 
 @dataclass(frozen=True)
 class Subscription:
+    # An fnmatch pattern of event names (``deal.*``), or for one made by ``to`` the names
+    # of its classes, for people to read.
     pattern: str
     subscriber: str
     handler: Handler
@@ -99,21 +101,17 @@ class Subscription:
         their subclasses; a more specific fact reaches the subscribers of the general one."""
         types = types if isinstance(types, tuple) else (types,)
         for event_type in types:
-            if event_type.name in ("", DomainEvent.name):
+            # RecordEvent is every record's change, named only when recorded: the classes
+            # a domain declares (DealUpdated) name the ones a subscriber takes.
+            if event_type is RecordEvent or not _names_of(event_type):
                 raise ValueError(f"{event_type.__name__} names no event; subscribe to the classes that do")
-        return cls(" ".join(t.name for t in types), subscriber, handler, rerun_safe, prepare, types)
+        return cls(" ".join(t.__name__ for t in types), subscriber, handler, rerun_safe, prepare, types)
 
     @cached_property
     def type_names(self) -> frozenset[str]:
         """The names of ``types`` and of their subclasses, read at the first event (by
         then every domain has declared its events)."""
-        names: set[str] = set()
-        pending = list(self.types)
-        while pending:
-            event_type = pending.pop()
-            names.add(event_type.name)
-            pending.extend(event_type.__subclasses__())
-        return frozenset(names - {""})
+        return frozenset().union(*(_names_of(event_type) for event_type in self.types))
 
     def takes(self, name: str) -> bool:
         if self.types:
@@ -124,6 +122,17 @@ class Subscription:
         """Whether it takes ``event`` (a name, or a stored event under any of its names)."""
         names = (event,) if isinstance(event, str) else event.names
         return any(self.takes(name) for name in names)
+
+
+def _names_of(event_type: type[DomainEvent]) -> set[str]:
+    """The event names of a class and its subclasses (a base such as ``EmailEvent`` names
+    none itself)."""
+    names, pending = set(), [event_type]
+    while pending:
+        klass = pending.pop()
+        names.add(klass.name)
+        pending.extend(klass.__subclasses__())
+    return names - {"", DomainEvent.name}
 
 
 @dataclass(frozen=True)
