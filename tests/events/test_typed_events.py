@@ -96,8 +96,9 @@ class TestSubscriptionsToClasses:
         assert [deliveries(session, name) for name in ("typed", "pattern", "general")] == [[event_id]] * 3
 
 
+@pytest.mark.usefixtures("clock")
 class TestWorkflowsListeningByName:
-    def test_one_move_starts_the_stage_workflows_and_the_deal_update_workflows(self, session, factory, clock):
+    def test_one_move_starts_the_stage_workflows_and_the_deal_update_workflows(self, session, factory):
         _, stages = factory.pipeline()
         deal = factory.deal()
         drain(session)
