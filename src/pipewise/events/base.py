@@ -73,13 +73,11 @@ class RecordEvent(DomainEvent):
     changes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        general = self.general_name()
-        if general and not (self.type_name and self.action):
-            type_name, _, action = general.rpartition(".")
-            object.__setattr__(self, "type_name", self.type_name or type_name)
-            object.__setattr__(self, "action", self.action or action)
-        if not self.action:
-            object.__setattr__(self, "action", "created")
+        if self.type_name and self.action:  # the common case: the record kernel sets both
+            return
+        type_name, _, action = (self.general_name() or "").rpartition(".")
+        object.__setattr__(self, "type_name", self.type_name or type_name)
+        object.__setattr__(self, "action", self.action or action or "created")
 
     @classmethod
     def general_name(cls) -> str | None:
