@@ -154,7 +154,7 @@ def _firings(
     name = trigger.event_name()
     firings = []
     for event in events:
-        if event.name != name:
+        if name not in event.names:
             continue
         hit = trigger.match(session, event)
         if hit is not None:

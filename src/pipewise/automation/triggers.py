@@ -441,7 +441,7 @@ TRIGGER_TYPES = (
 
 def event_matches(pattern: dict[str, Any], event: Event) -> bool:
     """A wait-for-event step's pattern ``{"name": "email.replied", "where": {...}}``."""
-    if not fnmatch.fnmatchcase(event.name, pattern.get("name", "")):
+    if not any(fnmatch.fnmatchcase(name, pattern.get("name", "")) for name in event.names):
         return False
     values = dict(_data(event))
     values.update({k: v[1] for k, v in _changes(event).items() if isinstance(v, list) and len(v) == 2})

@@ -13,7 +13,6 @@ from pipewise.db.base import utcnow
 from pipewise.deals.events import DealStageChanged
 from pipewise.deals.models import Deal, DealContact, DealStageChange, Pipeline, Stage
 from pipewise.errors import ErrorCollector, FieldError, NotFound, ValidationFailed
-from pipewise.events import bus
 from pipewise.records.checks import check_choice, check_required_text
 from pipewise.records.history import record_change
 from pipewise.records.service import RecordService
@@ -121,24 +120,21 @@ class DealService(RecordService[Deal]):
         session.add(DealStageChange(deal_id=record.id, from_stage_id=None, to_stage_id=record.stage_id, actor_id=actor.id))
 
     def after_update(self, session: Session, record: Deal, changes: dict[str, Any], *, actor: Actor) -> None:
+        if "stage_id" in changes:
+            old, new = changes["stage_id"]
+            session.add(DealStageChange(deal_id=record.id, from_stage_id=old, to_stage_id=new, actor_id=actor.id))
+
+    def update_event(self, session: Session, record: Deal, changes: dict[str, Any]) -> DealStageChanged | None:
         if "stage_id" not in changes:
-            return
+            return None
         old, new = changes["stage_id"]
-        session.add(DealStageChange(deal_id=record.id, from_stage_id=old, to_stage_id=new, actor_id=actor.id))
         stage = session.get(Stage, new)
-        bus.record(
-            session,
-            DealStageChanged(
-                record_id=record.id,
-                actor_id=actor.id,
-                data={
-                    "from_stage_id": str(old) if old else None,
-                    "to_stage_id": str(new),
-                    "to_stage": stage.name if stage else None,
-                    "kind": stage.kind if stage else None,
-                    "account_id": str(record.account_id) if record.account_id else None,
-                },
-            ),
+        return DealStageChanged(
+            from_stage_id=old,
+            to_stage_id=new,
+            to_stage=stage.name if stage else None,
+            kind=stage.kind if stage else None,
+            account_id=record.account_id,
         )
 
     def move_to_stage(

@@ -1,5 +1,7 @@
 """The event bus: ``record`` writes an outbox row inside the caller's transaction;
-the worker later ``dispatch``es each row to the subscribers whose pattern matches.
+the worker later ``dispatch``es each row to the subscribers that take it. A subscription
+names the event classes it takes (``Subscription.to(DealStageChanged, ...)``), or, for
+the automation engine that reacts to everything and for tests, an fnmatch pattern.
 
 The worker handles a claimed batch in one transaction. A subscriber or action kind
 registered ``rerun_safe`` runs without a savepoint of its own: if it fails, the worker
@@ -7,17 +9,19 @@ rolls the whole batch back and runs it again with one savepoint per item, so onl
 failing item is set aside. Rerun-safe means: its database writes are its only effects, or
 its other effects are made once per idempotency key."""
 
+import dataclasses
 import fnmatch
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from pipewise.db.session import dialect_insert
-from pipewise.events.base import DomainEvent
+from pipewise.events.base import DomainEvent, RecordEvent, names_of
 from pipewise.events.models import OutboxEvent, ScheduledAction
 
 
@@ -45,6 +49,16 @@ class Event:
             occurred_at=row.occurred_at,
         )
 
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """Its own name first, then the general one it is also a case of: a stage change
+        (``deal.stage_changed``) is a ``deal.updated`` too."""
+        return names_of(self.name, self.payload)
+
+    def named(self, name: str) -> "Event":
+        """This event seen under one of its other names."""
+        return dataclasses.replace(self, name=name)
+
 
 Handler = Callable[[Session, Event], None]
 ActionHandler = Callable[[Session, ScheduledAction], None]
@@ -61,8 +75,13 @@ def optimistic(session: Session) -> bool:
     return bool(session.info.get(OPTIMISTIC))
 
 
+EventTypes = type[DomainEvent] | tuple[type[DomainEvent], ...]
+
+
 @dataclass(frozen=True)
 class Subscription:
+    # An fnmatch pattern of event names (``deal.*``), or for one made by ``to`` the names
+    # of its classes, for people to read.
     pattern: str
     subscriber: str
     handler: Handler
@@ -70,9 +89,50 @@ class Subscription:
     # Called once per batch of events with those this subscriber will receive, before
     # any is dispatched: loads what they will all need in a few statements.
     prepare: EventsPreparer | None = None
+    # The event classes it takes (see ``to``); empty: those whose name matches ``pattern``.
+    types: tuple[type[DomainEvent], ...] = ()
 
-    def matches(self, event_name: str) -> bool:
-        return fnmatch.fnmatchcase(event_name, self.pattern)
+    @classmethod
+    def to(
+        cls, types: EventTypes, subscriber: str, handler: Handler, *, rerun_safe: bool = False,
+        prepare: EventsPreparer | None = None,
+    ) -> "Subscription":
+        """A subscription to the events of ``types`` (a class or a tuple of them) and of
+        their subclasses; a more specific fact reaches the subscribers of the general one."""
+        types = types if isinstance(types, tuple) else (types,)
+        for event_type in types:
+            # RecordEvent is every record's change, named only when recorded: the classes
+            # a domain declares (DealUpdated) name the ones a subscriber takes.
+            if event_type is RecordEvent or not _names_of(event_type):
+                raise ValueError(f"{event_type.__name__} names no event; subscribe to the classes that do")
+        return cls(" ".join(t.__name__ for t in types), subscriber, handler, rerun_safe, prepare, types)
+
+    @cached_property
+    def type_names(self) -> frozenset[str]:
+        """The names of ``types`` and of their subclasses, read at the first event (by
+        then every domain has declared its events)."""
+        return frozenset().union(*(_names_of(event_type) for event_type in self.types))
+
+    def takes(self, name: str) -> bool:
+        if self.types:
+            return name in self.type_names
+        return fnmatch.fnmatchcase(name, self.pattern)
+
+    def matches(self, event: "Event | str") -> bool:
+        """Whether it takes ``event`` (a name, or a stored event under any of its names)."""
+        names = (event,) if isinstance(event, str) else event.names
+        return any(self.takes(name) for name in names)
+
+
+def _names_of(event_type: type[DomainEvent]) -> set[str]:
+    """The event names of a class and its subclasses (a base such as ``EmailEvent`` names
+    none itself)."""
+    names, pending = set(), [event_type]
+    while pending:
+        klass = pending.pop()
+        names.add(klass.name)
+        pending.extend(klass.__subclasses__())
+    return names - {"", DomainEvent.name}
 
 
 @dataclass(frozen=True)
@@ -105,7 +165,8 @@ def install(table: HandlerTable) -> None:
 def subscribe(
     pattern: str, *, name: str | None = None, rerun_safe: bool = False, prepare: EventsPreparer | None = None
 ) -> Callable[[Handler], Handler]:
-    """Register a handler for events whose name matches ``pattern`` (fnmatch: ``deal.*``)."""
+    """Register a handler for events whose name matches ``pattern`` (fnmatch: ``deal.*``);
+    packages list theirs in a ``HandlerTable`` instead, naming event classes."""
 
     def register(handler: Handler) -> Handler:
         subscriber = name or f"{handler.__module__}.{handler.__qualname__}"
@@ -119,14 +180,15 @@ def unsubscribe(subscriber: str) -> None:
     _subscriptions.pop(subscriber, None)
 
 
-def subscriptions_for(event_name: str) -> list[Subscription]:
-    return [s for s in _subscriptions.values() if s.matches(event_name)]
+def subscriptions_for(event: Event | str) -> list[Subscription]:
+    """The subscribers that take ``event``, each once whichever of its names it matched."""
+    return [s for s in _subscriptions.values() if s.matches(event)]
 
 
 def prepare_batch(session: Session, events: list[Event]) -> None:
     """Let each subscriber with a ``prepare`` load what the batch's events will need."""
     for sub in _subscriptions.values():
-        if sub.prepare is not None and (mine := [event for event in events if sub.matches(event.name)]):
+        if sub.prepare is not None and (mine := [event for event in events if sub.matches(event)]):
             sub.prepare(session, mine)
 
 

@@ -3,6 +3,7 @@ the contact's timeline. Activities are inserted directly (not through the valida
 services) so an admin's required custom field can never stop mail from recording what
 happened; they still get history and events."""
 
+import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,7 +18,6 @@ from pipewise.mail import clock, hooks
 from pipewise.mail.models import EmailMessage
 from pipewise.records.history import record_change
 
-EMAIL_ACTIONS = ("sent", "delivered", "opened", "clicked", "replied", "bounced", "unsubscribed")
 ACTIVITY_TITLES = {
     "sent": "Sent",
     "delivered": "Delivered",
@@ -31,13 +31,65 @@ ACTIVITY_TITLES = {
 
 @dataclass(frozen=True, kw_only=True)
 class EmailEvent(DomainEvent):
-    """``email.<action>`` on a contact."""
+    """Something happened to one of a contact's e-mails; one subclass per ``email.<action>``."""
 
     record_type: ClassVar[str] = "contact"
-    action: str = "sent"
 
-    def event_name(self) -> str:
-        return f"email.{self.action}"
+    message_id: str
+    subject: str | None = None
+    to: str
+    kind: str
+    enrollment_id: uuid.UUID | None = None
+    step_id: uuid.UUID | None = None
+    # Named by the package whose message it is (``hooks.event_data``): sequences.
+    sequence_id: str | None = None
+    variant: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailSent(EmailEvent):
+    name: ClassVar[str] = "email.sent"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailDelivered(EmailEvent):
+    name: ClassVar[str] = "email.delivered"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailOpened(EmailEvent):
+    name: ClassVar[str] = "email.opened"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailClicked(EmailEvent):
+    name: ClassVar[str] = "email.clicked"
+
+    url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailReplied(EmailEvent):
+    name: ClassVar[str] = "email.replied"
+
+    in_reply_to: str | None = None  # the Message-ID of the e-mail answered
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailBounced(EmailEvent):
+    name: ClassVar[str] = "email.bounced"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailUnsubscribed(EmailEvent):
+    name: ClassVar[str] = "email.unsubscribed"
+
+
+EMAIL_EVENTS: dict[str, type[EmailEvent]] = {
+    cls.name.removeprefix("email."): cls
+    for cls in (EmailSent, EmailDelivered, EmailOpened, EmailClicked, EmailReplied, EmailBounced, EmailUnsubscribed)
+}
+EMAIL_ACTIONS = tuple(EMAIL_EVENTS)
 
 
 def record_created(session: Session, record: Any, record_type: str, fields: dict[str, Any]) -> None:
@@ -58,20 +110,20 @@ def add_activity(session: Session, **fields: Any) -> Activity:
 def emit(
     session: Session, message: EmailMessage, action: str, *, detail: str | None = None, extra: dict[str, Any] | None = None
 ) -> None:
-    """Record ``email.<action>`` for ``message`` as an outbox event and an activity."""
-    data = {
-        "message_id": message.message_id,
-        "subject": message.subject,
-        "to": message.to_address,
-        "sequence_id": None,
-        "enrollment_id": str(message.enrollment_id) if message.enrollment_id else None,
-        "step_id": str(message.step_id) if message.step_id else None,
-        "variant": None,
-        "kind": message.kind,
+    """Record ``email.<action>`` for ``message`` as an outbox event and an activity;
+    ``extra`` holds the fields of that action's own event (``url`` of a click)."""
+    event = EMAIL_EVENTS[action](
+        record_id=message.contact_id,
+        message_id=message.message_id,
+        subject=message.subject,
+        to=message.to_address,
+        kind=message.kind,
+        enrollment_id=message.enrollment_id,
+        step_id=message.step_id,
         **hooks.event_data(session, message),
         **(extra or {}),
-    }
-    bus.record(session, EmailEvent(record_id=message.contact_id, action=action, data=data))
+    )
+    bus.record(session, event)
     if message.contact_id is None:
         return
     inbound = action == "replied"

@@ -1,5 +1,6 @@
 """Field history and record events, written together in the caller's transaction."""
 
+import dataclasses
 import uuid
 from datetime import datetime
 from typing import Any
@@ -23,17 +24,18 @@ def record_change(
     action: str,
     changes: dict[str, Any],
     actor: Actor | None,
+    event: RecordEvent | None = None,
 ) -> None:
-    """Store who changed what (old → new) and emit ``<type>.<action>`` to the outbox."""
+    """Store who changed what (old → new) and emit the change to the outbox, once: as
+    ``event`` (a subclass naming the fact more precisely, e.g. a deal's stage change; its
+    envelope is filled in here) or else as the generic ``<type>.<action>``."""
     stored = jsonable(changes)
     actor_id = actor.id if actor is not None and actor.id.int != 0 else None
     session.add(
         RecordHistory(record_type=record_type, record_id=record_id, action=action, changes=stored, actor_id=actor_id)
     )
-    bus.record(
-        session,
-        RecordEvent(record_id=record_id, actor_id=actor_id, action=action, type_name=record_type, changes=stored),
-    )
+    envelope = {"record_id": record_id, "actor_id": actor_id, "action": action, "type_name": record_type, "changes": stored}
+    bus.record(session, dataclasses.replace(event, **envelope) if event is not None else RecordEvent(**envelope))
 
 
 def history_of(session: Session, record_type: str, record_id: uuid.UUID, *, limit: int = 200) -> list[RecordHistory]:

@@ -14,6 +14,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, can_reach_owner
 from pipewise.db.base import uuid7
 from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, PreconditionFailed
+from pipewise.events.base import RecordEvent
 from pipewise.records import bounds, custom_fields
 from pipewise.records.history import record_change
 from pipewise.records.registry import RecordSpec, spec_for
@@ -134,7 +135,8 @@ class RecordService(Generic[M]):
         changes = apply_changes(record, data)
         if changes:
             record_change(
-                session, record_type=self.spec.name, record_id=record.id, action="updated", changes=changes, actor=actor
+                session, record_type=self.spec.name, record_id=record.id, action="updated", changes=changes, actor=actor,
+                event=self.update_event(session, record, changes),
             )
             self.after_update(session, record, changes, actor=actor)
         return record
@@ -200,3 +202,8 @@ class RecordService(Generic[M]):
 
     def after_update(self, session: Session, record: M, changes: dict[str, Any], *, actor: Actor) -> None:
         pass
+
+    def update_event(self, session: Session, record: M, changes: dict[str, Any]) -> RecordEvent | None:
+        """The one event this update records when it is a more specific fact than
+        ``<type>.updated`` (a subclass of it, e.g. a deal's stage change); None: the generic one."""
+        return None

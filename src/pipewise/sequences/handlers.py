@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
+from pipewise.crm.events import ActivityCreated, ContactUpdated, TaskUpdated
 from pipewise.crm.models import Contact, Task
+from pipewise.deals.events import DealCreated, DealUpdated
 from pipewise.deals.models import Deal, DealContact
 from pipewise.events import bus
 from pipewise.sequences import engine
@@ -31,6 +33,8 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 
 def on_activity(session: Session, event: bus.Event) -> None:
+    """A reply, a meeting or a rep's own call or e-mail. An inbound reply comes this way
+    too (mail records it as an activity): this is the one place it drives the engine."""
     changes = event.payload.get("changes", {})
     kind = _new(changes, "type")
     if kind not in ("email", "call", "meeting") or (_new(changes, "automated") and kind != "meeting"):
@@ -53,6 +57,8 @@ def on_meeting(session: Session, event: bus.Event) -> None:
 
 
 def on_deal(session: Session, event: bus.Event) -> None:
+    """A deal was created or changed; a stage move is one ``deal.stage_changed``, so the
+    guards of each enrollment run once per move."""
     deal = session.get(Deal, event.record_id) if event.record_id else None
     if deal is None:
         return
@@ -107,11 +113,12 @@ def on_task(session: Session, event: bus.Event) -> None:
 
 TABLE = bus.HandlerTable(
     subscriptions=(
-        bus.Subscription("activity.created", "sequences.activity_signal", on_activity),
+        bus.Subscription.to(ActivityCreated, "sequences.activity_signal", on_activity),
+        # No meetings package declares its events yet; its MeetingBooked will go here.
         bus.Subscription("meeting.*", "sequences.meeting_signal", on_meeting),
-        bus.Subscription("deal.*", "sequences.deal_signal", on_deal),
-        bus.Subscription("contact.updated", "sequences.contact_signal", on_contact),
-        bus.Subscription("task.updated", "sequences.task_signal", on_task),
+        bus.Subscription.to((DealCreated, DealUpdated), "sequences.deal_signal", on_deal),
+        bus.Subscription.to(ContactUpdated, "sequences.contact_signal", on_contact),
+        bus.Subscription.to(TaskUpdated, "sequences.task_signal", on_task),
     ),
     timers={
         engine.STEP_ACTION: bus.ActionKind(engine.run_step),

@@ -31,7 +31,7 @@ from pipewise.mail.models import EmailMessage, Mailbox
 from pipewise.mail.settings import get_mail_settings
 from pipewise.mail.suppression import normalize_address
 from pipewise.mail.tracking import UNSUBSCRIBE_SUBJECT
-from pipewise.sequences import clock, engine
+from pipewise.sequences import clock
 from pipewise.sequences.decisions import decide, live_enrollments
 from pipewise.sequences.events import add_task
 from pipewise.sequences.templates import html_to_text
@@ -171,6 +171,10 @@ def _unsubscribe_request(session: Session, msg: Mime) -> EmailMessage | None:
 
 
 def _reply(session: Session, row: EmailMessage, parent: EmailMessage | None, contact: Contact) -> None:
+    """Record the reply and give the owner a task. The reply's activity reaches the
+    sequences from the outbox (``handlers.on_activity``), which exits or pauses the
+    enrollments once, after this commits; a step that comes due before then sees the
+    reply in its own guard check."""
     if parent is not None and parent.replied_at is None:
         parent.replied_at = clock.now()
     emit(session, row, "replied", extra={"in_reply_to": parent.message_id if parent else None})
@@ -182,8 +186,6 @@ def _reply(session: Session, row: EmailMessage, parent: EmailMessage | None, con
         contact_id=contact.id,
         priority="high",
     )
-    session.flush()
-    engine.reevaluate(session, live_enrollments(session, contact_ids={contact.id}, account_id=contact.account_id))
 
 
 def _status_blocks(msg: Mime) -> tuple[list[Mime], list[str]]:

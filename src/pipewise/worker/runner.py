@@ -50,7 +50,7 @@ def dispatch(session: Session, row: OutboxEvent, event: bus.Event | None = None)
     """Deliver one outbox row to every matching subscriber; failures are queued for retry."""
     event = event or bus.Event.from_row(row)
     failures = 0
-    for sub in bus.subscriptions_for(event.name):
+    for sub in bus.subscriptions_for(event):
         error = _run_subscriber(session, sub, event)
         if error is not None:
             failures += 1
