@@ -11,7 +11,7 @@ from pipewise.errors import ValidationFailed
 from pipewise.events.models import OutboxEvent
 from pipewise.leads import scores
 from pipewise.leads.service import lead_service
-from pipewise.scoring import evaluation, predictive, rules
+from pipewise.scoring import evaluation, rules
 from pipewise.scoring import service as scoring
 from pipewise.scoring.models import ScoreHistory
 
