@@ -18,7 +18,7 @@ from pipewise.scoring import predictive, training
 from pipewise.scoring import service as scoring
 from pipewise.scoring.models import EngagementEvent, ScoringModel
 
-OPEN = Lead.status.not_in(("converted", "disqualified"))
+_BEING_WORKED = Lead.status.not_in(("converted", "disqualified"))
 
 
 def score_leads(
@@ -80,7 +80,7 @@ def _rescore_all(session: Session, lead_ids: list[uuid.UUID], *, cause: str) -> 
 
 def rescore_open(session: Session, *, cause: str = "re-scored") -> int:
     """Re-score every lead still being worked; returns how many."""
-    ids = list(session.scalars(select(Lead.id).where(OPEN)))
+    ids = list(session.scalars(select(Lead.id).where(_BEING_WORKED)))
     _rescore_all(session, ids, cause=cause)
     return len(ids)
 
