@@ -11,6 +11,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
 from pipewise.errors import PermissionDenied, ValidationFailed
 from pipewise.events.models import OutboxEvent, ScheduledAction
+from pipewise.leads.routing import assign
 from pipewise.records.timeline import timeline
 from pipewise.worker.runner import Worker
 
@@ -26,8 +27,8 @@ class TestRuleKinds:
         rule(session, name="Rest", target_type="user", user_id=anyone.id)
         de = factory.lead(country="DE", owner_id=None)
         us = factory.lead(country="US", owner_id=None)
-        assert routing.assign(session, de).owner_id == german.id
-        assert routing.assign(session, us).owner_id == anyone.id
+        assert assign(session, de).owner_id == german.id
+        assert assign(session, us).owner_id == anyone.id
         session.flush()
         entry = next(e for e in timeline(session, "lead", de.id) if e.kind == "assignment")
         assert entry.title == "Assigned to Greta by rule “DACH”"
@@ -36,13 +37,13 @@ class TestRuleKinds:
         rep = factory.user()
         account = factory.account(industry="Banking")
         rule(session, name="Banks", conditions={"field": "account.industry", "op": "eq", "value": "Banking"}, target_type="user", user_id=rep.id, prefer_account_owner=False)
-        assert routing.assign(session, factory.lead(account_id=account.id, owner_id=None)).owner_id == rep.id
-        assert routing.assign(session, factory.lead(owner_id=None)) is None
+        assert assign(session, factory.lead(account_id=account.id, owner_id=None)).owner_id == rep.id
+        assert assign(session, factory.lead(owner_id=None)) is None
 
     def test_queue(self, session, factory):
         rule(session, name="Partners", target_type="queue", queue="partners")
         lead = factory.lead(owner_id=None)
-        assignment = routing.assign(session, lead)
+        assignment = assign(session, lead)
         assert (lead.owner_id, lead.queue, assignment.queue) == (None, "partners", "partners")
 
     def test_account_owner_first(self, session, factory):
@@ -50,7 +51,7 @@ class TestRuleKinds:
         account = factory.account(owner=owner, domain="initech.example")
         rule(session, name="All", target_type="user", user_id=rep.id)
         lead = factory.lead(email="bill@initech.example", owner_id=None)
-        assignment = routing.assign(session, lead)
+        assignment = assign(session, lead)
         assert lead.account_id == account.id and lead.owner_id == owner.id
         assert assignment.reason.startswith("owner of the account")
 
@@ -58,7 +59,7 @@ class TestRuleKinds:
         away, backup = factory.user(is_away=True), factory.user()
         rule(session, name="Away", target_type="user", user_id=away.id)
         rule(session, name="Backup", target_type="user", user_id=backup.id)
-        assert routing.assign(session, factory.lead(owner_id=None)).owner_id == backup.id
+        assert assign(session, factory.lead(owner_id=None)).owner_id == backup.id
 
 
 class TestRoundRobin:
@@ -68,7 +69,7 @@ class TestRoundRobin:
         small = factory.user(team=team, capacity=50)
         away = factory.user(team=team, capacity=100, is_away=True)
         rule(session, name="Team", target_type="team", team_id=team.id)
-        owners = Counter(routing.assign(session, factory.lead(owner_id=None)).owner_id for _ in range(30))
+        owners = Counter(assign(session, factory.lead(owner_id=None)).owner_id for _ in range(30))
         assert owners == {big.id: 20, small.id: 10}
         assert away.id not in owners
 
@@ -77,16 +78,16 @@ class TestRoundRobin:
         factory.user(team=team, is_away=True)
         rule(session, name="Team", target_type="team", team_id=team.id)
         rule(session, name="Overflow", target_type="queue", queue="overflow")
-        assert routing.assign(session, factory.lead(owner_id=None)).queue == "overflow"
+        assert assign(session, factory.lead(owner_id=None)).queue == "overflow"
 
     def test_newcomer_starts_level(self, session, factory):
         team = factory.team()
         first = factory.user(team=team)
         rule(session, name="Team", target_type="team", team_id=team.id)
         for _ in range(10):
-            routing.assign(session, factory.lead(owner_id=None))
+            assign(session, factory.lead(owner_id=None))
         newcomer = factory.user(team=team)
-        owners = Counter(routing.assign(session, factory.lead(owner_id=None)).owner_id for _ in range(10))
+        owners = Counter(assign(session, factory.lead(owner_id=None)).owner_id for _ in range(10))
         assert owners == {first.id: 5, newcomer.id: 5}
 
 
@@ -123,7 +124,7 @@ class TestSla:
         routing.policy(session).work_start, routing.policy(session).work_end = "00:00", "23:59"
         rule(session, name="Team", target_type="team", team_id=team.id)
         lead = factory.lead(owner_id=None)
-        assignment = routing.assign(session, lead)
+        assignment = assign(session, lead)
         session.commit()
         return manager, {first.id, second.id}, lead, assignment
 

@@ -75,16 +75,16 @@ class TestOnCreate:
             session, data={"first_name": "G.", "last_name": "Hopper", "email": "GRACE@navy.example"}, actor=SYSTEM_ACTOR
         )
         session.flush()
-        exact = {(c.candidate_type, c.candidate_id): c for c in dedup.open_candidates(session, "lead", same_email.id)}
+        exact = {(c.candidate_type, c.candidate_id): c for c in dedup.review_list(session, SYSTEM_ACTOR, involving=("lead", same_email.id))}
         assert exact[("lead", first.id)].score == 100
         assert exact[("contact", contact.id)].reason == "same e-mail address"
-        near = {c.candidate_id: c for c in dedup.open_candidates(session, "lead", fuzzy.id)}
+        near = {c.candidate_id: c for c in dedup.review_list(session, SYSTEM_ACTOR, involving=("lead", fuzzy.id))}
         assert first.id in near and near[first.id].score >= dedup.DEFAULT_THRESHOLD
 
     def test_distinct_leads_get_no_candidates(self, session, factory):
         factory.lead(first_name="Ada", last_name="Lovelace", company="Engines")
         other = factory.lead(first_name="Alan", last_name="Turing", company="Bletchley")
-        assert dedup.open_candidates(session, "lead", other.id) == []
+        assert dedup.review_list(session, SYSTEM_ACTOR, involving=("lead", other.id)) == []
 
 
 class TestScan:

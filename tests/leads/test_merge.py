@@ -11,9 +11,9 @@ from pipewise.errors import ValidationFailed
 from pipewise.events.models import OutboxEvent
 from pipewise.leads.merge import merge
 from pipewise.leads.models import DuplicateCandidate, Lead
+from pipewise.leads.scores import record_engagement
 from pipewise.records.history import history_of
 from pipewise.records.models import RecordHistory
-from pipewise.scoring.service import record_engagement
 
 
 def count(session, model, **where):

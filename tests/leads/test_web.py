@@ -56,6 +56,33 @@ class TestLeadDesk:
         session.rollback()
         assert len(session.scalars(select(Lead)).all()) == 1
 
+    def test_a_rep_sees_the_same_pairs_in_the_api_and_on_the_page(self, api, session, factory):
+        """A pair shows only to someone who can see both of its records, on every path."""
+        ours, theirs = factory.team(), factory.team()
+        rep, other_rep = factory.user(team=ours), factory.user(team=theirs)
+        factory.lead(owner=rep, first_name="Grace", last_name="Hopper", email="grace@navy.example")
+        factory.lead(owner=rep, first_name="Grace", last_name="Hopper", email="grace@navy.example")
+        factory.lead(owner=rep, first_name="Alan", last_name="Turing", email="alan@bletchley.example")
+        factory.lead(owner=other_rep, first_name="Alan", last_name="Turing", email="alan@bletchley.example")
+        factory.lead(owner=other_rep, first_name="Ada", last_name="Lovelace", email="ada@engines.example")
+        factory.lead(owner=other_rep, first_name="Ada", last_name="Lovelace", email="ada@engines.example")
+        session.commit()
+        mine = {p.id for p in session.scalars(select(DuplicateCandidate)) if p.reason == "same e-mail address"
+                and session.get(Lead, p.record_id).owner_id == session.get(Lead, p.candidate_id).owner_id == rep.id}
+        everything = {p.id for p in session.scalars(select(DuplicateCandidate))}
+        assert len(mine) == 1 and len(everything) == 3
+
+        listed = api.get("/api/v1/duplicates", headers=factory.headers(rep)).json()
+        client = WebClient(api)
+        assert client.login(rep).status_code == 303
+        shown = {int(i) for i in re.findall(r'action="/lead-duplicates/(\d+)"', client.get("/lead-duplicates").text)}
+        assert {p["id"] for p in listed} == shown == mine
+
+        hidden = min(everything - mine)
+        assert client.post(f"/lead-duplicates/{hidden}", {"action": "dismiss"}).status_code == 422
+        admin = factory.headers(factory.user(role="admin"))
+        assert {p["id"] for p in api.get("/api/v1/duplicates", headers=admin).json()} == everything
+
     def test_scoring_page_and_bad_rules(self, desk):
         client, _ = desk
         assert "Fit rules" in client.get("/lead-scoring").text

@@ -9,8 +9,9 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.db.base import utcnow
 from pipewise.errors import ValidationFailed
 from pipewise.events.models import OutboxEvent
+from pipewise.leads import scores
 from pipewise.leads.service import lead_service
-from pipewise.scoring import evaluation, predictive, rules
+from pipewise.scoring import evaluation, rules
 from pipewise.scoring import service as scoring
 from pipewise.scoring.models import ScoreHistory
 
@@ -49,24 +50,24 @@ class TestEngagement:
     def test_old_engagement_fades(self, session, factory):
         scoring.update_config(session, {"fit_rules": []})
         fresh, stale = factory.lead(), factory.lead()
-        scoring.record_engagement(session, fresh.id, kind="meeting")
-        scoring.record_engagement(session, stale.id, kind="meeting", occurred_at=utcnow() - timedelta(days=28))
+        scores.record_engagement(session, fresh.id, kind="meeting")
+        scores.record_engagement(session, stale.id, kind="meeting", occurred_at=utcnow() - timedelta(days=28))
         assert (fresh.engagement_score, stale.engagement_score) == (20, 5)
         history = scoring.history(session, fresh.id)
         assert history[0].cause == "meeting" and history[0].engagement_score == 20
 
     def test_unknown_kind(self, session, factory):
         with pytest.raises(ValidationFailed):
-            scoring.record_engagement(session, factory.lead().id, kind="tweet")
+            scores.record_engagement(session, factory.lead().id, kind="tweet")
 
 
 class TestThreshold:
     def test_crossing_moves_the_lead_to_mql_and_is_announced(self, session, factory):
         scoring.update_config(session, {"fit_rules": [], "mql_threshold": 30})
         lead = factory.lead()
-        scoring.record_engagement(session, lead.id, kind="meeting")
+        scores.record_engagement(session, lead.id, kind="meeting")
         assert lead.lifecycle_stage == "lead"
-        scoring.record_engagement(session, lead.id, kind="email_reply")
+        scores.record_engagement(session, lead.id, kind="email_reply")
         session.flush()
         assert lead.score == 32 and lead.lifecycle_stage == "mql"
         crossed = session.scalar(select(OutboxEvent).where(OutboxEvent.name == "lead.score_crossed"))
@@ -79,7 +80,7 @@ class TestPredictiveOnTheDatabase:
     def test_needs_enough_closed_leads(self, session, factory):
         factory.lead()
         with pytest.raises(ValidationFailed, match="closed leads"):
-            predictive.train(session)
+            scores.train_model(session)
 
     def test_train_score_and_explain(self, session, factory):
         # History: referrals from large companies converted, students from ads did not.
@@ -90,7 +91,7 @@ class TestPredictiveOnTheDatabase:
         for i in range(60):
             bad = factory.lead(source="ads", company_size=3 + i % 5, title="Student")
             lead_service.update(session, bad, data={"status": "disqualified", "disqualified_reason": "no budget"}, actor=SYSTEM_ACTOR)
-        record = predictive.train(session)
+        record = scores.train_model(session)
         assert record.is_active and record.trained_on == 100 and record.metrics["roc_auc"] > 0.9
         hot = factory.lead(source="referral", company_size=800, title="Director")
         cold = factory.lead(source="ads", company_size=4, title="Student")

@@ -1,30 +1,32 @@
 """Lead routing: ordered rules (conditions in the filter language → a user, a team or a
 queue), the account owner first, capacity-weighted round-robin that skips people who are
-away, and a response-time SLA that reassigns and tells the manager when it is missed."""
+away, and a response-time SLA that reassigns and tells the manager when it is missed.
+
+Routing is a leaf: it is given a lead's id and fields and says where the lead goes; the
+leads package applies that to the lead (leads/routing.py) and runs the SLA timer."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pipewise.assignment.events import LeadAssigned, LeadSlaBreached
 from pipewise.assignment.hours import add_working_minutes
 from pipewise.assignment.models import AssignmentRule, LeadAssignment, RoundRobinSlot, RoutingPolicy
 from pipewise.auth.models import Team, User
-from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Activity, Task
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.events import bus
-from pipewise.leads.events import LeadAssigned, LeadSlaBreached
-from pipewise.leads.models import Lead
 from pipewise.records import bounds
 from pipewise.records.checks import check_timezone
 from pipewise.records.filters import FilterCompiler, record_matches
-from pipewise.records.history import record_change
 from pipewise.records.registry import spec_for
-from pipewise.records.service import apply_changes, check_assignable
+from pipewise.records.service import check_assignable
 
 TARGET_TYPES = ("user", "team", "queue")
 SLA_ACTION = "lead.sla_check"
@@ -200,62 +202,79 @@ def round_robin(session: Session, team_id: uuid.UUID, *, exclude: set[uuid.UUID]
     return chosen
 
 
-def _pick(session: Session, lead: Lead, rule: AssignmentRule, exclude: set[uuid.UUID]) -> tuple[User | None, str | None, str] | None:
-    """(owner, queue, reason) from one matching rule, or None when it cannot place the lead."""
-    if rule.prefer_account_owner and lead.account_id:
-        account = session.get(Account, lead.account_id)
+@dataclass(frozen=True)
+class Placement:
+    """Where a lead goes: an owner or a queue, by which rule (None by hand), and why."""
+
+    owner: User | None
+    queue: str | None
+    rule: AssignmentRule | None
+    reason: str
+
+
+def _pick(
+    session: Session, account_id: uuid.UUID | None, rule: AssignmentRule, exclude: set[uuid.UUID]
+) -> Placement | None:
+    """Where one matching rule places the lead, or None when it cannot."""
+    if rule.prefer_account_owner and account_id:
+        account = session.get(Account, account_id)
         owner = session.get(User, account.owner_id) if account and account.owner_id else None
         if _available(owner, exclude):
-            return owner, None, f"owner of the account {account.name}"
+            return Placement(owner, None, rule, f"owner of the account {account.name}")
     if rule.target_type == "user":
         user = session.get(User, rule.user_id)
-        return (user, None, f"assigned to {user.name}") if _available(user, exclude) else None
+        return Placement(user, None, rule, f"assigned to {user.name}") if _available(user, exclude) else None
     if rule.target_type == "team":
         user = round_robin(session, rule.team_id, exclude=exclude)
         team = session.get(Team, rule.team_id)
-        return (user, None, f"round-robin in {team.name if team else 'the team'}") if user else None
-    return None, rule.queue, f"put in the {rule.queue} queue"
+        return Placement(user, None, rule, f"round-robin in {team.name if team else 'the team'}") if user else None
+    return Placement(None, rule.queue, rule, f"put in the {rule.queue} queue")
 
 
-def assign(
-    session: Session, lead: Lead, *, actor: Actor = SYSTEM_ACTOR, cause: str = "routing",
-    exclude: set[uuid.UUID] | None = None, submission_id: uuid.UUID | None = None,
-) -> LeadAssignment | None:
-    """Run the rules in order; the first that can place the lead does. None if none can."""
+def place(
+    session: Session, lead_id: uuid.UUID, *, account_id: uuid.UUID | None, exclude: set[uuid.UUID] | None = None
+) -> Placement | None:
+    """Run the rules in order over the lead; the first that can place it does. None if none can."""
     exclude = set(exclude or ())
     session.flush()
     for rule in rules(session, active_only=True):
-        if rule.conditions and not record_matches(session, spec_for("lead"), lead.id, rule.conditions):
+        if rule.conditions and not record_matches(session, spec_for("lead"), lead_id, rule.conditions):
             continue
-        picked = _pick(session, lead, rule, exclude)
-        if picked is None:
-            continue
-        owner, queue, reason = picked
-        return record_assignment(
-            session, lead, owner=owner, queue=queue, rule=rule, reason=reason, actor=actor, cause=cause,
-            submission_id=submission_id,
-        )
+        placement = _pick(session, account_id, rule, exclude)
+        if placement is not None:
+            return placement
     return None
 
 
+def placement_by_hand(session: Session, owner_id: uuid.UUID, *, actor: Actor) -> Placement:
+    """A person chosen by ``actor``, who must be active and within the actor's reach."""
+    owner = session.get(User, owner_id)
+    if owner is None or not owner.is_active:
+        raise ValidationFailed.on("owner_id", "name an active user")
+    errors = ErrorCollector()
+    check_assignable(session, owner_id, actor, errors)
+    errors.raise_if_any()
+    return Placement(owner, None, None, f"assigned to {owner.name}")
+
+
 def record_assignment(
-    session: Session, lead: Lead, *, owner: User | None, queue: str | None, rule: AssignmentRule | None,
-    reason: str, actor: Actor, cause: str, submission_id: uuid.UUID | None = None,
+    session: Session, lead_id: uuid.UUID, placement: Placement, *, at: datetime, replaces: bool, actor: Actor,
+    cause: str, submission_id: uuid.UUID | None = None,
 ) -> LeadAssignment:
-    now = utcnow()
-    if lead.assigned_at is not None:  # never assigned before: nothing to replace
+    """Keep the assignment (``replaces`` the lead's active ones when it had any), start its
+    SLA clock and announce it. The lead's own owner and queue are the caller's to set."""
+    if replaces:
         for previous in session.scalars(
-            select(LeadAssignment).where(LeadAssignment.lead_id == lead.id, LeadAssignment.status == "active")
+            select(LeadAssignment).where(LeadAssignment.lead_id == lead_id, LeadAssignment.status == "active")
         ):
             previous.status = "replaced"
-    changes = apply_changes(lead, {"owner_id": owner.id if owner else None, "queue": queue, "assigned_at": now})
-    record_change(session, record_type="lead", record_id=lead.id, action="updated", changes=changes, actor=actor)
+    owner, rule = placement.owner, placement.rule
     cfg = policy(session)
-    due = add_working_minutes(now, cfg.sla_minutes, cfg) if cfg.sla_minutes and owner is not None else None
+    due = add_working_minutes(at, cfg.sla_minutes, cfg) if cfg.sla_minutes and owner is not None else None
     assignment = LeadAssignment(
-        lead_id=lead.id, owner_id=owner.id if owner else None, team_id=owner.team_id if owner else None,
-        queue=queue, rule_id=rule.id if rule else None, rule_name=rule.name if rule else cause,
-        reason=f"{reason} ({cause})"[:300], assigned_at=now, sla_due_at=due,
+        lead_id=lead_id, owner_id=owner.id if owner else None, team_id=owner.team_id if owner else None,
+        queue=placement.queue, rule_id=rule.id if rule else None, rule_name=rule.name if rule else cause,
+        reason=f"{placement.reason} ({cause})"[:300], assigned_at=at, sla_due_at=due,
     )
     session.add(assignment)
     session.flush()
@@ -265,46 +284,25 @@ def record_assignment(
     bus.record(
         session,
         LeadAssigned(
-            record_id=lead.id,
+            record_id=lead_id,
             actor_id=actor.id if actor.id.int else None,
-            data={
-                "owner_id": str(owner.id) if owner else None,
-                "queue": queue,
-                "rule": assignment.rule_name,
-                "rule_id": str(rule.id) if rule else None,
-                "reason": assignment.reason,
-                "sla_due_at": due.isoformat() if due else None,
-                "submission_id": str(submission_id) if submission_id else None,
-            },
+            owner_id=owner.id if owner else None,
+            queue=placement.queue,
+            rule=assignment.rule_name,
+            rule_id=rule.id if rule else None,
+            reason=assignment.reason,
+            sla_due_at=due,
+            submission_id=submission_id,
         ),
     )
     return assignment
 
 
-def assign_by_hand(session: Session, lead_id: uuid.UUID, owner_id: uuid.UUID, *, actor: Actor) -> LeadAssignment:
-    from pipewise.leads.service import lead_service
-
-    lead = lead_service.get(session, lead_id, actor=actor, write=True)
-    owner = session.get(User, owner_id)
-    if owner is None or not owner.is_active:
-        raise ValidationFailed.on("owner_id", "name an active user")
-    errors = ErrorCollector()
-    check_assignable(session, owner_id, actor, errors)
-    errors.raise_if_any()
-    return record_assignment(session, lead, owner=owner, queue=None, rule=None, reason=f"assigned to {owner.name}",
-                             actor=actor, cause=f"by {actor.name or 'hand'}")
-
-
 # -- first touch and the SLA --
 
 
-def first_touch(session: Session, lead_id: uuid.UUID, at: datetime) -> None:
-    """A person acted on the lead (a call, an e-mail, a meeting, a note)."""
-    lead = session.get(Lead, lead_id)
-    if lead is None:
-        return
-    if lead.first_touched_at is None:
-        lead.first_touched_at = at
+def touched(session: Session, lead_id: uuid.UUID, at: datetime) -> None:
+    """A person acted on the lead at ``at``: its active assignments from before then are touched."""
     for assignment in session.scalars(
         select(LeadAssignment).where(LeadAssignment.lead_id == lead_id, LeadAssignment.status == "active")
     ):
@@ -328,49 +326,53 @@ def _touched_since(session: Session, assignment: LeadAssignment) -> bool:
     ) > 0
 
 
-def check_sla(session: Session, action: Any) -> None:
-    assignment = session.get(LeadAssignment, action.payload["assignment_id"])
+def overdue(session: Session, assignment_id: int) -> LeadAssignment | None:
+    """The assignment whose SLA timer fired, if it is still active and nobody touched the
+    lead since (one that was touched is marked so here)."""
+    assignment = session.get(LeadAssignment, assignment_id)
     if assignment is None or assignment.status != "active":
-        return
+        return None
     if _touched_since(session, assignment):
         assignment.status = "touched"
-        return
-    lead = session.get(Lead, assignment.lead_id)
-    if lead is None or lead.status in ("converted", "disqualified"):
-        return
-    now = utcnow()
-    assignment.status, assignment.breached_at = "breached", now
+        return None
+    return assignment
+
+
+def mark_breached(assignment: LeadAssignment) -> None:
+    """Before any reassignment, so that it does not count as replaced."""
+    assignment.status, assignment.breached_at = "breached", utcnow()
+
+
+def report_breach(
+    session: Session, assignment: LeadAssignment, *, lead_name: str, reassigned: LeadAssignment | None
+) -> None:
+    """Tell the owner's manager (a task) and announce the breach."""
     owner = session.get(User, assignment.owner_id) if assignment.owner_id else None
     team = session.get(Team, owner.team_id) if owner and owner.team_id else None
     manager = session.get(User, team.manager_id) if team and team.manager_id else None
-    reassigned = None
-    if policy(session).reassign_on_breach:
-        reassigned = assign(session, lead, cause="response time missed", exclude={assignment.owner_id} if assignment.owner_id else set())
     if manager is not None:
         who = owner.name if owner else "nobody"
         session.add(
             Task(
                 id=uuid7(),
-                title=f"Response time missed: {lead.full_name} was not contacted by {who} in time",
+                title=f"Response time missed: {lead_name} was not contacted by {who} in time",
                 notes=(f"Due {assignment.sla_due_at:%Y-%m-%d %H:%M} UTC. "
                        + (f"Reassigned: {reassigned.reason}." if reassigned and reassigned.owner_id else "Not reassigned.")),
-                due_at=now,
+                due_at=assignment.breached_at,
                 priority="high",
                 owner_id=manager.id,
                 related_type="lead",
-                related_id=lead.id,
+                related_id=assignment.lead_id,
             )
         )
     bus.record(
         session,
         LeadSlaBreached(
-            record_id=lead.id,
-            data={
-                "owner_id": str(assignment.owner_id) if assignment.owner_id else None,
-                "due_at": assignment.sla_due_at.isoformat() if assignment.sla_due_at else None,
-                "manager_id": str(manager.id) if manager else None,
-                "reassigned_to": str(reassigned.owner_id) if reassigned and reassigned.owner_id else None,
-            },
+            record_id=assignment.lead_id,
+            owner_id=assignment.owner_id,
+            due_at=assignment.sla_due_at,
+            manager_id=manager.id if manager else None,
+            reassigned_to=reassigned.owner_id if reassigned else None,
         ),
     )
 

@@ -11,7 +11,6 @@ from pipewise.cli.output import out
 from pipewise.db.session import session_scope
 from pipewise.errors import ValidationFailed
 from pipewise.leads import dedup, importer
-from pipewise.leads.models import DuplicateCandidate
 from pipewise.records import csv_cells
 
 import_app = typer.Typer(help="Import records from CSV files.", no_args_is_help=True)
@@ -86,10 +85,7 @@ def dedupe(
         added = dedup.scan(session, threshold=threshold)
     out.print(f"{added:,} new possible duplicates.")
     with session_scope(write=False) as session:
-        from sqlalchemy import select
-
-        pairs = session.scalars(select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
-                                .order_by(DuplicateCandidate.score.desc()).limit(show)).all()
+        pairs = dedup.review_list(session, SYSTEM_ACTOR, limit=show)
         if pairs:
             table = Table("score", "record", "possible duplicate", "why")
             for p in pairs:

@@ -7,7 +7,8 @@ import typer
 
 from pipewise.cli.output import out
 from pipewise.db.session import session_scope
-from pipewise.scoring import evaluation, predictive, service
+from pipewise.leads import scores
+from pipewise.scoring import evaluation
 
 scoring_app = typer.Typer(help="Lead scoring: train and check the predictive model.", no_args_is_help=True)
 
@@ -16,8 +17,8 @@ scoring_app = typer.Typer(help="Lead scoring: train and check the predictive mod
 def train() -> None:
     """Train the model on this database's closed leads, make it active and re-score open leads."""
     with session_scope() as session:
-        record = predictive.train(session)
-        rescored = service.rescore_open(session)
+        record = scores.train_model(session)
+        rescored = scores.rescore_open(session)
         metrics = record.metrics
     out.print(f"Trained on {record.trained_on:,} closed leads; re-scored {rescored:,} open leads.")
     out.print(evaluation.report(metrics))
@@ -41,4 +42,4 @@ def evaluate(
 def rescore() -> None:
     """Re-score every open lead (rules, decay and the active model)."""
     with session_scope() as session:
-        out.print(f"Re-scored {service.rescore_open(session):,} open leads.")
+        out.print(f"Re-scored {scores.rescore_open(session):,} open leads.")

@@ -17,10 +17,12 @@ from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ErrorCollector, NotFound, PipewiseError, ValidationFailed
 from pipewise.events import bus
+from pipewise.leads import routing, scores
 from pipewise.leads.events import LeadCaptured
 from pipewise.leads.models import FormSubmission, Lead, LeadForm
 from pipewise.leads.service import clean_lead_fields, lead_service
 from pipewise.records import bounds
+from pipewise.scoring import service as scoring
 
 HONEYPOT_FIELD = "pw_website"
 CONSENT_FIELD = "consent"
@@ -119,9 +121,6 @@ def capture(
     form: LeadForm | None = None,
 ) -> Captured:
     """Create the lead, or update the one with the same e-mail; score and route it."""
-    from pipewise.assignment.service import assign
-    from pipewise.scoring import service as scoring
-
     data = dict(data)
     _tidy_capture_fields(data)
     existing = session.scalar(select(Lead).where(Lead.email == data["email"]).order_by(Lead.created_at).limit(1)) if data.get("email") else None
@@ -141,12 +140,12 @@ def capture(
         session.flush()
     if submission is not None:
         submission.lead_id = lead.id
-        scoring.record_engagement(session, lead.id, kind="form_fill", detail={"form": form.name if form else None})
+        scores.record_engagement(session, lead.id, kind="form_fill", detail={"form": form.name if form else None})
     else:
-        scoring.score_leads(session, [lead.id], cause="captured" if is_new else "captured again", actor=actor)
+        scores.score_leads(session, [lead.id], cause="captured" if is_new else "captured again", actor=actor)
     assignment = None
     if lead.owner_id is None:
-        assignment = assign(session, lead, actor=actor, cause=f"captured from {form.name}" if form else "captured",
+        assignment = routing.assign(session, lead, actor=actor, cause=f"captured from {form.name}" if form else "captured",
                             submission_id=submission.id if submission else None)
     if submission is not None and assignment is not None:
         submission.assigned_at = assignment.assigned_at
@@ -154,8 +153,9 @@ def capture(
         session,
         LeadCaptured(
             record_id=lead.id,
-            data={"is_new": is_new, "form_id": str(form.id) if form else None,
-                  "submission_id": str(submission.id) if submission else None},
+            is_new=is_new,
+            form_id=form.id if form else None,
+            submission_id=submission.id if submission else None,
         ),
     )
     return Captured(lead, is_new, submission)

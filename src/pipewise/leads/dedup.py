@@ -10,16 +10,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, delete, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Contact
 from pipewise.db.base import utcnow
 from pipewise.leads.models import DuplicateCandidate, Lead
+from pipewise.records.registry import spec_for
+from pipewise.records.repository import RecordRepository
 
 DEFAULT_THRESHOLD = 85.0
+# The record types compared, and so the types a candidate pair can name.
+PERSON_TYPES = ("lead", "contact")
 # Names less alike than this are different people, whatever else they share but the e-mail.
 NAME_CUTOFF = 75
 _DIGITS = re.compile(r"\d+")
@@ -174,7 +180,7 @@ def find_matches(session: Session, person: Person, *, threshold: float = DEFAULT
         return clause if person.id is None else clause & (model.id != person.id)
 
     found: list[Match] = []
-    for record_type in ("lead", "contact"):
+    for record_type in PERSON_TYPES:
         for other in worth_comparing(person, _people(session, record_type, nearby), threshold):
             result = compare(person, other)
             if result is not None and result[0] >= threshold:
@@ -221,20 +227,55 @@ def check_lead(session: Session, lead: Lead, *, threshold: float = DEFAULT_THRES
     return matches
 
 
-def open_candidates(session: Session, record_type: str, record_id: uuid.UUID) -> list[DuplicateCandidate]:
-    return list(
-        session.scalars(
-            select(DuplicateCandidate)
-            .where(
-                DuplicateCandidate.status == "open",
-                or_(
-                    (DuplicateCandidate.record_type == record_type) & (DuplicateCandidate.record_id == record_id),
-                    (DuplicateCandidate.candidate_type == record_type) & (DuplicateCandidate.candidate_id == record_id),
-                ),
-            )
-            .order_by(DuplicateCandidate.score.desc())
-        )
+# -- the review list: one query, one visibility rule --
+
+
+def _visible_side(session: Session, actor: Actor, type_column: Any, id_column: Any) -> ColumnElement[bool]:
+    """This side of a pair names a record ``actor`` can see (any existing one for admins)."""
+    sides = []
+    for record_type in PERSON_TYPES:
+        repository = RecordRepository.from_session(session, spec_for(record_type))
+        visible_ids = repository.visible(select(repository.model.id), actor)
+        sides.append((type_column == record_type) & id_column.in_(visible_ids))
+    return or_(*sides)
+
+
+def _reviewable(session: Session, actor: Actor) -> Select[tuple[DuplicateCandidate]]:
+    """Pairs ``actor`` may see: both of their records visible to them. The API, the web
+    page and the CLI all list pairs through this rule."""
+    dc = DuplicateCandidate
+    return select(dc).where(
+        _visible_side(session, actor, dc.record_type, dc.record_id),
+        _visible_side(session, actor, dc.candidate_type, dc.candidate_id),
     )
+
+
+def review_list(
+    session: Session,
+    actor: Actor,
+    *,
+    status: str = "open",
+    involving: tuple[str, uuid.UUID] | None = None,
+    limit: int | None = 100,
+) -> list[DuplicateCandidate]:
+    """Duplicate pairs in ``status`` that ``actor`` may review, best first; ``involving``
+    keeps those with one record, given as (record type, id); ``limit`` None lists all."""
+    dc = DuplicateCandidate
+    stmt = _reviewable(session, actor).where(dc.status == status)
+    if involving is not None:
+        record_type, record_id = involving
+        stmt = stmt.where(
+            or_(
+                (dc.record_type == record_type) & (dc.record_id == record_id),
+                (dc.candidate_type == record_type) & (dc.candidate_id == record_id),
+            )
+        )
+    return list(session.scalars(stmt.order_by(dc.score.desc(), dc.id).limit(limit)))
+
+
+def reviewable_pair(session: Session, actor: Actor, pair_id: int) -> DuplicateCandidate | None:
+    """One pair, if ``actor`` may see it (by the same rule as ``review_list``)."""
+    return session.scalar(_reviewable(session, actor).where(DuplicateCandidate.id == pair_id))
 
 
 # -- the whole database --
@@ -285,7 +326,7 @@ def load_people(session: Session, record_type: str) -> list[Person]:
     return _people(session, record_type, lambda model: model.id.is_not(None), limit=10_000_000)
 
 
-def scan(session: Session, *, record_types: tuple[str, ...] = ("lead", "contact"), threshold: float = DEFAULT_THRESHOLD) -> int:
+def scan(session: Session, *, record_types: tuple[str, ...] = PERSON_TYPES, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Look for duplicates among all leads and contacts; store new pairs as open candidates."""
     people = [p for record_type in record_types for p in load_people(session, record_type)]
     found = pairs(people, threshold=threshold)

@@ -1,5 +1,7 @@
 """What leads do when other things happen: a person's first touch stops the SLA clock,
-an assignment tells the new owner, a won deal makes its lead a customer."""
+an assignment tells the new owner, a won deal makes its lead a customer. And the timers
+of scoring and routing, which act on leads: the SLA check, the daily score decay and
+model training."""
 
 import uuid
 from datetime import datetime
@@ -7,15 +9,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipewise.assignment import service as routing
+from pipewise.assignment.service import SLA_ACTION
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent
+from pipewise.leads import routing, scores
 from pipewise.leads.lifecycle import move_stage
 from pipewise.leads.models import FormSubmission, Lead
+from pipewise.scoring.service import DECAY_ACTION
+from pipewise.scoring.training import TRAIN_ACTION
 
 
 def on_activity(session: Session, event: bus.Event) -> None:
@@ -73,6 +78,7 @@ def on_deal_won(session: Session, event: bus.Event) -> None:
     for lead in session.scalars(select(Lead).where(Lead.converted_deal_id == event.record_id)):
         move_stage(session, lead, "customer", actor=SYSTEM_ACTOR, cause="its deal was won")
 
+
 TABLE = bus.HandlerTable(
     subscriptions=(
         bus.Subscription("activity.created", "leads.first_touch", on_activity),
@@ -80,4 +86,9 @@ TABLE = bus.HandlerTable(
         bus.Subscription("lead.imported", "leads.expand_import", expand_import),
         bus.Subscription("deal.stage_changed", "leads.customer_on_win", on_deal_won),
     ),
+    timers={
+        SLA_ACTION: bus.ActionKind(routing.check_sla),
+        DECAY_ACTION: bus.ActionKind(scores.run_decay),
+        TRAIN_ACTION: bus.ActionKind(scores.run_training),
+    },
 )

@@ -281,7 +281,7 @@ class BatchWriter:
             ready=("record_id", "changes"),
         )
         bus.record(session, LeadsImported(record_id=self.import_id, actor_id=self.actor_id,
-                                          data={"lead_ids": ids, "lines": [line for line, _ in rows]}))
+                                          lead_ids=ids, lines=[line for line, _ in rows]))
         self.counts["created_count"] += len(rows)
         return ids
 

@@ -311,7 +311,7 @@ def _job(session: Session, import_id: uuid.UUID) -> LeadImport:
 def _after(session: Session, created: list[str], options: ImportOptions, actor: Actor) -> None:
     """Scores and fuzzy duplicate candidates for the new leads (ids in hex), once, at the end."""
     from pipewise.leads import dedup
-    from pipewise.scoring.service import score_leads
+    from pipewise.leads.scores import score_leads
 
     if options.score:
         for start_at in range(0, len(created), 1000):

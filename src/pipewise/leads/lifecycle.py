@@ -54,7 +54,10 @@ def announce(session: Session, lead: Lead, old: str | None, new: str, *, actor_i
         LeadLifecycleChanged(
             record_id=lead.id,
             actor_id=actor_id,
-            data={"from": old, "to": new, "reason": lead.disqualified_reason if new == "disqualified" else None, "cause": cause},
+            from_stage=old,
+            to=new,
+            reason=lead.disqualified_reason if new == "disqualified" else None,
+            cause=cause,
         ),
     )
 

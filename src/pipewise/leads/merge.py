@@ -210,7 +210,9 @@ def merge(
         RecordsMerged(
             record_id=survivor_id,
             actor_id=actor.id,
-            data={"record_type": record_type, "merged_ids": [str(i) for i in merged_ids], "moved": moved},
+            merged_type=record_type,
+            merged_ids=list(merged_ids),
+            moved=moved,
         ),
     )
     return survivor

@@ -16,10 +16,12 @@ from pipewise.leads import clean, dedup, lifecycle
 from pipewise.leads import timeline as _timeline  # noqa: F401 - registers the lead timeline entries
 from pipewise.leads.events import LeadConverted
 from pipewise.leads.models import Lead
+from pipewise.leads.scores import score_leads
 from pipewise.records import normalize
 from pipewise.records.checks import check_choice, check_required_text, normalize_field, tidy_names
 from pipewise.records.history import record_change
 from pipewise.records.service import RecordService, apply_changes
+from pipewise.scoring.service import DEFERRED
 
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "converted", "disqualified")
 CONSENT_STATES = ("unknown", "granted", "withdrawn")
@@ -64,16 +66,12 @@ class LeadService(RecordService[Lead]):
                 data["account_id"] = account.id
 
     def after_create(self, session: Session, record: Lead, *, actor: Actor) -> None:
-        from pipewise.scoring.service import DEFERRED, score_leads
-
         session.flush()
         dedup.check_lead(session, record)
         if not session.info.get(DEFERRED):
             score_leads(session, [record.id], cause="created", actor=actor)
 
     def after_update(self, session: Session, record: Lead, changes: dict[str, Any], *, actor: Actor) -> None:
-        from pipewise.scoring.service import DEFERRED, score_leads
-
         if "lifecycle_stage" in changes:
             old, new = changes["lifecycle_stage"]
             lifecycle.announce(session, record, old, new, actor_id=actor.id, cause="changed by hand")
@@ -186,11 +184,9 @@ class LeadService(RecordService[Lead]):
             LeadConverted(
                 record_id=lead.id,
                 actor_id=actor.id,
-                data={
-                    "account_id": str(account.id),
-                    "contact_id": str(contact.id),
-                    "deal_id": str(deal.id) if deal else None,
-                },
+                account_id=account.id,
+                contact_id=contact.id,
+                deal_id=deal.id if deal else None,
             ),
         )
         return {"lead": lead, "account": account, "contact": contact, "deal": deal}

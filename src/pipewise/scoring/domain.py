@@ -1,9 +1,8 @@
-"""Lead scoring joins the kernel: its timers and its commands."""
+"""Lead scoring joins the kernel: its commands. Its timers (decay, training) need the leads,
+so the leads package runs them (leads/handlers.py)."""
 
 from pipewise.kernel import Kernel
-from pipewise.scoring import handlers
 
 
 def register(kernel: Kernel) -> None:
-    kernel.handlers(handlers.TABLE)
     kernel.cli("scoring", "pipewise.cli.scoring:scoring_app")

@@ -1,6 +1,7 @@
 """The predictive score on this database: features of a lead known before sales works
 it, a model trained on the leads that closed (converted or disqualified), kept in the
-database with its evaluation, and used to score and explain open leads."""
+database with its evaluation, and used to score and explain open leads. The leads come
+from the caller (the leads package), as ``LeadFacts``."""
 
 import io
 import uuid
@@ -9,16 +10,19 @@ from typing import Any
 
 import joblib
 import numpy as np
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ValidationFailed
-from pipewise.leads.models import Lead
 from pipewise.scoring import model as lead_model
+from pipewise.scoring.facts import LeadFacts
 from pipewise.scoring.models import EngagementEvent, ScoringModel
 
 MIN_CLOSED = 40
+# A lead is closed, and so a training example, in one of these statuses or stages.
+CLOSED_STATUSES = ("converted", "disqualified")
+CLOSED_STAGES = ("opportunity", "customer", "disqualified")
 MIN_PER_CLASS = 10
 # Engagement that happens before sales works a lead; replies and meetings come with the work.
 PRE_SALES_ENGAGEMENT = ("form_fill", "page_visit", "email_open", "email_click")
@@ -41,7 +45,7 @@ def seniority(title: str | None) -> str | None:
     return "individual contributor"
 
 
-def closed_label(lead: Lead) -> int | None:
+def closed_label(lead: LeadFacts) -> int | None:
     if lead.status == "converted" or lead.lifecycle_stage in ("opportunity", "customer"):
         return 1
     if lead.status == "disqualified" or lead.lifecycle_stage == "disqualified":
@@ -49,7 +53,7 @@ def closed_label(lead: Lead) -> int | None:
     return None
 
 
-def features(session: Session, leads: list[Lead]) -> list[dict[str, Any]]:
+def features(session: Session, leads: list[LeadFacts]) -> list[dict[str, Any]]:
     counts: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     cutoffs = {lead.id: lead.first_touched_at or lead.converted_at for lead in leads}
     if leads:
@@ -84,11 +88,9 @@ def features(session: Session, leads: list[Lead]) -> list[dict[str, Any]]:
     return out
 
 
-def train(session: Session) -> ScoringModel:
-    """Evaluate on a stratified quarter of the closed leads, then train on all of them and
-    make the result the active model."""
-    closed = list(session.scalars(select(Lead).where(or_(Lead.status.in_(("converted", "disqualified")),
-                                                         Lead.lifecycle_stage.in_(("opportunity", "customer", "disqualified"))))))
+def train(session: Session, closed: list[LeadFacts]) -> ScoringModel:
+    """Evaluate on a stratified quarter of the ``closed`` leads (those in ``CLOSED_STATUSES``
+    or ``CLOSED_STAGES``), then train on all of them and make the result the active model."""
     labels = np.array([closed_label(lead) for lead in closed])
     positives = int(labels.sum()) if len(labels) else 0
     if len(closed) < MIN_CLOSED or min(positives, len(closed) - positives) < MIN_PER_CLASS:
@@ -122,7 +124,7 @@ def active(session: Session) -> tuple[uuid.UUID, lead_model.LeadModel] | None:
     return model_id, _loaded[model_id]
 
 
-def predict_leads(session: Session, leads: list[Lead]) -> dict[uuid.UUID, tuple[float | None, list[dict[str, Any]]]]:
+def predict_leads(session: Session, leads: list[LeadFacts]) -> dict[uuid.UUID, tuple[float | None, list[dict[str, Any]]]]:
     """Probability and reasons for each open lead, when a model is active."""
     open_leads = [lead for lead in leads if closed_label(lead) is None]
     if not open_leads:

@@ -81,14 +81,14 @@ def check_rules(rules: Any, errors: ErrorCollector) -> list[dict[str, Any]]:
 
 
 def fit_scores(session: Session, lead_ids: list[uuid.UUID], rules: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[int, list[Reason]]]:
-    """Fit score and the rules behind it, for many leads in one query."""
-    from pipewise.leads.models import Lead
-
+    """Fit score and the rules behind it, for many leads in one query. The rules are filters
+    over the ``lead`` record type, so the query goes to the table registered for it."""
     if not rules or not lead_ids:
         return {i: (0, []) for i in lead_ids}
     flags = _compiled(session, json.dumps(rules, sort_keys=True))
+    lead = spec_for("lead").model
     out: dict[uuid.UUID, tuple[int, list[Reason]]] = {}
-    for row in session.execute(select(Lead.id, *flags).where(Lead.id.in_(lead_ids))):
+    for row in session.execute(select(lead.id, *flags).where(lead.id.in_(lead_ids))):  # type: ignore[attr-defined]
         reasons = [Reason(rule["label"], rule["points"]) for rule, hit in zip(rules, row[1:], strict=True) if hit]
         out[row[0]] = (sum(r.points for r in reasons), reasons)
     return out

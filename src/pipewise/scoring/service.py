@@ -1,25 +1,25 @@
 """Scoring leads: fit and decayed engagement rules, the predictive model when one is
-active, score history, and the MQL threshold that moves leads on."""
+active, score history, and the MQL threshold. Scoring is a leaf: it reads the leads it is
+given (``LeadFacts``) and returns their scores; the leads package writes them on the lead
+and moves the lifecycle when a score crosses the threshold."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
-from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.db.base import utcnow
 from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector, ValidationFailed
 from pipewise.events import bus
-from pipewise.leads.events import LeadScoreCrossed
-from pipewise.leads.lifecycle import move_stage, rank
-from pipewise.leads.models import Lead
 from pipewise.scoring import rules
+from pipewise.scoring.events import LeadScoreCrossed
+from pipewise.scoring.facts import LeadFacts
 from pipewise.scoring.models import EngagementEvent, ScoreHistory, ScoringConfig
 
 CONFIG_ID = 1
@@ -71,86 +71,81 @@ def update_config(session: Session, data: dict[str, Any]) -> ScoringConfig:
     return row
 
 
-def score_leads(
-    session: Session, lead_ids: list[uuid.UUID], *, cause: str, actor: Actor = SYSTEM_ACTOR, now: datetime | None = None
-) -> dict[uuid.UUID, int]:
-    """Recompute the scores of ``lead_ids``; write history where a score moved and announce
-    threshold crossings. Returns the new scores."""
-    if not lead_ids:
+@dataclass(frozen=True)
+class Score:
+    """A lead's new score, for the caller to write on the lead. ``crossed`` is ``up`` or
+    ``down`` when the score went over or back under ``threshold`` (the MQL threshold)."""
+
+    score: int
+    fit_score: int
+    engagement_score: int
+    predicted_probability: float | None
+    reasons: list[dict[str, Any]]
+    scored_at: datetime
+    threshold: int
+    crossed: str | None = None
+
+
+def score(session: Session, leads: Sequence[LeadFacts], *, cause: str, now: datetime | None = None) -> dict[uuid.UUID, Score]:
+    """Compute the scores of ``leads``; write history where a score moved and announce
+    threshold crossings. The leads themselves are the caller's to change."""
+    if not leads:
         return {}
     from pipewise.scoring import predictive
 
     now = now or utcnow()
     cfg = config(session)
     session.flush()
+    lead_ids = [lead.id for lead in leads]
     fit = rules.fit_scores(session, lead_ids, cfg.fit_rules)
     engagement = rules.engagement_scores(session, lead_ids, cfg.engagement_points, cfg.half_life_days, now)
-    leads = _loaded_leads(session, lead_ids)
-    predictions = predictive.predict_leads(session, list(leads.values()))
+    predictions = predictive.predict_leads(session, list(leads))
     scores = {}
-    for lead_id, lead in leads.items():
-        fit_points, fit_reasons = fit.get(lead_id, (0, []))
-        engagement_points, engagement_reasons = engagement.get(lead_id, (0, []))
-        probability, model_reasons = predictions.get(lead_id, (None, []))
-        score = rules.combine(fit_points, engagement_points, probability, cfg.predictive_weight)
+    for lead in leads:
+        fit_points, fit_reasons = fit.get(lead.id, (0, []))
+        engagement_points, engagement_reasons = engagement.get(lead.id, (0, []))
+        probability, model_reasons = predictions.get(lead.id, (None, []))
+        new = rules.combine(fit_points, engagement_points, probability, cfg.predictive_weight)
         reasons = sorted(fit_reasons + engagement_reasons, key=lambda r: -abs(r.points))[:5]
-        old = lead.score
-        changed = (old, lead.fit_score, lead.engagement_score, lead.predicted_probability) != (
-            score, fit_points, engagement_points, probability
+        result = Score(
+            score=new, fit_score=fit_points, engagement_score=engagement_points, predicted_probability=probability,
+            reasons=[r.as_dict() for r in reasons] + model_reasons, scored_at=now, threshold=cfg.mql_threshold,
+            crossed=_crossing(lead.score, new, cfg.mql_threshold),
         )
-        lead.fit_score, lead.engagement_score, lead.score = fit_points, engagement_points, score
-        lead.predicted_probability = probability
-        lead.score_reasons = [r.as_dict() for r in reasons] + model_reasons
-        lead.scored_at = now
-        scores[lead_id] = score
-        if changed:
+        if (lead.score, lead.fit_score, lead.engagement_score, lead.predicted_probability) != (
+            new, fit_points, engagement_points, probability
+        ):
             session.add(
                 ScoreHistory(
-                    lead_id=lead_id, at=now, score=score, fit_score=fit_points,
+                    lead_id=lead.id, at=now, score=new, fit_score=fit_points,
                     engagement_score=engagement_points, predicted_probability=probability, cause=cause[:120],
                 )
             )
-        _threshold(session, lead, old, score, cfg.mql_threshold, actor=actor)
+        if result.crossed:
+            bus.record(
+                session,
+                LeadScoreCrossed(record_id=lead.id, score=new, threshold=cfg.mql_threshold, direction=result.crossed),
+            )
+        scores[lead.id] = result
     return scores
 
 
-def _loaded_leads(session: Session, lead_ids: list[uuid.UUID]) -> dict[uuid.UUID, Lead]:
-    """The leads, from the session where it holds them (a capture scores the lead it has just
-    written), the rest in one query."""
-    leads: dict[uuid.UUID, Lead] = {}
-    for lead_id in lead_ids:
-        held = session.identity_map.get(identity_key(Lead, lead_id))
-        if held is not None and not inspect(held).expired_attributes:
-            leads[lead_id] = held
-    missing = [i for i in lead_ids if i not in leads]
-    if missing:
-        leads.update((lead.id, lead) for lead in session.scalars(select(Lead).where(Lead.id.in_(missing))))
-    return leads
-
-
-def _threshold(session: Session, lead: Lead, old: int, new: int, threshold: int, *, actor: Actor) -> None:
+def _crossing(old: int, new: int, threshold: int) -> str | None:
     if (old < threshold) == (new < threshold):
-        return
-    direction = "up" if new >= threshold else "down"
-    bus.record(
-        session,
-        LeadScoreCrossed(
-            record_id=lead.id, actor_id=None, data={"score": new, "threshold": threshold, "direction": direction}
-        ),
-    )
-    if direction == "up" and rank(lead.lifecycle_stage) in (0, 1):
-        move_stage(session, lead, "mql", actor=actor, cause=f"score {new} reached the MQL threshold {threshold}")
+        return None
+    return "up" if new >= threshold else "down"
 
 
-def record_engagement(
+def add_engagement(
     session: Session,
     lead_id: uuid.UUID,
     *,
     kind: str,
     occurred_at: datetime | None = None,
     detail: dict[str, Any] | None = None,
-    rescore: bool = True,
 ) -> EngagementEvent:
+    """Keep something the lead did; the caller re-scores the lead (``engagement_cause``
+    names the change) and the daily decay timer is set."""
     if kind not in config(session).engagement_points and kind not in rules.ENGAGEMENT_KINDS:
         raise ValidationFailed.on("kind", f"must be one of {', '.join(rules.ENGAGEMENT_KINDS)}")
     when = occurred_at or utcnow()
@@ -158,18 +153,12 @@ def record_engagement(
         raise ValidationFailed.on("occurred_at", "cannot be in the future")
     event = EngagementEvent(lead_id=lead_id, kind=kind, occurred_at=when, detail=detail or {})
     session.add(event)
-    if rescore:
-        score_leads(session, [lead_id], cause=rules.ENGAGEMENT_KINDS.get(kind, kind))
     schedule_decay(session)
     return event
 
 
-def rescore_open(session: Session, *, cause: str = "re-scored") -> int:
-    """Re-score every lead still being worked; returns how many."""
-    ids = list(session.scalars(select(Lead.id).where(Lead.status.not_in(("converted", "disqualified")))))
-    for start in range(0, len(ids), 500):
-        score_leads(session, ids[start : start + 500], cause=cause)
-    return len(ids)
+def engagement_cause(kind: str) -> str:
+    return rules.ENGAGEMENT_KINDS.get(kind, kind)
 
 
 def history(session: Session, lead_id: uuid.UUID, *, limit: int = 100) -> list[ScoreHistory]:
@@ -214,11 +203,3 @@ def deferred(session: Session) -> Iterator[None]:
         yield
     finally:
         session.info.pop(DEFERRED, None)
-
-
-def run_decay(session: Session, _action: Any) -> None:
-    engaged = list(session.scalars(select(Lead.id).where(Lead.engagement_score > 0, Lead.status != "converted")))
-    for start in range(0, len(engaged), 500):
-        score_leads(session, engaged[start : start + 500], cause="engagement fading")
-    if engaged:
-        schedule_decay(session)

@@ -1,9 +1,11 @@
 """Training the predictive model is work for the worker, not for a request: a request
 queues a ``ScoringTraining`` and a scheduled action; the worker trains, makes the model
 active, re-scores open leads and marks the training done — or failed, with the reason
-(too few closed leads, say), leaving the active model as it was."""
+(too few closed leads, say), leaving the active model as it was. The leads package runs
+the worker's half: it has the leads to train on and to re-score."""
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,7 +14,8 @@ from pipewise.auth.visibility import Actor
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import NotFound, ValidationFailed
 from pipewise.events import bus
-from pipewise.scoring import predictive, service
+from pipewise.scoring import predictive
+from pipewise.scoring.facts import LeadFacts
 from pipewise.scoring.models import ScoringTraining
 
 TRAIN_ACTION = "scoring.train"
@@ -35,14 +38,21 @@ def get_training(session: Session, training_id: uuid.UUID) -> ScoringTraining:
     return training
 
 
-def run_training(session: Session, action: Any) -> None:
+def run_training(
+    session: Session,
+    action: Any,
+    *,
+    closed_leads: Callable[[Session], list[LeadFacts]],
+    rescore_open: Callable[[Session], int],
+) -> None:
+    """Train on ``closed_leads`` and re-score with ``rescore_open`` (which returns how many)."""
     training = session.get(ScoringTraining, uuid.UUID(action.payload["training_id"]))
     if training is None or training.status != "queued":
         return
     try:
         with session.begin_nested():
-            model = predictive.train(session)
-            training.rescored = service.rescore_open(session)
+            model = predictive.train(session, closed_leads(session))
+            training.rescored = rescore_open(session)
         training.status, training.model_id = "done", model.id
     except ValidationFailed as exc:
         training.status, training.error = "failed", exc.detail

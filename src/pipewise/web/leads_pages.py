@@ -20,8 +20,8 @@ from pipewise.assignment import service as routing
 from pipewise.auth.models import Team, User
 from pipewise.db.session import session_scope
 from pipewise.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
-from pipewise.leads import dedup, importer, merge
-from pipewise.leads.models import DuplicateCandidate, FormSubmission, Lead, LeadImport
+from pipewise.leads import dedup, importer, merge, scores
+from pipewise.leads.models import FormSubmission, Lead, LeadImport
 from pipewise.records.service import RecordService
 from pipewise.scoring import service as scoring
 from pipewise.scoring import training
@@ -144,8 +144,7 @@ def _summary(session: Session, record_type: str, record_id: uuid.UUID, me: WebUs
 @router.get("/lead-duplicates")
 def duplicates(request: Request, session: DbSession, me: CurrentUser) -> Response:
     pairs = []
-    for pair in session.scalars(select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
-                                .order_by(DuplicateCandidate.score.desc()).limit(300)):
+    for pair in dedup.review_list(session, me.actor, limit=100):
         left = _summary(session, pair.record_type, pair.record_id, me)
         right = _summary(session, pair.candidate_type, pair.candidate_id, me)
         if left is not None and right is not None:
@@ -154,7 +153,7 @@ def duplicates(request: Request, session: DbSession, me: CurrentUser) -> Respons
 
 
 def _resolve(request: Request, session: Session, me: WebUser, form: Any, candidate_id: int) -> Response:
-    pair = session.get(DuplicateCandidate, candidate_id)
+    pair = dedup.reviewable_pair(session, me.actor, candidate_id)
     if pair is None:
         raise ValidationFailed.on("pair", "that pair was already handled")
     action = form.get("action")
@@ -207,7 +206,7 @@ def _save_scoring(request: Request, session: Session, me: WebUser, form: Any) ->
             "half_life_days": float(form.get("half_life_days") or 14)}
     with session.begin_nested():
         scoring.update_config(session, data)
-    flash(request, f"Scoring saved; {scoring.rescore_open(session):,} open leads re-scored.")
+    flash(request, f"Scoring saved; {scores.rescore_open(session):,} open leads re-scored.")
     return redirect("/lead-scoring")
 
 

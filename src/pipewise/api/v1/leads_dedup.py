@@ -6,12 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlalchemy import select
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.errors import NotFound, PermissionDenied
 from pipewise.leads import dedup, merge
-from pipewise.leads.models import DuplicateCandidate
 from pipewise.records.service import RecordService
 from pipewise.schemas import InputModel, OutputModel
 
@@ -49,23 +47,12 @@ class ScanOut(OutputModel):
 @router.get("/api/v1/leads/{lead_id}/duplicates", response_model=list[CandidateOut], summary="Possible duplicates of a lead")
 def lead_duplicates(lead_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     RecordService("lead").get(session, lead_id, actor=actor)
-    return dedup.open_candidates(session, "lead", lead_id)
+    return dedup.review_list(session, actor, involving=("lead", lead_id), limit=None)
 
 
 @router.get("/api/v1/duplicates", response_model=list[CandidateOut], summary="Duplicate pairs to review, best first")
 def review_list(session: DbSession, actor: CurrentActor, status: str = "open", limit: int = Query(100, ge=1, le=1000)) -> Any:
-    pairs = session.scalars(
-        select(DuplicateCandidate).where(DuplicateCandidate.status == status)
-        .order_by(DuplicateCandidate.score.desc(), DuplicateCandidate.id).limit(limit * 3)
-    ).all()
-    visible = [p for p in pairs if _visible(session, p, actor)]
-    return visible[:limit]
-
-
-def _visible(session: Any, pair: DuplicateCandidate, actor: Any) -> bool:
-    repo = RecordService
-    return (repo(pair.record_type).repository(session).get(pair.record_id, actor) is not None
-            and repo(pair.candidate_type).repository(session).get(pair.candidate_id, actor) is not None)
+    return dedup.review_list(session, actor, status=status, limit=limit)
 
 
 @router.post("/api/v1/duplicates/scan", response_model=ScanOut, summary="Look for duplicates in the whole database")
@@ -77,8 +64,8 @@ def scan(session: DbSession, actor: CurrentActor) -> Any:
 
 @router.post("/api/v1/duplicates/{candidate_id}/dismiss", response_model=CandidateOut, summary="Not a duplicate")
 def dismiss(candidate_id: int, session: DbSession, actor: CurrentActor) -> Any:
-    pair = session.get(DuplicateCandidate, candidate_id)
-    if pair is None or not _visible(session, pair, actor):
+    pair = dedup.reviewable_pair(session, actor, candidate_id)
+    if pair is None:
         raise NotFound(f"no duplicate pair {candidate_id}")
     pair.status = "dismissed"
     return pair

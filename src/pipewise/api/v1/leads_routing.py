@@ -11,6 +11,7 @@ from pydantic import Field
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.assignment import service as routing
 from pipewise.errors import ValidationFailed
+from pipewise.leads import routing as lead_routing
 from pipewise.leads.capture import speed_to_lead
 from pipewise.leads.service import lead_service
 from pipewise.schemas import InputModel, OutputModel, partial
@@ -132,9 +133,9 @@ def update_policy(body: PolicyIn, session: DbSession, actor: CurrentActor) -> An
              summary="Assign a lead: to the given owner, or by the routing rules")
 def assign(lead_id: uuid.UUID, body: AssignIn, session: DbSession, actor: CurrentActor) -> Any:
     if body.owner_id is not None:
-        return routing.assign_by_hand(session, lead_id, body.owner_id, actor=actor)
+        return lead_routing.assign_by_hand(session, lead_id, body.owner_id, actor=actor)
     lead = lead_service.get(session, lead_id, actor=actor, write=True)
-    result = routing.assign(session, lead, actor=actor, cause=f"re-routed by {actor.name or 'a user'}")
+    result = lead_routing.assign(session, lead, actor=actor, cause=f"re-routed by {actor.name or 'a user'}")
     if result is None:
         raise ValidationFailed.on("lead", "no routing rule matches this lead")
     return result

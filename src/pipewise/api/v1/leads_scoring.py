@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.errors import PermissionDenied
+from pipewise.leads import scores
 from pipewise.leads.models import Lead
 from pipewise.leads.service import lead_service
 from pipewise.schemas import InputModel, OutputModel
@@ -90,7 +91,7 @@ def lead_score(lead_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> A
              summary="Record an e-mail open or click, a reply, a form fill, a page visit or a meeting")
 def record_engagement(lead_id: uuid.UUID, body: EngagementIn, session: DbSession, actor: CurrentActor) -> Any:
     lead = lead_service.get(session, lead_id, actor=actor)
-    scoring.record_engagement(session, lead.id, kind=body.kind, occurred_at=body.occurred_at, detail=body.detail)
+    scores.record_engagement(session, lead.id, kind=body.kind, occurred_at=body.occurred_at, detail=body.detail)
     return _score(session, lead)
 
 
@@ -113,7 +114,7 @@ def update_config(body: ConfigIn, session: DbSession, actor: CurrentActor) -> An
 @router.post("/api/v1/scoring/rescore", summary="Re-score every open lead")
 def rescore(session: DbSession, actor: CurrentActor) -> dict[str, int]:
     _manager(actor)
-    return {"rescored": scoring.rescore_open(session)}
+    return {"rescored": scores.rescore_open(session)}
 
 
 @router.get("/api/v1/scoring/models", response_model=list[ModelOut], summary="Trained models and their evaluation")
