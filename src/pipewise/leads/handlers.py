@@ -9,14 +9,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise.assignment.events import LeadAssigned
 from pipewise.assignment.service import SLA_ACTION
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.crm.events import ActivityCreated
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
+from pipewise.deals.events import DealStageChanged
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent
 from pipewise.leads import routing, scores
+from pipewise.leads.events import LeadsImported
 from pipewise.leads.lifecycle import move_stage
 from pipewise.leads.models import FormSubmission, Lead
 from pipewise.scoring.service import DECAY_ACTION
@@ -81,10 +85,10 @@ def on_deal_won(session: Session, event: bus.Event) -> None:
 
 TABLE = bus.HandlerTable(
     subscriptions=(
-        bus.Subscription("activity.created", "leads.first_touch", on_activity),
-        bus.Subscription("lead.assigned", "leads.notify_owner", notify_owner),
-        bus.Subscription("lead.imported", "leads.expand_import", expand_import),
-        bus.Subscription("deal.stage_changed", "leads.customer_on_win", on_deal_won),
+        bus.Subscription.to(ActivityCreated, "leads.first_touch", on_activity),
+        bus.Subscription.to(LeadAssigned, "leads.notify_owner", notify_owner),
+        bus.Subscription.to(LeadsImported, "leads.expand_import", expand_import),
+        bus.Subscription.to(DealStageChanged, "leads.customer_on_win", on_deal_won),
     ),
     timers={
         SLA_ACTION: bus.ActionKind(routing.check_sla),
