@@ -29,3 +29,20 @@ def test_in_process_worker_delivers_events_after_commit(factory, session):
         assert delivered == ["Turing"]
     finally:
         bus.unsubscribe("test.app.contact_created")
+
+
+def test_heavy_libraries_load_when_first_used_not_at_start():
+    """An API process and the CLI start without scikit-learn, SciPy, NumPy or pandas: they
+    load with the first model training or scoring that needs them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from pipewise.app import create_app\n"
+        "create_app(start_worker=False)\n"
+        "import pipewise.cli.main\n"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'numpy', 'pandas', 'joblib') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

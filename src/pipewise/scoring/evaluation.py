@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from pipewise.errors import ValidationFailed
-from pipewise.scoring import model as lead_model
 
 POSITIVE = frozenset({"1", "yes", "y", "true", "won", "converted", "closed won", "t"})
 NEGATIVE = frozenset({"0", "no", "n", "false", "lost", "not converted", "closed lost", "f"})
@@ -48,6 +47,8 @@ def evaluate_file(path: Path, *, label: str, exclude: list[str] | None = None, s
     if len(rows) < 40 or min(sum(y), len(y) - sum(y)) < 10:
         raise ValidationFailed.on("file", "an evaluation needs at least 40 rows with 10 of each outcome")
     features = [c for c in columns if c != label and c not in set(exclude or [])]
+    from pipewise.scoring import model as lead_model  # scikit-learn loads when first used
+
     schema = lead_model.infer_schema(rows, features)
     result = lead_model.evaluate(rows, y, schema, seed=seed)
     result["excluded"] = list(exclude or [])

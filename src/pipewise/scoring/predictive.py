@@ -6,18 +6,18 @@ from the caller (the leads package), as ``LeadFacts``."""
 import io
 import uuid
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
-import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ValidationFailed
-from pipewise.scoring import model as lead_model
 from pipewise.scoring.facts import LeadFacts
 from pipewise.scoring.models import EngagementEvent, ScoringModel
+
+if TYPE_CHECKING:
+    from pipewise.scoring.model import LeadModel
 
 MIN_CLOSED = 40
 # A lead is closed, and so a training example, in one of these statuses or stages.
@@ -32,7 +32,7 @@ _SENIORITY = (
     ("manager", ("manager", "lead")),
     ("student", ("student", "intern")),
 )
-_loaded: dict[uuid.UUID, lead_model.LeadModel] = {}
+_loaded: dict[uuid.UUID, "LeadModel"] = {}
 
 
 def seniority(title: str | None) -> str | None:
@@ -91,6 +91,11 @@ def features(session: Session, leads: list[LeadFacts]) -> list[dict[str, Any]]:
 def train(session: Session, closed: list[LeadFacts]) -> ScoringModel:
     """Evaluate on a stratified quarter of the ``closed`` leads (those in ``CLOSED_STATUSES``
     or ``CLOSED_STAGES``), then train on all of them and make the result the active model."""
+    import joblib
+    import numpy as np
+
+    from pipewise.scoring import model as lead_model  # scikit-learn loads when first used
+
     labels = np.array([closed_label(lead) for lead in closed])
     positives = int(labels.sum()) if len(labels) else 0
     if len(closed) < MIN_CLOSED or min(positives, len(closed) - positives) < MIN_PER_CLASS:
@@ -114,11 +119,13 @@ def train(session: Session, closed: list[LeadFacts]) -> ScoringModel:
     return record
 
 
-def active(session: Session) -> tuple[uuid.UUID, lead_model.LeadModel] | None:
+def active(session: Session) -> tuple[uuid.UUID, "LeadModel"] | None:
     model_id = session.scalar(select(ScoringModel.id).where(ScoringModel.is_active.is_(True)).limit(1))
     if model_id is None:
         return None
     if model_id not in _loaded:
+        import joblib  # unpickling the model loads scikit-learn, when a model is first used
+
         artifact = session.scalar(select(ScoringModel.artifact).where(ScoringModel.id == model_id))
         _loaded[model_id] = joblib.load(io.BytesIO(artifact))
     return model_id, _loaded[model_id]
