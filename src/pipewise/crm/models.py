@@ -20,6 +20,8 @@ class Account(UUIDPrimaryKey, Timestamps, Versioned, Base):
     owner_id: Mapped[uuid.UUID | None] = owner_fk()
     custom: Mapped[dict[str, Any]] = custom_fields()
 
+    __table_args__ = (Index("ix_account_owner_created", "owner_id", "created_at"),)
+
 
 class Contact(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "contact"

@@ -50,6 +50,11 @@ class Deal(UUIDPrimaryKey, Timestamps, Versioned, Base):
     closed_at: Mapped[datetime | None]
     custom: Mapped[dict[str, Any]] = custom_fields()
 
+    __table_args__ = (
+        Index("ix_deal_stage_created", "stage_id", "created_at"),
+        Index("ix_deal_owner_created", "owner_id", "created_at"),
+    )
+
 
 class DealContact(Base):
     __tablename__ = "deal_contact"

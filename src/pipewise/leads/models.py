@@ -49,7 +49,11 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
     first_touched_at: Mapped[datetime | None]
     custom: Mapped[dict[str, Any]] = custom_fields()
 
-    __table_args__ = (Index("ix_lead_owner_score", "owner_id", "score"),)
+    __table_args__ = (
+        Index("ix_lead_owner_score", "owner_id", "score"),
+        Index("ix_lead_status_created", "status", "created_at"),
+        Index("ix_lead_owner_created", "owner_id", "created_at"),
+    )
 
     @property
     def full_name(self) -> str:

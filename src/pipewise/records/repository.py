@@ -67,6 +67,18 @@ class RecordRepository(Generic[M]):
 
     def list(self, actor: Actor, query: ListQuery) -> Page[M]:
         limit = max(1, min(query.limit, MAX_PAGE))
+        stmt, column = self.list_statement(actor, query)
+        rows = list(self.session.scalars(stmt.limit(limit + 1)))
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = self._encode(column.name, getattr(last, column.key), last.id)
+        return Page(rows, next_cursor)
+
+    def list_statement(self, actor: Actor, query: ListQuery) -> tuple[Select, Any]:
+        """The list's SELECT (visibility, filter, search, keyset position, order) without its
+        limit, and the sort column; the query-plan tests read it."""
         stmt = self.visible(select(self.model), actor)
         if query.filter:
             stmt = stmt.where(FilterCompiler(self.session, self.spec).compile(query.filter))
@@ -86,13 +98,7 @@ class RecordRepository(Generic[M]):
             # FIRST, so "DESC NULLS LAST" on created_at would sort the matching rows instead.
             order = order.nulls_last()
         id_order = self.model.id.desc() if descending else self.model.id.asc()
-        rows = list(self.session.scalars(stmt.order_by(order, id_order).limit(limit + 1)))
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_cursor = self._encode(sort_name, getattr(last, column.key), last.id)
-        return Page(rows, next_cursor)
+        return stmt.order_by(order, id_order), column
 
     def _search(self, text: str) -> ColumnElement[bool]:
         if not self.spec.search_fields:
