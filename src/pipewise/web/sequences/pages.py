@@ -19,14 +19,13 @@ from pipewise.sequences.models import Sequence
 from pipewise.sequences.schemas import SequenceCreate, SequenceUpdate
 from pipewise.sequences.service import sequence_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
+from pipewise.web.forms import Problems, checked
 from pipewise.web.lookups import Lookups
-from pipewise.web.sequences_forms import (
+from pipewise.web.sequences.forms import (
     RULE_CHOICES,
     RULE_NUMBERS,
     SETTINGS_FIELDS,
     STEP_KINDS,
-    Problems,
-    checked,
     read_settings,
     settings_values,
 )

@@ -20,7 +20,7 @@ from pipewise.errors import Conflict, FieldError, PermissionDenied, ValidationFa
 from pipewise.records.filters import OPERATORS
 from pipewise.records.saved_views import saved_view_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
-from pipewise.web.workflow_form import (
+from pipewise.web.automation.workflow_form import (
     STEP_WIDGETS,
     TRIGGER_WIDGETS,
     FormState,

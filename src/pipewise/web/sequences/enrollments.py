@@ -23,7 +23,8 @@ from pipewise.sequences.service import sequence_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, safe_next, web_router
 from pipewise.web.forms import parse_uuid
 from pipewise.web.lookups import ids_filter
-from pipewise.web.sequences_forms import STEP_KINDS, Problems
+from pipewise.web.forms import Problems
+from pipewise.web.sequences.forms import STEP_KINDS
 
 router = web_router()
 LIST_LIMIT = 200

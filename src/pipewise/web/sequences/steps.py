@@ -22,10 +22,9 @@ from pipewise.sequences.models import Sequence, SequenceStep
 from pipewise.sequences.schemas import EMAIL_STEPS
 from pipewise.sequences.service import sequence_service
 from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
-from pipewise.web.forms import parse_uuid
-from pipewise.web.sequences_forms import (
+from pipewise.web.forms import Problems, parse_uuid
+from pipewise.web.sequences.forms import (
     STEP_KINDS,
-    Problems,
     blank_variant,
     new_step_values,
     next_label,
