@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
@@ -20,10 +19,9 @@ from pipewise.errors import Conflict, FieldError, PipewiseError, ValidationFaile
 from pipewise.records.repository import MAX_PAGE, ListQuery
 from pipewise.sequences import queries
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, safe_next, web_router
-from pipewise.web.forms import parse_uuid
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
+from pipewise.web.forms import Problems, parse_uuid
 from pipewise.web.lookups import ids_filter
-from pipewise.web.forms import Problems
 from pipewise.web.sequences.forms import STEP_KINDS
 
 router = web_router()
@@ -78,10 +76,10 @@ def _act(request: Request, session: Session, me: WebUser, enrollment_id: uuid.UU
 
 
 @router.post("/sequence-enrollments/{enrollment_id}/{action}")
-async def enrollment_action(enrollment_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser) -> Response:
+def enrollment_action(enrollment_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     if action not in ("pause", "resume", "unenroll"):
         raise ValidationFailed.on("action", "use pause, resume or unenroll")
-    return await run_in_threadpool(_act, request, session, me, enrollment_id, action, await request.form())
+    return _act(request, session, me, enrollment_id, action, form)
 
 
 # -- enrolling --
@@ -132,7 +130,8 @@ def enroll_page(request: Request, session: DbSession, me: CurrentUser) -> Respon
     return _enroll_page(request, session, me, contacts=contacts, values=values, problems=problems, status=400 if problems else 200)
 
 
-def _enroll(request: Request, session: Session, me: WebUser, form: FormData) -> Response:
+@router.post("/sequence-enroll")
+def enroll(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     problems = Problems()
     contacts = _chosen_contacts(session, me, [str(v) for v in form.getlist("contact_id")], problems)
     values = {"sequence_id": str(form.get("sequence_id") or ""), "reason": str(form.get("reason") or "").strip()}
@@ -160,8 +159,3 @@ def _enroll(request: Request, session: Session, me: WebUser, form: FormData) -> 
         sequence=sequence, enrolled=enrolled, refused=refused,
         list_url="/sequence-enrollments?" + urlencode({"sequence_id": str(sequence.id)}),
     )
-
-
-@router.post("/sequence-enroll")
-async def enroll(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_enroll, request, session, me, await request.form())
