@@ -14,8 +14,8 @@ from pipewise.errors import PermissionDenied
 from pipewise.leads.models import Lead
 from pipewise.leads.service import lead_service
 from pipewise.schemas import InputModel, OutputModel
-from pipewise.scoring import service as scoring
 from pipewise.scoring import queries as scoring_queries
+from pipewise.scoring import service as scoring
 from pipewise.scoring import training
 
 router = APIRouter(tags=["scoring"])

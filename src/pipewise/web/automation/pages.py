@@ -18,7 +18,6 @@ from pipewise.automation.triggers import ENROLLABLE, TRIGGER_TYPES
 from pipewise.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from pipewise.records.filters import OPERATORS
 from pipewise.records.saved_views import saved_view_service
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
 from pipewise.web.automation.workflow_form import (
     STEP_WIDGETS,
     TRIGGER_WIDGETS,
@@ -28,6 +27,7 @@ from pipewise.web.automation.workflow_form import (
     read_form,
     values_from_definition,
 )
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
 
 router = web_router()
 STARTER_DEFINITION = {
@@ -138,7 +138,8 @@ ENROLLMENT_ACTIONS = ("pause", "resume", "cancel", "retry")
 
 
 @router.post("/automation/{workflow_id}/{action}")
-def workflow_action(workflow_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+def workflow_action(workflow_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser,
+                    form: PostedForm) -> Response:
     reason = str(form.get("reason") or "").strip() or None
     enrollment_id = form.get("enrollment_id")
     try:

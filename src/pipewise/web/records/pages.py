@@ -17,12 +17,12 @@ from pipewise.records.filters import RESERVED_PARAMS, conditions_from_params
 from pipewise.records.repository import ListQuery
 from pipewise.records.saved_views import page_query, saved_view_service
 from pipewise.records.timeline import timeline
-from pipewise.web.records import related
 from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, is_htmx, redirect, render, web_router
-from pipewise.web.records.display import Display
 from pipewise.web.forms import custom_form_fields, state_for_new, state_from_record, submit
 from pipewise.web.lookups import PICKER_KINDS, Lookups
 from pipewise.web.lookups import router as lookup_router
+from pipewise.web.records import related
+from pipewise.web.records.display import Display
 from pipewise.web.records.views import ACTIVITY_FIELDS, RECORD_VIEWS, TASK_FIELDS, ListFilter, RecordView
 
 PAGE_SIZE = 25

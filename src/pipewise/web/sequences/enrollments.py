@@ -76,7 +76,8 @@ def _act(request: Request, session: Session, me: WebUser, enrollment_id: uuid.UU
 
 
 @router.post("/sequence-enrollments/{enrollment_id}/{action}")
-def enrollment_action(enrollment_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+def enrollment_action(enrollment_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser,
+                      form: PostedForm) -> Response:
     if action not in ("pause", "resume", "unenroll"):
         raise ValidationFailed.on("action", "use pause, resume or unenroll")
     return _act(request, session, me, enrollment_id, action, form)

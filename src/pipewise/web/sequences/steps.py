@@ -134,7 +134,7 @@ def _move_step(request: Request, session: Session, me: WebUser, sequence_id: uui
 
 @router.post("/sequences/{sequence_id}/steps/{step_id}/move")
 def move_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
-    direction = str((form).get("direction") or "")
+    direction = str(form.get("direction") or "")
     return _move_step(request, session, me, sequence_id, step_id, direction)
 
 
