@@ -1,5 +1,6 @@
 """Adapters of one shape: the API and the web pages are thin over the domains.
 
+- ``web/`` mirrors ``web/templates/``: each template folder is one page package.
 - No database work on the event loop: an endpoint that does any is a plain ``def``, which
   FastAPI runs in its thread pool. The only ``async def`` endpoints and dependencies are the
   listed ones, and an async dependency only reads the request body.
@@ -78,6 +79,13 @@ def test_async_dependencies_only_read_the_body(routes: list[Any]) -> None:
                 found.add(_name(dependency.call))
                 assert not dependency.dependencies, f"{_name(dependency.call)} must depend on nothing (no session)"
     assert found == set(ASYNC_DEPENDENCIES)
+
+
+def test_web_packages_mirror_the_template_folders() -> None:
+    web = SRC / "web"
+    packages = {p.parent.name for p in web.glob("*/__init__.py")}
+    folders = {p.name for p in (web / "templates").iterdir() if p.is_dir()}
+    assert packages == folders
 
 
 def _adapter_files() -> Iterator[tuple[str, ast.Module]]:
