@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.crm.service import contact_service
@@ -54,7 +53,11 @@ def enrollment_list(request: Request, session: DbSession, me: CurrentUser) -> Re
     }, status_code=400 if problems else 200)
 
 
-def _act(request: Request, session: Session, me: WebUser, enrollment_id: uuid.UUID, action: str, form: FormData) -> Response:
+@router.post("/sequence-enrollments/{enrollment_id}/{action}")
+def enrollment_action(enrollment_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser,
+                      form: PostedForm) -> Response:
+    if action not in ("pause", "resume", "unenroll"):
+        raise ValidationFailed.on("action", "use pause, resume or unenroll")
     enrollment = sequence_service.enrollment(session, enrollment_id, actor=me.actor)
     reason = str(form.get("reason") or "").strip()[:500] or f"{action} from the enrollment list"
     back = safe_next(str(form.get("next") or ""), f"/sequence-enrollments?sequence_id={enrollment.sequence_id}")
@@ -73,14 +76,6 @@ def _act(request: Request, session: Session, me: WebUser, enrollment_id: uuid.UU
         return redirect(back)
     flash(request, {"pause": "Enrollment paused.", "resume": "Enrollment resumed.", "unenroll": "Contact removed from the sequence."}[action])
     return redirect(back)
-
-
-@router.post("/sequence-enrollments/{enrollment_id}/{action}")
-def enrollment_action(enrollment_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser,
-                      form: PostedForm) -> Response:
-    if action not in ("pause", "resume", "unenroll"):
-        raise ValidationFailed.on("action", "use pause, resume or unenroll")
-    return _act(request, session, me, enrollment_id, action, form)
 
 
 # -- enrolling --

@@ -130,10 +130,7 @@ def sequence_page(sequence_id: uuid.UUID, request: Request, session: DbSession, 
 
 @router.post("/sequences/{sequence_id}/status")
 def change_status(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
-    return _change_status(request, session, me, sequence_id, str(form.get("action") or ""))
-
-
-def _change_status(request: Request, session: Session, me: WebUser, sequence_id: uuid.UUID, action: str) -> Response:
+    action = str(form.get("action") or "")
     sequence = sequence_service.get(session, sequence_id)
     if action not in STATUS_ACTIONS:
         raise ValidationFailed.on("action", "use activate, pause or archive")

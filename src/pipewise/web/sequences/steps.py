@@ -127,15 +127,12 @@ def delete_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, se
     return redirect(f"/sequences/{sequence_id}")
 
 
-def _move_step(request: Request, session: Session, me: WebUser, sequence_id: uuid.UUID, step_id: uuid.UUID, direction: str) -> Response:
+@router.post("/sequences/{sequence_id}/steps/{step_id}/move")
+def move_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser,
+              form: PostedForm) -> Response:
+    direction = str(form.get("direction") or "")
     sequence_service.move_step(session, sequence_id, step_id, direction=direction, actor=me.actor)
     return redirect(f"/sequences/{sequence_id}")
-
-
-@router.post("/sequences/{sequence_id}/steps/{step_id}/move")
-def move_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
-    direction = str(form.get("direction") or "")
-    return _move_step(request, session, me, sequence_id, step_id, direction)
 
 
 # -- preview --
