@@ -273,9 +273,6 @@ def click(token: str, session: DbSession) -> Response:
     return RedirectResponse(consent.record_click(session, token), status_code=302)
 
 
-
-
-
 @public_router.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(token: str) -> Any:
     if tracking.unsign("unsubscribe", token) is None:

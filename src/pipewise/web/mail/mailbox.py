@@ -76,7 +76,6 @@ def save_mailbox(request: Request, session: DbSession, me: CurrentUser, form: Po
     return redirect("/mail/mailbox")
 
 
-
 @router.post("/mail/addresses")
 def add_address(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     address = str(form.get("address") or "").strip()

@@ -1,5 +1,5 @@
-"""The suppression list: addresses no sequence or workflow e-mails, added by hand or by
-a bounce, an unsubscribe or a complaint."""
+"""The suppression list: addresses no sequence or workflow e-mails, added by hand, by a
+bounce or by an unsubscribe."""
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
@@ -42,7 +42,6 @@ def add_suppression(request: Request, session: DbSession, me: CurrentUser, form:
         return _suppressions(request, session, values, problems, 422)
     flash(request, f"{row.address} will get no more e-mail from any sequence or workflow.")
     return redirect("/mail/suppressions")
-
 
 
 @router.post("/mail/suppressions/remove")
