@@ -9,11 +9,10 @@ from fastapi.responses import HTMLResponse
 
 from pipewise import __version__, domains
 from pipewise.api import errors
+from pipewise.api import routes as api
 from pipewise.api.limits import RequestLimits
-from pipewise.api.v1 import actions, records, saved_views
 from pipewise.auth.clients import trusted_networks
 from pipewise.config import get_settings
-from pipewise.kernel import resolve
 from pipewise.web import routes as web
 from pipewise.web.headers import API_DOCS_HTML, API_DOCS_PATH, SecurityHeaders
 
@@ -52,10 +51,6 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
     # Added last, so outermost: a refusal by the limits carries the headers too.
     app.add_middleware(SecurityHeaders)
     app.add_api_route(API_DOCS_PATH, lambda: HTMLResponse(API_DOCS_HTML), include_in_schema=False)
-    app.include_router(saved_views.router)
-    app.include_router(actions.router, prefix="/api/v1")
-    app.include_router(records.crud_routes(kernel.crud_resources), prefix="/api/v1")
-    for target in kernel.api_routers:
-        app.include_router(resolve(target))
+    api.install(app, kernel)
     web.install(app, kernel.web_pages)
     return app

@@ -43,6 +43,7 @@ class Kernel:
     domains: list[str] = field(default_factory=list)
     crud_resources: list[CrudResource] = field(default_factory=list)
     api_routers: list[str] = field(default_factory=list)
+    root_api_routers: list[str] = field(default_factory=list)
     web_pages: list[str] = field(default_factory=list)
     cli_commands: list[CliCommand] = field(default_factory=list)
 
@@ -72,8 +73,13 @@ class Kernel:
 
     # --- adapters, named rather than imported ------------------------------------------
     def api(self, target: str) -> None:
-        """An APIRouter, mounted under /api/v1."""
+        """An APIRouter, mounted under /api/v1 (its own paths name only the resource)."""
         self.api_routers.append(target)
+
+    def root_api(self, target: str) -> None:
+        """An APIRouter for public addresses outside the API (a hosted form's /f/{key}),
+        mounted at the site root."""
+        self.root_api_routers.append(target)
 
     def web(self, target: str) -> None:
         """A web page area's router (``web.common.web_router``)."""

@@ -40,3 +40,12 @@ def current_actor(request: Request, session: DbSession) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def request_body(request: Request) -> bytes:
+    """The raw body, read on the event loop (it arrives asynchronously), so the handler that
+    takes it is a plain ``def`` and its database work runs in FastAPI's thread pool."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(request_body)]

@@ -9,5 +9,5 @@ def register(kernel: Kernel) -> None:
     kernel.timeline_source(automation_timeline)
     kernel.handlers(handlers.TABLE)
     kernel.api("pipewise.api.v1.automation:router")
-    kernel.web("pipewise.web.automation:router")
+    kernel.web("pipewise.web.automation.pages:router")
     kernel.cli("workflows", "pipewise.cli.workflows:workflows_app")

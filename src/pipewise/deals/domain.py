@@ -42,4 +42,4 @@ def register(kernel: Kernel) -> None:
         ),
         CrudResource(stage_service, schemas.Stage, schemas.StageCreate, schemas.StageUpdate, "/stages", "pipelines"),
     )
-    kernel.web("pipewise.web.deals:router")
+    kernel.web("pipewise.web.board.pages:router")

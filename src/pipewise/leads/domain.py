@@ -20,8 +20,10 @@ def register(kernel: Kernel) -> None:
     )
     kernel.timeline_source(timeline.lead_routing_and_scores)
     kernel.handlers(handlers.TABLE)
-    kernel.api("pipewise.api.v1.leads_api:router")
-    kernel.web("pipewise.web.leads:router")
-    kernel.web("pipewise.web.leads_pages:router")
+    for adapter in ("leads_forms", "leads_import", "leads_dedup", "leads_scoring", "leads_routing"):
+        kernel.api(f"pipewise.api.v1.{adapter}:router")
+    kernel.root_api("pipewise.api.v1.leads_forms:root_router")
+    for page in ("convert", "queue", "imports", "duplicates", "scoring", "routing"):
+        kernel.web(f"pipewise.web.leads.{page}:router")
     kernel.cli("import", "pipewise.cli.leads:import_app")
     kernel.cli("dedupe", "pipewise.cli.leads:dedupe_app")

@@ -15,6 +15,6 @@ def register(kernel: Kernel) -> None:
     hooks.register(SequenceMailHooks())
     kernel.api("pipewise.api.v1.sequences:router")
     kernel.api("pipewise.api.v1.sequences:public_router")
-    for page in ("sequences", "sequences_steps", "sequences_enrollments", "sequences_today", "sequences_mail"):
-        kernel.web(f"pipewise.web.{page}:router")
+    for page in ("pages", "steps", "enrollments", "today"):
+        kernel.web(f"pipewise.web.sequences.{page}:router")
     kernel.cli("sequences", "pipewise.cli.sequences:sequences_app")

@@ -4,9 +4,6 @@ Log-out and a new password end every session of the user, on every device; faile
 log-ins are throttled per account and per client address."""
 
 from fastapi import Request, Response
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.auth import throttle
@@ -15,6 +12,7 @@ from pipewise.errors import ValidationFailed
 from pipewise.people.service import end_sessions, user_service
 from pipewise.web.common import (
     CurrentUser,
+    PostedForm,
     flash,
     redirect,
     render,
@@ -34,7 +32,8 @@ def login_page(request: Request, session: DbSession, next: str | None = None) ->
     return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
 
 
-def _log_in(request: Request, session: Session, form: FormData) -> Response:
+@router.post("/login")
+def login(request: Request, session: DbSession, form: PostedForm) -> Response:
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or ""))
@@ -57,11 +56,6 @@ def _log_in(request: Request, session: Session, form: FormData) -> Response:
     return redirect(target)
 
 
-@router.post("/login")
-async def login(request: Request, session: DbSession) -> Response:
-    return await run_in_threadpool(_log_in, request, session, await request.form())
-
-
 @router.post("/logout")
 def logout(request: Request, session: DbSession) -> Response:
     user = session_user(request, session)
@@ -77,7 +71,8 @@ def password_page(request: Request, me: CurrentUser) -> Response:
     return render(request, "account_password.html", {"problem": None})
 
 
-def _change_password(request: Request, session: Session, me: CurrentUser, form: FormData) -> Response:
+@router.post("/account/password")
+def change_password(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     new, again = str(form.get("new_password") or ""), str(form.get("new_password_again") or "")
     try:
         if new != again:
@@ -89,8 +84,3 @@ def _change_password(request: Request, session: Session, me: CurrentUser, form: 
     replace_session(request, user=me.user)
     flash(request, "Your password is changed; every other session of yours is logged out.")
     return redirect("/")
-
-
-@router.post("/account/password")
-async def change_password(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_change_password, request, session, me, await request.form())

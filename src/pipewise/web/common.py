@@ -1,7 +1,9 @@
 """What every web page module shares: the signed session cookie, CSRF protection, the
 logged-in user and their Actor, template rendering, and HTML answers for domain errors.
 
-A page module builds its router with ``web_router()`` and asks for ``CurrentUser``::
+A page module builds its router with ``web_router()`` and asks for ``CurrentUser``; a
+handler that reads a posted form asks for ``PostedForm``. Handlers are plain ``def``:
+FastAPI runs them in its thread pool, where the database work belongs::
 
     router = web_router()
 
@@ -28,12 +30,13 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import FormData
 
 from pipewise.api.deps import READ_METHODS, DbSession
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.config import get_settings
-from pipewise.errors import NotFound, PipewiseError
+from pipewise.errors import NotFound, PermissionDenied, PipewiseError
 from pipewise.people.service import user_service
 from pipewise.web import formatting
 
@@ -176,6 +179,20 @@ def current_web_user(request: Request, session: DbSession) -> WebUser:
 
 
 CurrentUser = Annotated[WebUser, Depends(current_web_user)]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read on the event loop (a request body arrives asynchronously), so
+    the handler that takes it is a plain ``def`` that FastAPI runs in its thread pool."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+def require_manager(me: WebUser) -> None:
+    if not me.actor.is_manager:
+        raise PermissionDenied("only managers and admins may change this")
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -18,10 +18,26 @@ from pipewise.errors import FieldError, ValidationFailed
 from pipewise.records.models import CustomFieldDefinition
 from pipewise.records.service import RecordService
 from pipewise.web.lookups import PICKER_KINDS
-from pipewise.web.views import FormField
 
 UUID_KINDS = frozenset({"user", "account", "pipeline", "stage", "contact"})
 CUSTOM_KINDS = {"text": "text", "number": "number", "date": "date", "choice": "choice"}
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    # text | email | tel | number | money | date | datetime | textarea | choice
+    # | user | account | pipeline | stage | contact
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+    # Required fields keep an empty value as "" so the service names the problem.
+    required: bool = False
+    hint: str = ""
+    wide: bool = False
+    default: str = ""  # pre-filled on a new record's form
+    # Left empty, the field is not sent at all: the service picks (or keeps) the value.
+    empty_means_default: bool = False
 
 
 @dataclass
@@ -113,7 +129,7 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def _friendly(error: dict[str, Any]) -> str:
+def friendly_message(error: dict[str, Any]) -> str:
     make = _MESSAGES.get(error["type"])
     return make(error) if make else str(error.get("msg", "is invalid"))
 
@@ -159,7 +175,7 @@ def parse(
         try:
             checked = schema.model_validate({f.name: value})
         except ValidationError as exc:
-            errors.append(FieldError(f.name, _friendly(exc.errors()[0])))
+            errors.append(FieldError(f.name, friendly_message(exc.errors()[0])))
             continue
         data[f.name] = getattr(checked, f.name)
     if custom:
@@ -251,3 +267,43 @@ def parse_uuid(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(value) if value else None
     except ValueError:
         return None
+
+
+@dataclass
+class Problems:
+    """Messages by form field; those no field on the form shows go to ``general``."""
+
+    by_field: dict[str, list[str]] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    def add(self, errors: Iterable[FieldError], shown: Iterable[str]) -> None:
+        names = set(shown)
+        for error in errors:
+            if error.field in names:
+                self.by_field.setdefault(error.field, []).append(error.message)
+            else:
+                self.general.append(f"{error.field}: {error.message}" if error.field else error.message)
+
+    def of(self, name: str) -> str:
+        return "; ".join(self.by_field.get(name, []))
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field or self.general)
+
+
+def schema_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    """Pydantic's errors with dotted field names: ``rules.account_daily_cap``, ``variants[0].subject``."""
+    result = []
+    for error in exc.errors():
+        name = prefix
+        for part in error["loc"]:
+            name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+        result.append(FieldError(name, friendly_message(error)))
+    return result
+
+
+def checked(schema: type[BaseModel], data: dict[str, Any]) -> tuple[BaseModel | None, list[FieldError]]:
+    try:
+        return schema.model_validate(data), []
+    except ValidationError as exc:
+        return None, schema_errors(exc)

@@ -1,8 +1,13 @@
 """The server-rendered web UI (Jinja2 + HTMX).
 
-Each page module exposes ``router`` (built with ``web.common.web_router``); its templates
-live in ``web/templates/<area>/`` and extend ``base.html``. The pages every domain shares
-are listed here; a domain adds its own areas from its ``domain.py`` (``kernel.web``)."""
+The package mirrors ``templates/``: an area's pages live in ``web/<area>/`` (``records``,
+``board``, ``leads``, ``mail``, ``sequences``, ``automation``) and render
+``templates/<area>/``. The top level holds what every page shares (``common``, ``forms``,
+``formatting``, ``lookups``, ``headers``) and the pages whose templates sit at the root
+(``auth``, ``home``).
+
+Each page module exposes ``router`` (built with ``web.common.web_router``). The pages every
+domain shares are listed here; a domain adds its own from its ``domain.py`` (``kernel.web``)."""
 
 from collections.abc import Iterable
 
@@ -14,7 +19,7 @@ from pipewise.web.common import WEB_DIR
 
 # Before the domains' pages: sign-in and home. After them: the generic record pages.
 FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router")
-LAST_PAGES = ("pipewise.web.records:router", "pipewise.web.saved_views:router")
+LAST_PAGES = ("pipewise.web.records.pages:router", "pipewise.web.records.saved_views:router")
 
 
 def install(app: FastAPI, domain_pages: Iterable[str]) -> None:

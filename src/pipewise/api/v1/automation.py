@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, RawBody
 from pipewise.api.v1.crud import body_bytes, run_idempotent
 from pipewise.automation import acting, dryrun, io, schemas
 from pipewise.automation.definition import load, parse
@@ -16,7 +16,7 @@ from pipewise.automation.presenters import decision_out, workflow_out
 from pipewise.automation.service import workflow_service
 from pipewise.errors import ValidationFailed
 
-router = APIRouter(prefix="/api/v1", tags=["automation"])
+router = APIRouter(tags=["automation"])
 Id = uuid.UUID
 
 
@@ -37,8 +37,8 @@ def create_workflow(body: schemas.WorkflowCreate, request: Request, session: DbS
 
 
 @router.post("/workflows/import", status_code=201, response_model=schemas.Workflow, summary="Import a YAML or JSON file as a draft")
-async def import_workflow(request: Request, session: DbSession, actor: CurrentActor) -> Any:
-    text = (await request.body()).decode("utf-8", errors="replace")
+def import_workflow(request: Request, session: DbSession, actor: CurrentActor, raw: RawBody) -> Any:
+    text = raw.decode("utf-8", errors="replace")
     fmt = "json" if "json" in request.headers.get("content-type", "") else None
     workflow = io.import_document(session, io.parse_text(text, fmt), actor=actor)
     return workflow_out(session, workflow)

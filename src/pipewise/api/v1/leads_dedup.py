@@ -44,25 +44,25 @@ class ScanOut(OutputModel):
     new_candidates: int
 
 
-@router.get("/api/v1/leads/{lead_id}/duplicates", response_model=list[CandidateOut], summary="Possible duplicates of a lead")
+@router.get("/leads/{lead_id}/duplicates", response_model=list[CandidateOut], summary="Possible duplicates of a lead")
 def lead_duplicates(lead_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     RecordService("lead").get(session, lead_id, actor=actor)
     return dedup.review_list(session, actor, involving=("lead", lead_id), limit=None)
 
 
-@router.get("/api/v1/duplicates", response_model=list[CandidateOut], summary="Duplicate pairs to review, best first")
+@router.get("/duplicates", response_model=list[CandidateOut], summary="Duplicate pairs to review, best first")
 def review_list(session: DbSession, actor: CurrentActor, status: str = "open", limit: int = Query(100, ge=1, le=1000)) -> Any:
     return dedup.review_list(session, actor, status=status, limit=limit)
 
 
-@router.post("/api/v1/duplicates/scan", response_model=ScanOut, summary="Look for duplicates in the whole database")
+@router.post("/duplicates/scan", response_model=ScanOut, summary="Look for duplicates in the whole database")
 def scan(session: DbSession, actor: CurrentActor) -> Any:
     if not actor.is_manager:
         raise PermissionDenied("only managers and admins may scan the whole database")
     return {"new_candidates": dedup.scan(session)}
 
 
-@router.post("/api/v1/duplicates/{candidate_id}/dismiss", response_model=CandidateOut, summary="Not a duplicate")
+@router.post("/duplicates/{candidate_id}/dismiss", response_model=CandidateOut, summary="Not a duplicate")
 def dismiss(candidate_id: int, session: DbSession, actor: CurrentActor) -> Any:
     pair = dedup.reviewable_pair(session, actor, candidate_id)
     if pair is None:
@@ -71,7 +71,7 @@ def dismiss(candidate_id: int, session: DbSession, actor: CurrentActor) -> Any:
     return pair
 
 
-@router.post("/api/v1/merges", response_model=MergeOut, summary="Merge leads, contacts or accounts into one")
+@router.post("/merges", response_model=MergeOut, summary="Merge leads, contacts or accounts into one")
 def merge_records(body: MergeIn, session: DbSession, actor: CurrentActor) -> Any:
     survivor = merge.merge(session, body.record_type, body.survivor_id, body.merged_ids, actor=actor,
                            field_values=body.field_values)

@@ -6,25 +6,24 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import Field
-from sqlalchemy import select
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.api.errors import problem
 from pipewise.auth.clients import client_address
 from pipewise.db.base import utcnow
 from pipewise.db.session import session_scope
-from pipewise.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
-from pipewise.leads import capture
+from pipewise.errors import FieldError, PermissionDenied, ValidationFailed
+from pipewise.leads import capture, queries
 from pipewise.leads import schemas as lead_schemas
 from pipewise.leads.models import LeadForm
 from pipewise.schemas import InputModel, OutputModel, RecordOut, partial
 
-public = APIRouter(tags=["lead capture"])
 router = APIRouter(tags=["lead capture"])
+# Mounted at the site root, not under /api/v1: a hosted form posts to /f/{key} without a token.
+root_router = APIRouter(tags=["lead capture"])
 
 
 class FormCreate(InputModel):
@@ -79,41 +78,34 @@ def _manager(actor: Any) -> None:
         raise PermissionDenied("only managers and admins may set up forms")
 
 
-def _form(session: Any, form_id: uuid.UUID) -> LeadForm:
-    form = session.get(LeadForm, form_id)
-    if form is None:
-        raise NotFound(f"no form with id {form_id}")
-    return form
-
-
-@router.get("/api/v1/lead-forms", response_model=list[Form], summary="List web forms")
+@router.get("/lead-forms", response_model=list[Form], summary="List web forms")
 def list_forms(session: DbSession, actor: CurrentActor) -> Any:
-    return list(session.scalars(select(LeadForm).order_by(LeadForm.name)))
+    return queries.lead_forms(session)
 
 
-@router.post("/api/v1/lead-forms", response_model=Form, status_code=201, summary="Create a web form")
+@router.post("/lead-forms", response_model=Form, status_code=201, summary="Create a web form")
 def create_form(body: FormCreate, session: DbSession, actor: CurrentActor) -> Any:
     _manager(actor)
     return capture.create_form(session, body.model_dump(), actor=actor)
 
 
-@router.get("/api/v1/lead-forms/{form_id}", response_model=Form)
+@router.get("/lead-forms/{form_id}", response_model=Form)
 def read_form(form_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
-    return _form(session, form_id)
+    return queries.lead_form(session, form_id)
 
 
-@router.patch("/api/v1/lead-forms/{form_id}", response_model=Form)
+@router.patch("/lead-forms/{form_id}", response_model=Form)
 def update_form(form_id: uuid.UUID, body: FormUpdate, session: DbSession, actor: CurrentActor) -> Any:  # type: ignore[valid-type]
     _manager(actor)
-    return capture.update_form(session, _form(session, form_id), body.model_dump(exclude_unset=True), actor=actor)
+    return capture.update_form(session, queries.lead_form(session, form_id), body.model_dump(exclude_unset=True), actor=actor)
 
 
-@router.get("/api/v1/lead-forms/{form_id}/snippet", response_class=HTMLResponse, summary="HTML to embed the form")
+@router.get("/lead-forms/{form_id}/snippet", response_class=HTMLResponse, summary="HTML to embed the form")
 def form_snippet(form_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor) -> Any:
-    return HTMLResponse(capture.snippet(_form(session, form_id), str(request.base_url)), media_type="text/plain")
+    return HTMLResponse(capture.snippet(queries.lead_form(session, form_id), str(request.base_url)), media_type="text/plain")
 
 
-@router.post("/api/v1/leads/capture", response_model=CaptureOut, summary="Capture a lead (de-duplicated, scored, routed)")
+@router.post("/leads/capture", response_model=CaptureOut, summary="Capture a lead (de-duplicated, scored, routed)")
 def capture_lead(body: CaptureIn, session: DbSession, actor: CurrentActor) -> Any:
     data = body.model_dump(exclude_unset=True)
     attribution = data.pop("attribution", None)
@@ -127,7 +119,8 @@ def capture_lead(body: CaptureIn, session: DbSession, actor: CurrentActor) -> An
     )
 
 
-async def _fields(request: Request) -> dict[str, Any]:
+async def posted_fields(request: Request) -> dict[str, Any]:
+    """A form post's fields, form-encoded (a browser) or JSON (a script), read on the event loop."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
         try:
@@ -153,13 +146,11 @@ def _receive(form_key: str, fields: dict[str, Any], ip: str | None) -> LeadForm:
     return form
 
 
-@public.post("/f/{form_key}", response_model=SubmitOut, summary="Submit a public web form")
-async def submit_form(form_key: str, request: Request) -> Response:
+@root_router.post("/f/{form_key}", response_model=SubmitOut, summary="Submit a public web form")
+def submit_form(form_key: str, request: Request, fields: Annotated[dict[str, Any], Depends(posted_fields)]) -> Response:
     """Form-encoded (a browser) or JSON (a script). No token: the form key is the address."""
-    fields = await _fields(request)
-    ip = client_address(request)
     try:
-        form = await run_in_threadpool(_receive, form_key, fields, ip)
+        form = _receive(form_key, fields, client_address(request))
     except capture.RateLimited as exc:
         response = problem(429, exc.title, exc.detail)
         response.headers["Retry-After"] = str(exc.retry_after)

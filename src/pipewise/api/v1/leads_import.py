@@ -9,19 +9,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.api.deps import current_actor
 from pipewise.auth.visibility import Actor
 from pipewise.db.session import get_sessionmaker, session_scope
 from pipewise.errors import ValidationFailed
-from pipewise.leads import importer
+from pipewise.leads import importer, queries
 from pipewise.leads.models import LeadImport
 from pipewise.records import csv_cells
 from pipewise.schemas import OutputModel
 
-router = APIRouter(prefix="/api/v1/lead-imports", tags=["lead import"])
+router = APIRouter(prefix="/lead-imports", tags=["lead import"])
 
 
 def reading_session() -> Iterator[Session]:
@@ -115,8 +114,7 @@ def _job(session: Session, import_id: uuid.UUID, actor: Actor) -> LeadImport:
 
 @router.get("", response_model=list[ImportOut], summary="Recent imports")
 def list_imports(session: ReadSession, actor: ImportActor) -> Any:
-    stmt = importer.visible_imports(select(LeadImport), actor).order_by(LeadImport.created_at.desc()).limit(100)
-    return list(session.scalars(stmt))
+    return queries.recent_imports(session, actor, limit=100)
 
 
 @router.get("/{import_id}", response_model=ImportOut)

@@ -94,42 +94,42 @@ class SpeedOut(OutputModel):
     speed_to_lead_ms: int | None
 
 
-@router.get("/api/v1/routing/rules", response_model=list[RuleOut])
+@router.get("/routing/rules", response_model=list[RuleOut])
 def list_rules(session: DbSession, actor: CurrentActor) -> Any:
     return routing.rules(session)
 
 
-@router.post("/api/v1/routing/rules", response_model=RuleOut, status_code=201)
+@router.post("/routing/rules", response_model=RuleOut, status_code=201)
 def create_rule(body: RuleIn, session: DbSession, actor: CurrentActor) -> Any:
     return routing.create_rule(session, body.model_dump(), actor=actor)
 
 
-@router.patch("/api/v1/routing/rules/{rule_id}", response_model=RuleOut)
+@router.patch("/routing/rules/{rule_id}", response_model=RuleOut)
 def update_rule(rule_id: uuid.UUID, body: RuleUpdate, session: DbSession, actor: CurrentActor) -> Any:  # type: ignore[valid-type]
     return routing.update_rule(session, rule_id, body.model_dump(exclude_unset=True), actor=actor)
 
 
-@router.delete("/api/v1/routing/rules/{rule_id}", status_code=204)
+@router.delete("/routing/rules/{rule_id}", status_code=204)
 def delete_rule(rule_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> None:
     routing.delete_rule(session, rule_id, actor=actor)
 
 
-@router.put("/api/v1/routing/rules/order", response_model=list[RuleOut], summary="Put the rules in a new order")
+@router.put("/routing/rules/order", response_model=list[RuleOut], summary="Put the rules in a new order")
 def order_rules(body: OrderIn, session: DbSession, actor: CurrentActor) -> Any:
     return routing.reorder(session, body.rule_ids, actor=actor)
 
 
-@router.get("/api/v1/routing/policy", response_model=PolicyOut)
+@router.get("/routing/policy", response_model=PolicyOut)
 def read_policy(session: DbSession, actor: CurrentActor) -> Any:
     return routing.policy(session)
 
 
-@router.patch("/api/v1/routing/policy", response_model=PolicyOut, summary="Response-time SLA and working hours")
+@router.patch("/routing/policy", response_model=PolicyOut, summary="Response-time SLA and working hours")
 def update_policy(body: PolicyIn, session: DbSession, actor: CurrentActor) -> Any:
     return routing.update_policy(session, body.model_dump(exclude_unset=True), actor=actor)
 
 
-@router.post("/api/v1/leads/{lead_id}/assign", response_model=AssignmentOut,
+@router.post("/leads/{lead_id}/assign", response_model=AssignmentOut,
              summary="Assign a lead: to the given owner, or by the routing rules")
 def assign(lead_id: uuid.UUID, body: AssignIn, session: DbSession, actor: CurrentActor) -> Any:
     if body.owner_id is not None:
@@ -141,13 +141,13 @@ def assign(lead_id: uuid.UUID, body: AssignIn, session: DbSession, actor: Curren
     return result
 
 
-@router.get("/api/v1/leads/{lead_id}/assignments", response_model=list[AssignmentOut])
+@router.get("/leads/{lead_id}/assignments", response_model=list[AssignmentOut])
 def assignments(lead_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     lead_service.get(session, lead_id, actor=actor)
     return routing.history(session, lead_id)
 
 
-@router.get("/api/v1/leads/{lead_id}/speed-to-lead", response_model=SpeedOut,
+@router.get("/leads/{lead_id}/speed-to-lead", response_model=SpeedOut,
             summary="From form submission to assigned and owner notified")
 def lead_speed(lead_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     lead_service.get(session, lead_id, actor=actor)

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from sqlalchemy import select
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.errors import PermissionDenied
@@ -16,9 +15,9 @@ from pipewise.leads import scores
 from pipewise.leads.models import Lead
 from pipewise.leads.service import lead_service
 from pipewise.schemas import InputModel, OutputModel
+from pipewise.scoring import queries as scoring_queries
 from pipewise.scoring import service as scoring
 from pipewise.scoring import training
-from pipewise.scoring.models import ScoringModel
 
 router = APIRouter(tags=["scoring"])
 
@@ -82,12 +81,12 @@ def _score(session: Any, lead: Lead) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/leads/{lead_id}/score", response_model=ScoreOut, summary="A lead's score, reasons and history")
+@router.get("/leads/{lead_id}/score", response_model=ScoreOut, summary="A lead's score, reasons and history")
 def lead_score(lead_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     return _score(session, lead_service.get(session, lead_id, actor=actor))
 
 
-@router.post("/api/v1/leads/{lead_id}/engagement", response_model=ScoreOut, status_code=201,
+@router.post("/leads/{lead_id}/engagement", response_model=ScoreOut, status_code=201,
              summary="Record an e-mail open or click, a reply, a form fill, a page visit or a meeting")
 def record_engagement(lead_id: uuid.UUID, body: EngagementIn, session: DbSession, actor: CurrentActor) -> Any:
     lead = lead_service.get(session, lead_id, actor=actor)
@@ -95,7 +94,7 @@ def record_engagement(lead_id: uuid.UUID, body: EngagementIn, session: DbSession
     return _score(session, lead)
 
 
-@router.get("/api/v1/scoring/config", response_model=ConfigOut)
+@router.get("/scoring/config", response_model=ConfigOut)
 def read_config(session: DbSession, actor: CurrentActor) -> Any:
     return scoring.config(session)
 
@@ -105,21 +104,21 @@ def _manager(actor: Any) -> None:
         raise PermissionDenied("only managers and admins may change scoring")
 
 
-@router.patch("/api/v1/scoring/config", response_model=ConfigOut, summary="Change fit rules, engagement points, half-life, MQL threshold")
+@router.patch("/scoring/config", response_model=ConfigOut, summary="Change fit rules, engagement points, half-life, MQL threshold")
 def update_config(body: ConfigIn, session: DbSession, actor: CurrentActor) -> Any:
     _manager(actor)
     return scoring.update_config(session, body.model_dump(exclude_none=True))
 
 
-@router.post("/api/v1/scoring/rescore", summary="Re-score every open lead")
+@router.post("/scoring/rescore", summary="Re-score every open lead")
 def rescore(session: DbSession, actor: CurrentActor) -> dict[str, int]:
     _manager(actor)
     return {"rescored": scores.rescore_open(session)}
 
 
-@router.get("/api/v1/scoring/models", response_model=list[ModelOut], summary="Trained models and their evaluation")
+@router.get("/scoring/models", response_model=list[ModelOut], summary="Trained models and their evaluation")
 def list_models(session: DbSession, actor: CurrentActor) -> Any:
-    return list(session.scalars(select(ScoringModel).order_by(ScoringModel.created_at.desc()).limit(20)))
+    return scoring_queries.recent_models(session, limit=20)
 
 
 class TrainingOut(OutputModel):
@@ -132,7 +131,7 @@ class TrainingOut(OutputModel):
     error: str | None
 
 
-@router.post("/api/v1/scoring/models", response_model=TrainingOut, status_code=202,
+@router.post("/scoring/models", response_model=TrainingOut, status_code=202,
              summary="Train a model on this database's closed leads and make it active (in the background)")
 def train_model(session: DbSession, actor: CurrentActor) -> Any:
     """The worker trains; follow the `Location` (`GET /api/v1/scoring/trainings/{id}`) until
@@ -143,7 +142,7 @@ def train_model(session: DbSession, actor: CurrentActor) -> Any:
                         headers={"Location": f"/api/v1/scoring/trainings/{queued.id}"})
 
 
-@router.get("/api/v1/scoring/trainings/{training_id}", response_model=TrainingOut, summary="A model training's status")
+@router.get("/scoring/trainings/{training_id}", response_model=TrainingOut, summary="A model training's status")
 def read_training(training_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     _manager(actor)
     return training.get_training(session, training_id)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.records.saved_views import saved_view_service
 
-router = APIRouter(prefix="/api/v1/saved-views", tags=["saved views"])
+router = APIRouter(prefix="/saved-views", tags=["saved views"])
 ListableType = Literal["account", "contact", "lead", "deal", "activity", "task"]
 
 

@@ -9,9 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import escape
-from starlette.concurrency import run_in_threadpool
 
-from pipewise.api.deps import CurrentActor, DbSession, Unauthorized
+from pipewise.api.deps import CurrentActor, DbSession, RawBody, Unauthorized
 from pipewise.errors import PipewiseError, ValidationFailed
 from pipewise.mail import consent, gateway, ledger, tracking
 from pipewise.mail.mailboxes import mailbox_service
@@ -24,8 +23,8 @@ from pipewise.sequences.library import template_service
 from pipewise.sequences.metrics import step_metrics
 from pipewise.sequences.service import sequence_service
 
-router = APIRouter(prefix="/api/v1", tags=["sequences"])
-public_router = APIRouter(prefix="/api/v1", tags=["e-mail (public)"])
+router = APIRouter(tags=["sequences"])
+public_router = APIRouter(tags=["e-mail (public)"])
 
 PLAIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
 <body style="font-family:sans-serif;max-width:32rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>{form}</body></html>"""
@@ -241,17 +240,16 @@ def remove_suppression(address: str, session: DbSession, actor: CurrentActor) ->
 
 
 @public_router.post("/inbound/email", response_model=s.InboundResult, summary="Hand over one raw RFC 822 message (mail gateway)")
-async def inbound_email(request: Request, session: DbSession) -> Any:
+def inbound_email(request: Request, session: DbSession, raw: RawBody) -> Any:
     """For the mail gateway only: the body is the raw message, signed with the gateway
     secret (``X-Pipewise-Signature``, see docs/sequences.md); a user's API token is not
     accepted."""
-    raw = await request.body()
     problem = gateway.refusal(request.headers.get(gateway.SIGNATURE_HEADER), raw)
     if problem is not None:
         raise Unauthorized(problem)
     if not raw.strip():
         raise ValidationFailed.on("body", "send the raw RFC 822 message as the request body")
-    outcome = await run_in_threadpool(inbound.process, session, raw)
+    outcome = inbound.process(session, raw)
     return {"kind": outcome.kind, "message_id": outcome.message_id, "contact_id": outcome.contact_id, "detail": outcome.detail}
 
 
@@ -273,9 +271,6 @@ def open_pixel(token: str, session: DbSession) -> Response:
 @public_router.get("/t/click/{token}", include_in_schema=False)
 def click(token: str, session: DbSession) -> Response:
     return RedirectResponse(consent.record_click(session, token), status_code=302)
-
-
-
 
 
 @public_router.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
@@ -15,9 +14,9 @@ from pipewise.crm.service import task_service
 from pipewise.errors import FieldError, PermissionDenied, ValidationFailed
 from pipewise.sequences import clock, queries, templates
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, safe_next, web_router
-from pipewise.web.forms import parse_uuid
-from pipewise.web.sequences_forms import STEP_KINDS, Problems
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
+from pipewise.web.forms import Problems, parse_uuid
+from pipewise.web.sequences.forms import STEP_KINDS
 
 router = web_router()
 DRAFT_FIELDS = ("subject", "body")
@@ -78,7 +77,8 @@ def _back(form: FormData) -> str:
     return safe_next(str(form.get("next") or ""), "/today")
 
 
-def _send(request: Request, session: Session, me: WebUser, task_id: uuid.UUID, form: FormData) -> Response:
+@router.post("/today/{task_id}/send")
+def send(task_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     task_service.get(session, task_id, actor=me.actor, write=True)
     item = queries.queue_item(session, actor=me.actor, task_id=task_id)
     values = {"subject": str(form.get("subject") or "").strip(), "body": str(form.get("body") or "").strip()}
@@ -107,11 +107,6 @@ def _send(request: Request, session: Session, me: WebUser, task_id: uuid.UUID, f
     return redirect(_back(form))
 
 
-@router.post("/today/{task_id}/send")
-async def send(task_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_send, request, session, me, task_id, await request.form())
-
-
 def _close(request: Request, session: Session, me: WebUser, task_id: uuid.UUID, status: str, form: FormData) -> Response:
     task = task_service.get(session, task_id, actor=me.actor, write=True)
     task_service.update(session, task, data={"status": status}, actor=me.actor)
@@ -120,10 +115,10 @@ def _close(request: Request, session: Session, me: WebUser, task_id: uuid.UUID, 
 
 
 @router.post("/today/{task_id}/done")
-async def done(task_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_close, request, session, me, task_id, "done", await request.form())
+def done(task_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    return _close(request, session, me, task_id, "done", form)
 
 
 @router.post("/today/{task_id}/skip")
-async def skip(task_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_close, request, session, me, task_id, "cancelled", await request.form())
+def skip(task_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    return _close(request, session, me, task_id, "cancelled", form)

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
@@ -18,13 +17,13 @@ from pipewise.records.filters import RESERVED_PARAMS, conditions_from_params
 from pipewise.records.repository import ListQuery
 from pipewise.records.saved_views import page_query, saved_view_service
 from pipewise.records.timeline import timeline
-from pipewise.web import related
-from pipewise.web.common import CurrentUser, WebUser, flash, is_htmx, redirect, render, web_router
-from pipewise.web.display import Display
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, is_htmx, redirect, render, web_router
 from pipewise.web.forms import custom_form_fields, state_for_new, state_from_record, submit
 from pipewise.web.lookups import PICKER_KINDS, Lookups
 from pipewise.web.lookups import router as lookup_router
-from pipewise.web.views import ACTIVITY_FIELDS, RECORD_VIEWS, TASK_FIELDS, ListFilter, RecordView
+from pipewise.web.records import related
+from pipewise.web.records.display import Display
+from pipewise.web.records.views import ACTIVITY_FIELDS, RECORD_VIEWS, TASK_FIELDS, ListFilter, RecordView
 
 PAGE_SIZE = 25
 
@@ -226,8 +225,8 @@ class RecordPages:
             return self.new_page(request, session, me)
 
         @router.post("")
-        async def create(request: Request, session: DbSession, me: CurrentUser) -> Response:
-            return await run_in_threadpool(self.create, request, session, me, await request.form())
+        def create(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+            return self.create(request, session, me, form)
 
         @router.get("/{record_id}")
         def record_page(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
@@ -238,20 +237,20 @@ class RecordPages:
             return self.edit_page(request, session, me, record_id)
 
         @router.post("/{record_id}")
-        async def update(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-            return await run_in_threadpool(self.update, request, session, me, await request.form(), record_id)
+        def update(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+            return self.update(request, session, me, form, record_id)
 
         @router.post("/{record_id}/delete")
         def delete(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
             return self.delete(request, session, me, record_id)
 
         @router.post("/{record_id}/activities")
-        async def log_activity(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-            return await run_in_threadpool(self.log_activity, request, session, me, await request.form(), record_id)
+        def log_activity(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+            return self.log_activity(request, session, me, form, record_id)
 
         @router.post("/{record_id}/tasks")
-        async def add_task(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-            return await run_in_threadpool(self.add_task, request, session, me, await request.form(), record_id)
+        def add_task(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+            return self.add_task(request, session, me, form, record_id)
 
         return router
 

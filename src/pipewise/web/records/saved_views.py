@@ -4,15 +4,12 @@ with everyone by managers), open one, delete one."""
 import uuid
 
 from fastapi import Request, Response
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.errors import NotFound, PermissionDenied, ValidationFailed
 from pipewise.records.registry import spec_for
 from pipewise.records.saved_views import saved_view_service
-from pipewise.web.common import CurrentUser, WebUser, flash, redirect, web_router
+from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, web_router
 
 router = web_router()
 
@@ -21,7 +18,8 @@ def _list_url(record_type: str, query: str = "") -> str:
     return f"/{spec_for(record_type).plural}" + (f"?{query}" if query else "")
 
 
-def _save(request: Request, session: Session, me: WebUser, form: FormData) -> Response:
+@router.post("/saved-views")
+def save_view(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     record_type = str(form.get("record_type") or "")
     query = str(form.get("query") or "").lstrip("?")
     data = {"name": form.get("name"), "record_type": record_type, "query": query, "shared": form.get("shared") == "on"}
@@ -33,11 +31,6 @@ def _save(request: Request, session: Session, me: WebUser, form: FormData) -> Re
         return redirect(_list_url(record_type, query) if record_type in ("account", "contact", "lead", "deal", "activity", "task") else "/")
     flash(request, f"Saved the view “{view.name}”.")
     return redirect(_list_url(view.record_type, view.query))
-
-
-@router.post("/saved-views")
-async def save_view(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_save, request, session, me, await request.form())
 
 
 @router.post("/saved-views/{view_id}/delete")

@@ -1,16 +1,12 @@
-"""Reading the sequence pages' forms: the sequence's settings and rules, a step with its
-A/B variants, and every problem (the schema's and the service's) keyed by the form
-field it belongs to, so each message is shown under its field."""
+"""Reading the sequence pages' forms: the sequence's settings and rules, and a step with
+its A/B variants. Problems are collected by form field with ``web.forms.Problems``."""
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
-
-from pydantic import BaseModel, ValidationError
 
 from pipewise.errors import FieldError
 from pipewise.sequences.schemas import EMAIL_STEPS, SequenceRules, StepIn, StepUpdate
-from pipewise.web.forms import _friendly as friendly_message
+from pipewise.web.forms import checked
 
 RULE_ACTIONS = ("exit", "pause", "ignore")
 RULE_CHOICES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -27,46 +23,6 @@ RULE_NUMBERS: tuple[tuple[str, str], ...] = (
 )
 STEP_KINDS = {"auto_email": "Automatic e-mail", "manual_email": "Manual e-mail", "call": "Call", "task": "Other task"}
 VARIANT_PARTS = ("label", "weight", "subject", "body_html", "body_text")
-
-
-@dataclass
-class Problems:
-    """Messages by form field; those no field on the form shows go to ``general``."""
-
-    by_field: dict[str, list[str]] = field(default_factory=dict)
-    general: list[str] = field(default_factory=list)
-
-    def add(self, errors: Iterable[FieldError], shown: Iterable[str]) -> None:
-        names = set(shown)
-        for error in errors:
-            if error.field in names:
-                self.by_field.setdefault(error.field, []).append(error.message)
-            else:
-                self.general.append(f"{error.field}: {error.message}" if error.field else error.message)
-
-    def of(self, name: str) -> str:
-        return "; ".join(self.by_field.get(name, []))
-
-    def __bool__(self) -> bool:
-        return bool(self.by_field or self.general)
-
-
-def schema_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
-    """Pydantic's errors with dotted field names: ``rules.account_daily_cap``, ``variants[0].subject``."""
-    result = []
-    for error in exc.errors():
-        name = prefix
-        for part in error["loc"]:
-            name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-        result.append(FieldError(name, friendly_message(error)))
-    return result
-
-
-def checked(schema: type[BaseModel], data: dict[str, Any]) -> tuple[BaseModel | None, list[FieldError]]:
-    try:
-        return schema.model_validate(data), []
-    except ValidationError as exc:
-        return None, schema_errors(exc)
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:

@@ -8,8 +8,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.errors import Conflict, FieldError, ValidationFailed
@@ -18,15 +16,14 @@ from pipewise.sequences.metrics import COUNTS, step_metrics
 from pipewise.sequences.models import Sequence
 from pipewise.sequences.schemas import SequenceCreate, SequenceUpdate
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.forms import Problems, checked
 from pipewise.web.lookups import Lookups
-from pipewise.web.sequences_forms import (
+from pipewise.web.sequences.forms import (
     RULE_CHOICES,
     RULE_NUMBERS,
     SETTINGS_FIELDS,
     STEP_KINDS,
-    Problems,
-    checked,
     read_settings,
     settings_values,
 )
@@ -68,7 +65,10 @@ def edit_sequence(sequence_id: uuid.UUID, request: Request, session: DbSession, 
     return _settings_form(request, session, me, sequence, settings_values(sequence))
 
 
-def _save_settings(request: Request, session: Session, me: WebUser, form: FormData, sequence_id: uuid.UUID | None) -> Response:
+@router.post("/sequences/new")
+@router.post("/sequences/{sequence_id}/edit")
+def save_sequence(request: Request, session: DbSession, me: CurrentUser, form: PostedForm,
+                  sequence_id: uuid.UUID | None = None) -> Response:
     sequence = sequence_service.get(session, sequence_id) if sequence_id else None
     values, data = read_settings(form)
     parsed, errors = checked(SequenceCreate if sequence is None else SequenceUpdate, data)
@@ -88,12 +88,6 @@ def _save_settings(request: Request, session: Session, me: WebUser, form: FormDa
         return _settings_form(request, session, me, sequence, values, problems, 422)
     flash(request, f"Sequence “{sequence.name}” saved.")
     return redirect(f"/sequences/{sequence.id}")
-
-
-@router.post("/sequences/new")
-@router.post("/sequences/{sequence_id}/edit")
-async def save_sequence(request: Request, session: DbSession, me: CurrentUser, sequence_id: uuid.UUID | None = None) -> Response:
-    return await run_in_threadpool(_save_settings, request, session, me, await request.form(), sequence_id)
 
 
 # -- the builder page --
@@ -135,12 +129,8 @@ def sequence_page(sequence_id: uuid.UUID, request: Request, session: DbSession, 
 
 
 @router.post("/sequences/{sequence_id}/status")
-async def change_status(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_change_status, request, session, me, sequence_id, str(form.get("action") or ""))
-
-
-def _change_status(request: Request, session: Session, me: WebUser, sequence_id: uuid.UUID, action: str) -> Response:
+def change_status(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    action = str(form.get("action") or "")
     sequence = sequence_service.get(session, sequence_id)
     if action not in STATUS_ACTIONS:
         raise ValidationFailed.on("action", "use activate, pause or archive")

@@ -1,5 +1,5 @@
 """How each record type looks in the web UI: its list columns, filters, sort orders and
-form fields. The pages themselves are generic (web/records.py); this is the data."""
+form fields. The pages themselves are generic (``pages.py``); this is the data."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,23 +14,7 @@ from pipewise.deals.service import deal_service
 from pipewise.leads import schemas as lead_schemas
 from pipewise.leads.service import LEAD_STATUSES, lead_service
 from pipewise.records.service import RecordService
-
-
-@dataclass(frozen=True)
-class FormField:
-    name: str
-    label: str
-    # text | email | tel | number | money | date | datetime | textarea | choice
-    # | user | account | pipeline | stage | contact
-    kind: str = "text"
-    choices: tuple[str, ...] = ()
-    # Required fields keep an empty value as "" so the service names the problem.
-    required: bool = False
-    hint: str = ""
-    wide: bool = False
-    default: str = ""  # pre-filled on a new record's form
-    # Left empty, the field is not sent at all: the service picks (or keeps) the value.
-    empty_means_default: bool = False
+from pipewise.web.forms import FormField
 
 
 @dataclass(frozen=True)

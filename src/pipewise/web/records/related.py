@@ -15,7 +15,7 @@ from pipewise.records.repository import ListQuery
 from pipewise.web import formatting
 from pipewise.web.forms import parse_uuid
 from pipewise.web.lookups import Lookups
-from pipewise.web.views import RecordView
+from pipewise.web.records.views import RecordView
 
 RELATED_LIMIT = 20
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
@@ -19,8 +18,7 @@ from pipewise.automation.triggers import ENROLLABLE, TRIGGER_TYPES
 from pipewise.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from pipewise.records.filters import OPERATORS
 from pipewise.records.saved_views import saved_view_service
-from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
-from pipewise.web.workflow_form import (
+from pipewise.web.automation.workflow_form import (
     STEP_WIDGETS,
     TRIGGER_WIDGETS,
     FormState,
@@ -29,6 +27,7 @@ from pipewise.web.workflow_form import (
     read_form,
     values_from_definition,
 )
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
 
 router = web_router()
 STARTER_DEFINITION = {
@@ -106,13 +105,13 @@ def _save(request: Request, session: Session, me: WebUser, form: FormData, workf
 
 
 @router.post("/automation/new")
-async def create_workflow(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_save, request, session, me, await request.form(), None)
+def create_workflow(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    return _save(request, session, me, form, None)
 
 
 @router.post("/automation/{workflow_id}/edit")
-async def update_workflow(workflow_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_save, request, session, me, await request.form(), workflow_id)
+def update_workflow(workflow_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    return _save(request, session, me, form, workflow_id)
 
 
 @router.get("/automation/{workflow_id}")
@@ -138,7 +137,9 @@ WORKFLOW_ACTIONS = ("activate", "approve", "reject", "pause", "resume", "archive
 ENROLLMENT_ACTIONS = ("pause", "resume", "cancel", "retry")
 
 
-def _act(request: Request, session: Session, me: WebUser, form: FormData, workflow_id: uuid.UUID, action: str) -> Response:
+@router.post("/automation/{workflow_id}/{action}")
+def workflow_action(workflow_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser,
+                    form: PostedForm) -> Response:
     reason = str(form.get("reason") or "").strip() or None
     enrollment_id = form.get("enrollment_id")
     try:
@@ -155,8 +156,3 @@ def _act(request: Request, session: Session, me: WebUser, form: FormData, workfl
         return redirect(f"/automation/{workflow_id}")
     flash(request, f"Done: {action}" + (f" ({reason})" if reason else "") + ".")
     return redirect(f"/automation/{workflow_id}")
-
-
-@router.post("/automation/{workflow_id}/{action}")
-async def workflow_action(workflow_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_act, request, session, me, await request.form(), workflow_id, action)

@@ -9,15 +9,13 @@ from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.deals.models import Pipeline, Stage
-from pipewise.deals.service import deal_service, pipeline_service
+from pipewise.deals.service import deal_service, pipeline_service, stage_service
 from pipewise.errors import PipewiseError, ValidationFailed
 from pipewise.records.repository import MAX_PAGE, ListQuery
-from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
 from pipewise.web.formatting import sum_by_currency
 from pipewise.web.forms import parse_uuid
 from pipewise.web.lookups import Lookups
@@ -91,7 +89,8 @@ def board(pipeline_id: uuid.UUID, request: Request, session: DbSession, me: Curr
     return render(request, "board/board.html", ctx)
 
 
-def _move(request: Request, session: Session, me: WebUser, form: FormData, pipeline_id: uuid.UUID) -> Response:
+@router.post("/pipelines/{pipeline_id}/board/move")
+def move(pipeline_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     pipeline = pipeline_service.get(session, pipeline_id, actor=me.actor)
     deal_id = parse_uuid(str(form.get("deal_id") or ""))
     stage_id = parse_uuid(str(form.get("stage_id") or ""))
@@ -102,8 +101,8 @@ def _move(request: Request, session: Session, me: WebUser, form: FormData, pipel
         with session.begin_nested():
             deal = deal_service.move_to_stage(session, deal_id, stage_id, actor=me.actor)
             session.flush()
-        stage = session.get(Stage, deal.stage_id)
-        notice = Notice("success", [f"“{deal.name}” moved to {stage.name if stage else 'its new stage'}."])
+        stage = stage_service.get(session, deal.stage_id, actor=me.actor)
+        notice = Notice("success", [f"“{deal.name}” moved to {stage.name}."])
     except ValidationFailed as exc:
         status = 422
         notice = Notice("error", [e.message for e in exc.errors] or [exc.detail], deal_id, stage_id)
@@ -115,12 +114,8 @@ def _move(request: Request, session: Session, me: WebUser, form: FormData, pipel
     return render(request, "board/_board.html", ctx, status_code=status)
 
 
-@router.post("/pipelines/{pipeline_id}/board/move")
-async def move(pipeline_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_move, request, session, me, await request.form(), pipeline_id)
-
-
-def _add_contact(request: Request, session: Session, me: WebUser, form: FormData, deal_id: uuid.UUID) -> Response:
+@router.post("/deals/{deal_id}/contacts")
+def add_contact(deal_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     contact_id = parse_uuid(str(form.get("contact_id") or ""))
     role = str(form.get("role") or "").strip()[:60] or None
     try:
@@ -132,8 +127,3 @@ def _add_contact(request: Request, session: Session, me: WebUser, form: FormData
     else:
         flash(request, "Contact added to the deal.")
     return redirect(f"/deals/{deal_id}")
-
-
-@router.post("/deals/{deal_id}/contacts")
-async def add_contact(deal_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_add_contact, request, session, me, await request.form(), deal_id)

@@ -8,8 +8,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.crm.service import contact_service
@@ -21,11 +19,10 @@ from pipewise.sequences.library import template_service
 from pipewise.sequences.models import Sequence, SequenceStep
 from pipewise.sequences.schemas import EMAIL_STEPS
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, web_router
-from pipewise.web.forms import parse_uuid
-from pipewise.web.sequences_forms import (
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.forms import Problems, parse_uuid
+from pipewise.web.sequences.forms import (
     STEP_KINDS,
-    Problems,
     blank_variant,
     new_step_values,
     next_label,
@@ -88,8 +85,10 @@ def _step_of(session: Session, sequence: Sequence, step_id: uuid.UUID) -> Sequen
     return step
 
 
-def _save_step(request: Request, session: Session, me: WebUser, form: FormData, sequence_id: uuid.UUID,
-               step_id: uuid.UUID | None) -> Response:
+@router.post("/sequences/{sequence_id}/steps/new")
+@router.post("/sequences/{sequence_id}/steps/{step_id}/edit")
+def save_step(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm,
+              step_id: uuid.UUID | None = None) -> Response:
     sequence = sequence_service.get(session, sequence_id)
     step = _step_of(session, sequence, step_id) if step_id else None
     kind = step.kind if step else str(form.get("kind") or "")
@@ -121,13 +120,6 @@ def _save_step(request: Request, session: Session, me: WebUser, form: FormData, 
     return redirect(f"/sequences/{sequence.id}")
 
 
-@router.post("/sequences/{sequence_id}/steps/new")
-@router.post("/sequences/{sequence_id}/steps/{step_id}/edit")
-async def save_step(sequence_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser,
-                    step_id: uuid.UUID | None = None) -> Response:
-    return await run_in_threadpool(_save_step, request, session, me, await request.form(), sequence_id, step_id)
-
-
 @router.post("/sequences/{sequence_id}/steps/{step_id}/delete")
 def delete_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
     sequence_service.delete_step(session, sequence_id, step_id, actor=me.actor)
@@ -135,21 +127,19 @@ def delete_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, se
     return redirect(f"/sequences/{sequence_id}")
 
 
-def _move_step(request: Request, session: Session, me: WebUser, sequence_id: uuid.UUID, step_id: uuid.UUID, direction: str) -> Response:
+@router.post("/sequences/{sequence_id}/steps/{step_id}/move")
+def move_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser,
+              form: PostedForm) -> Response:
+    direction = str(form.get("direction") or "")
     sequence_service.move_step(session, sequence_id, step_id, direction=direction, actor=me.actor)
     return redirect(f"/sequences/{sequence_id}")
-
-
-@router.post("/sequences/{sequence_id}/steps/{step_id}/move")
-async def move_step(sequence_id: uuid.UUID, step_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    direction = str((await request.form()).get("direction") or "")
-    return await run_in_threadpool(_move_step, request, session, me, sequence_id, step_id, direction)
 
 
 # -- preview --
 
 
-def _preview(request: Request, session: Session, me: WebUser, form: FormData) -> Response:
+@router.post("/email-preview")
+def preview(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     prefix = str(form.get("prefix") or "")
     parts = {part: str(form.get(prefix + part) or "") for part in PREVIEW_PARTS}
     names = [prefix + part for part in PREVIEW_PARTS]
@@ -171,11 +161,6 @@ def _preview(request: Request, session: Session, me: WebUser, form: FormData) ->
     return render(request, "sequences/_preview.html", {
         "rendered": rendered, "problems": problems, "names": names, "target": str(form.get("target") or "preview"),
     }, status_code=422 if problems else 200)
-
-
-@router.post("/email-preview")
-async def preview(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_preview, request, session, me, await request.form())
 
 
 @router.get("/email-preview/contacts")

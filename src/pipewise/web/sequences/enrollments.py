@@ -11,8 +11,6 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from pipewise.api.deps import DbSession
 from pipewise.crm.service import contact_service
@@ -20,10 +18,10 @@ from pipewise.errors import Conflict, FieldError, PipewiseError, ValidationFaile
 from pipewise.records.repository import MAX_PAGE, ListQuery
 from pipewise.sequences import queries
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, WebUser, flash, redirect, render, safe_next, web_router
-from pipewise.web.forms import parse_uuid
+from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
+from pipewise.web.forms import Problems, parse_uuid
 from pipewise.web.lookups import ids_filter
-from pipewise.web.sequences_forms import STEP_KINDS, Problems
+from pipewise.web.sequences.forms import STEP_KINDS
 
 router = web_router()
 LIST_LIMIT = 200
@@ -55,7 +53,11 @@ def enrollment_list(request: Request, session: DbSession, me: CurrentUser) -> Re
     }, status_code=400 if problems else 200)
 
 
-def _act(request: Request, session: Session, me: WebUser, enrollment_id: uuid.UUID, action: str, form: FormData) -> Response:
+@router.post("/sequence-enrollments/{enrollment_id}/{action}")
+def enrollment_action(enrollment_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser,
+                      form: PostedForm) -> Response:
+    if action not in ("pause", "resume", "unenroll"):
+        raise ValidationFailed.on("action", "use pause, resume or unenroll")
     enrollment = sequence_service.enrollment(session, enrollment_id, actor=me.actor)
     reason = str(form.get("reason") or "").strip()[:500] or f"{action} from the enrollment list"
     back = safe_next(str(form.get("next") or ""), f"/sequence-enrollments?sequence_id={enrollment.sequence_id}")
@@ -74,13 +76,6 @@ def _act(request: Request, session: Session, me: WebUser, enrollment_id: uuid.UU
         return redirect(back)
     flash(request, {"pause": "Enrollment paused.", "resume": "Enrollment resumed.", "unenroll": "Contact removed from the sequence."}[action])
     return redirect(back)
-
-
-@router.post("/sequence-enrollments/{enrollment_id}/{action}")
-async def enrollment_action(enrollment_id: uuid.UUID, action: str, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    if action not in ("pause", "resume", "unenroll"):
-        raise ValidationFailed.on("action", "use pause, resume or unenroll")
-    return await run_in_threadpool(_act, request, session, me, enrollment_id, action, await request.form())
 
 
 # -- enrolling --
@@ -131,7 +126,8 @@ def enroll_page(request: Request, session: DbSession, me: CurrentUser) -> Respon
     return _enroll_page(request, session, me, contacts=contacts, values=values, problems=problems, status=400 if problems else 200)
 
 
-def _enroll(request: Request, session: Session, me: WebUser, form: FormData) -> Response:
+@router.post("/sequence-enroll")
+def enroll(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
     problems = Problems()
     contacts = _chosen_contacts(session, me, [str(v) for v in form.getlist("contact_id")], problems)
     values = {"sequence_id": str(form.get("sequence_id") or ""), "reason": str(form.get("reason") or "").strip()}
@@ -159,8 +155,3 @@ def _enroll(request: Request, session: Session, me: WebUser, form: FormData) -> 
         sequence=sequence, enrolled=enrolled, refused=refused,
         list_url="/sequence-enrollments?" + urlencode({"sequence_id": str(sequence.id)}),
     )
-
-
-@router.post("/sequence-enroll")
-async def enroll(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return await run_in_threadpool(_enroll, request, session, me, await request.form())

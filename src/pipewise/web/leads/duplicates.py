@@ -1,0 +1,44 @@
+"""The duplicate review: possible duplicates side by side, dismiss a pair or merge it,
+and a full scan for managers."""
+
+from fastapi import Request, Response
+
+from pipewise.api.deps import DbSession
+from pipewise.errors import ValidationFailed
+from pipewise.leads import dedup, merge, queries
+from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, render, require_manager, web_router
+
+router = web_router()
+PAIRS_SHOWN = 100
+
+
+@router.get("/lead-duplicates")
+def duplicates(request: Request, session: DbSession, me: CurrentUser) -> Response:
+    pairs = queries.pairs_to_review(session, me.actor, limit=PAIRS_SHOWN)
+    return render(request, "leads/duplicates.html", {"pairs": pairs, "tab": "duplicates"})
+
+
+@router.post("/lead-duplicates/{candidate_id}")
+def resolve(candidate_id: int, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    pair = dedup.reviewable_pair(session, me.actor, candidate_id)
+    if pair is None:
+        raise ValidationFailed.on("pair", "that pair was already handled")
+    action = form.get("action")
+    if action == "dismiss":
+        pair.status = "dismissed"
+        flash(request, "Marked as not a duplicate.")
+    elif pair.record_type != pair.candidate_type:
+        raise ValidationFailed.on("pair", "a lead and a contact are not merged; convert the lead instead")
+    else:
+        keep_left = form.get("keep") != "right"
+        survivor, other = (pair.record_id, pair.candidate_id) if keep_left else (pair.candidate_id, pair.record_id)
+        merge.merge(session, pair.record_type, survivor, [other], actor=me.actor)
+        flash(request, f"Merged; nothing was lost — see the {pair.record_type}'s history.")
+    return redirect("/lead-duplicates")
+
+
+@router.post("/lead-duplicates-scan")
+def scan(request: Request, session: DbSession, me: CurrentUser) -> Response:
+    require_manager(me)
+    flash(request, f"{dedup.scan(session):,} new possible duplicates.")
+    return redirect("/lead-duplicates")

@@ -1,0 +1,85 @@
+"""The CSV import wizard: upload, map the columns on a preview, run, read the row report."""
+
+import secrets
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from fastapi import Request, Response
+from starlette.datastructures import UploadFile
+
+from pipewise.api.deps import DbSession
+from pipewise.db.session import session_scope
+from pipewise.errors import FieldError, ValidationFailed
+from pipewise.leads import importer, queries
+from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, render, web_router
+
+router = web_router()
+UPLOADS = Path(tempfile.gettempdir()) / "pipewise-lead-imports"
+COPY_CHUNK = 1024 * 1024
+
+
+def _upload_path(token: str) -> Path:
+    if not token.isalnum():
+        raise ValidationFailed.on("file", "the uploaded file has expired; upload it again")
+    return UPLOADS / f"{token}.csv"
+
+
+@router.get("/lead-import")
+def import_start(request: Request, session: DbSession, me: CurrentUser) -> Response:
+    recent = queries.recent_imports(session, me.actor, limit=10)
+    return render(request, "leads/import.html", {"step": "upload", "recent": recent, "tab": "import"})
+
+
+@router.post("/lead-import/preview")
+def import_preview(request: Request, me: CurrentUser, form: PostedForm) -> Response:
+    upload = form.get("file")
+    delimiter = str(form.get("delimiter") or ",")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        flash(request, "Choose a CSV file first.", "error")
+        return redirect("/lead-import")
+    UPLOADS.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    with _upload_path(token).open("wb") as f:
+        shutil.copyfileobj(upload.file, f, COPY_CHUNK)
+    return _preview_page(request, token, upload.filename, delimiter, None)
+
+
+def _preview_page(request: Request, token: str, filename: str, delimiter: str, mapping: dict[str, str] | None,
+                  errors: list[FieldError] | None = None) -> Response:
+    with _upload_path(token).open("rb") as f:
+        result = importer.preview(f, mapping=mapping, delimiter=delimiter)
+    return render(request, "leads/import.html", {
+        "step": "map", "token": token, "filename": filename, "delimiter": delimiter, "preview": result,
+        "fields": importer.TARGETS, "errors": errors or [], "tab": "import",
+    }, status_code=422 if errors else 200)
+
+
+@router.post("/lead-import/run")
+def import_run(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    token, filename = str(form.get("token", "")), str(form.get("filename", "upload.csv"))
+    delimiter = str(form.get("delimiter") or ",")
+    path = _upload_path(token)
+    if not path.exists():
+        raise ValidationFailed.on("file", "the uploaded file has expired; upload it again")
+    mapping = {key[4:]: str(value) for key, value in form.items() if key.startswith("map:") and value}
+    options = importer.ImportOptions(mapping=mapping, on_duplicate=str(form.get("on_duplicate", "skip")), delimiter=delimiter)
+    # The import writes in batches of its own; the page's transaction must not hold the lock.
+    session.rollback()
+    try:
+        with session_scope() as s:
+            job = importer.start(s, filename=filename, options=options, actor=me.actor)
+        with path.open("rb") as f:
+            importer.run(session_scope, job.id, f, options=options, actor=me.actor)
+    except ValidationFailed as exc:
+        return _preview_page(request, token, filename, delimiter, mapping, exc.errors)
+    path.unlink(missing_ok=True)
+    return redirect(f"/lead-import/{job.id}")
+
+
+@router.get("/lead-import/{import_id}")
+def import_result(import_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+    job = importer.visible_import(session, import_id, me.actor)
+    rows = importer.rows_of(session, import_id, limit=500)
+    return render(request, "leads/import.html", {"step": "done", "job": job, "rows": rows, "tab": "import"})

@@ -1,0 +1,1 @@
+"""Mail pages (``templates/mail/``): my mailbox, the local outbox, the suppression list."""
