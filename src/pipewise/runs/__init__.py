@@ -21,7 +21,10 @@ its own hot queries (the worker's batch locks, the guards' account look-ups), an
 hold live data: one table would be mostly empty columns and a migration of running
 enrollments for no behaviour gained. What the engines share is the way a run is moved
 and explained, which lives here; what a step is and what stops a run stays with each
-engine (``automation.engine``, ``sequences.engine`` and ``sequences.guards``).
+engine (``automation.engine``, ``sequences.engine`` and ``sequences.guards``). Their
+``advance``/``finish``/``run_step`` share names, not logic: one walks a step graph with
+waits, branches and goals, chaining steps due now in one transaction; the other walks
+ordered step rows placed in the recipient's send window, and waits on tasks and mail.
 
 This package imports only the layers below it (``db``, ``events``, ``auth``,
 ``records`` and the base modules); it knows neither engine."""

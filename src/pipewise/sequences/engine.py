@@ -189,7 +189,7 @@ def check_now(session: Session, enrollment: Enrollment, *, now: datetime) -> Ver
 # -- timers --
 
 
-def _live_payload(session: Session, timer: timers.StepTimer) -> Enrollment | None:
+def _live_enrollment(session: Session, timer: timers.StepTimer) -> Enrollment | None:
     enrollment = session.get(Enrollment, timer.enrollment_id, with_for_update=True)
     if enrollment is None or enrollment.schedule_version != timer.payload.get("version"):
         return None  # rescheduled, paused or ended since this timer was set
@@ -198,7 +198,7 @@ def _live_payload(session: Session, timer: timers.StepTimer) -> Enrollment | Non
 
 def run_step(session: Session, action: ScheduledAction) -> None:
     timer = timers.StepTimer.of(action)
-    enrollment = _live_payload(session, timer)
+    enrollment = _live_enrollment(session, timer)
     if enrollment is None or enrollment.status != "active":
         return
     step = session.get(SequenceStep, uuid.UUID(timer.step_id))
@@ -217,7 +217,7 @@ def run_step(session: Session, action: ScheduledAction) -> None:
 
 
 def run_resume(session: Session, action: ScheduledAction) -> None:
-    enrollment = _live_payload(session, timers.StepTimer.of(action))
+    enrollment = _live_enrollment(session, timers.StepTimer.of(action))
     if enrollment is None or enrollment.status != "paused":
         return
     verdict = evaluate(session, enrollment, now=clock.now(), sending=False)
