@@ -36,9 +36,11 @@ def work(database_url: str, name: str) -> None:
     os.environ["PIPEWISE_DATABASE_URL"] = _named(database_url, name)
     get_settings.cache_clear()
     reset_engine()
-    import pipewise.automation.handlers  # noqa: F401 - registers the engine
+    from pipewise import domains
     from pipewise.automation import effects
     from pipewise.worker.runner import Worker
+
+    domains.load()  # the engine's handlers and timers, as `pipewise worker` has them
 
     effects._client = httpx.Client(timeout=10, headers={WORKER_HEADER: name})  # noqa: SLF001
     if os.environ.get("PIPEWISE_CRASH_BREAK_IDEMPOTENCY") == "1":

@@ -27,6 +27,7 @@ from pipewise.records.checks import check_timezone
 from pipewise.records.filters import FilterCompiler, record_matches
 from pipewise.records.registry import spec_for
 from pipewise.records.service import check_assignable
+from pipewise.runs.rotation import Seat, next_seat, starting_turns
 
 TARGET_TYPES = ("user", "team", "queue")
 SLA_ACTION = "lead.sla_check"
@@ -184,22 +185,21 @@ def round_robin(session: Session, team_id: uuid.UUID, *, exclude: set[uuid.UUID]
             select(RoundRobinSlot).where(RoundRobinSlot.team_id == team_id).with_for_update()
         )
     }
-    ratios = [slots[u.id].assigned_count / u.capacity for u in members if u.id in slots]
-    level = min(ratios) if ratios else 0.0
+
+    def seat(user: User) -> Seat[User]:
+        slot = slots[user.id]
+        return Seat(user, weight=user.capacity, turns=slot.assigned_count, last_turn=slot.last_assigned_at)
+
+    seated = [seat(u) for u in members if u.id in slots]
     for user in members:
         if user.id not in slots:
-            slots[user.id] = RoundRobinSlot(team_id=team_id, user_id=user.id, assigned_count=int(level * user.capacity))
+            slots[user.id] = RoundRobinSlot(team_id=team_id, user_id=user.id, assigned_count=starting_turns(seated, user.capacity))
             session.add(slots[user.id])
-
-    def turn(u: User) -> tuple[float, datetime, str]:
-        slot = slots[u.id]
-        last = slot.last_assigned_at or datetime.min.replace(tzinfo=utcnow().tzinfo)
-        return ((slot.assigned_count + 1) / u.capacity, last, u.name)
-
-    chosen = min(members, key=turn)
-    slots[chosen.id].assigned_count += 1
-    slots[chosen.id].last_assigned_at = utcnow()
-    return chosen
+    chosen = next_seat([seat(u) for u in members])
+    assert chosen is not None  # members is not empty
+    slots[chosen.member.id].assigned_count += 1
+    slots[chosen.member.id].last_assigned_at = utcnow()
+    return chosen.member
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.automation import effects, mail
-from pipewise.automation.context import Outcome, PermanentStepFailure, StepContext
+from pipewise.automation.context import PermanentStepFailure, StepContext
 from pipewise.automation.models import Notification, RecordTag, RoundRobinPosition
 from pipewise.automation.templates import render
 from pipewise.automation.timing import parse_duration
@@ -30,6 +30,8 @@ from pipewise.deals.service import deal_service
 from pipewise.errors import NotFound, PermissionDenied, ValidationFailed
 from pipewise.leads.service import lead_service
 from pipewise.records.service import RecordService
+from pipewise.runs.rotation import next_seat, rotation
+from pipewise.runs.verdicts import Outcome
 
 STEP_ID = r"^[A-Za-z0-9_-]{1,60}$"
 
@@ -149,6 +151,8 @@ class Assignee(BaseModel):
 
 
 def _next_in_team(session: Session, team_id: uuid.UUID | None, scope: str) -> User | None:
+    """The team's next active member who is not away, in a plain rotation whose turns are
+    counted per workflow step and team (``scope``)."""
     members = list(
         session.scalars(
             select(User)
@@ -161,9 +165,9 @@ def _next_in_team(session: Session, team_id: uuid.UUID | None, scope: str) -> Us
     values = {"scope": scope, "position": 0}
     session.execute(dialect_insert(session)(RoundRobinPosition).values(**values).on_conflict_do_nothing(index_elements=["scope"]))
     row = session.scalar(select(RoundRobinPosition).where(RoundRobinPosition.scope == scope).with_for_update())
-    chosen = members[row.position % len(members)]
+    seat = next_seat(rotation(members, row.position))
     row.position += 1
-    return chosen
+    return seat.member if seat else None
 
 
 class CreateTask(ActionStep):

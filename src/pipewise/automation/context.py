@@ -1,7 +1,7 @@
 """What a step sees when it runs, and how it reports back."""
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,13 +21,6 @@ class StepFailed(Exception):
 
 class PermanentStepFailure(StepFailed):
     """A step that cannot succeed by retrying (bad data, a missing module)."""
-
-
-@dataclass
-class Outcome:
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-    skipped: bool = False
 
 
 @dataclass

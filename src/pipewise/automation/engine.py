@@ -32,7 +32,6 @@ from pipewise.automation.explanations import record_decision
 from pipewise.automation.flow import Branch, Goal, Wait
 from pipewise.automation.models import OPEN_ENROLLMENT_STATES, Decision, Enrollment, Workflow, WorkflowVersion
 from pipewise.automation.settings import get_automation_settings
-from pipewise.automation.timing import retry_delay
 from pipewise.automation.triggers import RecordDeleted, TimedTrigger, event_matches
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
@@ -40,6 +39,9 @@ from pipewise.db.session import cached_lookup, dialect_insert, insert_later
 from pipewise.events import bus
 from pipewise.events.models import OutboxEvent, ScheduledAction
 from pipewise.records.registry import spec_for
+from pipewise.runs import timers
+from pipewise.runs.retry import RetryPolicy
+from pipewise.runs.verdicts import Verdict
 
 STEP_KIND = "automation.step"
 TICK_KIND = "automation.tick"
@@ -47,8 +49,17 @@ TICK_KIND = "automation.tick"
 DUE_SLACK = timedelta(seconds=1)
 
 
+GO = Verdict("go", "go", "the record is there, the owner may act on it and no goal holds")
+
+
 def step_key(enrollment: Enrollment, step_id: str) -> str:
-    return f"wf:{enrollment.version_id.hex}:{enrollment.id.hex}:{step_id}"
+    return timers.timer_key("wf", enrollment.version_id.hex, enrollment.id.hex, step_id)
+
+
+def step_retries() -> RetryPolicy:
+    """A failed action step is tried again after 30 s, 1 min, 2 min … (at most an hour
+    apart) until the configured number of attempts is used up."""
+    return RetryPolicy(first=timedelta(seconds=30), cap=timedelta(hours=1), limit=get_automation_settings().max_attempts)
 
 
 @dataclass
@@ -213,11 +224,11 @@ def _run_key(
 
 
 def schedule_step(run: Run, step_id: str, run_at: datetime, *, suffix: str = "") -> None:
-    key = step_key(run.enrollment, step_id) + suffix
-    run.enrollment.action_key = key
-    bus.schedule(
-        run.session, key=key, kind=STEP_KIND, run_at=run_at,
-        payload={"enrollment_id": str(run.enrollment.id), "step_id": step_id},
+    """Schedule the step; the enrollment remembers the timer's key, so any other timer
+    for it (from before a pause, a retry or a moved date) finds itself stale."""
+    run.enrollment.action_key = timers.schedule_step(
+        run.session, key=step_key(run.enrollment, step_id) + suffix, kind=STEP_KIND, run_at=run_at,
+        enrollment_id=run.enrollment.id, step_id=step_id,
     )
 
 
@@ -327,8 +338,9 @@ def run_step(session: Session, action: ScheduledAction) -> None:
 
 
 def _run_step(session: Session, action: ScheduledAction) -> None:
-    enrollment = batch.locked_enrollment(session, uuid.UUID(action.payload["enrollment_id"]))
-    step_id = action.payload["step_id"]
+    timer = timers.StepTimer.of(action)
+    enrollment = batch.locked_enrollment(session, timer.enrollment_id)
+    step_id = timer.step_id
     if (
         enrollment is None
         or enrollment.status not in RUNNING_STATES
@@ -353,19 +365,28 @@ def advance(run: Run) -> None:
             _run_one(run, step_id)
 
 
-def _run_one(run: Run, step_id: str) -> None:
-    session, enrollment = run.session, run.enrollment
-    record = run.record()
+def may_go_on(run: Run, record: Any) -> Verdict:
+    """The re-check before every step: the record is still there (unless the trigger is its
+    deletion), the workflow's owner may still act on it, and no goal holds yet. An exit's
+    code is the kind of decision it is logged as."""
+    enrollment = run.enrollment
     if record is None and not isinstance(run.definition.trigger, RecordDeleted):
-        finish(run, "exited", "exited", f"the {enrollment.record_type} was deleted", step_id=step_id)
-        return
+        return Verdict("exit", "exited", f"the {enrollment.record_type} was deleted")
     acting = run.acting()
     refusal = acting.refusal if record is None else acting.refusal_for(enrollment.record_type, record_owner(record))
     if refusal is not None:
-        finish(run, "exited", "skipped", refusal, step_id=step_id)
-        return
+        return Verdict("exit", "skipped", refusal)
     if (goal := goal_reached(run)) is not None:
-        finish(run, "exited", "exited", f"goal met: {goal}", step_id=step_id)
+        return Verdict("exit", "exited", f"goal met: {goal}")
+    return GO
+
+
+def _run_one(run: Run, step_id: str) -> None:
+    session, enrollment = run.session, run.enrollment
+    record = run.record()
+    verdict = may_go_on(run, record)
+    if not verdict.clear:
+        finish(run, "exited", verdict.code, verdict.reason, step_id=step_id)
         return
     step = run.definition.step(step_id)
     if isinstance(step, Wait):
@@ -428,13 +449,13 @@ def _act(run: Run, step: ActionStep, record: Any) -> None:
 def _retry_or_fail(run: Run, step: ActionStep, error: str) -> None:
     enrollment = run.enrollment
     enrollment.attempt += 1
-    limit = get_automation_settings().max_attempts
-    if enrollment.attempt >= limit:
+    retries = step_retries()
+    if retries.gives_up(enrollment.attempt):
         _fail(run, step, f"{error} (gave up after {enrollment.attempt} attempts)")
         return
-    retry_at = run.now + retry_delay(enrollment.attempt)
+    retry_at = run.now + retries.delay(enrollment.attempt)
     run.decide(
-        "retrying", f"{step.describe()}: {error}; attempt {enrollment.attempt} of {limit}, next at {_when(retry_at)}",
+        "retrying", f"{step.describe()}: {error}; attempt {enrollment.attempt} of {retries.limit}, next at {_when(retry_at)}",
         step_id=step.id, details={"error": error, "attempt": enrollment.attempt},
     )
     schedule_step(run, step.id, retry_at, suffix=f"#{enrollment.attempt}")
@@ -582,7 +603,7 @@ def schedule_tick(session: Session, workflow: Workflow, version: WorkflowVersion
     every = timedelta(minutes=get_automation_settings().check_every_minutes)
     slot = trigger.next_check(after, every)
     bus.schedule(
-        session, key=f"wf-tick:{version.id.hex}:{int(slot.timestamp())}", kind=TICK_KIND, run_at=slot,
+        session, key=timers.timer_key("wf-tick", version.id.hex, int(slot.timestamp())), kind=TICK_KIND, run_at=slot,
         payload={"workflow_id": str(workflow.id), "version_id": str(version.id)},
     )
     return slot

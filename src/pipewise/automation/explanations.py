@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from pipewise.automation.models import Decision, Enrollment, Workflow
 from pipewise.db.base import utcnow
-from pipewise.db.session import insert_later
 from pipewise.records.timeline import TimelineEntry
+from pipewise.runs.decisions import DecisionLog
 
 # kind -> the heading shown before the sentence on the timeline
 HEADINGS = {
@@ -34,6 +34,10 @@ HEADINGS = {
 }
 
 
+# Decisions are many per worker batch: written with the transaction's other writes.
+DECISION_LOG = DecisionLog(Decision, reason_column="message", data_column="details", deferred=True)
+
+
 def record_decision(
     session: Session,
     *,
@@ -50,19 +54,20 @@ def record_decision(
 ) -> None:
     """Store the decision with the transaction's other writes (written before anything
     reads decisions, see ``insert_later``)."""
-    insert_later(session, Decision, {
-        "workflow_id": workflow.id,
-        "version_number": version_number,
-        "enrollment_id": enrollment.id if enrollment is not None else None,
-        "record_type": enrollment.record_type if enrollment is not None else record_type,
-        "record_id": enrollment.record_id if enrollment is not None else record_id,
-        "kind": kind,
-        "step_id": step_id,
-        "message": message,
-        "details": details or {},
-        "test_mode": bool(enrollment is not None and enrollment.test_mode),
-        "at": at or utcnow(),
-    })
+    DECISION_LOG.write(
+        session,
+        kind=kind,
+        reason=message,
+        at=at or utcnow(),
+        step_id=step_id,
+        data=details,
+        workflow_id=workflow.id,
+        version_number=version_number,
+        enrollment_id=enrollment.id if enrollment is not None else None,
+        record_type=enrollment.record_type if enrollment is not None else record_type,
+        record_id=enrollment.record_id if enrollment is not None else record_id,
+        test_mode=bool(enrollment is not None and enrollment.test_mode),
+    )
 
 
 def sentence(decision: Decision) -> str:

@@ -1,4 +1,4 @@
-"""Durations ("3d", "1d12h", "90m"), business days and step backoff."""
+"""Durations ("3d", "1d12h", "90m") and business days."""
 
 import re
 from datetime import date, datetime, timedelta
@@ -53,7 +53,3 @@ def add_business_days(start: datetime, days: int) -> datetime:
             remaining -= 1
     return current
 
-
-def retry_delay(attempt: int) -> timedelta:
-    """30 s, 1 min, 2 min … capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempt - 1, 0), 3600))

@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Contact, Task
 from pipewise.records.timeline import TimelineEntry
+from pipewise.runs.decisions import DecisionLog
 from pipewise.sequences import clock
 from pipewise.sequences.events import add_task
 from pipewise.sequences.models import LIVE_STATES, Enrollment, Sequence, SequenceDecision, SequenceStep
 
 # Decisions that describe the enrollment's current state, so their reason becomes its reason.
 STATE_DECISIONS = frozenset({"enrolled", "held", "paused", "resumed", "exited", "finished", "waiting"})
+DECISION_LOG = DecisionLog(SequenceDecision, kind_column="decision")
 
 
 def decide(
@@ -28,18 +30,10 @@ def decide(
     step_id: uuid.UUID | None = None,
     data: dict[str, Any] | None = None,
 ) -> SequenceDecision:
-    row = SequenceDecision(
-        enrollment_id=enrollment.id,
-        sequence_id=enrollment.sequence_id,
-        contact_id=enrollment.contact_id,
-        step_id=step_id,
-        decision=decision,
-        code=code,
-        reason=reason,
-        data=data or {},
-        at=clock.now(),
+    row = DECISION_LOG.write(
+        session, kind=decision, reason=reason, at=clock.now(), step_id=step_id, data=data,
+        enrollment_id=enrollment.id, sequence_id=enrollment.sequence_id, contact_id=enrollment.contact_id, code=code,
     )
-    session.add(row)
     if decision in STATE_DECISIONS:
         enrollment.reason = reason
     return row

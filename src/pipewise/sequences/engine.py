@@ -11,16 +11,17 @@ from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Contact, Task
 from pipewise.errors import ValidationFailed
-from pipewise.events import bus
 from pipewise.events.models import ScheduledAction
 from pipewise.mail import delivery
 from pipewise.mail.mailboxes import mailbox_of
+from pipewise.runs import timers
+from pipewise.runs.verdicts import Verdict
 from pipewise.sequences import clock, templates
 from pipewise.sequences.calendar import add_delay, zone_of
 from pipewise.sequences.compose import Draft, compose, pick_variant, step_message_id, thread_of
 from pipewise.sequences.decisions import decide, orphan_check
 from pipewise.sequences.events import add_task
-from pipewise.sequences.guards import Verdict, country_of, evaluate, window_for
+from pipewise.sequences.guards import country_of, evaluate, window_for
 from pipewise.sequences.models import EmailMessage, Enrollment, SequenceStep
 from pipewise.sequences.schemas import EMAIL_STEPS
 
@@ -57,12 +58,10 @@ def _arm(session: Session, enrollment: Enrollment, step: SequenceStep, run_at: d
     enrollment.schedule_version += 1
     enrollment.next_step_id = step.id
     enrollment.next_run_at = run_at
-    bus.schedule(
-        session,
-        key=f"seq:{enrollment.id}:{step.id}:{enrollment.schedule_version}",
-        kind=STEP_ACTION,
-        run_at=run_at,
-        payload={"enrollment_id": str(enrollment.id), "step_id": str(step.id), "version": enrollment.schedule_version},
+    version = enrollment.schedule_version
+    timers.schedule_step(
+        session, key=timers.timer_key("seq", enrollment.id, step.id, version), kind=STEP_ACTION, run_at=run_at,
+        enrollment_id=enrollment.id, step_id=step.id, version=version,
     )
 
 
@@ -131,12 +130,10 @@ def pause(session: Session, enrollment: Enrollment, *, code: str, reason: str, u
     held = f"; step {step.position} ({KIND_LABELS[step.kind]}) is held" if step else ""
     if until is not None:
         decide(session, enrollment, "paused", code, f"{reason}{held} until {_local(session, enrollment, until)}", step_id=step.id if step else None)
-        bus.schedule(
-            session,
-            key=f"seq-resume:{enrollment.id}:{enrollment.schedule_version}",
-            kind=RESUME_ACTION,
-            run_at=until,
-            payload={"enrollment_id": str(enrollment.id), "version": enrollment.schedule_version},
+        version = enrollment.schedule_version
+        timers.schedule_step(
+            session, key=timers.timer_key("seq-resume", enrollment.id, version), kind=RESUME_ACTION, run_at=until,
+            enrollment_id=enrollment.id, version=version,
         )
         return
     decide(session, enrollment, "paused", code, f"{reason}{held} until someone resumes it", step_id=step.id if step else None)
@@ -192,18 +189,19 @@ def check_now(session: Session, enrollment: Enrollment, *, now: datetime) -> Ver
 # -- timers --
 
 
-def _live_payload(session: Session, action: ScheduledAction) -> Enrollment | None:
-    enrollment = session.get(Enrollment, uuid.UUID(action.payload["enrollment_id"]), with_for_update=True)
-    if enrollment is None or enrollment.schedule_version != action.payload.get("version"):
+def _live_enrollment(session: Session, timer: timers.StepTimer) -> Enrollment | None:
+    enrollment = session.get(Enrollment, timer.enrollment_id, with_for_update=True)
+    if enrollment is None or enrollment.schedule_version != timer.payload.get("version"):
         return None  # rescheduled, paused or ended since this timer was set
     return enrollment
 
 
 def run_step(session: Session, action: ScheduledAction) -> None:
-    enrollment = _live_payload(session, action)
+    timer = timers.StepTimer.of(action)
+    enrollment = _live_enrollment(session, timer)
     if enrollment is None or enrollment.status != "active":
         return
-    step = session.get(SequenceStep, uuid.UUID(action.payload["step_id"]))
+    step = session.get(SequenceStep, uuid.UUID(timer.step_id))
     if step is None:
         advance(session, enrollment, done=None, at=clock.now()) if enrollment.last_touch_at is None else finish(session, enrollment)
         return
@@ -219,7 +217,7 @@ def run_step(session: Session, action: ScheduledAction) -> None:
 
 
 def run_resume(session: Session, action: ScheduledAction) -> None:
-    enrollment = _live_payload(session, action)
+    enrollment = _live_enrollment(session, timers.StepTimer.of(action))
     if enrollment is None or enrollment.status != "paused":
         return
     verdict = evaluate(session, enrollment, now=clock.now(), sending=False)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, or_, select
@@ -25,6 +25,7 @@ from pipewise.mail.caps import CAP_PERIOD, automated_since, sender_clause
 from pipewise.mail.mailboxes import mailbox_of
 from pipewise.mail.models import EmailMessage, Mailbox
 from pipewise.mail.suppression import refusal
+from pipewise.runs.verdicts import Verdict
 from pipewise.sequences.calendar import SendWindow, add_delay, zone_of
 from pipewise.sequences.models import Enrollment, Sequence
 from pipewise.sequences.schemas import SequenceRules, rules_of
@@ -33,20 +34,7 @@ from pipewise.sequences.schemas import SequenceRules, rules_of
 ENROLL_LOOKBACK = timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    action: Literal["send", "hold", "pause", "exit"]
-    code: str
-    reason: str
-    # hold: try again then; pause: resume by itself then (None: wait for a person).
-    until: datetime | None = None
-
-    @property
-    def clear(self) -> bool:
-        return self.action == "send"
-
-
-CLEAR = Verdict("send", "clear", "no sales signal stands in the way")
+CLEAR = Verdict("go", "clear", "no sales signal stands in the way")
 
 
 @dataclass
