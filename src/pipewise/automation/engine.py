@@ -494,7 +494,7 @@ def prepare_events(session: Session, events: list[bus.Event]) -> None:
     enrolling: dict[str, set[uuid.UUID]] = {}
     listening: set[uuid.UUID] = set()
     for event in events:
-        for workflow, _version in _listening(session, event.name):
+        for workflow, _version, _seen in _listening_to(session, event):
             if event.record_id and event.record_type == workflow.record_type:
                 enrolling.setdefault(workflow.record_type, set()).add(event.record_id)
                 listening.add(workflow.id)
@@ -514,8 +514,8 @@ def on_event(session: Session, event: bus.Event) -> None:
 
 def _on_event(session: Session, event: bus.Event) -> None:
     now = utcnow()
-    for workflow, version in _listening(session, event.name):
-        hit = load(version).trigger.match(session, event)
+    for workflow, version, seen in _listening_to(session, event):
+        hit = load(version).trigger.match(session, seen)
         if hit is not None:
             enroll(
                 session, workflow=workflow, version=version, record_id=hit.record_id, summary=hit.summary,
@@ -534,6 +534,17 @@ def _gone_owner(event: bus.Event) -> uuid.UUID | None:
         return None
     owner = ((event.payload.get("changes") or {}).get("owner_id") or [None])[0]
     return uuid.UUID(str(owner)) if owner else None
+
+
+def _listening_to(session: Session, event: bus.Event) -> list[tuple[Any, Any, bus.Event]]:
+    """The workflows listening to any of the event's names (a stage change is also a
+    ``deal.updated``), each with the event as its trigger names it: one delivery, every
+    workflow that should hear it."""
+    return [
+        (workflow, version, event if name == event.name else event.named(name))
+        for name in event.names
+        for workflow, version in _listening(session, name)
+    ]
 
 
 def _listening(session: Session, event_name: str) -> list[Any]:
