@@ -64,15 +64,15 @@ class LeadService(RecordService[Lead]):
                 data["account_id"] = account.id
 
     def after_create(self, session: Session, record: Lead, *, actor: Actor) -> None:
-        from pipewise.scoring.service import DEFERRED, score_leads
+        from pipewise.scoring.service import score_leads, scoring_deferred
 
         session.flush()
         dedup.check_lead(session, record)
-        if not session.info.get(DEFERRED):
+        if not scoring_deferred(session):
             score_leads(session, [record.id], cause="created", actor=actor)
 
     def after_update(self, session: Session, record: Lead, changes: dict[str, Any], *, actor: Actor) -> None:
-        from pipewise.scoring.service import DEFERRED, score_leads
+        from pipewise.scoring.service import score_leads, scoring_deferred
 
         if "lifecycle_stage" in changes:
             old, new = changes["lifecycle_stage"]
@@ -80,7 +80,7 @@ class LeadService(RecordService[Lead]):
         if changes.keys() & {"email", "first_name", "last_name", "company", "phone", "domain"}:
             session.flush()
             dedup.check_lead(session, record)
-        if changes.keys() & FIT_FIELDS and not session.info.get(DEFERRED):
+        if changes.keys() & FIT_FIELDS and not scoring_deferred(session):
             session.flush()
             score_leads(session, [record.id], cause="details changed", actor=actor)
 
