@@ -41,7 +41,7 @@ def worker_batch(session: Session) -> WorkerBatch:
 
 
 def held(session: Session, model: type, row_id: uuid.UUID) -> Any:
-    """A workflow or version row, loaded once per session (a worker's batch)."""
+    """A workflow or version row, loaded once per transaction (a worker's batch)."""
     rows = worker_batch(session).rows
     row = rows.get((model, row_id))
     if row is None:

@@ -119,7 +119,7 @@ def _mark_committed(session: Session) -> None:
     # Fired for a savepoint's release too, while it is still the nested transaction.
     work = session.info.get(_SLOT)
     if work is not None and not session.in_nested_transaction():
-        work._committed = True  # noqa: SLF001
+        work._committed = True
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -128,7 +128,7 @@ def _end_of_transaction(session: Session, transaction: SessionTransaction) -> No
         return
     work = session.info.pop(_SLOT, None)
     if work is not None:
-        work._end(committed=work._committed)  # noqa: SLF001
+        work._end(committed=work._committed)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -8,8 +8,9 @@ so the next attempt sends again; one that dies in ``committing`` has most likely
 dot, so the next attempt records the message as sent instead of sending it twice.
 
 Delivery runs outside the worker's transaction (right after it commits, as after-commit
-work of its unit of work), so a slow SMTP server never holds a database lock; a ``mail.deliver`` timer per message is the safety
-net that picks up whatever a crash left behind."""
+work of its unit of work), so a slow SMTP server never holds a database lock; a
+``mail.deliver`` timer per message is the safety net that picks up whatever a crash left
+behind. A request only queues: the worker sends."""
 
 import logging
 import os
