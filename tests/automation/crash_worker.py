@@ -36,11 +36,12 @@ def work(database_url: str, name: str) -> None:
     os.environ["PIPEWISE_DATABASE_URL"] = _named(database_url, name)
     get_settings.cache_clear()
     reset_engine()
-    import pipewise.automation.handlers  # noqa: F401 - registers the engine
+    from pipewise import domains
     from pipewise.automation import effects
     from pipewise.worker.runner import Worker
 
     effects._client = httpx.Client(timeout=10, headers={WORKER_HEADER: name})  # noqa: SLF001
     if os.environ.get("PIPEWISE_CRASH_BREAK_IDEMPOTENCY") == "1":
         _forget_finished_effects()
+    domains.load()  # the real handlers, as the app registers them
     Worker(name=name, batch_size=50).run_forever(poll_seconds=0.05)
