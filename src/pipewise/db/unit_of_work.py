@@ -22,7 +22,8 @@ nothing it holds outlives the transaction it was gathered in. It holds:
   ``automation/batch.py``, the messages ``mail/delivery.py`` delivers after commit,
   scoring's "score at the end" flag), instead of a string key on ``session.info``.
 
-The unit of work itself sits in one ``session.info`` slot; nothing else does."""
+The unit of work itself sits in one ``session.info`` slot; nothing else does (the
+connection only points at the rows waiting on it, see ``db/deferred_inserts.py``)."""
 
 import logging
 import threading
@@ -84,7 +85,8 @@ class UnitOfWork:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the transaction has committed and ended; a failing
-        callback is logged (the commit has happened) and the others still run."""
+        callback is logged (the commit has happened) and the others still run. Work
+        registered inside a savepoint that then rolls back still runs at the commit."""
         self._after_commit.append(callback)
 
     def _end(self, *, committed: bool) -> None:
