@@ -45,4 +45,5 @@ def work(database_url: str, name: str) -> None:
     effects._client = httpx.Client(timeout=10, headers={WORKER_HEADER: name})  # noqa: SLF001
     if os.environ.get("PIPEWISE_CRASH_BREAK_IDEMPOTENCY") == "1":
         _forget_finished_effects()
+    domains.load()  # the real handlers, as the app registers them
     Worker(name=name, batch_size=50).run_forever(poll_seconds=0.05)

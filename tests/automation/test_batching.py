@@ -41,7 +41,7 @@ def test_a_record_enrolled_by_another_worker_meanwhile_is_not_enrolled_twice(ses
 
     def blind(session_, workflow_ids, record_ids):  # type: ignore[no-untyped-def]
         # As if the other worker's enrollment committed just after the batch looked.
-        session_.info[batch._ENROLLED] = (workflow_ids, record_ids, set())  # noqa: SLF001
+        batch.worker_batch(session_).enrolled = (workflow_ids, record_ids, set())
 
     monkeypatch.setattr(batch, "prepare_enrolled", blind)
     contact_service.update(session, contact, data={"title": "CEO"}, actor=MANAGER)

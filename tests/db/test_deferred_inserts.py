@@ -13,6 +13,7 @@ from pipewise.automation.models import Decision, Enrollment, RecordTag, Workflow
 from pipewise.automation.service import workflow_service
 from pipewise.db.base import utcnow, uuid7
 from pipewise.db.session import insert_later
+from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events.models import ScheduledAction
 
 DEFINITION = {"trigger": {"type": "record_created", "record_type": "contact"}, "steps": [{"id": "t", "type": "add_tag", "tag": "x"}]}
@@ -50,7 +51,7 @@ def test_rows_wait_until_a_read_and_keep_foreign_key_order(session, workflow):
     insert_later(session, Decision, decision_row(workflow, first, "two"))
     # A plain insert into an unrelated table does not write them ...
     session.execute(insert(ScheduledAction).values(key="k", kind="noop", payload={}, run_at=utcnow(), status="pending"))
-    assert session.connection().info.get("pipewise.deferred_inserts")
+    assert unit_of_work(session).deferred_inserts
     # ... a read does, enrollment first, decisions in the order they were made.
     rows = session.execute(select(Decision.message, Decision.details, Decision.step_id).order_by(Decision.id)).all()
     assert [(r.message, r.details, r.step_id) for r in rows] == [

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pipewise.db.session import dialect_insert
+from pipewise.db.unit_of_work import existing_unit_of_work
 from pipewise.events.base import DomainEvent, RecordEvent, names_of
 from pipewise.events.models import OutboxEvent, ScheduledAction
 
@@ -65,14 +66,12 @@ ActionHandler = Callable[[Session, ScheduledAction], None]
 BatchPreparer = Callable[[Session, list[ScheduledAction]], None]
 EventsPreparer = Callable[[Session, list["Event"]], None]
 
-# session.info flag: the worker is running a batch without a savepoint per item.
-OPTIMISTIC = "pipewise.optimistic_batch"
-
-
 def optimistic(session: Session) -> bool:
     """True while the worker runs a batch without a savepoint per item: a failure
-    should propagate (the batch is then run again item by item) rather than be caught."""
-    return bool(session.info.get(OPTIMISTIC))
+    should propagate (the batch is then run again item by item) rather than be caught.
+    The worker sets it on the transaction's unit of work."""
+    work = existing_unit_of_work(session)
+    return work is not None and work.optimistic
 
 
 EventTypes = type[DomainEvent] | tuple[type[DomainEvent], ...]

@@ -21,7 +21,7 @@ from pipewise.records import normalize
 from pipewise.records.checks import check_choice, check_required_text, normalize_field, tidy_names
 from pipewise.records.history import record_change
 from pipewise.records.service import RecordService, apply_changes
-from pipewise.scoring.service import DEFERRED
+from pipewise.scoring.service import scoring_deferred
 
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "converted", "disqualified")
 CONSENT_STATES = ("unknown", "granted", "withdrawn")
@@ -68,7 +68,7 @@ class LeadService(RecordService[Lead]):
     def after_create(self, session: Session, record: Lead, *, actor: Actor) -> None:
         session.flush()
         dedup.check_lead(session, record)
-        if not session.info.get(DEFERRED):
+        if not scoring_deferred(session):
             score_leads(session, [record.id], cause="created", actor=actor)
 
     def after_update(self, session: Session, record: Lead, changes: dict[str, Any], *, actor: Actor) -> None:
@@ -78,7 +78,7 @@ class LeadService(RecordService[Lead]):
         if changes.keys() & {"email", "first_name", "last_name", "company", "phone", "domain"}:
             session.flush()
             dedup.check_lead(session, record)
-        if changes.keys() & FIT_FIELDS and not session.info.get(DEFERRED):
+        if changes.keys() & FIT_FIELDS and not scoring_deferred(session):
             session.flush()
             score_leads(session, [record.id], cause="details changed", actor=actor)
 

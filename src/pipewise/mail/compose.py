@@ -77,9 +77,10 @@ def by_key(session: Session, send_key: str) -> EmailMessage | None:
     return session.scalar(select(EmailMessage).where(EmailMessage.send_key == send_key))
 
 
-def queue(session: Session, letter: Letter, *, immediately: bool = True) -> EmailMessage:
-    """Write ``letter`` to the ledger and arrange its delivery (right after the caller's
-    transaction commits when ``immediately``, else on the worker's next pass)."""
+def queue(session: Session, letter: Letter, *, immediately: bool) -> EmailMessage:
+    """Write ``letter`` to the ledger and arrange its delivery: right after the caller's
+    transaction commits when ``immediately`` (only the worker asks for that), else on the
+    worker's next pass (a request: no web process speaks SMTP)."""
     if letter.send_key:
         existing = by_key(session, letter.send_key)
         if existing is not None:

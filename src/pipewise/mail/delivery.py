@@ -7,22 +7,25 @@ dot. A worker that dies in ``sending`` leaves nothing at the server (no dot, no 
 so the next attempt sends again; one that dies in ``committing`` has most likely sent the
 dot, so the next attempt records the message as sent instead of sending it twice.
 
-Delivery runs outside the worker's transaction (right after it commits), so a slow SMTP
-server never holds a database lock; a ``mail.deliver`` timer per message is the safety
-net that picks up whatever a crash left behind."""
+Delivery runs outside the worker's transaction (right after it commits, as after-commit
+work of its unit of work), so a slow SMTP server never holds a database lock; a
+``mail.deliver`` timer per message is the safety net that picks up whatever a crash left
+behind. A request only queues: the worker sends."""
 
 import logging
 import os
 import socket
 import threading
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Contact
 from pipewise.db.session import session_scope
+from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
 from pipewise.events.models import ScheduledAction
 from pipewise.mail import caps, clock, hooks, secrets
@@ -47,8 +50,13 @@ log = logging.getLogger("pipewise.mail")
 DELIVER_ACTION = "mail.deliver"
 FINAL_STATUSES = ("sent", "bounced", "failed", "cancelled")
 MAX_ATTEMPTS = 8
-_PENDING = "pipewise.mail.pending"
-_COMMITTED = "pipewise.mail.committed"
+
+
+@dataclass
+class DeliverAfterCommit:
+    """The messages a transaction queued for delivery right after it commits."""
+
+    message_ids: list[uuid.UUID] = field(default_factory=list)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -74,24 +82,16 @@ def enqueue(session: Session, message: EmailMessage, *, immediately: bool) -> No
     now = clock.now()
     schedule_check(session, message.id, now + lease() if immediately else now)
     if immediately:
-        session.info.setdefault(_PENDING, []).append(message.id)
-        if not event.contains(session, "after_commit", _mark_committed):
-            event.listen(session, "after_commit", _mark_committed)
-            event.listen(session, "after_transaction_end", _deliver_pending)
+        work = unit_of_work(session)
+        pending = work.state(DeliverAfterCommit)
+        if not pending.message_ids:
+            work.after_commit(lambda: _deliver_all(pending.message_ids))
+        pending.message_ids.append(message.id)
 
 
-def _mark_committed(session: Session) -> None:
-    if not session.in_nested_transaction():
-        session.info[_COMMITTED] = True
-
-
-def _deliver_pending(session: Session, transaction: SessionTransaction) -> None:
-    """Runs once the transaction is over (and its locks released), never inside it."""
-    if transaction.parent is not None:
-        return
-    pending = session.info.pop(_PENDING, [])
-    if not session.info.pop(_COMMITTED, False):
-        return  # rolled back: nothing was queued after all
+def _deliver_all(pending: list[uuid.UUID]) -> None:
+    """Runs once the transaction has committed and its locks are released, never inside
+    it (nor after a rollback: then nothing was queued after all)."""
     transports = Transports()
     try:
         for message_id in pending:

@@ -64,7 +64,7 @@ class SenderAddressService:
                 text=f"{user.name} asked to send e-mail from Pipewise as {normalized}.\n\n"
                      f"If that was you, confirm the address by opening this link:\n{link}\n\n"
                      "If it was not, ignore this message; nothing changes.",
-            ))
+            ), immediately=False)
         return row
 
     def confirm(self, session: Session, token: str) -> MailAddress:

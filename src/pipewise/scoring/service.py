@@ -6,15 +6,16 @@ and moves the lifecycle when a score crosses the threshold."""
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow
 from pipewise.db.session import cached_lookup
+from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ErrorCollector, ValidationFailed
 from pipewise.events import bus
 from pipewise.scoring import rules
@@ -181,25 +182,34 @@ def schedule_decay(session: Session, *, after: datetime | None = None) -> None:
     if after is None and marker in _decay_scheduled:
         return
     bus.schedule(session, key=key, kind=DECAY_ACTION, run_at=run_at)
-    session.info.setdefault(_MARKERS, set()).add(marker)
+    work = unit_of_work(session)
+    scoring = work.state(_ScoringWork)
+    if not scoring.decay_markers:
+        work.after_commit(lambda: _decay_scheduled.update(scoring.decay_markers))
+    scoring.decay_markers.add(marker)
 
 
-_MARKERS = "pipewise.scoring.decay_markers"
-DEFERRED = "pipewise.scoring.deferred"
+@dataclass
+class _ScoringWork:
+    """Scoring's state in a transaction: whether leads are scored at the end instead, and
+    the decay timers it scheduled (remembered once it commits)."""
 
-
-@event.listens_for(Session, "after_commit")
-def _remember_committed_timers(session: Session) -> None:
-    if _MARKERS in session.info:
-        _decay_scheduled.update(session.info.pop(_MARKERS))
+    deferred: bool = False
+    decay_markers: set[str] = field(default_factory=set)
 
 
 @contextmanager
 def deferred(session: Session) -> Iterator[None]:
     """Inside this block, creating or changing a lead does not score it; the caller scores
     once at the end (capture adds the form fill first, then scores)."""
-    session.info[DEFERRED] = True
+    work = unit_of_work(session).state(_ScoringWork)
+    work.deferred = True
     try:
         yield
     finally:
-        session.info.pop(DEFERRED, None)
+        work.deferred = False
+
+
+def scoring_deferred(session: Session) -> bool:
+    """Whether the caller scores at the end (inside ``deferred``)."""
+    return unit_of_work(session).state(_ScoringWork).deferred

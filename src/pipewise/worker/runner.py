@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow
 from pipewise.db.session import refresh_statistics, session_scope
+from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
 from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
 
@@ -79,7 +80,7 @@ def run_batch(claim: Claim[T], work: Callable[[Session, Sequence[T]], None]) -> 
     claimed: list[int] = []
     try:
         with session_scope() as session:
-            session.info[bus.OPTIMISTIC] = True
+            unit_of_work(session).optimistic = True
             items = claim(session, None)
             claimed = [item.id for item in items]  # type: ignore[attr-defined]
             work(session, items)

@@ -1,0 +1,111 @@
+"""Inserts deferred to one multi-row statement per table.
+
+A batch that adds many small rows (a tag per workflow step, an enrollment per event) writes
+them as one INSERT per table rather than one each. The rows wait in the unit of work
+(``db.session.insert_later``) and are written before a statement that may read them or
+point at them (not before a plain INSERT into an unrelated table), before an ORM flush,
+before a savepoint opens (so that its rollback leaves them) and before commit; a rollback
+drops the rows deferred since the transaction or savepoint began. ``ignore_conflicts=False``
+rows fail the statement on a unique violation, which fails the transaction: for callers
+that then run again without deferring (a worker's optimistic batch).
+
+Savepoints, commits and rollbacks are seen on the connection, so the connection carries
+a reference to the waiting rows while there are any."""
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.schema import sort_tables
+from sqlalchemy.sql.dml import Insert
+
+_CHUNK = 1000
+_ON_CONNECTION = "pipewise.deferred_inserts"
+
+
+class DeferredInserts:
+    """The rows of one transaction waiting to be inserted, by (table, ignore_conflicts)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[Table, bool], list[dict[str, Any]]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def add(self, connection: Connection, table: Table, row: dict[str, Any], *, ignore_conflicts: bool) -> None:
+        connection.info[_ON_CONNECTION] = self
+        self.rows.setdefault((table, ignore_conflicts), []).append(row)
+
+    def needed_by(self, statement: Any) -> bool:
+        """Whether ``statement`` may read or reference the waiting rows: anything but a plain
+        ``INSERT … VALUES`` into a table that is not waiting and has no foreign key to one."""
+        if not isinstance(statement, Insert) or statement.select is not None:
+            return True
+        waiting = {table for table, _ignore in self.rows}
+        table = statement.table
+        return table in waiting or any(fk.column.table in waiting for fk in table.foreign_keys)
+
+    def write(self, connection: Connection) -> None:
+        rows, self.rows = self.rows, {}
+        if not rows:
+            return
+        order = {table: n for n, table in enumerate(sort_tables({table for table, _ignore in rows}))}
+        for (table, ignore_conflicts), same_table in sorted(rows.items(), key=lambda item: order[item[0][0]]):
+            if connection.dialect.name == "postgresql":
+                _insert_unnest(connection, table, same_table, ignore_conflicts)
+                continue
+            for start in range(0, len(same_table), _CHUNK):
+                statement = sqlite_insert(table).values(same_table[start : start + _CHUNK])
+                connection.execute(statement.on_conflict_do_nothing() if ignore_conflicts else statement)
+
+    def drop(self) -> None:
+        self.rows = {}
+
+
+def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, Any]], ignore_conflicts: bool) -> None:
+    """PostgreSQL: ``INSERT … SELECT * FROM unnest(<one array per column>)`` — a short
+    statement whatever the number of rows, where a multi-row VALUES list costs SQLAlchemy
+    and psycopg time for every placeholder. Column defaults and bind processing (UTC
+    datetimes, JSONB) are applied here as Core would."""
+    dialect = connection.dialect
+    given = set().union(*rows)
+    names = [column.name for column in table.columns if column.name in given or _python_default(column) is not None]
+    arrays: list[list[Any]] = [[] for _ in names]
+    processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]  # noqa: SLF001
+    for row in rows:
+        for index, name in enumerate(names):
+            if name in row:
+                arrays[index].append(row[name])
+            else:
+                default = _python_default(table.columns[name])
+                arrays[index].append(None if default is None else default.arg if default.is_scalar else default.arg(None))
+    for index, process in enumerate(processors):
+        if process is not None:
+            arrays[index] = [None if value is None else process(value) for value in arrays[index]]
+    casts = ", ".join(f"%s::{table.columns[name].type.dialect_impl(dialect).compile(dialect=dialect)}[]" for name in names)
+    columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns}) SELECT * FROM unnest({casts})"
+    connection.exec_driver_sql(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), tuple(arrays))
+
+
+def _python_default(column: Any) -> Any:
+    default = column.default
+    return default if default is not None and (default.is_scalar or default.is_callable) else None
+
+
+def _write_before_savepoint(connection: Connection, _name: str) -> None:
+    waiting = connection.info.get(_ON_CONNECTION)
+    if waiting is not None:
+        waiting.write(connection)
+
+
+def _drop_on_connection(connection: Connection, *_args: Any) -> None:
+    waiting = connection.info.pop(_ON_CONNECTION, None)
+    if waiting is not None:
+        waiting.drop()
+
+
+event.listen(Engine, "savepoint", _write_before_savepoint)
+event.listen(Engine, "rollback_savepoint", _drop_on_connection)
+event.listen(Engine, "rollback", _drop_on_connection)
+event.listen(Engine, "commit", _drop_on_connection)
