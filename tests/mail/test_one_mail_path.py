@@ -3,19 +3,16 @@ outside ``pipewise/mail/`` speaks SMTP, builds a MIME message or writes an ``.em
 and a rep's manual e-mail step sent from the web is only queued there."""
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 import pipewise
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
-from pipewise.mail.settings import get_mail_settings
 from pipewise.sequences.models import EmailMessage
 from pipewise.sequences.service import sequence_service
-from tests.sequences.support import SmtpServer, live_sequence, run_worker
+from tests.sequences.support import live_sequence, run_worker, smtp  # noqa: F401 - smtp is a fixture
 from tests.web.conftest import WebClient
 
 SOURCE = Path(pipewise.__file__).parent
@@ -94,19 +91,6 @@ def test_the_check_sees_each_way_of_sending():
 
 
 # -- a manual step's message leaves from the worker --
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    """A real SMTP server on loopback, set as the global SMTP server."""
-    server = SmtpServer().start()
-    monkeypatch.setenv("PIPEWISE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("PIPEWISE_SMTP_PORT", str(server.port))
-    monkeypatch.setenv("PIPEWISE_SMTP_SECURITY", "none")
-    get_mail_settings.cache_clear()
-    yield server
-    server.stop()
-    get_mail_settings.cache_clear()
 
 
 MANUAL = {"kind": "manual_email", "variants": [{"label": "A", "subject": "Quick question, {{ contact.first_name }}",

@@ -4,23 +4,9 @@ import pytest
 
 from pipewise.config import get_settings
 from pipewise.mail import clock as mail_clock
-from pipewise.mail.settings import get_mail_settings
 from pipewise.sequences import clock as sequence_clock
 from pipewise.worker import runner
-from tests.sequences.support import INBOUND_SECRET, Clock, SmtpServer
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    """A real SMTP server on loopback, set as the global SMTP server."""
-    server = SmtpServer().start()
-    monkeypatch.setenv("PIPEWISE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("PIPEWISE_SMTP_PORT", str(server.port))
-    monkeypatch.setenv("PIPEWISE_SMTP_SECURITY", "none")
-    get_mail_settings.cache_clear()
-    yield server
-    server.stop()
-    get_mail_settings.cache_clear()
+from tests.sequences.support import INBOUND_SECRET, Clock, smtp  # noqa: F401 - smtp is a fixture
 
 
 @pytest.fixture

@@ -7,16 +7,18 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.mail import gateway
+from pipewise.mail.settings import get_mail_settings
 from pipewise.sequences.models import Mailbox
 from pipewise.sequences.service import sequence_service
 from pipewise.worker.runner import Worker
@@ -142,3 +144,16 @@ def live_sequence(session, name: str, steps: list[dict[str, Any]], **kw: Any):  
     sequence_service.activate(session, sequence.id, actor=SYSTEM_ACTOR)
     session.flush()
     return sequence
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback, set as the global SMTP server."""
+    server = SmtpServer().start()
+    monkeypatch.setenv("PIPEWISE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PIPEWISE_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("PIPEWISE_SMTP_SECURITY", "none")
+    get_mail_settings.cache_clear()
+    yield server
+    server.stop()
+    get_mail_settings.cache_clear()
