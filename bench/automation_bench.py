@@ -79,9 +79,10 @@ def timers(url: str, sizes: list[int]) -> None:
 
 def _work(url: str, name: str, ready) -> None:  # type: ignore[no-untyped-def]
     use_database(url)
-    import pipewise.automation.handlers  # noqa: F401
+    from pipewise import domains
     from pipewise.worker.runner import Worker
 
+    domains.load()  # every domain's handlers, as `pipewise worker` has them
     worker = Worker(name=name, batch_size=200)
     ready.wait()  # imports and connections are not part of the measure
     worker.run_until_idle()
@@ -144,9 +145,10 @@ def steps(url: str, enrollments: int, workers: int, via_timers: bool) -> None:
 
 def _work_forever(url: str, name: str) -> None:
     use_database(url)
-    import pipewise.automation.handlers  # noqa: F401
+    from pipewise import domains
     from pipewise.worker.runner import Worker
 
+    domains.load()
     Worker(name=name, batch_size=200).run_forever(poll_seconds=0.05)
 
 
