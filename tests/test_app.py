@@ -32,8 +32,9 @@ def test_in_process_worker_delivers_events_after_commit(factory, session):
 
 
 def test_heavy_libraries_load_when_first_used_not_at_start():
-    """An API process and the CLI start without scikit-learn, SciPy, NumPy or pandas: they
-    load with the first model training or scoring that needs them."""
+    """An API process and the CLI start without scikit-learn, SciPy, NumPy, pandas or the
+    phone geocoder's place names (about 100 MB): they load with the first model training,
+    scoring or country cleaning that needs them."""
     import subprocess
     import sys
 
@@ -42,7 +43,8 @@ def test_heavy_libraries_load_when_first_used_not_at_start():
         "from pipewise.app import create_app\n"
         "create_app(start_worker=False)\n"
         "import pipewise.cli.main\n"
-        "print(sorted(m for m in ('sklearn', 'scipy', 'numpy', 'pandas', 'joblib') if m in sys.modules))\n"
+        "heavy = ('sklearn', 'scipy', 'numpy', 'pandas', 'joblib', 'phonenumbers.geodata')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from functools import lru_cache, wraps
 
 import phonenumbers
-from phonenumbers import geocoder
 
 from pipewise.records import normalize
 
@@ -225,6 +224,10 @@ _COUNTRY_ALIASES = {
 
 @lru_cache(maxsize=1)
 def _country_names() -> dict[str, str]:
+    # Imported here: the geocoder brings every region's place names (about 100 MB), which
+    # only cleaning a country name needs.
+    from phonenumbers import geocoder
+
     names: dict[str, str] = {}
     for code in phonenumbers.SUPPORTED_REGIONS:
         name = geocoder._region_display_name(code, "en", None, None)  # noqa: SLF001 - the only English names shipped
