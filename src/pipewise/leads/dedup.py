@@ -278,6 +278,14 @@ def reviewable_pair(session: Session, actor: Actor, pair_id: int) -> DuplicateCa
     return session.scalar(_reviewable(session, actor).where(DuplicateCandidate.id == pair_id))
 
 
+def dismiss(session: Session, actor: Actor, pair_id: int) -> DuplicateCandidate | None:
+    """Mark a pair the actor may review as "not a duplicate"; None when there is none."""
+    pair = reviewable_pair(session, actor, pair_id)
+    if pair is not None:
+        pair.status = "dismissed"
+    return pair
+
+
 # -- the whole database --
 
 

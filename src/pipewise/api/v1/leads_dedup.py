@@ -64,10 +64,9 @@ def scan(session: DbSession, actor: CurrentActor) -> Any:
 
 @router.post("/duplicates/{candidate_id}/dismiss", response_model=CandidateOut, summary="Not a duplicate")
 def dismiss(candidate_id: int, session: DbSession, actor: CurrentActor) -> Any:
-    pair = dedup.reviewable_pair(session, actor, candidate_id)
+    pair = dedup.dismiss(session, actor, candidate_id)
     if pair is None:
         raise NotFound(f"no duplicate pair {candidate_id}")
-    pair.status = "dismissed"
     return pair
 
 

@@ -25,7 +25,7 @@ def resolve(candidate_id: int, request: Request, session: DbSession, me: Current
         raise ValidationFailed.on("pair", "that pair was already handled")
     action = form.get("action")
     if action == "dismiss":
-        pair.status = "dismissed"
+        dedup.dismiss(session, me.actor, pair.id)
         flash(request, "Marked as not a duplicate.")
     elif pair.record_type != pair.candidate_type:
         raise ValidationFailed.on("pair", "a lead and a contact are not merged; convert the lead instead")
