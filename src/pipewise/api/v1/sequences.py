@@ -13,6 +13,7 @@ from markupsafe import escape
 from pipewise.api.deps import CurrentActor, DbSession, RawBody, Unauthorized
 from pipewise.errors import PipewiseError, ValidationFailed
 from pipewise.mail import consent, gateway, ledger, tracking
+from pipewise.mail import schemas as mail_schemas
 from pipewise.mail.mailboxes import mailbox_service
 from pipewise.mail.senders import sender_address_service
 from pipewise.mail.suppression import suppression_service
@@ -165,24 +166,24 @@ def preview(body: s.PreviewIn, session: DbSession, actor: CurrentActor) -> Any:
     return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
 
 
-@router.get("/mailboxes", response_model=list[s.Mailbox])
+@router.get("/mailboxes", response_model=list[mail_schemas.Mailbox])
 def list_mailboxes(session: DbSession, actor: CurrentActor) -> Any:
     return mailbox_service.all(session, actor=actor)
 
 
-@router.put("/mailboxes", response_model=s.Mailbox, summary="Set up or change a user's mailbox (yours by default)")
-def save_mailbox(body: s.MailboxCreate, session: DbSession, actor: CurrentActor) -> Any:
+@router.put("/mailboxes", response_model=mail_schemas.Mailbox, summary="Set up or change a user's mailbox (yours by default)")
+def save_mailbox(body: mail_schemas.MailboxCreate, session: DbSession, actor: CurrentActor) -> Any:
     return mailbox_service.save(session, data=body.model_dump(exclude_unset=True), actor=actor)
 
 
-@router.get("/mail-addresses", response_model=list[s.MailAddressOut], summary="From addresses you may send as (admins: everyone's)")
+@router.get("/mail-addresses", response_model=list[mail_schemas.MailAddressOut], summary="From addresses you may send as (admins: everyone's)")
 def list_mail_addresses(session: DbSession, actor: CurrentActor) -> Any:
     return sender_address_service.all(session, actor=actor)
 
 
-@router.post("/mail-addresses", status_code=201, response_model=s.MailAddressOut,
+@router.post("/mail-addresses", status_code=201, response_model=mail_schemas.MailAddressOut,
              summary="Ask to send as an address: an admin approves it, anyone else gets a confirmation link e-mailed to it")
-def add_mail_address(body: s.MailAddressIn, session: DbSession, actor: CurrentActor) -> Any:
+def add_mail_address(body: mail_schemas.MailAddressIn, session: DbSession, actor: CurrentActor) -> Any:
     return sender_address_service.request(session, address=body.address, user_id=body.user_id, actor=actor)
 
 
@@ -191,12 +192,12 @@ def remove_mail_address(address_id: uuid.UUID, session: DbSession, actor: Curren
     sender_address_service.remove(session, address_id, actor=actor)
 
 
-@router.get("/email-messages", response_model=list[s.SentMessage], summary="Sent mail: yours and your team's (admins: all)")
+@router.get("/email-messages", response_model=list[mail_schemas.SentMessage], summary="Sent mail: yours and your team's (admins: all)")
 def list_sent_messages(session: DbSession, actor: CurrentActor, status: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> Any:
     return ledger.outbound(session, actor=actor, status=status, limit=limit)
 
 
-@router.get("/email-messages/{message_id}", response_model=s.SentMessage)
+@router.get("/email-messages/{message_id}", response_model=mail_schemas.SentMessage)
 def read_sent_message(message_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
     return ledger.get(session, message_id, actor=actor)
 
@@ -221,13 +222,13 @@ def delete_template(template_id: uuid.UUID, session: DbSession, actor: CurrentAc
     template_service.delete(session, template_id, actor=actor)
 
 
-@router.get("/suppressions", response_model=list[s.SuppressionOut])
+@router.get("/suppressions", response_model=list[mail_schemas.SuppressionOut])
 def list_suppressions(session: DbSession, actor: CurrentActor) -> Any:
     return suppression_service.all(session)
 
 
-@router.post("/suppressions", status_code=201, response_model=s.SuppressionOut)
-def add_suppression(body: s.SuppressionIn, session: DbSession, actor: CurrentActor) -> Any:
+@router.post("/suppressions", status_code=201, response_model=mail_schemas.SuppressionOut)
+def add_suppression(body: mail_schemas.SuppressionIn, session: DbSession, actor: CurrentActor) -> Any:
     return suppression_service.add(session, address=body.address, reason=body.reason, detail=body.detail, actor=actor)
 
 
@@ -239,7 +240,7 @@ def remove_suppression(address: str, session: DbSession, actor: CurrentActor) ->
 # -- public: mail gateways, recipients' mail clients --
 
 
-@public_router.post("/inbound/email", response_model=s.InboundResult, summary="Hand over one raw RFC 822 message (mail gateway)")
+@public_router.post("/inbound/email", response_model=mail_schemas.InboundResult, summary="Hand over one raw RFC 822 message (mail gateway)")
 def inbound_email(request: Request, session: DbSession, raw: RawBody) -> Any:
     """For the mail gateway only: the body is the raw message, signed with the gateway
     secret (``X-Pipewise-Signature``, see docs/sequences.md); a user's API token is not

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from pipewise.api.deps import DbSession
 from pipewise.errors import ValidationFailed
+from pipewise.mail.schemas import SuppressionIn
 from pipewise.mail.suppression import suppression_service
-from pipewise.sequences.schemas import SuppressionIn
 from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, render, web_router
 from pipewise.web.forms import Problems, checked
 
