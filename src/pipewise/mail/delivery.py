@@ -44,12 +44,14 @@ from pipewise.mail.transport import (
     build_mime,
     smtp_config,
 )
+from pipewise.runs.retry import RetryPolicy
 
 log = logging.getLogger("pipewise.mail")
 
 DELIVER_ACTION = "mail.deliver"
 FINAL_STATUSES = ("sent", "bounced", "failed", "cancelled")
-MAX_ATTEMPTS = 8
+# A refused or failed send is tried again after 1, 2, 4 … minutes (at most four hours), eight times in all.
+SEND_RETRIES = RetryPolicy(first=timedelta(minutes=1), cap=timedelta(hours=4), limit=8)
 
 
 @dataclass
@@ -57,11 +59,6 @@ class DeliverAfterCommit:
     """The messages a transaction queued for delivery right after it commits."""
 
     message_ids: list[uuid.UUID] = field(default_factory=list)
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """1, 2, 4 … minutes, capped at four hours."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 240))
 
 
 def worker_id() -> str:
@@ -252,12 +249,12 @@ def _record_failure(session: Session, message: EmailMessage, error: str, *, perm
     if permanent:
         mark_bounced(session, message, f"the server refused it: {error}")
         return None
-    if message.attempts >= MAX_ATTEMPTS:
+    if SEND_RETRIES.gives_up(message.attempts):
         message.status = "failed"
         hooks.refused(session, message, f"gave up after {message.attempts} attempts: {error}")
         return None
     message.status = "queued"
-    message.next_attempt_at = clock.now() + retry_delay(message.attempts)
+    message.next_attempt_at = clock.now() + SEND_RETRIES.delay(message.attempts)
     schedule_check(session, message.id, message.next_attempt_at)
     log.info("temporary failure sending %s (%s); retry at %s", message.message_id, error, message.next_attempt_at)
     return message.next_attempt_at
