@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 
 from pipewise.api.deps import CurrentActor, DbSession
 from pipewise.api.v1.crud import IfMatch, body_bytes, expected_versions, run_idempotent
-from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm import schemas as crm
 from pipewise.crm.service import task_service
 from pipewise.deals import schemas as deals
@@ -107,18 +106,18 @@ def record_timeline(
 
 @router.get("/me", response_model=auth_schemas.User, tags=["users"])
 def me(session: DbSession, actor: CurrentActor) -> Any:
-    return user_service.get(session, actor.id, actor=SYSTEM_ACTOR)
+    return user_service.get(session, actor.id, actor=actor)
 
 
 @router.post("/me/tokens", status_code=201, response_model=auth_schemas.TokenCreated, tags=["users"])
 def create_token(body: auth_schemas.TokenCreate, session: DbSession, actor: CurrentActor) -> Any:
     """The token is shown in this response only; Pipewise keeps just its hash (so this
     write deliberately ignores Idempotency-Key: replaying it would mean storing the secret)."""
-    user = user_service.get(session, actor.id, actor=SYSTEM_ACTOR)
+    user = user_service.get(session, actor.id, actor=actor)
     token, secret = token_service.create(session, user=user, name=body.name)
     return {"id": token.id, "name": token.name, "token": secret, "created_at": token.created_at}
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, tags=["users"])
 def revoke_token(token_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> None:
-    token_service.revoke(session, token_id=token_id, user=user_service.get(session, actor.id, actor=SYSTEM_ACTOR))
+    token_service.revoke(session, token_id=token_id, user=user_service.get(session, actor.id, actor=actor))
