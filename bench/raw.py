@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from pipewise.db.session import SQLITE_PRAGMAS
 
-RECORD_TABLES = ("contact", "record_history", "outbox_event")
+TRAIL_TABLES = ("record_history", "outbox_event")
 
 
 def connect(url: str) -> Any:
@@ -45,16 +45,19 @@ def _adapt(conn: Any, row: tuple) -> tuple:
 
 
 class CreatedRows:
-    """The rows a run of contact creates wrote, read back so they can be written again raw."""
+    """The rows a run of creates wrote (the records, their history and outbox rows), read
+    back so they can be written again raw."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, record_table: str = "contact") -> None:
+        self.record_table = record_table
+        self.tables = (record_table, *TRAIL_TABLES)
         self.columns: dict[str, list[str]] = {}
         self.rows: dict[str, list[tuple]] = {}
-        for table in RECORD_TABLES:
+        for table in self.tables:
             cur = conn.execute(f'SELECT * FROM "{table}"')
             self.columns[table] = [d[0] for d in cur.description]
             self.rows[table] = [_adapt(conn, tuple(r)) for r in cur.fetchall()]
-        self.count = len(self.rows["contact"])
+        self.count = len(self.rows[record_table])
 
     def insert_sql(self, conn: Any, table: str) -> str:
         cols = self.columns[table]
@@ -62,7 +65,7 @@ class CreatedRows:
 
     def clear(self, conn: Any) -> None:
         begin(conn)
-        for table in RECORD_TABLES:
+        for table in self.tables:
             conn.execute(f'DELETE FROM "{table}"')
         _commit(conn)
 
@@ -70,27 +73,27 @@ class CreatedRows:
         """All rows in one transaction, one executemany per table."""
         begin(conn)
         cur = conn.cursor()
-        for table in RECORD_TABLES:
+        for table in self.tables:
             cur.executemany(self.insert_sql(conn, table), self.rows[table])
         _commit(conn)
 
     def per_record_transactions(self, conn: Any) -> None:
-        """One transaction per contact with its history and outbox rows, as a request does."""
+        """One transaction per record with its history and outbox rows, as a request does."""
         by_record: dict[str, dict[Any, list[tuple]]] = {}
-        for table in ("record_history", "outbox_event"):
+        for table in TRAIL_TABLES:
             index = self.columns[table].index("record_id")
             grouped: dict[Any, list[tuple]] = defaultdict(list)
             for row in self.rows[table]:
                 grouped[row[index]].append(row)
             by_record[table] = grouped
-        sql = {t: self.insert_sql(conn, t) for t in RECORD_TABLES}
-        id_index = self.columns["contact"].index("id")
+        sql = {t: self.insert_sql(conn, t) for t in self.tables}
+        id_index = self.columns[self.record_table].index("id")
         cur = conn.cursor()
-        for contact in self.rows["contact"]:
+        for record in self.rows[self.record_table]:
             begin(conn)
-            cur.execute(sql["contact"], contact)
-            for table in ("record_history", "outbox_event"):
-                for row in by_record[table][contact[id_index]]:
+            cur.execute(sql[self.record_table], record)
+            for table in TRAIL_TABLES:
+                for row in by_record[table][record[id_index]]:
                     cur.execute(sql[table], row)
             _commit(conn)
 

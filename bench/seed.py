@@ -76,3 +76,16 @@ def contact_data(n: int, owner_id: uuid.UUID | None = None) -> dict:
     if owner_id is not None:
         data["owner_id"] = str(owner_id)
     return data
+
+
+def lead_data(n: int) -> dict:
+    """The body of the n-th benchmark lead, as a web form or an integration would send it."""
+    return {
+        "first_name": f"Grace{n}",
+        "last_name": f"Hopper{n}",
+        "email": f"grace.{n}@company{n % 997}.com",
+        "company": f"Company {n % 997}",
+        "title": ("VP Sales", "Head of Operations", "CTO", "Analyst")[n % 4],
+        "source": ("web", "event", "referral")[n % 3],
+        "country": "US",
+    }

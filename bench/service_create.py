@@ -12,7 +12,8 @@ from bench.seed import contact_data, seed_people
 from pipewise.crm.service import contact_service
 from pipewise.db.session import session_scope
 
-TARGET_PER_SECOND = 5_000
+TARGET_ONE_PER_TRANSACTION = 2_500
+TARGET_BATCHED = 5_000
 BATCH = 500
 
 
@@ -55,12 +56,12 @@ def run(target: Target, size: int) -> list[Figure]:
     raw_conn.close()
 
     figures = []
-    for case, measured, label, baseline in (
-        ("one create per transaction", per_txn, "raw, one transaction per contact", raw_per_txn),
-        (f"{BATCH} creates per transaction", in_batches, "raw executemany, one transaction", raw_batch),
+    for case, measured, label, baseline, goal in (
+        ("one create per transaction", per_txn, "raw, one transaction per contact", raw_per_txn, TARGET_ONE_PER_TRANSACTION),
+        (f"{BATCH} creates per transaction", in_batches, "raw executemany, one transaction", raw_batch, TARGET_BATCHED),
     ):
-        figures.append(Figure(target.label, case, measured[0], "/s", label, baseline[0], TARGET_PER_SECOND))
-        figures.append(Figure(target.label, f"{case}, per CPU-second", measured[1], "/s", label, baseline[1], TARGET_PER_SECOND))
+        figures.append(Figure(target.label, case, measured[0], "/s", label, baseline[0], goal))
+        figures.append(Figure(target.label, f"{case}, per CPU-second", measured[1], "/s", label, baseline[1], goal))
     return figures
 
 

@@ -19,6 +19,7 @@ from pipewise import domains  # noqa: E402
 from pipewise.config import get_settings  # noqa: E402
 from pipewise.db import migrate  # noqa: E402
 from pipewise.db.base import Base  # noqa: E402
+from pipewise.db import process_cache  # noqa: E402
 from pipewise.db.session import get_engine, get_sessionmaker, reset_engine  # noqa: E402
 
 domains.load()  # every record type, table and handler, as the app has them
@@ -52,6 +53,7 @@ def empty_all_tables() -> None:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+    process_cache.clear_all()  # the rows it kept are gone, deleted behind the ORM's back
 
 
 @pytest.fixture(autouse=True)

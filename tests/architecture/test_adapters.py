@@ -4,7 +4,8 @@
 - No database work on the event loop: an endpoint that does any is a plain ``def``, which
   FastAPI runs in its thread pool. The only ``async def`` endpoints and dependencies are the
   listed ones, and an async dependency only reads the request body.
-- One hop: no adapter hands work to the thread pool itself (``run_in_threadpool``).
+- One hop: no adapter hands work to the thread pool itself (``run_in_threadpool``); an API
+  handler's session is begun, used and committed in its one thread (``ApiRoute``).
 - No model queries in adapters: they call a domain's service or ``queries`` module."""
 
 import ast
@@ -17,6 +18,7 @@ import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from pipewise.api.deps import ApiRoute, request_session
 from pipewise.app import create_app
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "pipewise"
@@ -26,9 +28,11 @@ ADAPTERS = ("api", "web")
 ASYNC_ENDPOINTS = {
     "fastapi.applications:FastAPI.setup.<locals>.openapi": "FastAPI's own: the OpenAPI document, built in memory",
 }
-# Async dependencies: they read the request body, which arrives asynchronously, and hand it
-# to a plain ``def`` handler.
+# Async dependencies: they do no I/O but read the request (its body arrives asynchronously)
+# and hand it to a plain ``def`` handler.
 ASYNC_DEPENDENCIES = {
+    "pipewise.api.deps:request_session": "the API request's session object, begun by the handler's thread",
+    "pipewise.api.deps:bearer_token": "the API token read from the header, resolved in the handler's thread",
     "pipewise.web.common:posted_form": "a web form post",
     "pipewise.api.deps:request_body": "a raw body (a mail gateway's message, a workflow file)",
     "pipewise.api.v1.leads_forms:posted_fields": "a hosted form's post, form-encoded or JSON",
@@ -74,10 +78,22 @@ def test_async_dependencies_only_read_the_body(routes: list[Any]) -> None:
         if not isinstance(route, APIRoute):
             continue
         for dependency in _dependencies(route.dependant):
-            if dependency.call is not None and inspect.iscoroutinefunction(dependency.call):
+            call = dependency.call
+            if call is not None and (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)):
                 found.add(_name(dependency.call))
                 assert not dependency.dependencies, f"{_name(dependency.call)} must depend on nothing (no session)"
     assert found == set(ASYNC_DEPENDENCIES)
+
+
+def test_api_sessions_are_begun_and_committed_in_the_handlers_thread(routes: list[Any]) -> None:
+    """A route taking the API's session must be an ``ApiRoute``: its handler's thread begins,
+    commits or rolls back the session; elsewhere nobody would."""
+    for route in routes:
+        if isinstance(route, APIRoute) and any(d.call is request_session for d in _dependencies(route.dependant)):
+            assert isinstance(route, ApiRoute), f"{route.path}: build its router with api_router()"
+            direct = [d for d in route.dependant.dependencies if d.call is not request_session]
+            takers = [d for d in direct for sub in _dependencies(d) if sub.call is request_session]
+            assert not takers, f"{route.path}: only the handler may take the API session, not a dependency"
 
 
 def test_web_packages_mirror_the_template_folders() -> None:

@@ -6,6 +6,7 @@ import pytest
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.service import contact_service
 from pipewise.db.session import get_sessionmaker
+from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ValidationFailed
 from pipewise.records import custom_fields
 from pipewise.records.field_definitions import custom_field_service
@@ -92,4 +93,8 @@ class TestCachedOwnerCheck:
             contact_service.create(session, data={"last_name": f"P{n}", "owner_id": owner.id}, actor=SYSTEM_ACTOR)
 
         assert sum(isinstance(o, CustomFieldDefinition) for o in session.new) == 0
-        assert len(session.new) == 15  # contact, history and outbox row each: no lookup flushed them
+        # contact, history and outbox row each, waiting together: no lookup flushed them
+        waiting = unit_of_work(session).deferred_inserts.rows
+        assert sorted((table.name, len(rows)) for (table, _), rows in waiting.items()) == [
+            ("contact", 5), ("outbox_event", 5), ("record_history", 5),
+        ]

@@ -58,8 +58,9 @@ class TestRecord:
         assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
 
     def test_event_from_row_is_detached(self, session):
-        row = bus.record(session, DealWon(amount="5"))
+        bus.record(session, DealWon(amount="5"))
         session.commit()
+        row = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(1)).one()
 
         event = bus.Event.from_row(row)
         session.close()

@@ -36,9 +36,8 @@ def stage_change(**fields) -> DealStageChanged:  # type: ignore[no-untyped-def]
 
 
 def recorded(session, event: DomainEvent) -> bus.Event:  # type: ignore[no-untyped-def]
-    row = bus.record(session, event)
-    session.flush()
-    return bus.Event.from_row(row)
+    bus.record(session, event)
+    return bus.Event.from_row(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(1)).one())
 
 
 class TestAMoreSpecificFact:

@@ -23,12 +23,12 @@ class Boom(RuntimeError):
 
 
 def record_events(session, *names: str) -> list[int]:  # type: ignore[no-untyped-def]
-    rows = []
     for name in names:
         type_name, _, action = name.partition(".")
-        rows.append(bus.record(session, RecordEvent(type_name=type_name, action=action)))
+        bus.record(session, RecordEvent(type_name=type_name, action=action))
+    newest = session.scalars(select(OutboxEvent.id).order_by(OutboxEvent.id.desc()).limit(len(names))).all()
     session.commit()
-    return [r.id for r in rows]
+    return sorted(newest)
 
 
 def logging_subscriber(pattern: str, name: str) -> None:

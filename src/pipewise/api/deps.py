@@ -1,16 +1,32 @@
-from collections.abc import Iterator
-from typing import Annotated
+"""What every API request needs: a session, the caller, the raw body — and one trip to a
+worker thread for all of its database work.
 
-from fastapi import Depends, Request
+A plain-``def`` endpoint would otherwise make FastAPI hand work to its thread pool four
+times per request: to open the session, to resolve the token, to run the handler, and to
+commit. Each hand-off wakes a thread and then the event loop, and under load they were
+about a sixth of a create request's CPU time. On an ``api_router`` (route class
+``ApiRoute``) the session and the caller are only *prepared* on the event loop, with no
+I/O; the handler's thread then begins the transaction (the write lock on SQLite), resolves
+the token in one query, runs the handler and commits, in that order."""
+
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.db.session import session_scope
+from pipewise.db.session import begin_write, get_sessionmaker
 from pipewise.errors import PipewiseError
 from pipewise.people.service import token_service
 from pipewise.records.service import note_active_user
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITES = "pipewise.request_writes"
 
 
 class Unauthorized(PipewiseError):
@@ -18,28 +34,91 @@ class Unauthorized(PipewiseError):
     title = "Unauthorized"
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the request boundary commits (before the response is sent)."""
-    with session_scope(write=request.method not in READ_METHODS) as session:
+async def request_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session, not yet begun: its thread begins it (see ``ApiRoute``)."""
+    session = get_sessionmaker()()
+    session.info[_WRITES] = request.method not in READ_METHODS
+    try:
         yield session
+    finally:
+        # No I/O: the handler's thread has committed or rolled back. Only a route that is
+        # not an ``ApiRoute`` could leave a transaction open (tests/architecture forbids it).
+        session.close()
 
 
-DbSession = Annotated[Session, Depends(get_session, scope="function")]
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
 
-def current_actor(request: Request, session: DbSession) -> Actor:
+@dataclass(frozen=True)
+class PendingActor:
+    """A bearer token read from the header, resolved to an ``Actor`` in the handler's thread."""
+
+    secret: str
+
+
+def _bearer_secret(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    user = token_service.resolve(session, secret.strip())
-    if user is None:
+    return secret.strip()
+
+
+async def bearer_token(request: Request) -> PendingActor:
+    return PendingActor(_bearer_secret(request))
+
+
+CurrentActor = Annotated[Actor, Depends(bearer_token)]
+
+
+def resolve_actor(session: Session, secret: str) -> Actor:
+    actor = token_service.actor_for(session, secret)
+    if actor is None:
         raise Unauthorized("the API token is unknown, revoked, or its user is inactive")
-    note_active_user(session, user.id)
-    return Actor.for_user(session, user)
+    note_active_user(session, actor.id)
+    return actor
 
 
-CurrentActor = Annotated[Actor, Depends(current_actor)]
+def current_actor(request: Request, session: Session) -> Actor:
+    """The caller, resolved at once (for a dependency that runs before the handler)."""
+    return resolve_actor(session, _bearer_secret(request))
+
+
+def _in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(**values: Any) -> Any:
+        session = next((v for v in values.values() if isinstance(v, Session) and _WRITES in v.info), None)
+        if session is None:
+            return endpoint(**values)
+        try:
+            if session.info[_WRITES]:
+                begin_write(session)
+            for name, value in values.items():
+                if isinstance(value, PendingActor):
+                    values[name] = resolve_actor(session, value.secret)
+            result = endpoint(**values)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return result
+
+    return run
+
+
+class ApiRoute(APIRoute):
+    """Route class of the API: a plain-``def`` handler's session, caller, work and commit
+    run in one worker thread (see the module's docstring)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _in_one_thread(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    """The router for an API module (``ApiRoute`` built in)."""
+    return APIRouter(route_class=ApiRoute, **kwargs)
 
 
 async def request_body(request: Request) -> bytes:

@@ -41,13 +41,12 @@ class RequestLimits:
         settings = get_settings()
         path: str = scope["path"]
         limit = settings.max_import_bytes if path.startswith(IMPORT_PATHS) else settings.max_body_bytes
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        declared = headers.get("content-length", "")
+        declared, content_type = _body_headers(scope["headers"])
         if declared.isdigit() and int(declared) > limit:
             await problem(413, "Content too large", _too_large(limit))(scope, receive, send)
             return
         found = _query_problem(scope.get("query_string", b""))
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = content_type.split(";")[0].strip().lower()
         if found is None and (content_type.endswith("json") or content_type == "application/x-www-form-urlencoded"):
             body = await _read_body(receive, limit)
             if body is None:
@@ -63,6 +62,18 @@ class RequestLimits:
             await problem(422, "Validation failed", f"{field}: {message}", errors)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+    """Content-Length and Content-Type, the only headers the limits read (ASGI servers give
+    header names in lower case)."""
+    length = kind = ""
+    for name, value in headers:
+        if name == b"content-length":
+            length = value.decode("latin-1")
+        elif name == b"content-type":
+            kind = value.decode("latin-1")
+    return length, kind
 
 
 def _too_large(limit: int) -> str:

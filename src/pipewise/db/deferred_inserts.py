@@ -12,6 +12,7 @@ that then run again without deferring (a worker's optimistic batch).
 Savepoints, commits and rollbacks are seen on the connection, so the connection carries
 a reference to the waiting rows while there are any."""
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, event
@@ -19,7 +20,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.schema import sort_tables
 from sqlalchemy.sql.dml import Insert
 
-_CHUNK = 1000
 _ON_CONNECTION = "pipewise.deferred_inserts"
 
 
@@ -54,12 +54,32 @@ class DeferredInserts:
             if connection.dialect.name == "postgresql":
                 _insert_unnest(connection, table, same_table, ignore_conflicts)
                 continue
-            for start in range(0, len(same_table), _CHUNK):
-                statement = sqlite_insert(table).values(same_table[start : start + _CHUNK])
-                connection.execute(statement.on_conflict_do_nothing() if ignore_conflicts else statement)
+            statement = _sqlite_statement(table, ignore_conflicts)
+            for shape in _by_keys(same_table):
+                # executemany: one compiled statement, cached across transactions, which
+                # SQLAlchemy sends as multi-row VALUES ("insertmanyvalues").
+                connection.execute(statement, shape)
 
     def drop(self) -> None:
         self.rows = {}
+
+
+@cache
+def _sqlite_statement(table: Table, ignore_conflicts: bool) -> Insert:
+    statement = sqlite_insert(table)
+    return statement.on_conflict_do_nothing() if ignore_conflicts else statement
+
+
+def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows in runs that give the same columns (executemany needs one shape), keeping
+    their order: ids follow the order the rows were added in (the outbox's order)."""
+    runs: list[list[dict[str, Any]]] = []
+    for row in rows:
+        if runs and runs[-1][0].keys() == row.keys():
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
 
 
 def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, Any]], ignore_conflicts: bool) -> None:

@@ -7,13 +7,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from pipewise.config import get_settings
+from pipewise.db import process_cache
 from pipewise.db.unit_of_work import existing_unit_of_work, unit_of_work
+
+M = TypeVar("M")
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -63,13 +66,35 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
+class PipewiseSession(Session):
+    _autoflushing = False
+
+    def flush(self, objects: Any = None) -> None:
+        # An explicit flush also writes the deferred inserts (db/deferred_inserts.py), even
+        # when the ORM itself has nothing to flush: after it, the rows are in the database
+        # for any statement, raw ones included, and a constraint they break fails here. An
+        # autoflush leaves them waiting for a statement that needs them.
+        work = existing_unit_of_work(self)
+        if not self._autoflushing and work is not None and work.deferred_inserts and self.in_transaction():
+            work.deferred_inserts.write(self.connection())
+        super().flush(objects)
+
+    def _autoflush(self) -> None:
+        self._autoflushing = True
+        try:
+            super()._autoflush()
+        finally:
+            self._autoflushing = False
+
+
 @lru_cache
 def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    return sessionmaker(bind=get_engine(), class_=PipewiseSession, expire_on_commit=False)
 
 
 def reset_engine() -> None:
     """Forget the cached engine (tests and CLI commands that switch databases)."""
+    process_cache.clear_all()  # what it read belongs to the old database
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()
@@ -134,7 +159,44 @@ def dialect_insert(session: Session) -> Any:
 
 def insert_later(session: Session, model: type, row: dict[str, Any], *, ignore_conflicts: bool = True) -> None:
     """Insert ``row`` into ``model``'s table before a statement that may need it."""
-    unit_of_work(session).deferred_inserts.add(session.connection(), model.__table__, row, ignore_conflicts=ignore_conflicts)  # type: ignore[attr-defined]
+    work = unit_of_work(session)
+    table = model.__table__  # type: ignore[attr-defined]
+    if work.stamp_rows is not None:
+        work.stamp_rows(table, row)
+    work.deferred_inserts.add(session.connection(), table, row, ignore_conflicts=ignore_conflicts)
+
+
+def add_later(session: Session, model: type[M], values: dict[str, Any]) -> M:
+    """A new ``model`` object, persistent in ``session`` at once, whose row goes out with
+    the deferred inserts: one cached executemany per table at the next statement that may
+    read it, flush or commit, instead of a trip through the ORM's unit of work (most of
+    a one-record transaction's time). Every column is filled here (Python defaults, the
+    version at 1), so reading the object back needs no query."""
+    mapper = inspect(model)
+    work = unit_of_work(session)
+    if work.stamp_rows is not None:
+        values = dict(values)
+        work.stamp_rows(model.__table__, values)  # type: ignore[attr-defined]
+    row: dict[str, Any] = {}
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        if attribute.key in values:
+            row[column.key] = values[attribute.key]
+        elif column is mapper.version_id_col:
+            row[column.key] = 1
+        elif column.default is not None and column.default.is_scalar:
+            row[column.key] = column.default.arg
+        elif column.default is not None and column.default.is_callable:
+            row[column.key] = column.default.arg(None)
+        elif column.server_default is None:
+            row[column.key] = None
+    instance = model(**{a.key: row[a.columns[0].key] for a in mapper.column_attrs if a.columns[0].key in row})
+    make_transient_to_detached(instance)
+    session.add(instance)
+    work.deferred_inserts.add(session.connection(), model.__table__, row, ignore_conflicts=False)  # type: ignore[attr-defined]
+    work.forget(model)
+    process_cache.forget(session, {model})
+    return instance
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -49,6 +49,9 @@ class UnitOfWork:
         self.deferred_inserts = DeferredInserts()
         self.write_lock: threading.Lock | None = None
         self.optimistic = False
+        # Fills in what a deferred row leaves unset (the demo's story clock backdates
+        # timestamps this way); None: the columns' own defaults apply.
+        self.stamp_rows: Callable[[Any, dict[str, Any]], None] | None = None
         self._states: dict[type, Any] = {}
         self._after_commit: list[Callable[[], None]] = []
         self._committed = False

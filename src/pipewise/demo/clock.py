@@ -5,10 +5,11 @@ moment instead. Only timestamps nobody set explicitly are touched."""
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow
+from pipewise.db.unit_of_work import unit_of_work
 
 STAMPED_ON_INSERT = ("created_at", "updated_at", "at", "occurred_at")
 
@@ -20,6 +21,19 @@ class StoryClock:
     def attach(self, session: Session) -> None:
         event.listen(session, "transient_to_pending", self._stamp_new)
         event.listen(session, "before_flush", self._stamp_changed)
+        # Rows written as deferred inserts (history, outbox, records made by the services)
+        # are stamped as they are deferred.
+        event.listen(session, "after_begin", lambda *_args: self._stamp_deferred(session))
+        if session.in_transaction():
+            self._stamp_deferred(session)
+
+    def _stamp_deferred(self, session: Session) -> None:
+        unit_of_work(session).stamp_rows = self._stamp_row
+
+    def _stamp_row(self, table: Table, row: dict[str, object]) -> None:
+        for name in STAMPED_ON_INSERT:
+            if name in table.c and row.get(name) is None:
+                row[name] = self.now
 
     def _stamp_new(self, _session: Session, row: object) -> None:
         for name in STAMPED_ON_INSERT:

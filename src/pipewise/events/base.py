@@ -115,8 +115,15 @@ def names_of(name: str, payload: dict[str, Any]) -> tuple[str, ...]:
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
+class JsonReady(dict):  # type: ignore[type-arg]
+    """A dict ``jsonable`` made already: passing it through again costs nothing (a record's
+    changes go into its history row and its event's payload)."""
+
+
 def _jsonable(value: Any) -> Any:
     if type(value) in _PLAIN:  # the common case, checked first: this runs on every write
+        return value
+    if type(value) is JsonReady:
         return value
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -127,4 +134,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-jsonable = _jsonable
+def jsonable(value: Any) -> Any:
+    """``value`` in JSON's types (str() for the rest); a dict comes back ``JsonReady``."""
+    made = _jsonable(value)
+    return JsonReady(made) if type(made) is dict else made

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pipewise.db.session import dialect_insert
+from pipewise.db.session import dialect_insert, insert_later
 from pipewise.db.unit_of_work import existing_unit_of_work
 from pipewise.events.base import DomainEvent, RecordEvent, names_of
 from pipewise.events.models import OutboxEvent, ScheduledAction
@@ -195,16 +195,19 @@ def subscription(subscriber: str) -> Subscription | None:
     return _subscriptions.get(subscriber)
 
 
-def record(session: Session, event: DomainEvent) -> OutboxEvent:
-    row = OutboxEvent(
-        name=event.event_name(),
-        record_type=event.event_record_type(),
-        record_id=event.record_id,
-        actor_id=event.actor_id,
-        payload=event.payload(),
-    )
-    session.add(row)
-    return row
+def record(session: Session, event: DomainEvent) -> None:
+    """Add ``event`` to the outbox in the caller's transaction. The row waits with the
+    transaction's other deferred inserts and goes out in one statement per table before
+    anything that may read it, or at commit (``db/deferred_inserts.py``)."""
+    row = {
+        "name": event.event_name(),
+        "record_type": event.event_record_type(),
+        "record_id": event.record_id,
+        "actor_id": event.actor_id,
+        "payload": event.payload(),
+        "processed_at": None,
+    }
+    insert_later(session, OutboxEvent, row, ignore_conflicts=False)
 
 
 def handles_action(

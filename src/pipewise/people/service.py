@@ -6,7 +6,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import ApiToken, Role, Team, User
@@ -211,6 +211,16 @@ def reassign_owned(session: Session, leaving: User, successor: User, *, actor: A
     session.flush()
 
 
+_managed = Team.__table__.alias("managed")
+_ACTOR_BY_TOKEN = (
+    select(User.id, User.role, User.team_id, User.email, User.name, _managed.c.id)
+    .select_from(ApiToken)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(_managed, _managed.c.manager_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+)
+
+
 class TokenService:
     def create(self, session: Session, *, user: User, name: str = "api") -> tuple[ApiToken, str]:
         """Return the stored token and the secret, which is never stored nor shown again."""
@@ -219,6 +229,19 @@ class TokenService:
         session.add(token)
         session.flush()
         return token, secret
+
+    def actor_for(self, session: Session, secret: str) -> Actor | None:
+        """The acting user of a live token, with the teams they act for, in one query
+        (a row per team the user manages); None if the token is unknown, revoked or its
+        user inactive. Read on every API request, never cached: a revocation applies at once."""
+        rows = session.execute(_ACTOR_BY_TOKEN, {"token_hash": hash_token(secret)}).all()
+        if not rows:
+            return None
+        user_id, role, team_id, email, name = rows[0][:5]
+        teams = {managed for *_user, managed in rows if managed is not None}
+        if team_id is not None:
+            teams.add(team_id)
+        return Actor(id=user_id, role=role, team_ids=frozenset(teams), email=email, name=name)
 
     def resolve(self, session: Session, secret: str) -> User | None:
         token = session.scalar(

@@ -2,6 +2,7 @@
 each record's ``custom`` JSON (numbers as numbers, dates as ISO strings)."""
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, DecimalException
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise.db.process_cache import ProcessCache
 from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector
 from pipewise.records.bounds import NUL_MESSAGE
@@ -21,6 +23,19 @@ MAX_DIGITS = 15
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 
+@dataclass(frozen=True)
+class FieldRule:
+    """What validation needs of a definition, safe to share between threads."""
+
+    key: str
+    field_type: str
+    choices: tuple[Any, ...]
+    required: bool
+
+
+_rules: ProcessCache[dict[str, FieldRule]] = ProcessCache("custom field rules", models=(CustomFieldDefinition,))
+
+
 def definitions(session: Session, record_type: str) -> dict[str, CustomFieldDefinition]:
     def load() -> dict[str, CustomFieldDefinition]:
         rows = session.scalars(select(CustomFieldDefinition).where(CustomFieldDefinition.record_type == record_type))
@@ -29,7 +44,21 @@ def definitions(session: Session, record_type: str) -> dict[str, CustomFieldDefi
     return dict(cached_lookup(session, CustomFieldDefinition, record_type, load))
 
 
-def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
+def rules(session: Session, record_type: str) -> dict[str, FieldRule]:
+    """The validation rules of ``record_type``'s custom fields, kept by the process
+    (``db/process_cache.py``: a definition added elsewhere applies within seconds)."""
+
+    def load() -> dict[str, FieldRule]:
+        rows = session.execute(
+            select(CustomFieldDefinition.key, CustomFieldDefinition.field_type, CustomFieldDefinition.choices,
+                   CustomFieldDefinition.required).where(CustomFieldDefinition.record_type == record_type)
+        )
+        return {key: FieldRule(key, kind, tuple(choices or ()), bool(required)) for key, kind, choices, required in rows}
+
+    return _rules.get(session, record_type, load)
+
+
+def _coerce(definition: FieldRule, value: Any) -> Any:
     if definition.field_type == "number":
         if isinstance(value, bool):
             raise ValueError("must be a number")
@@ -70,7 +99,7 @@ def validate(
     errors: ErrorCollector,
 ) -> dict[str, Any]:
     """Merge ``values`` into ``existing`` (``None`` clears a field); return the new dict."""
-    defs = definitions(session, record_type)
+    defs = rules(session, record_type)
     merged = dict(existing or {})
     for key, value in values.items():
         definition = defs.get(key)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
+from pipewise.db.session import insert_later
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent, jsonable
 from pipewise.records.filters import coerce
@@ -31,8 +32,10 @@ def record_change(
     envelope is filled in here) or else as the generic ``<type>.<action>``."""
     stored = jsonable(changes)
     actor_id = actor.id if actor is not None and actor.id.int != 0 else None
-    session.add(
-        RecordHistory(record_type=record_type, record_id=record_id, action=action, changes=stored, actor_id=actor_id)
+    insert_later(
+        session, RecordHistory,
+        {"record_type": record_type, "record_id": record_id, "action": action, "changes": stored, "actor_id": actor_id},
+        ignore_conflicts=False,
     )
     envelope = {"record_id": record_id, "actor_id": actor_id, "action": action, "type_name": record_type, "changes": stored}
     bus.record(session, dataclasses.replace(event, **envelope) if event is not None else RecordEvent(**envelope))

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, can_reach_owner
 from pipewise.db.base import uuid7
-from pipewise.db.session import cached_lookup
+from pipewise.db.process_cache import ProcessCache
+from pipewise.db.session import add_later, cached_lookup
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, PreconditionFailed
 from pipewise.events.base import RecordEvent
 from pipewise.records import bounds, custom_fields
@@ -34,8 +35,15 @@ def apply_changes(record: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
     return changes
 
 
+# Whether a user is active, read on every write that sets an owner; a deactivation made in
+# another process applies to new assignments within the cache's few seconds.
+_active_users: ProcessCache[uuid.UUID | None] = ProcessCache("active users", models=(User,))
+
+
 def _active_user(session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
-    return session.scalar(select(User.id).where(User.id == user_id, User.is_active.is_(True)))
+    return _active_users.get(
+        session, user_id, lambda: session.scalar(select(User.id).where(User.id == user_id, User.is_active.is_(True)))
+    )
 
 
 def note_active_user(session: Session, user_id: uuid.UUID) -> None:
@@ -120,8 +128,7 @@ class RecordService(Generic[M]):
         if self.spec.owned and "owner_id" not in data and actor is not SYSTEM_ACTOR:
             data["owner_id"] = actor.id
         data = self.prepare(session, data, actor=actor, record=None)
-        record = self.spec.model(id=uuid7(), **data)
-        session.add(record)
+        record = add_later(session, self.spec.model, {"id": uuid7(), **data})
         changes = {k: [None, v] for k, v in data.items() if v not in (None, {}, [])}
         record_change(
             session, record_type=self.spec.name, record_id=record.id, action="created", changes=changes, actor=actor

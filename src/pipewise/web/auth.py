@@ -5,12 +5,12 @@ log-ins are throttled per account and per client address."""
 
 from fastapi import Request, Response
 
-from pipewise.api.deps import DbSession
 from pipewise.auth import throttle
 from pipewise.auth.clients import client_address
 from pipewise.errors import ValidationFailed
 from pipewise.people.service import end_sessions, user_service
 from pipewise.web.common import (
+    DbSession,
     CurrentUser,
     PostedForm,
     flash,

@@ -17,7 +17,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,15 +30,26 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from pipewise.api.deps import READ_METHODS, DbSession
+from pipewise.api.deps import READ_METHODS
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.config import get_settings
+from pipewise.db.session import session_scope
 from pipewise.errors import NotFound, PermissionDenied, PipewiseError
 from pipewise.people.service import user_service
 from pipewise.web import formatting
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per page request; the request boundary commits (before the response is sent)."""
+    with session_scope(write=request.method not in READ_METHODS) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 log = logging.getLogger("pipewise.web")
 

@@ -7,11 +7,10 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from pipewise.api.deps import DbSession
 from pipewise.crm.service import task_service
 from pipewise.deals.service import deal_service
 from pipewise.records.repository import MAX_PAGE, ListQuery
-from pipewise.web.common import CurrentUser, flash, is_htmx, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, flash, is_htmx, redirect, render, web_router
 from pipewise.web.formatting import sum_by_currency
 from pipewise.web.lookups import Lookups
 

@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from pipewise.api.deps import DbSession
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account
@@ -25,7 +24,7 @@ from pipewise.records import custom_fields
 from pipewise.records.models import CustomFieldDefinition
 from pipewise.records.repository import MAX_PAGE, ListQuery
 from pipewise.records.service import RecordService
-from pipewise.web.common import CurrentUser, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, render, web_router
 
 # A picker's suggestions: how many by default and at most, and how much may be typed.
 SUGGESTIONS = 20

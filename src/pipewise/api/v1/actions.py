@@ -4,9 +4,9 @@ the caller's own profile and tokens, and a record's timeline."""
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.api.v1.crud import IfMatch, body_bytes, expected_versions, run_idempotent
 from pipewise.crm import schemas as crm
 from pipewise.crm.service import task_service
@@ -19,7 +19,7 @@ from pipewise.people.service import token_service, user_service
 from pipewise.records.service import RecordService
 from pipewise.records.timeline import TimelineEntry, timeline
 
-router = APIRouter()
+router = api_router()
 
 
 @router.post("/deals/{deal_id}/move", response_model=deals.Deal, tags=["deals"], summary="Move a deal to a stage")

@@ -5,10 +5,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import PlainTextResponse
 
-from pipewise.api.deps import CurrentActor, DbSession, RawBody
+from pipewise.api.deps import CurrentActor, DbSession, RawBody, api_router
 from pipewise.api.v1.crud import body_bytes, run_idempotent
 from pipewise.automation import acting, dryrun, io, schemas
 from pipewise.automation.definition import load, parse
@@ -16,7 +16,7 @@ from pipewise.automation.presenters import decision_out, workflow_out
 from pipewise.automation.service import workflow_service
 from pipewise.errors import ValidationFailed
 
-router = APIRouter(tags=["automation"])
+router = api_router(tags=["automation"])
 Id = uuid.UUID
 
 

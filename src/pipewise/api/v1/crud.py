@@ -4,6 +4,7 @@ list (filters, search, sort, cursor), create, read, partial update, delete, hist
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
 
 from pipewise.api import idempotency
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.errors import FieldError, ValidationFailed
 from pipewise.records.filters import conditions_from_params
 from pipewise.records.history import history_of
@@ -97,21 +98,35 @@ def run_idempotent(
         response.headers["Idempotent-Replayed"] = "true"
         return response
     result = produce()
-    encoded = jsonable_encoder(result) if result is not None else None
+    encoded = json.loads(result.body) if isinstance(result, Serialised) else jsonable_encoder(result)
     idempotency.remember(session, user_id=actor.id, key=key, print_=print_, status_code=status_code, body=encoded)
-    return _respond(status_code, encoded)
+    return _respond(status_code, result)
 
 
 def body_bytes(body: BaseModel) -> bytes:
     return body.model_dump_json(exclude_unset=True).encode()
 
 
+@dataclass(frozen=True)
+class Serialised:
+    """A record's response body, serialised once in pydantic-core (no second pass through
+    ``jsonable_encoder`` and the json module), and its version for the ETag."""
+
+    body: bytes
+    version: int | None
+
+
 def _respond(status_code: int, content: Any) -> Response:
     if status_code == 204 or content is None:
         return Response(status_code=204)
-    response = JSONResponse(jsonable_encoder(content), status_code=status_code)
-    if isinstance(content, dict) and isinstance(content.get("version"), int):
-        response.headers["ETag"] = etag(content["version"])
+    if isinstance(content, Serialised):
+        response = Response(content.body, status_code=status_code, media_type="application/json")
+        version = content.version
+    else:
+        response = JSONResponse(jsonable_encoder(content), status_code=status_code)
+        version = content.get("version") if isinstance(content, dict) else None
+    if isinstance(version, int):
+        response.headers["ETag"] = etag(version)
     return response
 
 
@@ -124,12 +139,12 @@ def crud_router(
     path: str,
     tag: str,
 ) -> APIRouter:
-    router = APIRouter(prefix=path, tags=[tag])
+    router = api_router(prefix=path, tags=[tag])
     name = service.spec.name
     page = page_model(out)
 
-    def dump(record: Any) -> dict[str, Any]:
-        return out.model_validate(record).model_dump(mode="json")
+    def dump(record: Any) -> Serialised:
+        return Serialised(out.model_validate(record).model_dump_json().encode(), getattr(record, "version", None))
 
     @router.get("", response_model=page, summary=f"List {service.spec.plural}")
     def list_records(

@@ -4,16 +4,16 @@ a pair, and merging leads, contacts or accounts."""
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import Field
 
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.errors import NotFound, PermissionDenied
 from pipewise.leads import dedup, merge
 from pipewise.records.service import RecordService
 from pipewise.schemas import InputModel, OutputModel
 
-router = APIRouter(tags=["duplicates"])
+router = api_router(tags=["duplicates"])
 
 
 class CandidateOut(OutputModel):

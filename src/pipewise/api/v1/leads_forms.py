@@ -6,11 +6,11 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import Field
 
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.api.errors import problem
 from pipewise.auth.clients import client_address
 from pipewise.db.base import utcnow
@@ -21,9 +21,9 @@ from pipewise.leads import schemas as lead_schemas
 from pipewise.leads.models import LeadForm
 from pipewise.schemas import InputModel, OutputModel, RecordOut, partial
 
-router = APIRouter(tags=["lead capture"])
+router = api_router(tags=["lead capture"])
 # Mounted at the site root, not under /api/v1: a hosted form posts to /f/{key} without a token.
-root_router = APIRouter(tags=["lead capture"])
+root_router = api_router(tags=["lead capture"])
 
 
 class FormCreate(InputModel):

@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from pipewise.api.deps import current_actor
+from pipewise.api.deps import api_router, current_actor
 from pipewise.auth.visibility import Actor
 from pipewise.db.session import get_sessionmaker, session_scope
 from pipewise.errors import ValidationFailed
@@ -20,7 +20,7 @@ from pipewise.leads.models import LeadImport
 from pipewise.records import csv_cells
 from pipewise.schemas import OutputModel
 
-router = APIRouter(prefix="/lead-imports", tags=["lead import"])
+router = api_router(prefix="/lead-imports", tags=["lead import"])
 
 
 def reading_session() -> Iterator[Session]:

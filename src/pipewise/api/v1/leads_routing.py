@@ -5,10 +5,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from pydantic import Field
 
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.assignment import service as routing
 from pipewise.errors import ValidationFailed
 from pipewise.leads import routing as lead_routing
@@ -16,7 +15,7 @@ from pipewise.leads.capture import speed_to_lead
 from pipewise.leads.service import lead_service
 from pipewise.schemas import InputModel, OutputModel, partial
 
-router = APIRouter(tags=["routing"])
+router = api_router(tags=["routing"])
 
 
 class RuleIn(InputModel):

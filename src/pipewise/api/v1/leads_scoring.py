@@ -5,11 +5,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.errors import PermissionDenied
 from pipewise.leads import scores
 from pipewise.leads.models import Lead
@@ -19,7 +18,7 @@ from pipewise.scoring import queries as scoring_queries
 from pipewise.scoring import service as scoring
 from pipewise.scoring import training
 
-router = APIRouter(tags=["scoring"])
+router = api_router(tags=["scoring"])
 
 
 class EngagementIn(InputModel):

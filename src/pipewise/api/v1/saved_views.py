@@ -5,13 +5,13 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipewise.api.deps import CurrentActor, DbSession
+from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.records.saved_views import saved_view_service
 
-router = APIRouter(prefix="/saved-views", tags=["saved views"])
+router = api_router(prefix="/saved-views", tags=["saved views"])
 ListableType = Literal["account", "contact", "lead", "deal", "activity", "task"]
 
 

@@ -6,11 +6,11 @@ sender-address confirmation."""
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import escape
 
-from pipewise.api.deps import CurrentActor, DbSession, RawBody, Unauthorized
+from pipewise.api.deps import CurrentActor, DbSession, RawBody, Unauthorized, api_router
 from pipewise.errors import PipewiseError, ValidationFailed
 from pipewise.mail import consent, gateway, ledger, tracking
 from pipewise.mail import schemas as mail_schemas
@@ -24,8 +24,8 @@ from pipewise.sequences.library import template_service
 from pipewise.sequences.metrics import step_metrics
 from pipewise.sequences.service import sequence_service
 
-router = APIRouter(tags=["sequences"])
-public_router = APIRouter(tags=["e-mail (public)"])
+router = api_router(tags=["sequences"])
+public_router = api_router(tags=["e-mail (public)"])
 
 PLAIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
 <body style="font-family:sans-serif;max-width:32rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>{form}</body></html>"""

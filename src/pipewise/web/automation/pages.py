@@ -9,7 +9,6 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from pipewise.api.deps import DbSession
 from pipewise.automation import io
 from pipewise.automation.definition import STEP_TYPES
 from pipewise.automation.explanations import sentence
@@ -27,7 +26,7 @@ from pipewise.web.automation.workflow_form import (
     read_form,
     values_from_definition,
 )
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
 
 router = web_router()
 STARTER_DEFINITION = {

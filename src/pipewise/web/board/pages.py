@@ -10,12 +10,11 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from pipewise.api.deps import DbSession
 from pipewise.deals.models import Pipeline, Stage
 from pipewise.deals.service import deal_service, pipeline_service, stage_service
 from pipewise.errors import PipewiseError, ValidationFailed
 from pipewise.records.repository import MAX_PAGE, ListQuery
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
 from pipewise.web.formatting import sum_by_currency
 from pipewise.web.forms import parse_uuid
 from pipewise.web.lookups import Lookups

@@ -5,10 +5,9 @@ import uuid
 
 from fastapi import Request, Response
 
-from pipewise.api.deps import DbSession
 from pipewise.errors import Conflict, ValidationFailed
 from pipewise.leads.service import lead_service
-from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, web_router
 
 router = web_router()
 

@@ -3,10 +3,9 @@ and a full scan for managers."""
 
 from fastapi import Request, Response
 
-from pipewise.api.deps import DbSession
 from pipewise.errors import ValidationFailed
 from pipewise.leads import dedup, merge, queries
-from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, render, require_manager, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, render, require_manager, web_router
 
 router = web_router()
 PAIRS_SHOWN = 100

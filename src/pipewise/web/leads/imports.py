@@ -9,11 +9,10 @@ from pathlib import Path
 from fastapi import Request, Response
 from starlette.datastructures import UploadFile
 
-from pipewise.api.deps import DbSession
 from pipewise.db.session import session_scope
 from pipewise.errors import FieldError, ValidationFailed
 from pipewise.leads import importer, queries
-from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, render, web_router
 
 router = web_router()
 UPLOADS = Path(tempfile.gettempdir()) / "pipewise-lead-imports"

@@ -2,9 +2,8 @@
 
 from fastapi import Request, Response
 
-from pipewise.api.deps import DbSession
 from pipewise.leads import queries
-from pipewise.web.common import CurrentUser, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, render, web_router
 
 router = web_router()
 QUEUE_LIMIT = 200

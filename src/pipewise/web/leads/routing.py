@@ -6,11 +6,10 @@ import uuid
 
 from fastapi import Request, Response
 
-from pipewise.api.deps import DbSession
 from pipewise.assignment import service as routing
 from pipewise.errors import ValidationFailed
 from pipewise.people import queries as people
-from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, render, web_router
 
 router = web_router()
 

@@ -5,12 +5,11 @@ import json
 
 from fastapi import Request, Response
 
-from pipewise.api.deps import DbSession
 from pipewise.errors import ValidationFailed
 from pipewise.leads import scores
 from pipewise.scoring import queries, training
 from pipewise.scoring import service as scoring
-from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, render, require_manager, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, render, require_manager, web_router
 
 router = web_router()
 MODELS_SHOWN = 5

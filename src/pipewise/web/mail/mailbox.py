@@ -7,13 +7,12 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from pipewise.api.deps import DbSession
 from pipewise.errors import FieldError, ValidationFailed
 from pipewise.mail.mailboxes import mailbox_of, mailbox_service
 from pipewise.mail.schemas import MailboxUpdate
 from pipewise.mail.senders import sender_address_service
 from pipewise.mail.settings import get_mail_settings
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
 from pipewise.web.forms import Problems, checked
 
 router = web_router()

@@ -13,13 +13,12 @@ from pathlib import Path
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from pipewise.api.deps import DbSession
 from pipewise.errors import NotFound
 from pipewise.mail import ledger
 from pipewise.mail.mailboxes import may_send_as
 from pipewise.mail.settings import get_mail_settings
 from pipewise.mail.transport import outbox_dir
-from pipewise.web.common import CurrentUser, WebUser, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, WebUser, render, web_router
 
 router = web_router()
 OUTBOX_LIMIT = 100

@@ -4,11 +4,10 @@ bounce or by an unsubscribe."""
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from pipewise.api.deps import DbSession
 from pipewise.errors import ValidationFailed
 from pipewise.mail.schemas import SuppressionIn
 from pipewise.mail.suppression import suppression_service
-from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, render, web_router
 from pipewise.web.forms import Problems, checked
 
 router = web_router()

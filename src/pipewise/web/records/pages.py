@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from pipewise.api.deps import DbSession
 from pipewise.crm import schemas as crm_schemas
 from pipewise.crm.service import activity_service, task_service
 from pipewise.errors import PreconditionFailed, ValidationFailed
@@ -17,7 +16,7 @@ from pipewise.records.filters import RESERVED_PARAMS, conditions_from_params
 from pipewise.records.repository import ListQuery
 from pipewise.records.saved_views import page_query, saved_view_service
 from pipewise.records.timeline import timeline
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, is_htmx, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, is_htmx, redirect, render, web_router
 from pipewise.web.forms import custom_form_fields, state_for_new, state_from_record, submit
 from pipewise.web.lookups import PICKER_KINDS, Lookups
 from pipewise.web.lookups import router as lookup_router

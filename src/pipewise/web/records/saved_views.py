@@ -5,11 +5,10 @@ import uuid
 
 from fastapi import Request, Response
 
-from pipewise.api.deps import DbSession
 from pipewise.errors import NotFound, PermissionDenied, ValidationFailed
 from pipewise.records.registry import spec_for
 from pipewise.records.saved_views import saved_view_service
-from pipewise.web.common import CurrentUser, PostedForm, flash, redirect, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, web_router
 
 router = web_router()
 

@@ -12,13 +12,12 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from pipewise.api.deps import DbSession
 from pipewise.crm.service import contact_service
 from pipewise.errors import Conflict, FieldError, PipewiseError, ValidationFailed
 from pipewise.records.repository import MAX_PAGE, ListQuery
 from pipewise.sequences import queries
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
 from pipewise.web.forms import Problems, parse_uuid
 from pipewise.web.lookups import ids_filter
 from pipewise.web.sequences.forms import STEP_KINDS

@@ -9,14 +9,13 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from pipewise.api.deps import DbSession
 from pipewise.errors import Conflict, FieldError, ValidationFailed
 from pipewise.sequences import queries
 from pipewise.sequences.metrics import COUNTS, step_metrics
 from pipewise.sequences.models import Sequence
 from pipewise.sequences.schemas import SequenceCreate, SequenceUpdate
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
 from pipewise.web.forms import Problems, checked
 from pipewise.web.lookups import Lookups
 from pipewise.web.sequences.forms import (

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from pipewise.api.deps import DbSession
 from pipewise.crm.service import contact_service
 from pipewise.errors import FieldError, NotFound, ValidationFailed
 from pipewise.records.custom_fields import definitions
@@ -19,7 +18,7 @@ from pipewise.sequences.library import template_service
 from pipewise.sequences.models import Sequence, SequenceStep
 from pipewise.sequences.schemas import EMAIL_STEPS
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
 from pipewise.web.forms import Problems, parse_uuid
 from pipewise.web.sequences.forms import (
     STEP_KINDS,

@@ -9,12 +9,11 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from pipewise.api.deps import DbSession
 from pipewise.crm.service import task_service
 from pipewise.errors import FieldError, PermissionDenied, ValidationFailed
 from pipewise.sequences import clock, queries, templates
 from pipewise.sequences.service import sequence_service
-from pipewise.web.common import CurrentUser, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
+from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
 from pipewise.web.forms import Problems, parse_uuid
 from pipewise.web.sequences.forms import STEP_KINDS
 
