@@ -2,6 +2,7 @@
 
 import ipaddress
 import logging
+import os
 import signal
 
 import typer
@@ -44,25 +45,61 @@ def _refuse_public_builtin_key(host: str, secret_key: str) -> None:
         raise typer.Exit(2)
 
 
+def _refuse_processes_on_sqlite(workers: int, is_sqlite: bool) -> None:
+    if workers > 1 and is_sqlite:
+        err.print(
+            f"[red]--workers {workers} needs PostgreSQL[/]: SQLite lets one process write at a time, so further "
+            "API processes queue for its lock instead of adding throughput. Serve with one process, or set "
+            "PIPEWISE_DATABASE_URL to a PostgreSQL database (docs/scaling.md)."
+        )
+        raise typer.Exit(2)
+
+
 def serve(
     host: str | None = typer.Option(None, help="Interface to listen on [default: PIPEWISE_HOST or 127.0.0.1]."),
     port: int | None = typer.Option(None, min=1, max=65535, help="Port [default: PIPEWISE_PORT or 8000]."),
+    workers: int | None = typer.Option(
+        None, min=1, help="API processes sharing the port; more than one needs PostgreSQL [default: PIPEWISE_SERVE_WORKERS or 1]."
+    ),
 ) -> None:
     """Serve the web UI and the API (and, on SQLite, the worker in the same process)."""
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    workers = workers or settings.serve_workers
     _refuse_public_builtin_key(host, settings.secret_key)
+    _refuse_processes_on_sqlite(workers, settings.is_sqlite)
     out.print(f"Pipewise on [bold]http://{host}:{port}[/]  (API docs at /api/docs)")
     login = _demo_login()
     if login:
         out.print(f"Demo login: [bold]{login}[/]")
-    if settings.run_inprocess_worker:
+    background = None
+    if settings.run_inprocess_worker and workers > 1:
+        # One worker for all of them, here in the supervising process; the API processes
+        # inherit this environment and so start none of their own.
+        os.environ["PIPEWISE_INPROCESS_WORKER"] = "false"
+        background = Worker()
+        thread = background.start_in_thread(poll_seconds=settings.worker_poll_seconds)
+        out.print(f"[dim]{workers} API processes; the background worker runs in the supervising process.[/]")
+    elif settings.run_inprocess_worker:
         out.print("[dim]The background worker runs inside this process.[/]")
-    # Forwarded headers are read by the app, for trusted proxies only (PIPEWISE_TRUSTED_PROXIES).
-    uvicorn.run(
-        "pipewise.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False
-    )
+    elif workers > 1:
+        out.print(f"[dim]{workers} API processes; run `pipewise worker` for the background work.[/]")
+    try:
+        # Forwarded headers are read by the app, for trusted proxies only (PIPEWISE_TRUSTED_PROXIES).
+        uvicorn.run(
+            "pipewise.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            proxy_headers=False,
+        )
+    finally:
+        if background is not None:
+            background.stop()
+            thread.join(timeout=30)
 
 
 def worker(
