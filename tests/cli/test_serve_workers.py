@@ -4,6 +4,7 @@ SQLite, and never more than one in-process outbox worker."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -51,6 +52,7 @@ def serving(*options: str, env: dict[str, str] | None = None, processes: int = 2
         process = start("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes), *options)
     assert process.stdout is not None
     lines: list[str] = []
+    reader = None
     try:
         pids: list[int] = []
         started = 0
@@ -63,7 +65,8 @@ def serving(*options: str, env: dict[str, str] | None = None, processes: int = 2
                 break
         else:
             raise AssertionError("serve ended before its processes started:\n" + "".join(lines))
-        threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True).start()
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
+        reader.start()
         yield Served(port, process, pids, lines)
     finally:
         process.send_signal(signal.SIGINT)
@@ -72,6 +75,9 @@ def serving(*options: str, env: dict[str, str] | None = None, processes: int = 2
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if reader is not None:
+            reader.join(timeout=10)
+        print("".join(lines))  # pytest shows it when the test fails
 
 
 def parent_of(pid: int) -> int:
@@ -129,14 +135,14 @@ class TestOnSQLite:
 class TestOnPostgres:
     pytestmark = needs_postgres
 
-    def test_two_processes_answer_on_one_port(self, factory, session):  # type: ignore[no-untyped-def]
+    def test_two_processes_share_the_port_and_one_that_dies_is_replaced(self, factory, session):  # type: ignore[no-untyped-def]
         token = factory.token(factory.user(role="admin"))
         session.commit()
         with serving() as served:
             assert len(set(served.pids)) == 2
             assert all(parent_of(pid) == served.parent.pid for pid in served.pids)
             held: dict[int, int] = {}
-            for _ in range(10):  # the kernel hands each new connection to whichever process accepts first
+            for _ in range(10):  # the kernel hashes each new connection to one process's socket
                 clients = create_contacts(served.url, token, 48, connections=16)
                 held = {pid: connections_held(pid, served.port) for pid in served.pids}
                 for client in clients:
@@ -144,7 +150,26 @@ class TestOnPostgres:
                 if all(held.values()):
                     break
             assert all(held.values()), held
-        assert session.scalar(select(func.count()).select_from(Contact)) >= 48
+
+            os.kill(served.pids[0], signal.SIGKILL)
+            for _ in range(600):
+                if "".join(served.output).count("Application startup complete") == 3:
+                    break
+                time.sleep(0.1)
+            assert f"API process {served.pids[0]} ended" in "".join(served.output)
+            for client in create_contacts(served.url, token, 16):
+                client.close()
+        assert session.scalar(select(func.count()).select_from(Contact)) >= 64
+        assert served.parent.returncode == 0  # SIGINT stops every process
+        assert "Traceback" not in "".join(served.output)
+
+    def test_a_port_in_use_is_reported(self, cli):  # type: ignore[no-untyped-def]
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            result = cli("serve", "--workers", "2", "--port", str(taken.getsockname()[1]))
+        assert result.exit_code == 1
+        assert "Cannot listen on 127.0.0.1" in result.output
 
     def test_the_inprocess_worker_runs_once_in_the_supervisor(self, factory, session):  # type: ignore[no-untyped-def]
         token = factory.token(factory.user(role="admin"))
