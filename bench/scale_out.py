@@ -101,9 +101,15 @@ class DatabaseCpu:
         return {pid: cpu for pid, cpu in times.items() if cpu is not None}
 
     def used(self) -> float | None:
+        """CPU seconds since the snapshot; what backends that ended meanwhile used is lost
+        (a pool that opens and closes connections under load), so that is said."""
         after = self._snapshot()
         if not after and not self.before:
             return None  # not on this machine
+        ended = len(set(self.before) - set(after))
+        started = len(set(after) - set(self.before))
+        if ended:
+            print(f"    ({ended} PostgreSQL backends ended and {started} started during the run: their CPU is not all counted)")
         return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in after.items())
 
 
@@ -111,13 +117,17 @@ class DatabaseCpu:
 
 
 @contextmanager
-def pipewise_serve(url: str, processes: int, env: dict[str, str]) -> Iterator[tuple[int, list[int]]]:
+def pipewise_serve(url: str, processes: int, env: dict[str, str], *, shared_socket: bool = False) -> Iterator[tuple[int, list[int]]]:
     """``pipewise serve --workers <processes>`` (no worker inside); yields the port and the
-    API processes' ids once each has started."""
+    API processes' ids once each has started. ``shared_socket``: uvicorn's own ``--workers``
+    instead, whose processes accept from one shared socket."""
     port = _free_port()
     log = workdir() / f"serve-{port}.log"
-    cmd = [sys.executable, "-m", "pipewise.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(processes), "--no-access-log"]  # fmt: skip
+    where = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(processes), "--no-access-log"]
+    if shared_socket:
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipewise.app:create_app", *where]
+    else:
+        cmd = [sys.executable, "-m", "pipewise.cli.main", "serve", *where]
     environment = dict(os.environ, PIPEWISE_DATABASE_URL=url, PIPEWISE_INPROCESS_WORKER="false", **env)
     with log.open("w") as out:
         process = subprocess.Popen(cmd, env=environment, stdout=out, stderr=subprocess.STDOUT)
@@ -170,8 +180,9 @@ def _in_processes(target: Any, argument_lists: list[tuple], conn: Any) -> tuple[
     return collected, database_cpu
 
 
-def api_run(url: str, processes: int, requests: list[Request], *, connections: int, clients: int, env: dict[str, str]) -> ApiRun:
-    with pipewise_serve(url, processes, env) as (port, pids):
+def api_run(url: str, processes: int, requests: list[Request], *, connections: int, clients: int, env: dict[str, str],
+            shared_socket: bool = False) -> ApiRun:  # fmt: skip
+    with pipewise_serve(url, processes, env, shared_socket=shared_socket) as (port, pids):
         expect(send_all(port, requests[:WARMUP], connections=connections)[0], 201)
         measured = requests[WARMUP:]
         chunks = [(port, measured[i::clients], connections // clients) for i in range(clients)]
@@ -297,7 +308,8 @@ def run(args: argparse.Namespace) -> None:
         for processes in args.processes:
             requests = [Request("POST", "/api/v1/contacts", token, contact_data(serial + n)) for n in range(per_run)]
             serial += per_run
-            result = api_run(args.via or url, processes, requests, connections=args.connections, clients=args.clients, env=env)
+            result = api_run(args.via or url, processes, requests, connections=args.connections, clients=args.clients, env=env,
+                             shared_socket=args.shared_socket)  # fmt: skip
             api[processes].append(result)
             print(
                 f"  round {round_ + 1}: {processes} API process(es) {result.per_second:7.1f} req/s; CPU ms per request: "
@@ -405,6 +417,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1, help="client processes sharing the connections")
     parser.add_argument("--via", metavar="URL", help="the API processes' database URL, e.g. a PgBouncer in front of --postgres")
     parser.add_argument("--pooler", choices=["none", "pgbouncer"], default="none", help="PIPEWISE_DATABASE_POOLER for the API processes")
+    parser.add_argument("--shared-socket", action="store_true", help="run uvicorn's own --workers (one shared listening socket) instead")
     parser.add_argument("--pool-size", type=int, help="PIPEWISE_DATABASE_POOL_SIZE for the API processes (0: no pool)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

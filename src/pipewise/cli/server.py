@@ -138,6 +138,9 @@ def _api_process(config: dict[str, Any]) -> None:
 def _run_processes(count: int, config: dict[str, Any]) -> int:
     """Run ``count`` API processes until SIGINT or SIGTERM, replacing any that ends;
     returns the exit status."""
+    if not hasattr(socket, "SO_REUSEPORT"):
+        err.print("[red]Several API processes need SO_REUSEPORT[/] (Linux, BSD); run one per port behind a proxy instead.")
+        return 2
     try:
         reserved = _listening_socket(config["host"], config["port"])  # a port in use fails here, once
     except OSError as exc:
