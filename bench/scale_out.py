@@ -129,23 +129,18 @@ def pipewise_serve(url: str, processes: int, env: dict[str, str], *, shared_sock
     else:
         cmd = [sys.executable, "-m", "pipewise.cli.main", "serve", *where]
     environment = dict(os.environ, PIPEWISE_DATABASE_URL=url, PIPEWISE_INPROCESS_WORKER="false", **env)
-    with log.open("w") as out:
-        process = subprocess.Popen(cmd, env=environment, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_listening(port, process)
-        deadline = time.monotonic() + 60
-        while (text := log.read_text()).count("Application startup complete") < processes:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"pipewise serve did not start {processes} processes:\n{text}")
-            time.sleep(0.1)
-        yield port, [int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", text)]
-    finally:
-        process.terminate()
+    # Leaving the Popen block waits for the server, which stops its processes on SIGTERM.
+    with log.open("w") as out, subprocess.Popen(cmd, env=environment, stdout=out, stderr=subprocess.STDOUT) as process:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _wait_until_listening(port, process)
+            deadline = time.monotonic() + 60
+            while (text := log.read_text()).count("Application startup complete") < processes:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"pipewise serve did not start {processes} processes:\n{text}")
+                time.sleep(0.1)
+            yield port, [int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", text)]
+        finally:
+            process.terminate()
 
 
 def _client(port: int, requests: Sequence[Request], connections: int, start: Any, done: Any, results: Any) -> None:

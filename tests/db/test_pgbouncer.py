@@ -6,12 +6,10 @@ classic failure is 'prepared statement "_pg3_0" already exists'."""
 
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from pipewise.crm.models import Contact
 from pipewise.db.session import reset_engine
 from pipewise.events.models import EventDelivery, OutboxEvent
 from pipewise.worker.runner import Worker
-from tests.cli.test_processes import free_port
+from tests.cli.test_processes import free_port, read_until
 from tests.cli.test_serve_workers import create_contacts, serving
 from tests.conftest import IS_POSTGRES
 
@@ -36,19 +34,6 @@ pytestmark = [
     pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL; set PIPEWISE_DATABASE_URL=postgresql+psycopg://…"),
     pytest.mark.skipif(PGBOUNCER is None, reason="the pgbouncer binary is not installed (Debian: apt-get install pgbouncer)"),
 ]
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"pgbouncer exited: {process.communicate()[0]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("pgbouncer did not start listening")
 
 
 @pytest.fixture
@@ -72,11 +57,12 @@ def pgbouncer(database: str) -> Iterator[str]:
     assert PGBOUNCER is not None
     process = subprocess.Popen([PGBOUNCER, str(folder / "pgbouncer.ini")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_until_listening(port, process)
+        read_until(process, "process up")  # it listens by then
+        threading.Thread(target=process.communicate, daemon=True).start()  # its log must not fill the pipe
         yield target.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
 
 
