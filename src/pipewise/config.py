@@ -2,8 +2,9 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The key older set-ups and examples use: public, so never fit to sign anything in production.
@@ -38,8 +39,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PIPEWISE_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///var/pipewise.db"
+    # PostgreSQL connections per process: kept open (0: none kept, a connection per
+    # transaction) and opened beyond that under load.
+    database_pool_size: int = Field(default=10, ge=0)
+    database_max_overflow: int = Field(default=20, ge=0)
+    # "pgbouncer": the URL points at a pooler in transaction mode (PgBouncer, or any that
+    # hands a server connection to another client between transactions), so nothing may
+    # outlive a transaction on the connection: psycopg's prepared statements are off.
+    database_pooler: Literal["none", "pgbouncer"] = "none"
     host: str = "127.0.0.1"
     port: int = 8000
+    # API processes `pipewise serve` starts (more than one needs PostgreSQL).
+    serve_workers: int = Field(default=1, ge=1)
     # Reps may read every record (but still change only their team's).
     open_read_access: bool = False
     # Run the outbox worker inside `pipewise serve` (default on SQLite).

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from pipewise.config import get_settings
 from pipewise.db import process_cache
@@ -54,9 +55,18 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
         _configure_sqlite(engine)
         return engine
+    settings = get_settings()
     if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        if settings.database_pool_size == 0:
+            kwargs["poolclass"] = NullPool
+        else:
+            kwargs.setdefault("pool_size", settings.database_pool_size)
+            kwargs.setdefault("max_overflow", settings.database_max_overflow)
+    if settings.database_pooler == "pgbouncer":
+        # Between two of our transactions the pooler lends the server connection to other
+        # clients, so a statement psycopg prepared on it (after five uses) would be missing
+        # for us or already there for them ('prepared statement "_pg3_0" already exists').
+        kwargs["connect_args"] = {"prepare_threshold": None, **dict(kwargs.get("connect_args") or {})}  # type: ignore[call-overload]
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)  # type: ignore[arg-type]
 
