@@ -24,23 +24,43 @@ def condition(field: str, op: str, value: object) -> dict:
     return {"all": [{"field": field, "op": op, "value": value}]}
 
 
-# (record type, filter, sort, walks the index in order): the list pages' filters and the
-# API's common ones.
+# (record type, filter, sort, walks the index in order): every filter and sort the list
+# pages offer (web/records/views.py; a saved view is one of them), the lead desk's and the
+# API's common ones (score, close date). Substring filters (industry, source "contains")
+# cannot use a B-tree and are not listed.
 LIST_FILTERS = [
     ("lead", condition("status", "eq", "new"), "-created_at", True),
+    ("lead", condition("status", "eq", "new"), "-score", True),
     ("lead", condition("owner_id", "eq", SOME_ID), "-created_at", True),
     ("lead", condition("owner_id", "eq", SOME_ID), "-score", True),
     ("lead", None, "-score", True),
     ("lead", condition("score", "gte", 50), "-score", True),
+    ("lead", condition("score", "gte", 50), "-created_at", False),
+    ("lead", None, "-fit_score", True),
+    ("lead", condition("fit_score", "gte", 20), "-fit_score", True),
+    ("lead", None, "-engagement_score", True),
+    ("lead", condition("engagement_score", "gt", 0), "-engagement_score", True),
+    ("lead", None, "last_name", True),
+    ("lead", None, "company", True),
     ("lead", condition("source", "eq", "webinar"), "-created_at", False),
     ("deal", condition("stage_id", "eq", SOME_ID), "-created_at", True),
+    ("deal", condition("stage_id", "eq", SOME_ID), "close_date", True),
     ("deal", condition("owner_id", "eq", SOME_ID), "-created_at", True),
+    ("deal", condition("owner_id", "eq", SOME_ID), "close_date", True),
+    ("deal", condition("pipeline_id", "eq", SOME_ID), "-created_at", True),
+    ("deal", condition("close_date", "gte", "2026-01-01"), "close_date", True),
     ("deal", condition("close_date", "gte", "2026-01-01"), "-created_at", False),
-    ("deal", condition("pipeline_id", "eq", SOME_ID), "-created_at", False),
+    ("deal", None, "close_date", True),
+    ("deal", None, "-amount", True),
+    ("deal", None, "name", True),
     ("contact", condition("lifecycle_stage", "eq", "mql"), "-created_at", True),
     ("contact", condition("owner_id", "eq", SOME_ID), "-created_at", True),
+    ("contact", None, "last_name", True),
     ("account", condition("owner_id", "eq", SOME_ID), "-created_at", True),
+    ("account", condition("country", "eq", "DE"), "-created_at", True),
     ("account", condition("industry", "eq", "Software"), "-created_at", False),
+    ("account", None, "name", True),
+    ("account", None, "-size", True),
 ]
 
 
