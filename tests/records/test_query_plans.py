@@ -12,7 +12,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.leads import queries
 from pipewise.records.registry import spec_for
 from pipewise.records.repository import ListQuery, RecordRepository
 from tests.conftest import IS_POSTGRES
@@ -67,6 +68,10 @@ LIST_FILTERS = [
 def plan_of(session, record_type: str, tree, sort: str) -> str:
     repo = RecordRepository(session, spec_for(record_type))
     stmt, _column = repo.list_statement(SYSTEM_ACTOR, ListQuery(filter=tree, sort=sort))
+    return plan_of_statement(session, stmt)
+
+
+def plan_of_statement(session, stmt) -> str:
     compiled = stmt.limit(50).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
     if IS_POSTGRES:
         session.execute(text("SET LOCAL enable_seqscan = off"))
@@ -87,4 +92,17 @@ def test_list_filter_reads_an_index(session, record_type, tree, sort, in_order):
         assert "USING" in plan and "INDEX" in plan, plan
         if in_order:
             assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
+    session.rollback()
+
+
+@pytest.mark.parametrize("scope", ["mine", "queues", "all"])
+def test_the_lead_desk_queue_reads_an_index_in_score_order(session, scope):
+    """The rep's work queue (open leads, best score first) walks a score index."""
+    rep = Actor(id=uuid.UUID(SOME_ID), role="rep", team_ids=frozenset())
+    plan = plan_of_statement(session, queries.work_queue_statement(session, rep if scope != "all" else SYSTEM_ACTOR, scope=scope))
+    if IS_POSTGRES:
+        assert '"Seq Scan"' not in plan, plan
+    else:
+        assert "SCAN lead\n" not in plan + "\n" and "INDEX" in plan, plan
+        assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
     session.rollback()

@@ -219,3 +219,41 @@ def prune(session: Session, block: Block, current: dict[uuid.UUID, Person]) -> i
     if stale:
         session.execute(delete(MatchKey).where(tuple_(MatchKey.key, MatchKey.record_id).in_(stale)))
     return len(stale)
+
+
+# -- filling in the keys of records stored before keys (the migration that made the table) --
+
+
+def backfill(connection: Any, *, chunk: int = 20_000) -> int:
+    """Store the keys of every lead and contact, reading them in chunks by id; returns how
+    many keys. Written against plain tables, as a migration sees them."""
+    import sqlalchemy as sa
+
+    uuid_type = sa.Uuid()
+    lead = sa.table("lead", sa.column("id", uuid_type), *(sa.column(c) for c in ("first_name", "last_name", "email", "phone", "company", "domain")))
+    contact = sa.table("contact", sa.column("id", uuid_type), sa.column("account_id", uuid_type),
+                       *(sa.column(c) for c in ("first_name", "last_name", "email", "phone")))
+    account = sa.table("account", sa.column("id", uuid_type), sa.column("name"), sa.column("domain"))
+    key = sa.table("match_key", sa.column("key"), sa.column("record_id", uuid_type), sa.column("record_type"))
+    sources = {
+        "lead": (lead.c.id, sa.select(lead.c.id, lead.c.first_name, lead.c.last_name, lead.c.email, lead.c.phone,
+                                      lead.c.company, lead.c.domain)),
+        "contact": (contact.c.id, sa.select(contact.c.id, contact.c.first_name, contact.c.last_name, contact.c.email,
+                                            contact.c.phone, account.c.name, account.c.domain)
+                    .select_from(contact.outerjoin(account, account.c.id == contact.c.account_id))),
+    }
+    written = 0
+    for record_type, (id_column, stmt) in sources.items():
+        last = None
+        while True:
+            page = stmt.order_by(id_column).limit(chunk)
+            rows = connection.execute(page if last is None else page.where(id_column > last)).all()
+            if not rows:
+                break
+            keys = [{"key": k, "record_id": row[0], "record_type": record_type}
+                    for row in rows for k in keys_of(Person(record_type, *row))]
+            if keys:
+                connection.execute(key.insert(), keys)
+            written += len(keys)
+            last = rows[-1][0]
+    return written
