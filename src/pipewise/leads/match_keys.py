@@ -4,9 +4,12 @@ keeps its keys in ``match_key``; two people that ``similarity.compare`` could ca
 duplicates share at least one of them in every case the check looked for before keys:
 
 - ``e:<e-mail>`` and ``p:<phone E.164>``: the same address or number;
-- ``nd:<name>|<domain>``: the first or the last name at the same company domain;
-- ``nc:<last name>|<company>``: the surname at a company whose name starts alike (folded,
-  legal suffixes and spaces dropped, first five letters: "U.S. Navy" and "US Navy");
+- ``nd:<surname's sound>|<domain>`` and ``ni:<initials>|<domain>``: a surname that sounds
+  alike (Soundex: Smith and Smyth), or the same initials in either order (a typo in both
+  names, first and last swapped), at the same domain;
+- ``nc:<surname's sound>|<company>``: a surname that sounds alike at a company whose name
+  starts alike (folded, legal suffixes and spaces dropped, first five letters: "U.S. Navy"
+  and "US Navy");
 - ``n:<last name>|<initial>``: the surname and the first initial, and ``n0:…`` the same
   for people without a company (who match a namesake on the name alone). A person with a
   company looks up ``n0:`` (namesakes without one), a person without one looks up ``n:``.
@@ -45,6 +48,26 @@ _EXACT = ("e:", "p:")
 _LEADING_ARTICLE = re.compile(r"^(the|die|der|la|le|el)\s+")
 
 
+# Soundex digits; vowels (and digits) separate repeats, h and w do not.
+_SOUNDEX = str.maketrans("bfpvcgjkqsxzdtlmnraeiouy0123456789", "111122222222334556" + "-" * 16)
+
+
+def soundex(name: str) -> str:
+    """American Soundex of a folded name: "smith" and "smyth" are S530, "johnson" and
+    "jonson" J525 (letters that sound alike share a digit; vowels, h, w and y drop out)."""
+    letters = name.replace(" ", "")
+    if not letters:
+        return ""
+    digits, previous = [], letters[0].translate(_SOUNDEX)
+    for char in letters[1:]:
+        code = char.translate(_SOUNDEX)
+        if code.isdigit() and code != previous:
+            digits.append(code)
+        if char not in "hw":
+            previous = code
+    return (letters[0].upper() + "".join(digits) + "000")[:4]
+
+
 def company_letters(company: str | None) -> str:
     """The start of a company's name as keys hold it: "The Boeing Company" → "boein"."""
     return _LEADING_ARTICLE.sub("", company_key(company)).replace(" ", "")[:COMPANY_LETTERS]
@@ -63,11 +86,15 @@ def keys_of(person: Person) -> set[str]:
         keys.add(email_key(person.email))
     if person.phone:
         keys.add("p:" + person.phone)
+    sound = soundex(last)
     if last:
         keys.add(f"n:{last}|{first[:1]}")
-        keys.add(f"nc:{last}|{company}" if company else f"n0:{last}|{first[:1]}")
+        keys.add(f"nc:{sound}|{company}" if company else f"n0:{last}|{first[:1]}")
     if person.domain:
-        keys.update(f"nd:{name}|{person.domain}" for name in {first, last} - {""})
+        if last:
+            keys.add(f"nd:{sound}|{person.domain}")
+        initials = "".join(sorted(name[:1] for name in (first, last) if name))
+        keys.add(f"ni:{initials}|{person.domain}")
     return {key[:KEY_LENGTH] for key in keys}
 
 
