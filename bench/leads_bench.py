@@ -1,9 +1,12 @@
 """Lead benchmarks: CSV import rows per second (beside a raw SQLite insert of the same
-rows), and web-form capture end to end (submissions per second, and the time from a
-submission to its lead being assigned and the owner notified, at a fixed rate).
+rows), web-form capture end to end (submissions per second, and the time from a
+submission to its lead being assigned and the owner notified, at a fixed rate), and lead
+create through the service at several table sizes, beside the same rows written raw, and
+the time from a lead's creation to its being scored, compared and routed by the worker.
 
     python -m bench.leads_bench import [--rows 100000]
     python -m bench.leads_bench forms [--rate 50] [--seconds 20]
+    python -m bench.leads_bench create [--sizes 1000 100000 1000000] [--creates 3000] [--rate 100] [--seconds 10]
 
 Each run uses fresh SQLite databases in a temporary directory and prints a Markdown table."""
 
@@ -266,6 +269,312 @@ def bench_forms(rate: float, seconds: float, processes: int = 1) -> list[tuple[s
     ]
 
 
+# -- create: lead create through the service at 1,000 … 1,000,000 stored leads --
+
+SYLLABLES = ["an", "ber", "cal", "dor", "el", "fen", "gar", "hol", "is", "jor", "kel", "lin", "mar", "nor", "ol",
+             "per", "quin", "ros", "sten", "tor", "ul", "ver", "wil", "xan", "yor", "zel", "bra", "cro", "dra", "fro"]
+GIVEN = ["Ada", "Grace", "Alan", "Katherine", "Margaret", "John", "Maria", "Wei", "Olga", "Raj", "Fatima", "Lars",
+         "Emma", "Liam", "Noah", "Olivia", "Ava", "Lucas", "Mia", "Ethan", "Sofia", "Mateo", "Amara", "Kenji",
+         "Priya", "Omar", "Chloe", "Hugo", "Ines", "Jonas", "Lea", "Nils", "Sara", "Tomas", "Yuki", "Zara"]
+LEADS_PER_COMPANY = 8
+
+
+def _surname(n: int) -> str:
+    # 30 × 30 × 30 = 27,000 surnames, so a name block stays small however many leads there are.
+    return (SYLLABLES[n % 30] + SYLLABLES[n // 30 % 30] + SYLLABLES[n // 900 % 30]).capitalize()
+
+
+def lead_fields(n: int) -> dict:
+    """The n-th lead (the same every time): about eight per company, the company's domain in
+    the address."""
+    mixed = (n * 2_654_435_761 + 97) % 4_294_967_291  # a cheap scramble of n, in place of a seeded random
+    company = n // LEADS_PER_COMPANY
+    first, last = GIVEN[mixed % len(GIVEN)], _surname(mixed // 64 % 27_000)
+    domain = f"{SYLLABLES[company % 30]}{company}.example"
+    return {"first_name": first, "last_name": last, "email": f"{first.lower()}.{last.lower()}.{n}@{domain}",
+            "phone": f"+1415{200 + n % 800}{n // 800 % 10_000:04d}", "title": TITLES[mixed % len(TITLES)],
+            "company": f"{domain.split('.')[0].capitalize()} Inc", "domain": domain, "company_size": 1 + mixed % 5000,
+            "country": "US", "source": "bench"}
+
+
+def _seed_leads(url: str, count: int, owners: list) -> float:
+    """``count`` leads written straight into the tables with their blocking keys, as if
+    created, scored and routed long ago, through sqlite3: the lead's indexes are dropped and
+    built again afterwards, the keys go in sorted. Returns the seconds it took."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipewise.db.base import uuid7
+    from pipewise.db.session import reset_engine
+    from pipewise.leads.match_keys import keys_of
+    from pipewise.leads.similarity import Person
+
+    started = time.perf_counter()
+    reset_engine()
+    db = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+    for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF", "PRAGMA cache_size=-1000000", "PRAGMA foreign_keys=OFF"):
+        db.execute(pragma)
+    columns = [row[1] for row in db.execute("PRAGMA table_info(lead)")]
+    indexes = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'lead' AND sql IS NOT NULL").fetchall()
+    for name, _sql in indexes:
+        db.execute(f'DROP INDEX "{name}"')
+    insert = f"INSERT INTO lead ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    fixed = {"status": "new", "lifecycle_stage": "lead", "consent_state": "unknown", "attribution": "{}", "custom": "{}",
+             "score_reasons": "[]", "score": 20, "fit_score": 20, "engagement_score": 0, "version": 1}
+    owner_hex = [o.hex for o in owners]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    db.execute("BEGIN")
+    db.execute("CREATE TEMP TABLE seed_key (key TEXT, record_id TEXT, record_type TEXT)")
+    for start in range(0, count, 50_000):
+        leads, keys = [], []
+        for n in range(start, min(start + 50_000, count)):
+            fields = lead_fields(n)
+            lead_id = uuid7().hex
+            created = (now - timedelta(seconds=count - n)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            row = {**fixed, **fields, "id": lead_id, "owner_id": owner_hex[n % len(owner_hex)], "created_at": created,
+                   "updated_at": created, "scored_at": created, "assigned_at": created}
+            leads.append(tuple(row.get(c) for c in columns))
+            person = Person("lead", None, fields["first_name"], fields["last_name"], fields["email"], fields["phone"],
+                            fields["company"], fields["domain"])
+            keys.extend((key, lead_id, "lead") for key in keys_of(person))
+        db.executemany(insert, leads)
+        db.executemany("INSERT INTO seed_key VALUES (?, ?, ?)", keys)
+    db.execute("INSERT INTO match_key (key, record_id, record_type) SELECT key, record_id, record_type FROM seed_key ORDER BY key, record_id")
+    db.execute("DROP TABLE seed_key")
+    db.execute("COMMIT")
+    for _name, sql in indexes:
+        db.execute(sql)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.close()
+    return time.perf_counter() - started
+
+
+def _bench_people() -> tuple:
+    """Four reps in a team, a round-robin rule for it and a 30-minute SLA."""
+    from pipewise.assignment import service as routing
+    from pipewise.auth.visibility import SYSTEM_ACTOR
+    from pipewise.db.session import session_scope
+
+    from bench.seed import seed_people
+
+    people = seed_people(teams=1, reps_per_team=4)
+    with session_scope() as s:
+        routing.create_rule(s, {"name": "Inbound", "target_type": "team", "team_id": people.reps[0].team_id}, actor=SYSTEM_ACTOR)
+        routing.update_policy(s, {"sla_minutes": 30, "workdays": [0, 1, 2, 3, 4, 5, 6], "work_start": "00:00", "work_end": "23:59"},
+                              actor=SYSTEM_ACTOR)
+    return people
+
+
+class _Creates:
+    """New leads as a client would send them: 2 % with the address of a stored lead, 3 % a
+    stored person again with a typo in the first name and another address."""
+
+    def __init__(self, stored: int, seed: int) -> None:
+        self.stored, self.rng, self.next = stored, random.Random(seed), 10_000_000 + seed * 1_000_000
+
+    def __call__(self, *, owned: bool) -> dict:
+        n, self.next = self.next, self.next + 1
+        data = lead_fields(n)
+        roll = self.rng.random()
+        if roll < 0.05 and self.stored:
+            twin = lead_fields(self.rng.randrange(self.stored))
+            data.update(first_name=twin["first_name"], last_name=twin["last_name"], company=twin["company"], domain=twin["domain"])
+            if roll < 0.02:
+                data["email"] = twin["email"]
+            else:
+                data["first_name"] = data["first_name"][:-1] + "y"
+        data.pop("domain")  # the service derives it from the address
+        if not owned:
+            data["owner_id"] = None
+        return data
+
+
+CREATED_TABLES = ("lead", "record_history", "outbox_event", "match_key", "duplicate_candidate")
+# Besides the default poll (PIPEWISE_WORKER_POLL_SECONDS), the worker is also measured polling
+# this often: an idle worker's wait, not its work, is then most of the delay.
+FAST_POLL = 0.1
+
+
+def _written_rows(url: str, lead_ids: list) -> dict[str, tuple[list[str], list[tuple]]]:
+    """What the run wrote, by table, read back with the bare driver."""
+    db = sqlite3.connect(url.split("///", 1)[1])
+    ids = [i.hex for i in lead_ids]
+    found = {}
+    for table in CREATED_TABLES:
+        column = "id" if table == "lead" else "record_id"
+        cur = db.execute(f'SELECT * FROM "{table}" LIMIT 0')
+        columns, rows = [d[0] for d in cur.description], []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows += db.execute(f'SELECT * FROM "{table}" WHERE {column} IN ({",".join("?" * len(part))})', part).fetchall()
+        found[table] = (columns, rows)
+    db.close()
+    return found
+
+
+def _raw_rate(url: str, written: dict[str, tuple[list[str], list[tuple]]], count: int) -> float:
+    """The same rows deleted and written again through sqlite3, one transaction per lead
+    (the lead, its history row, its event, its keys, its duplicate pairs); per second."""
+    from pipewise.db.session import SQLITE_PRAGMAS
+
+    db = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+    for pragma in SQLITE_PRAGMAS:
+        db.execute(pragma)
+    by_lead: dict[str, list[tuple[str, tuple]]] = {}
+    order = []
+    for table in CREATED_TABLES:
+        columns, rows = written[table]
+        key = columns.index("id" if table == "lead" else "record_id")
+        for row in rows:
+            if table == "lead":
+                order.append(row[key])
+            by_lead.setdefault(row[key], []).append((table, row))
+    sql = {t: f'INSERT INTO "{t}" ({", ".join(written[t][0])}) VALUES ({", ".join("?" * len(written[t][0]))})' for t in CREATED_TABLES}
+    db.execute("BEGIN IMMEDIATE")
+    for table in reversed(CREATED_TABLES):
+        column = "id" if table == "lead" else "record_id"
+        for start in range(0, len(order), 500):
+            part = order[start : start + 500]
+            db.execute(f'DELETE FROM "{table}" WHERE {column} IN ({",".join("?" * len(part))})', part)
+    db.execute("COMMIT")
+    started = time.perf_counter()
+    for lead_id in order:
+        db.execute("BEGIN IMMEDIATE")
+        for table, row in by_lead[lead_id]:
+            db.execute(sql[table], row)
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    db.close()
+    return count / elapsed
+
+
+class _Watcher(threading.Thread):
+    """Notes when each ``lead.created`` event is seen handled, reading the outbox every 10 ms
+    through its own connection: the lead is then scored, compared and routed, and committed."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.seen, self.stop = url, {}, threading.Event()
+        self.db = sqlite3.connect(url.split("///", 1)[1], check_same_thread=False, timeout=30)
+        self.last = self.db.execute("SELECT coalesce(max(id), 0) FROM outbox_event").fetchone()[0]
+
+    def run(self) -> None:
+        pending: dict[int, str] = {}
+        while not self.stop.is_set():
+            rows = self.db.execute("SELECT id, record_id FROM outbox_event WHERE name = 'lead.created' AND id > ?", (self.last,)).fetchall()
+            for event_id, record_id in rows:
+                pending[event_id] = record_id
+                self.last = max(self.last, event_id)
+            if pending:
+                marks = ",".join("?" * len(pending))
+                done = self.db.execute(f"SELECT id FROM outbox_event WHERE processed_at IS NOT NULL AND id IN ({marks})", list(pending)).fetchall()
+                now = time.perf_counter()
+                for (event_id,) in done:
+                    self.seen[pending.pop(event_id)] = now
+            time.sleep(0.01)
+
+
+def _latency_run(
+    url: str, people, creates: _Creates, rate: float, seconds: float, *, in_process: bool, poll: float
+) -> list[tuple[str, str]]:
+    """Creates at ``rate`` for ``seconds``, unowned (so each is routed too), with the worker
+    running inside this process (a thread, as ``pipewise serve`` on SQLite) or as ``pipewise
+    worker``, idle passes ``poll`` seconds apart; the time from each commit to the worker's
+    commit of its results."""
+    from pipewise.db.session import session_scope
+    from pipewise.leads.service import lead_service
+    from pipewise.worker.runner import Worker
+
+    worker, process = None, None
+    if in_process:
+        worker = Worker(name="bench")
+        worker.start_in_thread(poll_seconds=poll)
+    else:
+        process = subprocess.Popen([sys.executable, "-m", "pipewise.cli.main", "worker", "--poll", str(poll)],
+                                   env={**os.environ, "PIPEWISE_DATABASE_URL": url}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3)
+    watcher = _Watcher(url)
+    watcher.start()
+    committed: dict[str, float] = {}
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    rep = people.reps[0]
+    try:
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            with session_scope() as s:
+                lead = lead_service.create(s, data=creates(owned=False), actor=rep.actor)
+            committed[lead.id.hex] = time.perf_counter()
+        achieved = total / (time.perf_counter() - start)
+        deadline = time.perf_counter() + 60
+        while len(watcher.seen.keys() & committed.keys()) < total and time.perf_counter() < deadline:
+            time.sleep(0.05)
+    finally:
+        watcher.stop.set()
+        watcher.join()
+        if worker is not None:
+            worker.stop()
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=60)
+    ms = [(watcher.seen[i] - t) * 1000 for i, t in committed.items() if i in watcher.seen]
+    db = sqlite3.connect(url.split("///", 1)[1])
+    marks = ",".join("?" * len(committed))
+    settled = db.execute(f"SELECT count(*) FROM lead WHERE id IN ({marks}) AND scored_at IS NOT NULL AND assigned_at IS NOT NULL",
+                         list(committed)).fetchone()[0]
+    db.close()
+    where = f"in-process worker (poll {poll:g} s)" if in_process else f"`pipewise worker` process (poll {poll:g} s)"
+    return [(f"{where}: creates asked / achieved", f"{rate:.0f}/s / {achieved:.0f}/s, {total:,} unowned leads"),
+            (f"{where}: commit → scored, compared, routed and committed: median / p99 / max",
+             f"{statistics.median(ms):,.0f} ms / **{_percentile(ms, 0.99):,.0f} ms** / {max(ms):,.0f} ms"
+             f" ({len(ms):,} seen, {settled:,} scored and assigned)" if ms else "none seen")]
+
+
+def bench_create(sizes: list[int], creates: int, rate: float, seconds: float) -> list[tuple[str, str]]:
+    from pipewise.config import get_settings
+    from pipewise.db.session import refresh_statistics, session_scope
+    from pipewise.leads.service import lead_service
+    from pipewise.worker.runner import Worker
+
+    rows: list[tuple[str, str]] = []
+    for size in sizes:
+        url = _fresh_database(f"create{size}")
+        people = _bench_people()
+        seed_seconds = _seed_leads(url, size, people.owner_ids)
+        refresh_statistics()
+        rep = people.reps[0]
+        make = _Creates(size, seed=1)
+        for _ in range(300):  # warm-up: imports, statement caches
+            with session_scope() as s:
+                lead_service.create(s, data=make(owned=True), actor=rep.actor)
+        Worker(name="warm-up").run_until_idle()
+        ids = []
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for _ in range(creates):
+            with session_scope() as s:
+                ids.append(lead_service.create(s, data=make(owned=True), actor=rep.actor).id)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        raw = _raw_rate(url, _written_rows(url, ids), creates)
+        started = time.perf_counter()
+        Worker(name="catch-up").run_until_idle()
+        settle = time.perf_counter() - started
+        rows += [
+            (f"**{size:,} stored leads** (seeded raw with their keys in {seed_seconds:.0f} s)", ""),
+            ("create through the service, one per transaction (clean, account by domain, keys, exact e-mail check, history, event)",
+             f"**{creates / wall:,.0f}/s** (per CPU-second {creates / cpu:,.0f}/s)"),
+            ("raw sqlite3: the same rows (lead, history, event, keys, pairs), one transaction per lead",
+             f"{raw:,.0f}/s (service ÷ raw {creates / wall / raw:.2f})"),
+            ("worker afterwards: fuzzy check and score of those leads (owned, not routed), batches of 200",
+             f"{creates / settle:,.0f}/s"),
+        ]
+        default_poll = get_settings().worker_poll_seconds
+        for poll in sorted({default_poll, FAST_POLL}, reverse=True):
+            for in_process in (True, False):
+                rows += _latency_run(url, people, make, rate, seconds, in_process=in_process, poll=poll)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -276,9 +585,20 @@ def main() -> None:
     forms.add_argument("--seconds", type=float, default=20.0)
     forms.add_argument("--processes", type=int, default=1,
                        help="uvicorn processes (on SQLite one, with its in-process worker, does best)")
+    create = sub.add_parser("create")
+    create.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000],
+                        help="leads stored before each measured run")
+    create.add_argument("--creates", type=int, default=3_000, help="leads created through the service per size")
+    create.add_argument("--rate", type=float, default=100.0, help="creates per second while the worker runs")
+    create.add_argument("--seconds", type=float, default=10.0, help="length of each run with the worker")
     args = parser.parse_args()
     try:
-        rows = bench_import(args.rows) if args.what == "import" else bench_forms(args.rate, args.seconds, args.processes)
+        if args.what == "import":
+            rows = bench_import(args.rows)
+        elif args.what == "forms":
+            rows = bench_forms(args.rate, args.seconds, args.processes)
+        else:
+            rows = bench_create(args.sizes, args.creates, args.rate, args.seconds)
     finally:
         shutil.rmtree(WORKDIR, ignore_errors=True)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -11,6 +11,7 @@ from pipewise.leads import dedup
 from pipewise.leads.dedup import Person, compare, pairs
 from pipewise.leads.models import DuplicateCandidate
 from pipewise.leads.service import lead_service
+from tests.leads.support import drain
 
 FEBRL = Path(__file__).resolve().parents[3] / "shared" / "data" / "dedup" / "febrl" / "dataset1.csv"
 
@@ -75,11 +76,17 @@ class TestOnCreate:
             session, data={"first_name": "G.", "last_name": "Hopper", "email": "GRACE@navy.example"}, actor=SYSTEM_ACTOR
         )
         session.flush()
+        # The exact duplicates are known when the create returns ...
         exact = {(c.candidate_type, c.candidate_id): c for c in dedup.review_list(session, SYSTEM_ACTOR, involving=("lead", same_email.id))}
         assert exact[("lead", first.id)].score == 100
         assert exact[("contact", contact.id)].reason == "same e-mail address"
+        assert dedup.review_list(session, SYSTEM_ACTOR, involving=("lead", fuzzy.id)) == []
+        # ... the fuzzy ones once the worker has been by, right after commit.
+        drain(session)
         near = {c.candidate_id: c for c in dedup.review_list(session, SYSTEM_ACTOR, involving=("lead", fuzzy.id))}
         assert first.id in near and near[first.id].score >= dedup.DEFAULT_THRESHOLD
+        again = dedup.review_list(session, SYSTEM_ACTOR, involving=("lead", same_email.id))
+        assert {(c.candidate_type, c.candidate_id) for c in again} >= set(exact) and len(again) == len({(c.candidate_type, c.candidate_id) for c in again})
 
     def test_distinct_leads_get_no_candidates(self, session, factory):
         factory.lead(first_name="Ada", last_name="Lovelace", company="Engines")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from pipewise.assignment import service as routing
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.leads.models import DuplicateCandidate, Lead
+from tests.leads.support import drain
 from tests.web.conftest import WebClient
 
 CSV = b"First Name,Last Name,Email\nAda,Lovelace,ada@engines.example\nBad,Mail,nope\n"
@@ -25,7 +26,7 @@ class TestLeadDesk:
         client, manager = desk
         factory.lead(owner=manager, last_name="Low", title="Intern")
         factory.lead(owner=manager, last_name="High", title="CEO", company_size=200)
-        session.commit()
+        drain(session)
         page = client.get("/lead-queue").text
         assert page.index("High") < page.index("Low")
         assert "C-level or founder" in page and "Lead desk" in page

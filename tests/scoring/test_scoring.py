@@ -14,6 +14,7 @@ from pipewise.leads.service import lead_service
 from pipewise.scoring import evaluation, rules
 from pipewise.scoring import service as scoring
 from pipewise.scoring.models import ScoreHistory
+from tests.leads.support import settle
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FULL = Path(__file__).resolve().parents[3] / "shared" / "data" / "leads_xeducation" / "leads.csv"
@@ -25,6 +26,7 @@ class TestFitRules:
     def test_default_rules_explain_the_score(self, session, factory):
         account = factory.account(domain="initech.example")
         lead = factory.lead(title="VP of Sales", company_size=300, email="bill@initech.example", account_id=account.id)
+        settle(session, lead)
         assert lead.fit_score == 15 + 15 + 5 + 10
         texts = [r["text"] for r in lead.score_reasons]
         assert "VP, head or director" in texts and "Already a known account" in texts
@@ -35,6 +37,7 @@ class TestFitRules:
             {"label": "Germany", "points": 10, "when": {"field": "country", "op": "eq", "value": "DE"}},
         ]})
         lead = factory.lead(industry="Banking", country="DE")
+        settle(session, lead)
         assert lead.fit_score == 40
 
     def test_bad_rules_are_refused_with_their_place(self, session):
@@ -95,6 +98,7 @@ class TestPredictiveOnTheDatabase:
         assert record.is_active and record.trained_on == 100 and record.metrics["roc_auc"] > 0.9
         hot = factory.lead(source="referral", company_size=800, title="Director")
         cold = factory.lead(source="ads", company_size=4, title="Student")
+        settle(session, hot, cold)
         assert hot.predicted_probability > 0.7 > 0.3 > cold.predicted_probability
         model_reasons = [r for r in hot.score_reasons if r.get("kind") == "model"]
         assert model_reasons and "raises the chance" in model_reasons[0]["text"]

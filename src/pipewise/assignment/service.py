@@ -20,6 +20,7 @@ from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Activity, Task
 from pipewise.db.base import utcnow, uuid7
+from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.events import bus
 from pipewise.records import bounds
@@ -38,6 +39,11 @@ POLICY_ID = 1
 
 
 def policy(session: Session) -> RoutingPolicy:
+    # Held for the transaction: the worker routes a batch of leads in one.
+    return cached_lookup(session, RoutingPolicy, POLICY_ID, lambda: _load_policy(session))
+
+
+def _load_policy(session: Session) -> RoutingPolicy:
     row = session.get(RoutingPolicy, POLICY_ID)
     if row is None:
         row = RoutingPolicy(id=POLICY_ID, work_start="09:00", work_end="17:00", workdays=[0, 1, 2, 3, 4], timezone="UTC")
@@ -89,7 +95,9 @@ def _is_clock(value: Any) -> bool:
 def rules(session: Session, *, active_only: bool = False) -> list[AssignmentRule]:
     stmt = select(AssignmentRule).order_by(AssignmentRule.position, AssignmentRule.created_at)
     if active_only:
-        stmt = stmt.where(AssignmentRule.is_active.is_(True))
+        # The rules routing runs, held for the transaction (a change to one is seen at once).
+        return cached_lookup(session, AssignmentRule, "active",
+                             lambda: list(session.scalars(stmt.where(AssignmentRule.is_active.is_(True)))))
     return list(session.scalars(stmt))
 
 
@@ -170,21 +178,31 @@ def _available(user: User | None, exclude: set[uuid.UUID]) -> bool:
     return user is not None and user.is_active and not user.is_away and user.capacity > 0 and user.id not in exclude
 
 
+@dataclass
+class _Turns:
+    """A team's members and round-robin slots, read (and the slots locked) once per
+    transaction: the worker routes a batch of leads in one, turn after turn."""
+
+    members: list[User]
+    slots: dict[uuid.UUID, RoundRobinSlot]
+
+
+def _turns(session: Session, team_id: uuid.UUID) -> _Turns:
+    # Kept under the users: forgotten when one is added or changed, or a savepoint rolls back.
+    return cached_lookup(session, User, ("turns", team_id), lambda: _Turns(
+        list(session.scalars(select(User).where(User.team_id == team_id).order_by(User.name, User.id))),
+        {s.user_id: s for s in session.scalars(select(RoundRobinSlot).where(RoundRobinSlot.team_id == team_id).with_for_update())},
+    ))
+
+
 def round_robin(session: Session, team_id: uuid.UUID, *, exclude: set[uuid.UUID] = frozenset()) -> User | None:  # type: ignore[assignment]
     """The team member next in turn: the lowest share of leads given so far against their
     capacity, skipping people who are away. A newcomer starts level with the others."""
-    members = [
-        u for u in session.scalars(select(User).where(User.team_id == team_id).order_by(User.name, User.id))
-        if _available(u, set(exclude))
-    ]
+    turns = _turns(session, team_id)
+    members = [u for u in turns.members if _available(u, set(exclude))]
     if not members:
         return None
-    slots = {
-        s.user_id: s
-        for s in session.scalars(
-            select(RoundRobinSlot).where(RoundRobinSlot.team_id == team_id).with_for_update()
-        )
-    }
+    slots = turns.slots
 
     def seat(user: User) -> Seat[User]:
         slot = slots[user.id]
@@ -222,13 +240,18 @@ def _pick(
         if _available(owner, exclude):
             return Placement(owner, None, rule, f"owner of the account {account.name}")
     if rule.target_type == "user":
-        user = session.get(User, rule.user_id)
+        user = _held(session, User, rule.user_id)
         return Placement(user, None, rule, f"assigned to {user.name}") if _available(user, exclude) else None
     if rule.target_type == "team":
         user = round_robin(session, rule.team_id, exclude=exclude)
-        team = session.get(Team, rule.team_id)
+        team = _held(session, Team, rule.team_id)
         return Placement(user, None, rule, f"round-robin in {team.name if team else 'the team'}") if user else None
     return Placement(None, rule.queue, rule, f"put in the {rule.queue} queue")
+
+
+def _held(session: Session, model: type, row_id: Any) -> Any:
+    """A user or team a rule names, read once per transaction."""
+    return cached_lookup(session, model, ("routing", row_id), lambda: session.get(model, row_id))
 
 
 def place(
@@ -236,7 +259,6 @@ def place(
 ) -> Placement | None:
     """Run the rules in order over the lead; the first that can place it does. None if none can."""
     exclude = set(exclude or ())
-    session.flush()
     for rule in rules(session, active_only=True):
         if rule.conditions and not record_matches(session, spec_for("lead"), lead_id, rule.conditions):
             continue

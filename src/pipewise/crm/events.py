@@ -25,3 +25,8 @@ class ContactUpdated(RecordEvent):
 @dataclass(frozen=True, kw_only=True)
 class TaskUpdated(RecordEvent):
     name: ClassVar[str] = "task.updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountUpdated(RecordEvent):
+    name: ClassVar[str] = "account.updated"

@@ -20,7 +20,11 @@ class Account(UUIDPrimaryKey, Timestamps, Versioned, Base):
     owner_id: Mapped[uuid.UUID | None] = owner_fk()
     custom: Mapped[dict[str, Any]] = custom_fields()
 
-    __table_args__ = (Index("ix_account_owner_created", "owner_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_account_owner_created", "owner_id", "created_at"),
+        Index("ix_account_country_created", "country", "created_at"),
+        Index("ix_account_size", "size"),
+    )
 
 
 class Contact(UUIDPrimaryKey, Timestamps, Versioned, Base):

@@ -53,6 +53,10 @@ class Deal(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __table_args__ = (
         Index("ix_deal_stage_created", "stage_id", "created_at"),
         Index("ix_deal_owner_created", "owner_id", "created_at"),
+        Index("ix_deal_pipeline_created", "pipeline_id", "created_at"),
+        Index("ix_deal_stage_close", "stage_id", "close_date"),
+        Index("ix_deal_owner_close", "owner_id", "close_date"),
+        Index("ix_deal_amount", "amount"),
     )
 
 

@@ -1,6 +1,8 @@
 """Lead capture: public web forms (POST /f/{key}) and the API's capture call share one
 path — clean, de-duplicate, score, route — and a form post also keeps its consent and
-the timings that make up speed to lead."""
+the timings that make up speed to lead. Capture scores and routes in its own transaction
+(the answer names the owner, and speed to lead counts from the post); the fuzzy duplicate
+check runs right after commit."""
 
 import html
 import secrets
@@ -22,7 +24,6 @@ from pipewise.leads.events import LeadCaptured
 from pipewise.leads.models import FormSubmission, Lead, LeadForm
 from pipewise.leads.service import clean_lead_fields, lead_service
 from pipewise.records import bounds
-from pipewise.scoring import service as scoring
 
 HONEYPOT_FIELD = "pw_website"
 CONSENT_FIELD = "consent"
@@ -120,24 +121,25 @@ def capture(
     submission: FormSubmission | None = None,
     form: LeadForm | None = None,
 ) -> Captured:
-    """Create the lead, or update the one with the same e-mail; score and route it."""
+    """Create the lead, or update the one with the same e-mail; score and route it in this
+    transaction (the answer names its owner). The fuzzy duplicate check follows right after
+    commit, as for every lead (``intake``)."""
     data = dict(data)
     _tidy_capture_fields(data)
     existing = session.scalar(select(Lead).where(Lead.email == data["email"]).order_by(Lead.created_at).limit(1)) if data.get("email") else None
     if attribution:
         data["attribution"] = {**(existing.attribution if existing else {}), **attribution}
-    with scoring.deferred(session):
-        if existing is not None:
-            fill = {k: v for k, v in data.items() if v not in (None, "") and getattr(existing, k, None) in (None, "", {})}
-            if "attribution" in data:
-                fill["attribution"] = data["attribution"]
-            if data.get("consent_state") == "granted":
-                fill["consent_state"] = "granted"
-            lead, is_new = lead_service.update(session, existing, data=fill, actor=SYSTEM_ACTOR), False
-        else:
-            data.setdefault("owner_id", None)
-            lead, is_new = lead_service.create(session, data=data, actor=SYSTEM_ACTOR), True
-        session.flush()
+    if existing is not None:
+        fill = {k: v for k, v in data.items() if v not in (None, "") and getattr(existing, k, None) in (None, "", {})}
+        if "attribution" in data:
+            fill["attribution"] = data["attribution"]
+        if data.get("consent_state") == "granted":
+            fill["consent_state"] = "granted"
+        lead, is_new = lead_service.update(session, existing, data=fill, actor=SYSTEM_ACTOR), False
+    else:
+        data.setdefault("owner_id", None)
+        lead, is_new = lead_service.create(session, data=data, actor=SYSTEM_ACTOR), True
+    session.flush()
     if submission is not None:
         submission.lead_id = lead.id
         scores.record_engagement(session, lead.id, kind="form_fill", detail={"form": form.name if form else None})

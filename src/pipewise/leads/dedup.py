@@ -1,228 +1,148 @@
-"""Duplicate detection for people: exact e-mail first, then a fuzzy match of the person's
-name together with their company (rapidfuzz), on every create and import, and over the
-whole database (``scan``) for the review page and ``pipewise dedupe``."""
+"""Duplicate detection for people: the exact e-mail, then a fuzzy match of the person's
+name together with their company (``similarity``), and over the whole database (``scan``)
+for the review page and ``pipewise dedupe``.
+
+A lead is checked for the exact e-mail in the transaction that writes it (two index
+lookups), and compared fuzzily right after commit by the worker (``intake``): with the few
+leads and contacts that share one of its blocking keys (``match_keys``), whatever the size
+of the database."""
 
 import itertools
-import re
-import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, Select, delete, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, delete, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.models import Account, Contact
+from pipewise.crm.models import Contact
 from pipewise.db.base import utcnow
+from pipewise.db.session import dialect_insert
+from pipewise.leads import match_keys
+from pipewise.leads.match_keys import MAX_BLOCK, people
 from pipewise.leads.models import DuplicateCandidate, Lead
+from pipewise.leads.similarity import DEFAULT_THRESHOLD, Match, Person, company_key, compare, fold, worth_comparing
 from pipewise.records.registry import spec_for
 from pipewise.records.repository import RecordRepository
 
-DEFAULT_THRESHOLD = 85.0
+__all__ = ["DEFAULT_THRESHOLD", "Match", "Person", "compare", "fold", "worth_comparing"]
+
 # The record types compared, and so the types a candidate pair can name.
 PERSON_TYPES = ("lead", "contact")
-# Names less alike than this are different people, whatever else they share but the e-mail.
-NAME_CUTOFF = 75
-_DIGITS = re.compile(r"\d+")
-# A block bigger than this says little (a common surname); its pairs are not compared.
-MAX_BLOCK = 60
-
-_COMPANY_SUFFIXES = re.compile(
-    r"\b(incorporated|inc|llc|l\.l\.c|ltd|limited|plc|corp|corporation|co|company|gmbh|ag|sa|sarl|bv|nv|oy|ab|"
-    r"as|spa|srl|pty|pvt|kg|se|group|holdings?)\b\.?"
-)
-
-
-# Names and companies repeat across the records compared (a block, a scan, the leads near a
-# new one), so their folded forms are remembered.
-@lru_cache(maxsize=65536)
-def fold(text: str | None) -> str:
-    """Lower case, accents removed, punctuation to spaces: the form names are compared in."""
-    if not text:
-        return ""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).strip()
-
-
-@lru_cache(maxsize=65536)
-def company_key(name: str | None) -> str:
-    return re.sub(r"\s+", " ", _COMPANY_SUFFIXES.sub(" ", fold(name))).strip()
-
-
-@dataclass(frozen=True)
-class Person:
-    """What duplicate detection looks at, for a lead or a contact."""
-
-    record_type: str
-    id: uuid.UUID | None
-    first_name: str | None
-    last_name: str | None
-    email: str | None = None
-    phone: str | None = None
-    company: str | None = None
-    domain: str | None = None
-
-    @property
-    def name(self) -> str:
-        return fold(f"{self.first_name or ''} {self.last_name or ''}")
-
-
-@dataclass(frozen=True)
-class Match:
-    record_type: str
-    id: uuid.UUID
-    score: float
-    reason: str
-
-
-def compare(a: Person, b: Person) -> tuple[float, str] | None:
-    """How alike two people are (0–100) and why, or None when they clearly differ."""
-    if a.email and a.email == b.email:
-        return 100.0, "same e-mail address"
-    name_score = fuzz.token_sort_ratio(a.name, b.name)
-    if name_score < NAME_CUTOFF:
-        return None
-    # A first initial against a full first name ("J Smith" / "John Smith") is no contradiction.
-    if a.last_name and b.last_name and fold(a.last_name) == fold(b.last_name):
-        fa, fb = fold(a.first_name), fold(b.first_name)
-        if fa and fb and (fa.startswith(fb) or fb.startswith(fa)):
-            name_score = max(name_score, 95.0)
-    if a.domain and a.domain == b.domain:
-        company_score, company_why = 100.0, f"same company domain {a.domain}"
-    else:
-        ca, cb = company_key(a.company), company_key(b.company)
-        company_score = fuzz.token_sort_ratio(ca, cb) if ca and cb else None
-        if company_score is not None and _DIGITS.findall(ca) != _DIGITS.findall(cb):
-            # "Studio 54" and "Studio 55" are two businesses, not one typed twice.
-            company_score = min(company_score, 50.0)
-        company_why = f"company {company_score:.0f}% alike" if company_score is not None else "no company to compare"
-    if a.phone and a.phone == b.phone:
-        return max(name_score, 90.0), f"same phone number, name {name_score:.0f}% alike"
-    if company_score is None:
-        # Without a company, only a near-identical name counts — and then only weakly.
-        return (name_score * 0.9, f"name {name_score:.0f}% alike, {company_why}") if name_score >= 95 else None
-    score = 0.6 * name_score + 0.4 * company_score
-    return score, f"name {name_score:.0f}% alike, {company_why}"
-
-
-@lru_cache(maxsize=65536)
-def _numbers_in(company: str) -> tuple[str, ...]:
-    return tuple(_DIGITS.findall(company))
-
-
-def worth_comparing(person: Person, others: list[Person], threshold: float) -> list[Person]:
-    """The ``others`` that ``compare`` could score at ``threshold`` or more, found with one
-    vectorised pass over names and one over companies (a big block — a common surname —
-    would otherwise be compared one pair at a time). The bound is generous, never tight:
-    ``compare`` has the last word."""
-    if not others:
-        return []
-    names = process.cdist([person.name], [o.name for o in others], scorer=fuzz.token_sort_ratio, score_cutoff=NAME_CUTOFF)[0]
-    mine = company_key(person.company)
-    theirs = [company_key(o.company) for o in others]
-    companies = process.cdist([mine], theirs, scorer=fuzz.token_sort_ratio)[0] if mine else None
-    kept = []
-    for i, other in enumerate(others):
-        if (person.email and person.email == other.email) or (person.phone and person.phone == other.phone):
-            kept.append(other)
-        elif names[i] < NAME_CUTOFF:
-            continue
-        elif companies is None or not theirs[i] or (person.domain and person.domain == other.domain):
-            kept.append(other)
-        else:
-            company = min(companies[i], 50.0) if _numbers_in(mine) != _numbers_in(theirs[i]) else companies[i]
-            # compare() may lift the name score to 95 (an initial against the full first name).
-            if 0.6 * max(names[i], 95.0) + 0.4 * company >= threshold:
-                kept.append(other)
-    return kept
+SAME_EMAIL = "same e-mail address"
 
 
 # -- one record against the database --
 
 
-def _people(session: Session, record_type: str, clause, limit: int = 500) -> list[Person]:  # type: ignore[no-untyped-def]
-    if record_type == "lead":
-        rows = session.execute(
-            select(Lead.id, Lead.first_name, Lead.last_name, Lead.email, Lead.phone, Lead.company, Lead.domain)
-            .where(clause(Lead))
-            .limit(limit)
-        )
-        return [Person("lead", *row) for row in rows]
-    rows = session.execute(
-        select(Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.phone, Account.name, Account.domain)
-        .outerjoin(Account, Account.id == Contact.account_id)
-        .where(clause(Contact))
-        .limit(limit)
-    )
-    return [Person("contact", *row) for row in rows]
-
-
-def find_matches(session: Session, person: Person, *, threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
+def find_matches(
+    session: Session, person: Person, *, threshold: float = DEFAULT_THRESHOLD, older_leads_only: bool = False
+) -> list[Match]:
     """Leads and contacts that may be ``person``: same e-mail, or a similar name at a similar
-    company. Best first."""
-
-    def nearby(model):  # type: ignore[no-untyped-def]
-        conditions = []
-        if person.email:
-            conditions.append(model.email == person.email)
-        if person.last_name:
-            conditions.append(model.last_name == person.last_name)
-        if person.phone:
-            conditions.append(model.phone == person.phone)
-        if person.domain and model is Lead:
-            conditions.append(model.domain == person.domain)
-        clause = or_(*conditions) if conditions else model.id.is_(None)
-        return clause if person.id is None else clause & (model.id != person.id)
-
+    company, among those that share a blocking key with it. Best first. ``older_leads_only``:
+    leads created after ``person`` are left to their own check (ids are time-ordered), so
+    that a pair is found once, from its newer lead."""
+    block = match_keys.lookup(session, match_keys.lookups_of(person), exclude=person.id)
+    current: dict[uuid.UUID, Person] = {}
     found: list[Match] = []
     for record_type in PERSON_TYPES:
-        for other in worth_comparing(person, _people(session, record_type, nearby), threshold):
+        ids = sorted(block.ids.get(record_type, ()))
+        if older_leads_only and record_type == "lead" and person.id is not None:
+            ids = [i for i in ids if i < person.id]
+        others = people(session, record_type, ids) if ids else []
+        current.update((other.id, other) for other in others)  # type: ignore[misc]
+        for other in worth_comparing(person, others, threshold):
             result = compare(person, other)
             if result is not None and result[0] >= threshold:
                 found.append(Match(record_type, other.id, round(result[0], 1), result[1]))  # type: ignore[arg-type]
+    match_keys.prune(session, block, current)
     found.sort(key=lambda m: -m.score)
     return found
 
 
-def remember(session: Session, record_type: str, record_id: uuid.UUID, matches: Iterable[Match]) -> int:
-    """Store matches as open candidates on the record (once per pair)."""
+def _same_email_statement() -> Any:
+    # Built once: a statement's construction costs more than running it on the two indexes.
+    email = bindparam("email")
+    leads = select(literal_column("'lead'").label("record_type"), Lead.id).where(Lead.email == email).limit(MAX_BLOCK + 1)
+    contacts = select(literal_column("'contact'").label("record_type"), Contact.id).where(Contact.email == email).limit(MAX_BLOCK)
+    return union_all(select(leads.subquery()), select(contacts.subquery()))
+
+
+_SAME_EMAIL = _same_email_statement()
+
+
+def same_email(session: Session, lead: Lead) -> list[Match]:
+    """The leads and contacts with ``lead``'s e-mail address (its exact duplicates), read
+    from their indexed e-mail columns in one statement."""
+    if not lead.email:
+        return []
+    rows = session.connection().execute(_SAME_EMAIL, {"email": lead.email})
+    return [Match(record_type, record_id, 100.0, SAME_EMAIL) for record_type, record_id in rows if record_id != lead.id]
+
+
+def _known_pairs_statement() -> Any:
+    dc, record_type, record_id = DuplicateCandidate, bindparam("record_type"), bindparam("record_id")
+    as_record = select(dc.candidate_type, dc.candidate_id).where(dc.record_type == record_type, dc.record_id == record_id)
+    as_candidate = select(dc.record_type, dc.record_id).where(dc.candidate_type == record_type, dc.candidate_id == record_id)
+    return union_all(as_record, as_candidate)
+
+
+_KNOWN_PAIRS = _known_pairs_statement()
+
+
+def known_pairs(session: Session, record_type: str, record_id: uuid.UUID) -> set[tuple[str, uuid.UUID]]:
+    """The records already paired with this one, on either side of the pair."""
+    rows = session.connection().execute(_KNOWN_PAIRS, {"record_type": record_type, "record_id": record_id})
+    return {(t, i) for t, i in rows}
+
+
+_new_pairs: dict[str, Any] = {}
+
+
+def remember(
+    session: Session, record_type: str, record_id: uuid.UUID, matches: Iterable[Match], *, new: bool = False
+) -> int:
+    """Store matches as open candidates on the record, once per pair whichever side it was
+    found from (``new``: the record was written in this transaction and has no pairs yet).
+    Written straight away on the session's connection: the worker remembers the pairs of a
+    whole batch of leads without flushing anything else between them."""
     matches = [m for m in matches if not (m.record_type == record_type and m.id == record_id)]
     if not matches:
         return 0
-    known = set(
-        session.execute(
-            select(DuplicateCandidate.candidate_type, DuplicateCandidate.candidate_id).where(
-                DuplicateCandidate.record_type == record_type, DuplicateCandidate.record_id == record_id
-            )
-        ).all()
-    )
-    added = 0
+    known = set() if new else known_pairs(session, record_type, record_id)
+    now = utcnow()
+    rows = []
     for m in matches:
         if (m.record_type, m.id) in known:
             continue
-        session.add(
-            DuplicateCandidate(
-                record_type=record_type,
-                record_id=record_id,
-                candidate_type=m.record_type,
-                candidate_id=m.id,
-                score=m.score,
-                reason=m.reason[:300],
-                detected_at=utcnow(),
-            )
-        )
-        added += 1
-    return added
+        known.add((m.record_type, m.id))
+        rows.append({"record_type": record_type, "record_id": record_id, "candidate_type": m.record_type,
+                     "candidate_id": m.id, "score": m.score, "reason": m.reason[:300], "status": "open", "detected_at": now})
+    if rows:
+        connection = session.connection()
+        name = connection.dialect.name
+        if name not in _new_pairs:
+            _new_pairs[name] = dialect_insert(session)(DuplicateCandidate).on_conflict_do_nothing()
+        connection.execute(_new_pairs[name], rows)
+    return len(rows)
 
 
-def check_lead(session: Session, lead: Lead, *, threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
-    person = Person("lead", lead.id, lead.first_name, lead.last_name, lead.email, lead.phone, lead.company, lead.domain)
-    matches = find_matches(session, person, threshold=threshold)
+def check_new_lead(session: Session, lead: Lead) -> list[Match]:
+    """In the transaction that creates ``lead``: store its blocking keys and its exact
+    duplicates (same e-mail). The fuzzy comparison follows after commit (``check_lead``)."""
+    matches = same_email(session, lead)
+    match_keys.add_lead(session, lead)
+    remember(session, "lead", lead.id, matches, new=True)
+    return matches
+
+
+def check_lead(session: Session, lead: Lead, *, threshold: float = DEFAULT_THRESHOLD, new: bool = False) -> list[Match]:
+    """Compare ``lead`` with the leads and contacts that share a blocking key with it and
+    store the likely duplicates as candidates. A ``new`` lead is compared with the leads
+    created before it, as when each lead was checked the moment it was written."""
+    matches = find_matches(session, match_keys.person_of(lead), threshold=threshold, older_leads_only=new)
     remember(session, "lead", lead.id, matches)
     return matches
 
@@ -290,7 +210,9 @@ def dismiss(session: Session, actor: Actor, pair_id: int) -> DuplicateCandidate 
 
 
 def blocking_keys(p: Person) -> Iterator[str]:
-    """Cheap keys that true duplicates usually share; only records sharing one are compared."""
+    """Cheap keys that true duplicates usually share; only records sharing one are compared.
+    Looser than the stored ``match_keys`` (fragments of names): a scan holds every record in
+    memory and can afford bigger blocks."""
     if p.email:
         yield "e:" + p.email
     if p.phone:
@@ -308,10 +230,10 @@ def blocking_keys(p: Person) -> Iterator[str]:
         yield f"c:{company[:8]}"
 
 
-def pairs(people: list[Person], *, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Person, Person, float, str]]:
-    """Every pair of ``people`` that looks like the same person, best first."""
+def pairs(everyone: list[Person], *, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Person, Person, float, str]]:
+    """Every pair of ``everyone`` that looks like the same person, best first."""
     blocks: dict[str, list[int]] = defaultdict(list)
-    for index, person in enumerate(people):
+    for index, person in enumerate(everyone):
         for key in blocking_keys(person):
             blocks[key].append(index)
     seen: set[tuple[int, int]] = set()
@@ -323,21 +245,22 @@ def pairs(people: list[Person], *, threshold: float = DEFAULT_THRESHOLD) -> list
             if (i, j) in seen:
                 continue
             seen.add((i, j))
-            result = compare(people[i], people[j])
+            result = compare(everyone[i], everyone[j])
             if result is not None and result[0] >= threshold:
-                found.append((people[i], people[j], round(result[0], 1), result[1]))
+                found.append((everyone[i], everyone[j], round(result[0], 1), result[1]))
     found.sort(key=lambda f: -f[2])
     return found
 
 
 def load_people(session: Session, record_type: str) -> list[Person]:
-    return _people(session, record_type, lambda model: model.id.is_not(None), limit=10_000_000)
+    return people(session, record_type)
 
 
 def scan(session: Session, *, record_types: tuple[str, ...] = PERSON_TYPES, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Look for duplicates among all leads and contacts; store new pairs as open candidates."""
-    people = [p for record_type in record_types for p in load_people(session, record_type)]
-    found = pairs(people, threshold=threshold)
+    session.flush()
+    everyone = [p for record_type in record_types for p in load_people(session, record_type)]
+    found = pairs(everyone, threshold=threshold)
     existing = set(
         session.execute(
             select(

@@ -4,12 +4,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pipewise.events.base import DomainEvent
+from pipewise.events.base import DomainEvent, RecordEvent
 
 
 @dataclass(frozen=True, kw_only=True)
 class LeadEvent(DomainEvent):
     record_type: ClassVar[str] = "lead"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadCreated(RecordEvent):
+    name: ClassVar[str] = "lead.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadUpdated(RecordEvent):
+    name: ClassVar[str] = "lead.updated"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,8 @@
-"""What leads do when other things happen: a person's first touch stops the SLA clock,
-an assignment tells the new owner, a won deal makes its lead a customer. And the timers
-of scoring and routing, which act on leads: the SLA check, the daily score decay and
-model training."""
+"""What leads do when other things happen: a new or changed lead is compared, scored and
+routed right after its commit (``intake``), a contact's blocking keys follow the contact,
+a person's first touch stops the SLA clock, an assignment tells the new owner, a won deal
+makes its lead a customer. And the timers of scoring and routing, which act on leads: the
+SLA check, the daily score decay and model training."""
 
 import uuid
 from datetime import datetime
@@ -13,14 +14,14 @@ from pipewise.assignment.events import LeadAssigned
 from pipewise.assignment.service import SLA_ACTION
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.crm.events import ActivityCreated
+from pipewise.crm.events import AccountUpdated, ActivityCreated, ContactCreated, ContactUpdated
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
 from pipewise.deals.events import DealStageChanged
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent
-from pipewise.leads import routing, scores
-from pipewise.leads.events import LeadsImported
+from pipewise.leads import intake, routing, scores
+from pipewise.leads.events import LeadCreated, LeadsImported, LeadUpdated
 from pipewise.leads.lifecycle import move_stage
 from pipewise.leads.models import FormSubmission, Lead
 from pipewise.scoring.service import DECAY_ACTION
@@ -85,8 +86,12 @@ def on_deal_won(session: Session, event: bus.Event) -> None:
 
 TABLE = bus.HandlerTable(
     subscriptions=(
+        bus.Subscription.to((LeadCreated, LeadUpdated), "leads.intake", intake.on_lead, rerun_safe=True,
+                            prepare=intake.load_leads),
+        bus.Subscription.to((ContactCreated, ContactUpdated), "leads.contact_keys", intake.on_contact, rerun_safe=True),
+        bus.Subscription.to(AccountUpdated, "leads.account_keys", intake.on_account, rerun_safe=True),
         bus.Subscription.to(ActivityCreated, "leads.first_touch", on_activity),
-        bus.Subscription.to(LeadAssigned, "leads.notify_owner", notify_owner),
+        bus.Subscription.to(LeadAssigned, "leads.notify_owner", notify_owner, rerun_safe=True),
         bus.Subscription.to(LeadsImported, "leads.expand_import", expand_import),
         bus.Subscription.to(DealStageChanged, "leads.customer_on_win", on_deal_won),
     ),

@@ -18,6 +18,7 @@ from pipewise.db.base import Base, utcnow
 from pipewise.errors import ValidationFailed
 from pipewise.events import bus
 from pipewise.events.base import jsonable
+from pipewise.leads import match_keys
 from pipewise.leads.events import RecordsMerged
 from pipewise.leads.models import DuplicateCandidate
 from pipewise.records.history import record_change
@@ -215,6 +216,10 @@ def merge(
             moved=moved,
         ),
     )
+    if record_type in match_keys.KEYED_TYPES:
+        # The survivor may have taken names or addresses from the merged records; the
+        # merged records' keys go when a lookup next meets them.
+        match_keys.refresh(session, record_type, [survivor_id])
     return survivor
 
 

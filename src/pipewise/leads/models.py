@@ -53,6 +53,10 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
         Index("ix_lead_owner_score", "owner_id", "score"),
         Index("ix_lead_status_created", "status", "created_at"),
         Index("ix_lead_owner_created", "owner_id", "created_at"),
+        Index("ix_lead_status_score", "status", "score"),
+        Index("ix_lead_fit_score", "fit_score"),
+        Index("ix_lead_engagement_score", "engagement_score"),
+        Index("ix_lead_company", "company"),
     )
 
     @property
@@ -119,6 +123,19 @@ class DuplicateCandidate(Base):
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("record_type", "record_id", "candidate_type", "candidate_id"),)
+
+
+class MatchKey(Base):
+    """A blocking key of a lead or a contact (``match_keys.py``): records that share a key are
+    the only ones a new or changed lead is compared with. The table is its own index, by key."""
+
+    __tablename__ = "match_key"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class LeadImport(UUIDPrimaryKey, Timestamps, Base):

@@ -5,7 +5,7 @@ that are records come back only if the viewer may see them."""
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
@@ -18,16 +18,20 @@ from pipewise.records.service import RecordService
 CLOSED_STATUSES = ("converted", "disqualified")
 
 
-def work_queue(session: Session, actor: Actor, *, scope: str, limit: int) -> list[Lead]:
+def work_queue_statement(session: Session, actor: Actor, *, scope: str) -> Select[tuple[Lead]]:
     """Open leads by score, best first: ``mine`` (the actor's), ``queues`` (nobody's yet)
-    or anything else for every open lead the actor may see."""
+    or anything else for every open lead the actor may see. (The query-plan test reads it.)"""
     stmt = select(Lead).where(Lead.status.not_in(CLOSED_STATUSES))
     if scope == "mine":
         stmt = stmt.where(Lead.owner_id == actor.id)
     elif scope == "queues":
         stmt = stmt.where(Lead.owner_id.is_(None))
     repo = RecordService("lead").repository(session)
-    return list(session.scalars(repo.visible(stmt, actor).order_by(Lead.score.desc(), Lead.created_at.desc()).limit(limit)))
+    return repo.visible(stmt, actor).order_by(Lead.score.desc(), Lead.created_at.desc())
+
+
+def work_queue(session: Session, actor: Actor, *, scope: str, limit: int) -> list[Lead]:
+    return list(session.scalars(work_queue_statement(session, actor, scope=scope).limit(limit)))
 
 
 def speed_to_lead(session: Session, lead_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

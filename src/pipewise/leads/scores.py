@@ -22,15 +22,18 @@ _BEING_WORKED = Lead.status.not_in(("converted", "disqualified"))
 
 
 def score_leads(
-    session: Session, lead_ids: list[uuid.UUID], *, cause: str, actor: Actor = SYSTEM_ACTOR, now: datetime | None = None
+    session: Session, lead_ids: list[uuid.UUID], *, cause: str, actor: Actor = SYSTEM_ACTOR, now: datetime | None = None,
+    assessed: dict[uuid.UUID, scoring.Assessment] | None = None,
 ) -> dict[uuid.UUID, int]:
     """Re-score ``lead_ids`` and write the scores on the leads; a lead whose score reaches
-    the MQL threshold moves to MQL (from subscriber or lead). Returns the new scores."""
+    the MQL threshold moves to MQL (from subscriber or lead). Returns the new scores.
+    ``assessed``: what the scores are made of, read for a batch at ``now`` (``assess``)."""
     if not lead_ids:
         return {}
-    session.flush()
+    if assessed is None:
+        session.flush()
     leads = _loaded_leads(session, lead_ids)
-    results = scoring.score(session, list(leads.values()), cause=cause, now=now)
+    results = scoring.score(session, list(leads.values()), cause=cause, now=now, assessed=assessed)
     for lead_id, result in results.items():
         lead = leads[lead_id]
         lead.score, lead.fit_score, lead.engagement_score = result.score, result.fit_score, result.engagement_score

@@ -2,31 +2,29 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.models import Contact
+from pipewise.crm.models import Account, Contact
 from pipewise.crm.service import account_service, contact_service
 from pipewise.db.base import utcnow
 from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, ValidationFailed
 from pipewise.events import bus
-from pipewise.leads import clean, dedup, lifecycle
+from pipewise.leads import clean, dedup, lifecycle, match_keys
 from pipewise.leads import timeline as _timeline  # noqa: F401 - registers the lead timeline entries
 from pipewise.leads.events import LeadConverted
 from pipewise.leads.models import Lead
-from pipewise.leads.scores import score_leads
 from pipewise.records import normalize
 from pipewise.records.checks import check_choice, check_required_text, normalize_field, tidy_names
 from pipewise.records.history import record_change
 from pipewise.records.service import RecordService, apply_changes
-from pipewise.scoring.service import scoring_deferred
 
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "converted", "disqualified")
+# The account a lead's domain belongs to (the oldest, as account_service.by_domain finds it).
+_ACCOUNT_OF_DOMAIN = select(Account.id).where(Account.domain == bindparam("domain")).order_by(Account.created_at).limit(1)
 CONSENT_STATES = ("unknown", "granted", "withdrawn")
-# Fields whose change can move the fit score.
-FIT_FIELDS = frozenset({"title", "company", "company_size", "industry", "country", "region", "domain", "account_id", "source", "custom"})
 
 
 def clean_lead_fields(data: dict[str, Any], record: Lead | None, errors: ErrorCollector) -> None:
@@ -61,26 +59,19 @@ class LeadService(RecordService[Lead]):
             errors.add("disqualified_reason", "say why the lead is disqualified")
         lifecycle.check_stage(data, record, errors)
         if data.get("domain") and not data.get("account_id") and not getattr(record, "account_id", None):
-            account = account_service.by_domain(session, data["domain"])
-            if account is not None:
-                data["account_id"] = account.id
+            account_id = session.scalar(_ACCOUNT_OF_DOMAIN, {"domain": data["domain"]})
+            if account_id is not None:
+                data["account_id"] = account_id
 
     def after_create(self, session: Session, record: Lead, *, actor: Actor) -> None:
-        session.flush()
-        dedup.check_lead(session, record)
-        if not scoring_deferred(session):
-            score_leads(session, [record.id], cause="created", actor=actor)
+        # Scoring, routing and the fuzzy duplicate check follow right after commit (intake.py).
+        dedup.check_new_lead(session, record)
 
     def after_update(self, session: Session, record: Lead, changes: dict[str, Any], *, actor: Actor) -> None:
         if "lifecycle_stage" in changes:
             old, new = changes["lifecycle_stage"]
             lifecycle.announce(session, record, old, new, actor_id=actor.id, cause="changed by hand")
-        if changes.keys() & {"email", "first_name", "last_name", "company", "phone", "domain"}:
-            session.flush()
-            dedup.check_lead(session, record)
-        if changes.keys() & FIT_FIELDS and not scoring_deferred(session):
-            session.flush()
-            score_leads(session, [record.id], cause="details changed", actor=actor)
+        match_keys.rekey_lead(session, record, changes)
 
     def convert(
         self,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import ValidationFailed
+from pipewise.scoring import setup
 from pipewise.scoring.facts import LeadFacts
 from pipewise.scoring.models import EngagementEvent, ScoringModel
 
@@ -116,11 +117,12 @@ def train(session: Session, closed: list[LeadFacts]) -> ScoringModel:
     session.add(record)
     session.flush()
     _loaded[record.id] = fitted
+    setup.changed(session)
     return record
 
 
-def active(session: Session) -> tuple[uuid.UUID, "LeadModel"] | None:
-    model_id = session.scalar(select(ScoringModel.id).where(ScoringModel.is_active.is_(True)).limit(1))
+def loaded(session: Session, model_id: uuid.UUID | None) -> tuple[uuid.UUID, "LeadModel"] | None:
+    """The fitted model ``model_id``, unpickled once per process."""
     if model_id is None:
         return None
     if model_id not in _loaded:
@@ -131,12 +133,15 @@ def active(session: Session) -> tuple[uuid.UUID, "LeadModel"] | None:
     return model_id, _loaded[model_id]
 
 
-def predict_leads(session: Session, leads: list[LeadFacts]) -> dict[uuid.UUID, tuple[float | None, list[dict[str, Any]]]]:
-    """Probability and reasons for each open lead, when a model is active."""
+def predict_leads(
+    session: Session, leads: list[LeadFacts], model_id: uuid.UUID | None
+) -> dict[uuid.UUID, tuple[float | None, list[dict[str, Any]]]]:
+    """Probability and reasons for each open lead by the model ``model_id`` (the active one;
+    None: no model, no prediction)."""
     open_leads = [lead for lead in leads if closed_label(lead) is None]
-    if not open_leads:
+    if not open_leads or model_id is None:
         return {}
-    found = active(session)
+    found = loaded(session, model_id)
     if found is None:
         return {}
     _model_id, fitted = found

@@ -80,12 +80,15 @@ def check_rules(rules: Any, errors: ErrorCollector) -> list[dict[str, Any]]:
     return cleaned
 
 
-def fit_scores(session: Session, lead_ids: list[uuid.UUID], rules: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[int, list[Reason]]]:
+def fit_scores(
+    session: Session, lead_ids: list[uuid.UUID], rules: list[dict[str, Any]], *, key: str | None = None
+) -> dict[uuid.UUID, tuple[int, list[Reason]]]:
     """Fit score and the rules behind it, for many leads in one query. The rules are filters
-    over the ``lead`` record type, so the query goes to the table registered for it."""
+    over the ``lead`` record type, so the query goes to the table registered for it; ``key``
+    is the rules as sorted JSON, when the caller has it."""
     if not rules or not lead_ids:
         return {i: (0, []) for i in lead_ids}
-    flags = _compiled(session, json.dumps(rules, sort_keys=True))
+    flags = _compiled(session, key or json.dumps(rules, sort_keys=True))
     lead = spec_for("lead").model
     out: dict[uuid.UUID, tuple[int, list[Reason]]] = {}
     for row in session.execute(select(lead.id, *flags).where(lead.id.in_(lead_ids))):  # type: ignore[attr-defined]

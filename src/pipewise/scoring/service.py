@@ -1,11 +1,11 @@
 """Scoring leads: fit and decayed engagement rules, the predictive model when one is
 active, score history, and the MQL threshold. Scoring is a leaf: it reads the leads it is
 given (``LeadFacts``) and returns their scores; the leads package writes them on the lead
-and moves the lifecycle when a score crosses the threshold."""
+and moves the lifecycle when a score crosses the threshold. The configuration is cached
+per process (``setup``)."""
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow
-from pipewise.db.session import cached_lookup
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ErrorCollector, ValidationFailed
 from pipewise.events import bus
@@ -22,31 +21,11 @@ from pipewise.scoring import rules
 from pipewise.scoring.events import LeadScoreCrossed
 from pipewise.scoring.facts import LeadFacts
 from pipewise.scoring.models import EngagementEvent, ScoreHistory, ScoringConfig
+from pipewise.scoring.setup import changed, config, current
 
-CONFIG_ID = 1
+__all__ = ["config", "current"]
+
 DECAY_ACTION = "scoring.decay"
-
-
-def config(session: Session) -> ScoringConfig:
-    # Held for the transaction: the session keeps loaded rows only while someone refers to
-    # them, and a capture asks for the configuration several times.
-    return cached_lookup(session, ScoringConfig, CONFIG_ID, lambda: _load_config(session))
-
-
-def _load_config(session: Session) -> ScoringConfig:
-    row = session.get(ScoringConfig, CONFIG_ID)
-    if row is None:
-        row = ScoringConfig(
-            id=CONFIG_ID,
-            fit_rules=rules.DEFAULT_FIT_RULES,
-            engagement_points=dict(rules.DEFAULT_ENGAGEMENT_POINTS),
-            half_life_days=14.0,
-            mql_threshold=60,
-            predictive_weight=0.0,
-        )
-        session.add(row)
-        session.flush()
-    return row
 
 
 def update_config(session: Session, data: dict[str, Any]) -> ScoringConfig:
@@ -69,6 +48,7 @@ def update_config(session: Session, data: dict[str, Any]) -> ScoringConfig:
     errors.raise_if_any()
     for key, value in data.items():
         setattr(row, key, value)
+    changed(session)
     return row
 
 
@@ -87,25 +67,52 @@ class Score:
     crossed: str | None = None
 
 
-def score(session: Session, leads: Sequence[LeadFacts], *, cause: str, now: datetime | None = None) -> dict[uuid.UUID, Score]:
-    """Compute the scores of ``leads``; write history where a score moved and announce
-    threshold crossings. The leads themselves are the caller's to change."""
-    if not leads:
-        return {}
+@dataclass(frozen=True)
+class Assessment:
+    """What a lead's score is made of, read from the database: the fit rules it meets, its
+    decayed engagement and the model's probability, each with its reasons."""
+
+    fit: tuple[int, list[rules.Reason]]
+    engagement: tuple[int, list[rules.Reason]]
+    prediction: tuple[float | None, list[dict[str, Any]]]
+
+
+def assess(session: Session, leads: Sequence[LeadFacts], *, now: datetime) -> dict[uuid.UUID, Assessment]:
+    """Read what the scores of ``leads`` are made of, in three statements whatever their
+    number; nothing is written. The leads' rows must be in the database as they are now."""
     from pipewise.scoring import predictive
 
-    now = now or utcnow()
-    cfg = config(session)
-    session.flush()
+    cfg = current(session)
     lead_ids = [lead.id for lead in leads]
-    fit = rules.fit_scores(session, lead_ids, cfg.fit_rules)
+    fit = rules.fit_scores(session, lead_ids, cfg.fit_rules, key=cfg.rules_key)
     engagement = rules.engagement_scores(session, lead_ids, cfg.engagement_points, cfg.half_life_days, now)
-    predictions = predictive.predict_leads(session, list(leads))
+    predictions = predictive.predict_leads(session, list(leads), cfg.model_id)
+    return {
+        lead.id: Assessment(fit.get(lead.id, (0, [])), engagement.get(lead.id, (0, [])), predictions.get(lead.id, (None, [])))
+        for lead in leads
+    }
+
+
+def score(
+    session: Session, leads: Sequence[LeadFacts], *, cause: str, now: datetime | None = None,
+    assessed: dict[uuid.UUID, Assessment] | None = None,
+) -> dict[uuid.UUID, Score]:
+    """Compute the scores of ``leads`` (from ``assessed``, read by ``assess`` at ``now``, or
+    read now); write history where a score moved and announce threshold crossings. The
+    leads themselves are the caller's to change."""
+    if not leads:
+        return {}
+    now = now or utcnow()
+    cfg = current(session)
+    if assessed is None or any(lead.id not in assessed for lead in leads):
+        session.flush()
+        assessed = assess(session, leads, now=now)
     scores = {}
     for lead in leads:
-        fit_points, fit_reasons = fit.get(lead.id, (0, []))
-        engagement_points, engagement_reasons = engagement.get(lead.id, (0, []))
-        probability, model_reasons = predictions.get(lead.id, (None, []))
+        assessment = assessed[lead.id]
+        fit_points, fit_reasons = assessment.fit
+        engagement_points, engagement_reasons = assessment.engagement
+        probability, model_reasons = assessment.prediction
         new = rules.combine(fit_points, engagement_points, probability, cfg.predictive_weight)
         reasons = sorted(fit_reasons + engagement_reasons, key=lambda r: -abs(r.points))[:5]
         result = Score(
@@ -147,7 +154,7 @@ def add_engagement(
 ) -> EngagementEvent:
     """Keep something the lead did; the caller re-scores the lead (``engagement_cause``
     names the change) and the daily decay timer is set."""
-    if kind not in config(session).engagement_points and kind not in rules.ENGAGEMENT_KINDS:
+    if kind not in current(session).engagement_points and kind not in rules.ENGAGEMENT_KINDS:
         raise ValidationFailed.on("kind", f"must be one of {', '.join(rules.ENGAGEMENT_KINDS)}")
     when = occurred_at or utcnow()
     if when > utcnow() + timedelta(minutes=5):
@@ -191,25 +198,6 @@ def schedule_decay(session: Session, *, after: datetime | None = None) -> None:
 
 @dataclass
 class _ScoringWork:
-    """Scoring's state in a transaction: whether leads are scored at the end instead, and
-    the decay timers it scheduled (remembered once it commits)."""
+    """The decay timers a transaction scheduled (remembered once it commits)."""
 
-    deferred: bool = False
     decay_markers: set[str] = field(default_factory=set)
-
-
-@contextmanager
-def deferred(session: Session) -> Iterator[None]:
-    """Inside this block, creating or changing a lead does not score it; the caller scores
-    once at the end (capture adds the form fill first, then scores)."""
-    work = unit_of_work(session).state(_ScoringWork)
-    work.deferred = True
-    try:
-        yield
-    finally:
-        work.deferred = False
-
-
-def scoring_deferred(session: Session) -> bool:
-    """Whether the caller scores at the end (inside ``deferred``)."""
-    return unit_of_work(session).state(_ScoringWork).deferred

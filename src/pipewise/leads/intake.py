@@ -1,0 +1,145 @@
+"""What follows a lead's write, in the worker right after commit: the fuzzy duplicate check,
+the score and, for a new lead nobody owns, routing.
+
+The request that creates a lead writes it with its blocking keys and its exact duplicates
+(same e-mail) and answers; the rest does not change the answer, so it does not make the
+request wait. Each step looks at the lead as it is when the worker reaches it, so running
+it twice changes nothing: a lead already scored (a capture scores before it answers) is
+not scored again, one that has an owner or a queue is not routed. Imported leads are
+scored and compared by their import, and not routed.
+
+The worker hands over its events in batches: ``load_leads`` reads the batch's leads and
+what their scores are made of in a few statements for all of them, and ``on_lead`` then
+writes each lead's results."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipewise.db.base import utcnow
+from pipewise.db.unit_of_work import unit_of_work
+from pipewise.events import bus
+from pipewise.leads import dedup, match_keys, routing, scores
+from pipewise.leads.match_keys import KEY_FIELDS
+from pipewise.leads.models import Lead
+from pipewise.scoring import service as scoring
+
+# Fields whose change can move the fit score.
+FIT_FIELDS = frozenset({"title", "company", "company_size", "industry", "country", "region", "domain", "account_id", "source", "custom"})
+CLOSED_STATUSES = ("converted", "disqualified")
+CONTACT_KEY_FIELDS = frozenset({"first_name", "last_name", "email", "phone", "account_id"})
+ACCOUNT_KEY_FIELDS = frozenset({"name", "domain"})
+
+
+@dataclass
+class _Batch:
+    """A worker batch's leads, loaded together (and held: the session keeps only the rows
+    someone refers to), and what the scores of those to score are made of, read at ``now``."""
+
+    leads: dict[uuid.UUID, Lead] = field(default_factory=dict)
+    assessed: dict[uuid.UUID, scoring.Assessment] = field(default_factory=dict)
+    now: datetime | None = None
+
+
+def needs_routing(lead: Lead) -> bool:
+    return lead.owner_id is None and lead.queue is None and lead.assigned_at is None and lead.status not in CLOSED_STATUSES
+
+
+def _needs_score(lead: Lead, changed: set[str] | None, at: datetime | None) -> bool:
+    """Created (``changed`` None) and not scored yet, or changed where the score is made
+    and not scored since."""
+    if changed is None:
+        return lead.scored_at is None
+    return bool(changed & FIT_FIELDS) and (lead.scored_at is None or at is None or lead.scored_at < at)
+
+
+def after_create(session: Session, lead: Lead) -> None:
+    """Compare, score and route a lead that was just created."""
+    dedup.check_lead(session, lead, new=True)
+    if _needs_score(lead, None, None):
+        _score(session, lead, cause="created")
+    if needs_routing(lead):
+        routing.assign(session, lead, cause="created")
+
+
+def after_update(session: Session, lead: Lead, changed: set[str], *, at: datetime | None = None) -> None:
+    """Compare and re-score a lead whose ``changed`` fields (changed at ``at``) call for it."""
+    if changed & KEY_FIELDS:
+        dedup.check_lead(session, lead)
+    if _needs_score(lead, changed, at):
+        _score(session, lead, cause="details changed")
+
+
+def _score(session: Session, lead: Lead, *, cause: str) -> None:
+    batch = unit_of_work(session).state(_Batch)
+    if lead.id in batch.assessed:
+        scores.score_leads(session, [lead.id], cause=cause, now=batch.now, assessed=batch.assessed)
+    else:
+        scores.score_leads(session, [lead.id], cause=cause)
+
+
+# -- the subscribers --
+
+
+def _changes(event: bus.Event) -> dict[str, Any]:
+    return event.payload.get("changes") or {}
+
+
+def _is_creation(event: bus.Event) -> bool:
+    return event.payload.get("action") == "created"
+
+
+def _wanted(event: bus.Event) -> bool:
+    """Whether the event calls for work: a lead created other than by an import, or changed
+    in a field its keys or its score are made of."""
+    changes = _changes(event)
+    if _is_creation(event):
+        return "import" not in changes
+    return bool(changes.keys() & (KEY_FIELDS | FIT_FIELDS))
+
+
+def load_leads(session: Session, events: list[bus.Event]) -> None:
+    """Before a batch: its leads in one statement, and what the scores of those that will be
+    scored are made of in three more (instead of four per lead)."""
+    wanted = [event for event in events if event.record_id is not None and _wanted(event)]
+    if not wanted:
+        return
+    batch = unit_of_work(session).state(_Batch)
+    ids = sorted({event.record_id for event in wanted})  # type: ignore[type-var]
+    batch.leads.update((lead.id, lead) for lead in session.scalars(select(Lead).where(Lead.id.in_(ids))))
+    to_score = {
+        lead.id: lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
+        and _needs_score(lead, None if _is_creation(event) else set(_changes(event)), event.occurred_at)
+    }
+    if to_score:
+        batch.now = utcnow()
+        batch.assessed = scoring.assess(session, list(to_score.values()), now=batch.now)
+
+
+def on_lead(session: Session, event: bus.Event) -> None:
+    """``lead.created`` and ``lead.updated``."""
+    if not _wanted(event) or event.record_id is None:
+        return
+    lead = unit_of_work(session).state(_Batch).leads.get(event.record_id) or session.get(Lead, event.record_id)
+    if lead is None:
+        return
+    if _is_creation(event):
+        after_create(session, lead)
+    else:
+        after_update(session, lead, set(_changes(event)), at=event.occurred_at)
+
+
+def on_contact(session: Session, event: bus.Event) -> None:
+    """A contact's keys follow the contact (its company is its account's)."""
+    if event.record_id is not None and (_is_creation(event) or _changes(event).keys() & CONTACT_KEY_FIELDS):
+        match_keys.refresh(session, "contact", [event.record_id])
+
+
+def on_account(session: Session, event: bus.Event) -> None:
+    """An account renamed (or its domain changed): its contacts get the keys that go with it."""
+    if event.record_id is not None and _changes(event).keys() & ACCOUNT_KEY_FIELDS:
+        match_keys.refresh(session, "contact", match_keys.contacts_at(session, event.record_id))

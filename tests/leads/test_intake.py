@@ -1,0 +1,103 @@
+"""What follows a lead's creation right after commit, in the worker (leads/intake.py): the
+fuzzy duplicate check, the score and, for a lead nobody owns, routing. The request answers
+first; what it promises (cleaned fields, the exact duplicates) is there at once."""
+
+from sqlalchemy import func, select
+
+from pipewise.assignment import service as routing
+from pipewise.assignment.models import LeadAssignment
+from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.leads import dedup
+from pipewise.leads.models import DuplicateCandidate, Lead
+from pipewise.leads.service import lead_service
+from pipewise.scoring.models import ScoreHistory
+from tests.leads.support import drain, settle
+
+CSV = b"First Name,Last Name,Email,Job Title\nAda,Lovelace,ada@engines.example,CTO\n"
+
+
+def count(session, model, *where) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+class TestAfterAnApiCreate:
+    def test_the_answer_comes_first_then_the_worker_scores_compares_and_routes(self, api, session, factory):
+        admin, rep = factory.user(role="admin"), factory.user(name="Rita")
+        routing.create_rule(session, {"name": "Everyone", "target_type": "user", "user_id": rep.id}, actor=SYSTEM_ACTOR)
+        first = factory.lead(first_name="Grace", last_name="Hopper", email="grace@navy.example", company="US Navy")
+        session.commit()
+        headers = factory.headers(admin)
+        body = {"first_name": "Grace", "last_name": "Hopper", "email": "GRACE@navy.example", "title": "CEO", "owner_id": None}
+        created = api.post("/api/v1/leads", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        lead = created.json()
+        assert (lead["email"], lead["domain"], lead["owner_id"], lead["scored_at"]) == ("grace@navy.example", "navy.example", None, None)
+        pairs = api.get(f"/api/v1/leads/{lead['id']}/duplicates", headers=headers).json()
+        assert [(p["candidate_id"], p["reason"]) for p in pairs] == [(str(first.id), "same e-mail address")]
+
+        drain(session)
+        settled = api.get(f"/api/v1/leads/{lead['id']}", headers=headers).json()
+        assert settled["scored_at"] is not None and settled["fit_score"] == 25 + 5
+        assert settled["owner_id"] == str(rep.id) and settled["assigned_at"] is not None
+        assert any(e["title"] == "Assigned to Rita by rule “Everyone”" for e in api.get(f"/api/v1/leads/{lead['id']}/timeline", headers=headers).json())
+        assert len(api.get(f"/api/v1/leads/{lead['id']}/duplicates", headers=headers).json()) == 1
+
+    def test_an_owned_lead_is_scored_and_compared_not_routed(self, session, factory):
+        rep = factory.user()
+        routing.create_rule(session, {"name": "Everyone", "target_type": "queue", "queue": "inbound"}, actor=SYSTEM_ACTOR)
+        older = factory.lead(first_name="Katherine", last_name="Johnson", company="NASA Langley", email="kj@nasa.example")
+        lead = factory.lead(owner=rep, first_name="Katherine", last_name="Jonson", company="NASA Langley", email="k.johnson@gmail.com")
+        drain(session)
+        lead = session.get(Lead, lead.id)
+        assert lead.scored_at is not None and (lead.owner_id, lead.queue) == (rep.id, None)
+        assert count(session, LeadAssignment, LeadAssignment.lead_id == lead.id) == 0
+        pair = session.scalar(select(DuplicateCandidate).where(DuplicateCandidate.record_id == lead.id))
+        assert pair.candidate_id == older.id and pair.score >= dedup.DEFAULT_THRESHOLD
+
+
+class TestOnlyOnce:
+    def test_running_the_step_again_changes_nothing(self, session, factory):
+        rep = factory.user()
+        routing.create_rule(session, {"name": "Everyone", "target_type": "user", "user_id": rep.id}, actor=SYSTEM_ACTOR)
+        factory.lead(first_name="Ada", last_name="Lovelace", company="Engines", email="ada@engines.example")
+        lead = factory.lead(first_name="Ada", last_name="Lovelace", company="Engines Ltd", email="ada@gmail.com", title="CTO", owner_id=None)
+        settle(session, lead)
+        settle(session, lead)
+        assert count(session, ScoreHistory, ScoreHistory.lead_id == lead.id) == 1
+        assert count(session, LeadAssignment, LeadAssignment.lead_id == lead.id) == 1
+        assert count(session, DuplicateCandidate) == 1
+
+    def test_two_alike_leads_in_one_batch_make_one_pair_from_the_newer(self, session, factory):
+        older = factory.lead(first_name="Grace", last_name="Hopper", company="US Navy", email="grace@navy.example")
+        newer = factory.lead(first_name="Grace", last_name="Hopper", company="U.S. Navy", email="ghopper@gmail.com")
+        drain(session)
+        pairs = session.execute(select(DuplicateCandidate.record_id, DuplicateCandidate.candidate_id)).all()
+        assert pairs == [(newer.id, older.id)]
+
+
+class TestAfterAChange:
+    def test_a_change_that_moves_the_score_or_the_match_is_worked_after_commit(self, session, factory):
+        other = factory.lead(first_name="Alan", last_name="Turing", company="Bletchley Park", email="alan@bletchley.example")
+        lead = factory.lead(first_name="Alan", last_name="Smith", company="Bletchley Park", email="a@gchq.example", title="Analyst")
+        drain(session)
+        before = session.get(Lead, lead.id).fit_score
+        lead_service.update(session, session.get(Lead, lead.id), data={"title": "CEO", "last_name": "Turing"}, actor=SYSTEM_ACTOR)
+        session.commit()
+        assert session.get(Lead, lead.id).fit_score == before
+        drain(session)
+        lead = session.get(Lead, lead.id)
+        assert lead.fit_score == before + 25
+        assert [p.candidate_id for p in dedup.review_list(session, SYSTEM_ACTOR, involving=("lead", lead.id))] == [other.id]
+
+
+class TestImports:
+    def test_imported_leads_are_scored_by_their_import_and_not_routed(self, api, session, factory):
+        rep = factory.user()
+        routing.create_rule(session, {"name": "Everyone", "target_type": "user", "user_id": rep.id}, actor=SYSTEM_ACTOR)
+        headers = factory.headers(factory.user(role="admin"))
+        done = api.post("/api/v1/lead-imports", files={"file": ("leads.csv", CSV)}, data={"on_duplicate": "skip"}, headers=headers)
+        assert done.status_code == 201, done.text
+        drain(session)
+        lead = session.scalar(select(Lead).where(Lead.email == "ada@engines.example"))
+        assert lead.scored_at is not None and lead.fit_score >= 25 and lead.owner_id is None
+        assert count(session, LeadAssignment) == 0 and count(session, ScoreHistory, ScoreHistory.lead_id == lead.id) == 1
