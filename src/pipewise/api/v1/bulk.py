@@ -283,6 +283,7 @@ def bulk_router(resource: CrudResource) -> APIRouter:
         "/bulk",
         response_model=result_model,
         summary=f"Create or change up to {MAX_ITEMS:,} {plural}",
+        response_description="all_or_nothing mode: every item was written",
         responses={
             PER_ITEM_STATUS: {"model": result_model, "description": "per_item mode: one result per item"},
             422: {"description": "all_or_nothing mode: nothing was written; `items` lists every failing item"},
