@@ -19,7 +19,6 @@ have had.
 
 A caller whose role may not create the type at all gets one 403 for the request."""
 
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from pydantic import (
     create_model,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, to_json
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -230,8 +229,7 @@ def per_item(batch: Batch, items: list[Any]) -> dict[str, Any]:
 
 
 def _json(status_code: int, content: Any) -> Response:
-    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status_code=status_code, media_type="application/json")
+    return Response(to_json(content), status_code=status_code, media_type="application/json")
 
 
 def _same(content: Any) -> Any:
