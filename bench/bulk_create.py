@@ -13,7 +13,7 @@ import statistics
 from bench import raw
 from bench.env import SQLITE, Target, fresh_database, postgres_target, use_database
 from bench.http import Request, expect, send_all, server
-from bench.report import Figure, Section, cpu_stopwatch, stopwatch
+from bench.report import Figure, Section, wall_and_cpu
 from bench.seed import contact_data, seed_people
 
 TARGET_PER_SECOND = 3_000
@@ -60,21 +60,11 @@ def run(target: Target, records: int) -> list[Figure]:
     token = seed_people(teams=1, reps_per_team=1).reps[0].token
     rates = _rates(url, token, records)
 
-    raw_conn = raw.connect(url)
-    rows = raw.CreatedRows(raw_conn)
-    rows.clear(raw_conn)
-    with stopwatch() as raw_seconds, cpu_stopwatch() as raw_cpu:
-        rows.executemany(raw_conn)
-    raw_conn.close()
-    label = "raw executemany, one transaction"
+    baseline = raw.rewrite_in_one_transaction(url)
     figures = []
-    for mode, (per_second, per_cpu_second) in rates.items():
+    for mode, measured in rates.items():
         case = f"POST /api/v1/contacts/bulk, {BATCH} a request, {mode}"
-        figures += [
-            Figure(target.label, case, per_second, "/s", label, rows.count / raw_seconds[0], TARGET_PER_SECOND),
-            Figure(target.label, f"{case}, per CPU-second", per_cpu_second, "/s", label, rows.count / raw_cpu[0],
-                   TARGET_PER_SECOND),
-        ]
+        figures += wall_and_cpu(target.label, case, measured, "raw executemany, one transaction", baseline, TARGET_PER_SECOND)
     return figures
 
 

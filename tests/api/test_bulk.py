@@ -18,14 +18,10 @@ BULK = "/api/v1/contacts/bulk"
 
 
 @pytest.fixture
-def admin(factory, session):
-    user = factory.user(role="admin")
+def headers(factory, session):
+    """An admin's bearer token."""
+    admin = factory.user(role="admin")
     session.commit()
-    return user
-
-
-@pytest.fixture
-def headers(factory, admin):
     return factory.headers(admin)
 
 
