@@ -11,51 +11,45 @@ and move less; read targets against them too.
 
 NOTES: dict[str, list[str]] = {
     "service_create": [
-        "One create per transaction cannot reach 5,000/s on this machine: the raw driver writing the same "
-        "three rows, one transaction per contact, does only one to two times that (the commit is most of it), "
-        "and no ORM path with validation comes within a small factor of the raw driver. The target is read "
-        "as the batched case (imports, bulk jobs), where the raw driver does tens of thousands per second.",
-        "Found and fixed: every create made two lookups (the contact type's custom-field definitions; is the "
-        "owner an active user), and each lookup autoflushed the previous contact, so a batch went out as three "
-        "single-row INSERTs per contact (about 510/s batched before the change). Both lookups are now cached "
-        "for the rest of the transaction (`cached_lookup` in db/session.py, dropped on any change to those "
-        "models in the session, on savepoint rollback and at transaction end), and the batch's INSERTs go out "
-        "together at commit: about four times faster batched.",
-        "Still missed in the batched case. What the profile says per contact (about 0.45 ms of CPU): building "
-        "the three ORM objects and flushing them through the unit of work is about half; e-mail validation "
-        "(email-validator) about a sixth; phone parsing (phonenumbers) about a tenth; JSON encoding of the "
-        "custom fields, history changes and event payload about a tenth. Going further means writing history "
-        "and outbox rows with Core executemany instead of the ORM, which changes `bus.record` (callers use "
-        "the ORM row it returns); not done.",
-        "One per transaction (about 1.8 ms of CPU each): the three INSERTs through the unit of work about 40 %, "
-        "the two lookups about 25 %, BEGIN IMMEDIATE and COMMIT about 15 %, validation about 15 %.",
+        "Found and fixed (this round): a create through the ORM's unit of work cost about 2 ms of CPU. The "
+        "history row, the outbox row and now the record's own row are deferred inserts "
+        "(`db.session.add_later`, `insert_later`): they wait in the transaction's unit of work and go out as "
+        "one cached executemany per table before the next statement that may read them, an explicit flush "
+        "or the commit; the ORM object is made persistent without a flush, every column already filled. The "
+        "multi-row statements are compiled once (SQLAlchemy's insertmanyvalues), not per batch. The "
+        "custom-field rules and the active-owner check are kept per process for a few seconds "
+        "(`db/process_cache.py`, emptied at once by this process's own changes), so a one-record "
+        "transaction no longer pays two lookups. A record's changes are made JSON-ready once for its "
+        "history row and its event. Side by side with the code before, same load: 377/s → 1,142/s one "
+        "per transaction (498 → 1,426 per CPU-second), 1,621/s → 2,269/s batched.",
+        "Missed: 2,500/s one per transaction and 5,000/s batched. What is left per contact, one per "
+        "transaction (about 0.7 ms of CPU): BEGIN IMMEDIATE and the process's writer lock about 15 %, the "
+        "three INSERTs about 20 %, COMMIT about 15 % (SQLite's own commit is most of it: the raw baseline "
+        "pays it too), e-mail validation (email-validator) about 15 % and phone parsing (phonenumbers) "
+        "about 10 %, both kept: they are what turns what people type into one address and one E.164 number, "
+        "and the duplicate check depends on it. Batched, validation is about a third of the remaining cost.",
     ],
     "api_create": [
-        "Found and fixed: at first about 80/s. py-spy showed 45 % of the server's samples in BEGIN IMMEDIATE: "
-        "request threads waiting for SQLite's write lock in its busy handler, which sleeps 1, 2, 5, 10 … ms "
-        "between tries and leaves the database idle meanwhile. The writers of one process now queue on a "
-        "lock of their own (db/session.py; other processes still meet busy_timeout), and the rate became "
-        "CPU-bound.",
-        "Found and fixed: the in-process worker went straight from one pass to the next whenever a pass found "
-        "any event, so under steady writes it ran three write transactions for every few events. It now "
-        "waits for the poll interval unless a pass filled a whole batch.",
-        "Missed. The `per CPU-second` row is what one process can do on a core of its own. The profile "
-        "(py-spy --gil) of a create request: about 45 % is the HTTP/ASGI stack, i.e. uvicorn's pure-Python "
-        "h11 parser, Starlette/FastAPI middleware, routing over every router, and four thread-pool hand-offs "
-        "per request (session, actor, endpoint, commit); about 30 % is the create itself (three INSERTs, the "
-        "custom-field lookup); about 10 % the API token (three queries: token, user, managed teams; the owner "
-        "check now reuses the token's user); about 10 % BEGIN and COMMIT. 500/s from one process needs about "
-        "2 ms of CPU per request.",
-        "Not done here, in order of likely gain: install uvicorn's C parser and event loop (httptools, "
-        "uvloop: `uvicorn[standard]`); resolve token, user and teams in one query (auth/); run more API "
-        "processes on PostgreSQL (on SQLite the single writer caps their sum near the raw per-transaction "
-        "rate).",
-        "One experiment, not part of the benchmark: with httptools and uvloop installed, uvicorn picked them "
-        "up and the same run gave about 1.5× the requests per second; the machine's load varied meanwhile, so "
-        "take it as a direction, not a figure.",
+        "Found and fixed (this round): four thread-pool hand-offs per request (open the session, resolve the "
+        "token, run the handler, commit), each waking a thread and then the event loop. API routers are now "
+        "`api_router()`s (`api/deps.py`, route class `ApiRoute`): the session and the caller are only "
+        "prepared on the event loop, with no I/O, and one worker thread begins the transaction, resolves the "
+        "token, runs the handler and commits. The token, its user and the teams they act for come from one "
+        "query (`token_service.actor_for`, about 0.15 ms of CPU against 0.6 ms for the three ORM queries "
+        "before); it is not cached, so a revocation or deactivation applies to the very next request, in "
+        "every process: a cache would have to ask the database anyway to keep that promise. The create "
+        "response is serialised once in pydantic-core instead of dumped, re-encoded and dumped again, and "
+        "the body limits read only the two headers they need. With the write path above: 188/s → 345/s "
+        "side by side (239 → 428 per server CPU-second).",
+        "Still short of 500/s from one process on this 2-core machine, where the client and the server share "
+        "the cores. Of the server's CPU per request (py-spy --gil): FastAPI's routing about 15 % (every "
+        "request is matched against the routes of each included router in turn), the write about 30 %, "
+        "the ASGI stack and the socket about 25 %, handing the SQLite writer lock between request threads "
+        "about 8 %. Several API processes (`pipewise serve --workers N`, on PostgreSQL) are the way past one "
+        "process: see docs/scaling.md.",
         "The in-process worker delivers every event to every registered subscriber (automation triggers, "
-        "sequences, …), in the same process and under the same GIL; the difference between the two CPU rows "
-        "(about 3 ms per event in the recorded run) is theirs. With PostgreSQL the worker runs as its own "
+        "sequences, lead scoring and routing, …), in the same process and under the same GIL; the difference "
+        "between the CPU rows with and without it is theirs. With PostgreSQL the worker runs as its own "
         "processes (`pipewise worker`).",
     ],
     "list_latency": [

@@ -45,6 +45,17 @@ class Figure:
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
 
+def wall_and_cpu(
+    database: str, case: str, measured: tuple[float, float], baseline_label: str, baseline: tuple[float, float],
+    target: float | None = None,
+) -> list[Figure]:
+    """A rate per second of wall time and per second of CPU time, each beside the same of its baseline."""
+    return [
+        Figure(database, case, measured[0], "/s", baseline_label, baseline[0], target),
+        Figure(database, f"{case}, per CPU-second", measured[1], "/s", baseline_label, baseline[1], target),
+    ]
+
+
 @dataclass
 class Section:
     key: str

@@ -59,9 +59,11 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("var/outbox")
     secure_cookies: bool = False
     idempotency_ttl_hours: int = 24
-    # Request limits (api/limits.py): body sizes (larger for CSV imports) and JSON nesting.
+    # Request limits (api/limits.py): body sizes (larger for CSV imports and for the bulk
+    # routes, whose 1,000 items may pass 1 MiB) and JSON nesting.
     max_body_bytes: int = 1024 * 1024
     max_import_bytes: int = 256 * 1024 * 1024
+    max_bulk_bytes: int = 8 * 1024 * 1024
     max_json_depth: int = 32
 
     # Mail trust. A mail gateway signs POST /api/v1/inbound/email with this secret

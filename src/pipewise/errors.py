@@ -1,6 +1,7 @@
 """Domain errors. Adapters (API, web, CLI) turn them into their own kind of answer."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -13,10 +14,14 @@ class PipewiseError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, errors: list[FieldError] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, errors: list[FieldError] | None = None, extensions: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        # More members for the API's problem details (RFC 9457 extension members).
+        self.extensions = extensions or {}
 
 
 class NotFound(PipewiseError):

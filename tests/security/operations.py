@@ -164,6 +164,12 @@ WRITERS = {"products": managers}  # reference data other than products: admins o
 LONG_PAGE: Body = lambda c: {"params": {"limit": 500}}  # noqa: E731 - every record the world holds
 
 
+def bulk_of(create_body: Body, mode: str = "all_or_nothing") -> Body:
+    """A create body as the one item of a bulk call; all_or_nothing by default, so that the
+    call's status is its item's verdict."""
+    return lambda c: js({"mode": mode, "items": [create_body(c)["json"]]})
+
+
 def crud_operations() -> dict[tuple[str, str], Op]:
     ops: dict[tuple[str, str], Op] = {}
     for plural, kind in KIND_OF.items():
@@ -174,6 +180,8 @@ def crud_operations() -> dict[tuple[str, str], Op]:
         field = UPDATE_FIELD[plural]
         ops[("GET", base)] = Op(lists=kind if owned else None, body=LONG_PAGE)
         ops[("POST", base)] = Op(target=ref_kind, rule=visible if ref_kind else write, body=create_body)
+        ops[("POST", base + "/bulk")] = Op(target=ref_kind, rule=visible if ref_kind else write, body=bulk_of(create_body),
+                                           ok=(200,))
         ops[("GET", item)] = Op(target=kind, rule=visible)
         ops[("GET", item + "/history")] = Op(target=kind, rule=visible)
         ops[("PATCH", item)] = Op(target=kind, rule=write, body=lambda c, f=field: js({f: f"Changed {unique(c)}"}))

@@ -1,12 +1,15 @@
 """Every error leaves the API as RFC 9457 problem details, with field-level messages."""
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,44 +43,54 @@ def _validation_message(error: dict[str, Any]) -> str:
     return str(error.get("msg", "is invalid"))
 
 
+@dataclass(frozen=True)
+class Problem:
+    """What a request that failed is told: the parts of its problem details."""
+
+    status: int
+    title: str
+    detail: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def validation_problem(pydantic_errors: Sequence[Any]) -> Problem:
+    errors = [{"field": _location(tuple(e.get("loc", ()))), "message": _validation_message(e)} for e in pydantic_errors]
+    return Problem(422, "Validation failed", "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+
+
+def problem_of(exc: Exception) -> Problem | None:
+    """The problem a write that raised ``exc`` answers with: the request's own fault (bad
+    input, no right, a conflict). None for anything else, such as a database that is down."""
+    if isinstance(exc, PipewiseError):
+        return Problem(exc.status, exc.title, exc.detail, [{"field": e.field, "message": e.message} for e in exc.errors])
+    if isinstance(exc, (RequestValidationError, ValidationError)):
+        return validation_problem(exc.errors())
+    if isinstance(exc, IntegrityError):
+        return Problem(409, "Conflict", "the change conflicts with existing data (a duplicate or a missing reference)")
+    if isinstance(exc, DataError):
+        return Problem(422, "Validation failed", "a value is out of range, too long or not allowed for its field")
+    if isinstance(exc, StatementError) and isinstance(exc.orig, (ValueError, OverflowError)):
+        return Problem(422, "Validation failed", "a value is out of range for its field")  # a bind value the column type cannot take
+    if isinstance(exc, StaleDataError):
+        return Problem(409, "Conflict", "the record was changed by someone else at the same moment; read it again and retry")
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(PipewiseError)
-    async def on_domain_error(_request: Request, exc: PipewiseError) -> JSONResponse:
-        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-        return problem(exc.status, exc.title, exc.detail, errors)
-
     @app.exception_handler(RequestValidationError)
-    async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _location(tuple(e.get("loc", ()))), "message": _validation_message(e)} for e in exc.errors()]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(422, "Validation failed", detail, errors)
-
-    @app.exception_handler(IntegrityError)
-    async def on_integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
-        log.info("integrity error: %s", exc.orig)
-        return problem(409, "Conflict", "the change conflicts with existing data (a duplicate or a missing reference)")
-
-    @app.exception_handler(DataError)
-    async def on_data_error(_request: Request, exc: DataError) -> JSONResponse:
-        log.info("value refused by the database: %s", exc.orig)
-        return problem(422, "Validation failed", "a value is out of range, too long or not allowed for its field")
-
-    @app.exception_handler(StatementError)
-    async def on_statement_error(request: Request, exc: StatementError) -> JSONResponse:
-        if isinstance(exc.orig, (ValueError, OverflowError)):  # a bind value the column type cannot take
-            log.info("value refused before the database: %s", exc.orig)
-            return problem(422, "Validation failed", "a value is out of range for its field")
-        raise exc
-
     @app.exception_handler(StaleDataError)
-    async def on_stale_data(_request: Request, exc: StaleDataError) -> JSONResponse:
-        log.info("write lost a race: %s", exc)
-        return problem(409, "Conflict", "the record was changed by someone else at the same moment; read it again and retry")
-
-    @app.exception_handler(OperationalError)
-    async def on_operational_error(_request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.orig)
-        return problem(503, "Service unavailable", "the database is busy; retry shortly")
+    @app.exception_handler(StatementError)  # IntegrityError and DataError too
+    async def on_request_error(_request: Request, exc: Exception) -> JSONResponse:
+        found = problem_of(exc)
+        if found is None:
+            if isinstance(exc, OperationalError):
+                log.warning("database unavailable: %s", exc.orig)
+                return problem(503, "Service unavailable", "the database is busy; retry shortly")
+            raise exc
+        if isinstance(exc, (StatementError, StaleDataError)):
+            log.info("write refused by the database: %s", getattr(exc, "orig", exc))
+        return problem(found.status, found.title, found.detail, found.errors, **getattr(exc, "extensions", {}))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,7 +1,7 @@
 """Limits on what a request may carry, checked before any route sees it:
 
-- a body over ``max_body_bytes`` (``max_import_bytes`` for CSV imports) gets 413, whether
-  it declares a Content-Length or arrives chunked;
+- a body over ``max_body_bytes`` (``max_import_bytes`` for CSV imports, ``max_bulk_bytes``
+  for the bulk routes) gets 413, whether it declares a Content-Length or arrives chunked;
 - a JSON body nested deeper than ``max_json_depth`` gets 422;
 - a NUL character in a JSON or form body or in the query string gets 422 naming the field
   (PostgreSQL cannot store one, and no field of a CRM needs it).
@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException
 
 from pipewise.api.errors import problem
-from pipewise.config import get_settings
+from pipewise.config import Settings, get_settings
 from pipewise.records.bounds import NUL_MESSAGE
 
 Scope = MutableMapping[str, Any]
@@ -26,6 +26,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 IMPORT_PATHS = ("/api/v1/lead-imports", "/lead-import")
+BULK_SUFFIX = "/bulk"  # POST /api/v1/<type>/bulk: up to 1,000 records in one body
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
@@ -40,7 +41,7 @@ class RequestLimits:
             return
         settings = get_settings()
         path: str = scope["path"]
-        limit = settings.max_import_bytes if path.startswith(IMPORT_PATHS) else settings.max_body_bytes
+        limit = _body_limit(path, settings)
         declared, content_type = _body_headers(scope["headers"])
         if declared.isdigit() and int(declared) > limit:
             await problem(413, "Content too large", _too_large(limit))(scope, receive, send)
@@ -74,6 +75,14 @@ def _body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
         elif name == b"content-type":
             kind = value.decode("latin-1")
     return length, kind
+
+
+def _body_limit(path: str, settings: Settings) -> int:
+    if path.startswith(IMPORT_PATHS):
+        return settings.max_import_bytes
+    if path.startswith("/api/v1/") and path.endswith(BULK_SUFFIX):
+        return settings.max_bulk_bytes
+    return settings.max_body_bytes
 
 
 def _too_large(limit: int) -> str:

@@ -121,9 +121,13 @@ class RecordService(Generic[M]):
         if self.spec.owned and not can_reach_owner(session, record.owner_id, actor, write=True):
             raise PermissionDenied(f"you may read this {self.spec.name} but not change it")
 
-    def create(self, session: Session, *, data: dict[str, Any], actor: Actor) -> M:
+    def check_may_create(self, actor: Actor) -> None:
+        """Whether ``actor``'s role may create records of this type at all."""
         if self.spec.write_roles is not None and actor.role not in self.spec.write_roles:
             raise PermissionDenied(f"only {' or '.join(sorted(self.spec.write_roles))} users may create {self.spec.plural}")
+
+    def create(self, session: Session, *, data: dict[str, Any], actor: Actor) -> M:
+        self.check_may_create(actor)
         data = dict(data)
         if self.spec.owned and "owner_id" not in data and actor is not SYSTEM_ACTOR:
             data["owner_id"] = actor.id

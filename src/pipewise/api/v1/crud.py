@@ -83,24 +83,31 @@ def saved_view_for(session: Any, view_id: uuid.UUID | None, actor: Any, record_t
     return view
 
 
+def _json_ready(result: Any) -> Any:
+    return json.loads(result.body) if isinstance(result, Serialised) else jsonable_encoder(result)
+
+
 def run_idempotent(
-    request: Request, session: Any, actor: Any, body: bytes, status_code: int, produce: Callable[[], Any]
+    request: Request, session: Any, actor: Any, body: bytes, status_code: int, produce: Callable[[], Any],
+    *, encode: Callable[[Any], Any] = _json_ready, render: Callable[[int, Any], Response] | None = None,
 ) -> Response:
-    """Run a write once per ``Idempotency-Key``; a retry replays the stored response."""
+    """Run a write once per ``Idempotency-Key``; a retry replays the stored response.
+    ``encode`` makes the result JSON-ready to store, ``render`` makes the response."""
+    render = render or _respond
     key = request.headers.get("idempotency-key")
     if not key:
         result = produce()
-        return _respond(status_code, result)
+        return render(status_code, result)
     print_ = idempotency.fingerprint(request.method, request.url.path, body)
     stored = idempotency.lookup(session, user_id=actor.id, key=key, print_=print_)
     if stored is not None:
-        response = _respond(stored.status_code, stored.body)
+        response = render(stored.status_code, stored.body)
         response.headers["Idempotent-Replayed"] = "true"
         return response
     result = produce()
-    encoded = json.loads(result.body) if isinstance(result, Serialised) else jsonable_encoder(result)
+    encoded = encode(result) if result is not None else None
     idempotency.remember(session, user_id=actor.id, key=key, print_=print_, status_code=status_code, body=encoded)
-    return _respond(status_code, result)
+    return render(status_code, result if isinstance(result, Serialised) else encoded)
 
 
 def body_bytes(body: BaseModel) -> bytes:
