@@ -8,7 +8,8 @@ from pipewise.assignment import service as routing
 from pipewise.assignment.models import LeadAssignment
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.leads import dedup
-from pipewise.leads.models import DuplicateCandidate, Lead
+from pipewise.leads.match_keys import keys_of, person_of
+from pipewise.leads.models import DuplicateCandidate, Lead, MatchKey
 from pipewise.leads.service import lead_service
 from pipewise.scoring.models import ScoreHistory
 from tests.leads.support import drain, settle
@@ -73,6 +74,8 @@ class TestOnlyOnce:
         drain(session)
         pairs = session.execute(select(DuplicateCandidate.record_id, DuplicateCandidate.candidate_id)).all()
         assert pairs == [(newer.id, older.id)]
+        for lead in (older, newer):  # the older's check passed the newer by, and kept its keys
+            assert set(session.scalars(select(MatchKey.key).where(MatchKey.record_id == lead.id))) == keys_of(person_of(lead))
 
 
 class TestAfterAChange:

@@ -45,19 +45,21 @@ def find_matches(
     leads created after ``person`` are left to their own check (ids are time-ordered), so
     that a pair is found once, from its newer lead."""
     block = match_keys.lookup(session, match_keys.lookups_of(person), exclude=person.id)
+    asked: set[uuid.UUID] = set()
     current: dict[uuid.UUID, Person] = {}
     found: list[Match] = []
     for record_type in PERSON_TYPES:
         ids = sorted(block.ids.get(record_type, ()))
         if older_leads_only and record_type == "lead" and person.id is not None:
             ids = [i for i in ids if i < person.id]
+        asked.update(ids)
         others = people(session, record_type, ids) if ids else []
         current.update((other.id, other) for other in others)  # type: ignore[misc]
         for other in worth_comparing(person, others, threshold):
             result = compare(person, other)
             if result is not None and result[0] >= threshold:
                 found.append(Match(record_type, other.id, round(result[0], 1), result[1]))  # type: ignore[arg-type]
-    match_keys.prune(session, block, current)
+    match_keys.prune(session, block, current, asked)
     found.sort(key=lambda m: -m.score)
     return found
 
@@ -75,7 +77,8 @@ _SAME_EMAIL = _same_email_statement()
 
 def same_email(session: Session, lead: Lead) -> list[Match]:
     """The leads and contacts with ``lead``'s e-mail address (its exact duplicates), read
-    from their indexed e-mail columns in one statement."""
+    from their indexed e-mail columns in one statement (rows the session has not flushed
+    yet are left to the check after commit, which finds them by their keys)."""
     if not lead.email:
         return []
     rows = session.connection().execute(_SAME_EMAIL, {"email": lead.email})

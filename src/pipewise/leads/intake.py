@@ -1,5 +1,6 @@
 """What follows a lead's write, in the worker right after commit: the fuzzy duplicate check,
-the score and, for a new lead nobody owns, routing.
+the score and, for a new lead that a person or an integration created without an owner,
+routing.
 
 The request that creates a lead writes it with its blocking keys and its exact duplicates
 (same e-mail) and answers; the rest does not change the answer, so it does not make the
@@ -57,12 +58,12 @@ def _needs_score(lead: Lead, changed: set[str] | None, at: datetime | None) -> b
     return bool(changed & FIT_FIELDS) and (lead.scored_at is None or at is None or lead.scored_at < at)
 
 
-def after_create(session: Session, lead: Lead) -> None:
-    """Compare, score and route a lead that was just created."""
+def after_create(session: Session, lead: Lead, *, route: bool = True) -> None:
+    """Compare and score a lead that was just created and, with ``route``, route it."""
     dedup.check_lead(session, lead, new=True)
     if _needs_score(lead, None, None):
         _score(session, lead, cause="created")
-    if needs_routing(lead):
+    if route and needs_routing(lead):
         routing.assign(session, lead, cause="created")
 
 
@@ -128,7 +129,9 @@ def on_lead(session: Session, event: bus.Event) -> None:
     if lead is None:
         return
     if _is_creation(event):
-        after_create(session, lead)
+        # Routed when a person or an integration created it; the system's own paths decide
+        # for themselves (a capture routes before it answers).
+        after_create(session, lead, route=event.actor_id is not None)
     else:
         after_update(session, lead, set(_changes(event)), at=event.occurred_at)
 

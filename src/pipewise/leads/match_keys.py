@@ -239,10 +239,11 @@ def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None =
     return found
 
 
-def prune(session: Session, block: Block, current: dict[uuid.UUID, Person]) -> int:
-    """Drop the keys in ``block`` that their record (as in ``current``) no longer has."""
+def prune(session: Session, block: Block, current: dict[uuid.UUID, Person], asked: set[uuid.UUID]) -> int:
+    """Drop the keys in ``block`` of the records ``asked`` for that their record (as found,
+    in ``current``) no longer has, or that no longer exist."""
     stale = [(key, record_id) for key, _type, record_id in block.hits
-             if record_id not in current or key not in keys_of(current[record_id])]
+             if record_id in asked and (record_id not in current or key not in keys_of(current[record_id]))]
     if stale:
         session.execute(delete(MatchKey).where(tuple_(MatchKey.key, MatchKey.record_id).in_(stale)))
     return len(stale)
