@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipewise.db.base import Base, Timestamps, UUIDPrimaryKey, Versioned, utcnow
+from pipewise.db.base import Base, LargestFirst, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 from pipewise.records.models import custom_fields, owner_fk
 
 
@@ -23,8 +23,10 @@ class Account(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __table_args__ = (
         Index("ix_account_owner_created", "owner_id", "created_at"),
         Index("ix_account_country_created", "country", "created_at"),
-        Index("ix_account_size", "size"),
     )
+
+
+Index("ix_account_size", LargestFirst(Account.__table__.c.size))  # a list sorted biggest first walks it
 
 
 class Contact(UUIDPrimaryKey, Timestamps, Versioned, Base):

@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Numeric, String, TypeDecorator, Uuid, text
+from sqlalchemy import JSON, Column, ColumnElement, BigInteger, DateTime, Integer, MetaData, Numeric, String, TypeDecorator, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
@@ -92,3 +94,26 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
         return {"version_id_col": cls.__table__.c.version}
+
+
+class LargestFirst(ColumnElement[Any]):
+    """An index column kept in the order a "biggest first" list reads it: DESC with the
+    empty values last. PostgreSQL walks an ASC index backwards as DESC NULLS FIRST, so a
+    list sorted DESC NULLS LAST would sort every row; SQLite's NULLs sort lowest, so a
+    plain index walked backwards already ends with them."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Column[Any]) -> None:
+        self.column = column
+
+
+@compiles(LargestFirst)
+def _largest_first(element: LargestFirst, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column, **{**kw, "include_table": False})
+
+
+@compiles(LargestFirst, "postgresql")
+def _largest_first_postgresql(element: LargestFirst, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column, **{**kw, "include_table": False}) + " DESC NULLS LAST"

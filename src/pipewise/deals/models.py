@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Versioned, utcnow
+from pipewise.db.base import Base, BigIntPK, LargestFirst, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 from pipewise.records.models import custom_fields, owner_fk
 
 
@@ -56,8 +56,10 @@ class Deal(UUIDPrimaryKey, Timestamps, Versioned, Base):
         Index("ix_deal_pipeline_created", "pipeline_id", "created_at"),
         Index("ix_deal_stage_close", "stage_id", "close_date"),
         Index("ix_deal_owner_close", "owner_id", "close_date"),
-        Index("ix_deal_amount", "amount"),
     )
+
+
+Index("ix_deal_amount", LargestFirst(Deal.__table__.c.amount))  # a list sorted biggest first walks it
 
 
 class DealContact(Base):
