@@ -49,6 +49,8 @@ class Deal(UUIDPrimaryKey, Timestamps, Versioned, Base):
     stage_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     custom: Mapped[dict[str, Any]] = custom_fields()
+    # The amount is the sum of the deal's line items (kept so as they change).
+    amount_from_lines: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         Index("ix_deal_stage_created", "stage_id", "created_at"),
