@@ -84,6 +84,26 @@ class TestLeadDesk:
         admin = factory.headers(factory.user(role="admin"))
         assert {p["id"] for p in api.get("/api/v1/duplicates", headers=admin).json()} == everything
 
+    def test_a_pair_does_not_name_the_domain_of_an_account_the_rep_cannot_see(self, api, session, factory):
+        """Two contacts a rep owns at another team's account: the pair shows, and its reason
+        does not reveal that account's domain."""
+        from pipewise.leads import dedup
+
+        ours, theirs = factory.team(), factory.team()
+        rep, other_rep = factory.user(team=ours), factory.user(team=theirs)
+        hidden = factory.account(owner=other_rep, name="Hidden Works", domain="hidden-works.example")
+        for email in ("grace.h@mail.example", "g.hopper@post.example"):
+            contact = factory.contact(owner=other_rep, first_name="Grace", last_name="Hopper", email=email, account_id=hidden.id)
+            contact.owner_id = rep.id  # handed over to the rep; the account stays with its team
+        session.commit()
+        dedup.scan(session)
+        session.commit()
+        listed = api.get("/api/v1/duplicates", headers=factory.headers(rep)).json()
+        client = WebClient(api)
+        assert client.login(rep).status_code == 303
+        assert len(listed) == 1 and "same company domain" in listed[0]["reason"]
+        assert "hidden-works" not in str(listed) and "hidden-works" not in client.get("/lead-duplicates").text
+
     def test_scoring_page_and_bad_rules(self, desk):
         client, _ = desk
         assert "Fit rules" in client.get("/lead-scoring").text

@@ -76,7 +76,9 @@ def compare(a: Person, b: Person) -> tuple[float, str] | None:
         if fa and fb and (fa.startswith(fb) or fb.startswith(fa)):
             name_score = max(name_score, 95.0)
     if a.domain and a.domain == b.domain:
-        company_score, company_why = 100.0, f"same company domain {a.domain}"
+        # The domain itself stays out of the reason: a contact's comes from its account,
+        # which the person reviewing the pair may not be allowed to see.
+        company_score, company_why = 100.0, "same company domain"
     else:
         ca, cb = company_key(a.company), company_key(b.company)
         company_score = fuzz.token_sort_ratio(ca, cb) if ca and cb else None
