@@ -47,7 +47,12 @@ def empty_all_tables() -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with get_engine().begin() as conn:
         if IS_POSTGRES:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            # TRUNCATE costs the same for an empty table as for a full one, and a test
+            # fills a handful of the tables: ask which have rows, in one statement.
+            filled = conn.execute(text(" UNION ALL ".join(
+                f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables))).scalars().all()
+            if filled:
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in filled) + " RESTART IDENTITY CASCADE"))
         else:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             for table in tables:
