@@ -13,6 +13,7 @@ from pipewise.quotes.documents.einvoice import (
     buyer_reference,
     decimal_text,
     endpoint,
+    line_discount,
     payment_reference,
     prepare,
     tax_categories,
@@ -122,13 +123,14 @@ def _line(w: _Writer, parent: etree._Element, number: int, line: DocumentLine, c
     w.element(tax, "ram:TypeCode", "VAT")
     w.element(tax, "ram:CategoryCode", category.code)
     w.element(tax, "ram:RateApplicablePercent", decimal_text(category.rate))
-    if line.discount_percent:
-        base = line.quantity * line.unit_price
+    discount = line_discount(line, w.document)
+    if discount:
         charge = w.element(settlement, "ram:SpecifiedTradeAllowanceCharge")
         w.element(w.element(charge, "ram:ChargeIndicator"), "udt:Indicator", "false")
-        w.element(charge, "ram:CalculationPercent", decimal_text(line.discount_percent))
-        w.amount(charge, "ram:BasisAmount", base)
-        w.amount(charge, "ram:ActualAmount", w.document.rounding.round(base) - line.net_amount)
+        if discount.percent is not None:
+            w.element(charge, "ram:CalculationPercent", decimal_text(discount.percent))
+            w.amount(charge, "ram:BasisAmount", discount.base)
+        w.amount(charge, "ram:ActualAmount", discount.amount)
         w.element(charge, "ram:ReasonCode", DISCOUNT_REASON)
         w.element(charge, "ram:Reason", "Discount")
     summation = w.element(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")

@@ -4,7 +4,7 @@ as EN 16931 computes it, endpoint schemes and how numbers are written."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pipewise.quotes.documents.model import Document, Party, with_totals_on_totals
+from pipewise.quotes.documents.model import Document, DocumentLine, Party, with_totals_on_totals
 from pipewise.quotes.money import ZERO
 
 # EU VAT area (Greece's VAT numbers start with EL, its country code is GR).
@@ -35,6 +35,27 @@ class TaxCategory:
     tax: Decimal
     exemption_code: str | None = None
     exemption_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class LineDiscount:
+    amount: Decimal  # what the discount takes off the line, as ``money.line_amounts`` rounds it
+    base: Decimal  # quantity × unit price, rounded
+    percent: Decimal | None  # left out where the currency's rounding moves the amount off base × percent
+
+
+# Peppol accepts an allowance that is off base × percent by this much (PEPPOL-EN16931-R040).
+PERCENT_SLACK = Decimal("0.02")
+
+
+def line_discount(line: DocumentLine, document: Document) -> LineDiscount | None:
+    if not line.discount_percent:
+        return None
+    base = document.rounding.round(line.quantity * line.unit_price)
+    amount = base - line.net_amount
+    exact = base * line.discount_percent / 100
+    percent = line.discount_percent if abs(amount - exact) <= PERCENT_SLACK else None
+    return LineDiscount(amount, base, percent)
 
 
 def endpoint(party: Party) -> tuple[str, str] | None:
@@ -94,6 +115,8 @@ def prepare(document: Document) -> Document:
         missing.append("the seller's VAT number (company settings)")
     if document.kind == "credit_note" and not document.preceding_invoice_number:
         missing.append("the number of the invoice a credit note corrects")
+    if document.kind == "invoice" and not (document.due_date or document.payment_terms):
+        missing.append("a due date or payment terms")
     if any(line.unit_price < ZERO for line in document.counted_lines):
         missing.append("unit prices of zero or more (a negative price belongs on a credit note)")
     if missing:

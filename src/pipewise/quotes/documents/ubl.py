@@ -9,6 +9,7 @@ from pipewise.quotes.documents.einvoice import (
     buyer_reference,
     decimal_text,
     endpoint,
+    line_discount,
     payment_reference,
     prepare,
     tax_categories,
@@ -153,15 +154,17 @@ def _line(w: _Writer, root: etree._Element, number: int, line: DocumentLine, cat
     w.element(node, "cbc:ID", str(number))
     w.element(node, "cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity", decimal_text(line.quantity), unitCode=line.unit)
     w.amount(node, "cbc:LineExtensionAmount", line.net_amount)
-    if line.discount_percent:
-        base = line.quantity * line.unit_price
+    discount = line_discount(line, w.document)
+    if discount:
         charge = w.element(node, "cac:AllowanceCharge")
         w.element(charge, "cbc:ChargeIndicator", "false")
         w.element(charge, "cbc:AllowanceChargeReasonCode", DISCOUNT_REASON)
         w.element(charge, "cbc:AllowanceChargeReason", "Discount")
-        w.element(charge, "cbc:MultiplierFactorNumeric", decimal_text(line.discount_percent))
-        w.amount(charge, "cbc:Amount", w.document.rounding.round(base) - line.net_amount)
-        w.amount(charge, "cbc:BaseAmount", base)
+        if discount.percent is not None:
+            w.element(charge, "cbc:MultiplierFactorNumeric", decimal_text(discount.percent))
+        w.amount(charge, "cbc:Amount", discount.amount)
+        if discount.percent is not None:
+            w.amount(charge, "cbc:BaseAmount", discount.base)
     item = w.element(node, "cac:Item")
     w.optional(item, "cbc:Description", line.description)
     w.element(item, "cbc:Name", line.name)
