@@ -1,7 +1,6 @@
 """Invoices for the e-invoice tests, built as billing builds them: lines priced by
 ``money`` through ``model.priced``."""
 
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -107,7 +106,3 @@ CASES = {
     "per_line_rounding": per_line_rounding,
     "rounding_stress": rounding_stress,
 }
-
-
-def without_payment(document: Document) -> Document:
-    return replace(document, iban=None, bic=None)
