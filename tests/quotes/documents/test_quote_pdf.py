@@ -1,14 +1,17 @@
 """The quote PDF from the database: the buyer's language and formats, the company's
 branding, optional lines shown but not counted, and the same bytes for the same quote."""
 
+import base64
 import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import PIL.Image
 import pypdf
 import pytest
 
 from pipewise.quotes.documents.builders import quote_document, quote_pdf
+from pipewise.quotes.documents.render import render_html
 from pipewise.quotes.models import Quote, QuoteLine
 from pipewise.quotes.settings import company_settings
 
@@ -91,17 +94,43 @@ def test_english_and_french_labels(session, quote):
     assert "Quote" in text and "€705.48" in text and "1 Dec 2026" in text
 
 
+def image_sizes(pdf: bytes) -> set[tuple[int, int]]:
+    """The pixel sizes of every image in the PDF, wherever it is drawn (the logo is a form)."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    sizes = set()
+    for number in range(1, reader.trailer["/Size"]):
+        try:
+            obj = reader.get_object(number)
+        except Exception:  # noqa: BLE001 - free or compressed entries of the cross-reference table
+            continue
+        if isinstance(obj, dict) and obj.get("/Subtype") == "/Image":
+            sizes.add((int(obj["/Width"]), int(obj["/Height"])))
+    return sizes
+
+
 def test_a_logo_or_text_cannot_make_the_renderer_fetch_a_file_or_url(session, quote, tmp_path):
     secret = tmp_path / "secret.png"
-    secret.write_bytes(b"not for the buyer")
+    PIL.Image.new("RGB", (37, 41), (200, 0, 0)).save(secret)  # any file the server can read
     settings = company_settings(session)
-    settings.logo_svg = f'<svg xmlns="http://www.w3.org/2000/svg"><image href="file://{secret}"/></svg>'
+    logo = '<svg xmlns="http://www.w3.org/2000/svg" width="90" height="30"><rect width="90" height="30" fill="teal"/>'
+    settings.logo_svg = f'{logo}<image href="file://{secret}" width="37" height="41"/></svg>'
     settings.brand_color = "red;}a{"  # fits the column, would break out of the style sheet
     quote.terms = f'<img src="file://{secret}"> <link rel="stylesheet" href="http://127.0.0.1:9/x.css">'
 
     pdf = quote_pdf(session, quote)
 
+    assert (37, 41) not in image_sizes(pdf)  # the file was not read
     text = pdf_text(pdf)
-    assert "Angebot" in text  # the page still renders: the broken colour fell back to the default
     assert '<img src="file://' in text  # the buyer's text is shown as text, not markup
-    assert b"not for the buyer" not in pdf
+    html = render_html(quote_document(session, quote))
+    assert "red;}a{" not in html and "#1f4e79" in html  # the broken colour fell back to the default
+
+
+def test_the_same_logo_as_a_data_uri_is_drawn(session, quote):
+    """The check above can fail: an image the renderer may load does show up."""
+    png = io.BytesIO()
+    PIL.Image.new("RGB", (37, 41), (200, 0, 0)).save(png, "PNG")
+    href = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    company_settings(session).logo_svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="90" height="30"><image href="{href}" width="37" height="41"/></svg>'
+
+    assert (37, 41) in image_sizes(quote_pdf(session, quote))
