@@ -134,3 +134,9 @@ def test_the_same_logo_as_a_data_uri_is_drawn(session, quote):
     company_settings(session).logo_svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="90" height="30"><image href="{href}" width="37" height="41"/></svg>'
 
     assert (37, 41) in image_sizes(quote_pdf(session, quote))
+
+
+def test_every_language_has_every_label():
+    from pipewise.quotes.documents.labels import LABELS
+
+    assert all(table.keys() == LABELS["en"].keys() for table in LABELS.values())

@@ -93,9 +93,7 @@ def render_pdf(document: Document, *, pdf_variant: str | None = None) -> bytes:
 def html_to_pdf(html: str, *, pdf_variant: str | None = None) -> bytes:
     import weasyprint  # noqa: PLC0415 - loaded on first render, not at start-up
 
-    options: dict[str, Any] = {"uncompressed_pdf": False}
-    if pdf_variant:
-        options["pdf_variant"] = pdf_variant
+    options: dict[str, Any] = {"pdf_variant": pdf_variant} if pdf_variant else {}
     # A document never reaches the network or the disk: an uploaded logo (SVG can link to
     # anything) or a line's text must not make the server fetch a URL or read a file.
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",))
