@@ -1,6 +1,6 @@
 """The official e-invoice rules run over generated XML: the CEN EN 16931 validation
 artefacts (compiled XSLT, UBL and CII), the Peppol BIS Billing 3.0 Schematron (compiled
-here with the ISO Schematron reference skeleton) and the CII XML Schema. See
+here with the ISO Schematron reference skeleton) and the UBL 2.1 and CII XML Schemas. See
 tests/data/einvoice/README.md for where each file comes from."""
 
 from dataclasses import dataclass
@@ -15,6 +15,8 @@ CEN_UBL = DATA / "cen" / "EN16931-UBL-validation.xslt"
 CEN_CII = DATA / "cen" / "EN16931-CII-validation.xslt"
 PEPPOL_UBL = DATA / "peppol" / "PEPPOL-EN16931-UBL.sch"
 CII_XSD = DATA / "cen" / "cii-schema" / "CrossIndustryInvoice_100pD16B.xsd"
+UBL_XSD = {"Invoice": DATA / "ubl-schema" / "maindoc" / "UBL-Invoice-2.1.xsd",
+           "CreditNote": DATA / "ubl-schema" / "maindoc" / "UBL-CreditNote-2.1.xsd"}
 SKELETON = DATA / "schematron"
 
 
@@ -91,12 +93,21 @@ def peppol_ubl(xml: bytes, cache_dir: Path) -> Report:
 
 
 @cache
-def _cii_schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(CII_XSD)))
+def _schema(path: Path) -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(path)))
 
 
-def cii_schema_errors(xml: bytes) -> list[str]:
-    schema = _cii_schema()
+def _schema_errors(path: Path, xml: bytes) -> list[str]:
+    schema = _schema(path)
     if schema.validate(etree.fromstring(xml)):
         return []
     return [f"{e.line}: {e.message}" for e in schema.error_log]
+
+
+def cii_schema_errors(xml: bytes) -> list[str]:
+    return _schema_errors(CII_XSD, xml)
+
+
+def ubl_schema_errors(xml: bytes) -> list[str]:
+    """Against the UBL 2.1 Invoice or CreditNote schema, whichever the root element is."""
+    return _schema_errors(UBL_XSD[etree.QName(etree.fromstring(xml)).localname], xml)
