@@ -110,3 +110,15 @@ def test_what_is_not_an_invoice_or_lacks_legal_details_is_refused():
         ubl_invoice(replace(samples.credit_note(), preceding_invoice_number=None))
     with pytest.raises(EInvoiceError, match="due date or payment terms"):
         ubl_invoice(replace(document, due_date=None, payment_terms=None))
+
+
+def test_a_buyer_known_only_by_e_mail_gets_an_en_16931_invoice_but_not_a_peppol_one(rules_dir):
+    """Peppol delivers only to registered participants: an e-mail endpoint (EM) passes the
+    EN 16931 rules, so a Factur-X invoice can go to such a buyer, and Peppol's refuse it."""
+    consumer = samples.Party("Jane Doe", street="Weg 1", city="Bonn", postcode="53111", email="jane@example.org")
+    document = samples.invoice([samples.line("Licence", "1", "10", "19")], buyer=consumer)
+
+    ubl = ubl_invoice(document)
+    assert validation.cen_ubl(ubl).fatal == []
+    assert validation.cen_cii(cii_invoice(document)).fatal == []
+    assert [f.rule for f in validation.peppol_ubl(ubl, rules_dir).fatal] == ["PEPPOL-EN16931-CL008"]
