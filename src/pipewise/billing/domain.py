@@ -1,0 +1,12 @@
+"""Orders, stock and invoices join the kernel: the acceptance handler and the overdue
+timer, and their API, pages and commands."""
+
+from pipewise.billing import handlers
+from pipewise.kernel import Kernel
+
+
+def register(kernel: Kernel) -> None:
+    kernel.handlers(handlers.TABLE)
+    kernel.api("pipewise.api.v1.billing:router")
+    kernel.web("pipewise.web.billing.pages:router")
+    kernel.cli("billing", "pipewise.cli.billing:billing_app")
