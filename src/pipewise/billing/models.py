@@ -151,7 +151,9 @@ class Invoice(DocumentTotals, UUIDPrimaryKey, Timestamps, Versioned, Base):
 
     number: Mapped[str | None] = mapped_column(String(40), unique=True)  # given when posted
     kind: Mapped[str] = mapped_column(String(12), default="invoice")  # invoice | credit_note
-    credit_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invoice.id", ondelete="RESTRICT"), index=True)
+    # NO ACTION rather than RESTRICT: checked at the end of the statement, so a table-wide
+    # delete (tests emptying the database) may take a credit note and its invoice together.
+    credit_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deal.id", ondelete="RESTRICT"), index=True)
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sales_order.id", ondelete="RESTRICT"), index=True)
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
@@ -173,7 +175,7 @@ class Invoice(DocumentTotals, UUIDPrimaryKey, Timestamps, Versioned, Base):
     @property
     def outstanding(self) -> Decimal:
         if self.status in ("draft", "void") or self.kind == "credit_note":
-            return ZERO
+            return self.gross_total - self.gross_total  # zero, in the amount's precision
         return self.gross_total - self.paid_total
 
 

@@ -131,7 +131,7 @@ def upgrade() -> None:
     sa.Column('updated_at', pipewise.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), server_default=sa.text('1'), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_invoice_account_id_account'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['credit_of_id'], ['invoice.id'], name=op.f('fk_invoice_credit_of_id_invoice'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['credit_of_id'], ['invoice.id'], name=op.f('fk_invoice_credit_of_id_invoice')),
     sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_invoice_deal_id_deal'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_invoice_order_id_sales_order'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice')),
