@@ -69,9 +69,12 @@ def from_quote(session: Session, quote_id: uuid.UUID, *, actor: Actor, by_hand: 
     """The order of a quote, made on the first call (the acceptance handler, or a manager
     converting by hand); returns it and whether it is new."""
     quote = session.get(Quote, quote_id)
-    if quote is None:
-        raise NotFound(f"no quote with id {quote_id}")
-    deal_for(session, quote.deal_id, actor, write=by_hand)  # a quote is seen by who sees its deal
+    try:
+        if quote is None:
+            raise NotFound("")
+        deal_for(session, quote.deal_id, actor, write=by_hand)  # a quote is seen by who sees its deal
+    except NotFound:
+        raise NotFound(f"no quote with id {quote_id}") from None
     if by_hand:
         require_manager(actor, "convert a quote into an order")
     existing = order_for_quote(session, quote.id)

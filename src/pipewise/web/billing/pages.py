@@ -69,9 +69,9 @@ def _order_page(request: Request, session: Session, me: WebUser, order_id: uuid.
     }, status_code=error.status if error else 200)
 
 
-@router.get("/orders/{order_id}")
-def order_page(order_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return _order_page(request, session, me, order_id)
+@router.get("/orders/{record_id}")
+def order_page(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+    return _order_page(request, session, me, record_id)
 
 
 @router.post("/orders/{order_id}/{action}")
@@ -130,9 +130,9 @@ def _invoice_page(request: Request, session: Session, me: WebUser, invoice_id: u
     }, status_code=error.status if error else 200)
 
 
-@router.get("/invoices/{invoice_id}")
-def invoice_page(invoice_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    return _invoice_page(request, session, me, invoice_id)
+@router.get("/invoices/{record_id}")
+def invoice_page(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+    return _invoice_page(request, session, me, record_id)
 
 
 @router.post("/invoices/{invoice_id}/{action}")
