@@ -41,7 +41,7 @@ def _invoice(world: Any, owner: str, *, posted: bool = False) -> dict[str, Any]:
     if posted:
         invoices.post(world.session, invoice.id, actor=SYSTEM_ACTOR)
     world.mark(owner, invoice.id, invoice.number)
-    return {**ids, "invoice_id": invoice.id, "record_id": invoice.id}
+    return {**ids, "invoice_id": invoice.id, "record_id": invoice.id, "kind": "pdf"}
 
 
 def _deal_with_lines(world: Any, owner: str) -> dict[str, Any]:

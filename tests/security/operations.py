@@ -425,6 +425,7 @@ BILLING_OPERATIONS: dict[tuple[str, str], Op] = {
                                                            body=lambda c: js({"amount": "1.00"})),
     ("POST", "/api/v1/invoices/{invoice_id}/credit-note"): Op(target="posted_invoice", rule=seen_by_managers,
                                                               body=lambda c: js({"reason": "wrong"})),
+    ("GET", "/api/v1/invoices/{invoice_id}/documents/{kind}"): Op(target="posted_invoice", rule=visible),
     ("GET", "/api/v1/stock"): Op(),
     ("GET", "/api/v1/stock/moves"): Op(),
     ("POST", "/api/v1/stock/receipts"): Op(target="stocked_product", rule=managers, owners=STOCK_ONLY,

@@ -5,18 +5,19 @@ managers and admins."""
 import uuid
 from typing import Any, Literal
 
-from fastapi import Query, Request
+from fastapi import Query, Request, Response
 from pydantic import BaseModel
 
 from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.api.v1.crud import body_bytes, run_idempotent
-from pipewise.billing import invoices, orders, stock, views
+from pipewise.billing import documents, invoices, orders, stock, views
 from pipewise.billing import schemas as b
 
 router = api_router()
 ORDERS, INVOICES, STOCK = ["orders"], ["invoices"], ["stock"]
 Limit = Query(100, ge=1, le=500)
 OrderStatus = Literal["draft", "confirmed", "partly_delivered", "delivered", "cancelled"]
+DocumentKind = Literal["pdf", "ubl", "facturx"]
 InvoiceStatus = Literal["draft", "posted", "partly_paid", "paid", "void", "overdue"]
 
 
@@ -185,3 +186,11 @@ def set_threshold(body: b.StockThreshold, session: DbSession, actor: CurrentActo
     level = stock.set_threshold(session, actor=actor, product_id=body.product_id, threshold=body.low_threshold,
                                 manager_id=body.manager_id, location_id=body.location_id)
     return _level_after(session, body.product_id, level.location_id)
+
+
+@router.get("/invoices/{invoice_id}/documents/{kind}", tags=INVOICES, response_class=Response,
+            summary="A posted invoice as a PDF, UBL 2.1 XML (Peppol BIS 3.0) or a Factur-X PDF",
+            responses={200: {"content": {"application/pdf": {}, "application/xml": {}}}})
+def invoice_document(invoice_id: uuid.UUID, kind: DocumentKind, session: DbSession, actor: CurrentActor) -> Any:
+    name, media_type, content = documents.invoice_file(session, invoices.get(session, invoice_id, actor=actor), kind)
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

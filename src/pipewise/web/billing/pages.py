@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from pipewise.billing import invoices, orders, stock, views
+from pipewise.billing import documents, invoices, orders, stock, views
 from pipewise.billing.models import INVOICE_STATUSES, ORDER_STATUSES
-from pipewise.errors import PipewiseError, ValidationFailed
+from pipewise.errors import NotFound, PipewiseError, ValidationFailed
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
 
 router = web_router()
@@ -133,6 +133,15 @@ def _invoice_page(request: Request, session: Session, me: WebUser, invoice_id: u
 @router.get("/invoices/{record_id}")
 def invoice_page(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
     return _invoice_page(request, session, me, record_id)
+
+
+@router.get("/invoices/{record_id}/documents/{kind}")
+def invoice_download(record_id: uuid.UUID, kind: str, request: Request, session: DbSession, me: CurrentUser) -> Response:
+    if kind not in documents.FILES:
+        raise NotFound("no such document")
+    invoice = invoices.get(session, record_id, actor=me.actor)
+    name, media_type, content = documents.invoice_file(session, invoice, kind)
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/invoices/{invoice_id}/{action}")
