@@ -56,7 +56,7 @@ def _stocked_product(world: Any, owner: str) -> dict[str, Any]:
 
 
 MAKERS: dict[str, Callable[[Any, str], dict[str, Any]]] = {
-    "quote": _quote,
+    "accepted_quote": _quote,
     "order": _order,
     "confirmed_order": lambda world, owner: _order(world, owner, confirmed=True),
     "invoice": _invoice,

@@ -408,7 +408,7 @@ def seen_by_managers(actor: str, owner: str) -> str:
 STOCK_ONLY = ("unowned",)
 BILLING_OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/orders"): Op(),
-    ("POST", "/api/v1/orders"): Op(target="quote", rule=seen_by_managers, body=lambda c: js({"quote_id": c["quote_id"]})),
+    ("POST", "/api/v1/orders"): Op(target="accepted_quote", rule=seen_by_managers, body=lambda c: js({"quote_id": c["quote_id"]})),
     ("GET", "/api/v1/orders/{order_id}"): Op(target="order", rule=visible),
     ("POST", "/api/v1/orders/{order_id}/confirm"): Op(target="order", rule=visible),
     ("POST", "/api/v1/orders/{order_id}/deliveries"): Op(target="confirmed_order", rule=visible, body=lambda c: js({})),

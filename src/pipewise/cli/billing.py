@@ -113,7 +113,7 @@ def receive(sku: str, quantity: str, reason: str | None = typer.Option(None)) ->
 
 
 @billing_app.command("adjust")
-def adjust(sku: str, quantity: str = typer.Argument(..., help="signed: -2 for two lost"),
+def adjust(sku: str, quantity: str = typer.Option(..., "--by", help="signed: --by -2 for two lost, --by 3 for three found"),
            reason: str = typer.Option(..., help="why the stock changes")) -> None:
     """Correct what is on hand of SKU, with a reason."""
     with session_scope() as session:
