@@ -156,3 +156,12 @@ class TestVisibility:
         refused = api.post("/api/v1/invoices/from-order", json={"order_id": delivered_order["id"]}, headers=west)
         assert refused.status_code == 404
         assert Decimal(api.get("/api/v1/invoices", headers=co.headers["east_rep"]).json()[0]["gross_total"]) == Decimal("35.70")
+
+
+class TestTimeline:
+    def test_the_deal_timeline_shows_its_order_and_invoice(self, co, api, delivered_order):
+        invoice = _post(api, co, _draft(api, co, delivered_order)).json()
+        entries = api.get(f"/api/v1/deals/{delivered_order['deal_id']}/timeline", headers=co.headers["east_rep"]).json()
+        titles = [entry["title"] for entry in entries if entry["kind"] in ("order", "invoice")]
+        assert f"Order {delivered_order['number']}: partly delivered" in titles
+        assert f"Invoice {invoice['number']}: posted" in titles

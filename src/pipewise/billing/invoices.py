@@ -27,7 +27,6 @@ INVOICE_SERIES = "invoice"
 OVERDUE_ACTION = "billing.overdue_check"
 UNPAID = ("posted", "partly_paid")
 PAYMENT_METHODS = ("bank_transfer", "card", "cash", "cheque", "direct_debit", "other")
-MAX_AMOUNT = Decimal("1e15")
 
 
 def get(session: Session, invoice_id: uuid.UUID, *, actor: Actor, write: bool = False) -> Invoice:

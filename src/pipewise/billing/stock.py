@@ -265,10 +265,6 @@ def moves(session: Session, *, product_id: uuid.UUID | None = None, limit: int =
     return [(move, product) for move, product in rows]
 
 
-def locations(session: Session) -> list[StockLocation]:
-    return list(session.scalars(select(StockLocation).order_by(StockLocation.is_default.desc(), StockLocation.name)))
-
-
 def product_by_sku(session: Session, sku: str) -> Product:
     product = session.scalar(select(Product).where(Product.sku == sku))
     if product is None:
