@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from pipewise.billing.models import Order, StockLevel, StockMove
+from pipewise.crm.models import Task
 from pipewise.events import bus
 from pipewise.quotes.events import QuoteAccepted
 from pipewise.worker.runner import Worker
@@ -24,9 +25,9 @@ def _level(session, product):  # type: ignore[no-untyped-def]
 
 
 class TestOrderFromAcceptedQuote:
-    def test_the_event_makes_one_order_of_the_selected_lines(self, session, co, api):
+    def test_the_event_makes_one_confirmed_order_of_the_selected_lines(self, session, co, api):
         deal = co.deal()
-        widget, extra = builders.product(session), builders.product(session, price="99.00")
+        widget, extra = builders.product(session, on_hand=6), builders.product(session, price="99.00")
         quote = builders.quote(session, deal, [
             {"product": widget, "quantity": 4, "unit_price": "5.63", "tax_rate": "22"},
             {"product": extra, "quantity": 1, "selected": False},
@@ -39,13 +40,27 @@ class TestOrderFromAcceptedQuote:
         response = api.get("/api/v1/orders", headers=co.headers["east_rep"])
         assert response.status_code == 200
         [summary] = response.json()
-        assert summary["quote_id"] == str(quote.id) and summary["status"] == "draft"
+        assert summary["quote_id"] == str(quote.id) and summary["status"] == "confirmed"
         order = api.get(f"/api/v1/orders/{summary['id']}", headers=co.headers["east_rep"]).json()
         assert [(line["name"], Decimal(line["quantity"])) for line in order["lines"]] == [(widget.name, 4)]
         # 4 × 5.63 = 22.52, 22 % tax = 4.9544 → 4.95
         assert (Decimal(order["net_total"]), Decimal(order["tax_total"]), Decimal(order["gross_total"])) == (
             Decimal("22.52"), Decimal("4.95"), Decimal("27.47"))
         assert order["number"].startswith("SO-")
+        assert (_level(session, widget).reserved, _level(session, extra)) == (4, None)
+
+    def test_short_stock_leaves_a_draft_and_tells_the_deal_owner(self, session, co, api):
+        deal = co.deal()
+        widget = builders.product(session, on_hand=1)
+        _accept(session, builders.quote(session, deal, [{"product": widget, "quantity": 3}]))
+        session.commit()
+        Worker(name="test").run_until_idle()
+        [order] = api.get("/api/v1/orders", headers=co.headers["east_rep"]).json()
+        assert order["status"] == "draft"
+        assert _level(session, widget).reserved == 0
+        [task] = session.scalars(select(Task).where(Task.related_id == deal.id)).all()
+        assert task.owner_id == co.users["east_rep"].id and order["number"] in task.title
+        assert task.notes == f"3 of {widget.sku} wanted, only 1 available"
 
     def test_a_manager_converts_by_hand_once_and_a_rep_may_not(self, session, co, api):
         quote = builders.quote(session, co.deal(), [{"product": builders.product(session)}], status="sent")

@@ -22,7 +22,9 @@ from pipewise.billing.access import deal_for, get_visible, require_manager, visi
 from pipewise.billing.events import OrderCancelled, OrderConfirmed, OrderCreated, OrderDelivered
 from pipewise.billing.lines import apply_totals, copied
 from pipewise.billing.models import ZERO, DeliveryNote, DeliveryNoteLine, Order, OrderLine
-from pipewise.db.base import utcnow
+from pipewise.crm.models import Task
+from pipewise.db.base import utcnow, uuid7
+from pipewise.deals.models import Deal
 from pipewise.errors import Conflict, ErrorCollector, NotFound, ValidationFailed
 from pipewise.events import bus
 from pipewise.quotes.models import Product, Quote, QuoteLine
@@ -200,6 +202,16 @@ def deliver(
     bus.record(session, OrderDelivered(record_id=order.id, actor_id=actor.id, deal_id=order.deal_id, number=order.number,
                                        delivery_note=delivery.number, status=order.status))
     return delivery
+
+
+def tell_owner_unconfirmed(session: Session, order: Order, refusal: ValidationFailed) -> None:
+    """A task for the deal's owner: the accepted quote's order could not reserve its stock."""
+    deal = session.get(Deal, order.deal_id)
+    session.add(Task(
+        id=uuid7(), title=f"Order {order.number} waits for stock: confirm it when the goods are in",
+        notes="; ".join(error.message for error in refusal.errors) or refusal.detail, priority="high",
+        owner_id=deal.owner_id if deal is not None else None, related_type="deal", related_id=order.deal_id,
+    ))
 
 
 def cancel(session: Session, order_id: uuid.UUID, *, actor: Actor, reason: str | None = None) -> Order:
