@@ -165,3 +165,17 @@ class TestTimeline:
         titles = [entry["title"] for entry in entries if entry["kind"] in ("order", "invoice")]
         assert f"Order {delivered_order['number']}: partly delivered" in titles
         assert f"Invoice {invoice['number']}: posted" in titles
+
+
+class TestNumbersFollowDates:
+    def test_a_draft_dated_before_the_last_numbered_invoice_is_refused_and_takes_no_number(self, co, api, delivered_order):
+        first = _post(api, co, _draft(api, co, delivered_order)).json()
+        late = _draft(api, co, delivered_order, only_delivered=False)
+        earlier = date.fromisoformat(first["issue_date"]) - timedelta(days=1)
+        if earlier.year != YEAR:
+            pytest.skip("the first of January has no earlier day in the year")
+        api.patch(f"/api/v1/invoices/{late['id']}", json={"issue_date": str(earlier)}, headers=co.headers["admin"])
+        refused = _post(api, co, late)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "issue_date"
+        api.patch(f"/api/v1/invoices/{late['id']}", json={"issue_date": first["issue_date"]}, headers=co.headers["admin"])
+        assert _post(api, co, late).json()["number"] == f"INV-{YEAR}-000002"  # the refused posting left no gap

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
@@ -130,6 +130,13 @@ def _post(session: Session, invoice: Invoice, *, actor: Actor, today: date) -> N
     invoice.issue_date = invoice.issue_date or today
     year = invoice.issue_date.year
     invoice.number = numbering.take(session, INVOICE_SERIES, settings.invoice_prefix, year)
+    # Numbers follow dates: with the year's counter held, no later-dated invoice can appear.
+    latest = session.scalar(select(func.max(Invoice.issue_date)).where(
+        Invoice.number.is_not(None), Invoice.id != invoice.id, Invoice.issue_date >= date(year, 1, 1),
+        Invoice.issue_date <= date(year, 12, 31)))
+    if latest is not None and invoice.issue_date < latest:
+        raise ValidationFailed.on("issue_date", f"must not be before {latest.isoformat()}, the date of the last numbered "
+                                                "invoice: numbers follow dates")
     if invoice.kind == "invoice":
         invoice.due_date = invoice.issue_date + timedelta(days=settings.invoice_due_days)
         schedule_overdue_check(session, after=utcnow())
