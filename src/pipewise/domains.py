@@ -8,6 +8,7 @@ before anything else. Adding a domain is a package with a ``domain.py`` and one 
 from pipewise.api import idempotency  # noqa: F401 - the idempotency-key table (an API concern, no domain's)
 from pipewise.assignment import domain as assignment
 from pipewise.automation import domain as automation
+from pipewise.billing import domain as billing
 from pipewise.crm import domain as crm
 from pipewise.deals import domain as deals
 from pipewise.kernel import CrudResource, Kernel
@@ -26,6 +27,7 @@ DOMAINS = (
     ("crm", crm.register),
     ("deals", deals.register),
     ("quotes", quotes.register),
+    ("billing", billing.register),
     ("mail", mail.register),
     ("scoring", scoring.register),
     ("assignment", assignment.register),

@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "pipewise.netguard")),
     ("infrastructure", ("pipewise.db", "pipewise.events", "pipewise.worker")),
     ("kernel", ("pipewise.auth", "pipewise.records", "pipewise.runs", "pipewise.kernel")),
-    ("domains", ("pipewise.people", "pipewise.crm", "pipewise.deals", "pipewise.quotes", "pipewise.mail",
+    ("domains", ("pipewise.people", "pipewise.crm", "pipewise.deals", "pipewise.quotes", "pipewise.billing", "pipewise.mail",
                  "pipewise.scoring", "pipewise.assignment", "pipewise.leads", "pipewise.sequences",
                  "pipewise.automation")),
     ("adapters", ("pipewise.api", "pipewise.web", "pipewise.demo", "pipewise.cli")),

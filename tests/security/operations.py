@@ -388,3 +388,52 @@ def op_for(key: tuple[str, str]) -> Op:
 def url_for(path: str, ids: dict[str, Any]) -> str:
     defaults = {"status": "pause", "plural": "deals"}
     return path.format(**{**defaults, **{k: str(v) for k, v in ids.items()}})
+
+
+# -- orders, invoices and stock (tests/billing/matrix.py makes their records) --
+
+from tests.billing.matrix import MAKERS as BILLING_MAKERS  # noqa: E402
+from tests.security.world import MAKERS  # noqa: E402
+
+MAKERS.update(BILLING_MAKERS)
+
+
+def seen_by_managers(actor: str, owner: str) -> str:
+    """Posting, voiding, payments, converting a quote: managers and admins who see the deal."""
+    if not sees(actor, owner):
+        return HIDDEN
+    return ALLOW if actor in MANAGERS else FORBIDDEN
+
+
+STOCK_ONLY = ("unowned",)
+BILLING_OPERATIONS: dict[tuple[str, str], Op] = {
+    ("GET", "/api/v1/orders"): Op(),
+    ("POST", "/api/v1/orders"): Op(target="accepted_quote", rule=seen_by_managers, body=lambda c: js({"quote_id": c["quote_id"]})),
+    ("GET", "/api/v1/orders/{order_id}"): Op(target="order", rule=visible),
+    ("POST", "/api/v1/orders/{order_id}/confirm"): Op(target="order", rule=visible),
+    ("POST", "/api/v1/orders/{order_id}/deliveries"): Op(target="confirmed_order", rule=visible, body=lambda c: js({})),
+    ("POST", "/api/v1/orders/{order_id}/cancel"): Op(target="order", rule=visible, body=lambda c: js({"reason": "changed"})),
+    ("GET", "/api/v1/invoices"): Op(),
+    ("POST", "/api/v1/invoices/from-order"): Op(target="confirmed_order", rule=visible,
+                                                body=lambda c: js({"order_id": c["order_id"]})),
+    ("POST", "/api/v1/invoices/from-deal"): Op(target="deal_with_lines", rule=visible,
+                                               body=lambda c: js({"deal_id": c["deal_id"]})),
+    ("GET", "/api/v1/invoices/{invoice_id}"): Op(target="invoice", rule=visible),
+    ("PATCH", "/api/v1/invoices/{invoice_id}"): Op(target="invoice", rule=visible, body=lambda c: js({"notes": "thanks"})),
+    ("POST", "/api/v1/invoices/{invoice_id}/post"): Op(target="invoice", rule=seen_by_managers),
+    ("POST", "/api/v1/invoices/{invoice_id}/payments"): Op(target="posted_invoice", rule=seen_by_managers,
+                                                           body=lambda c: js({"amount": "1.00"})),
+    ("POST", "/api/v1/invoices/{invoice_id}/credit-note"): Op(target="posted_invoice", rule=seen_by_managers,
+                                                              body=lambda c: js({"reason": "wrong"})),
+    ("GET", "/api/v1/invoices/{invoice_id}/documents/{kind}"): Op(target="posted_invoice", rule=visible),
+    ("GET", "/api/v1/stock"): Op(),
+    ("GET", "/api/v1/stock/moves"): Op(),
+    ("POST", "/api/v1/stock/receipts"): Op(target="stocked_product", rule=managers, owners=STOCK_ONLY,
+                                          body=lambda c: js({"product_id": c["product_id"], "quantity": "3"})),
+    ("POST", "/api/v1/stock/adjustments"): Op(target="stocked_product", rule=managers, owners=STOCK_ONLY,
+                                             body=lambda c: js({"product_id": c["product_id"], "quantity": "-1",
+                                                                "reason": "count"})),
+    ("PUT", "/api/v1/stock/thresholds"): Op(target="stocked_product", rule=managers, owners=STOCK_ONLY,
+                                           body=lambda c: js({"product_id": c["product_id"], "low_threshold": "2"})),
+}
+OPERATIONS.update(BILLING_OPERATIONS)

@@ -158,7 +158,7 @@ WEB_TARGETS = {  # a page's path parameter -> kind of record it names
 }
 LOOKUP_KINDS = ("account", "contact")  # pickers' look-ups of owned records
 WEB_PREFIX_KINDS = {"/accounts": "account", "/contacts": "contact", "/leads": "lead", "/deals": "deal",
-                    "/activities": "activity", "/tasks": "task"}
+                    "/activities": "activity", "/tasks": "task", "/orders": "order", "/invoices": "invoice"}
 
 
 def routes(items: Any) -> Any:
