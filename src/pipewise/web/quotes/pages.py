@@ -1,0 +1,2 @@
+from pipewise.web.common import web_router
+router = web_router()
