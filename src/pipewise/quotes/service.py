@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import list_currencies
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -285,11 +286,8 @@ def update_company_settings(
     for key in ("currency", "country"):
         if data.get(key) is not None:
             data[key] = str(data[key]).upper()
-    if data.get("currency") is not None:
-        try:
-            money.minor_unit(data["currency"])
-        except Exception:  # noqa: BLE001 - Babel names no single error for an unknown code
-            errors.add("currency", "is not an ISO 4217 currency")
+    if data.get("currency") is not None and data["currency"] not in list_currencies():
+        errors.add("currency", "is not an ISO 4217 currency")
     if data.get("accepted_stage_id") is not None and session.get(Stage, data["accepted_stage_id"]) is None:
         errors.add("accepted_stage_id", f"no stage with id {data['accepted_stage_id']}")
     if "discount_limits" in data:
