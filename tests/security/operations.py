@@ -388,3 +388,8 @@ def op_for(key: tuple[str, str]) -> Op:
 def url_for(path: str, ids: dict[str, Any]) -> str:
     defaults = {"status": "pause", "plural": "deals"}
     return path.format(**{**defaults, **{k: str(v) for k, v in ids.items()}})
+
+# The quotes domain's routes, kept beside its tests.
+from tests.quotes.matrix_ops import quote_operations  # noqa: E402
+
+OPERATIONS.update(quote_operations())
