@@ -11,6 +11,10 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.quotes.catalogue import product_service
 
 
+PASSWORD = "correct-horse"
+WEB_USERS = ("admin", "east_manager", "east_rep", "west_rep")  # who logs in to pages (hashing takes long)
+
+
 @dataclass
 class Company:
     factory: Any
@@ -34,10 +38,10 @@ class Company:
 def company(factory: Any, api: Any, session: Any) -> Company:
     east, west = factory.team("East"), factory.team("West")
     c = Company(factory, api)
-    c.users["admin"] = factory.user(role="admin", password=None)
+    c.users["admin"] = factory.user(role="admin", password=PASSWORD if "admin" in WEB_USERS else None)
     for name, role, team in (("east_manager", "manager", east), ("east_rep", "rep", east),
                              ("west_rep", "rep", west), ("west_manager", "manager", west)):
-        c.users[name] = factory.user(role=role, team=team, password=None)
+        c.users[name] = factory.user(role=role, team=team, password=PASSWORD if name in WEB_USERS else None)
     east.manager_id, west.manager_id = c.users["east_manager"].id, c.users["west_manager"].id
     session.flush()
     _pipeline, c.stages = factory.pipeline()

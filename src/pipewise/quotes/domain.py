@@ -47,5 +47,7 @@ def register(kernel: Kernel) -> None:
     kernel.timeline_source(deal_timeline)
     kernel.api("pipewise.api.v1.catalogue:router")
     kernel.api("pipewise.api.v1.quotes:router")
-    kernel.web("pipewise.web.quotes.pages:router")
+    kernel.web("pipewise.web.quotes.lines:router")
+    kernel.web("pipewise.web.quotes.builder:router")
+    kernel.web("pipewise.web.quotes.desk:router")
     kernel.cli("quotes", "pipewise.cli.quotes:app")

@@ -127,18 +127,29 @@ class QuoteService(RecordService[Quote]):
             select(Quote).where(Quote.deal_id == deal.id).order_by(Quote.number.desc(), Quote.revision.desc())
         ))
 
-    def preview(self, session: Session, deal_id: uuid.UUID, lines: Sequence[dict[str, Any]], *, actor: Actor
-                ) -> "Preview":
-        """Lines priced for a deal and their totals with the company's rounding, stored
-        nowhere: the quote builder's live totals come from here, never from the browser."""
+    def preview(self, session: Session, deal_id: uuid.UUID, lines: Sequence[dict[str, Any]], *, actor: Actor,
+                rounding: money.Rounding | None = None) -> Preview:
+        """Lines priced for a deal and their totals, stored nowhere: the quote builder's live
+        totals come from here, never from the browser. ``rounding``: a quote's own (else
+        the company's)."""
         deal = deal_service.get(session, deal_id, actor=actor)
         priced = self._price_all(session, deal, lines, reprice=False)
         counted = [line for line in priced if line["selected"] or not line["optional"]]
-        rounding = rounding_for(company_settings(session), deal.currency)
+        rounding = rounding or rounding_for(company_settings(session), deal.currency)
         amounts = [money.Line(line["quantity"], line["unit_price"], line["discount_percent"], line["tax_rate"])
                    for line in counted]
+        for line in priced:
+            line["net_amount"] = money.line_amounts(
+                money.Line(line["quantity"], line["unit_price"], line["discount_percent"], line["tax_rate"]), rounding).net
         biggest = max((line["discount_percent"] for line in priced), default=Decimal(0))
         return Preview(priced, money.totals(amounts, rounding), rounding, biggest)
+
+    def preview_quote(self, session: Session, quote_id: uuid.UUID, lines: Sequence[dict[str, Any]], *, actor: Actor
+                      ) -> Preview:
+        """What saving ``lines`` on the quote would store, with the rounding it keeps."""
+        quote = self.get(session, quote_id, actor=actor)
+        rounding = money.Rounding(quote.currency, quote.tax_mode, quote.rounding_mode)
+        return self.preview(session, quote.deal_id, lines, actor=actor, rounding=rounding)
 
     # -- writes --
 

@@ -1,2 +1,0 @@
-from pipewise.web.common import web_router
-router = web_router()
