@@ -12,7 +12,7 @@ from pipewise.quotes.catalogue import product_service
 
 
 PASSWORD = "correct-horse"
-WEB_USERS = ("admin", "east_manager", "east_rep", "west_rep")  # who logs in to pages (hashing takes long)
+WEB_USERS = ("admin", "east_manager", "east_rep", "west_rep")
 
 
 @dataclass
@@ -35,13 +35,20 @@ class Company:
 
 
 @pytest.fixture
-def company(factory: Any, api: Any, session: Any) -> Company:
+def web_users() -> tuple[str, ...]:
+    """Who logs in to pages and so needs a password (hashing one takes long): nobody here;
+    the page tests override it."""
+    return ()
+
+
+@pytest.fixture
+def company(factory: Any, api: Any, session: Any, web_users: tuple[str, ...]) -> Company:
     east, west = factory.team("East"), factory.team("West")
     c = Company(factory, api)
-    c.users["admin"] = factory.user(role="admin", password=PASSWORD if "admin" in WEB_USERS else None)
+    c.users["admin"] = factory.user(role="admin", password=PASSWORD if "admin" in web_users else None)
     for name, role, team in (("east_manager", "manager", east), ("east_rep", "rep", east),
                              ("west_rep", "rep", west), ("west_manager", "manager", west)):
-        c.users[name] = factory.user(role=role, team=team, password=PASSWORD if name in WEB_USERS else None)
+        c.users[name] = factory.user(role=role, team=team, password=PASSWORD if name in web_users else None)
     east.manager_id, west.manager_id = c.users["east_manager"].id, c.users["west_manager"].id
     session.flush()
     _pipeline, c.stages = factory.pipeline()

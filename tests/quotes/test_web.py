@@ -5,8 +5,15 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from tests.quotes.conftest import PASSWORD, Company
+import pytest
+
+from tests.quotes.conftest import PASSWORD, WEB_USERS, Company
 from tests.web.conftest import WebClient
+
+
+@pytest.fixture
+def web_users() -> tuple[str, ...]:
+    return WEB_USERS
 
 
 def logged_in(company: Company, who: str) -> WebClient:
