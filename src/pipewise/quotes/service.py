@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import list_currencies
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
@@ -38,6 +38,7 @@ FROZEN = frozenset({"sent", "accepted", "declined", "expired", "superseded"})
 SENDABLE = frozenset({"draft", "approved"})
 STATUSES = ("draft", "pending_approval", "approved", "rejected", "sent", "accepted", "declined", "expired", "superseded")
 NUMBER_PREFIX = "Q"
+NUMBERING_LOCK = 0x51554F5445  # "QUOTE": the advisory lock quote numbering takes on PostgreSQL
 
 
 def is_frozen(quote: Quote) -> bool:
@@ -215,10 +216,11 @@ class QuoteService(RecordService[Quote]):
         ))
 
     def _next_number(self, session: Session) -> str:
-        """The next ``Q-<year>-<seq>``: the settings row is locked until commit, so two
-        transactions numbering quotes take turns (and the unique key backs it)."""
-        company_settings(session)
-        session.execute(select(CompanySettings.id).with_for_update())
+        """The next ``Q-<year>-<seq>``. Transactions numbering quotes take turns until they
+        commit: on PostgreSQL under a transaction-scoped advisory lock, on SQLite under the
+        write lock every writer already holds (and the unique key backs both)."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK})
         prefix = f"{NUMBER_PREFIX}-{utcnow().year}-"
         last = session.scalar(select(func.max(Quote.number)).where(Quote.number.like(prefix + "%")))
         sequence = int(last.removeprefix(prefix)) + 1 if last else 1
