@@ -227,3 +227,10 @@ def resolve_price(
         if account is None:
             raise ValidationFailed.on("account_id", f"no account with id {account_id}")
     return price_for(session, product, quantity, account, currency, on_date)
+
+
+def product_by_sku(session: Session, sku: str) -> Product:
+    product = session.scalar(select(Product).where(Product.sku == sku))
+    if product is None:
+        raise ValidationFailed.on("sku", f"no product with SKU {sku}")
+    return product
