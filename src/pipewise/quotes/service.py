@@ -15,19 +15,19 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import list_currencies
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account
-from pipewise.db.base import utcnow
+from pipewise.db.base import utcnow, uuid7
 from pipewise.deals.models import Deal, Stage
 from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.quotes import money
 from pipewise.quotes.approvals import approval_service
 from pipewise.quotes.catalogue import product_service  # noqa: F401 - imported from here by older code
-from pipewise.quotes.line_items import LINE_COLUMNS, max_discount, money_lines, price_line
+from pipewise.quotes.line_items import LINE_COLUMNS, price_line
 from pipewise.quotes.models import CompanySettings, DealLineItem, Quote, QuoteLine, QuoteTemplate
 from pipewise.quotes.settings import company_settings, rounding_for
 from pipewise.records.checks import check_required_text
@@ -249,26 +249,27 @@ class QuoteService(RecordService[Quote]):
 
     def _store_lines(self, session: Session, quote: Quote, lines: Sequence[dict[str, Any]], *, actor: Actor,
                      reprice: bool) -> None:
+        """Replace the quote's lines (one DELETE, one multi-row INSERT), store their totals
+        with the rounding the quote keeps, and judge the discount."""
         deal = session.get(Deal, quote.deal_id)
         priced = self._price_all(session, deal, lines, reprice=reprice) if lines else []
-        for old in self.lines(session, quote.id):
-            session.delete(old)
-        session.flush()
         rounding = money.Rounding(quote.currency, quote.tax_mode, quote.rounding_mode)
-        stored = []
+        session.execute(delete(QuoteLine).where(QuoteLine.quote_id == quote.id))
+        counted, rows = [], []
         for row in priced:
-            line = QuoteLine(quote_id=quote.id, **row)
-            line.net_amount = money.line_amounts(money_lines([line])[0], rounding).net
-            session.add(line)
-            stored.append(line)
-        counted = [line for line in stored if line.selected or not line.optional]
-        totals = money.totals(money_lines(counted), rounding)
+            amounts = money.Line(row["quantity"], row["unit_price"], row["discount_percent"], row["tax_rate"])
+            rows.append({**row, "id": uuid7(), "quote_id": quote.id, "net_amount": money.line_amounts(amounts, rounding).net})
+            if row["selected"] or not row["optional"]:
+                counted.append(amounts)
+        if rows:
+            session.execute(insert(QuoteLine), rows)
+        totals = money.totals(counted, rounding)
+        biggest = max((row["discount_percent"] for row in priced), default=Decimal(0))
         data: dict[str, Any] = {
             "net_total": totals.net, "tax_total": totals.tax, "gross_total": totals.gross,
-            "discount_total": totals.discount, "max_discount_percent": max_discount(stored),
+            "discount_total": totals.discount, "max_discount_percent": biggest,
+            "status": approval_service.review(session, quote, discount=biggest, actor=actor),
         }
-        data["status"] = approval_service.review(session, quote, discount=data["max_discount_percent"], actor=actor)
-        session.flush()
         self.write(session, quote, data, actor=actor)
         session.flush()
 
