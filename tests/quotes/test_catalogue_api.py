@@ -130,3 +130,13 @@ class TestResolver:
         response = company.call("east_rep", "GET", "/prices", params={
             "product_id": str(company.products["SEAT"].id), "currency": "EUR", "account_id": str(account.id)})
         assert response.status_code == 422 and response.json()["errors"][0]["field"] == "account_id"
+
+
+def test_a_price_typed_by_hand_survives_a_new_quantity(company: Company) -> None:
+    default = book(company, name="Default", is_default=True)
+    entry(company, default["id"], "SEAT", "90", "10")
+    deal = company.deal()
+    line = company.call("east_rep", "POST", f"/deals/{deal.id}/line-items", json={
+        "product_id": str(company.products["SEAT"].id), "quantity": "2", "unit_price": "77"}).json()
+    changed = company.call("east_rep", "PATCH", f"/deals/{deal.id}/line-items/{line['id']}", json={"quantity": "12"}).json()
+    assert Decimal(changed["unit_price"]) == 77

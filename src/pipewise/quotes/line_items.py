@@ -64,10 +64,9 @@ def price_line(
         errors.add(prefix + "unit_price", "is required for a line without a product")
     errors.raise_if_any()
     quantity = Decimal(quantity).quantize(QUANTITY)
-    repriced = product is not None and values.get("unit_price") is None and (
-        current is None or "product_id" in values or "quantity" in values
-    )
-    if repriced and product is not None:
+    if product is not None and values.get("unit_price") is None and _follows_book(
+        session, current, values, product, account=account, currency=currency, on_date=on_date
+    ):
         try:
             merged["unit_price"] = price_for(session, product, quantity, account, currency, on_date).unit_price
         except ValidationFailed as exc:
@@ -87,6 +86,20 @@ def price_line(
         "discount_percent": Decimal(merged.get("discount_percent") or 0).quantize(UNIT_PRICE),
         "tax_rate": Decimal(merged.get("tax_rate") or 0).quantize(UNIT_PRICE),
     }
+
+
+def _follows_book(session: Session, current: LineFields | None, values: dict[str, Any], product: Any, *,
+                  account: Account | None, currency: str, on_date: date) -> bool:
+    """Whether the line takes its price from the book: a new line, a new product, or a new
+    quantity of a line whose price is still the book's (a price typed by hand stays)."""
+    if current is None or "product_id" in values and values["product_id"] != current.product_id:
+        return True
+    if "quantity" not in values:
+        return False
+    try:
+        return price_for(session, product, current.quantity, account, currency, on_date).unit_price == current.unit_price
+    except ValidationFailed:
+        return False
 
 
 def money_lines(lines: Iterable[LineFields]) -> list[money.Line]:

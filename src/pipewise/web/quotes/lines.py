@@ -79,8 +79,8 @@ def change_line(deal_id: uuid.UUID, line_id: uuid.UUID, request: Request, sessio
     if errors or line is None:
         return section(request, session, me, deal_id, problems=line_messages(errors) or ["A line needs a name."], status=422)
     data = {k: line[k] for k in ("quantity", "discount_percent") if line[k] is not None}
-    if line["unit_price"] is not None:
-        data["unit_price"] = line["unit_price"]
+    if line["unit_price"] is not None and str(form.get("unit_price") or "").strip() != str(form.get("shown_price") or ""):
+        data["unit_price"] = line["unit_price"]  # typed by hand; left as shown, the book may reprice a new quantity
     version = str(form.get("version") or "")
     expected = int(version) if version.isdigit() else None
     return _after(request, session, me, deal_id, lambda: line_item_service.update(
