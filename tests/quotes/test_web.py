@@ -124,9 +124,13 @@ class TestSettingsPage:
         bad = admin.post("/settings/company", {"name": "Acme", "currency": "XYZ", "limit_rep": "150"})
         assert bad.status_code == 422
         assert "ISO 4217" in bad.text or "currency" in bad.text
+        page = admin.get("/settings/company").text
+        assert f'<option value="{company.stages[-2].id}"' in page
         good = admin.post("/settings/company", {"name": "Acme GmbH", "currency": "EUR", "limit_rep": "12",
+                                                "accepted_stage_id": str(company.stages[-2].id),
                                                 "tax_mode": "on_totals", "rounding_mode": "half_even"},
                           follow_redirects=True)
         assert good.status_code == 200, good.text
         settings = company.call("admin", "GET", "/company-settings").json()
         assert (settings["name"], settings["tax_mode"], settings["discount_limits"]["rep"]) == ("Acme GmbH", "on_totals", "12")
+        assert settings["accepted_stage_id"] == str(company.stages[-2].id)

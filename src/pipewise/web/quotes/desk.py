@@ -6,6 +6,8 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
+from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.deals.service import pipeline_service, stage_service
 from pipewise.errors import PermissionDenied, ValidationFailed
 from pipewise.quotes import schemas
 from pipewise.quotes.approvals import approval_service
@@ -13,7 +15,7 @@ from pipewise.quotes.service import STATUSES, quote_service, update_company_sett
 from pipewise.quotes.settings import company_settings
 from pipewise.records.repository import ListQuery
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
-from pipewise.web.forms import Problems, checked
+from pipewise.web.forms import Problems, checked, parse_uuid
 from pipewise.web.quotes import common  # noqa: F401 - the amount filters its templates use
 
 router = web_router()
@@ -59,8 +61,13 @@ def _settings_page(request: Request, session: Session, values: dict[str, Any] | 
     shown = values or {**{k: getattr(settings, k) or "" for k in SETTINGS_TEXT + SETTINGS_NUMBERS},
                        "tax_mode": settings.tax_mode, "rounding_mode": settings.rounding_mode,
                        **{f"limit_{role}": settings.discount_limits.get(role, "") for role in ROLES}}
+    shown.setdefault("accepted_stage_id", str(settings.accepted_stage_id or ""))
+    pipelines = {p.id: p.name for p in pipeline_service.list(session, actor=SYSTEM_ACTOR, query=ListQuery(limit=500)).items}
+    stages = stage_service.list(session, actor=SYSTEM_ACTOR, query=ListQuery(sort="position", limit=500)).items
+    choices = [(str(stage.id), f"{pipelines.get(stage.pipeline_id, '')} · {stage.name}") for stage in stages]
     return render(request, "quotes/settings.html", {"values": shown, "problems": problems or Problems(),
-                                                    "version": settings.version}, status_code=status)
+                                                    "version": settings.version, "stages": sorted(choices, key=lambda c: c[1])},
+                  status_code=status)
 
 
 def _admin(me: WebUser) -> None:
@@ -79,8 +86,10 @@ def save_settings(request: Request, session: DbSession, me: CurrentUser, form: P
     _admin(me)
     values = {k: str(form.get(k) or "").strip() for k in SETTINGS_TEXT + SETTINGS_NUMBERS + ("tax_mode", "rounding_mode")}
     values.update({f"limit_{role}": str(form.get(f"limit_{role}") or "").strip() for role in ROLES})
+    values["accepted_stage_id"] = str(form.get("accepted_stage_id") or "")
     data: dict[str, Any] = {k: (values[k] or None) for k in SETTINGS_TEXT + SETTINGS_NUMBERS + ("tax_mode", "rounding_mode")}
     data["discount_limits"] = {role: values[f"limit_{role}"] for role in ROLES if values[f"limit_{role}"]}
+    data["accepted_stage_id"] = parse_uuid(values["accepted_stage_id"])
     for required in ("name", "country", "currency", "language", "brand_color", "invoice_prefix", "quote_valid_days",
                      "invoice_due_days", "tax_mode", "rounding_mode"):
         if data[required] is None:
