@@ -108,3 +108,14 @@ class TestVisibility:
         line = add(company, other, name="Other", unit_price="5").json()
         response = company.call("east_rep", "PATCH", f"/deals/{mine.id}/line-items/{line['id']}", json={"quantity": "2"})
         assert response.status_code == 404
+
+
+def test_a_line_too_large_for_the_amount_columns_is_refused(company: Company) -> None:
+    deal = company.deal()
+    response = add(company, deal, name="Everything", quantity="9999999999", unit_price="99999999999999")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "quantity"
+    quote = company.call("east_rep", "POST", "/quotes", json={"deal_id": str(deal.id)}).json()
+    response = company.call("east_rep", "PUT", f"/quotes/{quote['id']}/lines", json={"lines": [
+        {"name": "Everything", "quantity": "9999999999", "unit_price": "99999999999999"}]})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "lines.0.quantity"

@@ -30,6 +30,9 @@ from pipewise.quotes.models import DealLineItem, LineFields
 from pipewise.quotes.settings import company_settings, rounding_for
 from pipewise.records.service import check_version
 
+# A line's quantity × unit price stays below this, so a thousand lines with their tax still
+# fit the amount columns (Numeric(18, 2)).
+MAX_LINE_AMOUNT = Decimal(10) ** 12
 LINE_COLUMNS = ("product_id", "name", "description", "quantity", "unit", "unit_price", "discount_percent", "tax_rate")
 MAX_LINES = 1000
 
@@ -76,6 +79,8 @@ def price_line(
         merged["unit"] = merged.get("unit") or product.unit
         if merged.get("tax_rate") is None:
             merged["tax_rate"] = product.tax_rate
+    if quantity * Decimal(merged["unit_price"]) >= MAX_LINE_AMOUNT:
+        raise ValidationFailed.on(prefix + "quantity", f"quantity × unit price must stay below {MAX_LINE_AMOUNT:,}")
     return {
         "product_id": product.id if product is not None else None,
         "name": str(merged["name"]).strip(),
