@@ -134,3 +134,35 @@ class TestSettingsPage:
         settings = company.call("admin", "GET", "/company-settings").json()
         assert (settings["name"], settings["tax_mode"], settings["discount_limits"]["rep"]) == ("Acme GmbH", "on_totals", "12")
         assert settings["accepted_stage_id"] == str(company.stages[-2].id)
+
+
+class TestLineEdits:
+    def test_edit_move_and_remove_through_the_section(self, company: Company) -> None:
+        web = logged_in(company, "east_rep")
+        deal = company.deal()
+        for name in ("First", "Second"):
+            web.post(f"/deals/{deal.id}/line-items", {"new-name": name, "new-unit_price": "10"}, htmx=True)
+        lines = company.call("east_rep", "GET", f"/deals/{deal.id}/line-items").json()["items"]
+        first = lines[0]
+        edited = web.post(f"/deals/{deal.id}/line-items/{first['id']}", {
+            "name": "First", "quantity": "3", "unit_price": "12", "shown_price": "10", "discount_percent": "0",
+            "version": str(first["version"])}, htmx=True)
+        assert edited.status_code == 200 and "36.00 EUR" in edited.text
+        stale = web.post(f"/deals/{deal.id}/line-items/{first['id']}", {
+            "name": "First", "quantity": "4", "version": str(first["version"])}, htmx=True)
+        assert stale.status_code == 412 and "someone changed it" in stale.text
+        moved = web.post(f"/deals/{deal.id}/line-items/{first['id']}/move", {"direction": "down"}, htmx=True)
+        assert moved.text.index('data-line="Second"') < moved.text.index('data-line="First"')
+        removed = web.post(f"/deals/{deal.id}/line-items/{first['id']}/delete", {}, htmx=True)
+        assert 'data-line="First"' not in removed.text and 'data-line="Second"' in removed.text
+
+    def test_revise_a_sent_quote_from_its_page(self, company: Company) -> None:
+        from tests.quotes.test_quotes_api import mark_sent
+
+        web, _deal, url = quote_of(company)
+        mark_sent(url.rsplit("/", 1)[1])
+        page = web.get(url)
+        assert 'id="quote-builder"' not in page.text  # frozen: read only
+        assert web.post(f"{url}/lines", {"rows": "1", "l0-name": "X", "l0-unit_price": "1"}).status_code == 409
+        revised = web.post(f"{url}/revise", {}, follow_redirects=True)
+        assert revised.status_code == 200 and "Quote · revision 2" in revised.text and 'id="quote-builder"' in revised.text
