@@ -5,6 +5,7 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 
 from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.api.v1.crud import IfMatch, body_bytes, etag, expected_versions, run_idempotent
@@ -240,6 +241,4 @@ def change_company_settings(body: schemas.CompanySettingsUpdate, request: Reques
 
 
 def _with_etag(body: dict[str, Any], version: int) -> Any:
-    from fastapi.responses import JSONResponse
-
     return JSONResponse(body, headers={"ETag": etag(version)})
