@@ -437,3 +437,7 @@ BILLING_OPERATIONS: dict[tuple[str, str], Op] = {
                                            body=lambda c: js({"product_id": c["product_id"], "low_threshold": "2"})),
 }
 OPERATIONS.update(BILLING_OPERATIONS)
+# The quotes domain's routes, kept beside its tests.
+from tests.quotes.matrix_ops import quote_operations  # noqa: E402
+
+OPERATIONS.update(quote_operations())

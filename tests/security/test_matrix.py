@@ -46,6 +46,7 @@ LIST_SOURCES = {
     "lead_import": ("lead_import", "import_id", owner_and_managers_see),
     "email_message": ("email_message", "message_id", visible),
     "mail_address": ("mail_address", "address_id", owner_only),
+    "quote": ("quote", "quote_id", visible),
 }
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", re.I)
 
@@ -155,6 +156,8 @@ WEB_TARGETS = {  # a page's path parameter -> kind of record it names
     "step_id": "sequence",
     "name": None,
     "kind": "lookup",
+    "deal_id": "deal",
+    "quote_id": "quote",
 }
 LOOKUP_KINDS = ("account", "contact")  # pickers' look-ups of owned records
 WEB_PREFIX_KINDS = {"/accounts": "account", "/contacts": "contact", "/leads": "lead", "/deals": "deal",

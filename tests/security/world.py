@@ -459,3 +459,9 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+# The quotes domain's records (quotes, line items, approvals, the catalogue), kept beside its tests.
+from tests.quotes.matrix_world import MAKERS as QUOTE_MAKERS  # noqa: E402
+
+MAKERS.update(QUOTE_MAKERS)
+BASE_KINDS += ("quote",)

@@ -1,0 +1,1 @@
+"""Quote pages: the line items of a deal, the quote builder, the approval queue, company settings."""
