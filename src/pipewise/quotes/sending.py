@@ -22,6 +22,7 @@ from pipewise.errors import Conflict, ErrorCollector, NotFound
 from pipewise.events import bus
 from pipewise.quotes import links
 from pipewise.quotes.accept_models import QuoteLink
+from pipewise.quotes.documents.builders import quote_pdf
 from pipewise.quotes.events import QuoteSent
 from pipewise.quotes.models import Quote
 from pipewise.quotes.settings import company_settings
@@ -90,8 +91,6 @@ def send_quote(
     if valid_until < now.date():
         errors.add("valid_until", "lies in the past; set a new validity before sending")
     errors.raise_if_any()
-
-    from pipewise.quotes.documents import quote_pdf  # the documents module renders; this one only keeps the bytes
 
     quote.status, quote.sent_at, quote.valid_until = "sent", now, valid_until
     session.flush()
