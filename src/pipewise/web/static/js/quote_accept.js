@@ -1,7 +1,14 @@
 // The buyer's quote page: a signature pad (pointer events, so fingers and mice both draw)
-// that fills the hidden "signature" field with a PNG data URL when the form is sent.
+// that fills the hidden "signature" field with a PNG data URL when the form is sent, and
+// optional lines shown in or out as they are ticked (the totals come from the server).
 (function () {
   "use strict";
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches(".buyer-tick input[type=checkbox]")) return;
+    var line = box.closest(".buyer-line");
+    if (line) line.classList.toggle("buyer-off", !box.checked);
+  });
   function setUp() {
     var canvas = document.getElementById("signature-pad");
     var field = document.getElementById("signature");
