@@ -46,7 +46,6 @@ class TestSendQuote:
         assert hashlib.sha256(stored.pdf).hexdigest() == stored.pdf_sha256 == body["pdf_sha256"]
 
         run_worker()
-        from pipewise.events.models import OutboxEvent
         session.rollback()  # a fresh snapshot: the worker committed after this session last read
 
         contact_email = session.scalar(select(EmailMessage.to_address))

@@ -27,5 +27,5 @@ def send_quote(quote_id: uuid.UUID, request: Request, session: DbSession, me: Cu
             raise
         flash(request, exc.detail, "error")
         return redirect(back)
-    flash(request, f"Quote {quote.number} is on its way to the buyer; its accept link is valid for the company's link term.")
+    flash(request, f"Quote {quote.number} is sent: the e-mail with the PDF and the accept link goes out in a moment.")
     return redirect(back)
