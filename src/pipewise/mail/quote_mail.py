@@ -49,7 +49,7 @@ def on_quote_sent(session: Session, event: bus.Event) -> None:
     sender_id = event.actor_id if event.actor_id and session.get(User, event.actor_id) else quote.owner_id
     sender = session.get(User, sender_id) if sender_id else None
     letter = compose.Letter(
-        to_address=to, subject=f"Quote {quote.number}: {quote.title}",
+        to_address=to, subject=" ".join(f"Quote {quote.number}: {quote.title}".split()),  # one header line
         text=_text(quote, contact, sender, accept_url(token or ""), data.get("message")),
         kind="manual", automated=False, contact=contact, sender_id=sender_id,
         send_key=f"quote:{quote.id}:r{quote.revision}",
