@@ -289,3 +289,26 @@ class TestExpiry:
         session.flush()
         assert acceptance.expire(session, quote.id) is False
         assert stored.status == "accepted"
+
+
+class TestWhatTheRepSees:
+    def test_the_acceptance_read_shows_link_views_and_answer(self, api, session, factory, sent):
+        quote, token = sent
+        rep_id = session.get(Quote, quote.id).owner_id
+        from pipewise.auth.models import User
+
+        headers = factory.headers(session.get(User, rep_id))
+        outsider = factory.user(team=factory.team("West"))
+        session.commit()
+
+        before = api.get(f"/api/v1/quotes/{quote.id}/acceptance", headers=headers).json()
+        assert before["status"] == "sent" and before["view_count"] == 0
+        assert api.get(before["accept_url"].removeprefix("http://127.0.0.1:8000")).status_code == 200
+        assert accept(api, token, signer_name="Claire Martin").status_code == 303
+        after = api.get(f"/api/v1/quotes/{quote.id}/acceptance", headers=headers).json()
+
+        assert after["status"] == "accepted" and after["accept_url"] is None and after["view_count"] == 2
+        assert after["answer"]["signer_name"] == "Claire Martin" and after["answer"]["pdf_sha256"] == after["pdf_sha256"]
+        assert after["answer"]["user_agent"] == "BuyerPhone/1.0" and after["answer"]["has_signature"] is False
+        hidden = api.get(f"/api/v1/quotes/{quote.id}/acceptance", headers=factory.headers(outsider))
+        assert hidden.status_code == 404

@@ -380,6 +380,7 @@ def _draft_quote(world: World, owner: str) -> dict[str, Any]:
 MAKERS["draft_quote"] = _draft_quote
 OTHER_OPERATIONS[("POST", "/api/v1/quotes/{quote_id}/send")] = Op(
     target="draft_quote", rule=visible, body=lambda c: js({"message": "Our offer"}), ok=(200,))
+OTHER_OPERATIONS[("GET", "/api/v1/quotes/{quote_id}/acceptance")] = Op(target="draft_quote", rule=visible)
 
 OPERATIONS: dict[tuple[str, str], Op] = {**crud_operations(), **OTHER_OPERATIONS}
 

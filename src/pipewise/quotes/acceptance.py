@@ -240,3 +240,16 @@ def response_of(session: Session, quote_id: uuid.UUID) -> QuoteResponse | None:
 
 def money_text(amount: Decimal, currency: str) -> str:
     return f"{currency} {amount:,.2f}"
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the rep sees of a sent quote's link and the buyer's answer."""
+
+    quote: Quote
+    link: QuoteLink | None
+    response: QuoteResponse | None
+
+
+def status_of(session: Session, quote: Quote) -> Status:
+    return Status(quote, session.get(QuoteLink, quote.id), response_of(session, quote.id))
