@@ -37,11 +37,11 @@ def test_the_buyer_accepts_on_a_phone(browser, live_server, factory, session):  
         page.goto(f"/q/{token}")
         expect(page.get_by_role("heading", name=f"Quote {quote.number}")).to_be_visible()
         gross = page.locator("#totals [data-total=gross]")
-        expect(gross).to_have_text("EUR 2,308.60")
+        expect(gross).to_have_text("€2,308.60")
         expect(page.locator(".buyer-optional")).to_have_class(re.compile(r"\bbuyer-off\b"))
 
         page.get_by_role("checkbox").check()
-        expect(gross).to_have_text("EUR 3,022.46")
+        expect(gross).to_have_text("€3,022.46")
         expect(page.locator(".buyer-optional")).not_to_have_class(re.compile(r"\bbuyer-off\b"))
 
         page.fill("#signer_name", "Claire Martin")

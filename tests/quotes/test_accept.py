@@ -56,7 +56,7 @@ class TestThePage:
         assert first.status_code == 200
         for text in (quote.number, "Platform licence", "Onboarding", "Premium support", "Optional", "Payable within 30 days"):
             assert text in first.text
-        assert "EUR 2,308.60" in first.text  # 1,140.00 + 800.00 + 19 % tax; the optional line not counted
+        assert "€2,308.60" in first.text  # 1,140.00 + 800.00 + 19 % tax; the optional line not counted
         session.rollback()
         stored = session.get(Quote, quote.id)
         assert stored.first_viewed_at is not None
@@ -72,8 +72,8 @@ class TestThePage:
         without = api.get(f"/q/{token}/totals")
         forged = api.get(f"/q/{token}/totals", params={"line": "not-a-line"})
 
-        assert "EUR 3,022.46" in with_line.text  # + 12 × 49.99 = 599.88 net, 113.98 tax
-        assert "EUR 2,308.60" in without.text and "EUR 2,308.60" in forged.text
+        assert "€3,022.46" in with_line.text  # + 12 × 49.99 = 599.88 net, 113.98 tax
+        assert "€2,308.60" in without.text and "€2,308.60" in forged.text
 
     def test_the_pdf_is_the_exact_document_sent(self, api, session, sent):
         quote, token = sent

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from babel import UnknownLocaleError
+from babel.numbers import format_currency, format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -238,8 +240,21 @@ def response_of(session: Session, quote_id: uuid.UUID) -> QuoteResponse | None:
     return session.scalar(select(QuoteResponse).where(QuoteResponse.quote_id == quote_id))
 
 
-def money_text(amount: Decimal, currency: str) -> str:
-    return f"{currency} {amount:,.2f}"
+def money_text(amount: Decimal, currency: str, language: str = "en") -> str:
+    """An amount as the buyer's locale writes it (€1,140.00; 1.140,00 €); a unit price's
+    extra decimals (0.0125) are kept."""
+    try:
+        return format_currency(amount.normalize(), currency, locale=language, decimal_quantization=False)
+    except (UnknownLocaleError, ValueError):
+        return format_currency(amount.normalize(), currency, locale="en", decimal_quantization=False)
+
+
+def number_text(value: Decimal, language: str = "en") -> str:
+    """A quantity or a percentage without trailing zeros, as the locale writes it."""
+    try:
+        return format_decimal(value.normalize(), locale=language, decimal_quantization=False)
+    except (UnknownLocaleError, ValueError):
+        return format_decimal(value.normalize(), locale="en", decimal_quantization=False)
 
 
 @dataclass(frozen=True)

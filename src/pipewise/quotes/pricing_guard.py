@@ -61,7 +61,7 @@ def open_quote(session: Session, *, contact_id: uuid.UUID | None, account_id: uu
 
 
 def amount_text(quote: Quote) -> str:
-    return format_currency(quote.gross_total, quote.currency, locale="en_US")
+    return format_currency(quote.gross_total, quote.currency, locale="en")
 
 
 def hold_reason(

@@ -78,7 +78,8 @@ def _page(session: Any, opened: acceptance.Opened, ticked: set[str]) -> dict[str
         "answer": acceptance.response_of(session, quote.id) if opened.answered else None,
         "expired": acceptance.is_past_validity(quote),
         "company": company_settings(session),
-        "money": acceptance.money_text,
+        "money": lambda amount, currency: acceptance.money_text(amount, currency, quote.language),
+        "number": lambda value: acceptance.number_text(value, quote.language),
     }
 
 
