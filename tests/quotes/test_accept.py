@@ -100,7 +100,7 @@ class TestAccept:
         assert session.get(QuoteLine, line.id).selected is True
         answer = session.scalar(select(QuoteResponse).where(QuoteResponse.quote_id == quote.id))
         assert answer.decision == "accepted" and answer.signer_name == "Claire Martin"
-        assert answer.ip_address == "testclient" or answer.ip_address
+        assert answer.ip_address == "testclient"  # the test client's peer address (no trusted proxy)
         assert answer.user_agent == "BuyerPhone/1.0"
         assert answer.pdf_sha256 == stored.pdf_sha256 and answer.selected_line_ids == [str(line.id)]
         assert answer.signature_png.startswith(b"\x89PNG")
@@ -126,6 +126,32 @@ class TestAccept:
         session.rollback()
         assert session.scalar(select(QuoteResponse.signer_name)) == "Claire Martin"
         assert session.get(Quote, quote.id).status == "accepted"
+
+    def test_buyers_racing_to_answer_get_one_answer(self, session, sent):
+        """Eight answers at once (accepts and declines): the row lock lets exactly one in."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from pipewise.db.session import session_scope
+        from pipewise.errors import Conflict
+        from pipewise.quotes import acceptance
+
+        quote, token = sent
+
+        def answer(i: int) -> str:
+            decide = acceptance.accept if i % 2 else acceptance.decline
+            try:
+                with session_scope() as own:
+                    decide(own, token, acceptance.Answer(signer_name=f"Buyer {i}", reason="no"))
+                return "answered"
+            except Conflict:
+                return "refused"
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(answer, range(8)))
+
+        assert sorted(results) == ["answered"] + ["refused"] * 7
+        session.rollback()
+        assert len(list(session.scalars(select(QuoteResponse).where(QuoteResponse.quote_id == quote.id)))) == 1
 
     def test_an_accepted_quote_cannot_be_sent_or_edited(self, session, factory, sent):
         from pipewise.errors import Conflict
