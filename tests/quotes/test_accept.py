@@ -175,6 +175,23 @@ class TestAccept:
         assert not_png.status_code == 422 and "not a PNG" in not_png.text
         assert too_large.status_code == 422 and "larger than" in too_large.text
 
+    def test_a_stage_that_refuses_the_deal_leaves_it_and_tells_the_rep(self, api, session, sent):
+        from pipewise.crm.models import Task
+
+        quote, token = sent
+        accepted_stage(session, "Negotiation")  # needs a close date the deal does not have
+        before = session.get(Deal, quote.deal_id).stage_id
+        session.commit()
+
+        assert accept(api, token, signer_name="Claire").status_code == 303
+
+        session.rollback()
+        session.expire_all()
+        assert session.get(Quote, quote.id).status == "accepted"
+        assert session.get(Deal, quote.deal_id).stage_id == before
+        task = session.scalar(select(Task).where(Task.title.like(f"Quote {quote.number} was accepted%")))
+        assert task is not None and "close" in (task.notes or "")
+
     def test_the_deal_stays_when_no_accepted_stage_is_set(self, api, session, sent):
         quote, token = sent
         before = session.get(Deal, quote.deal_id).stage_id

@@ -30,6 +30,7 @@ from pipewise.quotes import links, money
 from pipewise.quotes.accept_models import QuoteLink
 from pipewise.quotes.events import QuoteAccepted, QuoteDeclined, QuoteExpired, QuoteViewed
 from pipewise.quotes.models import Quote, QuoteLine, QuoteResponse
+from pipewise.quotes.sending import tell_owner
 from pipewise.quotes.settings import company_settings
 
 SIGNATURE_LIMIT = 200_000  # bytes of PNG
@@ -206,6 +207,8 @@ def accept(session: Session, token: str, answer: Answer) -> Quote:
     ))
     session.flush()
     stayed = move_deal(session, quote)
+    if stayed:
+        tell_owner(session, quote, f"Quote {quote.number} was accepted but its deal stayed where it is", stayed)
     bus.record(session, QuoteAccepted(
         **_fact(quote), gross_total=totals.gross, currency=quote.currency, signer_name=name,  # type: ignore[arg-type]
         data={"deal_not_moved": stayed} if stayed else {},
