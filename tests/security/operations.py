@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.security.world import MANAGERS, OWNERS, WORKFLOW, World, email_sequence, manages, sees
+from tests.security.world import MAKERS, MANAGERS, OWNERS, WORKFLOW, World, email_sequence, manages, sees
 
 ALLOW, HIDDEN, FORBIDDEN = "allow", "hidden", "forbidden"
 Rule = Callable[[str, str], str]
@@ -362,6 +362,25 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("DELETE", "/api/v1/suppressions/{address}"): Op(target="suppression", rule=admins),
     ("POST", "/api/v1/inbound/email"): Op(rule=gateway_only, body=lambda c: {"content": RAW_EMAIL}),
 }
+
+
+
+def _draft_quote(world: World, owner: str) -> dict[str, Any]:
+    """A draft quote on a deal of ``owner`` for a contact with an address (quote sending)."""
+    from tests.quotes.accept_support import make_quote
+
+    word, user = world.marker(owner), world.owner_user(owner)
+    contact = world.factory.contact(owner=user, last_name=f"Buyer {word}", email=f"buyer-{word}@example.org")
+    deal = world.factory.deal(owner=user, name=f"Deal {word}", stage_id=world.shared["stages"][0].id)
+    quote = make_quote(world.session, world.factory, owner=user, deal=deal, contact=contact, number=f"Q-{word}")
+    world.mark(owner, quote.id, deal.id, word)
+    return {"quote_id": quote.id}
+
+
+MAKERS["draft_quote"] = _draft_quote
+OTHER_OPERATIONS[("POST", "/api/v1/quotes/{quote_id}/send")] = Op(
+    target="draft_quote", rule=visible, body=lambda c: js({"message": "Our offer"}), ok=(200,))
+OTHER_OPERATIONS[("GET", "/api/v1/quotes/{quote_id}/acceptance")] = Op(target="draft_quote", rule=visible)
 
 OPERATIONS: dict[tuple[str, str], Op] = {**crud_operations(), **OTHER_OPERATIONS}
 

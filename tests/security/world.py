@@ -28,7 +28,7 @@ from pipewise.deals.service import deal_service
 from pipewise.leads import capture
 from pipewise.leads.models import DuplicateCandidate
 from pipewise.people.service import token_service
-from pipewise.quotes.service import product_service
+from pipewise.quotes.catalogue import product_service
 from pipewise.records.saved_views import saved_view_service
 from pipewise.sequences.library import template_service
 from pipewise.sequences.service import sequence_service

@@ -231,6 +231,28 @@ class EmailEvent(TriggerBase):
         return f"an e-mail to a {self.record_type} is {self.event}"
 
 
+class QuoteEvent(TriggerBase):
+    """The buyer's side of a quote as a sales signal: enrolls the quote's deal (or its
+    contact or account, by ``record_type``)."""
+
+    type: Literal["quote_event"]
+    record_type: str = "deal"
+    event: Literal["sent", "viewed", "accepted", "declined", "expired"]
+
+    def event_name(self) -> str:
+        return f"quote.{self.event}"
+
+    def match(self, session: Session, event: Event) -> Hit | None:
+        data = _data(event)
+        record_id = data.get(f"{self.record_type}_id")
+        if not record_id:
+            return None
+        return Hit(uuid.UUID(str(record_id)), f"quote {data.get('number')} {self.event}")
+
+    def describe(self) -> str:
+        return f"a quote on a {self.record_type} is {self.event}"
+
+
 class TaskCompleted(TriggerBase):
     """Enrolls the task itself (record_type task) or the record it is about."""
 
@@ -422,6 +444,7 @@ Trigger = Annotated[
     | ScoreCrossed
     | ActivityLogged
     | EmailEvent
+    | QuoteEvent
     | TaskCompleted
     | TaskOverdue
     | NoActivity
@@ -435,7 +458,7 @@ Trigger = Annotated[
 
 TRIGGER_TYPES = (
     "record_created record_updated record_deleted field_changed stage_changed score_crossed activity_logged "
-    "email_event task_completed task_overdue no_activity no_reply date_relative schedule manual"
+    "email_event quote_event task_completed task_overdue no_activity no_reply date_relative schedule manual"
 ).split()
 
 

@@ -19,7 +19,7 @@ from pipewise.db.base import uuid7
 from pipewise.errors import ValidationFailed
 from pipewise.mail import clock, delivery, tracking
 from pipewise.mail.mailboxes import mailbox_of, may_send_as
-from pipewise.mail.models import EmailMessage
+from pipewise.mail.models import EmailAttachment, EmailMessage
 from pipewise.mail.suppression import refusal
 
 KINDS = ("sequence", "manual", "workflow", "notice")
@@ -27,6 +27,13 @@ KINDS = ("sequence", "manual", "workflow", "notice")
 
 class Refused(ValidationFailed):
     """Nothing may be sent to this address (suppressed, or consent withdrawn)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass
@@ -51,6 +58,9 @@ class Letter:
     enrollment_id: uuid.UUID | None = None
     step_id: uuid.UUID | None = None
     variant_id: uuid.UUID | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    # The content carries a price, discount or offer (see the pricing guard in mail/pricing.py).
+    mentions_pricing: bool = False
 
 
 def text_to_html(text: str) -> str:
@@ -116,10 +126,15 @@ def queue(session: Session, letter: Letter, *, immediately: bool) -> EmailMessag
         body_text=text,
         automated=letter.automated,
         send_key=letter.send_key,
+        mentions_pricing=letter.mentions_pricing,
         created_at=now,
         updated_at=now,
     )
     session.add(message)
     session.flush()
+    for attachment in letter.attachments:
+        session.add(EmailAttachment(
+            message_id=message.id, filename=attachment.filename, content_type=attachment.content_type, content=attachment.content,
+        ))
     delivery.enqueue(session, message, immediately=immediately)
     return message

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Contact
@@ -31,7 +31,7 @@ from pipewise.events.models import ScheduledAction
 from pipewise.mail import caps, clock, hooks, secrets
 from pipewise.mail.events import emit
 from pipewise.mail.mailboxes import mailbox_of
-from pipewise.mail.models import EmailMessage
+from pipewise.mail.models import EmailAttachment, EmailMessage
 from pipewise.mail.settings import get_mail_settings
 from pipewise.mail.suppression import refusal, suppress
 from pipewise.mail.tracking import unsubscribe_mailto, unsubscribe_url
@@ -139,6 +139,10 @@ def _outgoing(session: Session, message: EmailMessage, now: datetime) -> Outgoin
         unsubscribe_url=unsubscribe_url(message.id) if unsubscribable else None,
         unsubscribe_mailto=unsubscribe_mailto(message.id, message.from_address) if unsubscribable else None,
         idempotency_key=message.send_key,
+        attachments=[
+            (a.filename, a.content_type, a.content)
+            for a in session.scalars(select(EmailAttachment).where(EmailAttachment.message_id == message.id).order_by(EmailAttachment.id))
+        ],
     )
 
 

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
@@ -95,6 +95,8 @@ class EmailMessage(UUIDPrimaryKey, Timestamps, Base):
     # The caller's idempotency key of a one-off send (a workflow step's key): the same
     # key never writes a second message.
     send_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The sender says the content carries a price, discount or offer (the pricing guard).
+    mentions_pricing: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_email_message_contact", "contact_id", "direction", "created_at"),
@@ -103,6 +105,18 @@ class EmailMessage(UUIDPrimaryKey, Timestamps, Base):
         Index("ix_email_message_sender_created", "sender_id", "created_at"),
         Index("ix_email_message_step_variant", "step_id", "variant_id"),
     )
+
+
+class EmailAttachment(Base):
+    """A file sent with an outbound message, kept with the ledger row: what was sent."""
+
+    __tablename__ = "email_attachment"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("email_message.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class Suppression(Base):

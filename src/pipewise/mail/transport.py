@@ -69,6 +69,8 @@ class OutgoingMail:
     # mailto: the same unsubscribe by e-mail, for clients that do not POST.
     unsubscribe_mailto: str | None = None
     idempotency_key: str | None = None
+    # (file name, content type, bytes)
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
 def build_mime(mail: OutgoingMail) -> bytes:
@@ -87,6 +89,9 @@ def build_mime(mail: OutgoingMail) -> bytes:
     msg.set_content(mail.text)
     if mail.html:
         msg.add_alternative(mail.html, subtype="html")
+    for filename, content_type, content in mail.attachments:
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     return _with_raw_headers(msg.as_bytes(policy=email.policy.SMTP), unsubscribe_headers(mail))
 
 

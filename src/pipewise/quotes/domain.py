@@ -1,7 +1,7 @@
 """The catalogue, price books, deal line items, quotes and their approval join the kernel."""
 
 from pipewise.kernel import CrudResource, Kernel
-from pipewise.quotes import schemas
+from pipewise.quotes import accept_handlers, schemas
 from pipewise.quotes.approvals import deal_timeline
 from pipewise.quotes.catalogue import price_book_entry_service, price_book_service, product_service, quote_template_service
 from pipewise.quotes.models import PriceBook, PriceBookEntry, Product, Quote, QuoteTemplate
@@ -51,3 +51,13 @@ def register(kernel: Kernel) -> None:
     kernel.web("pipewise.web.quotes.builder:router")
     kernel.web("pipewise.web.quotes.desk:router")
     kernel.cli("quotes", "pipewise.cli.quotes:app")
+    register_sending(kernel)
+
+
+def register_sending(kernel: Kernel) -> None:
+    """Sending quotes, the public accept page, expiry and the deal's timeline entries."""
+    kernel.handlers(accept_handlers.TABLE)
+    kernel.timeline_source(accept_handlers.quote_timeline)
+    kernel.api("pipewise.api.v1.quote_sending:router")
+    kernel.web("pipewise.web.quotes.public:router")
+    kernel.web("pipewise.web.quotes.send:router")

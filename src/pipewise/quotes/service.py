@@ -26,7 +26,6 @@ from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.quotes import money
 from pipewise.quotes.approvals import approval_service
-from pipewise.quotes.catalogue import product_service  # noqa: F401 - imported from here by older code
 from pipewise.quotes.line_items import LINE_COLUMNS, price_line
 from pipewise.quotes.models import CompanySettings, DealLineItem, Quote, QuoteLine, QuoteTemplate
 from pipewise.quotes.settings import company_settings, rounding_for

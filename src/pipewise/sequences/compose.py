@@ -88,6 +88,7 @@ def compose(
         to_address=contact.email, subject="", text="", kind=kind, automated=automated, contact=contact, sender_id=sender_id,
         tracked=True, message_id=message_id, enrollment_id=enrollment.id if enrollment else None,
         step_id=step.id if step else None, variant_id=variant.id if variant else None,
+        mentions_pricing=bool(variant and variant.mentions_pricing),
     )
     mail.check(session, letter)
     mailbox = mailbox_of(session, sender_id)

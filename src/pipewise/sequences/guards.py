@@ -25,6 +25,7 @@ from pipewise.mail.caps import CAP_PERIOD, automated_since, sender_clause
 from pipewise.mail.mailboxes import mailbox_of
 from pipewise.mail.models import EmailMessage, Mailbox
 from pipewise.mail.suppression import refusal
+from pipewise.quotes.models import Quote, QuoteResponse
 from pipewise.runs.verdicts import Verdict
 from pipewise.sequences.calendar import SendWindow, add_delay, zone_of
 from pipewise.sequences.models import Enrollment, Sequence
@@ -111,6 +112,20 @@ def _replied(s: Situation) -> Verdict | None:
     if reply is None:
         return None
     return _on(s.rules.on_reply, "replied", f"{s.contact.full_name} replied on {_when(reply.created_at)}")
+
+
+def _answered_quote(s: Situation) -> Verdict | None:
+    """The contact accepted or declined a quote: an answer, so it counts like a reply."""
+    row = s.session.execute(
+        select(Quote.number, QuoteResponse.decision, QuoteResponse.created_at)
+        .join(QuoteResponse, QuoteResponse.quote_id == Quote.id)
+        .where(Quote.contact_id == s.enrollment.contact_id, QuoteResponse.created_at >= s.since)
+        .order_by(QuoteResponse.created_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return _on(s.rules.on_reply, "quote_answered", f"{s.contact.full_name} {row.decision} quote {row.number} on {_when(row.created_at)}")
 
 
 def _meeting(s: Situation) -> Verdict | None:
@@ -235,6 +250,7 @@ def _manual_touch(s: Situation) -> Verdict | None:
 SIGNAL_CHECKS: tuple[Callable[[Situation], Verdict | None], ...] = (
     _contact_and_consent,
     _replied,
+    _answered_quote,
     _meeting,
     _deals,
     _colleagues,

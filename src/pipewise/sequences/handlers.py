@@ -14,6 +14,7 @@ from pipewise.crm.models import Contact, Task
 from pipewise.deals.events import DealCreated, DealUpdated
 from pipewise.deals.models import Deal, DealContact
 from pipewise.events import bus
+from pipewise.quotes.events import QuoteAccepted, QuoteDeclined
 from pipewise.sequences import engine
 from pipewise.sequences.decisions import live_enrollments
 from pipewise.sequences.events import add_task
@@ -54,6 +55,14 @@ def on_meeting(session: Session, event: bus.Event) -> None:
         for account_id in accounts:
             enrollments += live_enrollments(session, account_id=account_id)
         engine.reevaluate(session, list({e.id: e for e in enrollments}.values()))
+
+
+def on_quote_answer(session: Session, event: bus.Event) -> None:
+    """The buyer accepted or declined a quote: the guards read it like a reply."""
+    data = event.payload.get("data", {})
+    contact_id = _uuid(data.get("contact_id"))
+    if contact_id is not None:
+        engine.reevaluate(session, live_enrollments(session, contact_ids={contact_id}, account_id=_uuid(data.get("account_id"))))
 
 
 def on_deal(session: Session, event: bus.Event) -> None:
@@ -117,6 +126,7 @@ TABLE = bus.HandlerTable(
         # No meetings package declares its events yet; its MeetingBooked will go here.
         bus.Subscription("meeting.*", "sequences.meeting_signal", on_meeting),
         bus.Subscription.to((DealCreated, DealUpdated), "sequences.deal_signal", on_deal),
+        bus.Subscription.to((QuoteAccepted, QuoteDeclined), "sequences.quote_signal", on_quote_answer),
         bus.Subscription.to(ContactUpdated, "sequences.contact_signal", on_contact),
         bus.Subscription.to(TaskUpdated, "sequences.task_signal", on_task),
     ),

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
@@ -29,6 +29,8 @@ class EmailTemplate(UUIDPrimaryKey, Timestamps, Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[uuid.UUID | None] = _user_fk()
+    # Carries a price, discount or offer: held while the contact has an open sent quote.
+    mentions_pricing: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Sequence(UUIDPrimaryKey, Timestamps, Base):
@@ -73,6 +75,7 @@ class StepVariant(UUIDPrimaryKey, Timestamps, Base):
     subject: Mapped[str] = mapped_column(String(500), default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str | None] = mapped_column(Text)
+    mentions_pricing: Mapped[bool] = mapped_column(default=False, server_default=false())  # see EmailTemplate
 
     __table_args__ = (UniqueConstraint("step_id", "label"),)
 

@@ -45,6 +45,7 @@ class TemplateCreate(InputModel):
     subject: Annotated[str, Field(max_length=500)] = ""
     body_html: Annotated[str, Field(max_length=200_000)] = ""
     body_text: Annotated[str, Field(max_length=200_000)] | None = None
+    mentions_pricing: bool = False  # carries a price or offer: held while a quote is open
 
 
 TemplateUpdate = partial(TemplateCreate, "TemplateUpdate")
@@ -58,6 +59,7 @@ class Template(RecordOut):
     body_html: str
     body_text: str | None
     owner_id: uuid.UUID | None
+    mentions_pricing: bool = False
 
 
 class VariantIn(InputModel):
@@ -67,6 +69,7 @@ class VariantIn(InputModel):
     body_html: Annotated[str, Field(max_length=200_000)] = ""
     body_text: Annotated[str, Field(max_length=200_000)] | None = None
     template_id: uuid.UUID | None = None
+    mentions_pricing: bool = False  # carries a price or offer: held while a quote is open
 
 
 class Variant(OutputModel):
@@ -76,6 +79,7 @@ class Variant(OutputModel):
     subject: str
     body_html: str
     body_text: str | None
+    mentions_pricing: bool = False
 
 
 class StepIn(InputModel):

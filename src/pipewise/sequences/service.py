@@ -153,10 +153,15 @@ class SequenceService:
     def _variant_rows(self, session: Session, step_id: uuid.UUID, variants: list[VariantIn]) -> None:
         for variant in variants:
             subject, body_html, body_text = variant.subject, variant.body_html, variant.body_text
+            pricing = variant.mentions_pricing
             if variant.template_id:
                 template = session.get(EmailTemplate, variant.template_id)
                 subject, body_html, body_text = subject or template.subject, body_html or template.body_html, body_text or template.body_text
-            session.add(StepVariant(step_id=step_id, label=variant.label, weight=variant.weight, subject=subject, body_html=body_html, body_text=body_text))
+                pricing = pricing or template.mentions_pricing
+            session.add(StepVariant(
+                step_id=step_id, label=variant.label, weight=variant.weight, subject=subject, body_html=body_html, body_text=body_text,
+                mentions_pricing=pricing,
+            ))
 
     def _add_step(self, session: Session, sequence: Sequence, step: StepIn) -> SequenceStep:
         last = self.steps(session, sequence.id)
