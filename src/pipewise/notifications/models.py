@@ -8,7 +8,7 @@ from pipewise.db.base import Base, UUIDPrimaryKey, utcnow
 
 
 class Notification(UUIDPrimaryKey, Base):
-    """One thing one user was told. Ids are time-ordered, so the newest has the highest id."""
+    """One thing one user was told."""
 
     __tablename__ = "notification"
 
@@ -25,8 +25,8 @@ class Notification(UUIDPrimaryKey, Base):
     read_at: Mapped[datetime | None]
 
     __table_args__ = (
-        Index("ix_notification_user", "user_id", "id"),
-        Index("ix_notification_unread", "user_id", "id", postgresql_where=text("read_at IS NULL"),
+        Index("ix_notification_user", "user_id", "created_at", "id"),
+        Index("ix_notification_unread", "user_id", "created_at", postgresql_where=text("read_at IS NULL"),
               sqlite_where=text("read_at IS NULL")),
     )
 

@@ -5,10 +5,12 @@ something (docs/notifications.md). A user reads, and marks read, only their own.
 tells anyone twice; when the row is new it records ``notification.created``, which the
 mail package turns into an e-mail for the kinds the user asked to get by e-mail."""
 
+import base64
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
@@ -72,13 +74,20 @@ class InboxPage:
     next_cursor: str | None
 
 
-def _cursor(value: str | None) -> uuid.UUID | None:
+def _cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """A cursor is the position of the last row given: its time and id (ids made in the
+    same millisecond are not ordered, times almost always are; the id breaks ties)."""
     if not value:
         return None
     try:
-        return uuid.UUID(value)
-    except ValueError:
+        at, _, ident = base64.urlsafe_b64decode(value.encode() + b"==").decode().partition("|")
+        return datetime.fromisoformat(at), uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError):
         raise ValidationFailed.on("cursor", "is not a cursor this list gave out") from None
+
+
+def _cursor_of(row: Notification) -> str:
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode().rstrip("=")
 
 
 def inbox(
@@ -92,11 +101,12 @@ def inbox(
         query = query.where(Notification.read_at.is_(None))
     after = _cursor(cursor)
     if after is not None:
-        query = query.where(Notification.id < after)
-    rows = list(session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
+        query = query.where(tuple_(Notification.created_at, Notification.id) < tuple_(*after))
+    newest_first = (Notification.created_at.desc(), Notification.id.desc())
+    rows = list(session.scalars(query.order_by(*newest_first).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return InboxPage(rows, str(rows[-1].id) if more else None)
+    return InboxPage(rows, _cursor_of(rows[-1]) if more else None)
 
 
 def unread_count(session: Session, user_id: uuid.UUID) -> int:
@@ -134,11 +144,10 @@ def mark_all_read(session: Session, user_id: uuid.UUID) -> int:
 
 def preferences(session: Session, user_id: uuid.UUID) -> dict[str, bool]:
     """Every kind with whether the user gets it by e-mail too."""
-    chosen = dict(
-        session.execute(
-            select(NotificationPreference.kind, NotificationPreference.email).where(NotificationPreference.user_id == user_id)
-        ).tuples()
+    rows = session.execute(
+        select(NotificationPreference.kind, NotificationPreference.email).where(NotificationPreference.user_id == user_id)
     )
+    chosen = {kind: email for kind, email in rows}
     return {kind: bool(chosen.get(kind, False)) for kind in KINDS}
 
 

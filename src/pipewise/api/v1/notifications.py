@@ -46,7 +46,7 @@ class Preferences(BaseModel):
 
 @router.get("/notifications", response_model=NotificationPage, summary="Your notifications, newest first")
 def list_notifications(
-    session: DbSession, actor: CurrentActor, unread: bool = False, cursor: str | None = Query(None, max_length=64),
+    session: DbSession, actor: CurrentActor, unread: bool = False, cursor: str | None = Query(None, max_length=200),
     limit: int = Query(notifications.PAGE_SIZE, ge=1, le=notifications.MAX_PAGE_SIZE),
 ) -> Any:
     page = notifications.inbox(session, actor.id, unread=unread, cursor=cursor, limit=limit)

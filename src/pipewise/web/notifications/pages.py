@@ -13,7 +13,7 @@ router = web_router()
 
 @router.get("/notifications")
 def inbox(request: Request, session: DbSession, me: CurrentUser, unread: bool = False,
-          cursor: str | None = Query(None, max_length=64)) -> Response:
+          cursor: str | None = Query(None, max_length=200)) -> Response:
     page = notifications.inbox(session, me.id, unread=unread, cursor=cursor)
     return render(request, "notifications/list.html", {"page": page, "unread": unread, "kinds": notifications.KINDS})
 

@@ -37,8 +37,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_notification_key'))
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index('ix_notification_user', ['user_id', 'id'], unique=False)
-        batch_op.create_index('ix_notification_unread', ['user_id', 'id'], unique=False, postgresql_where=UNREAD, sqlite_where=UNREAD)
+        batch_op.create_index('ix_notification_user', ['user_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_notification_unread', ['user_id', 'created_at'], unique=False, postgresql_where=UNREAD, sqlite_where=UNREAD)
 
     op.create_table('notification_preference',
     sa.Column('user_id', sa.Uuid(), nullable=False),
