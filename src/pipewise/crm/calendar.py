@@ -4,7 +4,7 @@ app's secret and carries the user's feed token; a new token ends every old addre
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,16 +57,18 @@ def _meetings(session: Session, user_id: uuid.UUID, start: datetime, end: dateti
 
 
 def week(session: Session, user_id: uuid.UUID, first_day: date, zone: str) -> list[tuple[date, list[Entry]]]:
-    """Seven days from ``first_day`` in the user's zone, each with its entries in order."""
+    """Seven days from ``first_day`` in the user's zone, each with its entries in order
+    (their times in that zone)."""
     tz = ZoneInfo(zone)
     start = datetime.combine(first_day, time(), tz)
     end = datetime.combine(first_day + timedelta(days=7), time(), tz)
     entries = sorted(_tasks(session, user_id, start, end) + _meetings(session, user_id, start, end), key=lambda e: e.starts)
     days: list[tuple[date, list[Entry]]] = [(first_day + timedelta(days=n), []) for n in range(7)]
     for entry in entries:
-        offset = (entry.starts.astimezone(tz).date() - first_day).days
+        local = replace(entry, starts=entry.starts.astimezone(tz))
+        offset = (local.starts.date() - first_day).days
         if 0 <= offset < 7:
-            days[offset][1].append(entry)
+            days[offset][1].append(local)
     return days
 
 
