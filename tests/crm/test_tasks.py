@@ -112,6 +112,10 @@ class TestRecurrence:
             r = api.post("/api/v1/tasks", json=body, headers=headers)
             assert r.status_code == 422 and any(e["field"] == field for e in r.json()["errors"]), r.text
         assert session.query(Task).count() == 0
+        repeating = api.post("/api/v1/tasks", json={"title": "x", "due_at": "2030-01-07T09:00:00Z", "recurrence": "FREQ=DAILY"},
+                             headers=headers).json()
+        r = api.patch(f"/api/v1/tasks/{repeating['id']}", json={"due_at": None}, headers=headers)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "due_at"
 
 
 class TestFeed:

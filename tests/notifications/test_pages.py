@@ -34,6 +34,8 @@ def test_bell_list_open_and_read_all(web, session, factory):
 
     for path in ("/", "/leads", "/notifications"):
         assert _bell(web.get(path).text) == 2, path
+    bell = web.get("/notifications/bell", headers={"HX-Request": "true"}).text
+    assert _bell(bell) == 2 and "<html" not in bell
     page = web.get("/notifications").text
     assert page.index("Reminder: call Bob") < page.index("New lead: Ada") and "Someone else" not in page
     assert page.count('class="inbox-item unread"') == 2

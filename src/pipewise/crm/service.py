@@ -93,7 +93,7 @@ class TaskService(RecordService[Task]):
         if "status" in data:
             data["completed_at"] = utcnow() if data["status"] == "done" else None
         tasks.check_recurrence(data, errors)
-        tasks.check_reminder(data, record, errors)
+        tasks.check_recurrence_start(data, record, errors)
 
     def after_create(self, session: Session, record: Task, *, actor: Actor) -> None:
         changes = {"owner_id": [None, record.owner_id], "remind_at": [None, record.remind_at]}

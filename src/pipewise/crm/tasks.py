@@ -62,9 +62,9 @@ def check_recurrence(data: dict[str, Any], errors: ErrorCollector) -> None:
     data["recurrence"] = text
 
 
-def check_reminder(data: dict[str, Any], record: Task | None, errors: ErrorCollector) -> None:
+def check_recurrence_start(data: dict[str, Any], record: Task | None, errors: ErrorCollector) -> None:
     due = data.get("due_at", getattr(record, "due_at", None))
-    if data.get("recurrence") and due is None:
+    if data.get("recurrence", getattr(record, "recurrence", None)) and due is None:
         errors.add("due_at", "a recurring task needs a due time to repeat from")
 
 
@@ -122,7 +122,8 @@ def snooze_changes(task: Task, until: datetime) -> dict[str, Any]:
 def next_due(task: Task) -> tuple[datetime, str | None] | None:
     """The next occurrence's due time and the rule it carries on (a COUNT counts down);
     None when the rule has no occurrence after this one."""
-    assert task.recurrence and task.due_at
+    if not task.recurrence or task.due_at is None:
+        return None
     rule = parse_rule(task.recurrence, task.due_at)
     following = rule.after(task.due_at)
     if following is None:

@@ -18,6 +18,12 @@ def inbox(request: Request, session: DbSession, me: CurrentUser, unread: bool = 
     return render(request, "notifications/list.html", {"page": page, "unread": unread, "kinds": notifications.KINDS})
 
 
+@router.get("/notifications/bell")
+def bell(request: Request, me: CurrentUser) -> Response:
+    """The bell alone: each page's bell asks for it again every minute."""
+    return render(request, "notifications/_bell.html")
+
+
 @router.post("/notifications/read-all")
 def read_all(request: Request, session: DbSession, me: CurrentUser) -> Response:
     marked = notifications.mark_all_read(session, me.id)
