@@ -13,10 +13,9 @@ from pipewise.notifications.models import Notification
 
 
 def letter_for(notification: Notification, user: User) -> compose.Letter:
-    lines = [notification.body or notification.title]
-    if notification.link:
-        lines.append(f"Open it: {get_mail_settings().public_url.rstrip('/')}/notifications/{notification.id}/open")
-    lines.append("You get this e-mail because of your notification settings (Notifications, then Settings).")
+    site = get_mail_settings().public_url.rstrip("/")
+    lines = [notification.body or notification.title, f"See it in Pipewise: {site}/notifications"]
+    lines.append(f"You get this e-mail because you asked for it: {site}/notifications/settings")
     return compose.Letter(
         to_address=user.email, subject=notification.title, text="\n\n".join(lines), kind="notice", automated=True,
         send_key=f"notification:{notification.id}",
