@@ -14,6 +14,7 @@ from pipewise.deals import domain as deals
 from pipewise.kernel import CrudResource, Kernel
 from pipewise.leads import domain as leads
 from pipewise.mail import domain as mail
+from pipewise.notifications import models as notification_models  # noqa: F401 - the inbox tables
 from pipewise.people import domain as people
 from pipewise.quotes import domain as quotes
 from pipewise.records import saved_views  # noqa: F401 - the saved views table

@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("pipewise", "pipewise.config", "pipewise.errors", "pipewise.schemas", "pipewise.templating",
               "pipewise.netguard")),
     ("infrastructure", ("pipewise.db", "pipewise.events", "pipewise.worker")),
-    ("kernel", ("pipewise.auth", "pipewise.records", "pipewise.runs", "pipewise.kernel")),
+    ("kernel", ("pipewise.auth", "pipewise.records", "pipewise.runs", "pipewise.notifications", "pipewise.kernel")),
     ("domains", ("pipewise.people", "pipewise.crm", "pipewise.deals", "pipewise.quotes", "pipewise.billing", "pipewise.mail",
                  "pipewise.scoring", "pipewise.assignment", "pipewise.leads", "pipewise.sequences",
                  "pipewise.automation")),

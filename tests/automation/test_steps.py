@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from pipewise.automation.models import Notification, RecordTag
+from pipewise.automation.models import RecordTag
 from pipewise.automation.service import workflow_service
 from pipewise.automation.settings import get_automation_settings
 from pipewise.config import get_settings
 from pipewise.crm.models import Contact, Task
 from pipewise.deals.models import Deal, DealContact, Stage
+from pipewise.notifications.models import Notification
 from tests.automation.receiver import running_receiver
 from tests.automation.support import MANAGER, drain, make_workflow, messages, only_enrollment
 
@@ -119,6 +120,7 @@ class TestTasksAndPeople:
         )
         note = session.scalar(select(Notification).where(Notification.user_id == rep.id))
         assert note.title == f"{contact.last_name} needs you" and note.body == "Hello Rita Rep"
+        assert (note.kind, note.link) == ("workflow", f"/contacts/{contact.id}")
         (message,) = outbox_messages()
         assert message["To"] == rep.email and message["Subject"] == f"{contact.last_name} needs you"
 

@@ -64,6 +64,12 @@ def owner_and_managers_see(actor: str, owner: str) -> str:
     return ALLOW if manages(actor, owner) else HIDDEN
 
 
+def self_only(actor: str, owner: str) -> str:
+    """A notification: its user alone, not even an admin, knows it exists (the "unowned"
+    one is the admin's own)."""
+    return ALLOW if actor == (OWNERS[owner] or "admin") else HIDDEN
+
+
 def gateway_only(actor: str, owner: str) -> str:
     """Inbound e-mail takes the mail gateway's credential, not a user's token."""
     return FORBIDDEN
@@ -109,7 +115,7 @@ class Op:
 
 
 REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule", "training"}
-USER_KINDS = {"email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
+USER_KINDS = {"notification", "email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
               "sequence", "live_sequence"}
 
 
@@ -217,6 +223,16 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/me"): Op(),
     ("POST", "/api/v1/me/tokens"): Op(body=lambda c: js({"name": "laptop"})),
     ("DELETE", "/api/v1/me/tokens/{token_id}"): Op(target="token", rule=owner_only),
+    ("POST", "/api/v1/tasks/{task_id}/snooze"): Op(
+        target="task", rule=visible, body=lambda c: js({"until": (datetime.now(UTC) + timedelta(days=1)).isoformat()})),
+    ("GET", "/api/v1/calendar-feed"): Op(),
+    ("POST", "/api/v1/calendar-feed"): Op(),
+    # -- notifications: each user's own --
+    ("GET", "/api/v1/notifications"): Op(),
+    ("POST", "/api/v1/notifications/read-all"): Op(),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): Op(target="notification", rule=self_only, owners=("unowned", "own", "foreign")),
+    ("GET", "/api/v1/notification-preferences"): Op(),
+    ("PUT", "/api/v1/notification-preferences"): Op(body=lambda c: js({"email": {"reminder": True}})),
     # -- saved views --
     ("GET", "/api/v1/saved-views"): Op(lists="saved_view"),
     ("POST", "/api/v1/saved-views"): Op(body=lambda c: js({"name": f"Mine {unique(c)}", "record_type": "contact",

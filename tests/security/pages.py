@@ -2,6 +2,7 @@
 the header test walks them over HTTP, the browser test in a real Chromium."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from pipewise.auth.models import User
 from pipewise.automation.service import workflow_service
 from pipewise.leads.models import LeadImport
 from pipewise.mail.transport import outbox_dir
+from pipewise.notifications.service import notify
 from pipewise.sequences.models import SequenceStep
 from pipewise.sequences.service import sequence_service
 
@@ -55,6 +57,8 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
     workflow = workflow_service.create(session, name="Call CEOs", definition=WORKFLOW, actor=actor)
     job = LeadImport(filename="leads.csv", status="done", actor_id=admin.id)
     session.add(job)
+    notify(session, admin.id, "workflow", "Call Grace today", link=f"/contacts/{contact.id}")
+    factory.task(admin, title="Prepare the demo", due_at=datetime.now(UTC), remind_at=datetime.now(UTC) + timedelta(hours=1))
     session.commit()
     _outbox_message(admin.email)
     pages = [
@@ -70,5 +74,6 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
         f"/sequences/{sequence.id}/steps/{step.id}/edit", "/sequence-enrollments",
         f"/sequence-enroll?contact_id={contact.id}", "/today",
         "/mail/mailbox", "/mail/outbox", f"/mail/outbox/{OUTBOX_NAME}", "/mail/suppressions",
+        "/notifications", "/notifications/settings", "/calendar",
     ]
     return Site(admin=admin, pages=pages)

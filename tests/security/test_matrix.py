@@ -234,6 +234,7 @@ def lookup_leaks(api: Any, world: World, actor: str, other: str) -> list[str]:
 def test_web_pages_are_all_reached(world):
     """A page the test above skips must name something other than a record."""
     skipped = [p for p in web_pages(world.client.app) if "{" in p and web_kind(p) is None]
-    # The buyer's quote pages are addressed by a signed token, not a record id (their
-    # refusals are tested in tests/quotes/test_accept.py).
-    assert skipped == ["/mail/outbox/{name}", "/q/{token}", "/q/{token}/pdf", "/q/{token}/totals"], skipped
+    # Pages addressed by a signed token or key, not a record id: the buyer's quote pages
+    # (refusals in tests/quotes/test_accept.py) and the calendar feed (tests/crm/test_tasks.py).
+    assert skipped == ["/calendar/feed/{key}.ics", "/mail/outbox/{name}", "/q/{token}", "/q/{token}/pdf",
+                       "/q/{token}/totals"], skipped

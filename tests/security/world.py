@@ -27,6 +27,7 @@ from pipewise.automation.service import workflow_service
 from pipewise.deals.service import deal_service
 from pipewise.leads import capture
 from pipewise.leads.models import DuplicateCandidate
+from pipewise.notifications.service import notify
 from pipewise.people.service import token_service
 from pipewise.quotes.catalogue import product_service
 from pipewise.records.saved_views import saved_view_service
@@ -147,6 +148,14 @@ def _deal_with_contact(world: World, owner: str) -> dict[str, Any]:
     deal, contact = _crm("deal")(world, owner), _crm("contact")(world, owner)
     deal_service.add_contact(world.session, deal["deal_id"], contact["contact_id"], role=None, actor=SYSTEM_ACTOR)
     return {**deal, "contact_id": contact["contact_id"]}
+
+
+def _notification(world: World, owner: str) -> dict[str, Any]:
+    """A notification of the owner's user; "unowned": the admin's."""
+    word, user = world.marker(owner), world.owner_user(owner) or world.users["admin"]
+    notification_id = notify(world.session, user.id, "workflow", f"Notification {word}", key=word)
+    world.mark(owner, notification_id, word)
+    return {"notification_id": notification_id}
 
 
 def _saved_view(world: World, owner: str) -> dict[str, Any]:
@@ -378,6 +387,7 @@ MAKERS: dict[str, Callable[[World, str], dict[str, Any]]] = {
        ("product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule")},
     "deal_contact": _deal_with_contact,
     "saved_view": _saved_view,
+    "notification": _notification,
     "workflow": _workflow,
     "live_workflow": lambda world, owner: _workflow(world, owner, activate=True),
     "workflow_enrollment": _workflow_enrollment,

@@ -23,6 +23,7 @@ from pipewise.db.base import utcnow, uuid7
 from pipewise.db.session import cached_lookup
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.events import bus
+from pipewise.notifications.service import notify
 from pipewise.records import bounds
 from pipewise.records.checks import check_timezone
 from pipewise.records.filters import FilterCompiler, record_matches
@@ -368,12 +369,15 @@ def mark_breached(assignment: LeadAssignment) -> None:
 def report_breach(
     session: Session, assignment: LeadAssignment, *, lead_name: str, reassigned: LeadAssignment | None
 ) -> None:
-    """Tell the owner's manager (a task) and announce the breach."""
+    """Tell the owner's manager (a notification and a task) and announce the breach."""
     owner = session.get(User, assignment.owner_id) if assignment.owner_id else None
     team = session.get(Team, owner.team_id) if owner and owner.team_id else None
     manager = session.get(User, team.manager_id) if team and team.manager_id else None
     if manager is not None:
         who = owner.name if owner else "nobody"
+        notify(session, manager.id, "sla_breach", f"Response time missed: {lead_name} was not contacted by {who} in time",
+               link=f"/leads/{assignment.lead_id}", record_type="lead", record_id=assignment.lead_id,
+               key=f"sla_breach:{assignment.id}")
         session.add(
             Task(
                 id=uuid7(),

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from pipewise.auth.models import User
 from pipewise.automation import effects, mail
 from pipewise.automation.context import PermanentStepFailure, StepContext
-from pipewise.automation.models import Notification, RecordTag, RoundRobinPosition
+from pipewise.automation.models import RecordTag, RoundRobinPosition
 from pipewise.automation.templates import render
 from pipewise.automation.timing import parse_duration
 from pipewise.config import get_settings
@@ -29,6 +29,8 @@ from pipewise.deals.models import Stage
 from pipewise.deals.service import deal_service
 from pipewise.errors import NotFound, PermissionDenied, ValidationFailed
 from pipewise.leads.service import lead_service
+from pipewise.notifications.service import notify
+from pipewise.records.registry import spec_for
 from pipewise.records.service import RecordService
 from pipewise.runs.rotation import next_seat, rotation
 from pipewise.runs.verdicts import Outcome
@@ -348,13 +350,9 @@ class Notify(ActionStep):
             return Outcome(f"Nobody to notify: {self.recipient.describe()} matched no one", skipped=True)
         values = ctx.template_context(person.name)
         title, body = render(self.title, values), render(self.body or "", values)
-        if "in_app" in self.channels and ctx.session.scalar(select(Notification.id).where(Notification.key == ctx.step_key)) is None:
-            ctx.session.add(
-                Notification(
-                    user_id=person.id, key=ctx.step_key, title=title, body=body or None,
-                    record_type=ctx.record_type, record_id=ctx.record_id,
-                )
-            )
+        if "in_app" in self.channels:
+            notify(ctx.session, person.id, "workflow", title, body=body or None, link=f"/{spec_for(ctx.record_type).plural}/{ctx.record_id}",
+                   record_type=ctx.record_type, record_id=ctx.record_id, key=ctx.step_key)
         if "email" in self.channels:
             _send_mail(ctx, to=person.email, subject=title, body=body or title)
         return Outcome(f"Notified {person.name} ({', '.join(self.channels)}): {title}", {"user_id": str(person.id)})

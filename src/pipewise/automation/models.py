@@ -158,26 +158,6 @@ class RecordTag(Base):
     __table_args__ = (Index("ix_record_tag_tag", "tag"),)
 
 
-class Notification(UUIDPrimaryKey, Base):
-    """An in-app notification for one user."""
-
-    __tablename__ = "automation_notification"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    title: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str | None] = mapped_column(Text)
-    record_type: Mapped[str | None] = mapped_column(String(20))
-    record_id: Mapped[uuid.UUID | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    read_at: Mapped[datetime | None]
-
-    __table_args__ = (
-        Index("ix_automation_notification_unread", "user_id", postgresql_where=text("read_at IS NULL"),
-              sqlite_where=text("read_at IS NULL")),
-    )
-
-
 class RoundRobinPosition(Base):
     """Where round-robin assignment within a team stands, per workflow step."""
 

@@ -1,6 +1,6 @@
 """Accounts, contacts, activities and tasks join the kernel."""
 
-from pipewise.crm import schemas, timeline
+from pipewise.crm import handlers, schemas, timeline
 from pipewise.crm.models import Account, Activity, Contact, Task
 from pipewise.crm.service import account_service, activity_service, contact_service, task_service
 from pipewise.kernel import CrudResource, Kernel
@@ -46,3 +46,6 @@ def register(kernel: Kernel) -> None:
     )
     kernel.timeline_source(timeline.activities)
     kernel.timeline_source(timeline.tasks)
+    kernel.handlers(handlers.TABLE)
+    kernel.api("pipewise.api.v1.tasks:router")
+    kernel.web("pipewise.web.calendar.pages:router")

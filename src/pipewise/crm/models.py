@@ -88,3 +88,20 @@ class Task(UUIDPrimaryKey, Timestamps, Versioned, Base):
     related_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     completed_at: Mapped[datetime | None]
     custom: Mapped[dict[str, Any]] = custom_fields()
+    # When the assignee is reminded (a durable timer), and when they were.
+    remind_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    # An RRULE (``FREQ=WEEKLY;BYDAY=MO``) repeating from ``due_at``; completing the task
+    # makes the next occurrence, once: ``next_task_id``.
+    recurrence: Mapped[str | None] = mapped_column(String(500))
+    next_task_id: Mapped[uuid.UUID | None]
+
+
+class CalendarFeed(Base):
+    """A user's calendar feed token: part of their signed .ics address; a new token ends
+    every address given out before."""
+
+    __tablename__ = "calendar_feed"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))

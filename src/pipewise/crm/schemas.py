@@ -108,6 +108,8 @@ class TaskCreate(InputModel):
     owner_id: uuid.UUID | None = None
     related_type: Literal["lead", "contact", "account", "deal"] | None = None
     related_id: uuid.UUID | None = None
+    remind_at: datetime | None = None
+    recurrence: Annotated[str, Field(max_length=500, description="an RRULE repeating from due_at, e.g. FREQ=WEEKLY;BYDAY=MO")] | None = None
     custom: Custom = {}
 
 
@@ -124,4 +126,8 @@ class Task(VersionedOut):
     related_type: str | None
     related_id: uuid.UUID | None
     completed_at: datetime | None
+    remind_at: datetime | None = None
+    reminded_at: datetime | None = None
+    recurrence: str | None = None
+    next_task_id: uuid.UUID | None = None
     custom: Custom

@@ -1,12 +1,15 @@
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
+from pipewise.crm import tasks
 from pipewise.crm.models import Account, Activity, Contact, Task
 from pipewise.db.base import utcnow
+from pipewise.errors import ValidationFailed
 from pipewise.records import normalize
 from pipewise.records.checks import check_choice, check_required_text, check_timezone, normalize_field, tidy_names
 from pipewise.records.service import RecordService
@@ -89,6 +92,22 @@ class TaskService(RecordService[Task]):
                 errors.add("related_id", f"no {related_type} with id {related_id}")
         if "status" in data:
             data["completed_at"] = utcnow() if data["status"] == "done" else None
+        tasks.check_recurrence(data, errors)
+        tasks.check_recurrence_start(data, record, errors)
+
+    def after_create(self, session: Session, record: Task, *, actor: Actor) -> None:
+        changes = {"owner_id": [None, record.owner_id], "remind_at": [None, record.remind_at]}
+        tasks.after_write(session, record, changes, actor=actor, create=self.create)
+
+    def after_update(self, session: Session, record: Task, changes: dict[str, Any], *, actor: Actor) -> None:
+        tasks.after_write(session, record, changes, actor=actor, create=self.create)
+
+    def snooze(self, session: Session, task_id: uuid.UUID, until: datetime, *, actor: Actor) -> Task:
+        """Move the reminder (and a due time before it) to ``until``."""
+        if until <= utcnow():
+            raise ValidationFailed.on("until", "must be in the future")
+        task = self.get(session, task_id, actor=actor, write=True)
+        return self.update(session, task, data=tasks.snooze_changes(task, until), actor=actor)
 
     def complete(self, session: Session, task_id: uuid.UUID, *, actor: Actor) -> Task:
         task = self.get(session, task_id, actor=actor, write=True)

@@ -24,6 +24,7 @@ from pipewise.leads import intake, routing, scores
 from pipewise.leads.events import LeadCreated, LeadsImported, LeadUpdated
 from pipewise.leads.lifecycle import move_stage
 from pipewise.leads.models import FormSubmission, Lead
+from pipewise.notifications.service import notify
 from pipewise.scoring.service import DECAY_ACTION
 from pipewise.scoring.training import TRAIN_ACTION
 
@@ -40,7 +41,7 @@ def on_activity(session: Session, event: bus.Event) -> None:
 
 
 def notify_owner(session: Session, event: bus.Event) -> None:
-    """The owner's notification is a task on their list, due when the SLA is."""
+    """The owner is notified, and the lead is a task on their list, due when the SLA is."""
     data = event.payload.get("data", {})
     lead = session.get(Lead, event.record_id)
     if lead is None:
@@ -48,6 +49,9 @@ def notify_owner(session: Session, event: bus.Event) -> None:
     owner = session.get(User, uuid.UUID(data["owner_id"])) if data.get("owner_id") else None
     if owner is not None:
         due = datetime.fromisoformat(data["sla_due_at"]) if data.get("sla_due_at") else None
+        notify(session, owner.id, "lead_routed", f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''}",
+               body=data.get("reason"), link=f"/leads/{lead.id}", record_type="lead", record_id=lead.id,
+               key=f"lead_routed:{event.id}")
         session.add(
             Task(
                 id=uuid7(),

@@ -1,6 +1,11 @@
-"""The mail package's timer: checking on a queued message and sending it when due."""
+"""The mail package's timer (checking on a queued message and sending it when due) and
+its subscriber: notifications its users want by e-mail."""
 
 from pipewise.events import bus
-from pipewise.mail import delivery
+from pipewise.mail import delivery, notices
+from pipewise.notifications.events import NotificationCreated
 
-TABLE = bus.HandlerTable(timers={delivery.DELIVER_ACTION: bus.ActionKind(delivery.run_delivery_check)})
+TABLE = bus.HandlerTable(
+    subscriptions=(bus.Subscription.to(NotificationCreated, "mail.notification_email", notices.send_by_email),),
+    timers={delivery.DELIVER_ACTION: bus.ActionKind(delivery.run_delivery_check)},
+)

@@ -39,6 +39,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.config import get_settings
 from pipewise.db.session import session_scope
 from pipewise.errors import NotFound, PermissionDenied, PipewiseError
+from pipewise.notifications import service as notifications
 from pipewise.people.service import user_service
 from pipewise.web import formatting
 
@@ -160,6 +161,7 @@ class LoginRequired(Exception):
 class WebUser:
     user: User
     actor: Actor
+    unread: int = 0  # the bell's count, on every page
 
     @property
     def id(self) -> uuid.UUID:
@@ -184,7 +186,7 @@ def current_web_user(request: Request, session: DbSession) -> WebUser:
     user = session_user(request, session)
     if user is None:
         raise LoginRequired
-    me = WebUser(user=user, actor=Actor.for_user(session, user))
+    me = WebUser(user=user, actor=Actor.for_user(session, user), unread=notifications.unread_count(session, user.id))
     request.state.web_user = me
     return me
 

@@ -17,8 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from pipewise.kernel import resolve
 from pipewise.web.common import WEB_DIR
 
-# Before the domains' pages: sign-in and home. After them: the generic record pages.
-FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router")
+# Before the domains' pages: sign-in, home and the notification inbox. After them: the generic record pages.
+FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router")
 LAST_PAGES = ("pipewise.web.records.pages:router", "pipewise.web.records.saved_views:router")
 
 

@@ -217,4 +217,6 @@ TASK_FIELDS = (
     FormField("title", "Task", required=True, wide=True),
     FormField("due_at", "Due", "datetime"),
     FormField("priority", "Priority", "choice", ("normal", "high", "low"), required=True, default="normal"),
+    FormField("remind_at", "Remind me", "datetime"),
+    FormField("recurrence", "Repeats", hint="an RRULE, e.g. FREQ=WEEKLY;BYDAY=MO"),
 )

@@ -1,0 +1,1 @@
+"""The notification inbox every part of Pipewise writes to (``service.notify``)."""
