@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from pipewise.db.base import utcnow
 from pipewise.deals.models import Deal, DealStageChange
+from pipewise.notifications.models import Notification
 from pipewise.quotes import links, sending
 from pipewise.quotes.accept_models import QuoteLink
 from pipewise.quotes.models import Quote, QuoteLine, QuoteResponse
@@ -112,6 +113,9 @@ class TestAccept:
         assert "Accept the quote" not in page.text
         events = [e.data.get("event") for e in timeline(session, "deal", quote.deal_id) if e.kind == "quote"]
         assert "accepted" in events
+        told = session.scalars(select(Notification).where(Notification.user_id == stored.owner_id)).all()
+        assert [(n.kind, n.title, n.link) for n in told if n.kind == "quote_accepted"] == [
+            ("quote_accepted", f"Claire Martin accepted quote {stored.number}", f"/quotes/{quote.id}")]
 
     def test_an_accepted_quote_cannot_be_accepted_again_or_declined(self, api, session, sent):
         quote, token = sent

@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "sla_breach": "A lead in your team missed its response time",
     "approval_requested": "A quote waits for your approval",
     "quote_accepted": "A buyer accepted a quote",
+    "quote_declined": "A buyer declined a quote",
     "meeting_booked": "A meeting is booked with you",
     "workflow": "A workflow notifies you",
 }

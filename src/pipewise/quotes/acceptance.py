@@ -26,6 +26,7 @@ from pipewise.deals.models import Deal
 from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, NotFound, PipewiseError
 from pipewise.events import bus
+from pipewise.notifications.service import notify
 from pipewise.quotes import links, money
 from pipewise.quotes.accept_models import QuoteLink
 from pipewise.quotes.events import QuoteAccepted, QuoteDeclined, QuoteExpired, QuoteViewed
@@ -209,6 +210,7 @@ def accept(session: Session, token: str, answer: Answer) -> Quote:
     stayed = move_deal(session, quote)
     if stayed:
         tell_owner(session, quote, f"Quote {quote.number} was accepted but its deal stayed where it is", stayed)
+    _notify_owner(session, quote, "quote_accepted", f"{name} accepted quote {quote.number}")
     bus.record(session, QuoteAccepted(
         **_fact(quote), gross_total=totals.gross, currency=quote.currency, signer_name=name,  # type: ignore[arg-type]
         data={"deal_not_moved": stayed} if stayed else {},
@@ -217,12 +219,19 @@ def accept(session: Session, token: str, answer: Answer) -> Quote:
     return quote
 
 
+def _notify_owner(session: Session, quote: Quote, kind: str, title: str, *, body: str | None = None) -> None:
+    if quote.owner_id is not None:
+        notify(session, quote.owner_id, kind, title, body=body, link=f"/quotes/{quote.id}", record_type="quote",
+               record_id=quote.id, key=f"{kind}:{quote.id}")
+
+
 def decline(session: Session, token: str, answer: Answer) -> Quote:
     _check_answer(answer, accepting=False)
     quote = _answerable(session, token).quote
     quote.status, quote.answered_at = "declined", utcnow()
     reason = answer.reason.strip()
     session.add(_response(quote, "declined", answer, signer_name=answer.signer_name.strip() or None, reason=reason))
+    _notify_owner(session, quote, "quote_declined", f"Quote {quote.number} was declined", body=reason or None)
     bus.record(session, QuoteDeclined(**_fact(quote), reason=reason))  # type: ignore[arg-type]
     session.flush()
     return quote
