@@ -13,6 +13,7 @@ from pipewise.deals import domain as deals
 from pipewise.kernel import CrudResource, Kernel
 from pipewise.leads import domain as leads
 from pipewise.mail import domain as mail
+from pipewise.meetings import domain as meetings
 from pipewise.people import domain as people
 from pipewise.quotes import domain as quotes
 from pipewise.records import saved_views  # noqa: F401 - the saved views table
@@ -29,6 +30,7 @@ DOMAINS = (
     ("mail", mail.register),
     ("scoring", scoring.register),
     ("assignment", assignment.register),
+    ("meetings", meetings.register),
     ("leads", leads.register),
     ("sequences", sequences.register),
     ("automation", automation.register),

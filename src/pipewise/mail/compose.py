@@ -51,6 +51,7 @@ class Letter:
     enrollment_id: uuid.UUID | None = None
     step_id: uuid.UUID | None = None
     variant_id: uuid.UUID | None = None
+    ical: str | None = None  # an invitation's iCalendar object, with its METHOD
 
 
 def text_to_html(text: str) -> str:
@@ -116,6 +117,7 @@ def queue(session: Session, letter: Letter, *, immediately: bool) -> EmailMessag
         body_text=text,
         automated=letter.automated,
         send_key=letter.send_key,
+        ical=letter.ical,
         created_at=now,
         updated_at=now,
     )

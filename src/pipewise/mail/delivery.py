@@ -139,6 +139,7 @@ def _outgoing(session: Session, message: EmailMessage, now: datetime) -> Outgoin
         unsubscribe_url=unsubscribe_url(message.id) if unsubscribable else None,
         unsubscribe_mailto=unsubscribe_mailto(message.id, message.from_address) if unsubscribable else None,
         idempotency_key=message.send_key,
+        ical=message.ical,
     )
 
 

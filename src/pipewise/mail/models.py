@@ -95,6 +95,8 @@ class EmailMessage(UUIDPrimaryKey, Timestamps, Base):
     # The caller's idempotency key of a one-off send (a workflow step's key): the same
     # key never writes a second message.
     send_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # An iTIP calendar object (RFC 6047) sent inline and as an .ics attachment.
+    ical: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_email_message_contact", "contact_id", "direction", "created_at"),

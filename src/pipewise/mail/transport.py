@@ -69,6 +69,12 @@ class OutgoingMail:
     # mailto: the same unsubscribe by e-mail, for clients that do not POST.
     unsubscribe_mailto: str | None = None
     idempotency_key: str | None = None
+    ical: str | None = None
+
+
+def _ical_method(ical: str) -> str:
+    found = re.search(r"^METHOD:(\w+)", ical, re.MULTILINE)
+    return found.group(1).upper() if found else "PUBLISH"
 
 
 def build_mime(mail: OutgoingMail) -> bytes:
@@ -87,6 +93,12 @@ def build_mime(mail: OutgoingMail) -> bytes:
     msg.set_content(mail.text)
     if mail.html:
         msg.add_alternative(mail.html, subtype="html")
+    if mail.ical:
+        # RFC 6047: the calendar inline as an alternative (clients show Accept/Decline)
+        # and the same object as an .ics attachment for those that only read files.
+        method = _ical_method(mail.ical)
+        msg.add_alternative(mail.ical, subtype="calendar", params={"method": method})
+        msg.add_attachment(mail.ical.encode(), maintype="application", subtype="ics", filename="invite.ics")
     return _with_raw_headers(msg.as_bytes(policy=email.policy.SMTP), unsubscribe_headers(mail))
 
 
