@@ -287,3 +287,7 @@ def cancel(session: Session, meeting: Meeting, *, reason: str | None = None) -> 
     invites.send(session, meeting, "CANCEL")
     _notify_host(session, meeting, "cancelled")
     return meeting
+
+
+def page_of(session: Session, meeting: Meeting) -> BookingPage | None:
+    return session.get(BookingPage, meeting.page_id) if meeting.page_id else None

@@ -11,7 +11,8 @@
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -118,3 +119,12 @@ def slots_by_day(slots: list[datetime], tz: object) -> dict[str, list[datetime]]
         local = slot.astimezone(tz)  # type: ignore[arg-type]
         days[local.date().isoformat()].append(local)
     return dict(days)
+
+
+def visible_slots(session: Session, page: BookingPage, first_day: date | None, days: int, tz: ZoneInfo, now: datetime) -> dict[str, list[datetime]]:
+    """The page's free slots for ``days`` local days of the visitor from ``first_day``."""
+    first_day = first_day or now.astimezone(tz).date()
+    start = datetime.combine(first_day, time(0), tz).astimezone(UTC)
+    end = datetime.combine(first_day + timedelta(days=days), time(0), tz).astimezone(UTC)
+    calendar = page_calendar(session, page, start, end)
+    return slots_by_day(calendar.free_slots(start, end, now), tz)
