@@ -159,7 +159,10 @@ class Calendar:
         return cls(rules, busy, per_day)
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
-        start, end = start - self.rules.buffer_before, end + self.rules.buffer_after
+        # The buffers apply to every meeting, the new one and those already booked: a slot
+        # keeps the longer of the two free on either side of any other meeting.
+        gap = max(self.rules.buffer_before, self.rules.buffer_after)
+        start, end = start - gap, end + gap
         index = bisect_left(self.busy, (start, start))
         # An earlier meeting may still run into the slot: look one back.
         for begin, finish in self.busy[max(index - 1, 0):]:
