@@ -19,3 +19,20 @@ def handlers() -> None:
     from pipewise import domains
 
     domains.load()
+
+
+@pytest.fixture
+def cli():  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from pipewise.cli.main import app
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def web(api):  # type: ignore[no-untyped-def]
+    from tests.web.conftest import WebClient
+
+    return WebClient(api)

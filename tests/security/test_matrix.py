@@ -155,6 +155,9 @@ WEB_TARGETS = {  # a page's path parameter -> kind of record it names
     "step_id": "sequence",
     "name": None,
     "kind": "lookup",
+    "page_id": "booking_page",
+    "slug": "public_booking_page",
+    "token": "meeting_link",
 }
 LOOKUP_KINDS = ("account", "contact")  # pickers' look-ups of owned records
 WEB_PREFIX_KINDS = {"/accounts": "account", "/contacts": "contact", "/leads": "lead", "/deals": "deal",

@@ -9,3 +9,6 @@ def register(kernel: Kernel) -> None:
     kernel.owned_table("booking_page", "booking page", "booking pages")
     kernel.api("pipewise.api.v1.meetings:router")
     kernel.root_api("pipewise.api.v1.meetings_public:root_router")
+    kernel.web("pipewise.web.meetings.pages:router")
+    kernel.web("pipewise.web.meetings.public:router")
+    kernel.cli("meetings", "pipewise.cli.meetings:meetings_app")

@@ -44,7 +44,7 @@ def _check_page(session: Session, data: dict[str, Any], record: BookingPage | No
     errors = ErrorCollector()
     slug = data.get("slug")
     if slug is not None:
-        if not SLUG.match(slug):
+        if not SLUG.match(slug) or slug == "manage":
             errors.add("slug", "use 2–80 lower-case letters, digits and dashes")
         elif session.scalar(select(BookingPage.id).where(BookingPage.slug == slug, BookingPage.id != (record.id if record else None))):
             errors.add("slug", "another page has this address")
