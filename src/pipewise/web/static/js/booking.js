@@ -112,7 +112,8 @@
         form.hidden = true;
         done.hidden = false;
         done.querySelector("[data-done-when]").textContent = label(data.start || chosen.iso, chosen.zone, { dateStyle: "full", timeStyle: "short" }) + ` (${chosen.zone})`;
-        if (data.manage_url) done.querySelector("[data-manage-link]").href = data.manage_url;
+        // The same link as in the e-mail, on this site (the e-mail's may name the public address).
+        if (data.manage_url) done.querySelector("[data-manage-link]").href = new URL(data.manage_url).pathname;
       } catch (failure) {
         error.textContent = failure.message;
       }
