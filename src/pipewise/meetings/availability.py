@@ -10,7 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.assignment.models import RoutingPolicy
@@ -116,16 +116,13 @@ def busy_times(session: Session, user_id: uuid.UUID, start: datetime, end: datet
 
 def busy_times_of(session: Session, user_ids: list[uuid.UUID], start: datetime, end: datetime) -> dict[uuid.UUID, list[Interval]]:
     """``busy_times`` for several users in one query, sorted by start."""
+    # Two indexed reads (hosted, attended) rather than one OR, which no index serves.
+    live = (Meeting.status.in_(ACTIVE_STATUSES), Meeting.start_at < end, Meeting.end_at > start)
+    columns = (Meeting.host_id, Meeting.start_at, Meeting.end_at, Meeting.id)
+    rows = list(session.execute(select(*columns).where(Meeting.host_id.in_(user_ids), *live)))
     attending = select(MeetingAttendee.meeting_id).where(MeetingAttendee.user_id.in_(user_ids))
-    rows = session.execute(
-        select(Meeting.host_id, Meeting.start_at, Meeting.end_at, Meeting.id)
-        .where(
-            Meeting.status.in_(ACTIVE_STATUSES),
-            Meeting.start_at < end,
-            Meeting.end_at > start,
-            or_(Meeting.host_id.in_(user_ids), Meeting.id.in_(attending)),
-        )
-    ).all()
+    hosted = {row.id for row in rows}
+    rows += [row for row in session.execute(select(*columns).where(Meeting.id.in_(attending), *live)) if row.id not in hosted]
     co_hosts: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     if rows:
         for meeting_id, user_id in session.execute(
