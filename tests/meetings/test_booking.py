@@ -116,3 +116,24 @@ class TestVisibility:
         response = api.post("/api/v1/booking-pages", json={"slug": "mine", "title": "t", "kind": "round_robin",
                                                              "hosts": [{"user_id": str(alice.id)}]}, headers=bob_headers)
         assert response.status_code == 422 and "hosts.0.user_id" in response.text
+
+
+class TestOutcome:
+    def test_held_and_no_show_are_recorded_once_as_signals(self, api, session, factory):
+        from pipewise.events.models import OutboxEvent
+
+        rep = factory.user()
+        session.commit()
+        set_hours(api, factory.headers(rep))
+        make_page(api, factory.headers(rep))
+        book(api, "intro", first_slot(api, "intro"))
+        meeting_id = api.get("/api/v1/meetings", headers=factory.headers(rep)).json()[0]["id"]
+        response = api.post(f"/api/v1/meetings/{meeting_id}/outcome", json={"status": "no_show"}, headers=factory.headers(rep))
+        assert response.status_code == 200 and response.json()["status"] == "no_show"
+        again = api.post(f"/api/v1/meetings/{meeting_id}/outcome", json={"status": "held"}, headers=factory.headers(rep))
+        assert again.status_code == 409
+        bad = api.post(f"/api/v1/meetings/{meeting_id}/outcome", json={"status": "lost"}, headers=factory.headers(rep))
+        assert bad.status_code == 422
+        session.commit()
+        names = [e.name for e in session.scalars(select(OutboxEvent).where(OutboxEvent.name.like("meeting.%")))]
+        assert sorted(names) == ["meeting.booked", "meeting.no_show"]

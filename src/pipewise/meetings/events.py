@@ -47,3 +47,15 @@ class MeetingReplied(MeetingEvent):
 
     attendee: str = ""
     partstat: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingHeld(MeetingEvent):
+    name: ClassVar[str] = "meeting.held"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingNoShow(MeetingEvent):
+    """The invitee did not come: a signal a re-booking sequence or workflow can start from."""
+
+    name: ClassVar[str] = "meeting.no_show"
