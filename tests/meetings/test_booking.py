@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -137,3 +139,21 @@ class TestOutcome:
         session.commit()
         names = [e.name for e in session.scalars(select(OutboxEvent).where(OutboxEvent.name.like("meeting.%")))]
         assert sorted(names) == ["meeting.booked", "meeting.no_show"]
+
+
+class TestBadInput:
+    def test_off_grid_times_header_breaking_names_and_unknown_zones_are_refused(self, api, session, factory):
+        rep = factory.user()
+        session.commit()
+        set_hours(api, factory.headers(rep))
+        make_page(api, factory.headers(rep))
+        slot = first_slot(api, "intro")
+        off_grid = (utc(slot) + timedelta(minutes=7)).isoformat()
+        assert book(api, "intro", off_grid).status_code == 409
+        response = book(api, "intro", slot, name="Eve\r\nBcc: all@example.com")
+        assert response.status_code == 422 and "name" in response.text
+        assert book(api, "intro", slot, timezone="Mars/Base").status_code == 422
+        assert book(api, "intro", slot, email="not-an-address").status_code == 422
+        assert api.get("/book/intro/slots", params={"tz": "Mars/Base"}).status_code == 422
+        session.commit()
+        assert session.scalar(select(Meeting)) is None

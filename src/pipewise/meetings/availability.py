@@ -172,11 +172,15 @@ class Calendar:
     def full(self, day: date) -> bool:
         return self.rules.daily_limit is not None and self.per_day.get(day, 0) >= self.rules.daily_limit
 
-    def is_free(self, moment: datetime, duration: timedelta, now: datetime) -> bool:
-        """Whether a meeting of ``duration`` may start at ``moment`` (any step alignment)."""
+    def is_free(self, moment: datetime, duration: timedelta, now: datetime, step: timedelta | None = None) -> bool:
+        """Whether a meeting of ``duration`` may start at ``moment``; with ``step``, only at
+        the start times the page offers (a window's start plus whole steps)."""
         if not now + self.rules.min_notice <= moment < now + self.rules.horizon:
             return False
-        inside = any(w_start <= moment and moment + duration <= w_end for w_start, w_end in self.rules.windows(moment, moment + duration))
+        inside = any(
+            w_start <= moment and moment + duration <= w_end and (step is None or (moment - w_start) % step == timedelta())
+            for w_start, w_end in self.rules.windows(moment, moment + duration)
+        )
         return inside and not self.full(self.rules.local_day(moment)) and not self.overlaps(moment, moment + duration)
 
     def free_starts(self, start: datetime, end: datetime, duration: timedelta, step: timedelta, now: datetime) -> list[datetime]:
