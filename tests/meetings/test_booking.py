@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from pipewise.crm.models import Activity, Contact, Task
 from pipewise.mail.models import EmailMessage
-from pipewise.meetings import links
 from pipewise.meetings.models import Meeting
 from tests.meetings.support import book, first_slot, make_page, set_hours, slot_on_another_day, utc
 
