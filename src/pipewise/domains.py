@@ -15,6 +15,7 @@ from pipewise.kernel import CrudResource, Kernel
 from pipewise.leads import domain as leads
 from pipewise.mail import domain as mail
 from pipewise.notifications import models as notification_models  # noqa: F401 - the inbox tables
+from pipewise.meetings import domain as meetings
 from pipewise.people import domain as people
 from pipewise.quotes import domain as quotes
 from pipewise.records import saved_views  # noqa: F401 - the saved views table
@@ -32,6 +33,7 @@ DOMAINS = (
     ("mail", mail.register),
     ("scoring", scoring.register),
     ("assignment", assignment.register),
+    ("meetings", meetings.register),
     ("leads", leads.register),
     ("sequences", sequences.register),
     ("automation", automation.register),

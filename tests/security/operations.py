@@ -398,7 +398,44 @@ OTHER_OPERATIONS[("POST", "/api/v1/quotes/{quote_id}/send")] = Op(
     target="draft_quote", rule=visible, body=lambda c: js({"message": "Our offer"}), ok=(200,))
 OTHER_OPERATIONS[("GET", "/api/v1/quotes/{quote_id}/acceptance")] = Op(target="draft_quote", rule=visible)
 
+
+def _next_week_slot(c: Call) -> str:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=500, hours=len(c.ids))
+    return start.isoformat()
+
+
+# A slot far beyond the horizon is refused (409): the matrix checks who may ask, not the calendar.
+TAKEN = "the slot lies beyond the page's booking horizon"
+MEETING_OPERATIONS: dict[tuple[str, str], Op] = {
+    ("GET", "/api/v1/booking-pages"): Op(),
+    ("POST", "/api/v1/booking-pages"): Op(body=lambda c: js({"slug": f"s-{unique(c)}", "title": "Intro"})),
+    ("GET", "/api/v1/booking-pages/{page_id}"): Op(target="booking_page", rule=visible, owners=USERS),
+    ("PATCH", "/api/v1/booking-pages/{page_id}"): Op(target="booking_page", rule=visible, owners=USERS,
+                                                     body=lambda c: js({"title": "Renamed"})),
+    ("DELETE", "/api/v1/booking-pages/{page_id}"): Op(target="booking_page", rule=visible, owners=USERS),
+    ("GET", "/api/v1/booking-pages/{page_id}/slots"): Op(target="booking_page", rule=visible, owners=USERS),
+    ("GET", "/api/v1/meetings/availability"): Op(),
+    ("PUT", "/api/v1/meetings/availability"): Op(body=lambda c: js({"timezone": "Europe/Paris", "buffer_after_minutes": 10})),
+    ("GET", "/api/v1/meetings"): Op(),
+    ("GET", "/api/v1/meetings/{meeting_id}"): Op(target="meeting", rule=visible, owners=USERS),
+    ("POST", "/api/v1/meetings/{meeting_id}/cancel"): Op(target="meeting", rule=visible, owners=USERS, body=lambda c: js({})),
+    ("POST", "/api/v1/meetings/{meeting_id}/reschedule"): Op(target="meeting", rule=visible, owners=USERS,
+                                                             body=lambda c: js({"start": _next_week_slot(c)}), ok=(200, 409), why=TAKEN),
+    ("POST", "/api/v1/meetings/{meeting_id}/outcome"): Op(target="meeting", rule=visible, owners=USERS,
+                                                          body=lambda c: js({"status": "held"})),
+    ("GET", "/book/{slug}/info"): Op(target="public_booking_page", owners=USERS),
+    ("GET", "/book/{slug}/slots"): Op(target="public_booking_page", owners=USERS),
+    ("POST", "/book/{slug}/bookings"): Op(target="public_booking_page", owners=USERS, ok=(201, 409), why=TAKEN,
+                                          body=lambda c: js({"start": _next_week_slot(c), "name": "Visitor",
+                                                             "email": f"{unique(c)}@visitor.example"})),
+    ("GET", "/book/manage/{token}/meeting"): Op(target="meeting_link", owners=USERS),
+    ("POST", "/book/manage/{token}/reschedule"): Op(target="meeting_link", owners=USERS, ok=(200, 409), why=TAKEN,
+                                                    body=lambda c: js({"start": _next_week_slot(c)})),
+    ("POST", "/book/manage/{token}/cancel"): Op(target="meeting_link", owners=USERS, body=lambda c: js({})),
+}
+
 OPERATIONS: dict[tuple[str, str], Op] = {**crud_operations(), **OTHER_OPERATIONS}
+OPERATIONS.update(MEETING_OPERATIONS)
 
 
 def api_operations(app: Any) -> list[tuple[str, str]]:

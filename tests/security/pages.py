@@ -12,6 +12,7 @@ from pipewise.automation.service import workflow_service
 from pipewise.leads.models import LeadImport
 from pipewise.mail.transport import outbox_dir
 from pipewise.notifications.service import notify
+from pipewise.meetings import service as meeting_service
 from pipewise.sequences.models import SequenceStep
 from pipewise.sequences.service import sequence_service
 
@@ -55,6 +56,7 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
     session.flush()
     step = session.scalars(select(SequenceStep).where(SequenceStep.sequence_id == sequence.id)).one()
     workflow = workflow_service.create(session, name="Call CEOs", definition=WORKFLOW, actor=actor)
+    booking_page = meeting_service.create_page(session, {"slug": "intro-call", "title": "Intro call"}, actor=actor)
     job = LeadImport(filename="leads.csv", status="done", actor_id=admin.id)
     session.add(job)
     notify(session, admin.id, "workflow", "Call Grace today", link=f"/contacts/{contact.id}")
@@ -75,5 +77,6 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
         f"/sequence-enroll?contact_id={contact.id}", "/today",
         "/mail/mailbox", "/mail/outbox", f"/mail/outbox/{OUTBOX_NAME}", "/mail/suppressions",
         "/notifications", "/notifications/settings", "/calendar",
+        "/meetings", f"/meetings/pages/{booking_page.id}",
     ]
     return Site(admin=admin, pages=pages)

@@ -475,3 +475,48 @@ from tests.quotes.matrix_world import MAKERS as QUOTE_MAKERS  # noqa: E402
 
 MAKERS.update(QUOTE_MAKERS)
 BASE_KINDS += ("quote",)
+
+def _booking_page(world: World, owner: str) -> dict[str, Any]:
+    from pipewise.meetings import service as meeting_service
+
+    word = world.marker(owner)
+    user = world.owner_user(owner) or world.users["admin"]
+    page = meeting_service.create_page(world.session, {"slug": f"p-{uuid.uuid4().hex[:12]}", "title": f"Page {word}",
+                                                       "hosts": [{"user_id": user.id}]}, actor=world.factory.actor(user))
+    world.mark(owner, page.id, word)
+    return {"page_id": page.id, "slug": page.slug}
+
+
+def _meeting(world: World, owner: str) -> dict[str, Any]:
+    from datetime import UTC, datetime, timedelta
+
+    from pipewise.meetings import links
+    from pipewise.meetings.models import Meeting
+
+    ids = _booking_page(world, owner)
+    user = world.owner_user(owner) or world.users["admin"]
+    word = world.marker(owner)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=400, hours=next(_n))
+    meeting = Meeting(host_id=user.id, page_id=ids["page_id"], title=f"Meeting {word}", start_at=start,
+                      end_at=start + timedelta(minutes=30), uid=f"{uuid.uuid4()}@pipewise", nonce=uuid.uuid4().hex[:16])
+    world.session.add(meeting)
+    world.session.flush()
+    world.mark(owner, meeting.id, word)
+    return {"meeting_id": meeting.id, "token": links.token(meeting)}
+
+
+def _public(make: Callable[[World, str], dict[str, Any]]) -> Callable[[World, str], dict[str, Any]]:
+    """The same record reached by its public address (a page's slug, a meeting's signed
+    link): whoever holds that address sees what the page shows, so nothing is a secret."""
+
+    def made(world: World, owner: str) -> dict[str, Any]:
+        count = len(world.marks)
+        ids = make(world, owner)
+        del world.marks[count:]
+        return ids
+
+    return made
+
+
+MAKERS.update({"booking_page": _booking_page, "meeting": _meeting,
+               "public_booking_page": _public(_booking_page), "meeting_link": _public(_meeting)})

@@ -61,6 +61,7 @@ class Letter:
     attachments: list[Attachment] = field(default_factory=list)
     # The content carries a price, discount or offer (see the pricing guard in mail/pricing.py).
     mentions_pricing: bool = False
+    ical: str | None = None  # an invitation's iCalendar object, with its METHOD
 
 
 def text_to_html(text: str) -> str:
@@ -127,6 +128,7 @@ def queue(session: Session, letter: Letter, *, immediately: bool) -> EmailMessag
         automated=letter.automated,
         send_key=letter.send_key,
         mentions_pricing=letter.mentions_pricing,
+        ical=letter.ical,
         created_at=now,
         updated_at=now,
     )

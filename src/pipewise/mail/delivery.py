@@ -143,6 +143,7 @@ def _outgoing(session: Session, message: EmailMessage, now: datetime) -> Outgoin
             (a.filename, a.content_type, a.content)
             for a in session.scalars(select(EmailAttachment).where(EmailAttachment.message_id == message.id).order_by(EmailAttachment.id))
         ],
+        ical=message.ical,
     )
 
 

@@ -97,6 +97,8 @@ class EmailMessage(UUIDPrimaryKey, Timestamps, Base):
     send_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     # The sender says the content carries a price, discount or offer (the pricing guard).
     mentions_pricing: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # An iTIP calendar object (RFC 6047) sent inline and as an .ics attachment.
+    ical: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_email_message_contact", "contact_id", "direction", "created_at"),

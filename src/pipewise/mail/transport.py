@@ -71,6 +71,12 @@ class OutgoingMail:
     idempotency_key: str | None = None
     # (file name, content type, bytes)
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
+    ical: str | None = None
+
+
+def _ical_method(ical: str) -> str:
+    found = re.search(r"^METHOD:(\w+)", ical, re.MULTILINE)
+    return found.group(1).upper() if found else "PUBLISH"
 
 
 def build_mime(mail: OutgoingMail) -> bytes:
@@ -89,6 +95,12 @@ def build_mime(mail: OutgoingMail) -> bytes:
     msg.set_content(mail.text)
     if mail.html:
         msg.add_alternative(mail.html, subtype="html")
+    if mail.ical:
+        # RFC 6047: the calendar inline as an alternative (clients show Accept/Decline)
+        # and the same object as an .ics attachment for those that only read files.
+        method = _ical_method(mail.ical)
+        msg.add_alternative(mail.ical, subtype="calendar", params={"method": method})
+        msg.add_attachment(mail.ical.encode(), maintype="application", subtype="ics", filename="invite.ics")
     for filename, content_type, content in mail.attachments:
         maintype, _, subtype = content_type.partition("/")
         msg.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)

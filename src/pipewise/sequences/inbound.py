@@ -27,6 +27,7 @@ from pipewise.db.session import session_scope
 from pipewise.errors import NotFound
 from pipewise.mail import consent, delivery, secrets
 from pipewise.mail.events import emit
+from pipewise.meetings import replies as meeting_replies
 from pipewise.mail.models import EmailMessage, Mailbox
 from pipewise.mail.settings import get_mail_settings
 from pipewise.mail.suppression import normalize_address
@@ -118,6 +119,9 @@ def process(session: Session, raw: bytes) -> Outcome:
     unsubscribed = _unsubscribe_request(session, msg)
     if unsubscribed is not None:
         return Outcome("unsubscribe", message_id, unsubscribed.contact_id, f"{unsubscribed.to_address} unsubscribed by e-mail")
+    answered = meeting_replies.take(session, msg)
+    if answered is not None:
+        return Outcome("calendar_reply", message_id, None, answered)
     sender = normalize_address(parseaddr(str(msg.get("From", "")))[1])
     parent = _outbound(session, _ids(msg.get("References")) + _ids(msg.get("In-Reply-To")))
     contact = session.get(Contact, parent.contact_id) if parent and parent.contact_id else None

@@ -1,0 +1,1 @@
+"""Meetings: availability, booking pages, slots, bookings and calendar invitations."""

@@ -1,0 +1,14 @@
+"""Meetings join the kernel: booking pages are owned rows; the API, the public booking
+pages and the web pages are named here."""
+
+from pipewise.kernel import Kernel
+from pipewise.meetings import models  # noqa: F401 - the tables
+
+
+def register(kernel: Kernel) -> None:
+    kernel.owned_table("booking_page", "booking page", "booking pages")
+    kernel.api("pipewise.api.v1.meetings:router")
+    kernel.root_api("pipewise.api.v1.meetings_public:root_router")
+    kernel.web("pipewise.web.meetings.pages:router")
+    kernel.web("pipewise.web.meetings.public:router")
+    kernel.cli("meetings", "pipewise.cli.meetings:meetings_app")
