@@ -3,9 +3,10 @@ from datetime import timedelta
 from icalendar import Calendar
 from sqlalchemy import select
 
-from pipewise.crm.models import Activity, Contact, Task
+from pipewise.crm.models import Activity, Contact
 from pipewise.mail.models import EmailMessage
 from pipewise.meetings.models import Meeting
+from pipewise.notifications.models import Notification
 from tests.meetings.support import book, first_slot, make_page, set_hours, slot_on_another_day, utc
 
 
@@ -35,7 +36,8 @@ class TestPublicBooking:
         assert contact.email == "ada@example.com" and contact.owner_id == rep.id
         activity = session.scalar(select(Activity).where(Activity.contact_id == contact.id))
         assert activity.type == "meeting" and activity.occurred_at == meeting.start_at
-        assert session.scalar(select(Task).where(Task.owner_id == rep.id)).title.startswith("Meeting booked")
+        told = session.scalar(select(Notification).where(Notification.user_id == rep.id, Notification.kind == "meeting_booked"))
+        assert told.title.startswith("Meeting booked") and told.link == "/meetings"
         invite = session.scalar(select(EmailMessage).where(EmailMessage.to_address == "ada@example.com"))
         event = _calendar(invite).walk("VEVENT")[0]
         assert str(_calendar(invite)["method"]) == "REQUEST"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Activity, Contact
-from pipewise.crm.service import activity_service, contact_service, task_service
+from pipewise.crm.service import activity_service, contact_service
 from pipewise.db.base import uuid7
 from pipewise.deals.models import Deal, DealContact, Stage
 from pipewise.errors import Conflict, ErrorCollector, NotFound, PipewiseError, ValidationFailed
@@ -26,6 +26,7 @@ from pipewise.meetings.availability import calendars, zone
 from pipewise.meetings.events import MeetingBooked, MeetingCancelled, MeetingEvent, MeetingRescheduled
 from pipewise.meetings.models import ACTIVE_STATUSES, Availability, BookingPage, Meeting, MeetingAttendee
 from pipewise.meetings.slots import PageCalendar, page_calendar, ranked
+from pipewise.notifications.service import notify
 from pipewise.records.normalize import normalize_email
 
 SLOT_TAKEN = "This time was just taken. Please pick another slot."
@@ -150,19 +151,13 @@ def _event(cls: type[MeetingEvent], meeting: Meeting, **extra: Any) -> MeetingEv
 
 
 def _notify_host(session: Session, meeting: Meeting, what: str) -> None:
-    """Tell the host. Today a task on their list; the notification inbox takes this over."""
+    """Tell the host in their inbox (and by e-mail if they chose so)."""
     when = meeting.start_at.astimezone(zone(_host_zone(session, meeting.host_id))).strftime("%a %d %b %Y %H:%M %Z")
-    task_service.create(
-        session,
-        data={
-            "title": f"Meeting {what}: {meeting.title} — {when}"[:300],
-            "notes": f"{meeting.title}\n{when}\nBooked by {_booker(meeting)}",
-            "due_at": meeting.start_at,
-            "owner_id": meeting.host_id,
-            "related_type": "contact" if meeting.contact_id else None,
-            "related_id": meeting.contact_id,
-        },
-        actor=SYSTEM_ACTOR,
+    notify(
+        session, meeting.host_id, "meeting_booked", f"Meeting {what}: {meeting.title} — {when}",
+        body=f"{meeting.title}\n{when}\nBooked by {_booker(meeting)}", link="/meetings",
+        record_type="contact" if meeting.contact_id else None, record_id=meeting.contact_id,
+        key=f"meeting_{what}:{meeting.id}:{meeting.sequence}",
     )
 
 
