@@ -20,6 +20,7 @@ from pipewise.crm.service import (
 )
 from pipewise.db.session import session_scope
 from pipewise.deals.defaults import ensure_default_pipeline
+from pipewise.demo import quotes as demo_quotes
 from pipewise.demo.clock import StoryClock, moment_between
 from pipewise.demo.config import demo_password
 from pipewise.demo.deals import DealStory, StagePlan
@@ -97,6 +98,7 @@ class DemoLoader:
         self._in_batches("Deals", self._pick_deal_accounts(), story.play, batch_size=max(1, self.batch_size // 10))
         self._in_batches("Leads", range(self.size.leads), self._lead)
         self._load_follow_ups()
+        self._load_quotes()
 
     # -- plumbing --
 
@@ -261,6 +263,15 @@ class DemoLoader:
             },
             actor=actor,
         )
+
+    def _load_quotes(self) -> None:
+        self.on_progress("Quotes", 0, 1)
+        with session_scope() as session:
+            self.clock.attach(session)
+            demo_quotes.set_up_company(session)
+            products = demo_quotes.load_catalogue(session)
+            demo_quotes.quote_open_deals(session, self.org, self.rng, products)
+        self.on_progress("Quotes", 1, 1)
 
     def _load_follow_ups(self) -> None:
         """Touches and to-dos on contacts that have no deal: nurture calls, check-ins."""
