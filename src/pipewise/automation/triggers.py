@@ -255,6 +255,32 @@ class TaskCompleted(TriggerBase):
         return "a task is completed" + ("" if self.record_type == "task" else f" on a {self.record_type}")
 
 
+class MeetingHappened(TriggerBase):
+    """A meeting fact (``meeting.booked`` … ``meeting.no_show``); enrolls its contact or deal.
+    A no-show can start a re-booking sequence this way."""
+
+    type: Literal["meeting_event"]
+    event: Literal["booked", "rescheduled", "cancelled", "held", "no_show"]
+
+    @model_validator(mode="after")
+    def _linked(self) -> "MeetingHappened":
+        if self.record_type not in ("contact", "deal"):
+            raise ValueError("meeting triggers enroll the meeting's contact or deal")
+        return self
+
+    def event_name(self) -> str:
+        return f"meeting.{self.event}"
+
+    def match(self, session: Session, event: Event) -> Hit | None:
+        linked = _data(event).get(f"{self.record_type}_id")
+        if not linked:
+            return None
+        return Hit(uuid.UUID(str(linked)), f"meeting {self.event.replace('_', '-')}: {_data(event).get('title', '')}")
+
+    def describe(self) -> str:
+        return f"a meeting with a {self.record_type} is {self.event.replace('_', '-')}"
+
+
 # -- time-based triggers --------------------------------------------------------------
 
 
@@ -423,6 +449,7 @@ Trigger = Annotated[
     | ActivityLogged
     | EmailEvent
     | TaskCompleted
+    | MeetingHappened
     | TaskOverdue
     | NoActivity
     | NoReply
@@ -435,7 +462,7 @@ Trigger = Annotated[
 
 TRIGGER_TYPES = (
     "record_created record_updated record_deleted field_changed stage_changed score_crossed activity_logged "
-    "email_event task_completed task_overdue no_activity no_reply date_relative schedule manual"
+    "email_event task_completed meeting_event task_overdue no_activity no_reply date_relative schedule manual"
 ).split()
 
 

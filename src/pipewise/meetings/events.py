@@ -47,3 +47,13 @@ class MeetingReplied(MeetingEvent):
 
     attendee: str = ""
     partstat: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingHeld(MeetingEvent):
+    name: ClassVar[str] = "meeting.held"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingNoShow(MeetingEvent):
+    name: ClassVar[str] = "meeting.no_show"

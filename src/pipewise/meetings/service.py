@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor, can_reach_owner, owner_clause
-from pipewise.errors import Conflict, ErrorCollector, NotFound
+from pipewise.errors import ErrorCollector, NotFound
+from pipewise.meetings import outcomes
 from pipewise.meetings.availability import zone
 from pipewise.meetings.models import PAGE_KINDS, STATUSES, Availability, BookingHost, BookingPage, Meeting, MeetingAttendee
 
@@ -140,10 +141,4 @@ def attendees(session: Session, meeting_id: uuid.UUID) -> list[MeetingAttendee]:
 
 
 def set_outcome(session: Session, meeting_id: uuid.UUID, status: str, *, actor: Actor) -> Meeting:
-    row = meeting(session, meeting_id, actor=actor, write=True)
-    if status not in ("held", "no_show"):
-        raise Conflict("an outcome is held or no_show")
-    row.status = status
-    row.sequence += 1
-    session.flush()
-    return row
+    return outcomes.log(session, meeting(session, meeting_id, actor=actor, write=True), status)
