@@ -80,6 +80,10 @@ def close_tasks(session: Session, meeting_id: uuid.UUID) -> None:
         task_service.update(session, task, data={"status": "done"}, actor=SYSTEM_ACTOR)
 
 
+def has_started(meeting: Meeting) -> bool:
+    return meeting.start_at <= utcnow()
+
+
 def log(session: Session, meeting: Meeting, outcome: str) -> Meeting:
     """Held or no-show, for a meeting that has started (the caller checked the actor may
     write it). Its event is a sales signal; the outcome task is done."""
@@ -87,7 +91,7 @@ def log(session: Session, meeting: Meeting, outcome: str) -> Meeting:
         raise Conflict("an outcome is held or no_show; to move the meeting, reschedule it")
     if meeting.status not in ACTIVE_STATUSES:
         raise Conflict(f"the meeting is already {meeting.status.replace('_', '-')}")
-    if meeting.start_at > utcnow():
+    if not has_started(meeting):
         raise Conflict("the meeting has not started yet")
     meeting.status = outcome
     session.flush()

@@ -53,7 +53,7 @@ def calendar_action(request: Request, session: DbSession, me: CurrentUser, form:
 @router.get("/meetings/{meeting_id}/outcome")
 def outcome_page(meeting_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
     meeting = service.meeting(session, meeting_id, actor=me.actor)
-    return render(request, "meetings/outcome.html", {"meeting": meeting, "now": booking.now()})
+    return render(request, "meetings/outcome.html", {"meeting": meeting, "started": outcomes.has_started(meeting)})
 
 
 @router.post("/meetings/{meeting_id}/outcome")
