@@ -1,9 +1,10 @@
+from datetime import timedelta
+
 from icalendar import Calendar
 from sqlalchemy import select
 
 from pipewise.crm.models import Activity, Contact, Task
 from pipewise.mail.models import EmailMessage
-from pipewise.meetings import links
 from pipewise.meetings.models import Meeting
 from tests.meetings.support import book, first_slot, make_page, set_hours, slot_on_another_day, utc
 
@@ -116,3 +117,42 @@ class TestVisibility:
         response = api.post("/api/v1/booking-pages", json={"slug": "mine", "title": "t", "kind": "round_robin",
                                                              "hosts": [{"user_id": str(alice.id)}]}, headers=bob_headers)
         assert response.status_code == 422 and "hosts.0.user_id" in response.text
+
+
+class TestOutcome:
+    def test_held_and_no_show_are_recorded_once_as_signals(self, api, session, factory):
+        from pipewise.events.models import OutboxEvent
+
+        rep = factory.user()
+        session.commit()
+        set_hours(api, factory.headers(rep))
+        make_page(api, factory.headers(rep))
+        book(api, "intro", first_slot(api, "intro"))
+        meeting_id = api.get("/api/v1/meetings", headers=factory.headers(rep)).json()[0]["id"]
+        response = api.post(f"/api/v1/meetings/{meeting_id}/outcome", json={"status": "no_show"}, headers=factory.headers(rep))
+        assert response.status_code == 200 and response.json()["status"] == "no_show"
+        again = api.post(f"/api/v1/meetings/{meeting_id}/outcome", json={"status": "held"}, headers=factory.headers(rep))
+        assert again.status_code == 409
+        bad = api.post(f"/api/v1/meetings/{meeting_id}/outcome", json={"status": "lost"}, headers=factory.headers(rep))
+        assert bad.status_code == 422
+        session.commit()
+        names = [e.name for e in session.scalars(select(OutboxEvent).where(OutboxEvent.name.like("meeting.%")))]
+        assert sorted(names) == ["meeting.booked", "meeting.no_show"]
+
+
+class TestBadInput:
+    def test_off_grid_times_header_breaking_names_and_unknown_zones_are_refused(self, api, session, factory):
+        rep = factory.user()
+        session.commit()
+        set_hours(api, factory.headers(rep))
+        make_page(api, factory.headers(rep))
+        slot = first_slot(api, "intro")
+        off_grid = (utc(slot) + timedelta(minutes=7)).isoformat()
+        assert book(api, "intro", off_grid).status_code == 409
+        response = book(api, "intro", slot, name="Eve\r\nBcc: all@example.com")
+        assert response.status_code == 422 and "name" in response.text
+        assert book(api, "intro", slot, timezone="Mars/Base").status_code == 422
+        assert book(api, "intro", slot, email="not-an-address").status_code == 422
+        assert api.get("/book/intro/slots", params={"tz": "Mars/Base"}).status_code == 422
+        session.commit()
+        assert session.scalar(select(Meeting)) is None

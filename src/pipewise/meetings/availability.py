@@ -10,7 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.assignment.models import RoutingPolicy
@@ -117,16 +117,13 @@ def busy_times(session: Session, user_id: uuid.UUID, start: datetime, end: datet
 
 def busy_times_of(session: Session, user_ids: list[uuid.UUID], start: datetime, end: datetime) -> dict[uuid.UUID, list[Interval]]:
     """``busy_times`` for several users in one query, sorted by start."""
+    # Two indexed reads (hosted, attended) rather than one OR, which no index serves.
+    live = (Meeting.status.in_(ACTIVE_STATUSES), Meeting.start_at < end, Meeting.end_at > start)
+    columns = (Meeting.host_id, Meeting.start_at, Meeting.end_at, Meeting.id)
+    rows = list(session.execute(select(*columns).where(Meeting.host_id.in_(user_ids), *live)))
     attending = select(MeetingAttendee.meeting_id).where(MeetingAttendee.user_id.in_(user_ids))
-    rows = session.execute(
-        select(Meeting.host_id, Meeting.start_at, Meeting.end_at, Meeting.id)
-        .where(
-            Meeting.status.in_(ACTIVE_STATUSES),
-            Meeting.start_at < end,
-            Meeting.end_at > start,
-            or_(Meeting.host_id.in_(user_ids), Meeting.id.in_(attending)),
-        )
-    ).all()
+    hosted = {row.id for row in rows}
+    rows += [row for row in session.execute(select(*columns).where(Meeting.id.in_(attending), *live)) if row.id not in hosted]
     co_hosts: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     if rows:
         for meeting_id, user_id in session.execute(
@@ -178,11 +175,15 @@ class Calendar:
     def full(self, day: date) -> bool:
         return self.rules.daily_limit is not None and self.per_day.get(day, 0) >= self.rules.daily_limit
 
-    def is_free(self, moment: datetime, duration: timedelta, now: datetime) -> bool:
-        """Whether a meeting of ``duration`` may start at ``moment`` (any step alignment)."""
+    def is_free(self, moment: datetime, duration: timedelta, now: datetime, step: timedelta | None = None) -> bool:
+        """Whether a meeting of ``duration`` may start at ``moment``; with ``step``, only at
+        the start times the page offers (a window's start plus whole steps)."""
         if not now + self.rules.min_notice <= moment < now + self.rules.horizon:
             return False
-        inside = any(w_start <= moment and moment + duration <= w_end for w_start, w_end in self.rules.windows(moment, moment + duration))
+        inside = any(
+            w_start <= moment and moment + duration <= w_end and (step is None or (moment - w_start) % step == timedelta())
+            for w_start, w_end in self.rules.windows(moment, moment + duration)
+        )
         return inside and not self.full(self.rules.local_day(moment)) and not self.overlaps(moment, moment + duration)
 
     def free_starts(self, start: datetime, end: datetime, duration: timedelta, step: timedelta, now: datetime) -> list[datetime]:

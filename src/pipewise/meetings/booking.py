@@ -71,6 +71,8 @@ def _checked(page: BookingPage, request: BookingRequest) -> tuple[str, dict[str,
     errors = ErrorCollector()
     if not request.name.strip():
         errors.add("name", "give your name")
+    elif any(ord(c) < 32 for c in request.name):
+        errors.add("name", "must be one line of text")
     email = ""
     try:
         email = normalize_email(validate_email(request.email.strip(), check_deliverability=False).normalized)
@@ -248,7 +250,8 @@ def reschedule(session: Session, meeting: Meeting, start: datetime, *, timezone:
     meeting.status = "cancelled"  # out of its own way while the new time is checked
     session.flush()
     calendar = calendars(session, [meeting.host_id], start - timedelta(days=1), start + duration + timedelta(days=1))[meeting.host_id]
-    if page is None or not calendar.is_free(start, duration, now()):
+    step = timedelta(minutes=max(page.slot_step_minutes, 5)) if page else None
+    if page is None or not calendar.is_free(start, duration, now(), step):
         meeting.status = "scheduled" if meeting.sequence == 0 else "rescheduled"
         session.flush()
         raise SlotTaken()

@@ -56,4 +56,6 @@ class MeetingHeld(MeetingEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class MeetingNoShow(MeetingEvent):
+    """The invitee did not come: a signal a re-booking sequence or workflow can start from."""
+
     name: ClassVar[str] = "meeting.no_show"

@@ -1,6 +1,7 @@
 """After a meeting ends, its host gets a "Log the outcome" task; the quick outcomes are
-held, no-show (``meeting.held`` / ``meeting.no_show``: sales signals for sequences,
-workflows and webhooks) and rescheduled (the meeting moves, which closes the task too).
+held, no-show (``service.set_outcome``: ``meeting.held`` / ``meeting.no_show``, sales
+signals for sequences, workflows and webhooks) and rescheduled (the meeting moves). Any
+of them closes the task, from the worker.
 The task comes from a durable timer at the meeting's end (``meeting-outcome:<meeting>:<end>``),
 moved by a reschedule and removed by a cancel like the reminders."""
 
@@ -13,18 +14,14 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
 from pipewise.crm.service import task_service
 from pipewise.db.base import utcnow
-from pipewise.errors import Conflict
 from pipewise.events import bus
 from pipewise.events.models import ScheduledAction
-from pipewise.meetings.events import MeetingHeld, MeetingNoShow
 from pipewise.meetings.models import ACTIVE_STATUSES, Meeting
 from pipewise.meetings.reminders import cancel_stale
 from pipewise.runs.timers import timer_key
 
 KIND = "meeting.outcome_due"
 PREFIX = "meeting-outcome"
-OUTCOMES = ("held", "no_show")
-EVENTS = {"held": MeetingHeld, "no_show": MeetingNoShow}
 
 
 def outcome_key(meeting: Meeting) -> str:
@@ -82,22 +79,3 @@ def close_tasks(session: Session, meeting_id: uuid.UUID) -> None:
 
 def has_started(meeting: Meeting) -> bool:
     return meeting.start_at <= utcnow()
-
-
-def log(session: Session, meeting: Meeting, outcome: str) -> Meeting:
-    """Held or no-show, for a meeting that has started (the caller checked the actor may
-    write it). Its event is a sales signal; the outcome task is done."""
-    if outcome not in OUTCOMES:
-        raise Conflict("an outcome is held or no_show; to move the meeting, reschedule it")
-    if meeting.status not in ACTIVE_STATUSES:
-        raise Conflict(f"the meeting is already {meeting.status.replace('_', '-')}")
-    if not has_started(meeting):
-        raise Conflict("the meeting has not started yet")
-    meeting.status = outcome
-    session.flush()
-    bus.record(session, EVENTS[outcome](
-        record_id=meeting.id, host_id=meeting.host_id, contact_id=meeting.contact_id, deal_id=meeting.deal_id,
-        page_id=meeting.page_id, start_at=meeting.start_at, end_at=meeting.end_at, title=meeting.title,
-    ))
-    close_tasks(session, meeting.id)
-    return meeting

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor, can_reach_owner, owner_clause
-from pipewise.errors import ErrorCollector, NotFound
-from pipewise.meetings import outcomes
+from pipewise.errors import Conflict, ErrorCollector, NotFound
+from pipewise.events import bus
 from pipewise.meetings.availability import zone
-from pipewise.meetings.models import PAGE_KINDS, STATUSES, Availability, BookingHost, BookingPage, Meeting, MeetingAttendee
+from pipewise.meetings.events import MeetingHeld, MeetingNoShow
+from pipewise.meetings.models import ACTIVE_STATUSES, PAGE_KINDS, STATUSES, Availability, BookingHost, BookingPage, Meeting, MeetingAttendee
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 PAGE_FIELDS = ("slug", "title", "description", "kind", "duration_minutes", "slot_step_minutes", "location", "questions",
@@ -141,4 +142,14 @@ def attendees(session: Session, meeting_id: uuid.UUID) -> list[MeetingAttendee]:
 
 
 def set_outcome(session: Session, meeting_id: uuid.UUID, status: str, *, actor: Actor) -> Meeting:
-    return outcomes.log(session, meeting(session, meeting_id, actor=actor, write=True), status)
+    row = meeting(session, meeting_id, actor=actor, write=True)
+    if status not in ("held", "no_show"):
+        raise Conflict("an outcome is held or no_show")
+    if row.status not in ACTIVE_STATUSES:
+        raise Conflict(f"the meeting is already {row.status}")
+    row.status = status
+    session.flush()
+    event = MeetingHeld if status == "held" else MeetingNoShow
+    bus.record(session, event(record_id=row.id, host_id=row.host_id, contact_id=row.contact_id, deal_id=row.deal_id,
+                              page_id=row.page_id, start_at=row.start_at, end_at=row.end_at, title=row.title))
+    return row

@@ -98,7 +98,8 @@ class PageCalendar:
 
     def free_hosts(self, slot: datetime, now: datetime) -> list[HostLoad]:
         """The hosts free at ``slot`` (all of them for a collective page, or none)."""
-        free = [h for h in self.load if self.calendars[h.user_id].is_free(slot, self.duration, now)]
+        step = timedelta(minutes=max(self.page.slot_step_minutes, 5))
+        free = [h for h in self.load if self.calendars[h.user_id].is_free(slot, self.duration, now, step)]
         if self.page.kind == "collective":
             return free if len(free) == len(self.load) else []
         return free if self.page.kind == "round_robin" else free[:1]

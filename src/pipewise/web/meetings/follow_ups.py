@@ -70,6 +70,6 @@ def outcome_action(meeting_id: uuid.UUID, request: Request, session: DbSession, 
         booking.reschedule(session, meeting, start)
         flash(request, "Meeting moved; the invitee gets the update.")
     else:
-        outcomes.log(session, meeting, outcome)
+        service.set_outcome(session, meeting.id, outcome, actor=me.actor)
         flash(request, "Outcome logged.")
     return redirect("/meetings")
