@@ -105,6 +105,21 @@ class TestFollowingTheMeeting:
         run_worker()
         assert len(_reminder_tasks(session)) == 1
 
+    def test_moving_away_and_back_rearms_the_first_times(self, api, session, factory, clock):
+        rep, booked = _booked(api, session, factory, offsets_minutes=[60])
+        first = _timers(session)
+        token = booked["manage_url"].rsplit("/", 1)[1]
+        away = api.post(f"/book/manage/{token}/reschedule", json={"start": "2027-03-28T13:00:00+02:00"}).json()
+        run_worker()
+        assert _timers(session) != first
+        back = api.post(f"/book/manage/{away['manage_url'].rsplit('/', 1)[1]}/reschedule", json={"start": MEETING})
+        assert back.status_code == 200, back.text
+        run_worker()
+        assert _timers(session) == first
+        clock.set(START - timedelta(minutes=59))
+        run_worker()
+        assert len(_reminder_tasks(session)) == 1
+
     def test_the_invitee_is_reminded_by_email_when_the_host_asks(self, api, session, factory, clock, smtp):
         rep, booked = _booked(api, session, factory, offsets_minutes=[120], remind_invitee=True)
         assert list(_timers(session).values()) == [START - timedelta(hours=2)]

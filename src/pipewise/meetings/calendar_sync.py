@@ -69,7 +69,7 @@ def connect(session: Session, data: dict[str, Any], *, actor: Actor) -> Calendar
     row.username = data["username"].strip()
     if data.get("password"):
         row.password = secrets.encrypt(data["password"])
-    row.last_error = None
+    _cache.status.pop(actor.id, None)
     session.add(row)
     session.flush()
     _cache.forget(actor.id)
@@ -104,12 +104,23 @@ class _Cached:
     read_at: float
 
 
+@dataclass(frozen=True)
+class ReadStatus:
+    """How the last read of a user's calendar went, as this process saw it. Kept in memory:
+    reads happen while slots are listed, where nothing should be written."""
+
+    at: datetime
+    error: str | None
+
+
 class _BusyCache:
-    """The busy times read per user, for ``CACHE_SECONDS``; thread-safe (the API's pool)."""
+    """The busy times read per user, for ``CACHE_SECONDS``, and how the last read went;
+    thread-safe (the API's pool)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: dict[uuid.UUID, _Cached] = {}
+        self.status: dict[uuid.UUID, ReadStatus] = {}
 
     def get(self, user_id: uuid.UUID, url: str, start: datetime, end: datetime) -> list[Interval] | None:
         with self._lock:
@@ -128,12 +139,17 @@ class _BusyCache:
         with self._lock:
             if user_id is None:
                 self._items.clear()
+                self.status.clear()
             else:
                 self._items.pop(user_id, None)
 
 
 _cache = _BusyCache()
 forget_cached_busy_times = _cache.forget
+
+
+def read_status(user_id: uuid.UUID) -> ReadStatus | None:
+    return _cache.status.get(user_id)
 
 
 def _read(row: CalendarConnection, start: datetime, end: datetime) -> list[Interval]:
@@ -161,10 +177,10 @@ def busy_times_of(session: Session, user_ids: list[uuid.UUID], start: datetime, 
             busy = _read(row, window_start, window_end)
         except CalDavError as exc:
             log.warning("reading the calendar of user %s failed: %s", row.user_id, exc)
-            row.last_error = str(exc)[:2000]
+            _cache.status[row.user_id] = ReadStatus(utcnow(), str(exc)[:2000])
             found[row.user_id] = []
             continue
-        row.last_read_at, row.last_error = utcnow(), None
+        _cache.status[row.user_id] = ReadStatus(utcnow(), None)
         _cache.put(row.user_id, _Cached(row.url, window_start, window_end, busy, time.monotonic()))
         found[row.user_id] = [(a, b) for a, b in busy if a < end and b > start]
     return found

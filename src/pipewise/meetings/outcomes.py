@@ -14,10 +14,9 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Task
 from pipewise.crm.service import task_service
 from pipewise.db.base import utcnow
-from pipewise.events import bus
 from pipewise.events.models import ScheduledAction
 from pipewise.meetings.models import ACTIVE_STATUSES, Meeting
-from pipewise.meetings.reminders import cancel_stale
+from pipewise.meetings.reminders import arm, cancel_stale
 from pipewise.runs.timers import timer_key
 
 KIND = "meeting.outcome_due"
@@ -33,7 +32,7 @@ def plan(session: Session, meeting: Meeting) -> str | None:
     key = outcome_key(meeting) if meeting.status in ACTIVE_STATUSES else None
     cancel_stale(session, PREFIX, meeting.id, {key} if key else set())
     if key is not None:
-        bus.schedule(session, key=key, kind=KIND, run_at=meeting.end_at, payload={"meeting_id": str(meeting.id)})
+        arm(session, key, KIND, meeting.end_at, {"meeting_id": str(meeting.id)})
     return key
 
 

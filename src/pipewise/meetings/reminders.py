@@ -78,6 +78,17 @@ def cancel_stale(session: Session, prefix: str, meeting_id: uuid.UUID, keep: set
     )
 
 
+def arm(session: Session, key: str, kind: str, run_at: datetime, payload: dict[str, Any]) -> None:
+    """Schedule the timer ``key``; one cancelled before (the meeting moved away and back to
+    this time) is pending again."""
+    bus.schedule(session, key=key, kind=kind, run_at=run_at, payload=payload)
+    session.execute(
+        update(ScheduledAction).where(ScheduledAction.key == key, ScheduledAction.status == "cancelled")
+        .values(status="pending", run_at=run_at, finished_at=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def plan(session: Session, meeting: Meeting) -> list[str]:
     """Make the meeting's reminder timers match it now; the keys of those it keeps."""
     keep: dict[str, datetime] = {}
@@ -90,8 +101,7 @@ def plan(session: Session, meeting: Meeting) -> list[str]:
     cancel_stale(session, PREFIX, meeting.id, set(keep))
     for key, run_at in keep.items():
         minutes = int(key.split(":")[2])
-        bus.schedule(session, key=key, kind=KIND, run_at=run_at,
-                     payload={"meeting_id": str(meeting.id), "minutes": minutes, "start": meeting.start_at.isoformat()})
+        arm(session, key, KIND, run_at, {"meeting_id": str(meeting.id), "minutes": minutes, "start": meeting.start_at.isoformat()})
     return list(keep)
 
 

@@ -1,10 +1,9 @@
 """A user's connected calendar (CalDAV) and their reminder settings."""
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, Timestamps
@@ -22,8 +21,6 @@ class CalendarConnection(Timestamps, Base):
     url: Mapped[str] = mapped_column(String(1000))
     username: Mapped[str] = mapped_column(String(200))
     password: Mapped[str | None] = mapped_column(String(500))
-    last_read_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ReminderSettings(Timestamps, Base):

@@ -23,8 +23,8 @@ class CalendarConnection(OutputModel):
     connected: bool
     url: str | None = None
     username: str | None = None
-    last_read_at: datetime | None = None
-    last_error: str | None = None
+    last_read_at: datetime | None = Field(None, description="when this server last read the calendar's busy times")
+    last_error: str | None = Field(None, description="why that read failed, if it did")
 
 
 class ReminderSettingsIn(InputModel):
@@ -40,7 +40,9 @@ class ReminderSettings(OutputModel):
 def _connection_out(row: Any) -> CalendarConnection:
     if row is None:
         return CalendarConnection(connected=False)
-    return CalendarConnection(connected=True, url=row.url, username=row.username, last_read_at=row.last_read_at, last_error=row.last_error)
+    status = calendar_sync.read_status(row.user_id)
+    return CalendarConnection(connected=True, url=row.url, username=row.username,
+                              last_read_at=status.at if status else None, last_error=status.error if status else None)
 
 
 @router.get("/calendar-connection", response_model=CalendarConnection, summary="Your connected calendar")

@@ -17,7 +17,7 @@ router = web_router()
 def calendar_page(request: Request, session: DbSession, me: CurrentUser) -> Response:
     settings = reminders.settings_of(session, me.user.id)
     return render(request, "meetings/calendar_sync.html", {
-        "connection": calendar_sync.connection_of(session, me.user.id),
+        "connection": calendar_sync.connection_of(session, me.user.id), "status": calendar_sync.read_status(me.user.id),
         "offsets": ", ".join(str(m) for m in settings.offsets_minutes), "remind_invitee": settings.remind_invitee,
     })
 

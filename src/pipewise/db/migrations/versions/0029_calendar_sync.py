@@ -26,8 +26,6 @@ def upgrade() -> None:
     sa.Column('url', sa.String(length=1000), nullable=False),
     sa.Column('username', sa.String(length=200), nullable=False),
     sa.Column('password', sa.String(length=500), nullable=True),
-    sa.Column('last_read_at', pipewise.db.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', pipewise.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', pipewise.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_calendar_connection_user_id_user'), ondelete='CASCADE'),
