@@ -207,3 +207,26 @@ class TestConnection:
         response = api.put("/api/v1/calendar-connection", json={"url": "", "username": ""}, headers=factory.headers(rep))
         assert response.status_code == 422
         assert {"url", "username", "password"} <= {e["field"] for e in response.json()["errors"]}
+
+
+class TestWebPage:
+    def test_connect_and_set_reminders_from_the_page(self, api, web, session, factory, calendar):
+        rep = factory.user()
+        session.commit()
+        web.login(rep)
+        assert "App password" in web.get("/meetings/calendar").text
+        bad = web.post("/meetings/calendar", {"action": "connect", "url": "http://169.254.169.254/", "username": "rep",
+                                              "password": "x"}, follow_redirects=False)
+        assert bad.status_code in (400, 422) and "link-local" in bad.text
+        done = web.post("/meetings/calendar", {"action": "connect", "url": calendar.calendar_url, "username": "rep",
+                                               "password": caldav_server.PASSWORD}, follow_redirects=False)
+        assert done.status_code == 303
+        page = web.get("/meetings/calendar").text
+        assert calendar.calendar_url in page and caldav_server.PASSWORD not in page
+        saved = web.post("/meetings/calendar", {"action": "reminders", "offsets_minutes": "60, 1440", "remind_invitee": "on"},
+                         follow_redirects=False)
+        assert saved.status_code == 303
+        assert api.get("/api/v1/meeting-reminders", headers=factory.headers(rep)).json() == {
+            "offsets_minutes": [1440, 60], "remind_invitee": True}
+        wrong = web.post("/meetings/calendar", {"action": "reminders", "offsets_minutes": "soon"}, follow_redirects=False)
+        assert wrong.status_code in (400, 422) and "minutes before the start" in wrong.text

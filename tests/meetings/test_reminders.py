@@ -180,11 +180,14 @@ class TestWorkerKilled:
         from pipewise.db.session import get_sessionmaker
 
         holder = get_sessionmaker()()
-        action = holder.scalars(select(ScheduledAction).where(ScheduledAction.key == key).with_for_update()).one()
-        reminders.run_reminder(holder, action)
-        holder.flush()
-        assert runner.Worker(name="other").run_due_actions_once() == 0
-        holder.rollback()  # the holder dies before committing
-        holder.close()
+        try:
+            action = holder.scalars(select(ScheduledAction).where(ScheduledAction.key == key).with_for_update()).one()
+            reminders.run_reminder(holder, action)
+            holder.flush()
+            runner.Worker(name="other").run_due_actions_once()  # skips the claimed reminder
+            assert key in _timers(session) and _reminder_tasks(session) == []
+        finally:
+            holder.rollback()  # the holder dies before committing
+            holder.close()
         run_worker()
         assert len(_reminder_tasks(session)) == 1
