@@ -22,6 +22,8 @@ def phone(browser, live_server):  # type: ignore[no-untyped-def]
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A script or style the content security policy blocks shows up as a console error.
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     yield page, errors
     context.close()
 

@@ -156,3 +156,20 @@ class TestBadInput:
         assert api.get("/book/intro/slots", params={"tz": "Mars/Base"}).status_code == 422
         session.commit()
         assert session.scalar(select(Meeting)) is None
+
+    def test_a_reschedule_needs_a_known_zone_and_a_free_offered_time(self, api, session, factory):
+        rep = factory.user()
+        session.commit()
+        set_hours(api, factory.headers(rep))
+        make_page(api, factory.headers(rep))
+        first = book(api, "intro", first_slot(api, "intro")).json()
+        other = slot_on_another_day(api, "intro", first["start"])
+        second = book(api, "intro", other, email="bob@example.com").json()
+        token = first["manage_url"].rsplit("/", 1)[1]
+        assert api.post(f"/book/manage/{token}/reschedule", json={"start": other, "timezone": "Mars/Base"}).status_code == 422
+        taken = api.post(f"/book/manage/{token}/reschedule", json={"start": second["start"]})
+        assert taken.status_code == 409 and "just taken" in taken.json()["detail"]
+        off_grid = (utc(other) + timedelta(minutes=7)).isoformat()
+        assert api.post(f"/book/manage/{token}/reschedule", json={"start": off_grid}).status_code == 409
+        same = api.post(f"/book/manage/{token}/reschedule", json={"start": first["start"]})
+        assert same.status_code == 200  # its own time is not in its way

@@ -10,6 +10,7 @@ from pipewise.auth.models import User
 from pipewise.automation.service import workflow_service
 from pipewise.leads.models import LeadImport
 from pipewise.mail.transport import outbox_dir
+from pipewise.meetings import service as meeting_service
 from pipewise.sequences.models import SequenceStep
 from pipewise.sequences.service import sequence_service
 
@@ -53,6 +54,7 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
     session.flush()
     step = session.scalars(select(SequenceStep).where(SequenceStep.sequence_id == sequence.id)).one()
     workflow = workflow_service.create(session, name="Call CEOs", definition=WORKFLOW, actor=actor)
+    booking_page = meeting_service.create_page(session, {"slug": "intro-call", "title": "Intro call"}, actor=actor)
     job = LeadImport(filename="leads.csv", status="done", actor_id=admin.id)
     session.add(job)
     session.commit()
@@ -70,5 +72,6 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
         f"/sequences/{sequence.id}/steps/{step.id}/edit", "/sequence-enrollments",
         f"/sequence-enroll?contact_id={contact.id}", "/today",
         "/mail/mailbox", "/mail/outbox", f"/mail/outbox/{OUTBOX_NAME}", "/mail/suppressions",
+        "/meetings", f"/meetings/pages/{booking_page.id}",
     ]
     return Site(admin=admin, pages=pages)

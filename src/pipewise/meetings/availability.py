@@ -115,10 +115,13 @@ def busy_times(session: Session, user_id: uuid.UUID, start: datetime, end: datet
     return busy_times_of(session, [user_id], start, end)[user_id]
 
 
-def busy_times_of(session: Session, user_ids: list[uuid.UUID], start: datetime, end: datetime) -> dict[uuid.UUID, list[Interval]]:
-    """``busy_times`` for several users in one query, sorted by start."""
+def busy_times_of(
+    session: Session, user_ids: list[uuid.UUID], start: datetime, end: datetime, *, exclude: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[Interval]]:
+    """``busy_times`` for several users, sorted by start; ``exclude`` leaves one meeting
+    out (the one being moved)."""
     # Two indexed reads (hosted, attended) rather than one OR, which no index serves.
-    live = (Meeting.status.in_(ACTIVE_STATUSES), Meeting.start_at < end, Meeting.end_at > start)
+    live = (Meeting.status.in_(ACTIVE_STATUSES), Meeting.start_at < end, Meeting.end_at > start, Meeting.id != exclude)
     columns = (Meeting.host_id, Meeting.start_at, Meeting.end_at, Meeting.id)
     rows = list(session.execute(select(*columns).where(Meeting.host_id.in_(user_ids), *live)))
     attending = select(MeetingAttendee.meeting_id).where(MeetingAttendee.user_id.in_(user_ids))
@@ -198,8 +201,10 @@ class Calendar:
         return found
 
 
-def calendars(session: Session, user_ids: list[uuid.UUID], start: datetime, end: datetime) -> dict[uuid.UUID, Calendar]:
+def calendars(
+    session: Session, user_ids: list[uuid.UUID], start: datetime, end: datetime, *, exclude: uuid.UUID | None = None
+) -> dict[uuid.UUID, Calendar]:
     """Each user's calendar over [start, end), widened by a day for buffers and daily counts."""
     rules = rules_for(session, user_ids)
-    busy = busy_times_of(session, user_ids, start - timedelta(days=1), end + timedelta(days=1))
+    busy = busy_times_of(session, user_ids, start - timedelta(days=1), end + timedelta(days=1), exclude=exclude)
     return {user_id: Calendar.build(rules[user_id], busy[user_id]) for user_id in user_ids}

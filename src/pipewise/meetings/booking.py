@@ -19,7 +19,7 @@ from pipewise.crm.models import Activity, Contact
 from pipewise.crm.service import activity_service, contact_service, task_service
 from pipewise.db.base import uuid7
 from pipewise.deals.models import Deal, DealContact, Stage
-from pipewise.errors import Conflict, ErrorCollector, NotFound, PipewiseError
+from pipewise.errors import Conflict, ErrorCollector, NotFound, PipewiseError, ValidationFailed
 from pipewise.events import bus
 from pipewise.meetings import invites
 from pipewise.meetings.availability import calendars, zone
@@ -239,27 +239,30 @@ def by_token(session: Session, meeting_id: uuid.UUID, nonce: str) -> Meeting:
 
 
 def reschedule(session: Session, meeting: Meeting, start: datetime, *, timezone: str | None = None) -> Meeting:
-    """Move the meeting to ``start`` with the same host (same UID, next SEQUENCE)."""
+    """Move the meeting to another start time its page offers, with the same hosts (same
+    UID, next SEQUENCE, a new nonce so the old link dies)."""
     if meeting.status not in ACTIVE_STATUSES:
         raise Conflict(f"the meeting is {meeting.status}")
+    if timezone is not None and zone(timezone).key != timezone:
+        raise ValidationFailed.on("timezone", "is not a known time zone")
+    page = page_of(session, meeting)
+    if page is None:
+        raise Conflict("the meeting's booking page is gone; book a new meeting instead")
     start = start.astimezone(UTC).replace(second=0, microsecond=0)
-    page = session.get(BookingPage, meeting.page_id) if meeting.page_id else None
     duration = meeting.end_at - meeting.start_at
-    _lock_hosts(session, [meeting.host_id])
-    previous = meeting.start_at
-    meeting.status = "cancelled"  # out of its own way while the new time is checked
-    session.flush()
-    calendar = calendars(session, [meeting.host_id], start - timedelta(days=1), start + duration + timedelta(days=1))[meeting.host_id]
-    step = timedelta(minutes=max(page.slot_step_minutes, 5)) if page else None
-    if page is None or not calendar.is_free(start, duration, now(), step):
-        meeting.status = "scheduled" if meeting.sequence == 0 else "rescheduled"
-        session.flush()
+    hosts = [meeting.host_id, *session.scalars(
+        select(MeetingAttendee.user_id).where(MeetingAttendee.meeting_id == meeting.id, MeetingAttendee.user_id.is_not(None))
+    )]
+    _lock_hosts(session, hosts)
+    busy = calendars(session, hosts, start, start + duration, exclude=meeting.id)
+    step = timedelta(minutes=max(page.slot_step_minutes, 5))
+    if not all(calendar.is_free(start, duration, now(), step) for calendar in busy.values()):
         raise SlotTaken()
+    previous = meeting.start_at
     meeting.start_at, meeting.end_at, meeting.status = start, start + duration, "rescheduled"
     meeting.sequence += 1
     meeting.nonce = secrets.token_hex(8)
-    if timezone:
-        meeting.timezone = timezone
+    meeting.timezone = timezone or meeting.timezone
     try:
         with session.begin_nested():
             session.flush()
