@@ -14,7 +14,6 @@ from sqlalchemy import select
 from pipewise.crm.models import Task
 from pipewise.events.models import ScheduledAction
 from pipewise.meetings import reminders
-from pipewise.meetings.models import Meeting
 from pipewise.mail import clock as mail_clock
 from pipewise.worker import runner
 from tests.conftest import IS_POSTGRES
