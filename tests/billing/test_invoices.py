@@ -9,14 +9,19 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
+from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.automation.models import Enrollment as WorkflowEnrollment
+from pipewise.automation.service import workflow_service
 from pipewise.billing.invoices import OVERDUE_ACTION
 from pipewise.billing.models import Invoice
+from pipewise.errors import ValidationFailed
 from pipewise.events.models import OutboxEvent, ScheduledAction
 from pipewise.worker.runner import Worker
 from tests.billing import builders
 from tests.billing.support import fresh
 
 YEAR = date.today().year
+STEPS = [{"id": "call", "type": "create_task", "title": "Follow up"}]
 
 
 @pytest.fixture
@@ -123,6 +128,11 @@ class TestPaymentsAndCreditNotes:
 
 class TestOverdue:
     def test_the_daily_check_announces_each_overdue_invoice_once(self, session, co, api, delivered_order):
+        dunning = workflow_service.create(session, name="Dunning", actor=SYSTEM_ACTOR, definition={
+            "trigger": {"type": "billing_event", "event": "invoice_overdue"},
+            "steps": [{"id": "call", "type": "create_task", "title": "Call about the overdue invoice"}]})
+        workflow_service.activate(session, dunning.id, actor=SYSTEM_ACTOR)
+        session.commit()
         invoice = _post(api, co, _draft(api, co, delivered_order)).json()
         fresh(session)
         [timer] = session.scalars(select(ScheduledAction).where(ScheduledAction.kind == OVERDUE_ACTION)).all()
@@ -143,6 +153,17 @@ class TestOverdue:
             (uuid.UUID(invoice["id"]), "35.70")]
         listed = api.get("/api/v1/invoices", params={"status": "overdue"}, headers=co.headers["east_rep"]).json()
         assert [(i["id"], i["overdue"]) for i in listed] == [(invoice["id"], True)]
+        enrolled = session.scalars(select(WorkflowEnrollment).where(WorkflowEnrollment.workflow_id == dunning.id)).all()
+        assert [(e.record_type, e.record_id) for e in enrolled] == [("deal", uuid.UUID(invoice["deal_id"]))]
+
+    def test_a_stock_trigger_enrolls_the_task_and_a_mismatched_record_type_is_refused(self, session):
+        with pytest.raises(ValidationFailed) as refused:
+            workflow_service.create(session, name="Odd", actor=SYSTEM_ACTOR, definition={
+                "trigger": {"type": "billing_event", "event": "invoice_paid", "record_type": "contact"}, "steps": STEPS})
+        assert "enrolls a deal" in str(refused.value)
+        restock = workflow_service.create(session, name="Restock", actor=SYSTEM_ACTOR, definition={
+            "trigger": {"type": "billing_event", "event": "stock_low"}, "steps": STEPS})
+        assert restock.record_type == "task"
 
 
 class TestVisibility:

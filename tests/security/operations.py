@@ -434,8 +434,20 @@ MEETING_OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/book/manage/{token}/cancel"): Op(target="meeting_link", owners=USERS, body=lambda c: js({})),
 }
 
+# A caller's own calendar connection and reminder settings: no record of anyone else's is
+# named, so every signed-in caller may; disconnecting when nothing is connected is a 404.
+CALENDAR_OPERATIONS: dict[tuple[str, str], Op] = {
+    ("GET", "/api/v1/calendar-connection"): Op(),
+    ("PUT", "/api/v1/calendar-connection"): Op(body=lambda c: js({"url": "https://caldav.example.com/dav/work/",
+                                                                  "username": "rep", "password": "app-password"})),
+    ("DELETE", "/api/v1/calendar-connection"): Op(ok=(204, 404), why="no calendar is connected"),
+    ("GET", "/api/v1/meeting-reminders"): Op(),
+    ("PUT", "/api/v1/meeting-reminders"): Op(body=lambda c: js({"offsets_minutes": [1440, 60], "remind_invitee": True})),
+}
+
 OPERATIONS: dict[tuple[str, str], Op] = {**crud_operations(), **OTHER_OPERATIONS}
 OPERATIONS.update(MEETING_OPERATIONS)
+OPERATIONS.update(CALENDAR_OPERATIONS)
 
 
 def api_operations(app: Any) -> list[tuple[str, str]]:

@@ -161,6 +161,7 @@ WEB_TARGETS = {  # a page's path parameter -> kind of record it names
     "page_id": "booking_page",
     "slug": "public_booking_page",
     "token": "meeting_link",
+    "meeting_id": "meeting",
 }
 LOOKUP_KINDS = ("account", "contact")  # pickers' look-ups of owned records
 WEB_PREFIX_KINDS = {"/accounts": "account", "/contacts": "contact", "/leads": "lead", "/deals": "deal",

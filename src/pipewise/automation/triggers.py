@@ -253,6 +253,45 @@ class QuoteEvent(TriggerBase):
         return f"a quote on a {self.record_type} is {self.event}"
 
 
+class BillingEvent(TriggerBase):
+    """Orders, invoices and stock as signals: an order confirmed, delivered or cancelled
+    and an invoice posted, paid or overdue enroll their deal; stock running low enrolls the
+    task it made for whoever keeps the stock."""
+
+    type: Literal["billing_event"]
+    record_type: str = "deal"
+    event: Literal["order_confirmed", "order_delivered", "order_cancelled", "invoice_posted", "invoice_paid",
+                   "invoice_overdue", "stock_low"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stock_enrolls_its_task(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("event") == "stock_low" and "record_type" not in value:
+            return {**value, "record_type": "task"}
+        return value
+
+    @model_validator(mode="after")
+    def _enrolls_what_the_event_names(self) -> "BillingEvent":
+        wanted = "task" if self.event == "stock_low" else "deal"
+        if self.record_type != wanted:
+            raise ValueError(f"billing {self.event} enrolls a {wanted}, not a {self.record_type}")
+        return self
+
+    def event_name(self) -> str:
+        return f"billing.{self.event}"
+
+    def match(self, session: Session, event: Event) -> Hit | None:
+        data = _data(event)
+        record_id = data.get(f"{self.record_type}_id")
+        if not record_id:
+            return None
+        what = data.get("number") or data.get("sku") or ""
+        return Hit(uuid.UUID(str(record_id)), f"{self.event.replace('_', ' ')} {what}".strip())
+
+    def describe(self) -> str:
+        return "stock of a product runs low" if self.event == "stock_low" else f"billing: {self.event.replace('_', ' ')}"
+
+
 class TaskCompleted(TriggerBase):
     """Enrolls the task itself (record_type task) or the record it is about."""
 
@@ -275,6 +314,32 @@ class TaskCompleted(TriggerBase):
 
     def describe(self) -> str:
         return "a task is completed" + ("" if self.record_type == "task" else f" on a {self.record_type}")
+
+
+class MeetingHappened(TriggerBase):
+    """A meeting fact (``meeting.booked`` … ``meeting.no_show``); enrolls its contact or deal.
+    A no-show can start a re-booking sequence this way."""
+
+    type: Literal["meeting_event"]
+    event: Literal["booked", "rescheduled", "cancelled", "held", "no_show"]
+
+    @model_validator(mode="after")
+    def _linked(self) -> "MeetingHappened":
+        if self.record_type not in ("contact", "deal"):
+            raise ValueError("meeting triggers enroll the meeting's contact or deal")
+        return self
+
+    def event_name(self) -> str:
+        return f"meeting.{self.event}"
+
+    def match(self, session: Session, event: Event) -> Hit | None:
+        linked = _data(event).get(f"{self.record_type}_id")
+        if not linked:
+            return None
+        return Hit(uuid.UUID(str(linked)), f"meeting {self.event.replace('_', '-')}: {_data(event).get('title', '')}")
+
+    def describe(self) -> str:
+        return f"a meeting with a {self.record_type} is {self.event.replace('_', '-')}"
 
 
 # -- time-based triggers --------------------------------------------------------------
@@ -445,7 +510,9 @@ Trigger = Annotated[
     | ActivityLogged
     | EmailEvent
     | QuoteEvent
+    | BillingEvent
     | TaskCompleted
+    | MeetingHappened
     | TaskOverdue
     | NoActivity
     | NoReply
@@ -458,7 +525,8 @@ Trigger = Annotated[
 
 TRIGGER_TYPES = (
     "record_created record_updated record_deleted field_changed stage_changed score_crossed activity_logged "
-    "email_event quote_event task_completed task_overdue no_activity no_reply date_relative schedule manual"
+    "email_event quote_event billing_event meeting_event task_completed task_overdue no_activity no_reply date_relative "
+    "schedule manual"
 ).split()
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.assignment.models import RoutingPolicy
+from pipewise.meetings import calendar_sync
 from pipewise.meetings.models import ACTIVE_STATUSES, Availability, Meeting, MeetingAttendee
 
 Interval = tuple[datetime, datetime]
@@ -138,6 +139,8 @@ def busy_times_of(
     for row in rows:
         for user_id in {row.host_id, *co_hosts[row.id]} & busy.keys():
             busy[user_id].append((row.start_at, row.end_at))
+    for user_id, intervals in calendar_sync.busy_times_of(session, user_ids, start, end).items():
+        busy[user_id].extend(intervals)
     for intervals in busy.values():
         intervals.sort()
     return busy

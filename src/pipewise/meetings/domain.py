@@ -2,6 +2,7 @@
 pages and the web pages are named here."""
 
 from pipewise.kernel import Kernel
+from pipewise.meetings import handlers, sync_models  # noqa: F401 - sync_models: the calendar and reminder tables
 from pipewise.meetings import models  # noqa: F401 - the tables
 
 
@@ -12,3 +13,6 @@ def register(kernel: Kernel) -> None:
     kernel.web("pipewise.web.meetings.pages:router")
     kernel.web("pipewise.web.meetings.public:router")
     kernel.cli("meetings", "pipewise.cli.meetings:meetings_app")
+    kernel.handlers(handlers.TABLE)
+    kernel.api("pipewise.api.v1.calendar_connections:router")
+    kernel.web("pipewise.web.meetings.follow_ups:router")

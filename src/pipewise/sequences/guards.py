@@ -25,6 +25,7 @@ from pipewise.mail.caps import CAP_PERIOD, automated_since, sender_clause
 from pipewise.mail.mailboxes import mailbox_of
 from pipewise.mail.models import EmailMessage, Mailbox
 from pipewise.mail.suppression import refusal
+from pipewise.meetings.models import Meeting
 from pipewise.quotes.models import Quote, QuoteResponse
 from pipewise.runs.verdicts import Verdict
 from pipewise.sequences.calendar import SendWindow, add_delay, zone_of
@@ -74,10 +75,13 @@ class Situation:
         return list(
             self.session.execute(
                 select(Activity.type, Activity.direction, Activity.subject, Activity.owner_id, Activity.created_at, Activity.occurred_at)
+                # A booked meeting that was cancelled or missed (no-show) is no signal.
+                .outerjoin(Meeting, Meeting.activity_id == Activity.id)
                 .where(
                     Activity.contact_id == self.enrollment.contact_id,
                     or_(Activity.created_at >= since, Activity.occurred_at >= since),
                     or_(Activity.type == "meeting", Activity.type.in_(("email", "call")) & Activity.automated.is_(False)),
+                    or_(Meeting.status.is_(None), Meeting.status.not_in(("cancelled", "no_show"))),
                 )
                 .order_by(Activity.created_at.desc())
             )
