@@ -1,12 +1,12 @@
 """Automation tables: workflows and their immutable versions, enrollments, the decisions
 the engine explains, the external effects it has attempted, manual overrides, and the
-small pieces of state steps need (tags, in-app notifications, round-robin positions)."""
+small pieces of state steps need (tags, round-robin positions)."""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Contact
 from pipewise.db.base import utcnow
 from pipewise.errors import ErrorCollector
