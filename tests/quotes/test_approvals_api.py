@@ -49,6 +49,10 @@ class TestRequest:
         assert "quote.approval_requested" in names
         timeline = company.call("east_rep", "GET", f"/deals/{quote['deal_id']}/timeline").json()
         assert any(e["title"] == f"Discount approval requested on {quote['number']}" for e in timeline)
+        inbox = company.call("east_manager", "GET", "/notifications", params={"unread": "true"}).json()["items"]
+        assert [(n["kind"], n["link"]) for n in inbox if n["kind"] == "approval_requested"] == [
+            ("approval_requested", "/quote-approvals")]
+        assert company.call("east_rep", "GET", "/notifications").json()["items"] == []
 
     def test_a_manager_has_a_higher_limit(self, company: Company) -> None:
         deal_owner = "east_rep"

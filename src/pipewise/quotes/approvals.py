@@ -26,6 +26,7 @@ from pipewise.crm.service import task_service
 from pipewise.db.base import utcnow
 from pipewise.errors import Conflict, NotFound, PermissionDenied
 from pipewise.events import bus
+from pipewise.notifications.service import notify
 from pipewise.quotes.events import QuoteApprovalDecided, QuoteApprovalRequested
 from pipewise.quotes.models import Quote, QuoteApproval
 from pipewise.quotes.settings import company_settings
@@ -78,6 +79,10 @@ class ApprovalService:
             contact_id=quote.contact_id, account_id=quote.account_id, approval_id=approval.id,
             discount_percent=discount, threshold_percent=limit, approver_id=approver_id,
         ))
+        for user_id in self._deciders(session, approver_id):
+            notify(session, user_id, "approval_requested", f"A discount on {quote.number} waits for your approval",
+                   body=f"{quote.title}: {approval.reason}.", link="/quote-approvals", record_type="quote",
+                   record_id=quote.id, key=f"approval_requested:{approval.id}:{user_id}")
         due = datetime.combine(utcnow().date(), time(23, 59), tzinfo=UTC)
         task_service.create(session, actor=SYSTEM_ACTOR, data={
             "title": _task_title(quote), "owner_id": approver_id, "due_at": due, "priority": "high",
@@ -85,6 +90,13 @@ class ApprovalService:
             "notes": f"{quote.title}: {approval.reason}. Approve or reject it in the approval queue (/quote-approvals).",
         })
         return "pending_approval"
+
+    @staticmethod
+    def _deciders(session: Session, approver_id: uuid.UUID | None) -> list[uuid.UUID]:
+        """Who is told: the team's manager, or, when the requester has none, the admins."""
+        if approver_id is not None:
+            return [approver_id]
+        return list(session.scalars(select(User.id).where(User.role == "admin", User.is_active.is_(True))))
 
     def _approver_for(self, session: Session, requester: uuid.UUID | None) -> uuid.UUID | None:
         if requester is None:
