@@ -30,7 +30,7 @@ def phone(browser, live_server):  # type: ignore[no-untyped-def]
 
 def test_book_in_another_zone_then_reschedule_from_the_link(phone, session, factory):  # type: ignore[no-untyped-def]
     page, errors = phone
-    rep = factory.user()
+    rep = factory.user(password="correct-horse")
     actor = factory.actor(rep)
     service.save_availability(session, {"timezone": "Europe/Berlin", "min_notice_minutes": 0,
                                         "weekly_hours": {str(d): [["09:00", "17:00"]] for d in range(7)}}, actor=actor)
@@ -68,4 +68,18 @@ def test_book_in_another_zone_then_reschedule_from_the_link(phone, session, fact
     session.commit()
     session.refresh(meeting)
     assert meeting.start_at == datetime.fromisoformat(new_start) and meeting.sequence == 1 and meeting.status == "rescheduled"
+
+    # The host sees both in their inbox: the bell counts them, the list names them.
+    page.goto("/login")
+    page.fill("#email", rep.email)
+    page.fill("#password", "correct-horse")
+    page.click("button[type=submit]")
+    bell = page.locator("[data-bell]:visible")
+    expect(bell.locator("[data-bell-count]")).to_have_text("2")
+    bell.click()
+    items = page.locator("#inbox .inbox-item.unread")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("Meeting rescheduled: Intro call")
+    expect(items.last).to_contain_text("Meeting booked: Intro call")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert errors == []
