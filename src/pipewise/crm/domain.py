@@ -48,4 +48,6 @@ def register(kernel: Kernel) -> None:
     kernel.timeline_source(timeline.tasks)
     kernel.handlers(handlers.TABLE)
     kernel.api("pipewise.api.v1.tasks:router")
+    kernel.cli("tasks", "pipewise.cli.tasks:tasks_app")
+    kernel.cli("inbox", "pipewise.cli.tasks:inbox_app")
     kernel.web("pipewise.web.calendar.pages:router")
