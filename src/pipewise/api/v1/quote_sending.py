@@ -59,16 +59,7 @@ class BuyerAnswer(OutputModel):
     answered_at: datetime
 
 
-class QuoteAcceptance(OutputModel):
-    id: uuid.UUID
-    number: str
-    revision: int
-    status: str
-    sent_at: datetime | None
-    valid_until: date | None
-    gross_total: Decimal
-    currency: str
-    pdf_sha256: str | None
+class QuoteAcceptance(QuoteSent):
     accept_url: str | None = Field(description="the buyer's link, while it works")
     link_expires_at: datetime | None
     first_viewed_at: datetime | None

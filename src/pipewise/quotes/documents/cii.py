@@ -19,7 +19,7 @@ from pipewise.quotes.documents.einvoice import (
     tax_categories,
 )
 from pipewise.quotes.documents.model import Document, DocumentLine, Party
-from pipewise.quotes.documents.ubl import DISCOUNT_REASON, SEPA_CREDIT_TRANSFER
+from pipewise.quotes.documents.ubl import DISCOUNT_REASON, SEPA_CREDIT_TRANSFER, XmlWriter
 
 EN16931 = "urn:cen.eu:en16931:2017"
 NS = {
@@ -30,20 +30,8 @@ NS = {
 }
 
 
-class _Writer:
-    def __init__(self, document: Document) -> None:
-        self.document = document
-
-    def element(self, parent: etree._Element, name: str, text: str | None = None, **attributes: str) -> etree._Element:
-        prefix, local = name.split(":")
-        node = etree.SubElement(parent, f"{{{NS[prefix]}}}{local}", attributes)
-        if text is not None:
-            node.text = text
-        return node
-
-    def optional(self, parent: etree._Element, name: str, text: str | None) -> None:
-        if text:
-            self.element(parent, name, text)
+class _Writer(XmlWriter):
+    namespaces = NS
 
     def amount(self, parent: etree._Element, name: str, value: Decimal, *, currency: bool = False) -> None:
         attributes = {"currencyID": self.document.currency} if currency else {}

@@ -28,20 +28,30 @@ SEPA_CREDIT_TRANSFER = "58"
 DISCOUNT_REASON = "95"  # UNCL 5189: discount
 
 
-class _Writer:
+class XmlWriter:
+    """Writes elements by prefixed name (``cbc:ID``) in the namespaces of one syntax; the
+    UBL and CII writers share it. Empty values are left out: Peppol forbids empty elements
+    (PEPPOL-EN16931-R008)."""
+
+    namespaces: dict[str, str] = {}
+
     def __init__(self, document: Document) -> None:
         self.document = document
 
     def element(self, parent: etree._Element, name: str, text: str | None = None, **attributes: str) -> etree._Element:
         prefix, local = name.split(":")
-        node = etree.SubElement(parent, f"{{{CAC if prefix == 'cac' else CBC}}}{local}", attributes)
+        node = etree.SubElement(parent, f"{{{self.namespaces[prefix]}}}{local}", attributes)
         if text is not None:
             node.text = text
         return node
 
     def optional(self, parent: etree._Element, name: str, text: str | None) -> None:
-        if text:  # Peppol forbids empty elements (PEPPOL-EN16931-R008)
+        if text:
             self.element(parent, name, text)
+
+
+class _Writer(XmlWriter):
+    namespaces = {"cac": CAC, "cbc": CBC}
 
     def amount(self, parent: etree._Element, name: str, value) -> None:  # type: ignore[no-untyped-def]
         self.element(parent, name, amount_text(value, self.document), currencyID=self.document.currency)
