@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from pipewise.billing.models import Order, StockLevel, StockMove
 from pipewise.crm.models import Task
 from pipewise.events import bus
+from pipewise.events.models import OutboxEvent
 from pipewise.quotes.events import QuoteAccepted
 from pipewise.worker.runner import Worker
 from tests.billing import builders
@@ -48,6 +49,10 @@ class TestOrderFromAcceptedQuote:
             Decimal("22.52"), Decimal("4.95"), Decimal("27.47"))
         assert order["number"].startswith("SO-")
         assert (_level(session, widget).reserved, _level(session, extra)) == (4, None)
+        # made and confirmed with the rights of the quote's owner, not the system's
+        actors = dict(session.execute(select(OutboxEvent.name, OutboxEvent.actor_id)
+                                      .where(OutboxEvent.name.in_(("billing.order_created", "billing.order_confirmed")))).all())
+        assert actors == {"billing.order_created": quote.owner_id, "billing.order_confirmed": quote.owner_id}
 
     def test_short_stock_leaves_a_draft_and_tells_the_deal_owner(self, session, co, api):
         deal = co.deal()

@@ -167,8 +167,9 @@ def _check_answer(answer: Answer, *, accepting: bool) -> None:
     errors.raise_if_any()
 
 
-def _owner_actor(session: Session, owner_id: uuid.UUID | None) -> Actor:
-    """The deal moves with its quote owner's rights (an inactive or missing owner: the system)."""
+def owner_actor(session: Session, owner_id: uuid.UUID | None) -> Actor:
+    """What follows a buyer's answer (the deal's move, the order) acts with the quote owner's
+    rights (an inactive or missing owner: the system)."""
     owner = session.get(User, owner_id) if owner_id else None
     return Actor.for_user(session, owner) if owner is not None and owner.is_active else SYSTEM_ACTOR
 
@@ -181,7 +182,7 @@ def move_deal(session: Session, quote: Quote) -> str | None:
         return None
     try:
         with session.begin_nested():
-            deal_service.move_to_stage(session, deal.id, stage_id, actor=_owner_actor(session, quote.owner_id))
+            deal_service.move_to_stage(session, deal.id, stage_id, actor=owner_actor(session, quote.owner_id))
     except PipewiseError as exc:
         return exc.detail
     return None
