@@ -11,6 +11,7 @@ its other effects are made once per idempotency key."""
 
 import dataclasses
 import fnmatch
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pipewise.db.session import dialect_insert, insert_later
-from pipewise.db.unit_of_work import existing_unit_of_work
+from pipewise.db.unit_of_work import existing_unit_of_work, unit_of_work
 from pipewise.events.base import DomainEvent, RecordEvent, names_of
 from pipewise.events.models import OutboxEvent, ScheduledAction
 
@@ -195,10 +196,28 @@ def subscription(subscriber: str) -> Subscription | None:
     return _subscriptions.get(subscriber)
 
 
+# Set when a transaction that recorded events has committed: a worker in the same process
+# (``pipewise serve`` on SQLite) waits on it between passes instead of sleeping a whole poll.
+events_committed = threading.Event()
+
+
+class _CommitSignal:
+    armed = False
+
+
+def _signal_at_commit(session: Session) -> None:
+    work = unit_of_work(session)
+    signal = work.state(_CommitSignal)
+    if not signal.armed:
+        signal.armed = True
+        work.after_commit(events_committed.set)
+
+
 def record(session: Session, event: DomainEvent) -> None:
     """Add ``event`` to the outbox in the caller's transaction. The row waits with the
     transaction's other deferred inserts and goes out in one statement per table before
     anything that may read it, or at commit (``db/deferred_inserts.py``)."""
+    _signal_at_commit(session)
     row = {
         "name": event.event_name(),
         "record_type": event.event_record_type(),

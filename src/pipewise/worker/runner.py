@@ -25,6 +25,7 @@ log = logging.getLogger("pipewise.worker")
 
 MAX_ATTEMPTS = 8
 STATISTICS_EVERY_SECONDS = 3600
+GATHER_SECONDS = 0.1  # after a commit's signal, before the pass: events that follow close behind join it
 
 
 def backoff(attempts: int) -> timedelta:
@@ -230,13 +231,16 @@ class Worker:
                 backlog = False
             # Go straight on only while a full batch says more is waiting: passes that pick up
             # a few events each would keep the database's write lock (and, in-process, the
-            # GIL) busy for the requests that produce those events.
-            if not backlog:
-                self._stop.wait(poll_seconds)
+            # GIL) busy for the requests that produce those events. A commit in this process
+            # that recorded events cuts the wait short, after a moment that lets more gather.
+            if not backlog and bus.events_committed.wait(poll_seconds) and not self._stop.is_set():
+                bus.events_committed.clear()
+                self._stop.wait(min(GATHER_SECONDS, poll_seconds))
         log.info("worker %s stopped", self.name)
 
     def stop(self) -> None:
         self._stop.set()
+        bus.events_committed.set()
 
     def start_in_thread(self, *, poll_seconds: float = 0.5) -> threading.Thread:
         thread = threading.Thread(
