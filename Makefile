@@ -1,5 +1,7 @@
 # Pipewise — `make run` serves the app with demo data; `make test` runs the whole suite.
 PYTHON ?= python3
+# Test processes (pytest-xdist; each has its own SQLite database and files); 0 runs one.
+TEST_PROCESSES ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -28,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/pipewise serve
 
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench

@@ -41,12 +41,17 @@ NOTES: dict[str, list[str]] = {
         "response is serialised once in pydantic-core instead of dumped, re-encoded and dumped again, and "
         "the body limits read only the two headers they need. With the write path above: 188/s → 345/s "
         "side by side (239 → 428 per server CPU-second).",
+        "Found and fixed (after the recorded run): on SQLite the request threads handed the process's writer "
+        "lock to each other, a futex wake-up per request. Write requests now take turns on one writer thread "
+        "of their own (`api/deps.py`, `_SQLITE_WRITER`): a write request held that lock from its first "
+        "statement to its commit anyway, so nothing that ran side by side before waits now. Side by side, "
+        "alternating, same load: 0–9 % more contacts per second.",
         "Still short of 500/s from one process on this 2-core machine, where the client and the server share "
-        "the cores. Of the server's CPU per request (py-spy --gil): FastAPI's routing about 15 % (every "
-        "request is matched against the routes of each included router in turn), the write about 30 %, "
-        "the ASGI stack and the socket about 25 %, handing the SQLite writer lock between request threads "
-        "about 8 %. Several API processes (`pipewise serve --workers N`, on PostgreSQL) are the way past one "
-        "process: see docs/scaling.md.",
+        "the cores (the recorded run: 401/s contacts and 307/s leads, 418/s and 311/s per server CPU-second). "
+        "Of the server's CPU per request (py-spy --gil): FastAPI's routing about 10 % (every request is "
+        "matched against the routes of each included router in turn), the write about 30 %, the ASGI stack "
+        "and the socket about 25 %. Several API processes (`pipewise serve --workers N`, on PostgreSQL) are "
+        "the way past one process: see docs/scaling.md.",
         "The in-process worker delivers every event to every registered subscriber (automation triggers, "
         "sequences, lead scoring and routing, …), in the same process and under the same GIL; the difference "
         "between the CPU rows with and without it is theirs. With PostgreSQL the worker runs as its own "

@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import text
 
 _tmp = Path(tempfile.mkdtemp(prefix="pipewise-test-"))
-os.environ.setdefault("PIPEWISE_DATABASE_URL", f"sqlite:///{_tmp / 'test.db'}")
+# Each process of a run (pytest-xdist starts several, which inherit this environment) has
+# its own SQLite database, unless a database was named for the run.
+if "PIPEWISE_DATABASE_URL" not in os.environ or os.environ.get("PIPEWISE_TEST_DATABASE_CHOSEN") == "1":
+    os.environ["PIPEWISE_DATABASE_URL"] = f"sqlite:///{_tmp / 'test.db'}"
+    os.environ["PIPEWISE_TEST_DATABASE_CHOSEN"] = "1"
+elif os.environ.get("PYTEST_XDIST_WORKER"):
+    raise SystemExit("a named test database is shared: run the suite on it in one process (no -n)")
 os.environ["PIPEWISE_SECRET_KEY"] = "test-secret"
 os.environ["PIPEWISE_OUTBOX_DIR"] = str(_tmp / "outbox")
 os.environ["PIPEWISE_INPROCESS_WORKER"] = "false"
