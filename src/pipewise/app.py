@@ -12,6 +12,7 @@ from pipewise import __version__, domains
 from pipewise.api import errors
 from pipewise.api import routes as api
 from pipewise.api.limits import RequestLimits
+from pipewise.audit.origin import RequestOrigin
 from pipewise.auth.clients import trusted_networks
 from pipewise.config import get_settings
 from pipewise.web import routes as web
@@ -55,6 +56,7 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(RequestLimits)
+    app.add_middleware(RequestOrigin)
     # Added last, so outermost: a refusal by the limits carries the headers too.
     app.add_middleware(SecurityHeaders)
     app.add_api_route(API_DOCS_PATH, lambda: HTMLResponse(API_DOCS_HTML), include_in_schema=False)

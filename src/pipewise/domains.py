@@ -7,6 +7,8 @@ before anything else. Adding a domain is a package with a ``domain.py`` and one 
 
 from pipewise.api import idempotency  # noqa: F401 - the idempotency-key table (an API concern, no domain's)
 from pipewise.assignment import domain as assignment
+from pipewise.audit import models as audit_models  # noqa: F401 - the audit tables
+from pipewise.audit import service as audit
 from pipewise.automation import domain as automation
 from pipewise.billing import domain as billing
 from pipewise.crm import domain as crm
@@ -58,6 +60,7 @@ def load() -> Kernel:
                 "custom fields",
             ),
         )
+        kernel.handlers(audit.TABLE)
         for name, register in DOMAINS:
             kernel.join(name, register)
         _kernel = kernel

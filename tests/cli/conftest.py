@@ -1,3 +1,5 @@
+import contextvars
+
 import pytest
 from typer.testing import CliRunner
 
@@ -10,6 +12,7 @@ def cli():  # type: ignore[no-untyped-def]
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), input=input)
+        # in a copy of the context: what the command sets (where work comes from) ends with it
+        return contextvars.copy_context().run(runner.invoke, app, list(args), input=input)
 
     return invoke

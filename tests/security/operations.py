@@ -231,6 +231,11 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/notifications"): Op(),
     ("POST", "/api/v1/notifications/read-all"): Op(),
     ("POST", "/api/v1/notifications/{notification_id}/read"): Op(target="notification", rule=self_only, owners=("unowned", "own", "foreign")),
+    # -- the audit trail: admins alone read it, export it and set its retention --
+    ("GET", "/api/v1/audit"): Op(rule=admins),
+    ("POST", "/api/v1/audit/export"): Op(rule=admins),
+    ("GET", "/api/v1/audit/retention"): Op(rule=admins),
+    ("PUT", "/api/v1/audit/retention"): Op(rule=admins, body=lambda c: js({"retention_days": 400})),
     ("GET", "/api/v1/notification-preferences"): Op(),
     ("PUT", "/api/v1/notification-preferences"): Op(body=lambda c: js({"email": {"reminder": True}})),
     # -- saved views --

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from pipewise.audit import origin as origins
 from pipewise.auth.models import User
 from pipewise.auth.visibility import owner_clause
 from pipewise.automation import batch, conditions
@@ -428,6 +429,11 @@ def _act(run: Run, step: ActionStep, record: Any) -> None:
     tester = run.session.get(User, enrollment.tester_id) if enrollment.tester_id else None
     key = step_key(enrollment, step.id)
     ctx = StepContext(run.session, run.workflow, run.version, enrollment, record, key, run.now, run.acting(), tester)
+    with origins.acting("workflow", via=f"workflow {run.workflow.name} ({run.workflow.id})"):
+        _execute(run, step, ctx)
+
+
+def _execute(run: Run, step: ActionStep, ctx: StepContext) -> None:
     if bus.optimistic(run.session) and not step.external:
         # The worker's batch is optimistic: a failure here rolls the whole batch back and
         # runs it again with savepoints, where it lands in the handlers below.

@@ -1,6 +1,7 @@
 """The `pipewise` command. Each sub-command is a thin adapter over the services; domain
 errors become a red message and a non-zero exit status, never a traceback."""
 
+import getpass
 from typing import Any
 
 import click
@@ -9,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from pipewise import __version__, domains
+from pipewise.audit import origin as origins
 from pipewise.cli import demo, server, setup
 from pipewise.cli.output import report_database_error, report_error
 from pipewise.errors import PipewiseError
@@ -47,6 +49,7 @@ def main(
     version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Show the version."),
 ) -> None:
     """Configuration comes from PIPEWISE_* environment variables (or a .env file)."""
+    origins.set_origin(origins.Origin("cli", via=f"operator {getpass.getuser()}"))
 
 
 app.add_typer(setup.db_app, name="db")

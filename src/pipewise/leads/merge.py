@@ -27,7 +27,7 @@ from pipewise.records.service import RecordService, apply_changes
 
 MERGEABLE = ("lead", "contact", "account")
 # Logs of what happened to a record id; they keep the id they were written with.
-_UNTOUCHED_TABLES = frozenset({"outbox_event", "event_delivery", "idempotency_record", "duplicate_candidate"})
+_UNTOUCHED_TABLES = frozenset({"outbox_event", "event_delivery", "idempotency_record", "duplicate_candidate", "audit_entry"})
 _NEVER_COPIED = frozenset({"id", "created_at", "updated_at"})
 
 

@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from pipewise.audit import service as audit
 from pipewise.auth.models import ApiToken, Role, Team, User
 from pipewise.auth.visibility import Actor
 from pipewise.db.base import Base, utcnow
@@ -121,7 +122,7 @@ class UserService(RecordService[User]):
         """A user's own change: the current password must match. Every session ends."""
         if not verify_password(user.password_hash, current):
             raise ValidationFailed.on("current_password", "is not your current password")
-        self.set_password(session, user, new)
+        self.set_password(session, user, new, by=audit.as_person(user))
 
     def authenticate(self, session: Session, *, email: str, password: str) -> User | None:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -134,11 +135,14 @@ class UserService(RecordService[User]):
         user.last_login_at = utcnow()
         return user
 
-    def set_password(self, session: Session, user: User, password: str) -> None:
+    def set_password(self, session: Session, user: User, password: str, *, by: Actor | None = None) -> None:
+        """``by``: who set it (None: the operator, from the command line)."""
         if len(password) < 8:
             raise ValidationFailed.on("password", "must be at least 8 characters")
         user.password_hash = hash_password(password)
         end_sessions(user)
+        audit.log(session, "password.set", actor=by, label=None if by else "operator",
+                  summary=f"new password set for {user.email}; every session ended", target_type="user", target_id=user.id)
 
     def by_email(self, session: Session, email: str) -> User:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -228,6 +232,8 @@ class TokenService:
         token = ApiToken(user_id=user.id, name=name, prefix=secret[:10], token_hash=hash_token(secret))
         session.add(token)
         session.flush()
+        audit.log(session, "token.created", actor=audit.as_person(user), summary=f"API token {name!r} ({token.prefix}…) created",
+                  target_type="token", target_id=token.id)
         return token, secret
 
     def actor_for(self, session: Session, secret: str) -> Actor | None:
@@ -257,6 +263,8 @@ class TokenService:
         if token is None or (token.user_id != user.id and user.role != Role.admin):
             raise NotFound("no such token")
         token.revoked_at = utcnow()
+        audit.log(session, "token.revoked", actor=audit.as_person(user), summary=f"API token {token.name!r} ({token.prefix}…) revoked",
+                  target_type="token", target_id=token.id, details={"token_user_id": str(token.user_id)})
 
 
 class TeamService(RecordService[Team]):

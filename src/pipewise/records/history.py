@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise.audit.service import note_record_change
 from pipewise.auth.visibility import Actor
 from pipewise.db.session import insert_later
 from pipewise.events import bus
@@ -37,6 +38,8 @@ def record_change(
         {"record_type": record_type, "record_id": record_id, "action": action, "changes": stored, "actor_id": actor_id},
         ignore_conflicts=False,
     )
+    note_record_change(session, record_type=record_type, record_id=record_id, action=action, changes=stored,
+                       actor=actor, shared=not spec_for(record_type).owned)
     envelope = {"record_id": record_id, "actor_id": actor_id, "action": action, "type_name": record_type, "changes": stored}
     bus.record(session, dataclasses.replace(event, **envelope) if event is not None else RecordEvent(**envelope))
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pipewise.audit import origin as origins
 from pipewise.crm.models import Contact, Task
 from pipewise.errors import ValidationFailed
 from pipewise.events.models import ScheduledAction
@@ -198,6 +199,11 @@ def _live_enrollment(session: Session, timer: timers.StepTimer) -> Enrollment | 
 
 def run_step(session: Session, action: ScheduledAction) -> None:
     timer = timers.StepTimer.of(action)
+    with origins.acting("sequence", via=f"sequence step {timer.step_id}"):
+        _run_step(session, timer)
+
+
+def _run_step(session: Session, timer: timers.StepTimer) -> None:
     enrollment = _live_enrollment(session, timer)
     if enrollment is None or enrollment.status != "active":
         return

@@ -5,6 +5,7 @@ log-ins are throttled per account and per client address."""
 
 from fastapi import Request, Response
 
+from pipewise.audit import service as audit
 from pipewise.auth import throttle
 from pipewise.auth.clients import client_address
 from pipewise.errors import ValidationFailed
@@ -49,9 +50,11 @@ def login(request: Request, session: DbSession, form: PostedForm) -> Response:
     user = user_service.authenticate(session, email=email, password=password)
     if user is None:
         throttle.failed(session, email=email, address=address)
+        audit.log(session, "login.failed", actor=None, label=email, summary=f"log-in failed for {email}")
         error = "That e-mail and password do not match."
         return render(request, "login.html", {**context, "error": error}, status_code=401)
     throttle.succeeded(session, email=email)
+    audit.log(session, "login.succeeded", actor=audit.as_person(user), summary="logged in", target_type="user", target_id=user.id)
     replace_session(request, user=user)
     return redirect(target)
 
@@ -61,6 +64,7 @@ def logout(request: Request, session: DbSession) -> Response:
     user = session_user(request, session)
     if user is not None:
         end_sessions(user)
+        audit.log(session, "logout", actor=audit.as_person(user), summary="logged out", target_type="user", target_id=user.id)
     replace_session(request, user=None)
     flash(request, "You are logged out.")
     return redirect("/login")

@@ -15,6 +15,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipewise.audit import origin as origins
 from pipewise.db.base import utcnow
 from pipewise.db.session import refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
@@ -205,7 +206,8 @@ class Worker:
         return [self.drain_outbox_once(), self.retry_deliveries_once(), self.run_due_actions_once()]
 
     def run_once(self) -> int:
-        return sum(self._pass())
+        with origins.acting("worker", via=self.name):
+            return sum(self._pass())
 
     def run_until_idle(self, *, max_rounds: int = 10_000) -> int:
         """Work until nothing is left that is due now (tests, CLI ``--once``)."""
@@ -225,7 +227,8 @@ class Worker:
                 if time.monotonic() >= statistics_due:
                     statistics_due = time.monotonic() + STATISTICS_EVERY_SECONDS
                     refresh_statistics()
-                backlog = max(self._pass()) >= self.batch_size
+                with origins.acting("worker", via=self.name):
+                    backlog = max(self._pass()) >= self.batch_size
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.exception("worker pass failed")
                 backlog = False
