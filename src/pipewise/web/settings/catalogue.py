@@ -97,7 +97,7 @@ def _books_page(request: Request, session: Session, me: WebUser, book_param: str
     book = next((b for b in books if b.id == wanted), books[0] if books else None)
     entries = []
     if book is not None:
-        query = ListQuery(filter={"price_book_id": str(book.id)}, sort="min_quantity", limit=1000)
+        query = ListQuery(filter={"field": "price_book_id", "op": "eq", "value": str(book.id)}, sort="min_quantity", limit=1000)
         entries = price_book_entry_service.list(session, actor=me.actor, query=query).items
     products = product_service.list(session, actor=me.actor, query=LIMIT).items
     context = {"books": books, "book": book, "entries": entries, "products": products,

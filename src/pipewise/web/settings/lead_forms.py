@@ -127,7 +127,7 @@ def _place(builder: Builder, errors: list[FieldError]) -> None:
 
 def _targets(session: Session, me: Any) -> list[tuple[str, str]]:
     """The lead fields a form field may fill: the standard ones, then the leads' custom fields."""
-    query = ListQuery(filter={"record_type": "lead"}, sort="label", limit=200)
+    query = ListQuery(filter={"field": "record_type", "op": "eq", "value": "lead"}, sort="label", limit=200)
     custom = custom_field_service.list(session, actor=me.actor, query=query).items
     return [(t, LEAD_FIELD_LABELS.get(t, t)) for t in capture.MAPPABLE] + [(f"custom.{d.key}", d.label) for d in custom]
 

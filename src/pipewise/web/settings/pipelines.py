@@ -29,7 +29,7 @@ PIPELINE_FIELDS = ("name", "stale_after_days")
 
 
 def _requirable(session: Session, me: WebUser) -> list[tuple[str, str]]:
-    query = ListQuery(filter={"record_type": "deal"}, sort="label", limit=200)
+    query = ListQuery(filter={"field": "record_type", "op": "eq", "value": "deal"}, sort="label", limit=200)
     custom = custom_field_service.list(session, actor=me.actor, query=query).items
     return [(name, field_label(name)) for name in REQUIRABLE] + [(f"custom.{d.key}", d.label) for d in custom]
 
