@@ -93,9 +93,13 @@ class TestInvite:
         logged_in(web, factory, session, role="admin")
         rep = factory.user(name="Rae Rep")
         session.commit()
-        r = post(web, f"/settings/users/{rep.id}", {"role": "manager", "team_id": str(team.id), "is_active": "on"})
+        r = post(web, f"/settings/users/{rep.id}", {"role": "manager", "team_id": str(team.id), "is_active": "on",
+                                                    "is_away": "on", "capacity": "40"})
         assert r.status_code == 303
-        assert (fresh(session).get(User, rep.id).role, fresh(session).get(User, rep.id).team_id) == ("manager", team.id)
+        saved = fresh(session).get(User, rep.id)
+        assert (saved.role, saved.team_id, saved.is_away, saved.capacity) == ("manager", team.id, True, 40)
+        bad = post(web, f"/settings/users/{rep.id}", {"role": "chief", "capacity": "-1", "is_active": "on"})
+        assert bad.status_code == 422 and f'id="role-{rep.id}-msg"' in bad.text and f'id="capacity-{rep.id}-msg"' in bad.text
         assert post(web, f"/settings/users/{rep.id}/send-link").status_code == 303
         assert "/welcome/" in invite_link(session, rep.email)
         assert post(web, f"/settings/users/{rep.id}", {"role": "manager"}).status_code == 303  # no is_active: deactivated

@@ -18,7 +18,7 @@ from pipewise.people.queries import teams as all_teams
 from pipewise.people.service import team_service, user_service
 from pipewise.records.repository import ListQuery
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
-from pipewise.web.forms import FormField, FormState, Problems, parse_uuid, to_state, typed_values
+from pipewise.web.forms import FormField, FormState, Problems, to_state, typed_values
 from pipewise.web.settings.common import require_admin, require_manager, schema_checked, sections_for
 
 router = web_router()
@@ -102,14 +102,19 @@ def invite_user(request: Request, session: DbSession, me: CurrentUser, form: Pos
     return redirect("/settings/users")
 
 
+ROW_FIELDS = ("role", "team_id", "capacity", "is_active", "is_away")
+
+
 def _user_update(form: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"role": str(form.get("role") or ""), "is_active": form.get("is_active") == "on"}
-    team = str(form.get("team_id") or "")
-    data["team_id"] = parse_uuid(team) if team else None
-    if team and data["team_id"] is None:
-        raise ValidationFailed.on("team_id", "is not one of the choices")
-    if data["role"] not in ROLES:
-        raise ValidationFailed.on("role", "is not one of the choices")
+    """The row's values checked against the API's update schema (every error at once)."""
+    typed = {"role": str(form.get("role") or ""), "team_id": str(form.get("team_id") or ""),
+             "capacity": str(form.get("capacity") or "").strip()}
+    flags = {"is_active": form.get("is_active") == "on", "is_away": form.get("is_away") == "on"}
+    data, errors = schema_checked(people_schemas.UserUpdate, typed, optional=("team_id", "capacity"), extra=flags)
+    if errors:
+        raise ValidationFailed("check the highlighted fields", errors=errors)
+    if not typed["team_id"]:
+        data["team_id"] = None  # "No team"
     return data
 
 
@@ -122,7 +127,7 @@ def update_user(user_id: uuid.UUID, request: Request, session: DbSession, me: Cu
             user_service.update(session, user, data=_user_update(form), actor=me.actor)
     except ValidationFailed as exc:
         problems = Problems()
-        problems.add(exc.errors or [FieldError("", exc.detail)], ("role", "team_id", "is_active"))
+        problems.add(exc.errors or [FieldError("", exc.detail)], ROW_FIELDS)
         session.refresh(user)
         return _users_page(request, session, me, rows={str(user_id): problems}, status=422)
     flash(request, f"{user.name} saved.")
