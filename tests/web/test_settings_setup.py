@@ -59,6 +59,17 @@ class TestPipelines:
         assert post(web, f"/settings/stages/{stages[0].id}/move", {"direction": "down"}).status_code == 303
         assert post(web, f"/settings/pipelines/{pipeline.id}/order", {"stage_id": reversed_ids[:1]}, htmx=True).status_code == 422
 
+    def test_remove_a_stage_only_when_no_deal_is_in_it(self, web, factory, session):
+        admin = logged_in(web, factory, session, role="admin")
+        pipeline, stages = factory.pipeline()
+        factory.deal(admin, stage_id=stages[0].id)
+        session.commit()
+        kept = [s.id for s in stages if s.id != stages[1].id]
+        busy = post(web, f"/settings/stages/{stages[0].id}/delete")
+        assert busy.status_code == 409 and "move them first" in busy.text
+        assert post(web, f"/settings/stages/{stages[1].id}/delete").status_code == 303
+        assert [s.id for s in stages_of(session, pipeline.id)] == kept
+
     def test_new_pipeline_and_its_settings(self, web, factory, session):
         logged_in(web, factory, session, role="admin")
         assert post(web, "/settings/pipelines", {"name": "Renewals"}).status_code == 303

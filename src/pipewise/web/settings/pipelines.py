@@ -154,6 +154,24 @@ def update_stage(stage_id: uuid.UUID, request: Request, session: DbSession, me: 
     return _back(stage.pipeline_id)
 
 
+@router.post("/settings/stages/{stage_id}/delete")
+def delete_stage(stage_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+    """Remove a stage no deal is in (the database refuses otherwise; the page says why)."""
+    require_admin(me)
+    stage = stage_service.get(session, stage_id, actor=me.actor, write=True)
+    pipeline_id, name = stage.pipeline_id, stage.name
+    try:
+        with session.begin_nested():
+            stage_service.delete(session, stage, actor=me.actor)
+    except IntegrityError:
+        problems = Problems()
+        problems.add([FieldError("", f"deals are in {name} (or were, in their history); move them first")], ())
+        session.expire_all()
+        return _page(request, session, me, str(pipeline_id), rows={str(stage_id): problems}, status=409)
+    flash(request, f"Stage {name} removed.")
+    return _back(pipeline_id)
+
+
 def _reorder(session: Session, stages: list[Stage], ordered: list[uuid.UUID], me: WebUser) -> None:
     """Give the stages the positions of ``ordered`` (which must name each of them once)."""
     if sorted(ordered) != sorted(s.id for s in stages):
