@@ -76,6 +76,7 @@ class TestInvite:
         assert done.status_code == 303
         assert "Nia New" in web.get("/").text  # logged in
         assert web.get(link).status_code == 410  # the link is spent
+        assert web.get(link[:-3] + "abc").status_code == 410  # and a forged one never worked
         web.client.cookies.clear()
         assert web.login(fresh(session).get(User, user.id), "long-enough-1").status_code == 303
 

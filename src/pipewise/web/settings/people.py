@@ -1,4 +1,4 @@
-"""Settings › Users and Teams. Admins invite people (a signed link by e-mail), change their
+"""The settings overview, and Settings › Users and Teams. Admins invite people (a signed link by e-mail), change their
 role and team, send a password reset and deactivate them; they name teams and managers.
 A manager sees their own team's people and every team, without changing them."""
 
