@@ -17,9 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from pipewise.kernel import resolve
 from pipewise.web.common import WEB_DIR
 
-# Before the domains' pages: sign-in, home, the notification inbox and the audit trail. After them: the generic record pages.
-FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router",
-               "pipewise.web.audit.pages:router")
+# Before the domains' pages: sign-in, home, the notification inbox, the audit trail and the settings.
+# After them: the generic record pages.
+FIRST_PAGES = (
+    "pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router",
+    "pipewise.web.audit.pages:router", "pipewise.web.settings:router",
+)
 LAST_PAGES = ("pipewise.web.records.pages:router", "pipewise.web.records.saved_views:router")
 
 
