@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.db.base import utcnow
 from pipewise.events.models import ScheduledAction
-from pipewise.mail import hooks
 from pipewise.runs.holdout import HoldoutAssignment, falls_in_holdout
 from pipewise.sequences import engine
 from pipewise.sequences.models import EmailMessage, Enrollment, SequenceDecision
@@ -66,7 +65,7 @@ def test_held_out_contacts_get_nothing_and_each_hold_out_is_explained(session, f
         assert api.patch(f"/api/v1/sequences/{sequence_id}", json={"holdout_percent": share}, headers=headers).status_code == 200
         again = api.post(f"/api/v1/sequences/{sequence_id}/enrollments", headers=headers, json={"contact_ids": [str(held[0].id)]})
         assert again.json()["enrolled"][0]["status"] == "held_out"
-    session.expire_all()
+    session.rollback()  # read what the requests committed since
     assert session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.contact_id == held[0].id)) == 1
     decisions = list(session.scalars(select(SequenceDecision).where(SequenceDecision.contact_id == held[0].id)))
     assert [d.code for d in decisions] == ["held_out"] * 3
@@ -83,18 +82,14 @@ def test_a_contact_held_out_after_its_e_mail_was_queued_is_stopped_at_the_last_l
     enrollment = sequence_service.enroll(session, sequence_id=sequence.id, contact_id=contact.id, actor=SYSTEM_ACTOR)
     session.commit()
     step_timer = session.scalar(select(ScheduledAction).where(ScheduledAction.kind == engine.STEP_ACTION))
-    engine.run_step(session, step_timer)  # the step queues its e-mail, as the worker would
+    engine.run_step(session, step_timer)  # the step passes its guards and queues its e-mail, as in the worker
     step_timer.status = "done"
-    session.commit()
     message = session.scalar(select(EmailMessage).where(EmailMessage.contact_id == contact.id))
     assert message.status == "queued"
-    # Another process puts the contact in the holdout before the e-mail leaves.
+    # Meanwhile the contact is put in the holdout; delivery starts once this commits.
     session.add(HoldoutAssignment(scope="sequence", subject_id=sequence.id, record_id=contact.id, record_type="contact",
                                   held_out=True, share=10, assigned_at=utcnow()))
     session.commit()
-    assert "held out of the sequence “Intro”" in hooks.last_look(session, message, utcnow())
-    session.rollback()
-
     run_worker()
     assert smtp.handler.messages == []
     session.expire_all()
