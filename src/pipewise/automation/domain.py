@@ -11,5 +11,5 @@ def register(kernel: Kernel) -> None:
     kernel.api("pipewise.api.v1.automation:router")
     kernel.api("pipewise.api.v1.holdouts:workflow_router")
     kernel.web("pipewise.web.automation.pages:router")
-    kernel.web("pipewise.web.holdouts:workflow_router")
+    kernel.web("pipewise.web.holdouts.pages:workflow_router")
     kernel.cli("workflows", "pipewise.cli.workflows:workflows_app")

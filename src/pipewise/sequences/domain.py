@@ -18,5 +18,5 @@ def register(kernel: Kernel) -> None:
     kernel.api("pipewise.api.v1.holdouts:sequence_router")
     for page in ("pages", "steps", "enrollments", "today"):
         kernel.web(f"pipewise.web.sequences.{page}:router")
-    kernel.web("pipewise.web.holdouts:sequence_router")
+    kernel.web("pipewise.web.holdouts.pages:sequence_router")
     kernel.cli("sequences", "pipewise.cli.sequences:sequences_app")
