@@ -76,6 +76,6 @@ def outcomes_after(session: Session, links: Select, *, actor: Actor) -> dict[uui
         if row.kind == "won" and row.closed_at is not None and row.closed_at >= row.since:
             into["won"] = into["progressed"] = True
             into["revenue"] += float(row.amount or 0)
-            days = (row.closed_at - max(row.created_at, row.since)).total_seconds() / SECONDS_PER_DAY
+            days = max(0.0, (row.closed_at - max(row.created_at, row.since)).total_seconds() / SECONDS_PER_DAY)
             into["cycle_days"] = days if into["cycle_days"] is None else min(into["cycle_days"], days)
     return {record_id: RecordOutcome(**values) for record_id, values in found.items()}
