@@ -32,6 +32,7 @@ from pipewise.leads.service import lead_service
 from pipewise.notifications.service import notify
 from pipewise.records.registry import spec_for
 from pipewise.records.service import RecordService
+from pipewise.runs.holdout import HELD_OUT
 from pipewise.runs.rotation import next_seat, rotation
 from pipewise.runs.verdicts import Outcome
 
@@ -302,7 +303,9 @@ class EnrollInSequence(ActionStep):
         if ctx.test_mode:
             return Outcome(f"Test mode: would enroll the contact in sequence {self.sequence_id}", skipped=True)
         with refused_as_failure(ctx, "enroll the contact"):
-            service.enroll(ctx.session, sequence_id=self.sequence_id, contact_id=ctx.record_id, actor=ctx.actor)
+            enrollment = service.enroll(ctx.session, sequence_id=self.sequence_id, contact_id=ctx.record_id, actor=ctx.actor)
+        if enrollment.status == HELD_OUT:
+            return Outcome(f"Not enrolled in sequence {self.sequence_id}: {enrollment.reason}", skipped=True)
         return Outcome(f"Enrolled in sequence {self.sequence_id}")
 
     def describe(self) -> str:

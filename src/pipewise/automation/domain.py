@@ -9,5 +9,7 @@ def register(kernel: Kernel) -> None:
     kernel.timeline_source(automation_timeline)
     kernel.handlers(handlers.TABLE)
     kernel.api("pipewise.api.v1.automation:router")
+    kernel.api("pipewise.api.v1.holdouts:workflow_router")
     kernel.web("pipewise.web.automation.pages:router")
+    kernel.web("pipewise.web.holdouts.pages:workflow_router")
     kernel.cli("workflows", "pipewise.cli.workflows:workflows_app")

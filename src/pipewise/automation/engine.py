@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from pipewise.audit import origin as origins
 from pipewise.auth.models import User
 from pipewise.auth.visibility import owner_clause
-from pipewise.automation import batch, conditions
+from pipewise.automation import batch, conditions, holdouts
 from pipewise.automation.acting import Acting, acting_for, record_owner
 from pipewise.automation.actions import ActionStep
 from pipewise.automation.batch import RUNNING_STATES
@@ -41,6 +41,7 @@ from pipewise.events import bus
 from pipewise.events.models import OutboxEvent, ScheduledAction
 from pipewise.records.registry import spec_for
 from pipewise.runs import timers
+from pipewise.runs.holdout import HELD_OUT
 from pipewise.runs.retry import RetryPolicy
 from pipewise.runs.verdicts import Verdict
 
@@ -109,7 +110,7 @@ class Run:
 
 @dataclass
 class EnrollResult:
-    status: str  # enrolled | not_enrolled | already_enrolled
+    status: str  # enrolled | not_enrolled | already_enrolled | held_out
     reason: str
     enrollment: Enrollment | None = None
 
@@ -169,6 +170,9 @@ def enroll(
     if enrollment is None:
         return EnrollResult("already_enrolled", f"this {record_type} is already in the workflow")
     run = Run(session, workflow, version, definition, enrollment, now, chain=chain, committed=False)
+    if (held := holdouts.hold_out_new(session, workflow, enrollment, now)) is not None:
+        finish(run, HELD_OUT, HELD_OUT, f"{summary}; {held.reason}")
+        return EnrollResult(HELD_OUT, held.reason, enrollment)
     message = summary + (f"; {verdict.text}" if verdict is not None else "")
     run.decide("enrolled", message, details={"values": verdict.values} if verdict else None)
     enter_step(run, definition.first_step())
@@ -377,6 +381,8 @@ def may_go_on(run: Run, record: Any) -> Verdict:
     refusal = acting.refusal if record is None else acting.refusal_for(enrollment.record_type, record_owner(record))
     if refusal is not None:
         return Verdict("exit", "skipped", refusal)
+    if (held := holdouts.guard(run.session, run.workflow, enrollment)) is not None:
+        return held
     if (goal := goal_reached(run)) is not None:
         return Verdict("exit", "exited", f"goal met: {goal}")
     return GO

@@ -31,6 +31,7 @@ HEADINGS = {
     "resumed": "Resumed",
     "cancelled": "Cancelled",
     "retried": "Retried",
+    "held_out": "Held out",
 }
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
@@ -14,7 +14,8 @@ from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
 WORKFLOW_STATES = ("draft", "active", "paused", "archived")
 # running: the next step is scheduled; waiting: a wait step holds it; the rest are final
 # except paused (a person stopped it) and failed (dead-letter: a person may retry it).
-ENROLLMENT_STATES = ("running", "waiting", "paused", "completed", "exited", "cancelled", "failed")
+# held_out: the record would have enrolled and is in the workflow's holdout group (runs/holdout.py).
+ENROLLMENT_STATES = ("running", "waiting", "paused", "completed", "exited", "cancelled", "failed", "held_out")
 OPEN_ENROLLMENT_STATES = ("running", "waiting", "paused", "failed")
 
 
@@ -36,6 +37,8 @@ class Workflow(UUIDPrimaryKey, Timestamps, Base):
     # Set when an activation waits for a manager: the version that would go live.
     pending_version_id: Mapped[uuid.UUID | None]
     created_by: Mapped[uuid.UUID | None]
+    # The percentage of records that would enroll held out to measure the effect (runs/holdout.py).
+    holdout_percent: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     __table_args__ = (Index("ix_workflow_trigger", "status", "trigger_event"),)
 

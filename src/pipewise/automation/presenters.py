@@ -14,7 +14,7 @@ def workflow_out(session: Session, workflow: Workflow) -> dict[str, Any]:
     latest = workflow_service.latest(session, workflow)
     return schemas.Workflow(
         id=workflow.id, name=workflow.name, description=workflow.description, status=workflow.status,
-        record_type=workflow.record_type, requires_approval=workflow.requires_approval,
+        record_type=workflow.record_type, requires_approval=workflow.requires_approval, holdout_percent=workflow.holdout_percent,
         live_version=workflow_service.version_number(session, workflow.live_version_id),
         latest_version=workflow.latest_version, pending_approval=workflow.pending_version_id is not None,
         definition=latest.definition, enrollments=workflow_service.counts(session, workflow.id),

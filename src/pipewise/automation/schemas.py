@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipewise.automation.definition import shape_problem
+from pipewise.runs.holdout import HoldoutShare
 
 
 def _bounded(value: Any) -> Any:
@@ -22,6 +23,7 @@ class WorkflowCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = None
     requires_approval: bool = False
+    holdout_percent: HoldoutShare = Field(0, description="percentage of the records that would enroll held out to measure the effect")
     definition: dict[str, Any] = Field(description="trigger, conditions, goal, allow_reenrollment, steps")
 
     _definition_shape = field_validator("definition")(_bounded)
@@ -33,6 +35,7 @@ class WorkflowUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = None
     requires_approval: bool | None = None
+    holdout_percent: HoldoutShare | None = None
     definition: dict[str, Any] | None = None
 
     _definition_shape = field_validator("definition")(_bounded)
@@ -45,6 +48,7 @@ class Workflow(BaseModel):
     status: str
     record_type: str
     requires_approval: bool
+    holdout_percent: int = 0
     live_version: int | None
     latest_version: int
     pending_approval: bool

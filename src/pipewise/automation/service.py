@@ -28,6 +28,7 @@ from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import Conflict, ErrorCollector, FieldError, NotFound, PermissionDenied, ValidationFailed
 from pipewise.events.models import ScheduledAction
 from pipewise.records.service import RecordService
+from pipewise.runs.holdout import check_share
 
 MAX_BULK_ENROLL = 1000
 
@@ -104,16 +105,17 @@ class WorkflowService:
 
     def create(
         self, session: Session, *, name: str, definition: Any, actor: Actor, description: str | None = None,
-        requires_approval: bool = False,
+        requires_approval: bool = False, holdout_percent: int = 0,
     ) -> Workflow:
         errors = ErrorCollector()
         if not name or not name.strip():
             errors.add("name", "is required")
+        _check_share(holdout_percent, errors)
         errors.raise_if_any()
         parsed = parse(definition)
         workflow = Workflow(
             id=uuid7(), name=name.strip(), description=description, status="draft", record_type=parsed.record_type,
-            latest_version=1, requires_approval=requires_approval, created_by=_actor_id(actor),
+            latest_version=1, requires_approval=requires_approval, created_by=_actor_id(actor), holdout_percent=holdout_percent,
         )
         session.add(workflow)
         session.flush()
@@ -140,6 +142,11 @@ class WorkflowService:
             workflow.name = str(data["name"]).strip()
         if "description" in data:
             workflow.description = data["description"]
+        if data.get("holdout_percent") is not None:
+            errors = ErrorCollector()
+            _check_share(data["holdout_percent"], errors)
+            errors.raise_if_any()
+            workflow.holdout_percent = data["holdout_percent"]  # records already assigned keep their group
         if data.get("definition") is not None:
             # Before the approval setting changes: a new version goes live under the old one.
             self._new_definition(session, workflow, parse(data["definition"]), actor=actor)
@@ -503,6 +510,13 @@ class WorkflowService:
 
 def _visible_runs(actor: Actor | None) -> Any:
     return acting.visible_records(Enrollment.record_type, Enrollment.record_id, actor) if actor is not None else None
+
+
+def _check_share(share: int, errors: ErrorCollector) -> None:
+    try:
+        check_share(share)
+    except ValueError as exc:
+        errors.add("holdout_percent", str(exc))
 
 
 def _actor_id(actor: Actor) -> uuid.UUID | None:

@@ -15,6 +15,8 @@ def register(kernel: Kernel) -> None:
     hooks.register(SequenceMailHooks())
     kernel.api("pipewise.api.v1.sequences:router")
     kernel.api("pipewise.api.v1.sequences:public_router")
+    kernel.api("pipewise.api.v1.holdouts:sequence_router")
     for page in ("pages", "steps", "enrollments", "today"):
         kernel.web(f"pipewise.web.sequences.{page}:router")
+    kernel.web("pipewise.web.holdouts.pages:sequence_router")
     kernel.cli("sequences", "pipewise.cli.sequences:sequences_app")

@@ -28,6 +28,7 @@ from pipewise.mail.suppression import refusal
 from pipewise.meetings.models import Meeting
 from pipewise.quotes.models import Quote, QuoteResponse
 from pipewise.runs.verdicts import Verdict
+from pipewise.sequences import holdouts
 from pipewise.sequences.calendar import SendWindow, add_delay, zone_of
 from pipewise.sequences.models import Enrollment, Sequence
 from pipewise.sequences.schemas import SequenceRules, rules_of
@@ -109,6 +110,10 @@ def _contact_and_consent(s: Situation) -> Verdict | None:
     if reason is None:
         return None
     return Verdict("exit", "consent_withdrawn" if s.contact.consent_state == "withdrawn" else "suppressed", reason)
+
+
+def _held_out(s: Situation) -> Verdict | None:
+    return holdouts.guard(s.session, s.sequence, s.enrollment.contact_id)
 
 
 def _replied(s: Situation) -> Verdict | None:
@@ -253,6 +258,7 @@ def _manual_touch(s: Situation) -> Verdict | None:
 
 SIGNAL_CHECKS: tuple[Callable[[Situation], Verdict | None], ...] = (
     _contact_and_consent,
+    _held_out,
     _replied,
     _answered_quote,
     _meeting,

@@ -46,6 +46,8 @@ class Sequence(UUIDPrimaryKey, Timestamps, Base):
     allow_concurrent: Mapped[bool] = mapped_column(default=False)
     # SequenceRules (schemas.py): what each sales signal does to an enrollment.
     rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The percentage of contacts that would enroll held out to measure the effect (runs/holdout.py).
+    holdout_percent: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class SequenceStep(UUIDPrimaryKey, Timestamps, Base):
@@ -90,7 +92,7 @@ class Enrollment(UUIDPrimaryKey, Timestamps, Base):
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     sender_id: Mapped[uuid.UUID | None] = _user_fk()
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active|paused|finished|exited
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active|paused|finished|exited|held_out
     reason: Mapped[str | None] = mapped_column(Text)
     next_step_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sequence_step.id", ondelete="SET NULL"))
     next_run_at: Mapped[datetime | None]

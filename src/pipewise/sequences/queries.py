@@ -21,7 +21,7 @@ from pipewise.sequences.compose import pick_variant
 from pipewise.sequences.decisions import STATE_DECISIONS
 from pipewise.sequences.models import Enrollment, Sequence, SequenceDecision, SequenceStep
 
-ENROLLMENT_STATUSES = ("active", "paused", "finished", "exited")
+ENROLLMENT_STATUSES = ("active", "paused", "finished", "exited", "held_out")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipewise.runs.holdout import HoldoutShare
 from pipewise.schemas import InputModel, OutputModel, RecordOut, partial
 
 SignalAction = Literal["exit", "pause", "ignore"]
@@ -119,6 +120,7 @@ class SequenceCreate(InputModel):
     sender_id: uuid.UUID | None = None
     allow_concurrent: bool = False
     rules: SequenceRules = SequenceRules()
+    holdout_percent: HoldoutShare = 0
     steps: list[StepIn] = []
 
 
@@ -128,6 +130,7 @@ class SequenceUpdate(InputModel):
     sender_id: uuid.UUID | None = None
     allow_concurrent: bool | None = None
     rules: SequenceRules | None = None
+    holdout_percent: HoldoutShare | None = None
 
 
 class Sequence(RecordOut):
@@ -138,6 +141,7 @@ class Sequence(RecordOut):
     sender_id: uuid.UUID | None
     allow_concurrent: bool
     rules: dict[str, Any]
+    holdout_percent: int = 0
     steps: list[Step] = []
 
 

@@ -20,7 +20,7 @@ from pipewise.db.base import uuid7
 from pipewise.deals.models import Stage
 from pipewise.errors import Conflict, ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.mail.mailboxes import mailbox_of
-from pipewise.sequences import clock, engine, templates
+from pipewise.sequences import clock, engine, holdouts, templates
 from pipewise.sequences.compose import Draft, compose, pick_variant, step_message_id, thread_of
 from pipewise.sequences.decisions import decide
 from pipewise.sequences.guards import ENROLL_LOOKBACK, evaluate
@@ -75,7 +75,10 @@ class SequenceService:
              "variants": self.variants(session, s.id)}
             for s in self.steps(session, sequence.id)
         ]
-        fields = ("id", "name", "description", "status", "owner_id", "sender_id", "allow_concurrent", "rules", "created_at", "updated_at")
+        fields = (
+            "id", "name", "description", "status", "owner_id", "sender_id", "allow_concurrent", "rules", "holdout_percent",
+            "created_at", "updated_at",
+        )
         return {**{c: getattr(sequence, c) for c in fields}, "steps": steps}
 
     # -- writing --
@@ -111,6 +114,7 @@ class SequenceService:
             sender_id=data.get("sender_id"),
             allow_concurrent=bool(data.get("allow_concurrent", False)),
             rules=rules.model_dump(mode="json"),
+            holdout_percent=data.get("holdout_percent") or 0,
         )
         session.add(sequence)
         session.flush()
@@ -311,6 +315,9 @@ class SequenceService:
             signals_after=now - ENROLL_LOOKBACK,
         )
         verdict = evaluate(session, enrollment, now=now, sending=False)
+        by = "automation" if actor is SYSTEM_ACTOR else _actor_label(actor)
+        if (held := holdouts.choose(session, sequence, contact.id, verdict, now)) is not None:
+            return holdouts.hold_out(session, sequence, enrollment, held, by=by)
         if verdict.action == "exit" or (verdict.action == "pause" and verdict.until is None):
             raise Conflict(f"{contact.full_name} was not enrolled: {verdict.reason}")
         session.add(enrollment)
@@ -319,7 +326,6 @@ class SequenceService:
                 session.flush()
         except IntegrityError:
             raise Conflict(f"{contact.full_name} is already in “{sequence.name}”") from None
-        by = "automation" if actor is SYSTEM_ACTOR else _actor_label(actor)
         decide(session, enrollment, "enrolled", "enrolled", f"enrolled by {by}" + (f": {reason}" if reason else ""))
         engine.advance(session, enrollment, done=None, at=now)
         if verdict.action == "pause":

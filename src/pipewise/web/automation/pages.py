@@ -17,6 +17,7 @@ from pipewise.automation.triggers import ENROLLABLE, TRIGGER_TYPES
 from pipewise.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from pipewise.records.filters import OPERATORS
 from pipewise.records.saved_views import saved_view_service
+from pipewise.runs.holdout import read_share
 from pipewise.web.automation.workflow_form import (
     STEP_WIDGETS,
     TRIGGER_WIDGETS,
@@ -47,7 +48,8 @@ def workflow_list(request: Request, session: DbSession, me: CurrentUser) -> Resp
 
 @router.get("/automation/new")
 def new_workflow(request: Request, session: DbSession, me: CurrentUser) -> Response:
-    values = {"name": "", "description": "", "requires_approval": False, **values_from_definition(STARTER_DEFINITION)}
+    values = {"name": "", "description": "", "requires_approval": False, "holdout_percent": "0",
+              **values_from_definition(STARTER_DEFINITION)}
     return _form(request, session, me, None, FormState(values))
 
 
@@ -57,7 +59,7 @@ def edit_workflow(workflow_id: uuid.UUID, request: Request, session: DbSession, 
     definition = workflow_service.latest(session, workflow).definition
     values = {
         "name": workflow.name, "description": workflow.description or "", "requires_approval": workflow.requires_approval,
-        **values_from_definition(definition),
+        "holdout_percent": str(workflow.holdout_percent), **values_from_definition(definition),
     }
     return _form(request, session, me, workflow, FormState(values))
 
@@ -81,6 +83,11 @@ def _save(request: Request, session: Session, me: WebUser, form: FormData, workf
     workflow = workflow_service.get(session, workflow_id, actor=me.actor, edit=True) if workflow_id else None
     if workflow is not None and not me.actor.is_admin:
         values["requires_approval"] = workflow.requires_approval
+    share = 0
+    try:
+        share = read_share(values["holdout_percent"])
+    except ValueError as exc:
+        state.add("holdout_percent", str(exc))
     if state.errors:
         return _form(request, session, me, workflow, state, 422)
     try:
@@ -88,13 +95,13 @@ def _save(request: Request, session: Session, me: WebUser, form: FormData, workf
             if workflow is None:
                 workflow = workflow_service.create(
                     session, name=values["name"], description=values["description"] or None, definition=definition,
-                    requires_approval=values["requires_approval"], actor=me.actor,
+                    requires_approval=values["requires_approval"], holdout_percent=share, actor=me.actor,
                 )
             else:
                 workflow_service.update(
                     session, workflow.id, actor=me.actor,
                     data={"name": values["name"], "description": values["description"] or None,
-                          "requires_approval": values["requires_approval"], "definition": definition},
+                          "requires_approval": values["requires_approval"], "holdout_percent": share, "definition": definition},
                 )
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         place_errors(state, exc.errors or [FieldError("definition", exc.detail)])

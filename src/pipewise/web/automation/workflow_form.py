@@ -268,6 +268,7 @@ def read_form(form: Any) -> tuple[dict[str, Any], FormState]:
     state = FormState(values={
         "name": str(form.get("name") or ""), "description": str(form.get("description") or ""),
         "requires_approval": form.get("requires_approval") == "on",
+        "holdout_percent": str(form.get("holdout_percent") or "").strip(),
         "allow_reenrollment": form.get("allow_reenrollment") == "on",
         "trigger_type": trigger_type, "record_type": record_type,
     })

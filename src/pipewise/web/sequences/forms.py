@@ -37,7 +37,7 @@ def _optional(value: str) -> str | None:
 # -- the sequence's settings --
 
 SETTINGS_FIELDS = (
-    "name", "description", "sender_id", "allow_concurrent", "rules.exit_stage_id", "rules.account_coordination",
+    "name", "description", "sender_id", "allow_concurrent", "holdout_percent", "rules.exit_stage_id", "rules.account_coordination",
     *(f"rules.{name}" for name, _label, _choices in RULE_CHOICES), *(f"rules.{name}" for name, _label in RULE_NUMBERS),
 )
 
@@ -50,6 +50,7 @@ def settings_values(sequence: Any) -> dict[str, Any]:
         "description": (sequence.description or "") if sequence else "",
         "sender_id": str(sequence.sender_id or "") if sequence else "",
         "allow_concurrent": bool(sequence.allow_concurrent) if sequence else False,
+        "holdout_percent": str(sequence.holdout_percent) if sequence else "0",
     }
     for key, value in rules.model_dump(mode="json").items():
         values[f"rules.{key}"] = "" if value is None else value
@@ -71,6 +72,7 @@ def read_settings(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
         "description": _optional(values["description"]),
         "sender_id": _optional(values["sender_id"]),
         "allow_concurrent": values["allow_concurrent"],
+        "holdout_percent": values["holdout_percent"] or "0",
         "rules": rules,
     }
     return values, data

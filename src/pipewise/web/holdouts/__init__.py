@@ -1,0 +1,1 @@
+"""The holdout panel (``templates/holdouts/``) on a sequence's and a workflow's page."""
