@@ -10,13 +10,19 @@ import pytest
 from sqlalchemy import text
 
 _tmp = Path(tempfile.mkdtemp(prefix="pipewise-test-"))
-# Each process of a run (pytest-xdist starts several, which inherit this environment) has
-# its own SQLite database, unless a database was named for the run.
-if "PIPEWISE_DATABASE_URL" not in os.environ or os.environ.get("PIPEWISE_TEST_DATABASE_CHOSEN") == "1":
+# Each test process of a run (pytest-xdist starts several, which inherit this environment)
+# has its own SQLite database, unless a database was named for the run; the processes a
+# test starts itself share their test process's database.
+_process = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_chosen_by = os.environ.get("PIPEWISE_TEST_DATABASE_CHOSEN_BY")
+if "PIPEWISE_DATABASE_URL" not in os.environ or (_chosen_by is not None and _chosen_by != _process):
     os.environ["PIPEWISE_DATABASE_URL"] = f"sqlite:///{_tmp / 'test.db'}"
-    os.environ["PIPEWISE_TEST_DATABASE_CHOSEN"] = "1"
-elif os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PIPEWISE_TEST_DATABASE_CHOSEN_BY"] = _process
+elif _chosen_by is None and _process != "main":
     raise SystemExit("a named test database is shared: run the suite on it in one process (no -n)")
+# Two test processes share two cores: numerical libraries keep to one thread each.
+for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 os.environ["PIPEWISE_SECRET_KEY"] = "test-secret"
 os.environ["PIPEWISE_OUTBOX_DIR"] = str(_tmp / "outbox")
 os.environ["PIPEWISE_INPROCESS_WORKER"] = "false"
