@@ -15,15 +15,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pipewise.kernel import resolve
+from pipewise.web import site
 from pipewise.web.common import WEB_DIR
 
-# Before the domains' pages: sign-in, home and the notification inbox. After them: the generic record pages.
-FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router")
+# Before the domains' pages: sign-in, home, the notification inbox and background work. After them: the generic record pages.
+FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router",
+               "pipewise.web.jobs.pages:router")
 LAST_PAGES = ("pipewise.web.records.pages:router", "pipewise.web.records.saved_views:router")
 
 
 def install(app: FastAPI, domain_pages: Iterable[str]) -> None:
     """Mount the web UI's routes and static files on ``app``."""
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    site.install(app)
     for target in (*FIRST_PAGES, *domain_pages, *LAST_PAGES):
         app.include_router(resolve(target))
