@@ -1,6 +1,7 @@
 """A CSV of 100,000 leads imports in the background: the progress bar moves and ends at
 100 %, the person may leave and find the import again, and the row report downloads."""
 
+import re
 import time
 
 import pytest
@@ -21,7 +22,7 @@ def big_csv(tmp_path):  # type: ignore[no-untyped-def]
         for n in range(ROWS):
             # Every 1,000th row has a broken address, so the row report has something in it.
             mail = f"lead{n}@example.org" if n % 1000 else f"lead{n}-at-example"
-            f.write(f"Lee{n},Lead{n},{mail},Company {n % 500}\n")
+            f.write(f"Lee{n},Lead{n},{mail},Company {n}\n")
     return path
 
 
@@ -59,7 +60,7 @@ def test_a_large_import_shows_its_progress_and_can_be_left(page: Page, factory, 
     assert page.url == job_url
     rest = bar_values(page, time.monotonic() + 120)
     values = first + rest
-    expect(page.locator(".job-progress")).to_have_class("job-progress job-done")
+    expect(page.locator(".job-progress")).to_have_class(re.compile(r"\bjob-done\b"))
     assert values[-1] == 100, values
     assert values == sorted(values), f"the bar went back: {values}"
     assert any(0 < v < 100 for v in values), f"the bar never showed a step between start and end: {values}"

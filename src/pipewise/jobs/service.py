@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor, owner_clause
@@ -81,14 +81,11 @@ def run(job_id: uuid.UUID, work: Work) -> None:
         _set(job_id, status="failed", error=f"the work stopped on an unexpected error ({type(exc).__name__})",
              finished_at=utcnow())
         return
-    values: dict[str, Any] = {"status": "done", "finished_at": utcnow(), "heartbeat_at": utcnow()}
+    values: dict[str, Any] = {"status": "done", "done": func.coalesce(Job.total, Job.done), "finished_at": utcnow(),
+                              "heartbeat_at": utcnow()}
     if result_url:
         values["result_url"] = result_url
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is not None and job.total is not None:
-            values["done"] = job.total
-        session.execute(update(Job).where(Job.id == job_id).values(**values))
+    _set(job_id, **values)
 
 
 def run_after_commit(session: Session, job_id: uuid.UUID, work: Work) -> None:

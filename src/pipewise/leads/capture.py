@@ -229,16 +229,20 @@ def prepare(form: LeadForm, fields: dict[str, Any], *, received: datetime | None
                 errors.add(form_field, "must be a whole number")
         else:
             data[target] = value
-    if not (data.get("email") or data.get("last_name") or data.get("full_name")):
+    named = bool(data.get("email") or data.get("last_name") or data.get("full_name"))
+    if not named:
         errors.add(next(iter(form.field_map)), "give at least a name or an e-mail address")
-    errors.raise_if_any()
     if post.consent and form.consent_text:
         data["consent_state"] = "granted"
     data["source"] = form.source
-    try:
-        _tidy_capture_fields(data)
-    except ValidationFailed as exc:
-        raise ValidationFailed(exc.detail, errors=[_to_form_field(e, form) for e in exc.errors]) from None
+    if named:
+        try:
+            _tidy_capture_fields(data)
+        except ValidationFailed as exc:  # every problem of the post at once, named as the form names it
+            for error in exc.errors:
+                renamed = _to_form_field(error, form)
+                errors.add(renamed.field, renamed.message)
+    errors.raise_if_any()
     post.attribution = {k: fields[k][:500] for k in (*ATTRIBUTION_FIELDS, *form.hidden_fields) if fields.get(k)}
     post.attribution["form"] = form.name
     return post
