@@ -7,7 +7,7 @@ desk's and mail's tabs, and a record page of each main kind. One browser; one lo
 context per role; axe is injected into every page before the page's own scripts."""
 
 from collections.abc import Iterator
-from pathlib import Path
+from importlib.resources import files
 
 import pytest
 from playwright.sync_api import Page
@@ -21,23 +21,11 @@ PHONE = {"width": 390, "height": 844}
 EXTRA_PAGES = ("/lead-import", "/lead-duplicates", "/lead-scoring", "/lead-routing", "/mail/outbox",
                "/mail/suppressions", "/sequence-enrollments", "/jobs", "/notifications", "/account/password")
 BLOCKING = ("serious", "critical")
-AXE_IN_PACKAGE = ("axe_playwright_python", "axe.min.js")
-AXE_FROM_NPM = Path(__file__).resolve().parents[2] / ".ci" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def axe_source() -> str:
-    """axe-core's script: from the Python package that ships it, else from .ci's npm folder."""
-    try:
-        from importlib.resources import files
-
-        bundled = files(AXE_IN_PACKAGE[0]).joinpath(AXE_IN_PACKAGE[1])
-        if bundled.is_file():
-            return bundled.read_text(encoding="utf-8")
-    except ModuleNotFoundError:
-        pass
-    if AXE_FROM_NPM.exists():
-        return AXE_FROM_NPM.read_text(encoding="utf-8")
-    pytest.skip("axe-core is not installed (pip install -e '.[test]', or .ci/run's npm step)")
+    """axe-core's script, as the ``axe-playwright-python`` test package ships it."""
+    return files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -95,7 +95,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_problem)
 
 
-async def http_problem(_request: Request, exc: Exception) -> JSONResponse:
+def http_problem(_request: Request, exc: Exception) -> JSONResponse:
     """An HTTP error raised by the framework (no such route, method not allowed) as problem details."""
     assert isinstance(exc, StarletteHTTPException)
     response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))

@@ -265,12 +265,21 @@ def load_people(session: Session, record_type: str) -> list[Person]:
     return people(session, record_type)
 
 
-def scan(session: Session, *, record_types: tuple[str, ...] = PERSON_TYPES, threshold: float = DEFAULT_THRESHOLD,
-         progress: Callable[[int, int], None] | None = None) -> int:
+def scan(session: Session, *, record_types: tuple[str, ...] = PERSON_TYPES, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Look for duplicates among all leads and contacts; store new pairs as open candidates."""
+    return store_pairs(session, find_pairs(session, record_types=record_types, threshold=threshold))
+
+
+def find_pairs(session: Session, *, record_types: tuple[str, ...] = PERSON_TYPES, threshold: float = DEFAULT_THRESHOLD,
+               progress: Callable[[int, int], None] | None = None) -> list[tuple[Person, Person, float, str]]:
+    """The pairs a scan finds, read only (a long scan may read in one transaction and store in another)."""
     session.flush()
     everyone = [p for record_type in record_types for p in load_people(session, record_type)]
-    found = pairs(everyone, threshold=threshold, progress=progress)
+    return pairs(everyone, threshold=threshold, progress=progress)
+
+
+def store_pairs(session: Session, found: list[tuple[Person, Person, float, str]]) -> int:
+    """Store the pairs not yet known as open candidates; how many were new."""
     existing = set(
         session.execute(
             select(

@@ -4,7 +4,7 @@ The pages run no inline script: every script is a file under /static, wired up t
 data attributes. Styles allow 'unsafe-inline' for one reason: an e-mail's HTML is
 previewed in a sandboxed ``srcdoc`` frame, which inherits this policy, and e-mail HTML
 is styled inline. Pipewise's own templates carry no inline styles. The API docs page
-loads Swagger UI from the site itself (the installed ``swagger-ui-bundle`` package), so it
+loads Swagger UI from the site itself (the installed ``swagger-ui-bundle-v2`` package), so it
 works offline and reaches no other site."""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

@@ -7,7 +7,6 @@ Swagger UI package so the docs work without reaching any other site."""
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
@@ -43,11 +42,12 @@ def _error_page_for(request: Request, status: int) -> Response:
         return error_page(request, status, title, detail)
 
 
-async def on_http_error(request: Request, exc: Exception) -> Response:
+def on_http_error(request: Request, exc: Exception) -> Response:
+    """Plain ``def``: Starlette runs a synchronous handler in its thread pool (the page reads the session's user)."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code in PAGE_ERRORS and wants_page(request):
-        return await run_in_threadpool(_error_page_for, request, exc.status_code)
-    return await http_problem(request, exc)
+        return _error_page_for(request, exc.status_code)
+    return http_problem(request, exc)
 
 
 def install(app: FastAPI) -> None:

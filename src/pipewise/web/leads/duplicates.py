@@ -47,9 +47,12 @@ def scan(request: Request, session: DbSession, me: CurrentUser) -> Response:
 
     def work(progress: jobs.Progress) -> None:
         progress(0, step="Reading every lead and contact")
-        with session_scope() as scanning:
-            found = dedup.scan(scanning, progress=lambda done, total: progress(done, total, step="Comparing alike records"))
-        progress(0, step=f"{found:,} new possible duplicates found")
+        # Compare in a reading transaction: the progress reports write while it runs.
+        with session_scope(write=False) as reading:
+            found = dedup.find_pairs(reading, progress=lambda done, total: progress(done, total, step="Comparing alike records"))
+        with session_scope() as writing:
+            added = dedup.store_pairs(writing, found)
+        progress(0, step=f"{added:,} new possible duplicates found")
 
     jobs.run_after_commit(session, job.id, work)
     return redirect(f"/jobs/{job.id}")

@@ -6,7 +6,6 @@ the public capture endpoint, ``api/v1/leads_forms.py``.)"""
 from typing import Any
 
 from fastapi import Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from pipewise.api.v1.leads_forms import BrowserPostFailed
 from pipewise.db.session import session_scope
@@ -40,7 +39,9 @@ def thanks(form_key: str, request: Request, session: DbSession) -> Response:
     return render(request, "leads/hosted_thanks.html", {"form": capture.form_view(session, form_key)})
 
 
-def _failed_post_page(request: Request, failure: BrowserPostFailed) -> Response:
+def failed_post(request: Request, failure: Exception) -> Response:
+    """The answer to a browser's failed post (an exception handler: plain ``def``, run in the pool)."""
+    assert isinstance(failure, BrowserPostFailed)
     error = failure.error
     with session_scope(write=False) as session:
         try:
@@ -51,12 +52,7 @@ def _failed_post_page(request: Request, failure: BrowserPostFailed) -> Response:
         errors = {e.field: e.message for e in error.errors if e.field in known}
         general = [f"{e.field}: {e.message}" for e in error.errors if e.field not in known] or ([] if errors else [error.detail])
         values = {k: str(v) for k, v in failure.fields.items() if k != capture.HONEYPOT_FIELD}
-        return _page(request, form, values=values, errors=errors, general=general, status_code=error.status)
-
-
-async def failed_post(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BrowserPostFailed)
-    response = await run_in_threadpool(_failed_post_page, request, exc)
-    if retry_after := getattr(exc.error, "retry_after", None):
+        response = _page(request, form, values=values, errors=errors, general=general, status_code=error.status)
+    if retry_after := getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(retry_after)
     return response
