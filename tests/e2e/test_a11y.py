@@ -65,6 +65,7 @@ def problems_on(page: Page, url: str, errors: list[str]) -> Iterator[str]:
     page.wait_for_load_state("networkidle")
     for viewport in (DESKTOP, PHONE):
         page.set_viewport_size(viewport)
+        page.evaluate(NEXT_FRAME)  # let the page lay itself out (and charts resize) at the new width
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         if overflow > 0:
             wide = page.evaluate(WIDEST_ELEMENT)
@@ -76,6 +77,8 @@ def problems_on(page: Page, url: str, errors: list[str]) -> Iterator[str]:
     page.set_viewport_size(DESKTOP)
     yield from (f"{url}: console: {e}" for e in errors)
 
+
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 RUN_AXE = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});

@@ -65,7 +65,7 @@ def test_the_api_docs_work_offline(page: Page, live_server):  # type: ignore[no-
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.goto("/api/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Pipewise")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Pipewise", timeout=60_000)  # a large document
     expect(page.locator(".opblock").first).to_be_visible()
     here = urlsplit(live_server).netloc
     elsewhere = [url for url in requested if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc != here]
