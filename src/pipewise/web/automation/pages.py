@@ -17,8 +17,10 @@ from pipewise.automation.service import workflow_service
 from pipewise.automation.triggers import ENROLLABLE, TRIGGER_TYPES
 from pipewise.db.base import utcnow
 from pipewise.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from pipewise.people import queries as people
 from pipewise.records.filters import OPERATORS
 from pipewise.records.saved_views import saved_view_service
+from pipewise.sequences.service import sequence_service
 from pipewise.web.automation.workflow_form import (
     STEP_WIDGETS,
     TRIGGER_WIDGETS,
@@ -28,10 +30,8 @@ from pipewise.web.automation.workflow_form import (
     read_form,
     values_from_definition,
 )
-from pipewise.people import queries as people
-from pipewise.sequences.service import sequence_service
-from pipewise.web.lookups import PICKER_KINDS, Lookups
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.lookups import PICKER_KINDS, Lookups
 
 router = web_router()
 STARTER_DEFINITION = {

@@ -16,8 +16,8 @@ from pipewise.db.session import session_scope
 from pipewise.errors import FieldError, ValidationFailed
 from pipewise.jobs import service as jobs
 from pipewise.leads import importer, queries
-from pipewise.web.jobs.pages import progress_context
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, render, web_router
+from pipewise.web.jobs.pages import progress_context
 
 router = web_router()
 UPLOADS = Path(tempfile.gettempdir()) / "pipewise-lead-imports"
