@@ -1,6 +1,8 @@
 """A browser gets pages, a program gets JSON: the hosted form's answers, the 404 page,
 the favicon and the API docs' assets."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -31,7 +33,8 @@ def test_the_hosted_form_is_a_page_that_keeps_its_campaign(api, form):  # type: 
 def test_a_browser_post_with_mistakes_comes_back_with_them_beside_the_fields(api, form, session):  # type: ignore[no-untyped-def]
     answer = api.post(f"/f/{form.key}", data={"name": "Pat Buyer", "mail": "pat at example"}, headers=BROWSER)
     assert answer.status_code == 422 and "text/html" in answer.headers["content-type"]
-    assert 'aria-invalid="true" aria-describedby="ff-2-msg"' in answer.text and 'id="ff-2-msg"' in answer.text
+    mail = re.search(r'<input id="(ff-\d+)" name="mail"[^>]*>', answer.text)
+    assert mail and f'aria-invalid="true" aria-describedby="{mail[1]}-msg"' in mail[0] and f'id="{mail[1]}-msg"' in answer.text
     assert 'id="ff-consent-msg"' in answer.text and 'value="Pat Buyer"' in answer.text
     assert session.scalar(select(func.count()).select_from(Lead)) == 0
 
