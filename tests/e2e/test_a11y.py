@@ -7,11 +7,11 @@ desk's and mail's tabs, and a record page of each main kind. One browser; one lo
 context per role; axe is injected into every page before the page's own scripts."""
 
 from collections.abc import Iterator
-from importlib.resources import files
 
 import pytest
 from playwright.sync_api import Page
 
+from tests.e2e.axe import BLOCKING, RUN_AXE, axe_source
 from tests.e2e.support import log_in
 
 pytestmark = pytest.mark.e2e
@@ -20,12 +20,6 @@ DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 EXTRA_PAGES = ("/lead-import", "/lead-duplicates", "/lead-scoring", "/lead-routing", "/mail/outbox",
                "/mail/suppressions", "/sequence-enrollments", "/jobs", "/notifications", "/account/password")
-BLOCKING = ("serious", "critical")
-
-
-def axe_source() -> str:
-    """axe-core's script, as the ``axe-playwright-python`` test package ships it."""
-    return files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +73,6 @@ def problems_on(page: Page, url: str, errors: list[str]) -> Iterator[str]:
 
 
 NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
-
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}));
-}"""
 
 WIDEST_ELEMENT = """() => {
   const width = document.documentElement.clientWidth;

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.leads import capture
+from tests.e2e.axe import blocking_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +29,7 @@ def test_a_hosted_form_answers_a_person_with_pages(page: Page, form_key):  # typ
     expect(page.get_by_role("heading", name="Ask for a demo")).to_be_visible()
     page.get_by_label("Name").fill("Pat Buyer")
     page.get_by_label("E-mail").fill("pat at example")
+    assert blocking_violations(page) == []
     page.get_by_role("button", name="Send").click()
 
     mail = page.get_by_label("E-mail")
@@ -36,12 +38,14 @@ def test_a_hosted_form_answers_a_person_with_pages(page: Page, form_key):  # typ
     expect(message).to_be_visible()
     assert "e-mail" in message.inner_text().lower() or "address" in message.inner_text().lower()
     expect(page.get_by_label("Name")).to_have_value("Pat Buyer")  # what was typed is kept
+    assert blocking_violations(page) == []
 
     mail.fill("pat@buyer.example")
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     expect(page.get_by_text("we will call you within a day")).to_be_visible()
     assert page.url.endswith(f"/f/{form_key}/thanks")
+    assert blocking_violations(page) == []
 
 
 def test_an_unknown_address_gets_the_styled_404(page: Page):
@@ -50,6 +54,7 @@ def test_an_unknown_address_gets_the_styled_404(page: Page):
     assert "text/html" in response.headers["content-type"]
     expect(page.locator(".empty-code")).to_have_text("404")
     expect(page.get_by_role("link", name="Go to your home page")).to_be_visible()
+    assert blocking_violations(page) == []
     background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
     assert background == "rgb(245, 246, 250)"  # app.css applied
     assert page.locator("link[rel=icon]").get_attribute("href") == "/static/favicon.svg"
