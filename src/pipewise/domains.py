@@ -13,6 +13,7 @@ from pipewise.automation import domain as automation
 from pipewise.billing import domain as billing
 from pipewise.crm import domain as crm
 from pipewise.deals import domain as deals
+from pipewise.jobs import models as job_models  # noqa: F401 - the job progress table
 from pipewise.kernel import CrudResource, Kernel
 from pipewise.leads import domain as leads
 from pipewise.mail import domain as mail

@@ -100,3 +100,45 @@ def test_the_builder_round_trips_every_kind_of_option(web, session, factory):
     assert 'name="conditions-0-value" value="CEO, CTO"' in page
     assert "&#34;not&#34;" in page or "&quot;not&quot;" in page  # the nested goal is offered as JSON
     assert re.search(r'name="steps-0-channels" value="email" checked', page)
+
+
+def test_dry_run_and_test_run_from_the_workflow_page(web, session, factory):
+    admin = factory.user(role="admin")
+    contact = factory.contact(admin, title="CEO", last_name="Boss")
+    factory.contact(admin, title="Intern")
+    session.commit()
+    web.login(admin)
+    page = web.post("/automation/new", {"name": "Tag CEOs", "trigger_type": "record_created", "record_type": "contact",
+                                        **CEO_ONLY, **STEPS}, follow_redirects=False).headers["location"]
+    shown = web.get(page).text
+    assert 'name="dry_run"' in shown and "Start a test run" in shown and 'hx-get="/web/lookup/contact"' in shown
+
+    replay = web.get(f"{page}?dry_run=30")
+    assert replay.status_code == 200 and "Dry-run: the past 30 days" in replay.text
+    assert "<strong>1</strong> would have run" in replay.text and "1 would not" in replay.text
+    assert web.get(f"{page}?dry_run=12").status_code == 422
+
+    started = web.post(f"{page}/test-run", {"record_id": str(contact.id), "check_conditions": "on"})
+    assert "Test run started" in started.text
+    assert "Pick the record" in web.post(f"{page}/test-run", {"record_id": ""}).text
+
+
+def test_the_builder_picks_stages_users_and_teams_by_name(web, session, factory):
+    team = factory.team(name="Closers")
+    admin = factory.user(role="admin", name="Ada Admin")
+    _pipeline, stages = factory.pipeline()
+    session.commit()
+    web.login(admin)
+    form = web.get("/automation/new").text
+    for name in (stages[1].name, "Ada Admin", "Closers"):
+        assert f">{name}<" in form or f"· {name}<" in form, name
+    saved = web.post("/automation/new", {
+        "name": "Hand over", "trigger_type": "stage_changed", "record_type": "deal",
+        "trigger-stage_changed-to_stage_id": str(stages[1].id),
+        "steps-0-type": "assign_owner", "steps-0-id": "owner", "steps-0-assignee.to": "round_robin",
+        "steps-0-assignee.team_id": str(team.id),
+    }, follow_redirects=False)
+    assert saved.status_code == 303, saved.text[:2000]
+    edit = web.get(f"{saved.headers['location']}/edit").text
+    assert f'<option value="{team.id}" selected>Closers</option>' in edit
+    assert re.search(rf'<option value="{stages[1].id}" selected>[^<]*{stages[1].name}</option>', edit)

@@ -1,10 +1,12 @@
 import re
+import uuid
 
 import pytest
 from sqlalchemy import select
 
 from pipewise.assignment import service as routing
 from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.jobs import service as jobs
 from pipewise.leads.models import DuplicateCandidate, Lead
 from tests.leads.support import drain
 from tests.web.conftest import WebClient
@@ -38,10 +40,15 @@ class TestLeadDesk:
                                      files={"file": ("people.csv", CSV, "text/csv")})
         assert preview.status_code == 200 and 'option value="email" selected' in preview.text
         upload = re.search(r'name="token" value="([0-9a-f]+)"', preview.text).group(1)
-        done = client.post("/lead-import/run", {"token": upload, "filename": "people.csv", "delimiter": ",",
-                                                "map:First Name": "first_name", "map:Last Name": "last_name",
-                                                "map:Email": "email", "on_duplicate": "skip"})
-        assert done.status_code == 200 and "1 created" in done.text and "rejected" in done.text
+        started = client.post("/lead-import/run", {"token": upload, "filename": "people.csv", "delimiter": ",",
+                                                   "map:First Name": "first_name", "map:Last Name": "last_name",
+                                                   "map:Email": "email", "on_duplicate": "skip"})
+        assert started.status_code == 200 and "Import of people.csv" in started.text  # the job's progress page
+        jobs.wait_for(uuid.UUID(started.url.path.rsplit("/", 1)[1]))
+        result = re.search(r'href="(/lead-import/[0-9a-f-]+)"', client.get(started.url.path).text).group(1)
+        done = client.get(result)
+        assert done.status_code == 200 and "rejected" in done.text
+        assert re.search(r"<dt>Created</dt><dd>1</dd>", done.text)
         assert "email &#39;nope&#39;" in done.text or "email 'nope'" in done.text
         assert session.scalar(select(Lead.email)) == "ada@engines.example"
 

@@ -60,11 +60,10 @@ def test_form_posts_and_errors_have_them(api, factory, session):  # type: ignore
     assert_protected(api.post("/f/no-such-form", json={}))
 
 
-def test_the_api_docs_page_allows_only_its_cdn_besides_the_site(api):  # type: ignore[no-untyped-def]
-    from pipewise.web.headers import API_DOCS_POLICY
-
+def test_the_api_docs_page_loads_everything_from_the_site(api):  # type: ignore[no-untyped-def]
     response = api.get("/api/docs")
     assert response.status_code == 200
-    assert_protected(response, policy=API_DOCS_POLICY)
+    assert_protected(response)
     assert not INLINE_SCRIPT.search(response.text)
-    assert "'unsafe-inline'" not in API_DOCS_POLICY.split("script-src", 1)[1].split(";")[0]
+    assert "://" not in response.text  # no other site: the docs work offline
+    assert api.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200

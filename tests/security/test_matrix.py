@@ -152,6 +152,7 @@ WEB_TARGETS = {  # a page's path parameter -> kind of record it names
     "workflow_id": "workflow",
     "sequence_id": "sequence",
     "import_id": "lead_import",
+    "job_id": "job",
     "pipeline_id": "pipeline",
     "step_id": "sequence",
     "name": None,
@@ -211,7 +212,7 @@ def test_web_pages_show_no_record_of_another_team(world, actor):
         if kind == "lookup":
             problems += lookup_leaks(api, world, actor, other)
             continue
-        ids = world.make(kind, other if kind in WEB_PREFIX_KINDS.values() or kind == "lead_import" else "own") if kind else {}
+        ids = world.make(kind, other if kind in WEB_PREFIX_KINDS.values() or kind in ("lead_import", "job") else "own") if kind else {}
         response = api.get(url_for(path, {"sequence_id": ids.get("sequence_id"), **ids}), follow_redirects=False)
         found = leaks(world, actor, response, ids)
         if found:
@@ -238,5 +239,6 @@ def lookup_leaks(api: Any, world: World, actor: str, other: str) -> list[str]:
 def test_web_pages_are_all_reached(world):
     """A page the test above skips must name something other than a record."""
     skipped = [p for p in web_pages(world.client.app) if "{" in p and web_kind(p) is None]
-    # The calendar feed is named by its signed key (tests/crm/test_tasks.py forges one).
-    assert skipped == ["/calendar/feed/{key}.ics", "/mail/outbox/{name}"], skipped
+    # The calendar feed is named by its signed key (tests/crm/test_tasks.py forges one); a
+    # hosted form by its public key.
+    assert skipped == ["/calendar/feed/{key}.ics", "/f/{form_key}", "/f/{form_key}/thanks", "/mail/outbox/{name}"], skipped

@@ -92,12 +92,16 @@ def install(app: FastAPI) -> None:
             log.info("write refused by the database: %s", getattr(exc, "orig", exc))
         return problem(found.status, found.title, found.detail, found.errors, **getattr(exc, "extensions", {}))
 
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
-        for key, value in (exc.headers or {}).items():
-            response.headers[key] = value
-        return response
+    app.add_exception_handler(StarletteHTTPException, http_problem)
+
+
+def http_problem(_request: Request, exc: Exception) -> JSONResponse:
+    """An HTTP error raised by the framework (no such route, method not allowed) as problem details."""
+    assert isinstance(exc, StarletteHTTPException)
+    response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
 
 
 def _title(status: int) -> str:

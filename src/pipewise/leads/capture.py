@@ -229,16 +229,20 @@ def prepare(form: LeadForm, fields: dict[str, Any], *, received: datetime | None
                 errors.add(form_field, "must be a whole number")
         else:
             data[target] = value
-    if not (data.get("email") or data.get("last_name") or data.get("full_name")):
+    named = bool(data.get("email") or data.get("last_name") or data.get("full_name"))
+    if not named:
         errors.add(next(iter(form.field_map)), "give at least a name or an e-mail address")
-    errors.raise_if_any()
     if post.consent and form.consent_text:
         data["consent_state"] = "granted"
     data["source"] = form.source
-    try:
-        _tidy_capture_fields(data)
-    except ValidationFailed as exc:
-        raise ValidationFailed(exc.detail, errors=[_to_form_field(e, form) for e in exc.errors]) from None
+    if named:
+        try:
+            _tidy_capture_fields(data)
+        except ValidationFailed as exc:  # every problem of the post at once, named as the form names it
+            for error in exc.errors:
+                renamed = _to_form_field(error, form)
+                errors.add(renamed.field, renamed.message)
+    errors.raise_if_any()
     post.attribution = {k: fields[k][:500] for k in (*ATTRIBUTION_FIELDS, *form.hidden_fields) if fields.get(k)}
     post.attribution["form"] = form.name
     return post
@@ -315,17 +319,39 @@ _LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form as a person fills it in: its name in the post, label and input type."""
+
+    name: str
+    label: str
+    kind: str  # email | tel | text
+    required: bool
+
+
+def fields_of(form: LeadForm) -> list[FormField]:
+    fields = []
+    for name, target in form.field_map.items():
+        label = _LABELS.get(target, target.removeprefix("custom.").replace("_", " ").capitalize())
+        kind = "email" if target == "email" else "tel" if target == "phone" else "text"
+        fields.append(FormField(name, label, kind, name in form.required_fields))
+    return fields
+
+
+def hidden_fields_of(form: LeadForm) -> tuple[str, ...]:
+    """The fields a page fills in itself: attribution (UTM, referrer) and the form's own."""
+    return (*ATTRIBUTION_FIELDS, *form.hidden_fields)
+
+
 def snippet(form: LeadForm, base_url: str) -> str:
     """HTML to paste into any page: the fields, hidden UTM fields filled from the page's
     address, the honeypot and the consent box."""
     action = f"{base_url.rstrip('/')}/f/{form.key}"
     lines = [f'<form class="pipewise-form" method="post" action="{html.escape(action)}" accept-charset="utf-8">']
-    for name, target in form.field_map.items():
-        label = _LABELS.get(target, target.removeprefix("custom.").replace("_", " ").capitalize())
-        kind = "email" if target == "email" else "tel" if target == "phone" else "text"
-        required = " required" if name in form.required_fields else ""
-        lines.append(f'  <label>{html.escape(label)} <input type="{kind}" name="{html.escape(name)}"{required}></label>')
-    for name in (*ATTRIBUTION_FIELDS, *form.hidden_fields):
+    for field_ in fields_of(form):
+        required = " required" if field_.required else ""
+        lines.append(f'  <label>{html.escape(field_.label)} <input type="{field_.kind}" name="{html.escape(field_.name)}"{required}></label>')
+    for name in hidden_fields_of(form):
         lines.append(f'  <input type="hidden" name="{html.escape(name)}">')
     lines.append(
         f'  <div style="position:absolute;left:-5000px" aria-hidden="true"><input type="text" name="{HONEYPOT_FIELD}" tabindex="-1" autocomplete="off"></div>'

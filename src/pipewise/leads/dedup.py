@@ -10,7 +10,7 @@ of the database."""
 import itertools
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, literal_column, or_, select, tuple_, union_all
@@ -26,6 +26,8 @@ from pipewise.leads.models import DuplicateCandidate, Lead
 from pipewise.leads.similarity import DEFAULT_THRESHOLD, Match, Person, company_key, compare, fold, worth_comparing
 from pipewise.records.registry import spec_for
 from pipewise.records.repository import RecordRepository
+
+PROGRESS_EVERY = 500  # groups of alike records between two progress reports
 
 __all__ = ["DEFAULT_THRESHOLD", "Match", "Person", "compare", "fold", "worth_comparing"]
 
@@ -233,15 +235,19 @@ def blocking_keys(p: Person) -> Iterator[str]:
         yield f"c:{company[:8]}"
 
 
-def pairs(everyone: list[Person], *, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Person, Person, float, str]]:
-    """Every pair of ``everyone`` that looks like the same person, best first."""
+def pairs(everyone: list[Person], *, threshold: float = DEFAULT_THRESHOLD,
+          progress: Callable[[int, int], None] | None = None) -> list[tuple[Person, Person, float, str]]:
+    """Every pair of ``everyone`` that looks like the same person, best first. ``progress``
+    hears (groups compared, groups in all) as the comparing goes."""
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, person in enumerate(everyone):
         for key in blocking_keys(person):
             blocks[key].append(index)
     seen: set[tuple[int, int]] = set()
     found = []
-    for members in blocks.values():
+    for done, members in enumerate(blocks.values()):
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, len(blocks))
         if len(members) < 2 or len(members) > MAX_BLOCK:
             continue
         for i, j in itertools.combinations(members, 2):
@@ -261,9 +267,19 @@ def load_people(session: Session, record_type: str) -> list[Person]:
 
 def scan(session: Session, *, record_types: tuple[str, ...] = PERSON_TYPES, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Look for duplicates among all leads and contacts; store new pairs as open candidates."""
+    return store_pairs(session, find_pairs(session, record_types=record_types, threshold=threshold))
+
+
+def find_pairs(session: Session, *, record_types: tuple[str, ...] = PERSON_TYPES, threshold: float = DEFAULT_THRESHOLD,
+               progress: Callable[[int, int], None] | None = None) -> list[tuple[Person, Person, float, str]]:
+    """The pairs a scan finds, read only (a long scan may read in one transaction and store in another)."""
     session.flush()
     everyone = [p for record_type in record_types for p in load_people(session, record_type)]
-    found = pairs(everyone, threshold=threshold)
+    return pairs(everyone, threshold=threshold, progress=progress)
+
+
+def store_pairs(session: Session, found: list[tuple[Person, Person, float, str]]) -> int:
+    """Store the pairs not yet known as open candidates; how many were new."""
     existing = set(
         session.execute(
             select(

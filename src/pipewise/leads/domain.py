@@ -23,7 +23,7 @@ def register(kernel: Kernel) -> None:
     for adapter in ("leads_forms", "leads_import", "leads_dedup", "leads_scoring", "leads_routing"):
         kernel.api(f"pipewise.api.v1.{adapter}:router")
     kernel.root_api("pipewise.api.v1.leads_forms:root_router")
-    for page in ("convert", "queue", "imports", "duplicates", "scoring", "routing"):
+    for page in ("convert", "queue", "imports", "duplicates", "scoring", "routing", "hosted_form"):
         kernel.web(f"pipewise.web.leads.{page}:router")
     kernel.cli("import", "pipewise.cli.leads:import_app")
     kernel.cli("dedupe", "pipewise.cli.leads:dedupe_app")

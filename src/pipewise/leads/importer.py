@@ -27,6 +27,7 @@ from pipewise.leads import clean
 from pipewise.leads.csvstream import BadRecord, CountingReader, Record, read_records
 from pipewise.leads.import_batches import BatchWriter, cleaned_batches, forked_batches, worth_a_process
 from pipewise.leads.models import LeadImport, LeadImportRow
+from pipewise.records import csv_cells
 from pipewise.records.service import assignable_users
 
 ON_DUPLICATE = ("skip", "update", "create")
@@ -256,9 +257,12 @@ def run(
     options: ImportOptions,
     actor: Actor,
     progress: Progress | None = None,
+    finishing: Callable[[int], None] | None = None,
 ) -> LeadImport:
     """Import the stream into the started import ``import_id``, one transaction per batch
-    (cleaned one batch ahead of the writer, see ``import_batches``)."""
+    (cleaned one batch ahead of the writer, see ``import_batches``). ``progress`` hears of
+    every batch written; ``finishing`` (given the rows read) of the last phase, scoring and
+    the duplicate check."""
     batches = forked_batches if worth_a_process(stream) else cleaned_batches
     counter = CountingReader(stream)
     records = read_records(io.BufferedReader(counter, buffer_size=256 * 1024), delimiter=options.delimiter)
@@ -294,6 +298,8 @@ def run(
         rows_done += batch.size
         if progress:
             progress(rows_done, batch.bytes_read)
+    if finishing:
+        finishing(rows_done)
     with open_session() as session:
         _after(session, created_ids, options, actor)
         job = _job(session, import_id)
@@ -326,6 +332,25 @@ def rows_of(session: Session, import_id: uuid.UUID, *, outcome: str | None = Non
     if outcome:
         stmt = stmt.where(LeadImportRow.outcome == outcome)
     return list(session.scalars(stmt.order_by(LeadImportRow.line).limit(limit)))
+
+
+def report_csv(session: Session, import_id: uuid.UUID) -> Iterator[str]:
+    """The row report as CSV text, a chunk at a time (the session must stay open while it is read)."""
+    buffer = io.StringIO()
+    writer = csv_cells.writer(buffer)
+    writer.writerow(["line", "outcome", "reason", "excerpt"])
+    after = 0
+    while True:
+        rows = rows_of(session, import_id, after_line=after, limit=2000)
+        if not rows:
+            break
+        for row in rows:
+            writer.writerow([row.line, row.outcome, row.reason, row.excerpt or ""])
+        after = rows[-1].line
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
 
 
 def visible_imports(stmt: Any, actor: Actor) -> Any:

@@ -14,6 +14,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import NotFound, ValidationFailed
 from pipewise.events import bus
+from pipewise.jobs import service as jobs
 from pipewise.scoring import predictive
 from pipewise.scoring.facts import LeadFacts
 from pipewise.scoring.models import ScoringTraining
@@ -21,13 +22,15 @@ from pipewise.scoring.models import ScoringTraining
 TRAIN_ACTION = "scoring.train"
 
 
-def request_training(session: Session, *, actor: Actor) -> ScoringTraining:
+def request_training(session: Session, *, actor: Actor, job_id: uuid.UUID | None = None) -> ScoringTraining:
+    """Queue a training; ``job_id`` names the job (``pipewise.jobs``) that shows its progress."""
     training = ScoringTraining(id=uuid7(), requested_at=utcnow(), requested_by=actor.id if actor.id.int else None,
                                status="queued")
     session.add(training)
     session.flush()
+    payload = {"training_id": str(training.id)} | ({"job_id": str(job_id)} if job_id else {})
     bus.schedule(session, key=f"{TRAIN_ACTION}:{training.id}", kind=TRAIN_ACTION, run_at=training.requested_at,
-                 payload={"training_id": str(training.id)})
+                 payload=payload)
     return training
 
 
@@ -49,11 +52,17 @@ def run_training(
     training = session.get(ScoringTraining, uuid.UUID(action.payload["training_id"]))
     if training is None or training.status != "queued":
         return
+    job_id = uuid.UUID(action.payload["job_id"]) if action.payload.get("job_id") else None
     try:
         with session.begin_nested():
             model = predictive.train(session, closed_leads(session))
             training.rescored = rescore_open(session)
         training.status, training.model_id = "done", model.id
+        if job_id:
+            jobs.record_outcome(session, job_id, step=f"Trained on {model.trained_on:,} closed leads; "
+                                                      f"{training.rescored:,} open leads re-scored")
     except ValidationFailed as exc:
         training.status, training.error = "failed", exc.detail
+        if job_id:
+            jobs.record_outcome(session, job_id, error=exc.detail)
     training.finished_at = utcnow()

@@ -251,7 +251,7 @@ def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+def error_page(request: Request, status: int, title: str, detail: str) -> Response:
     if is_htmx(request):
         return render(request, "_error_banner.html", {"title": title, "detail": detail}, status_code=status)
     return render(request, "error.html", {"title": title, "detail": detail, "status": status}, status_code=status)
@@ -271,12 +271,12 @@ class WebRoute(APIRoute):
             except LoginRequired:
                 response = _login_redirect(request)
             except PipewiseError as exc:
-                response = _error_page(request, exc.status, exc.title, exc.detail)
+                response = error_page(request, exc.status, exc.title, exc.detail)
             except RequestValidationError:
-                response = _error_page(request, 404, "Not found", "That address does not point to anything here.")
+                response = error_page(request, 404, "Not found", "That address does not point to anything here.")
             except IntegrityError as exc:
                 log.info("integrity error on %s: %s", request.url.path, exc.orig)
-                response = _error_page(request, 409, "Conflict", "The change conflicts with existing data.")
+                response = error_page(request, 409, "Conflict", "The change conflicts with existing data.")
             _save_session(request, response)
             return response
 

@@ -4,11 +4,10 @@ The pages run no inline script: every script is a file under /static, wired up t
 data attributes. Styles allow 'unsafe-inline' for one reason: an e-mail's HTML is
 previewed in a sandboxed ``srcdoc`` frame, which inherits this policy, and e-mail HTML
 is styled inline. Pipewise's own templates carry no inline styles. The API docs page
-loads Swagger UI from its CDN, so that one page also allows the CDN."""
+loads Swagger UI from the site itself (the installed ``swagger-ui-bundle-v2`` package), so it
+works offline and reaches no other site."""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 
 def _policy(*, script: str, style: str) -> str:
@@ -29,8 +28,8 @@ def _policy(*, script: str, style: str) -> str:
 
 
 CONTENT_SECURITY_POLICY = _policy(script="'self'", style="'self' 'unsafe-inline'")
-API_DOCS_POLICY = _policy(script=f"'self' {SWAGGER_CDN}", style=f"'self' 'unsafe-inline' {SWAGGER_CDN}")
 API_DOCS_PATH = "/api/docs"
+API_DOCS_ASSETS = "/api/docs/assets"
 
 COMMON_HEADERS = (
     (b"x-frame-options", b"DENY"),
@@ -49,7 +48,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = API_DOCS_POLICY if scope["path"] == API_DOCS_PATH else CONTENT_SECURITY_POLICY
+        policy = CONTENT_SECURITY_POLICY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -69,11 +68,12 @@ API_DOCS_HTML = f"""<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Pipewise API</title>
-<link rel="stylesheet" href="{SWAGGER_CDN}/npm/swagger-ui-dist@5/swagger-ui.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="{API_DOCS_ASSETS}/swagger-ui.css">
 </head>
 <body>
 <div id="swagger-ui" data-openapi-url="/api/openapi.json"></div>
-<script src="{SWAGGER_CDN}/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="{API_DOCS_ASSETS}/swagger-ui-bundle.js"></script>
 <script src="/static/js/api-docs.js"></script>
 </body>
 </html>

@@ -15,13 +15,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pipewise.kernel import resolve
+from pipewise.web import site
 from pipewise.web.common import WEB_DIR
 
-# Before the domains' pages: sign-in, home, the notification inbox, the audit trail and the settings.
-# After them: the generic record pages.
+# Before the domains' pages: sign-in, home, the notification inbox, background work, the audit trail
+# and the settings. After them: the generic record pages.
 FIRST_PAGES = (
     "pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router",
-    "pipewise.web.audit.pages:router", "pipewise.web.settings:router",
+    "pipewise.web.jobs.pages:router", "pipewise.web.audit.pages:router", "pipewise.web.settings:router",
 )
 LAST_PAGES = ("pipewise.web.records.pages:router", "pipewise.web.records.saved_views:router")
 
@@ -29,5 +30,6 @@ LAST_PAGES = ("pipewise.web.records.pages:router", "pipewise.web.records.saved_v
 def install(app: FastAPI, domain_pages: Iterable[str]) -> None:
     """Mount the web UI's routes and static files on ``app``."""
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    site.install(app)
     for target in (*FIRST_PAGES, *domain_pages, *LAST_PAGES):
         app.include_router(resolve(target))

@@ -1,7 +1,6 @@
 """Lead capture over HTTP: the public form endpoint (POST /f/{key}, form-encoded or JSON),
 form set-up with its embeddable snippet, and capture of a lead through the API."""
 
-import html
 import json
 import uuid
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from pipewise.api.errors import problem
 from pipewise.auth.clients import client_address
 from pipewise.db.base import utcnow
 from pipewise.db.session import session_scope
-from pipewise.errors import FieldError, PermissionDenied, ValidationFailed
+from pipewise.errors import FieldError, PermissionDenied, PipewiseError, ValidationFailed
 from pipewise.leads import capture, queries
 from pipewise.leads import schemas as lead_schemas
 from pipewise.leads.models import LeadForm
@@ -146,21 +145,37 @@ def _receive(form_key: str, fields: dict[str, Any], ip: str | None) -> LeadForm:
     return form
 
 
+class BrowserPostFailed(Exception):
+    """A person's browser posted a hosted form and it did not land (a field to fix, too many
+    posts, no such form). The web pages answer it with the form again, the reasons next to
+    the fields (``web/leads/hosted_form.py``); a program gets problem details instead."""
+
+    def __init__(self, form_key: str, fields: dict[str, Any], error: PipewiseError) -> None:
+        super().__init__(error.detail)
+        self.form_key, self.fields, self.error = form_key, fields, error
+
+
+def wants_json(request: Request) -> bool:
+    return "json" in request.headers.get("accept", "") or request.headers.get("content-type", "").startswith("application/json")
+
+
 @root_router.post("/f/{form_key}", response_model=SubmitOut, summary="Submit a public web form")
 def submit_form(form_key: str, request: Request, fields: Annotated[dict[str, Any], Depends(posted_fields)]) -> Response:
-    """Form-encoded (a browser) or JSON (a script). No token: the form key is the address."""
+    """Form-encoded (a browser) or JSON (a script). No token: the form key is the address.
+    A browser is sent to a thank-you page (or the form's own address); JSON answers JSON."""
+    as_json = wants_json(request)
     try:
         form = _receive(form_key, fields, client_address(request))
     except capture.RateLimited as exc:
+        if not as_json:
+            raise BrowserPostFailed(form_key, fields, exc) from None
         response = problem(429, exc.title, exc.detail)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    wants_json = "application/json" in request.headers.get("accept", "") or request.headers.get(
-        "content-type", ""
-    ).startswith("application/json")
-    if wants_json:
+    except PipewiseError as exc:
+        if as_json:
+            raise
+        raise BrowserPostFailed(form_key, fields, exc) from None
+    if as_json:
         return JSONResponse({"ok": True, "message": form.success_message}, status_code=201)
-    if form.redirect_url:
-        return RedirectResponse(form.redirect_url, status_code=303)
-    page = f"<!doctype html><meta charset=utf-8><title>Thank you</title><p>{html.escape(form.success_message)}</p>"
-    return HTMLResponse(page, status_code=201)
+    return RedirectResponse(form.redirect_url or f"/f/{form_key}/thanks", status_code=303)

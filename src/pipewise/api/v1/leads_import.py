@@ -1,7 +1,6 @@
 """CSV import over HTTP: preview with a suggested mapping, the import itself, and its
 report (every rejected or skipped row with its line number and reason)."""
 
-import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from pipewise.db.session import get_sessionmaker, session_scope
 from pipewise.errors import ValidationFailed
 from pipewise.leads import importer, queries
 from pipewise.leads.models import LeadImport
-from pipewise.records import csv_cells
 from pipewise.schemas import OutputModel
 
 router = api_router(prefix="/lead-imports", tags=["lead import"])
@@ -133,22 +131,5 @@ def report_rows(import_id: uuid.UUID, session: ReadSession, actor: ImportActor, 
 def report_csv(import_id: uuid.UUID, session: ReadSession, actor: ImportActor) -> StreamingResponse:
     _job(session, import_id, actor)
 
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv_cells.writer(buffer)
-        writer.writerow(["line", "outcome", "reason", "excerpt"])
-        after = 0
-        while True:
-            rows = importer.rows_of(session, import_id, after_line=after, limit=2000)
-            if not rows:
-                break
-            for row in rows:
-                writer.writerow([row.line, row.outcome, row.reason, row.excerpt or ""])
-            after = rows[-1].line
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    return StreamingResponse(lines(), media_type="text/csv",
+    return StreamingResponse(importer.report_csv(session, import_id), media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})

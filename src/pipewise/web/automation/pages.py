@@ -3,21 +3,25 @@ widget per option, see ``workflow_form``) with field-level validation, and a wor
 the controls a person uses to activate, approve, pause, resume, archive or step in."""
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from pipewise.automation import io
-from pipewise.automation.definition import STEP_TYPES
+from pipewise.automation import acting, dryrun, io
+from pipewise.automation.definition import STEP_TYPES, load
 from pipewise.automation.explanations import sentence
 from pipewise.automation.service import workflow_service
 from pipewise.automation.triggers import ENROLLABLE, TRIGGER_TYPES
-from pipewise.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from pipewise.db.base import utcnow
+from pipewise.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from pipewise.people import queries as people
 from pipewise.records.filters import OPERATORS
 from pipewise.records.saved_views import saved_view_service
 from pipewise.runs.holdout import read_share
+from pipewise.sequences.service import sequence_service
 from pipewise.web.automation.workflow_form import (
     STEP_WIDGETS,
     TRIGGER_WIDGETS,
@@ -28,6 +32,7 @@ from pipewise.web.automation.workflow_form import (
     values_from_definition,
 )
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.lookups import PICKER_KINDS, Lookups
 
 router = web_router()
 STARTER_DEFINITION = {
@@ -71,10 +76,24 @@ def _form(request: Request, session: Session, me: WebUser, workflow: Any, state:
         "record_types": ENROLLABLE, "step_types": STEP_TYPES, "step_widgets": STEP_WIDGETS,
         "trigger_widgets": TRIGGER_WIDGETS, "operators": OPERATORS,
         "condition_fields": {t: condition_fields(t) for t in ENROLLABLE},
+        "references": _reference_choices(session, me),
         # Only an admin changes whether an existing workflow needs approval.
         "approval_locked": workflow is not None and not me.actor.is_admin,
     }
     return render(request, "automation/form.html", context, status_code=status)
+
+
+def _reference_choices(session: Session, me: WebUser) -> dict[str, list[tuple[str, str]]]:
+    """(id, name) to pick from, for each kind of reference an option may name."""
+    lookups = Lookups(session, me.actor)
+    pipelines = {p.id: p.name for p in lookups.pipelines}
+    return {
+        "user": [(str(u.id), u.name) for u in people.active_users(session)],
+        "team": [(str(t.id), t.name) for t in people.teams(session)],
+        "pipeline": [(str(i), name) for i, name in pipelines.items()],
+        "stage": [(str(st.id), f"{pipelines.get(st.pipeline_id, '?')} · {st.name}") for st in lookups.stages.values()],
+        "sequence": [(str(q.id), q.name) for q in sequence_service.all(session)],
+    }
 
 
 def _save(request: Request, session: Session, me: WebUser, form: FormData, workflow_id: uuid.UUID | None) -> Response:
@@ -122,6 +141,7 @@ def update_workflow(workflow_id: uuid.UUID, request: Request, session: DbSession
 
 @router.get("/automation/{workflow_id}")
 def workflow_page(workflow_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+    """The workflow, its runs and controls; ``?dry_run=<days>`` adds a dry-run over that many past days."""
     workflow = workflow_service.get(session, workflow_id, actor=me.actor)
     before = request.query_params.get("before")
     before_id = int(before) if before and before.isdigit() else None
@@ -135,8 +155,49 @@ def workflow_page(workflow_id: uuid.UUID, request: Request, session: DbSession, 
         "older": decisions[-1].id if len(decisions) == 50 else None,
         "enrollments": workflow_service.enrollments(session, workflow.id, actor=me.actor, limit=50),
         "overrides": workflow_service.overrides(session, workflow.id, actor=me.actor, limit=20),
+        "dry_run": _dry_run(session, workflow, me, request.query_params.get("dry_run")),
+        "dry_run_days": DRY_RUN_DAYS, "picker_kinds": PICKER_KINDS,
     }
     return render(request, "automation/detail.html", context)
+
+
+DRY_RUN_DAYS = (7, 30, 90)
+
+
+def _dry_run(session: Session, workflow: Any, me: WebUser, days: str | None) -> dict[str, Any] | None:
+    """What the latest version would have done over the past ``days`` (nothing is changed)."""
+    if not days:
+        return None
+    if not days.isdigit() or int(days) not in DRY_RUN_DAYS:
+        raise ValidationFailed.on("dry_run", f"pick one of {', '.join(map(str, DRY_RUN_DAYS))} days")
+    end = utcnow()
+    definition = load(workflow_service.latest(session, workflow))
+    report = dryrun.simulate(session, definition, start=end - timedelta(days=int(days)), end=end,
+                             acting=acting.acting_for(session, workflow), viewer=me.actor)
+    return {"days": int(days), "report": report}
+
+
+@router.post("/automation/{workflow_id}/test-run")
+def test_run(workflow_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    """Run the latest version on one record in test mode (waits skipped, e-mails to the tester)."""
+    raw = str(form.get("record_id") or "").strip()
+    try:
+        record_id = uuid.UUID(raw)
+    except ValueError:
+        flash(request, "Pick the record to test the workflow on.", "error")
+        return redirect(f"/automation/{workflow_id}")
+    try:
+        with session.begin_nested():
+            result = workflow_service.start_test(session, workflow_id, record_id=record_id, actor=me.actor,
+                                                 check_conditions=form.get("check_conditions") == "on")
+    except (ValidationFailed, Conflict, PermissionDenied, NotFound) as exc:
+        flash(request, "; ".join(f"{e.field}: {e.message}" for e in exc.errors) or exc.detail, "error")
+        return redirect(f"/automation/{workflow_id}")
+    if result.status == "enrolled":
+        flash(request, "Test run started: its steps show in the run history below, marked “test”.")
+    else:
+        flash(request, f"Not started: {result.reason}", "error")
+    return redirect(f"/automation/{workflow_id}")
 
 
 WORKFLOW_ACTIONS = ("activate", "approve", "reject", "pause", "resume", "archive")

@@ -18,6 +18,9 @@ from pipewise.records.filters import NO_VALUE_OPS
 from pipewise.records.registry import spec_for
 
 LONG_TEXT = frozenset({"body", "notes"})
+# Options naming a record of reference data are picked by name from a list, not typed as ids.
+REFERENCE_KINDS = {"user_id": "user", "team_id": "team", "stage_id": "stage", "from_stage_id": "stage",
+                   "to_stage_id": "stage", "pipeline_id": "pipeline", "sequence_id": "sequence"}
 ADVANCED = frozenset({"label", "next"})
 LIST_OPS = frozenset({"in", "not_in"})
 MAX_ROWS = 50
@@ -25,8 +28,9 @@ MAX_ROWS = 50
 
 @dataclass(frozen=True)
 class Widget:
-    """One input: ``kind`` is text, long_text, number, choice, choices, flag, json or any
-    (text read as JSON when it parses, else kept as text)."""
+    """One input: ``kind`` is text, long_text, number, choice, choices, flag, json, any
+    (text read as JSON when it parses, else kept as text) or a kind of ``REFERENCE_KINDS``
+    (an id picked by name, read as text)."""
 
     name: str
     label: str
@@ -99,6 +103,7 @@ def widgets_of(model: type[BaseModel], skip: frozenset[str] = frozenset({"type",
             continue
         if kind == "text" and name in LONG_TEXT:
             kind = "long_text"
+        kind = REFERENCE_KINDS.get(name, kind) if kind == "text" else kind
         widgets.append(Widget(
             name, label, kind, required=name in required and not optional, choices=choices,
             help=prop.get("description", ""), default=prop.get("default"), advanced=name in ADVANCED,
@@ -110,6 +115,7 @@ def _group_widgets(schema: Mapping[str, Any], defs: Mapping[str, Any], group: st
     found = []
     for name, prop in schema["properties"].items():
         kind, choices, _ = _kind(prop, defs)
+        kind = REFERENCE_KINDS.get(name, kind) if kind == "text" else kind
         found.append(Widget(
             f"{group}.{name}", f"{group.capitalize()}: {prop.get('title', name).lower()}", kind, choices=choices,
             help=prop.get("description", ""), default=prop.get("default"), group=group,

@@ -1,9 +1,11 @@
 """The duplicate review: possible duplicates side by side, dismiss a pair or merge it,
-and a full scan for managers."""
+and a full scan for managers, in the background."""
 
 from fastapi import Request, Response
 
+from pipewise.db.session import session_scope
 from pipewise.errors import ValidationFailed
+from pipewise.jobs import service as jobs
 from pipewise.leads import dedup, merge, queries
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, flash, redirect, render, require_manager, web_router
 
@@ -38,6 +40,19 @@ def resolve(candidate_id: int, request: Request, session: DbSession, me: Current
 
 @router.post("/lead-duplicates-scan")
 def scan(request: Request, session: DbSession, me: CurrentUser) -> Response:
+    """Scan in the background; the answer is the scan's progress page."""
     require_manager(me)
-    flash(request, f"{dedup.scan(session):,} new possible duplicates.")
-    return redirect("/lead-duplicates")
+    job = jobs.start(session, kind="dedup_scan", title="Scan for duplicate leads and contacts", actor=me.actor,
+                     unit="groups", result_url="/lead-duplicates")
+
+    def work(progress: jobs.Progress) -> None:
+        progress(0, step="Reading every lead and contact")
+        # Compare in a reading transaction: the progress reports write while it runs.
+        with session_scope(write=False) as reading:
+            found = dedup.find_pairs(reading, progress=lambda done, total: progress(done, total, step="Comparing alike records"))
+        with session_scope() as writing:
+            added = dedup.store_pairs(writing, found)
+        progress(0, step=f"{added:,} new possible duplicates found")
+
+    jobs.run_after_commit(session, job.id, work)
+    return redirect(f"/jobs/{job.id}")

@@ -6,6 +6,7 @@ import json
 from fastapi import Request, Response
 
 from pipewise.errors import ValidationFailed
+from pipewise.jobs import service as jobs
 from pipewise.leads import scores
 from pipewise.scoring import queries, training
 from pipewise.scoring import service as scoring
@@ -42,6 +43,7 @@ def save_scoring(request: Request, session: DbSession, me: CurrentUser, form: Po
 @router.post("/lead-scoring/train")
 def train(request: Request, session: DbSession, me: CurrentUser) -> Response:
     require_manager(me)
-    training.request_training(session, actor=me.actor)
-    flash(request, "Training queued: the worker trains the model and rescores open leads; this page shows the outcome.")
-    return redirect("/lead-scoring")
+    job = jobs.start(session, kind="scoring_training", title="Training of the lead scoring model", actor=me.actor,
+                     unit="steps", result_url="/lead-scoring")
+    training.request_training(session, actor=me.actor, job_id=job.id)
+    return redirect(f"/jobs/{job.id}")

@@ -1,4 +1,4 @@
-/* The API docs page: Swagger UI over the OpenAPI document named by the page. */
+/* The API docs page: Swagger UI (served from this site) over the OpenAPI document named by the page. */
 (function () {
   "use strict";
   var holder = document.getElementById("swagger-ui");
@@ -7,6 +7,7 @@
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
     deepLinking: true,
+    validatorUrl: null, // the default asks a public validator for a badge: the docs stay on this site
     showExtensions: true,
     showCommonExtensions: true,
     presets: [window.SwaggerUIBundle.presets.apis, window.SwaggerUIBundle.SwaggerUIStandalonePreset],

@@ -1,0 +1,1 @@
+"""The progress pages of long work (``pipewise.jobs``)."""
