@@ -40,7 +40,8 @@ def seed_reference() -> tuple[list[uuid.UUID], dict[str, Any], Actor, Actor]:
         for t in range(5):
             team = Team(name=f"Team {t}")
             session.add(team)
-            reps += [User(email=f"rep{t}-{r}@bench.example", name=f"Rep {t}-{r}", role="rep", team=team) for r in range(4)]
+            session.flush()
+            reps += [User(email=f"rep{t}-{r}@bench.example", name=f"Rep {t}-{r}", role="rep", team_id=team.id) for r in range(4)]
         session.add_all(reps)
         session.flush()
         pipeline, stages = create_pipeline(session)

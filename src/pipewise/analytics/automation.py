@@ -195,7 +195,7 @@ def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Repo
     base_rate = ratio(base_advances * 30, base_days)
     won_in_range = dict(session.execute(
         select(Deal.id, sql.days_expr(session, Deal.created_at, Deal.closed_at)).join(Stage, Stage.id == Deal.stage_id)
-        .where(Stage.kind == "won", *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))).tuples().all())
+        .where(Stage.kind == "won", *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))).all())
     all_revenue = session.scalar(select(func.sum(Deal.amount)).join(Stage, Stage.id == Deal.stage_id).where(
         Stage.kind == "won", *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))) or Decimal("0")
     groups: dict[str, list[Exposure]] = defaultdict(list)

@@ -68,7 +68,7 @@ def sequence_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
         for enrollment_id, name, contact_id, account_id, enrolled_at in session.execute(stmt)
     }
     steps = {s.id: s for s in session.scalars(select(SequenceStep))} if exposures else {}
-    labels = dict(session.execute(select(StepVariant.id, StepVariant.label)).tuples().all()) if exposures else {}
+    labels = dict(session.execute(select(StepVariant.id, StepVariant.label)).all()) if exposures else {}
     for ids in _chunks(list(exposures)):
         mails = select(EmailMessage.enrollment_id, EmailMessage.step_id, EmailMessage.variant_id, EmailMessage.sent_at,
                        EmailMessage.opened_at, EmailMessage.replied_at).where(
@@ -115,7 +115,7 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
     acted: list[tuple[uuid.UUID, str, int, datetime]] = []
     for ids in _chunks(list(exposures)):
         acted += session.execute(select(Decision.enrollment_id, Decision.step_id, Decision.version_number, Decision.at).where(
-            Decision.enrollment_id.in_(ids), Decision.kind == "acted", Decision.test_mode.is_(False))).tuples().all()
+            Decision.enrollment_id.in_(ids), Decision.kind == "acted", Decision.test_mode.is_(False))).all()
     keys = {timers.timer_key("wf", versions[e].hex, e.hex, step): (e, step) for e, step, _v, _at in acted}
     sent: dict[tuple[uuid.UUID, str], tuple[bool, bool]] = {}
     for chunk in _chunks(sorted(keys)):

@@ -55,7 +55,7 @@ def activities(session: Session, flt: ReportFilter, actor: Actor) -> Report:
         select(Stage.kind, func.count(func.distinct(Activity.deal_id)))
         .select_from(Activity).join(Deal, Deal.id == Activity.deal_id).join(Stage, Stage.id == Deal.stage_id)
         .where(*conditions, *visible_deals).group_by(Stage.kind)
-    ).tuples().all())
+    ).all())
     outcome_rows = []
     for kind, row in per_outcome.items():
         row["total"] = sum(row[t] for t in ACTIVITY_TYPES)

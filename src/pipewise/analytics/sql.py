@@ -26,7 +26,7 @@ def user_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID |
     wanted = [i for i in ids if i is not None]
     names: dict[uuid.UUID | None, str] = {None: "Unassigned"}
     if wanted:
-        names.update(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).tuples().all())
+        names.update(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).all())
     return names
 
 
@@ -38,7 +38,7 @@ def stages(session: Session, pipeline_id: uuid.UUID | None = None) -> list[Stage
 
 
 def pipeline_names(session: Session) -> dict[uuid.UUID, str]:
-    return dict(session.execute(select(Pipeline.id, Pipeline.name)).tuples().all())
+    return dict(session.execute(select(Pipeline.id, Pipeline.name)).all())
 
 
 def funnel_pipeline(session: Session, pipeline_id: uuid.UUID | None) -> uuid.UUID | None:

@@ -57,9 +57,9 @@ def stage_times(session: Session, flt: ReportFilter, actor: Actor) -> Report:
         select(Deal.stage_id, func.count())
         .where(Deal.stage_id.in_([s.id for s in stage_rows if s.kind == "open"]), Deal.close_date < today, *conditions)
         .group_by(Deal.stage_id)
-    ).tuples().all())
+    ).all())
     pushes = close_date_pushes(session, flt, actor)
-    current = dict(session.execute(select(Deal.id, Deal.stage_id).where(Deal.id.in_({d for d, _ in pushes}))).tuples().all()) if pushes else {}
+    current = dict(session.execute(select(Deal.id, Deal.stage_id).where(Deal.id.in_({d for d, _ in pushes}))).all()) if pushes else {}
     pushed: dict[Any, list[tuple[Any, float]]] = defaultdict(list)
     for deal_id, days in pushes:
         pushed[current.get(deal_id)].append((deal_id, days))
