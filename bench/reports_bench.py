@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bench import raw
-from bench.env import SQLITE, Target, fresh_database, postgres_target
+from bench.env import SQLITE, Target, fresh_database
 from bench.report import percentile
 from pipewise import domains
 from pipewise.analytics import catalogue
@@ -172,9 +172,11 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
     days = "(julianday({1}) - julianday({0}))" if sqlite else "extract(epoch from {1} - {0}) / 86400.0"
 
     def run(sql: str, args: list[Any], as_rep: bool, owner: str = "owner_id") -> Any:
-        if as_rep:
-            sql = sql.replace("WHERE", f"WHERE ({owner} IS NULL OR {owner} IN ({', '.join([p] * len(team))})) AND", 1)
-            args = [*team, *args]
+        if as_rep:  # the team clause goes into the outermost (last) WHERE; its arguments come last
+            head, _, tail = sql.rpartition("WHERE")
+            condition, group, grouping = tail.partition(" GROUP BY")
+            sql = f"{head}WHERE {condition} AND ({owner} IS NULL OR {owner} IN ({', '.join([p] * len(team))})){group}{grouping}"
+            args = [*args, *team]
         return conn.execute(sql, args).fetchall()
 
     ins = lambda n: ", ".join([p] * n)  # noqa: E731
@@ -260,11 +262,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reports_bench", description=__doc__)
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=10, help="timed runs per report and person (after one warm-up)")
-    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (wiped; its name must contain 'bench')")
+    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (it is wiped)")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
-    targets = ([] if args.no_sqlite else [SQLITE]) + ([postgres_target(args.postgres)] if args.postgres else [])
+    # The PostgreSQL database named on the command line is wiped, whatever its name.
+    targets = ([] if args.no_sqlite else [SQLITE]) + ([Target("postgresql", "PostgreSQL", args.postgres)] if args.postgres else [])
     for target in targets:
         run(target, args.deals, args.samples, args.seed)
 
