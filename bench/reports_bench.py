@@ -208,8 +208,12 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
             f"lead(at) OVER (PARTITION BY deal_id ORDER BY at, id) AS left_at FROM deal_stage_change WHERE deal_id IN "
             f"(SELECT id FROM deal WHERE owner_id IS NULL OR owner_id IN ({ins(len(team))}))) s WHERE left_at >= {p} AND left_at < {p}",
             [*team, since, until], False),
-        "activities": lambda r: run(f"SELECT owner_id, type, count(*) FROM activity WHERE occurred_at >= {p} AND occurred_at < {p} "
-                                    f"GROUP BY owner_id, type", [since, until], r),
+        "activities": lambda r: [
+            run(f"SELECT owner_id, type, count(*) FROM activity WHERE occurred_at >= {p} AND occurred_at < {p} "
+                f"GROUP BY owner_id, type", [since, until], r),
+            *(run(f"SELECT s.kind, {grouping} FROM activity a JOIN deal d ON d.id = a.deal_id JOIN stage s ON s.id = d.stage_id "
+                  f"WHERE a.occurred_at >= {p} AND a.occurred_at < {p} GROUP BY s.kind{extra}", [since, until], r, owner="a.owner_id")
+              for grouping, extra in (("a.type, count(*), count(DISTINCT a.deal_id)", ", a.type"), ("count(DISTINCT a.deal_id)", "")))],
         "speed-to-lead": lambda r: run(f"SELECT source, owner_id, created_at, first_touched_at FROM lead WHERE created_at >= {p} "
                                        f"AND created_at < {p}", [since, until], r),
         "lead-sources": lambda r: run(

@@ -17,15 +17,12 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.automation.models import Decision
 from pipewise.automation.models import Enrollment as WorkflowEnrollment
 from pipewise.automation.service import workflow_service
-from pipewise.crm.models import Activity
 from pipewise.deals.models import Deal, DealStageChange
 from pipewise.errors import Conflict
 from pipewise.deals.service import deal_service
-from pipewise.leads.models import Lead
 from pipewise.leads.service import lead_service
 from pipewise.mail.models import EmailMessage
 from pipewise.records.models import RecordHistory
-from pipewise.sequences.models import Enrollment as SequenceEnrollment
 from pipewise.sequences.service import sequence_service
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -199,10 +196,3 @@ def _workflow(session: Any, factory: Any, rng: random.Random, company: Company, 
             factory.activity(company.users["east_rep"], type="call", contact_id=contact.id,
                              occurred_at=enrolled + timedelta(hours=rng.uniform(1, 200)), subject="Follow-up call")
     session.flush()
-
-
-def all_rows(session: Any, model: Any) -> list[Any]:
-    return list(session.scalars(select(model)))
-
-
-__all__ = ["Activity", "Lead", "all_rows", "build_company"]
