@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import sql
@@ -25,8 +25,12 @@ def stage_stints(session: Session, flt: ReportFilter, actor: Actor) -> list[tupl
         .where(DealStageChange.deal_id.in_(select(Deal.id).where(*deal_conditions(Deal, flt, actor))))
         .subquery()
     )
-    stmt = select(stints.c.stage_id, sql.days_expr(session, stints.c.entered, stints.c.left)).where(*in_range(stints.c.left, flt))
-    return [(stage_id, float(days)) for stage_id, days in session.execute(stmt)]
+    # Hundreds of thousands of rows: the stage id comes back as the database has it (no UUID
+    # object per row) and is matched to the stage afterwards.
+    stage_key = type_coerce(stints.c.stage_id, String)
+    stmt = select(stage_key, sql.days_expr(session, stints.c.entered, stints.c.left)).where(*in_range(stints.c.left, flt))
+    ids = {key: stage.id for stage in sql.stages(session) for key in (stage.id, str(stage.id), stage.id.hex)}
+    return [(ids.get(stage_id, stage_id), float(days)) for stage_id, days in session.execute(stmt)]
 
 
 def close_date_pushes(session: Session, flt: ReportFilter, actor: Actor) -> list[tuple[Any, float]]:
