@@ -1,6 +1,6 @@
 """Reports at scale: ``python -m bench.reports_bench --deals 1000000 [--postgres URL]``.
 
-Seeds a pipeline, 5 teams of 4 reps, N deals with their stage history (about 2.5 rows per
+Seeds a pipeline, 5 teams of 4 reps, N deals with their stage history (about 3.7 rows per
 deal), N/5 leads (a tenth converted) and N/2 activities, raw (executemany on SQLite, COPY
 on PostgreSQL), then times each report through ``pipewise.analytics`` as an admin and as
 a rep (whose queries carry the team-visibility clause), beside the raw SQL of the same
