@@ -5,6 +5,7 @@
 adapters that serve them). The app, the CLI, the worker, migrations and tests call it
 before anything else. Adding a domain is a package with a ``domain.py`` and one line here."""
 
+from pipewise.analytics import domain as analytics
 from pipewise.api import idempotency  # noqa: F401 - the idempotency-key table (an API concern, no domain's)
 from pipewise.assignment import domain as assignment
 from pipewise.audit import models as audit_models  # noqa: F401 - the audit tables
@@ -40,6 +41,7 @@ DOMAINS = (
     ("leads", leads.register),
     ("sequences", sequences.register),
     ("automation", automation.register),
+    ("analytics", analytics.register),
 )
 
 _kernel: Kernel | None = None

@@ -532,3 +532,7 @@ OPERATIONS.update(BILLING_OPERATIONS)
 from tests.quotes.matrix_ops import quote_operations  # noqa: E402
 
 OPERATIONS.update(quote_operations())
+# The reports' routes, kept beside their tests.
+from tests.analytics.matrix_ops import report_operations  # noqa: E402
+
+OPERATIONS.update(report_operations(Op))

@@ -1,0 +1,282 @@
+"""Reports at scale: ``python -m bench.reports_bench --deals 1000000 [--postgres URL]``.
+
+Seeds a pipeline, 5 teams of 4 reps, N deals with their stage history (about 3.7 rows per
+deal), N/5 leads (a tenth converted) and N/2 activities, raw (executemany on SQLite, COPY
+on PostgreSQL), then times each report through ``pipewise.analytics`` as an admin and as
+a rep (whose queries carry the team-visibility clause), beside the raw SQL of the same
+aggregate through the bare driver, in the same run. Prints p50 / p95 per report and the
+ratio to the raw query (targets: p95 < 500 ms and at most 1.5× raw)."""
+
+import argparse
+import io
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bench import raw
+from bench.env import SQLITE, Target, fresh_database
+from bench.report import percentile
+from pipewise import domains
+from pipewise.analytics import catalogue
+from pipewise.auth.models import Team, User
+from pipewise.auth.visibility import Actor
+from pipewise.db.session import session_scope
+from pipewise.deals.defaults import create_pipeline
+
+REPORTS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time", "activities", "speed-to-lead", "lead-sources")
+SOURCES = ("Web form", "Webinar", "Referral", "Trade show", "Outbound", "Partner")
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def seed_reference() -> tuple[list[uuid.UUID], dict[str, Any], Actor, Actor]:
+    """Teams, reps, the pipeline; returns (rep ids, stages by kind, admin, a rep)."""
+    with session_scope() as session:
+        admin = User(email="admin@bench.example", name="Admin", role="admin")
+        session.add(admin)
+        reps = []
+        for t in range(5):
+            team = Team(name=f"Team {t}")
+            session.add(team)
+            session.flush()
+            reps += [User(email=f"rep{t}-{r}@bench.example", name=f"Rep {t}-{r}", role="rep", team_id=team.id) for r in range(4)]
+        session.add_all(reps)
+        session.flush()
+        pipeline, stages = create_pipeline(session)
+        stage_info = {"pipeline": pipeline.id, "open": [s.id for s in stages if s.kind == "open"],
+                      "won": next(s.id for s in stages if s.kind == "won"), "lost": next(s.id for s in stages if s.kind == "lost")}
+        return [r.id for r in reps], stage_info, Actor.for_user(session, admin), Actor.for_user(session, reps[0])
+
+
+def generate(count: int, reps: list[uuid.UUID], stages: dict[str, Any], rng: random.Random) -> dict[str, list[tuple]]:
+    """Rows as Python values, table by table."""
+    deals, changes, leads, activities = [], [], [], []
+    for n in range(count):
+        deal_id = uuid.uuid4()
+        created = NOW - timedelta(seconds=rng.randrange(2 * 365 * 86400))
+        path = stages["open"][: rng.randint(1, len(stages["open"]))]
+        outcome = rng.random()
+        closing = stages["won"] if outcome < 0.35 else stages["lost"] if outcome < 0.65 else None
+        at = created
+        previous = None
+        for stage in [*path, *([closing] if closing else [])]:
+            changes.append((deal_id, previous, stage, at))
+            previous = stage
+            at = at + timedelta(seconds=rng.randrange(1, 40 * 86400))
+        closed_at = changes[-1][3] if closing else None
+        if closed_at and closed_at > NOW:
+            closed_at = NOW
+            changes[-1] = (*changes[-1][:3], NOW)
+        deals.append((deal_id, f"Deal {n}", stages["pipeline"], previous, float(rng.randrange(500, 50000)), "USD",
+                      (created + timedelta(days=60)).date(), rng.choice(reps), changes[-1][3], closed_at, created))
+        if n % 5 == 0:
+            lead_created = created - timedelta(hours=rng.uniform(1, 500))
+            touched = lead_created + timedelta(minutes=rng.uniform(1, 3000)) if rng.random() < 0.8 else None
+            leads.append((uuid.uuid4(), f"Lead{n}", rng.choice(SOURCES), rng.choice(reps), lead_created, touched,
+                          deal_id if n % 10 == 0 else None))
+        if n % 2 == 0:
+            activities.append((uuid.uuid4(), rng.choice(("call", "email", "meeting", "note")), rng.choice(reps), deal_id,
+                               created + timedelta(days=rng.uniform(0, 30))))
+    return {"deal": deals, "deal_stage_change": changes, "lead": leads, "activity": activities}
+
+
+COLUMNS = {
+    "deal": ("id", "name", "pipeline_id", "stage_id", "amount", "currency", "close_date", "owner_id", "stage_entered_at",
+             "closed_at", "created_at", "updated_at", "custom", "amount_from_lines", "version"),
+    "deal_stage_change": ("deal_id", "from_stage_id", "to_stage_id", "at"),
+    "lead": ("id", "last_name", "source", "owner_id", "created_at", "first_touched_at", "converted_deal_id", "updated_at",
+             "status", "lifecycle_stage", "attribution", "consent_state", "score", "fit_score", "engagement_score",
+             "score_reasons", "custom", "version"),
+    "activity": ("id", "type", "subject", "owner_id", "deal_id", "occurred_at", "created_at", "updated_at", "automated", "custom", "version"),
+}
+
+
+def full_rows(table: str, rows: Iterable[tuple]) -> Iterable[tuple]:
+    for r in rows:
+        if table == "deal":
+            yield (*r[:10], r[10], r[10], "{}", False, 1)
+        elif table == "deal_stage_change":
+            yield r
+        elif table == "lead":
+            yield (*r, r[4], "converted" if r[6] else "new", "lead", "{}", "unknown", 0, 0, 0, "[]", "{}", 1)
+        else:
+            yield (*r[:2], "Logged", *r[2:], r[4], r[4], False, "{}", 1)
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
+
+
+def load(url: str, tables: dict[str, list[tuple]]) -> None:
+    conn = raw.connect(url)
+    for table, rows in tables.items():
+        columns = COLUMNS[table]
+        names = ", ".join(f'"{c}"' for c in columns)
+        if raw.is_sqlite(conn):
+            conn.execute("BEGIN")
+            conn.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({raw.placeholders(conn, len(columns))})',
+                             ([_sqlite_value(v) for v in row] for row in full_rows(table, rows)))
+            conn.execute("COMMIT")
+        else:
+            with conn.cursor() as cur, cur.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                buffer = io.StringIO()
+                for n, row in enumerate(full_rows(table, rows), 1):
+                    buffer.write("\t".join(_copy_value(v) for v in row) + "\n")
+                    if n % 50_000 == 0:
+                        copy.write(buffer.getvalue())
+                        buffer = io.StringIO()
+                copy.write(buffer.getvalue())
+            conn.commit()
+    if raw.is_sqlite(conn):
+        conn.execute("ANALYZE")
+    else:
+        conn.autocommit = True
+        conn.execute("ANALYZE")
+    conn.close()
+
+
+# -- the raw SQL of the same aggregates ------------------------------------------------------
+
+
+def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[str, Callable[[bool], Any]]:
+    """report -> run(as_rep): the hand-written aggregate (the rep's adds the team clause)."""
+    sqlite = raw.is_sqlite(conn)
+    p = "?" if sqlite else "%s"
+    ident = (lambda u: u.hex) if sqlite else (lambda u: u)
+    since = _sqlite_value(NOW - timedelta(days=365)) if sqlite else NOW - timedelta(days=365)
+    until = _sqlite_value(NOW + timedelta(days=1)) if sqlite else NOW + timedelta(days=1)
+    open_ids = [ident(s) for s in stages["open"]]
+    won, lost = ident(stages["won"]), ident(stages["lost"])
+    team = [ident(u) for u in rep_team]
+    month = "strftime('%Y-%m', {})" if sqlite else "to_char(timezone('UTC', {}), 'YYYY-MM')"
+    days = "(julianday({1}) - julianday({0}))" if sqlite else "extract(epoch from {1} - {0}) / 86400.0"
+
+    def run(sql: str, args: list[Any], as_rep: bool, owner: str = "owner_id") -> Any:
+        if as_rep:  # the team clause goes into the outermost (last) WHERE; its arguments come last
+            head, _, tail = sql.rpartition("WHERE")
+            condition, group, grouping = tail.partition(" GROUP BY")
+            sql = f"{head}WHERE {condition} AND ({owner} IS NULL OR {owner} IN ({', '.join([p] * len(team))})){group}{grouping}"
+            args = [*args, *team]
+        return conn.execute(sql, args).fetchall()
+
+    ins = lambda n: ", ".join([p] * n)  # noqa: E731
+    queries = {
+        "pipeline": lambda r: run(f"SELECT stage_id, count(*), sum(amount) FROM deal WHERE stage_id IN ({ins(len(open_ids))}) "
+                                  f"AND created_at >= {p} AND created_at < {p} GROUP BY stage_id", [*open_ids, since, until], r),
+        "deal-flow": lambda r: [run(f"SELECT {month.format(col)}, count(*), sum(amount) FROM deal WHERE {cond} {col} >= {p} AND {col} < {p} "
+                                    f"GROUP BY 1", [*args, since, until], r)
+                                for col, cond, args in (("created_at", "", []), ("closed_at", f"stage_id = {p} AND", [won]),
+                                                        ("closed_at", f"stage_id = {p} AND", [lost]))],
+        "funnel": lambda r: run(
+            f"SELECT coalesce(f.position, 0), d.stage_id, count(*), sum(d.amount) FROM deal d LEFT JOIN "
+            f"(SELECT c.deal_id, max(s.position) AS position FROM deal_stage_change c JOIN stage s ON s.id = c.to_stage_id "
+            f"WHERE s.kind = 'open' AND c.deal_id IN (SELECT id FROM deal WHERE pipeline_id = {p} AND created_at >= {p} AND created_at < {p}) "
+            f"GROUP BY c.deal_id) f ON f.deal_id = d.id WHERE d.pipeline_id = {p} AND d.created_at >= {p} AND d.created_at < {p} GROUP BY 1, 2",
+            [ident(stages["pipeline"]), since, until, ident(stages["pipeline"]), since, until], r, owner="d.owner_id"),
+        "velocity": lambda r: [
+            run(f"SELECT owner_id, count(*) FROM deal WHERE stage_id IN ({ins(len(open_ids))}) AND created_at < {p} GROUP BY owner_id",
+                [*open_ids, until], r),
+            *(run(f"SELECT owner_id, count(*), sum(amount), sum({days.format('created_at', 'closed_at')}) FROM deal "
+                  f"WHERE stage_id = {p} AND closed_at >= {p} AND closed_at < {p} GROUP BY owner_id", [k, since, until], r)
+              for k in (won, lost))],
+        "stage-time": lambda r: run(
+            f"SELECT stage_id, {days.format('entered', 'left_at')} FROM (SELECT to_stage_id AS stage_id, at AS entered, "
+            f"lead(at) OVER (PARTITION BY deal_id ORDER BY at, id) AS left_at FROM deal_stage_change WHERE deal_id IN "
+            f"(SELECT id FROM deal WHERE 1 = 1)) s WHERE left_at >= {p} AND left_at < {p}", [since, until], False)
+        if not r else run(
+            f"SELECT stage_id, {days.format('entered', 'left_at')} FROM (SELECT to_stage_id AS stage_id, at AS entered, "
+            f"lead(at) OVER (PARTITION BY deal_id ORDER BY at, id) AS left_at FROM deal_stage_change WHERE deal_id IN "
+            f"(SELECT id FROM deal WHERE owner_id IS NULL OR owner_id IN ({ins(len(team))}))) s WHERE left_at >= {p} AND left_at < {p}",
+            [*team, since, until], False),
+        "activities": lambda r: [
+            run(f"SELECT owner_id, type, count(*) FROM activity WHERE occurred_at >= {p} AND occurred_at < {p} "
+                f"GROUP BY owner_id, type", [since, until], r),
+            *(run(f"SELECT s.kind, {grouping} FROM activity a JOIN deal d ON d.id = a.deal_id JOIN stage s ON s.id = d.stage_id "
+                  f"WHERE a.occurred_at >= {p} AND a.occurred_at < {p} GROUP BY s.kind{extra}", [since, until], r, owner="a.owner_id")
+              for grouping, extra in (("a.type, count(*), count(DISTINCT a.deal_id)", ", a.type"), ("count(DISTINCT a.deal_id)", "")))],
+        "speed-to-lead": lambda r: run(
+            f"SELECT source, owner_id, created_at, coalesce(first_touched_at, (SELECT min(a.occurred_at) FROM activity a "
+            f"WHERE a.lead_id = lead.id AND NOT a.automated)) FROM lead WHERE created_at >= {p} AND created_at < {p}", [since, until], r),
+        "lead-sources": lambda r: run(
+            f"SELECT l.source, count(l.id), count(d.id), sum(CASE WHEN s.kind = 'won' THEN d.amount END) FROM lead l "
+            f"LEFT JOIN deal d ON d.id = l.converted_deal_id LEFT JOIN stage s ON s.id = d.stage_id "
+            f"WHERE l.created_at >= {p} AND l.created_at < {p} GROUP BY l.source", [since, until], r, owner="l.owner_id"),
+    }
+    return queries
+
+
+def timed(fn: Callable[[], Any], samples: int) -> list[float]:
+    fn()  # warm the caches once
+    out = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def run(target: Target, deals: int, samples: int, seed: int, only: Iterable[str] = REPORTS) -> None:
+    url = fresh_database(target, "reports")
+    domains.load()
+    reps, stages, admin, rep = seed_reference()
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    tables = generate(deals, reps, stages, rng)
+    load(url, tables)
+    print(f"\n{target.label}: {deals:,} deals, {len(tables['deal_stage_change']):,} stage changes, {len(tables['lead']):,} leads, "
+          f"{len(tables['activity']):,} activities seeded in {time.perf_counter() - started:.0f} s")
+    del tables
+    conn = raw.connect(url)
+    rep_team = [r for r in reps[:4]]
+    baselines = raw_queries(conn, stages, rep_team)
+    print(f"{'report':<15} {'who':<6} {'p50 ms':>9} {'p95 ms':>9} {'raw p95':>9} {'ratio':>6}")
+    for slug in only:
+        for who, actor in (("admin", admin), ("rep", rep)):
+            def report() -> None:
+                with session_scope(write=False) as session:
+                    catalogue.run(session, slug, {}, actor=actor)
+
+            ours = timed(report, samples)
+            theirs = timed(lambda: baselines[slug](who == "rep"), samples)
+            p95, raw95 = percentile(ours, 95), percentile(theirs, 95)
+            print(f"{slug:<15} {who:<6} {percentile(ours, 50):>9.1f} {p95:>9.1f} {raw95:>9.1f} {p95 / raw95:>6.2f}", flush=True)
+    conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.reports_bench", description=__doc__)
+    parser.add_argument("--deals", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=10, help="timed runs per report and person (after one warm-up)")
+    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (it is wiped)")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--only", nargs="+", choices=REPORTS, default=REPORTS, help="reports to time (default: all)")
+    args = parser.parse_args()
+    # The PostgreSQL database named on the command line is wiped, whatever its name.
+    targets = ([] if args.no_sqlite else [SQLITE]) + ([Target("postgresql", "PostgreSQL", args.postgres)] if args.postgres else [])
+    for target in targets:
+        run(target, args.deals, args.samples, args.seed, args.only)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Sequence and workflow performance (sent → opened → replied → meeting → deal, per step
+and variant, with a trend) and the five automation questions per sequence and workflow
+(definitions: docs/reports.md)."""
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from pipewise.analytics import sql
+from pipewise.analytics.exposure import (
+    DealFacts,
+    is_advance,
+    Exposure,
+    deals_around,
+    interactions,
+    lifecycle_changes,
+    meetings_of,
+    sequence_exposures,
+    workflow_exposures,
+)
+from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range
+from pipewise.analytics.periods import label_of
+from pipewise.analytics.results import Chart, Column, Report, Table, days_between, quantile, ratio, total
+from pipewise.auth.visibility import Actor
+from pipewise.deals.models import Deal, DealStageChange, Stage
+from pipewise.sequences.metrics import ATTRIBUTION_WINDOW, CreatedDeal, Touch, attribute
+
+PROGRESSION_WINDOW = timedelta(days=30)
+MQL, SQL_OR_LATER = "mql", ("sql", "opportunity", "customer")
+
+
+def _created(deals: list[DealFacts]) -> list[CreatedDeal]:
+    return [CreatedDeal(d.id, d.account_id, d.created_at, d.contact_ids) for d in deals]
+
+
+def credited_meetings(exposures: list[Exposure], meetings: dict[Any, list[datetime]]) -> dict[Any, int]:
+    """touch key -> meetings credited to it: each meeting with a touched contact, within
+    the window after a touch, goes to the latest touch before it."""
+    counts: dict[Any, int] = defaultdict(int)
+    touches_of: dict[Any, list[Touch]] = defaultdict(list)
+    for exposure in exposures:
+        for touch in exposure.touches:
+            if touch.contact_id:
+                touches_of[touch.contact_id].append(touch)
+    for contact_id, times in meetings.items():
+        for at in times:
+            eligible = [t for t in touches_of.get(contact_id, []) if t.at <= at <= t.at + ATTRIBUTION_WINDOW]
+            if eligible:
+                counts[max(eligible, key=lambda t: (t.at, str(t.key))).key] += 1
+    return counts
+
+
+def _deal_visible(flt: ReportFilter, actor: Actor) -> list[Any]:
+    return deal_conditions(Deal, ReportFilter(start=flt.start, end=flt.end, pipeline_id=flt.pipeline_id), actor)
+
+
+def performance(session: Session, flt: ReportFilter, actor: Actor, *, kind: str) -> Report:
+    exposures = (sequence_exposures if kind == "sequence" else workflow_exposures)(session, flt, actor)
+    touches = [t for e in exposures for t in e.touches]
+    deals = deals_around(session, exposures, _deal_visible(flt, actor))
+    credited = attribute(touches, _created(deals))
+    meetings = credited_meetings(exposures, meetings_of(session, exposures))
+    steps: dict[Any, dict[str, Any]] = {}
+    trend: dict[str, dict[str, Any]] = {}
+    for exposure in exposures:
+        for mail in exposure.mail:
+            automation, step, variant = mail["key"]
+            row = steps.setdefault(mail["key"], {"automation": automation, "step": step, "variant": variant, "touches": 0,
+                                                 "sent": 0, "opened": 0, "replied": 0, "meetings": 0, "deals": 0})
+            period = trend.setdefault(label_of(mail["at"].date(), flt.interval),
+                                      {"period": label_of(mail["at"].date(), flt.interval), "touches": 0, "sent": 0, "opened": 0, "replied": 0})
+            for target in (row, period):
+                target["touches"] += 1
+                if not mail.get("acted_only"):
+                    target["sent"] += 1
+                    target["opened"] += mail["opened"]
+                    target["replied"] += mail["replied"]
+    for key, count in meetings.items():
+        if key in steps:
+            steps[key]["meetings"] += count
+    for touch in credited.values():
+        if touch.key in steps:
+            steps[touch.key]["deals"] += 1
+    rows = [steps[k] for k in sorted(steps)]
+    for row in rows:
+        row["open_rate"], row["reply_rate"] = ratio(row["opened"], row["sent"]), ratio(row["replied"], row["sent"])
+    label = "Sequence" if kind == "sequence" else "Workflow"
+    step_table = Table("steps", f"{label} performance per step and variant", [
+        Column("automation", label), Column("step", "Step"), Column("variant", "Variant" if kind == "sequence" else "Version"),
+        Column("touches", "Touches", "count"), Column("sent", "Sent", "count"), Column("opened", "Opened", "count"),
+        Column("replied", "Replied", "count"), Column("meetings", "Meetings", "count"), Column("deals", "Deals", "count"),
+        Column("open_rate", "Open rate", "percent"), Column("reply_rate", "Reply rate", "percent"),
+    ], rows)
+    trend_rows = [trend[p] for p in sorted(trend)]
+    trend_table = Table("trend", "Trend", [
+        Column("period", "Period"), Column("touches", "Touches", "count"), Column("sent", "Sent", "count"),
+        Column("opened", "Opened", "count"), Column("replied", "Replied", "count"),
+    ], trend_rows)
+    chart = Chart("line", [r["period"] for r in trend_rows], [
+        {"label": name.title(), "data": [r[name] for r in trend_rows]} for name in ("sent", "opened", "replied")
+    ])
+    headline = [{"label": "Enrolled", "value": len(exposures), "kind": "count"},
+                {"label": "Sent", "value": sum(r["sent"] for r in rows), "kind": "count"},
+                {"label": "Meetings", "value": sum(r["meetings"] for r in rows), "kind": "count"},
+                {"label": "Deals", "value": len(credited), "kind": "count"}]
+    slug = "sequences" if kind == "sequence" else "workflows"
+    return Report(slug, f"{label} performance", [step_table, trend_table], chart, headline)
+
+
+def sequences(session: Session, flt: ReportFilter, actor: Actor) -> Report:
+    return performance(session, flt, actor, kind="sequence")
+
+
+def workflows(session: Session, flt: ReportFilter, actor: Actor) -> Report:
+    return performance(session, flt, actor, kind="workflow")
+
+
+# -- the five questions ----------------------------------------------------------------------
+
+
+def first_interaction_hours(exposure: Exposure, found: dict[Any, list[datetime]]) -> float | None:
+    times = [at for link in ("contact", "lead", "deal", "account") if (ref := getattr(exposure, f"{link}_id"))
+             for at in found.get((link, ref), []) if at >= exposure.enrolled_at]
+    return (min(times) - exposure.enrolled_at).total_seconds() / 3600 if times else None
+
+
+def mql_outcome(exposure: Exposure, history: dict[Any, list[Any]], current: dict[Any, str]) -> bool | None:
+    """None: not an MQL when enrolled; else whether it became an SQL (or later) after."""
+    key = (exposure.record_type, exposure.record_id)
+    if key not in current:
+        return None
+    changes = history.get(key, [])
+    before = [new for at, _old, new in changes if at <= exposure.enrolled_at]
+    after = [(old, new) for at, old, new in changes if at > exposure.enrolled_at]
+    stage_then = before[-1] if before else (after[0][0] if after else current[key])
+    if stage_then != MQL:
+        return None
+    return any(new in SQL_OR_LATER for _old, new in after)
+
+
+def _touched_open(exposure: Exposure, deals: list[DealFacts]) -> list[DealFacts]:
+    """The deals open when the exposure's first touch happened, at its account, with its
+    contact, or the deal it enrolled."""
+    if not exposure.touches:
+        return []
+    first = min(t.at for t in exposure.touches)
+    return [d for d in deals if (d.id == exposure.deal_id or (exposure.account_id and d.account_id == exposure.account_id)
+                                 or (exposure.contact_id and exposure.contact_id in d.contact_ids))
+            and d.created_at <= first and (d.closed_at is None or d.closed_at > first)]
+
+
+def progression(exposures: list[Exposure], deals: list[DealFacts], now: datetime) -> tuple[int, float]:
+    """(stage advances, open deal-days) of touched deals in the window after the first touch."""
+    advances, exposure_days, seen = 0, 0.0, set()
+    for exposure in exposures:
+        for deal in _touched_open(exposure, deals):
+            if deal.id in seen:
+                continue
+            seen.add(deal.id)
+            start = min(t.at for t in exposure.touches)
+            end = min(start + PROGRESSION_WINDOW, deal.closed_at or now, now)
+            advances += sum(1 for at in deal.advances if start <= at <= end)
+            exposure_days += max(0.0, days_between(start, end))
+    return advances, exposure_days
+
+
+def baseline_progression(session: Session, flt: ReportFilter, actor: Actor) -> tuple[int, float]:
+    """(stage advances, open deal-days) of all deals in the range the reader may see."""
+    positions = {s.id: (s.position, s.kind) for s in session.scalars(select(Stage))}
+    conditions = deal_conditions(Deal, flt, actor)
+    advances = sum(1 for f, t in session.execute(
+        select(DealStageChange.from_stage_id, DealStageChange.to_stage_id).join(Deal, Deal.id == DealStageChange.deal_id)
+        .where(*conditions, *in_range(DealStageChange.at, flt), DealStageChange.from_stage_id.is_not(None))
+    ) if is_advance(positions.get(f), positions.get(t)))
+    start = sql.greatest(session, Deal.created_at, flt.since)
+    end = sql.least(session, func.coalesce(Deal.closed_at, flt.until), min(flt.until, datetime.now(UTC)))
+    open_days = sql.days_expr(session, start, end)
+    days = session.scalar(select(func.sum(case((open_days > 0, open_days), else_=0))).where(
+        *conditions, Deal.created_at < flt.until, (Deal.closed_at.is_(None)) | (Deal.closed_at >= flt.since)))
+    return advances, float(days or 0)
+
+
+def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Report:
+    exposures = sequence_exposures(session, flt, actor) + workflow_exposures(session, flt, actor)
+    deal_visible = _deal_visible(flt, actor)
+    deals = deals_around(session, exposures, deal_visible)
+    found = interactions(session, exposures)
+    history, current = lifecycle_changes(session, exposures)
+    now = datetime.now(UTC)
+    base_advances, base_days = baseline_progression(session, flt, actor)
+    base_rate = ratio(base_advances * 30, base_days)
+    won_in_range = dict(session.execute(
+        select(Deal.id, sql.days_expr(session, Deal.created_at, Deal.closed_at)).join(Stage, Stage.id == Deal.stage_id)
+        .where(Stage.kind == "won", *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))).all())
+    all_revenue = session.scalar(select(func.sum(Deal.amount)).join(Stage, Stage.id == Deal.stage_id).where(
+        Stage.kind == "won", *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))) or Decimal("0")
+    groups: dict[str, list[Exposure]] = defaultdict(list)
+    for exposure in exposures:
+        groups[exposure.automation].append(exposure)
+    by_id = {d.id: d for d in deals}
+    rows = []
+    for name in sorted(groups):
+        items = groups[name]
+        hours = [h for e in items if (h := first_interaction_hours(e, found)) is not None]
+        mql = [o for e in items if (o := mql_outcome(e, history, current)) is not None]
+        advances, deal_days = progression(items, deals, now)
+        credited = attribute([t for e in items for t in e.touches], _created(deals))
+        touched = {d.id for e in items for d in _touched_open(e, deals)} | set(credited)
+        cycle_in = [float(won_in_range[i]) for i in touched if i in won_in_range]
+        cycle_out = [float(v) for i, v in won_in_range.items() if i not in touched]
+        attributed = [by_id[i] for i in credited]
+        won_attributed = total(d.amount for d in attributed if d.id in won_in_range)
+        rows.append({
+            "automation": name, "enrolled": len(items), "touched": sum(1 for e in items if e.touches),
+            "first_interaction_median_hours": quantile(hours, 0.5), "first_interaction_p90_hours": quantile(hours, 0.9),
+            "reached_interaction": ratio(len(hours), len(items)),
+            "mql_enrolled": len(mql), "mql_to_sql": ratio(sum(mql), len(mql)),
+            "advances_per_30_days": ratio(advances * 30, deal_days), "baseline_advances_per_30_days": base_rate,
+            "cycle_days": quantile(cycle_in, 0.5), "baseline_cycle_days": quantile(cycle_out, 0.5),
+            "cycle_change_days": None if not cycle_in or not cycle_out else quantile(cycle_in, 0.5) - quantile(cycle_out, 0.5),
+            "deals_created": len(attributed), "pipeline_value": total(d.amount for d in attributed if d.kind == "open"),
+            "revenue": won_attributed, "revenue_share": ratio(won_attributed, all_revenue),
+        })
+    table = Table("automations", "The five automation questions", [
+        Column("automation", "Sequence or workflow"), Column("enrolled", "Enrolled", "count"), Column("touched", "Touched", "count"),
+        Column("first_interaction_median_hours", "First interaction, median", "hours"),
+        Column("first_interaction_p90_hours", "First interaction, p90", "hours"),
+        Column("reached_interaction", "Reached an interaction", "percent"),
+        Column("mql_enrolled", "MQLs enrolled", "count"), Column("mql_to_sql", "MQL → SQL", "percent"),
+        Column("advances_per_30_days", "Stage advances / 30 deal-days", "number"),
+        Column("baseline_advances_per_30_days", "Baseline advances / 30 deal-days", "number"),
+        Column("cycle_days", "Sales cycle (touched, median)", "days"), Column("baseline_cycle_days", "Sales cycle (others)", "days"),
+        Column("cycle_change_days", "Cycle change", "days"),
+        Column("deals_created", "Deals created", "count"), Column("pipeline_value", "Open pipeline", "money"),
+        Column("revenue", "Closed revenue", "money"), Column("revenue_share", "Share of revenue", "percent"),
+    ], rows)
+    chart = Chart("bar", [r["automation"] for r in rows], [
+        {"label": "Open pipeline", "data": [r["pipeline_value"] for r in rows]},
+        {"label": "Closed revenue", "data": [r["revenue"] for r in rows]},
+    ])
+    headline = [{"label": "Automations", "value": len(rows), "kind": "count"},
+                {"label": "Baseline advances / 30 deal-days", "value": base_rate, "kind": "number"}]
+    return Report("automation", "Automation effect: the five questions", [table], chart, headline)

@@ -1,0 +1,175 @@
+"""Reports on what people do and where leads come from: activities per rep and per deal
+outcome, speed to lead by source and rep, and lead source → revenue by first touch
+(definitions: docs/reports.md)."""
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from pipewise.analytics import sql
+from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range, owner_conditions
+from pipewise.analytics.results import Chart, Column, Report, Table, quantile, ratio
+from pipewise.auth.visibility import Actor
+from pipewise.crm.models import Activity
+from pipewise.deals.models import Deal, Stage
+from pipewise.leads.models import Lead
+
+ACTIVITY_TYPES = ("call", "email", "meeting", "note")
+NO_SOURCE = "(none)"
+
+
+def _activity_conditions(flt: ReportFilter, actor: Actor) -> list[Any]:
+    conditions = [*owner_conditions(Activity.owner_id, flt, actor), *in_range(Activity.occurred_at, flt)]
+    if flt.pipeline_id is not None or flt.source is not None:
+        conditions.append(Activity.deal_id.in_(select(Deal.id).where(*deal_conditions(Deal, flt, actor))))
+    return conditions
+
+
+def activities(session: Session, flt: ReportFilter, actor: Actor) -> Report:
+    """Activities that happened in the range, per owner and type; and those logged on
+    deals, per the deal's outcome (open, won, lost)."""
+    conditions = _activity_conditions(flt, actor)
+    per_rep: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ACTIVITY_TYPES, 0))
+    for owner_id, kind, count in session.execute(
+        select(Activity.owner_id, Activity.type, func.count()).where(*conditions).group_by(Activity.owner_id, Activity.type)
+    ):
+        per_rep[owner_id][kind] = per_rep[owner_id].get(kind, 0) + count
+    names = sql.user_names(session, set(per_rep))
+    rep_rows = sorted(({"owner": names.get(o, "—"), **counts, "total": sum(counts.values())} for o, counts in per_rep.items()),
+                      key=lambda r: (-r["total"], r["owner"]))
+    per_outcome: dict[str, dict[str, Any]] = {k: {"outcome": k.title(), **dict.fromkeys(ACTIVITY_TYPES, 0)} for k in ("open", "won", "lost")}
+    visible_deals = deal_conditions(Deal, flt, actor)
+    stmt = (
+        select(Stage.kind, Activity.type, func.count(), func.count(func.distinct(Activity.deal_id)))
+        .select_from(Activity).join(Deal, Deal.id == Activity.deal_id).join(Stage, Stage.id == Deal.stage_id)
+        .where(*conditions, *visible_deals).group_by(Stage.kind, Activity.type)
+    )
+    for kind, activity_type, count, _deals in session.execute(stmt):
+        per_outcome[kind][activity_type] = per_outcome[kind].get(activity_type, 0) + count
+    deal_counts = dict(session.execute(
+        select(Stage.kind, func.count(func.distinct(Activity.deal_id)))
+        .select_from(Activity).join(Deal, Deal.id == Activity.deal_id).join(Stage, Stage.id == Deal.stage_id)
+        .where(*conditions, *visible_deals).group_by(Stage.kind)
+    ).all())
+    outcome_rows = []
+    for kind, row in per_outcome.items():
+        row["total"] = sum(row[t] for t in ACTIVITY_TYPES)
+        row["deals"] = deal_counts.get(kind, 0)
+        row["per_deal"] = ratio(row["total"], row["deals"])
+        outcome_rows.append(row)
+    type_columns = [Column(t, f"{t.title()}s", "count") for t in ACTIVITY_TYPES]
+    reps = Table("reps", "Activities per rep", [Column("owner", "Rep"), *type_columns, Column("total", "Total", "count")], rep_rows)
+    outcomes = Table("outcomes", "Activities per deal outcome", [
+        Column("outcome", "Deal outcome"), *type_columns, Column("total", "Total", "count"), Column("deals", "Deals", "count"),
+        Column("per_deal", "Per deal", "number"),
+    ], outcome_rows)
+    chart = Chart("bar", [r["owner"] for r in rep_rows], [
+        {"label": f"{t.title()}s", "data": [r[t] for r in rep_rows]} for t in ACTIVITY_TYPES
+    ], stacked=True)
+    headline = [{"label": "Activities", "value": sum(r["total"] for r in rep_rows), "kind": "count"}]
+    return Report("activities", "Activities per rep and outcome", [reps, outcomes], chart, headline)
+
+
+def lead_conditions(flt: ReportFilter, actor: Actor) -> list[Any]:
+    conditions = [*owner_conditions(Lead.owner_id, flt, actor), *in_range(Lead.created_at, flt)]
+    if flt.source is not None:
+        conditions.append(Lead.source == flt.source)
+    return conditions
+
+
+def lead_touches(session: Session, flt: ReportFilter, actor: Actor) -> list[tuple[str | None, Any, float | None]]:
+    """(source, owner id, minutes to first touch or None) of every lead created in the
+    range. The first touch is the one routing recorded, else the lead's first activity by
+    a person."""
+    first_activity = (
+        select(func.min(Activity.occurred_at))
+        .where(Activity.lead_id == Lead.id, Activity.automated.is_(False))
+        .scalar_subquery()
+    )
+    touched = func.coalesce(Lead.first_touched_at, first_activity)
+    rows = session.execute(select(Lead.source, Lead.owner_id, Lead.created_at, touched).where(*lead_conditions(flt, actor)))
+    result = []
+    for source, owner_id, created, first in rows:
+        minutes = None if first is None else max(0.0, (_aware(first) - created).total_seconds() / 60)
+        result.append((source, owner_id, minutes))
+    return result
+
+
+def _aware(value: Any) -> Any:
+    """A coalesced time comes back as the database gives it (SQLite: text without a zone)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def speed_to_lead(session: Session, flt: ReportFilter, actor: Actor) -> Report:
+    touches = lead_touches(session, flt, actor)
+    names = sql.user_names(session, {owner for _s, owner, _m in touches})
+
+    def table(key: str, title: str, label: str, group: Any) -> Table:
+        groups: dict[str, list[float | None]] = defaultdict(list)
+        for item in touches:
+            groups[group(item)].append(item[2])
+        rows = []
+        for name in sorted(groups):
+            minutes = [m for m in groups[name] if m is not None]
+            rows.append({key: name, "leads": len(groups[name]), "touched": len(minutes),
+                         "median_minutes": quantile(minutes, 0.5), "p90_minutes": quantile(minutes, 0.9)})
+        return Table(key + "s", title, [
+            Column(key, label), Column("leads", "Leads", "count"), Column("touched", "Touched", "count"),
+            Column("median_minutes", "Median", "minutes"), Column("p90_minutes", "90th percentile", "minutes"),
+        ], rows)
+
+    by_source = table("source", "Speed to lead by source", "Source", lambda item: item[0] or NO_SOURCE)
+    by_rep = table("rep", "Speed to lead by rep", "Rep", lambda item: names.get(item[1], "—"))
+    every = [m for _s, _o, m in touches if m is not None]
+    chart = Chart("bar", [r["source"] for r in by_source.rows], [
+        {"label": "Median minutes", "data": [r["median_minutes"] or 0 for r in by_source.rows]},
+        {"label": "90th percentile", "data": [r["p90_minutes"] or 0 for r in by_source.rows]},
+    ])
+    headline = [{"label": "Median speed to lead", "value": quantile(every, 0.5), "kind": "minutes"},
+                {"label": "90th percentile", "value": quantile(every, 0.9), "kind": "minutes"},
+                {"label": "Not touched yet", "value": len(touches) - len(every), "kind": "count"}]
+    return Report("speed-to-lead", "Speed to lead", [by_source, by_rep], chart, headline)
+
+
+def lead_sources(session: Session, flt: ReportFilter, actor: Actor) -> Report:
+    """Leads created in the range by their first touch (source and the UTM fields captured
+    with them), the deals they converted into, and those deals' pipeline and revenue."""
+    utm_source = Lead.attribution["utm_source"].as_string()
+    utm_campaign = Lead.attribution["utm_campaign"].as_string()
+    # The deal side: visibility and the pipeline (team, owner and source are the lead's).
+    deal_join = and_(Deal.id == Lead.converted_deal_id,
+                     *deal_conditions(Deal, replace(flt, team_id=None, owner_id=None, source=None), actor))
+    won = case((Stage.kind == "won", Deal.amount))
+    is_open = case((Stage.kind == "open", Deal.amount))
+    stmt = (
+        select(Lead.source, utm_source, utm_campaign, func.count(Lead.id), func.count(Deal.id),
+               func.sum(is_open), func.count(won), func.sum(won))
+        .select_from(Lead).outerjoin(Deal, deal_join).outerjoin(Stage, Stage.id == Deal.stage_id)
+        .where(*lead_conditions(flt, actor)).group_by(Lead.source, utm_source, utm_campaign)
+    )
+    rows = []
+    for source, u_source, u_campaign, leads, deals, pipeline, won_deals, revenue in session.execute(stmt):
+        rows.append({"source": source or NO_SOURCE, "utm_source": u_source or "", "utm_campaign": u_campaign or "",
+                     "leads": leads, "deals": deals, "conversion": ratio(deals, leads),
+                     "pipeline_value": Decimal(pipeline or 0), "won_deals": won_deals, "revenue": Decimal(revenue or 0)})
+    rows.sort(key=lambda r: (-r["revenue"], r["source"], r["utm_source"], r["utm_campaign"]))
+    by_source: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        by_source[row["source"]] += row["revenue"]
+    table = Table("sources", "Lead source to revenue (first touch)", [
+        Column("source", "Source"), Column("utm_source", "utm_source"), Column("utm_campaign", "utm_campaign"),
+        Column("leads", "Leads", "count"), Column("deals", "Deals", "count"), Column("conversion", "Lead to deal", "percent"),
+        Column("pipeline_value", "Open pipeline", "money"), Column("won_deals", "Won", "count"), Column("revenue", "Revenue", "money"),
+    ], rows)
+    labels = sorted(by_source, key=lambda s: -by_source[s])
+    chart = Chart("bar", labels, [{"label": "Revenue", "data": [by_source[s] for s in labels]}])
+    headline = [{"label": "Leads", "value": sum(r["leads"] for r in rows), "kind": "count"},
+                {"label": "Revenue", "value": sum((r["revenue"] for r in rows), Decimal("0")), "kind": "money"}]
+    return Report("lead-sources", "Lead source to revenue", [table], chart, headline)

@@ -1,0 +1,114 @@
+"""How long deals take: time in each stage (median, p90), stage slippage (close dates
+pushed out, close dates passed) and the sales cycle (definitions: docs/reports.md)."""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from pipewise.analytics import sql
+from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range
+from pipewise.analytics.results import Chart, Column, Report, Table, quantile
+from pipewise.auth.visibility import Actor
+from pipewise.deals.models import Deal, DealStageChange
+from pipewise.records.models import RecordHistory
+
+
+def stage_stints(session: Session, flt: ReportFilter, actor: Actor) -> list[tuple[Any, float]]:
+    """(stage id, days in it) of every stay in a stage that ended in the range: from the
+    change that entered the stage to the deal's next change."""
+    left = func.lead(DealStageChange.at).over(partition_by=DealStageChange.deal_id, order_by=(DealStageChange.at, DealStageChange.id))
+    stints = (
+        select(DealStageChange.to_stage_id.label("stage_id"), DealStageChange.at.label("entered"), left.label("left"))
+        .where(DealStageChange.deal_id.in_(select(Deal.id).where(*deal_conditions(Deal, flt, actor))))
+        .subquery()
+    )
+    # Hundreds of thousands of rows: the stage id comes back as the database has it (no UUID
+    # object per row) and is matched to the stage afterwards.
+    stage_key = type_coerce(stints.c.stage_id, String)
+    stmt = select(stage_key, sql.days_expr(session, stints.c.entered, stints.c.left)).where(*in_range(stints.c.left, flt))
+    ids = {key: stage.id for stage in sql.stages(session) for key in (stage.id, str(stage.id), stage.id.hex)}
+    return [(ids.get(stage_id, stage_id), float(days)) for stage_id, days in session.execute(stmt)]
+
+
+def close_date_pushes(session: Session, flt: ReportFilter, actor: Actor) -> list[tuple[Any, float]]:
+    """(deal id, days pushed) of every change in the range that moved a close date later."""
+    stmt = select(RecordHistory.record_id, RecordHistory.changes).where(
+        RecordHistory.record_type == "deal",
+        RecordHistory.changes["close_date"].is_not(None),
+        RecordHistory.record_id.in_(select(Deal.id).where(*deal_conditions(Deal, flt, actor))),
+        *in_range(RecordHistory.at, flt),
+    )
+    pushes = []
+    for deal_id, changes in session.execute(stmt):
+        old, new = (changes.get("close_date") or [None, None])[:2]
+        if old and new and str(new) > str(old):
+            pushes.append((deal_id, float((date.fromisoformat(str(new)[:10]) - date.fromisoformat(str(old)[:10])).days)))
+    return pushes
+
+
+def stage_times(session: Session, flt: ReportFilter, actor: Actor) -> Report:
+    stage_rows = sql.stages(session, flt.pipeline_id)
+    pipelines = sql.pipeline_names(session)
+    stays: dict[Any, list[float]] = defaultdict(list)
+    for stage_id, days in stage_stints(session, flt, actor):
+        stays[stage_id].append(days)
+    conditions = deal_conditions(Deal, flt, actor)
+    today = datetime.now(UTC).date()
+    overdue = dict(session.execute(
+        select(Deal.stage_id, func.count())
+        .where(Deal.stage_id.in_([s.id for s in stage_rows if s.kind == "open"]), Deal.close_date < today, *conditions)
+        .group_by(Deal.stage_id)
+    ).all())
+    pushes = close_date_pushes(session, flt, actor)
+    current = dict(session.execute(select(Deal.id, Deal.stage_id).where(Deal.id.in_({d for d, _ in pushes}))).all()) if pushes else {}
+    pushed: dict[Any, list[tuple[Any, float]]] = defaultdict(list)
+    for deal_id, days in pushes:
+        pushed[current.get(deal_id)].append((deal_id, days))
+    rows = []
+    for stage in stage_rows:
+        if stage.kind != "open":
+            continue
+        days = stays.get(stage.id, [])
+        moves = pushed.get(stage.id, [])
+        rows.append({
+            "pipeline": pipelines.get(stage.pipeline_id, ""), "stage": stage.name, "stays": len(days),
+            "median_days": quantile(days, 0.5), "p90_days": quantile(days, 0.9),
+            "overdue_deals": overdue.get(stage.id, 0), "pushes": len(moves), "deals_pushed": len({d for d, _ in moves}),
+            "days_pushed": sum(d for _, d in moves),
+        })
+    stages_table = Table("stages", "Time in stage and slippage", [
+        Column("pipeline", "Pipeline"), Column("stage", "Stage"), Column("stays", "Stays ended", "count"),
+        Column("median_days", "Median", "days"), Column("p90_days", "90th percentile", "days"),
+        Column("overdue_deals", "Open past close date", "count"), Column("pushes", "Close date pushed", "count"),
+        Column("deals_pushed", "Deals pushed", "count"), Column("days_pushed", "Days pushed", "days"),
+    ], rows)
+    cycle_table = sales_cycle(session, flt, actor, stage_rows)
+    chart = Chart("bar", [r["stage"] for r in rows], [
+        {"label": "Median days", "data": [r["median_days"] or 0 for r in rows]},
+        {"label": "90th percentile", "data": [r["p90_days"] or 0 for r in rows]},
+    ])
+    won = cycle_table.rows[0]
+    headline = [{"label": "Sales cycle (median, won)", "value": won["median_days"], "kind": "days"},
+                {"label": "Open past close date", "value": sum(r["overdue_deals"] for r in rows), "kind": "count"},
+                {"label": "Close dates pushed", "value": len(pushes), "kind": "count"}]
+    return Report("stage-time", "Time in stage, slippage and sales cycle", [stages_table, cycle_table], chart, headline)
+
+
+def sales_cycle(session: Session, flt: ReportFilter, actor: Actor, stage_rows: list[Any]) -> Table:
+    """Days from creation to close of the deals won (and lost) in the range."""
+    cycle = sql.days_expr(session, Deal.created_at, Deal.closed_at)
+    rows = []
+    for kind, label in (("won", "Won"), ("lost", "Lost")):
+        ids = [s.id for s in stage_rows if s.kind == kind]
+        days = [float(d) for d in session.scalars(
+            select(cycle).where(Deal.stage_id.in_(ids), *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))
+        )]
+        rows.append({"outcome": label, "deals": len(days), "median_days": quantile(days, 0.5), "p90_days": quantile(days, 0.9),
+                     "mean_days": sum(days) / len(days) if days else None})
+    return Table("cycle", "Sales cycle length", [
+        Column("outcome", "Closed as"), Column("deals", "Deals", "count"), Column("median_days", "Median", "days"),
+        Column("p90_days", "90th percentile", "days"), Column("mean_days", "Mean", "days"),
+    ], rows)

@@ -1,0 +1,147 @@
+"""Every report over HTTP on a seeded company, checked against the reference (plain Python
+over the rows, tests/analytics/reference.py), as an admin and as a rep of one team."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.analytics import reference as ref
+from tests.analytics.seed import build_company
+
+
+@pytest.fixture
+def company(session, factory):  # type: ignore[no-untyped-def]
+    return build_company(session, factory)
+
+
+def get(api: Any, factory: Any, user: Any, slug: str, **params: Any) -> dict[str, Any]:
+    response = api.get(f"/api/v1/reports/{slug}", params=params, headers=factory.headers(user))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def table(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    return next(t for t in body["tables"] if t["key"] == key)["rows"]
+
+
+def close(a: float | None, b: float | None, tolerance: float = 1e-3) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= tolerance * max(1.0, abs(b)))
+
+
+def test_deal_reports_match_the_reference(api, session, factory, company):
+    for who in ("admin", "east_rep", "west_manager"):
+        check_deal_reports(api, session, factory, company, company.users[who])
+
+
+def check_deal_reports(api: Any, session: Any, factory: Any, company: Any, user: Any) -> None:
+    rows = ref.Rows(session, user)
+    since, until = ref.year_range()
+
+    pipeline = {r["stage"]: r for r in table(get(api, factory, user, "pipeline"), "stages")}
+    for stage, (count, value, weighted) in ref.pipeline_by_stage(rows, since, until).items():
+        assert (pipeline[stage]["deals"], Decimal(pipeline[stage]["value"]), Decimal(pipeline[stage]["weighted_value"])) == (count, value, weighted)
+
+    flow = {r["period"]: r for r in table(get(api, factory, user, "deal-flow"), "periods")}
+    for month, counts in ref.flow(rows, since, until).items():
+        assert {k: flow[month][k] for k in counts} == counts, month
+
+    body = get(api, factory, user, "funnel")
+    reached, win_rate = ref.funnel(rows, company.pipeline.id, since, until)
+    assert [(r["stage"], r["deals"]) for r in table(body, "stages")] == reached
+    assert close(body["headline"][1]["value"], win_rate)
+
+    everyone = table(get(api, factory, user, "velocity"), "owners")[-1]
+    expected = ref.velocity(rows, since, until)
+    assert everyone["open_deals"] == expected["open_deals"]
+    assert close(everyone["win_rate"], expected["win_rate"])
+    assert close(float(everyone["average_won"]), float(expected["average_won"]), 1e-2)
+    assert close(everyone["cycle_days"], expected["cycle_days"])
+    assert close(float(everyone["velocity_per_day"]), expected["velocity_per_day"], 1e-2)
+
+    body = get(api, factory, user, "stage-time")
+    stays = {r["stage"]: r for r in table(body, "stages")}
+    for stage, (median, p90, count) in ref.stage_stays(rows, since, until).items():
+        assert stays[stage]["stays"] == count and close(stays[stage]["median_days"], median) and close(stays[stage]["p90_days"], p90), stage
+    assert close(table(body, "cycle")[0]["median_days"], ref.won_cycle_median(rows, since, until))
+
+
+def test_people_and_lead_reports_match_the_reference(api, session, factory, company):
+    for who in ("admin", "west_rep"):
+        check_people_reports(api, session, factory, company.users[who])
+
+
+def check_people_reports(api: Any, session: Any, factory: Any, user: Any) -> None:
+    rows = ref.Rows(session, user)
+    since, until = ref.year_range()
+
+    reps = {r["owner"]: r for r in table(get(api, factory, user, "activities"), "reps")}
+    expected = ref.activities_per_rep(rows, since, until)
+    assert set(reps) == set(expected)
+    for name, counts in expected.items():
+        assert {k: reps[name][k] for k in counts} == counts
+
+    speed = {r["source"]: r for r in table(get(api, factory, user, "speed-to-lead"), "sources")}
+    for source, median in ref.speed_to_lead(rows, since, until).items():
+        assert close(speed[source]["median_minutes"], median), source
+
+    revenue: dict[str, Decimal] = {}
+    for row in table(get(api, factory, user, "lead-sources"), "sources"):
+        revenue[row["source"]] = revenue.get(row["source"], Decimal(0)) + Decimal(row["revenue"])
+    assert revenue == ref.revenue_by_source(rows, since, until)
+
+
+def test_automation_reports_match_the_reference(api, session, factory, company):
+    check_sequence_performance(api, session, factory, company)
+    check_automation_questions(api, session, factory, company)
+
+
+def check_sequence_performance(api: Any, session: Any, factory: Any, company: Any) -> None:
+    """Deals count only when they followed the sequence's touches."""
+    from sqlalchemy import select
+
+    from pipewise.sequences.models import Enrollment
+
+    admin = company.users["admin"]
+    rows = ref.Rows(session, admin)
+    enrollments = set(session.scalars(select(Enrollment.id).where(Enrollment.sequence_id == company.sequence_id)))
+    body = get(api, factory, admin, "sequences", start="2020-01-01")
+    steps = table(body, "steps")
+    sent = [m for m in rows.messages if m.enrollment_id in enrollments]
+    assert sum(r["sent"] for r in steps) == len(sent)
+    assert sum(r["opened"] for r in steps) == sum(1 for m in sent if m.opened_at)
+    assert sum(r["replied"] for r in steps) == sum(1 for m in sent if m.replied_at)
+    assert sum(r["deals"] for r in steps) == len(ref.sequence_deals(rows, enrollments))
+    # The sequence page's own metric agrees (the count per sequence, over every step).
+    metrics = api.get(f"/api/v1/sequences/{company.sequence_id}/metrics", headers=factory.headers(admin)).json()
+    assert sum(step["deals_created"] for step in metrics) == len(ref.sequence_deals(rows, enrollments))
+
+
+def check_automation_questions(api: Any, session: Any, factory: Any, company: Any) -> None:
+    from sqlalchemy import select
+
+    from pipewise.automation.models import Enrollment
+    from pipewise.records.models import RecordHistory
+
+    admin = company.users["admin"]
+    rows = ref.Rows(session, admin)
+    body = get(api, factory, admin, "automation", start="2020-01-01")
+    nurture = next(r for r in table(body, "automations") if r["automation"] == "Workflow: Nurture")
+    enrollments = list(session.scalars(select(Enrollment).where(Enrollment.workflow_id == company.workflow_id)))
+    assert nurture["enrolled"] == len(enrollments)
+    history = list(session.scalars(select(RecordHistory).where(RecordHistory.record_type == "contact")))
+    mqls, sqls = 0, 0
+    hours = []
+    for enrollment in enrollments:
+        mine = sorted((h for h in history if h.record_id == enrollment.record_id and "lifecycle_stage" in h.changes), key=lambda h: h.at)
+        before = [h.changes["lifecycle_stage"][1] for h in mine if h.at <= enrollment.enrolled_at]
+        if before and before[-1] == "mql":
+            mqls += 1
+            sqls += any(h.changes["lifecycle_stage"][1] == "sql" for h in mine if h.at > enrollment.enrolled_at)
+        calls = [a.occurred_at for a in rows.activities if a.contact_id == enrollment.record_id and a.type in ("call", "meeting")
+                 and not a.automated and a.occurred_at >= enrollment.enrolled_at]
+        if calls:
+            hours.append((min(calls) - enrollment.enrolled_at).total_seconds() / 3600)
+    assert nurture["mql_enrolled"] == mqls
+    assert close(nurture["mql_to_sql"], sqls / mqls if mqls else None)
+    assert close(nurture["first_interaction_median_hours"], ref.q(hours, 0.5))
