@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bench import raw
-from bench.env import SQLITE, Target, fresh_database
+from bench.env import SQLITE, Target, fresh_database, postgres_target
 from bench.report import percentile
 from pipewise import domains
 from pipewise.analytics import catalogue
@@ -267,13 +267,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reports_bench", description=__doc__)
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=10, help="timed runs per report and person (after one warm-up)")
-    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (it is wiped)")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also run on this PostgreSQL database (it is wiped; its name must contain 'bench')")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--only", nargs="+", choices=REPORTS, default=REPORTS, help="reports to time (default: all)")
     args = parser.parse_args()
-    # The PostgreSQL database named on the command line is wiped, whatever its name.
-    targets = ([] if args.no_sqlite else [SQLITE]) + ([Target("postgresql", "PostgreSQL", args.postgres)] if args.postgres else [])
+    targets = ([] if args.no_sqlite else [SQLITE]) + ([postgres_target(args.postgres)] if args.postgres else [])
     for target in targets:
         run(target, args.deals, args.samples, args.seed, args.only)
 
