@@ -18,7 +18,8 @@ from pipewise.kernel import resolve
 from pipewise.web.common import WEB_DIR
 
 # Before the domains' pages: sign-in, home and the notification inbox. After them: the generic record pages.
-FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router")
+FIRST_PAGES = ("pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router",
+               "pipewise.web.search.pages:router")
 LAST_PAGES = ("pipewise.web.records.pages:router", "pipewise.web.records.saved_views:router")
 
 
