@@ -134,7 +134,7 @@ class TestHomeValue:
         assert "$10,000" in home and "$1,000" in home  # open value, weighted at 10 %
         assert "$2,500" in home  # won this month
         assert home.index("Late call") < home.index("Coming up")
-        assert "Ritas big one" in home and "Fresh lead" in home
+        assert "Ritas big one" in home and "Newco" in home
         mine = web.get("/?scope=me").text
         assert "Late call" not in mine and "Ritas big one" not in mine and "$2,500" in mine
         assert "Late call" not in web.get("/").text  # remembered

@@ -74,10 +74,9 @@ class TestDealPage:
 
     def test_another_teams_deal_cannot_be_moved(self, web, factory, session):
         east, west = factory.team("East"), factory.team("West")
+        _pipeline, stages = factory.pipeline()
         theirs = factory.deal(factory.user(team=west), name="Theirs")
         logged_in(web, factory, session, team=east)
-        _pipeline, stages = factory.pipeline()
-        session.commit()
         assert web.post(f"/deals/{theirs.id}/stage", {"stage_id": str(stages[1].id)}).status_code == 404
 
     def test_timeline_in_words_and_by_kind(self, web, factory, session):
