@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -48,11 +47,26 @@ def page(browser, live_server, screen) -> Iterator[Page]:  # type: ignore[no-unt
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" and not refused(message.text) else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
     assert errors == [], errors
+
+
+def log_in(page: Page, email: str) -> None:
+    """Log in at any screen size (on a phone the sidebar with the user's name is folded away)."""
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", "correct-horse")
+    page.click("button[type=submit]")
+    expect(page.locator("#main")).to_be_visible()
+
+
+def refused(text: str) -> bool:
+    """Chromium logs every 4xx answer; a refused board move answers 422 on purpose (the
+    board comes back with the reason), which is no error of the page."""
+    return "the server responded with a status of 422" in text
 
 
 def fits(page: Page, screen: str) -> None:
@@ -75,10 +89,11 @@ def test_ctrl_k_search_with_the_keyboard(page: Page, world, screen):  # type: ig
     fits(page, screen)
     box.press("Escape")
     expect(page.locator("#search-dialog")).to_be_hidden()
+    expect(box).not_to_be_focused()
     page.keyboard.press("/")
     expect(box).to_be_focused()
     box.fill("")
-    box.press_sequentially("ada love")
+    box.press_sequentially("ada lovela")
     expect(options).to_have_count(1)
     box.press("Enter")
     expect(page).to_have_url(re.compile(f"/contacts/{world['ada'].id}$"))
@@ -110,11 +125,13 @@ def test_board_filters_totals_refusal_and_won_zone(page: Page, world, screen):  
     toast.locator(".board-toast-close").click()
     expect(toast).to_have_count(0)
 
-    # drag the big deal onto the won drop zone
+    # drag the big deal onto the won drop zone (on a phone, where the zone is a scroll
+    # away from the card, with the card's stage menu)
     won = page.locator(f'.zone-cards[data-stage-id="{stages[4].id}"]')
-    card = page.locator(f'.deal-card[data-deal-id="{deals["big"].id}"]')
-    card.scroll_into_view_if_needed()
-    card.drag_to(won)
+    if screen == "desktop":
+        page.locator(f'.deal-card[data-deal-id="{deals["big"].id}"]').drag_to(won)
+    else:
+        page.select_option(f"#move-{deals['big'].id}", str(stages[4].id))
     expect(page.locator(".board-toast[role=status]")).to_contain_text("moved to Closed won")
     expect(page.locator(".drop-zone-won .zone-total")).to_have_text("$12,000")
     fits(page, screen)
@@ -140,7 +157,11 @@ def test_bulk_assign_on_the_contacts_list(page: Page, world, screen):  # type: i
     page.goto("/contacts?q=bulk")
     fits(page, screen)
     expect(page.locator('input[name="contact_id"]')).to_have_count(2)
-    page.locator("[data-select-all]").check()
+    if screen == "desktop":
+        page.locator("[data-select-all]").check()
+    else:  # a phone's list is a stack of cards without the table's head
+        for box in page.locator('input[name="contact_id"]').all():
+            box.check()
     expect(page.locator("[data-bulk-count]")).to_have_text("2 ticked")
     page.select_option("[data-bulk-action]", "assign")
     page.select_option('select[name="owner_id"]', label="Mona Manager")

@@ -31,18 +31,26 @@
     }
   }
 
+  var returnTo = null;
+
   function open() {
     var box = dialog();
     if (!box) return false;
-    if (!box.open) box.showModal();
+    if (!box.open) {
+      returnTo = document.activeElement;
+      box.showModal();
+    }
     var field = input();
     field.focus();
     field.select();
     return true;
   }
 
+  var NOT_TYPED = /^(checkbox|radio|button|submit|reset|range|color|file|image)$/;
+
   function typing(target) {
-    return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+    if (target.tagName === "INPUT") return !NOT_TYPED.test(target.type);
+    return target.isContentEditable || /^(TEXTAREA|SELECT)$/.test(target.tagName);
   }
 
   document.addEventListener("keydown", function (evt) {
@@ -53,7 +61,11 @@
       return;
     }
     if (evt.target !== input()) return;
-    if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
+    if (evt.key === "Escape") {
+      // A search field would only clear itself on the first Esc; close at once.
+      evt.preventDefault();
+      dialog().close();
+    } else if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
       evt.preventDefault();
       choose(active + (evt.key === "ArrowDown" ? 1 : -1));
     } else if (evt.key === "Enter" && active >= 0 && options()[active]) {
@@ -71,6 +83,14 @@
     var box = dialog();
     if (box && evt.target === box) box.close(); // a click on the backdrop
   });
+
+  // Closed, the palette gives the focus back to where it was (not to its hidden field).
+  document.addEventListener("close", function (evt) {
+    if (evt.target !== dialog()) return;
+    input().blur();
+    if (returnTo && returnTo !== document.body && returnTo.focus) returnTo.focus();
+    returnTo = null;
+  }, true);
 
   document.addEventListener("htmx:afterSwap", function (evt) {
     if (evt.target && evt.target.id === "search-found") choose(0);
