@@ -100,9 +100,11 @@ def seed(contacts: int, deals: int) -> Seeded:
                               "related_type": "deal", "related_id": deal_id, "custom": {}, "created_at": now, "updated_at": now})  # fmt: skip
     _chunks(Deal, deal_rows)
     _chunks(Task, task_rows)
+    rep = people.reps[0].id  # records both the admin and this rep may open
     with session_scope() as session:
-        contact_id = session.scalar(select(Contact.id).limit(1))
-    return Seeded(people, pipeline_id, contact_id, deal_rows[0]["id"], open_ids)
+        contact_id = session.scalar(select(Contact.id).where(Contact.owner_id == rep).limit(1))
+    deal_id = next(d["id"] for d in deal_rows if d["owner_id"] == rep)
+    return Seeded(people, pipeline_id, contact_id, deal_id, open_ids)
 
 
 def _client(email: str) -> Any:

@@ -1,5 +1,7 @@
 """How many records a list matches in all (not only on its page), and what their amounts
-add up to, by currency — with the same visibility, filter and search as the list."""
+add up to, by currency — with the same visibility, filter and search as the list. The
+count stops at ``COUNT_CAP`` (a list then says "10,000+"), so a broad list of a big table
+never scans it whole just to count."""
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -13,10 +15,14 @@ from pipewise.records.registry import spec_for
 from pipewise.records.repository import ListQuery, RecordRepository
 
 
+COUNT_CAP = 10_000
+
+
 @dataclass
 class ListTotals:
     count: int
-    amounts: dict[str, Decimal] = field(default_factory=dict)  # by currency
+    amounts: dict[str, Decimal] = field(default_factory=dict)  # by currency; empty when capped
+    capped: bool = False  # more than COUNT_CAP match: ``count`` is the cap
 
 
 def list_totals(session: Session, record_type: str, actor: Actor, query: ListQuery, *,
@@ -24,9 +30,13 @@ def list_totals(session: Session, record_type: str, actor: Actor, query: ListQue
     """The count of what ``query`` matches, and the sum of its ``amount`` column by ``currency``."""
     repo: RecordRepository[Any] = RecordRepository(session, spec_for(record_type))
     stmt, _column = repo.list_statement(actor, replace(query, cursor=None, sort="-created_at"))
-    matched = stmt.order_by(None).subquery()
+    first = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+    count = session.scalar(select(func.count()).select_from(first)) or 0
+    if count > COUNT_CAP:
+        return ListTotals(COUNT_CAP, capped=True)
     if amount is None:
-        return ListTotals(session.scalar(select(func.count()).select_from(matched)) or 0)
+        return ListTotals(count)
+    matched = stmt.order_by(None).subquery()
     rows = session.execute(
         select(matched.c[currency], func.count(), func.sum(matched.c[amount])).group_by(matched.c[currency])
     ).all()

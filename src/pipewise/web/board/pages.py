@@ -10,6 +10,7 @@ are drop zones under the columns, totalling what closed in the last ``CLOSED_SHO
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -25,6 +26,7 @@ from pipewise.errors import PipewiseError, ValidationFailed
 from pipewise.records.repository import ListQuery, Page
 from pipewise.web.board.stage_bar import router as stage_bar_router
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
+from pipewise.web.formatting import initials
 from pipewise.web.forms import parse_uuid
 from pipewise.web.lookups import Lookups
 from pipewise.web.records.scope import SCOPES, Scope, current_scope, owner_condition, remember
@@ -33,7 +35,7 @@ router = web_router()
 router.include_router(stage_bar_router)
 # Won and lost drop zones total what closed recently; older closed deals live in the list.
 CLOSED_SHOWN_DAYS = 30
-COLUMN_PAGE = 50
+COLUMN_PAGE = 25
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -80,7 +82,7 @@ class BoardFilters:
                       {"field": "close_date", "op": "lt", "value": after.isoformat()}]
         return found
 
-    @property
+    @cached_property
     def query(self) -> str:
         """The filters as a query string, for the links and posts the board makes."""
         values = {"scope": self.scope.key, "owner": str(self.owner_id or ""), "close": self.close_month}
@@ -95,7 +97,9 @@ def _column_page(session: Session, me: WebUser, stage_id: uuid.UUID, conditions:
 
 def _card_context(session: Session, me: WebUser, pipeline: Pipeline, deals: list[Any], lookups: Lookups) -> dict[str, Any]:
     lookups.load_accounts(d.account_id for d in deals)
+    names = {owner: lookups.user_name(owner) for owner in {d.owner_id for d in deals}}
     return {
+        "owners": {owner: (name, initials(name)) for owner, name in names.items()},
         "next_tasks": board_queries.next_tasks(session, me.actor, (d.id for d in deals)),
         "now": utcnow(),
         "stale_before": utcnow() - timedelta(days=pipeline.stale_after_days),

@@ -10,7 +10,6 @@
   function initBoard(board) {
     if (!window.Sortable || board.dataset.ready) return;
     board.dataset.ready = "1";
-    var moveUrl = board.dataset.moveUrl;
     board.querySelectorAll(".cards[data-stage-id]").forEach(function (list) {
       new Sortable(list, {
         group: "deals",
@@ -20,12 +19,7 @@
         draggable: ".deal-card",
         ghostClass: "deal-card-ghost",
         onEnd: function (evt) {
-          if (evt.from === evt.to) return;
-          htmx.ajax("POST", moveUrl, {
-            target: "#board",
-            swap: "outerHTML",
-            values: { deal_id: evt.item.dataset.dealId, stage_id: evt.to.dataset.stageId },
-          });
+          if (evt.from !== evt.to) move(board, evt.item.dataset.dealId, evt.to.dataset.stageId);
         },
       });
     });
@@ -40,6 +34,23 @@
     var toast = board.querySelector(".board-toast.flash-success");
     if (toast) window.setTimeout(function () { toast.remove(); }, TOAST_SECONDS * 1000);
   }
+
+  function move(board, dealId, stageId) {
+    htmx.ajax("POST", board.dataset.moveUrl, {
+      target: "#board",
+      swap: "outerHTML",
+      values: { deal_id: dealId, stage_id: stageId },
+    });
+  }
+
+  // A card's stage menu moves it like a drag does (keyboard and screen-reader users).
+  document.addEventListener("change", function (evt) {
+    var menu = evt.target;
+    if (!menu.matches || !menu.matches("[data-move-card]")) return;
+    var board = menu.closest("#board");
+    var card = menu.closest(".deal-card");
+    if (board && card) move(board, card.dataset.dealId, menu.value);
+  });
 
   function init(root) {
     var scope = root || document;
