@@ -57,7 +57,7 @@ def _time(client: Any, token: str, q: str, requests: int) -> list[float]:
 def _raw(url: str, requests: int) -> list[float]:
     conn = raw.connect(url)
     p = "?" if raw.is_sqlite(conn) else "%s"
-    sql = f"SELECT * FROM contact WHERE lower(last_name) >= {p} AND lower(last_name) < {p} ORDER BY lower(last_name), id LIMIT 5"
+    sql = f"SELECT * FROM contact WHERE lower(last_name) >= {p} AND lower(last_name) < {p} ORDER BY lower(last_name) LIMIT 5"
     samples = []
     for _ in range(WARMUP + requests):
         started = time.perf_counter()

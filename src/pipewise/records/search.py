@@ -89,7 +89,8 @@ def search_type(session: Session, actor: Actor, record_type: str, text: str, *, 
         stmt = repo.visible(select(model).where(_starts_with(column, driver)), actor)
         for word in others:
             stmt = stmt.where(or_(*(_contains(getattr(model, f), word) for f in fields)))
-        stmt = stmt.order_by(func.lower(column), model.id).limit(limit)
+        # In the index's own order, so the first matches end the walk (no sort of them all).
+        stmt = stmt.order_by(func.lower(column)).limit(limit)
         for record in session.scalars(stmt):
             found.setdefault(record.id, record)
         if len(found) >= limit:
