@@ -28,10 +28,14 @@ PHONE_FIELD = "phone"
 PHONE_RE = re.compile(r"^\+?[\d\s().\-/]{3,}$")
 
 
+def index_name(table_name: str, field_name: str) -> str:
+    return f"ix_{table_name}_search_{field_name}"
+
+
 def search_indexes(model: Any, *fields: str) -> list[Index]:
     """The ``lower(column)`` indexes global search reads (declare them beside the model)."""
     table = model.__table__
-    return [Index(f"ix_{table.name}_search_{name}", func.lower(table.c[name])) for name in fields]
+    return [Index(index_name(table.name, name), func.lower(table.c[name])) for name in fields]
 
 
 def searched_fields(spec: RecordSpec) -> tuple[str, ...]:
@@ -87,6 +91,8 @@ def search_type(session: Session, actor: Actor, record_type: str, text: str, *, 
             continue
         column = getattr(model, name)
         stmt = repo.visible(select(model).where(_starts_with(column, driver)), actor)
+        # SQLite would otherwise walk a rep's visible rows by owner and test each one.
+        stmt = stmt.with_hint(model, f"INDEXED BY {index_name(model.__tablename__, name)}", "sqlite")
         for word in others:
             stmt = stmt.where(or_(*(_contains(getattr(model, f), word) for f in fields)))
         # In the index's own order, so the first matches end the walk (no sort of them all).
