@@ -240,6 +240,7 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("PUT", "/api/v1/notification-preferences"): Op(body=lambda c: js({"email": {"reminder": True}})),
     # -- saved views --
     ("GET", "/api/v1/saved-views"): Op(lists="saved_view"),
+    ("GET", "/api/v1/search"): Op(body=lambda c: {"params": {"q": "zq", "per_type": 20}}),
     ("POST", "/api/v1/saved-views"): Op(body=lambda c: js({"name": f"Mine {unique(c)}", "record_type": "contact",
                                                            "query": "q=ada"})),
     ("GET", "/api/v1/saved-views/{view_id}"): Op(target="saved_view", rule=owner_only),

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, LargestFirst, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 from pipewise.records.models import custom_fields, owner_fk
+from pipewise.records.search import search_indexes
 
 
 class Account(UUIDPrimaryKey, Timestamps, Versioned, Base):
@@ -27,6 +28,7 @@ class Account(UUIDPrimaryKey, Timestamps, Versioned, Base):
 
 
 Index("ix_account_size", LargestFirst(Account.__table__.c.size))  # a list sorted biggest first walks it
+search_indexes(Account, "name", "domain")
 
 
 class Contact(UUIDPrimaryKey, Timestamps, Versioned, Base):
@@ -52,6 +54,9 @@ class Contact(UUIDPrimaryKey, Timestamps, Versioned, Base):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+search_indexes(Contact, "first_name", "last_name", "email", "phone")
 
 
 class Activity(UUIDPrimaryKey, Timestamps, Versioned, Base):

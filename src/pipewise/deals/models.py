@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, LargestFirst, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 from pipewise.records.models import custom_fields, owner_fk
+from pipewise.records.search import search_indexes
 
 
 class Pipeline(UUIDPrimaryKey, Timestamps, Versioned, Base):
@@ -62,6 +63,7 @@ class Deal(UUIDPrimaryKey, Timestamps, Versioned, Base):
 
 
 Index("ix_deal_amount", LargestFirst(Deal.__table__.c.amount))  # a list sorted biggest first walks it
+search_indexes(Deal, "name")
 
 
 class DealContact(Base):

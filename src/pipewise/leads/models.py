@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 from pipewise.records.models import custom_fields, owner_fk
+from pipewise.records.search import search_indexes
 
 
 class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
@@ -62,6 +63,9 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+search_indexes(Lead, "first_name", "last_name", "email", "company", "domain", "phone")
 
 
 class LeadForm(UUIDPrimaryKey, Timestamps, Base):

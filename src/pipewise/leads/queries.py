@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor
 from pipewise.errors import NotFound
 from pipewise.leads.dedup import review_list
@@ -19,11 +20,15 @@ CLOSED_STATUSES = ("converted", "disqualified")
 
 
 def work_queue_statement(session: Session, actor: Actor, *, scope: str) -> Select[tuple[Lead]]:
-    """Open leads by score, best first: ``mine`` (the actor's), ``queues`` (nobody's yet)
-    or anything else for every open lead the actor may see. (The query-plan test reads it.)"""
+    """Open leads by score, best first: ``mine`` (the actor's), ``team`` (the actor's and
+    their teams'), ``queues`` (nobody's yet) or anything else for every open lead the actor
+    may see. (The query-plan test reads it.)"""
     stmt = select(Lead).where(Lead.status.not_in(CLOSED_STATUSES))
-    if scope == "mine":
+    if scope == "mine" or (scope == "team" and not actor.team_ids):
         stmt = stmt.where(Lead.owner_id == actor.id)
+    elif scope == "team":
+        teammates = select(User.id).where(User.team_id.in_(actor.team_ids)).scalar_subquery()
+        stmt = stmt.where((Lead.owner_id == actor.id) | Lead.owner_id.in_(teammates))
     elif scope == "queues":
         stmt = stmt.where(Lead.owner_id.is_(None))
     repo = RecordService("lead").repository(session)

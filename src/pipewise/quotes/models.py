@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, JSONType, Money, Timestamps, UUIDPrimaryKey, Versioned
 from pipewise.records.models import owner_fk
+from pipewise.records.search import search_indexes
 
 UnitPrice = Numeric(18, 4)
 Quantity = Numeric(14, 4)
@@ -141,6 +142,9 @@ class Quote(UUIDPrimaryKey, Timestamps, Versioned, Base):
         Index("ix_quote_owner_created", "owner_id", "created_at"),
         Index("ix_quote_status_created", "status", "created_at"),
     )
+
+
+search_indexes(Quote, "number", "title")
 
 
 class QuoteLine(LineFields, UUIDPrimaryKey, Base):

@@ -5,6 +5,7 @@ acting user's visibility through the contact (or task) it reads."""
 
 import uuid
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -114,15 +115,18 @@ def end_of_today(now: datetime, zone: str) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=local.tzinfo)
 
 
-def today_queue(session: Session, *, actor: Actor, owner_id: uuid.UUID, now: datetime, zone: str, limit: int = 200) -> list[QueueItem]:
-    """Open tasks of ``owner_id`` due today (in ``zone``) or overdue, oldest due first."""
+def today_queue(session: Session, *, actor: Actor, owner_id: uuid.UUID, now: datetime, zone: str, limit: int = 200,
+                owner_ids: Collection[uuid.UUID] | None = None) -> list[QueueItem]:
+    """Open tasks of ``owner_id`` (or of everyone in ``owner_ids``) due today (in ``zone``)
+    or overdue, oldest due first."""
     stmt = (
         select(Task, Contact, Enrollment, Sequence, SequenceStep)
         .outerjoin(Contact, (Task.related_type == "contact") & (Contact.id == Task.related_id))
         .outerjoin(Enrollment, Enrollment.waiting_task_id == Task.id)
         .outerjoin(Sequence, Sequence.id == Enrollment.sequence_id)
         .outerjoin(SequenceStep, SequenceStep.id == Enrollment.next_step_id)
-        .where(Task.owner_id == owner_id, Task.status == "open", Task.due_at < end_of_today(now, zone))
+        .where(Task.owner_id.in_(owner_ids) if owner_ids else Task.owner_id == owner_id)
+        .where(Task.status == "open", Task.due_at < end_of_today(now, zone))
         .order_by(Task.due_at, Task.id)
         .limit(limit)
     )

@@ -18,11 +18,12 @@ from pipewise.kernel import resolve
 from pipewise.web import site
 from pipewise.web.common import WEB_DIR
 
-# Before the domains' pages: sign-in, home, the notification inbox, background work, the audit trail
-# and the settings. After them: the generic record pages.
+# Before the domains' pages: sign-in, home, the notification inbox, search, background work, the
+# audit trail and the settings. After them: the generic record pages.
 FIRST_PAGES = (
     "pipewise.web.auth:router", "pipewise.web.home:router", "pipewise.web.notifications.pages:router",
-    "pipewise.web.jobs.pages:router", "pipewise.web.audit.pages:router", "pipewise.web.settings:router",
+    "pipewise.web.search.pages:router", "pipewise.web.jobs.pages:router", "pipewise.web.audit.pages:router",
+    "pipewise.web.settings:router",
 )
 LAST_PAGES = ("pipewise.web.records.pages:router", "pipewise.web.records.saved_views:router")
 

@@ -2,9 +2,10 @@
 amounts money; and timeline entries of every kind, including ones from later packages."""
 
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipewise.records.timeline import TimelineEntry
@@ -42,9 +43,21 @@ class TimelineItem:
     automated: bool
 
 
+# Stored values of these fields are money (in the record's currency) or moments and days.
+MONEY_FIELDS = frozenset({"amount", "price", "total", "unit_price"})
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
 class Display:
-    def __init__(self, lookups: Lookups) -> None:
+    def __init__(self, lookups: Lookups, tz: str = "UTC") -> None:
         self.lookups = lookups
+        self.zone = _zone(tz)
 
     def cell(self, record: Any, key: str, kind: str = "text", href: str | None = None) -> Cell:
         """The value of ``record.key`` as shown in a table cell or a details list."""
@@ -70,16 +83,39 @@ class Display:
             return Cell(formatting.money(value, getattr(record, "currency", "USD")))
         if kind == "email":
             return Cell(str(value), f"mailto:{value}")
+        if kind == "tel":
+            return Cell(str(value), "tel:" + "".join(ch for ch in str(value) if ch.isdigit() or ch == "+"))
         if kind in ("choice", "badge"):
             return Cell(formatting.label(str(value)), badge=True)
         if isinstance(value, (datetime, date)):
             return Cell("", at=value)
         return Cell(str(value))
 
-    def value_text(self, field_name: str, value: Any) -> str:
-        """One side of a change ('old → new') in words."""
+    def moment_text(self, value: Any) -> str | None:
+        """A stored date or time (an ISO string in history) as the reader's local date and time."""
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+            except ValueError:
+                return None
+        if isinstance(value, datetime):
+            local = (value if value.tzinfo else value.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))).astimezone(self.zone)
+            return f"{local:%b} {local.day}, {local.year}, {local:%H:%M}"
+        if isinstance(value, date):
+            return f"{value:%b} {value.day}, {value.year}"
+        return None
+
+    def value_text(self, field_name: str, value: Any, currency: str = "USD") -> str:
+        """One side of a change ('old → new') in words: names for ids, money, local times."""
         if value in (None, "", {}, []):
             return "—"
+        if field_name in MONEY_FIELDS and not isinstance(value, (dict, list, bool)):
+            try:
+                return formatting.money(Decimal(str(value)), currency)
+            except InvalidOperation:
+                return str(value)
+        if field_name.endswith(("_at", "_date")) and (moment := self.moment_text(value)) is not None:
+            return moment
         kind = REFERENCE_KINDS.get(field_name)
         if kind is not None:
             try:
@@ -96,11 +132,9 @@ class Display:
             return "another pipeline"
         if isinstance(value, dict):
             return ", ".join(f"{formatting.label(k)}: {v}" for k, v in value.items())
-        if isinstance(value, (Decimal, float, int)) and field_name == "amount":
-            return formatting.money(Decimal(str(value)))
         return str(value)
 
-    def timeline_item(self, entry: TimelineEntry) -> TimelineItem:
+    def timeline_item(self, entry: TimelineEntry, currency: str = "USD") -> TimelineItem:
         """Any timeline entry as a card; kinds this module does not know show generically."""
         lines: list[str] = []
         title = entry.title
@@ -113,7 +147,7 @@ class Display:
                 elif isinstance(pair, list) and len(pair) == 2:
                     old, new = pair
                     lines.append(
-                        f"{formatting.label(name)}: {self.value_text(name, old)} → {self.value_text(name, new)}"
+                        f"{formatting.label(name)}: {self.value_text(name, old, currency)} → {self.value_text(name, new, currency)}"
                     )
                 else:
                     lines.append(formatting.label(name))

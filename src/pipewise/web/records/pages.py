@@ -16,11 +16,14 @@ from pipewise.records.filters import RESERVED_PARAMS, conditions_from_params
 from pipewise.records.repository import ListQuery
 from pipewise.records.saved_views import page_query, saved_view_service
 from pipewise.records.timeline import timeline
-from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, is_htmx, redirect, render, web_router
+from pipewise.records.totals import list_totals
+from pipewise.web.common import (
+    CurrentUser, DbSession, PostedForm, WebUser, flash, is_htmx, redirect, render, safe_next, web_router,
+)
 from pipewise.web.forms import custom_form_fields, state_for_new, state_from_record, submit
 from pipewise.web.lookups import PICKER_KINDS, Lookups
 from pipewise.web.lookups import router as lookup_router
-from pipewise.web.records import related
+from pipewise.web.records import bulk, columns, related
 from pipewise.web.records.display import Display
 from pipewise.web.records.views import ACTIVITY_FIELDS, RECORD_VIEWS, TASK_FIELDS, ListFilter, RecordView
 
@@ -64,7 +67,8 @@ class RecordPages:
 
     def context(self, session: Session, me: WebUser, **extra: Any) -> dict[str, Any]:
         lookups = Lookups(session, me.actor)
-        return {"view": self.view, "lookups": lookups, "show": Display(lookups), "picker_kinds": PICKER_KINDS, **extra}
+        show = Display(lookups, me.user.timezone)
+        return {"view": self.view, "lookups": lookups, "show": show, "picker_kinds": PICKER_KINDS, **extra}
 
     # -- list --
 
@@ -80,9 +84,14 @@ class RecordPages:
             status = 400
         else:
             ctx["page"] = page
+            ctx["totals"] = list_totals(session, self.view.name, me.actor, build_query(self.view, params), amount=self.view.amount)
             lookups.load_accounts(getattr(r, "account_id", None) for r in page.items)
             if page.next_cursor:
                 ctx["next_url"] = f"{self.view.url}?{urlencode({**params, 'cursor': page.next_cursor})}"
+        ctx["columns"] = columns.shown(request, self.view, me)
+        ctx["all_columns"] = columns.available(self.view)
+        ctx["bulk_fields"] = bulk.editable_fields(self.view)
+        ctx["here"] = f"{self.view.url}?{urlencode(params)}" if params else self.view.url
         ctx["filters"] = self.view.filters + custom_filters(lookups, self.view)
         ctx["first_url"] = f"{self.view.url}?{urlencode({k: v for k, v in params.items() if k != 'cursor'})}"
         ctx["filtered"] = any(k not in RESERVED_PARAMS for k in params) or "q" in params
@@ -90,6 +99,14 @@ class RecordPages:
         ctx["current_query"] = page_query(urlencode(params))
         template = "records/_results.html" if request.headers.get("HX-Target") == "results" else "records/list.html"
         return render(request, template, ctx, status_code=status)
+
+    def bulk(self, request: Request, session: Session, me: WebUser, form: FormData) -> Response:
+        ctx = self.context(session, me)
+        return bulk.apply(request, session, self.view, me, form, columns=columns.shown(request, self.view, me), show=ctx["show"])
+
+    def choose_columns(self, request: Request, me: WebUser, form: FormData) -> Response:
+        back = safe_next(str(form.get("next") or ""), self.view.url)
+        return columns.remember(redirect(back), self.view, me, [str(k) for k in form.getlist("col")])
 
     # -- one record --
 
@@ -110,10 +127,24 @@ class RecordPages:
     ) -> Response:
         ctx = self.context(session, me, record=record)
         lookups: Lookups = ctx["lookups"]
+        show: Display = ctx["show"]
         ctx["fields"] = self.form_fields(lookups)
-        ctx["related"] = related.sections(session, self.view, record, lookups)
-        entries = timeline(session, self.view.name, record.id)
-        ctx["timeline"] = [ctx["show"].timeline_item(e) for e in entries]
+
+        def moment(item: Any) -> str:
+            at = getattr(item, "due_at", None) or getattr(item, "start_at", None)
+            return show.moment_text(at) or "no due date"
+
+        tasks = related.open_tasks(session, self.view.name, record.id, me.actor) if self.view.name == "contact" else []
+        ctx["next_task"] = tasks[0] if tasks else None
+        ctx["next_task_when"] = moment(ctx["next_task"]) if ctx["next_task"] else ""
+        ctx["related"] = related.sections(session, self.view, record, lookups, tasks=tasks, when=moment)
+        if self.view.name == "deal":
+            ctx["stage_bar"] = lookups.stages_of(record.pipeline_id)
+        currency = getattr(record, "currency", "USD")
+        items = [show.timeline_item(e, currency) for e in timeline(session, self.view.name, record.id)]
+        ctx["timeline_kinds"] = sorted({i.kind for i in items})
+        ctx["timeline_kind"] = kind = request.query_params.get("kind", "")
+        ctx["timeline"] = [i for i in items if i.kind == kind] if kind in ctx["timeline_kinds"] else items
         ctx["activity_fields"] = ACTIVITY_FIELDS
         ctx["task_fields"] = TASK_FIELDS
         ctx["activity_form"] = state_for_new(ACTIVITY_FIELDS, {})
@@ -226,6 +257,14 @@ class RecordPages:
         @router.post("")
         def create(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
             return self.create(request, session, me, form)
+
+        @router.post("/bulk")
+        def bulk_action(request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+            return self.bulk(request, session, me, form)
+
+        @router.post("/columns")
+        def choose_columns(request: Request, me: CurrentUser, form: PostedForm) -> Response:
+            return self.choose_columns(request, me, form)
 
         @router.get("/{record_id}")
         def record_page(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:

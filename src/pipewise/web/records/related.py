@@ -1,5 +1,6 @@
-"""The related records shown beside a record: a contact's account, an account's contacts
-and deals, a deal's account and contacts, a lead's conversion."""
+"""The related records shown beside a record: a contact's account, deals and open tasks;
+an account's contacts and deals; a deal's account, contacts, quotes and meetings; a
+lead's conversion."""
 
 import uuid
 from collections.abc import Callable, Mapping
@@ -9,8 +10,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.service import contact_service
+from pipewise.crm.service import contact_service, task_service
+from pipewise.deals.related import deals_of_contact
 from pipewise.deals.service import deal_service
+from pipewise.meetings.related import meetings_about
+from pipewise.quotes.service import quote_service
 from pipewise.records.repository import ListQuery
 from pipewise.web import formatting
 from pipewise.web.forms import parse_uuid
@@ -60,12 +64,7 @@ def _account_children(session: Session, record: Any, lookups: Lookups) -> list[S
         ),
         Section(
             "Deals",
-            [
-                RelatedItem(
-                    d.name, f"/deals/{d.id}", f"{lookups.stage_name(d.stage_id)} · {formatting.money(d.amount, d.currency)}"
-                )
-                for d in deals
-            ],
+            [_deal_item(lookups, d) for d in deals],
             [("New deal", f"/deals/new?account_id={record.id}")],
             "No deals with this account yet.",
         ),
@@ -92,16 +91,55 @@ def _lead_outcome(record: Any, lookups: Lookups) -> Section:
     return section
 
 
-def sections(session: Session, view: RecordView, record: Any, lookups: Lookups) -> list[Section]:
+def _deal_item(lookups: Lookups, deal: Any) -> RelatedItem:
+    meta = f"{lookups.stage_name(deal.stage_id)} · {formatting.money(deal.amount, deal.currency)}"
+    return RelatedItem(deal.name, f"/deals/{deal.id}", meta)
+
+
+def open_tasks(session: Session, record_type: str, record_id: uuid.UUID, actor: Actor) -> list[Any]:
+    """The record's open tasks, due first (undated last)."""
+    query = ListQuery(filter={"all": [{"field": "related_type", "op": "eq", "value": record_type},
+                                      {"field": "related_id", "op": "eq", "value": str(record_id)},
+                                      {"field": "status", "op": "eq", "value": "open"}]}, sort="due_at", limit=RELATED_LIMIT)
+    return task_service.list(session, actor=actor, query=query).items
+
+
+def _task_section(tasks: list[Any], show: Callable[[Any], str]) -> Section:
+    return Section("Open tasks", [RelatedItem(t.title, None, show(t)) for t in tasks], empty="No open tasks.")
+
+
+def _contact_sections(session: Session, record: Any, lookups: Lookups, tasks: list[Any], show: Callable[[Any], str]) -> list[Section]:
+    account = _account_section(lookups, record.account_id)
+    new_deal = f"/deals/new?contact_id={record.id}" + (f"&account_id={record.account_id}" if record.account_id else "")
+    deals = deals_of_contact(session, lookups.actor, record.id, limit=RELATED_LIMIT)
+    deal_section = Section("Deals", [_deal_item(lookups, d) for d in deals], [("New deal for this contact", new_deal)],
+                           "Not on any deal yet.")
+    return [account, deal_section, _task_section(tasks, show)]
+
+
+def _deal_sections(session: Session, record: Any, lookups: Lookups, show: Callable[[Any], str]) -> list[Section]:
+    query = ListQuery(filter={"field": "deal_id", "op": "eq", "value": str(record.id)}, sort="-created_at", limit=RELATED_LIMIT)
+    quotes = quote_service.list(session, actor=lookups.actor, query=query).items
+    meetings = meetings_about(session, lookups.actor, deal_id=record.id, limit=RELATED_LIMIT)
+    return [
+        _account_section(lookups, record.account_id),
+        _deal_contacts(session, record),
+        Section("Quotes", [RelatedItem(f"{q.number} · {q.title}", f"/quotes/{q.id}", formatting.label(q.status)) for q in quotes],
+                [("New quote", f"/deals/{record.id}/line-items")], "No quotes yet."),
+        Section("Meetings", [RelatedItem(m.title, "/meetings", f"{show(m)} · {formatting.label(m.status)}") for m in meetings],
+                empty="No meetings booked about this deal."),
+    ]
+
+
+def sections(session: Session, view: RecordView, record: Any, lookups: Lookups, *, tasks: list[Any] | None = None,
+             when: Callable[[Any], str] = str) -> list[Section]:
+    """The side cards of a record's page; ``when`` formats a task or meeting's time for the reader."""
     if view.name == "account":
         return _account_children(session, record, lookups)
     if view.name == "contact":
-        account = _account_section(lookups, record.account_id)
-        new_deal = f"/deals/new?contact_id={record.id}" + (f"&account_id={record.account_id}" if record.account_id else "")
-        account.actions.append(("New deal for this contact", new_deal))
-        return [account]
+        return _contact_sections(session, record, lookups, tasks or [], when)
     if view.name == "deal":
-        return [_account_section(lookups, record.account_id), _deal_contacts(session, record)]
+        return _deal_sections(session, record, lookups, when)
     if view.name == "lead":
         return [_account_section(lookups, record.account_id), _lead_outcome(record, lookups)]
     return []

@@ -21,7 +21,7 @@ from pipewise.web.forms import FormField
 class Column:
     label: str
     key: str
-    # title (link to the record) | text | email | user | account | stage | money | date | badge
+    # title (link to the record) | text | email | tel | user | account | stage | money | date | badge
     kind: str = "text"
 
 
@@ -47,6 +47,10 @@ class RecordView:
     title_of: Callable[[Any], str]
     # Fields shown at the top of a record page (the rest are in "Details").
     headline: tuple[str, ...] = ()
+    # Columns a viewer may add to the list (the column picker).
+    extra_columns: tuple[Column, ...] = ()
+    # The money column whose total the list shows (in the record's currency).
+    amount: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -92,6 +96,7 @@ ACCOUNT = RecordView(
     sorts=(("name", "Name A–Z"), ("-name", "Name Z–A"), *NEWEST_FIRST, ("-size", "Largest first")),
     title_of=lambda r: r.name,
     headline=("domain", "industry", "country", "owner_id"),
+    extra_columns=(Column("Created", "created_at", "date"), Column("Updated", "updated_at", "date")),
 )
 
 CONTACT = RecordView(
@@ -124,6 +129,8 @@ CONTACT = RecordView(
     sorts=(("last_name", "Last name A–Z"), ("-last_name", "Last name Z–A"), *NEWEST_FIRST),
     title_of=_person_name,
     headline=("title", "account_id", "email", "phone", "lifecycle_stage", "owner_id"),
+    extra_columns=(Column("Phone", "phone", "tel"), Column("Consent", "consent_state", "badge"),
+                   Column("Created", "created_at", "date"), Column("Updated", "updated_at", "date")),
 )
 
 LEAD_FORM_STATUSES = tuple(s for s in LEAD_STATUSES if s != "converted")
@@ -167,6 +174,8 @@ LEAD = RecordView(
     sorts=(*NEWEST_FIRST, ("last_name", "Last name A–Z"), ("company", "Company A–Z")),
     title_of=_person_name,
     headline=("company", "email", "phone", "status", "source", "owner_id"),
+    extra_columns=(Column("Phone", "phone", "tel"), Column("Score", "score"), Column("Country", "country"),
+                   Column("Updated", "updated_at", "date")),
 )
 
 DEAL = RecordView(
@@ -203,6 +212,9 @@ DEAL = RecordView(
     sorts=(*NEWEST_FIRST, ("-amount", "Largest first"), ("close_date", "Closing soonest"), ("name", "Name A–Z")),
     title_of=lambda r: r.name,
     headline=("account_id", "stage_id", "amount", "close_date", "owner_id", "next_step"),
+    extra_columns=(Column("Pipeline", "pipeline_id", "pipeline"), Column("Next step", "next_step"),
+                   Column("Created", "created_at", "date"), Column("Updated", "updated_at", "date")),
+    amount="amount",
 )
 
 RECORD_VIEWS: dict[str, RecordView] = {view.plural: view for view in (ACCOUNT, CONTACT, LEAD, DEAL)}

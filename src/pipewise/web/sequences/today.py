@@ -15,6 +15,7 @@ from pipewise.sequences import clock, queries, templates
 from pipewise.sequences.service import sequence_service
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, safe_next, web_router
 from pipewise.web.forms import Problems, parse_uuid
+from pipewise.web.records.scope import SCOPES, current_scope, remember
 from pipewise.web.sequences.forms import STEP_KINDS
 
 router = web_router()
@@ -37,7 +38,11 @@ def _queue_owner(session: Session, me: WebUser, rep: str | None) -> Any:
 def _today(request: Request, session: Session, me: WebUser, rep: str | None, *, editing: dict[uuid.UUID, dict[str, Any]] | None = None,
            status: int = 200) -> Response:
     owner, members = _queue_owner(session, me, rep)
-    items = queries.today_queue(session, actor=me.actor, owner_id=owner.id, now=clock.now(), zone=me.user.timezone)
+    # Without a chosen rep, a manager sees their team's queue (the remembered scope switch).
+    whose = current_scope(request, me)
+    owner_ids = [m.id for m in members] if not rep and whose.key != "me" else None
+    items = queries.today_queue(session, actor=me.actor, owner_id=owner.id, now=clock.now(), zone=me.user.timezone,
+                                owner_ids=owner_ids)
     drafts: dict[uuid.UUID, dict[str, Any]] = {}
     for item in items:
         if item.kind != "manual_email":
@@ -58,6 +63,7 @@ def _today(request: Request, session: Session, me: WebUser, rep: str | None, *, 
     return render(request, "sequences/today.html", {
         "owner": owner, "members": members, "groups": groups, "drafts": drafts, "step_kinds": STEP_KINDS,
         "count": len(items), "rep": str(owner.id) if owner.id != me.id else "",
+        "filters": {"scope": whose}, "scopes": SCOPES, "owner_names": {m.id: m.name for m in members} if owner_ids else {},
     }, status_code=status)
 
 
@@ -69,7 +75,7 @@ def _problems(errors: list[FieldError]) -> Problems:
 
 @router.get("/today")
 def today(request: Request, session: DbSession, me: CurrentUser, rep: str = "") -> Response:
-    return _today(request, session, me, rep or None)
+    return remember(_today(request, session, me, rep or None), me, current_scope(request, me))
 
 
 def _back(form: FormData) -> str:

@@ -1,4 +1,4 @@
-/* Pipewise web UI behaviour: the pipeline board's drag and drop, the home chart, saving a
+/* Pipewise web UI behaviour: the home chart, saving a
    list view, and the small behaviours pages ask for with data attributes (the pages carry
    no inline script; the Content-Security-Policy forbids it):
      <form data-confirm="Delete this?">        asks before submitting
@@ -8,31 +8,6 @@
    "g" then a letter), and keeps the keyboard focus in place when HTMX swaps part of a page. */
 (function () {
   "use strict";
-
-  function initBoard(board) {
-    if (!window.Sortable || board.dataset.ready) return;
-    board.dataset.ready = "1";
-    var moveUrl = board.dataset.moveUrl;
-    board.querySelectorAll(".cards").forEach(function (list) {
-      new Sortable(list, {
-        group: "deals",
-        animation: 150,
-        filter: "select, a, input",
-        preventOnFilter: false,
-        ghostClass: "deal-card-ghost",
-        onEnd: function (evt) {
-          if (evt.from === evt.to) return;
-          // The server answers with the whole board: the card lands where the
-          // service put it, or back in its column with the reason.
-          htmx.ajax("POST", moveUrl, {
-            target: "#board",
-            swap: "outerHTML",
-            values: { deal_id: evt.item.dataset.dealId, stage_id: evt.to.dataset.stageId },
-          });
-        },
-      });
-    });
-  }
 
   function initChart(canvas) {
     if (!window.Chart || canvas.dataset.ready) return;
@@ -54,8 +29,6 @@
 
   function init(root) {
     var scope = root || document;
-    var board = scope.id === "board" ? scope : scope.querySelector && scope.querySelector("#board");
-    if (board) initBoard(board);
     var chart = scope.querySelector && scope.querySelector("#stage-chart");
     if (chart) initChart(chart);
   }

@@ -1,0 +1,1 @@
+"""The search box on every page (Ctrl/Cmd-K or /) and its results page."""
