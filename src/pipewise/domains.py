@@ -11,6 +11,7 @@ from pipewise.automation import domain as automation
 from pipewise.billing import domain as billing
 from pipewise.crm import domain as crm
 from pipewise.deals import domain as deals
+from pipewise.forecasting import domain as forecasting
 from pipewise.kernel import CrudResource, Kernel
 from pipewise.leads import domain as leads
 from pipewise.mail import domain as mail
@@ -37,6 +38,7 @@ DOMAINS = (
     ("leads", leads.register),
     ("sequences", sequences.register),
     ("automation", automation.register),
+    ("forecasting", forecasting.register),
 )
 
 _kernel: Kernel | None = None

@@ -77,6 +77,6 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
         f"/sequence-enroll?contact_id={contact.id}", "/today",
         "/mail/mailbox", "/mail/outbox", f"/mail/outbox/{OUTBOX_NAME}", "/mail/suppressions",
         "/notifications", "/notifications/settings", "/calendar",
-        "/meetings", f"/meetings/pages/{booking_page.id}",
+        "/meetings", f"/meetings/pages/{booking_page.id}", "/forecast",
     ]
     return Site(admin=admin, pages=pages)
