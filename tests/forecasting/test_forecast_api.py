@@ -4,7 +4,6 @@ the reports they answer, the predictive forecast and the backtest upload."""
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -15,7 +14,6 @@ from pipewise.forecasting.periods import period_of
 from pipewise.forecasting.snapshots import SNAPSHOT_ACTION
 from pipewise.worker.runner import Worker
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "crm_opportunities_sample.csv"
 
 
 @pytest.fixture
@@ -141,7 +139,7 @@ class TestQuotas:
 
 class TestSnapshots:
     def test_the_weekly_timer_snapshots_and_the_reports_read_it(self, api, factory, company, session):
-        admin = _h(factory, company, "admin")
+        admin, west = _h(factory, company, "admin"), _h(factory, company, "west_rep")
         Worker(name="test").run_until_idle()  # the new deals' events set the weekly timer
         session.execute(update(ScheduledAction).where(ScheduledAction.kind == SNAPSHOT_ACTION,
                                                       ScheduledAction.status == "pending")
@@ -151,6 +149,7 @@ class TestSnapshots:
         assert session.scalar(select(ForecastSnapshot.kind)) == "weekly"
         next_timer = session.scalar(select(ScheduledAction.run_at).where(ScheduledAction.kind == SNAPSHOT_ACTION,
                                                                          ScheduledAction.status == "pending"))
+        session.commit()
         assert next_timer is not None and next_timer.weekday() == 0
 
         period = period_of(date.today())
@@ -165,8 +164,7 @@ class TestSnapshots:
         assert moved.status_code == 200
         slipped = api.get("/api/v1/forecast/slipped", params={"period": period.key}, headers=admin).json()
         assert [s["name"] for s in slipped] == ["Negotiation deal"]
-        rep_view = api.get("/api/v1/forecast/slipped", params={"period": period.key},
-                           headers=_h(factory, company, "west_rep")).json()
+        rep_view = api.get("/api/v1/forecast/slipped", params={"period": period.key}, headers=west).json()
         assert rep_view == []
         api.put("/api/v1/forecast/quotas", headers=admin, json={"period": period.key, "amount": "2500"})
         (cover,) = api.get("/api/v1/forecast/coverage", params={"period": period.key}, headers=admin).json()
@@ -191,13 +189,20 @@ class TestPredictive:
 
 
 class TestBacktestUpload:
-    def test_the_sample_history_is_replayed(self, api, factory, company):
-        with SAMPLE.open("rb") as handle:
-            r = api.post("/api/v1/forecast/backtest", files={"file": ("pipeline.csv", handle, "text/csv")},
-                         headers=_h(factory, company, "east_rep"))
+    def test_a_history_is_replayed_month_by_month(self, api, factory, company):
+        lines = ["opportunity_id,sales_agent,product,deal_stage,engage_date,close_date,close_value"]
+        for n in range(120):
+            engaged = date(2017, 1, 1) + timedelta(days=n * 2)
+            won = n % 3 != 0
+            lines.append(f"D{n},Rep {n % 4},GTX,{'Won' if won else 'Lost'},{engaged},{engaged + timedelta(days=20 + n % 30)},"
+                         f"{1000 + n if won else 0}")
+        content = ("\n".join(lines) + "\n").encode()
+        r = api.post("/api/v1/forecast/backtest", files={"file": ("pipeline.csv", content, "text/csv")},
+                     headers=_h(factory, company, "east_rep"))
         assert r.status_code == 200, r.text
         body = r.json()
-        assert len(body["months"]) == 9 and {"mape", "brier", "calibration_error", "covered_months"} <= body.keys()
+        assert [m["month"] for m in body["months"]][:2] == ["2017-02", "2017-03"]
+        assert {"mape", "brier", "calibration_error", "covered_months", "weighted_pipeline_mape"} <= body.keys()
 
     def test_a_broken_file_gets_its_lines_named(self, api, factory, company):
         content = b"opportunity_id,sales_agent,product,deal_stage,engage_date,close_date,close_value\nA,R,P,Won,x,,1\n"

@@ -29,12 +29,11 @@ from pipewise.forecasting.history import OPEN, WON, Opportunity, stage_probabili
 from pipewise.forecasting.periods import add_months, month_of_quarter, quarter_index
 
 LOOKBACK_PERIODS = 12
-SIMULATIONS = 4000
+SIMULATIONS = 2000
 CHUNK = 250
+RECENCY = 0.5
 MIN_TRAINING_ROWS = 30
-PRIOR_DEALS = 20  # an owner's win rate starts at the company's, as if from this many deals
-FEATURES = ("age_days", "month_of_quarter", "quarters_open", "days_left", "log_amount", "owner_win_rate",
-            "stage_probability")
+FEATURES = ("age_days", "month_of_quarter", "quarters_open", "days_left", "stage_probability")
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class PeriodForecast:
 
 
 class _Known:
-    """What the closed deals before one day say: values by segment, win rates by owner."""
+    """What the closed deals before one day say: won values by segment, the win rate."""
 
     def __init__(self, known: list[Opportunity], day: date) -> None:
         closed = [d for d in known if d.closed_on is not None and d.closed_on < day]
@@ -80,12 +79,6 @@ class _Known:
         self.segment_mean = {segment: sum(v) / len(v) for segment, v in by_segment.items()}
         self.ratios = [d.value / self.segment_mean[d.segment] for d in won if self.segment_mean[d.segment] > 0]
         self.win_rate = len(won) / len(closed) if closed else 0.5
-        tallies: dict[str, list[int]] = {}
-        for deal in closed:
-            tally = tallies.setdefault(deal.owner, [0, 0])
-            tally[0] += deal.outcome == WON
-            tally[1] += 1
-        self.owner_rate = {owner: (w + PRIOR_DEALS * self.win_rate) / (n + PRIOR_DEALS) for owner, (w, n) in tallies.items()}
 
     def amount(self, deal: Opportunity) -> float:
         if deal.amount is not None:
@@ -97,16 +90,14 @@ def _is_open(deal: Opportunity, day: date) -> bool:
     return deal.engaged_on is not None and deal.engaged_on < day and (deal.closed_on is None or deal.closed_on >= day)
 
 
-def _row(deal: Opportunity, day: date, end: date, known: _Known) -> list[float]:
+def _row(deal: Opportunity, day: date, end: date) -> list[float]:
     stage = stage_probability(deal, day)
     return [
         float((day - deal.engaged_on).days),  # type: ignore[operator]
         float(month_of_quarter(day)),
         float(quarter_index(day) - quarter_index(deal.engaged_on)),  # type: ignore[arg-type]
         float((end - day).days),
-        math.log1p(known.amount(deal)),
-        known.owner_rate.get(deal.owner, known.win_rate),
-        math.nan if stage is None else stage,
+        -1.0 if stage is None else stage,  # no stage history: a value no probability takes
     ]
 
 
@@ -123,22 +114,23 @@ class _Earlier:
 
 def _earlier_periods(known: list[Opportunity], at: date, end: date) -> list[_Earlier]:
     span = (end - at).days
-    first_engaged = min((d.engaged_on for d in known if d.engaged_on), default=at)
+    # Periods before the first recorded close say nothing about how deals close (a history
+    # that starts mid-way shows every earlier deal as still open).
+    first_close = min((d.closed_on for d in known if d.closed_on), default=at)
     earlier = []
     for back in range(1, LOOKBACK_PERIODS + 1):
         day = add_months(at, -back)
         stop = add_months(end, -back)
-        if day <= first_engaged:
+        if day < first_close:
             break
         if stop > at or (stop - day).days < span - 3:
             continue
-        facts = _Known(known, day)
         open_deals = [d for d in known if _is_open(d, day)]
         wins_after = [d for d in known if d.outcome == WON and d.closed_on is not None and day <= d.closed_on < stop]
         new = [d for d in wins_after if d.engaged_on >= day]  # type: ignore[operator]
         earlier.append(_Earlier(
             day=day,
-            rows=[_row(d, day, stop, facts) for d in open_deals],
+            rows=[_row(d, day, stop) for d in open_deals],
             labels=[int(d.outcome == WON and d.closed_on is not None and d.closed_on < stop) for d in open_deals],
             new_revenue=sum(d.value or 0.0 for d in new),
             new_wins=len(new),
@@ -146,14 +138,18 @@ def _earlier_periods(known: list[Opportunity], at: date, end: date) -> list[_Ear
     return earlier
 
 
-def _fit(rows: list[list[float]], labels: list[int]) -> object:
+def _fit(rows: list[list[float]], labels: list[int], weights: list[float]) -> object:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
-    booster = HistGradientBoostingClassifier(max_iter=120, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=40,
+    booster = HistGradientBoostingClassifier(max_iter=60, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=40,
                                              l2_regularization=1.0, random_state=0)
     folds = max(2, min(3, min(sum(labels), len(labels) - sum(labels))))
-    return CalibratedClassifierCV(booster, method="isotonic", cv=folds).fit(np.asarray(rows), np.asarray(labels))
+    # One thread: small data, and a busy server's other requests keep their cores.
+    with threadpool_limits(limits=1):
+        return CalibratedClassifierCV(booster, method="isotonic", cv=folds).fit(np.asarray(rows), np.asarray(labels),
+                                                                             sample_weight=np.asarray(weights))
 
 
 def _probabilities(model: object, rows: list[list[float]]) -> np.ndarray:
@@ -208,13 +204,15 @@ def forecast(known: list[Opportunity], at: date, end: date) -> PeriodForecast:
     """The forecast of [``at``, ``end``) from ``known`` (``history.as_of(…, at)``)."""
     facts = _Known(known, at)
     open_deals = [d for d in known if d.outcome == OPEN and _is_open(d, at)]
-    rows = [_row(d, at, end, facts) for d in open_deals]
+    rows = [_row(d, at, end) for d in open_deals]
     amounts = np.asarray([facts.amount(d) for d in open_deals], dtype=float)
     earlier = _earlier_periods(known, at, end)
     train_rows = [r for e in earlier for r in e.rows]
     train_labels = [y for e in earlier for y in e.labels]
+    # Each period back counts half as much as the one after it: how deals close drifts.
+    train_weights = [RECENCY ** back for back, e in enumerate(earlier) for _ in e.rows]
     if len(train_rows) >= MIN_TRAINING_ROWS and 0 < sum(train_labels) < len(train_labels) - 1:
-        model = _fit(train_rows, train_labels)
+        model = _fit(train_rows, train_labels, train_weights)
         probabilities = _probabilities(model, rows)
         shock, method = _odds_shock(model, earlier), "model"
     else:

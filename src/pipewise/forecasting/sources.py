@@ -4,7 +4,7 @@ probabilities follow its stage history. Only the deals the actor may see are rea
 forecast never draws on another team's deals."""
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ _OUTCOME = {"won": WON, "lost": LOST, "open": OPEN}
 
 
 def history(session: Session, *, actor: Actor, today: date) -> list[Opportunity]:
-    since = today - timedelta(days=HISTORY_DAYS)
+    since = datetime.combine(today - timedelta(days=HISTORY_DAYS), time(), UTC)
     stmt = (select(Deal.id, Deal.owner_id, Deal.pipeline_id, Deal.created_at, Deal.closed_at, Stage.kind, Deal.amount)
             .join(Stage, Stage.id == Deal.stage_id)
             .where(or_(Stage.kind == "open", Deal.closed_at >= since)))
