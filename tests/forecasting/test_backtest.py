@@ -30,6 +30,7 @@ def _snapshot_forecast(history: list[Opportunity], day: date) -> str:
     return json.dumps(result.as_dict(), sort_keys=True)
 
 
+@pytest.mark.timeout(900)  # about 35 s of CPU; a busy machine stretches it
 @pytest.mark.skipif(REAL is None, reason="the shared crm_opportunities data set is not beside the project")
 def test_backtest_on_crm_opportunities_beats_both_baselines():
     """Measured: MAPE 23.4 % (the issue's target of 19 % is not met; the misses are the

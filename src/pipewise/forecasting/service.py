@@ -228,4 +228,4 @@ def deal_names(session: Session, ids: list[uuid.UUID], *, actor: Actor) -> dict[
     stmt = select(Deal.id, Deal.name).where(Deal.id.in_(ids[:5000]))
     if (clause := visible_deals(actor)) is not None:
         stmt = stmt.where(clause)
-    return dict(session.execute(stmt).tuples())
+    return {deal_id: name for deal_id, name in session.execute(stmt)}
