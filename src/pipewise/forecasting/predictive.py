@@ -5,7 +5,8 @@ Two parts make the period's revenue:
 - **the open pipeline**: each deal open on the as-of day gets the probability that it is
   won before the period ends, from a gradient-boosted model trained on the same moment of
   earlier periods (the deals open then, and whether each was won before that period
-  ended) and calibrated by isotonic regression on held-out folds;
+  ended; recent periods weigh more) and calibrated by isotonic regression on held-out
+  folds;
 - **deals not opened yet**: what deals opened after the as-of day of earlier periods won
   before their period ended, averaged over the earlier periods at the same place in the
   quarter (else over all).
