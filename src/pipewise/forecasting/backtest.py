@@ -23,6 +23,7 @@ from pipewise.forecasting.periods import add_months_first, month_start
 from pipewise.forecasting.predictive import forecast
 
 CALIBRATION_BINS = 10
+MAX_MONTHS = 36  # the most recent ones, when a history is longer
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def backtest_months(history: list[Opportunity]) -> list[date]:
     while add_months_first(month, 1) <= last_day + timedelta(days=1):
         months.append(month)
         month = add_months_first(month, 1)
-    return months
+    return months[-MAX_MONTHS:]
 
 
 def _ape(predicted: float, actual: float) -> float:

@@ -24,6 +24,7 @@ _STAGES = {"won": WON, "closed won": WON, "lost": LOST, "closed lost": LOST,
            "engaging": OPEN, "prospecting": OPEN, "open": OPEN}
 MAX_ROWS = 500_000
 MAX_ERRORS = 20
+EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,14 @@ def _date(text: str, line: int, column: str, errors: ErrorCollector) -> date | N
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors.add(f"line {line}", f"{column} {text[:30]!r} is not a date (YYYY-MM-DD)")
         return None
+    if not EARLIEST <= day <= LATEST:
+        errors.add(f"line {line}", f"{column} {text[:30]!r} is not between {EARLIEST} and {LATEST}")
+        return None
+    return day
 
 
 def _money(text: str, line: int, errors: ErrorCollector) -> float | None:
@@ -135,12 +140,20 @@ def read_csv(source: IO[bytes] | IO[str]) -> list[Opportunity]:
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationFailed.on("file", "is not UTF-8 text") from None
-    reader = csv.DictReader(io.StringIO(raw))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValidationFailed.on("file", f"lacks the column(s) {', '.join(missing)}")
+    try:
+        reader = csv.DictReader(io.StringIO(raw))
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValidationFailed.on("file", f"lacks the column(s) {', '.join(missing)}")
+        return _read_rows(reader)
+    except csv.Error as exc:
+        raise ValidationFailed.on("file", f"is not a readable CSV ({exc})") from None
+
+
+def _read_rows(reader: csv.DictReader) -> list[Opportunity]:
     errors = ErrorCollector()
-    history, seen = [], set()
+    history: list[Opportunity] = []
+    seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
         if line - 1 > MAX_ROWS:
             raise ValidationFailed.on("file", f"has more than {MAX_ROWS:,} rows")
