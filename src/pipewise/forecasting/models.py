@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, utcnow
@@ -78,6 +78,5 @@ class ForecastSnapshotLine(Base):
     currency: Mapped[str] = mapped_column(String(3))
     close_date: Mapped[date | None]
     closed_on: Mapped[date | None]
-    predicted: Mapped[float | None] = mapped_column(Float)  # close probability within the close date's month
 
     __table_args__ = (Index("ix_forecast_snapshot_line_snapshot_close", "snapshot_id", "close_date"),)

@@ -69,7 +69,7 @@ def take(session: Session, *, kind: str = "weekly", at: datetime | None = None) 
         lines.append({"snapshot_id": snapshot.id, "deal_id": deal_id, "owner_id": owner_id, "name": name[:200],
                       "stage_kind": kind_, "stage_probability": probability, "category": category, "amount": amount,
                       "currency": currency, "close_date": close_date,
-                      "closed_on": closed_at.date() if closed_at else None, "predicted": None})
+                      "closed_on": closed_at.date() if closed_at else None})
     if lines:
         session.execute(ForecastSnapshotLine.__table__.insert(), lines)
     return snapshot

@@ -83,7 +83,6 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('close_date', sa.Date(), nullable=True),
     sa.Column('closed_on', sa.Date(), nullable=True),
-    sa.Column('predicted', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['snapshot_id'], ['forecast_snapshot.id'], name=op.f('fk_forecast_snapshot_line_snapshot_id_forecast_snapshot'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_forecast_snapshot_line'))
     )
