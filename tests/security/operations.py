@@ -537,3 +537,51 @@ OPERATIONS.update(quote_operations())
 from tests.analytics.matrix_ops import report_operations  # noqa: E402
 
 OPERATIONS.update(report_operations(Op))
+
+# -- the forecast --
+
+
+def forecast_caller(actor: str, owner: str) -> str:
+    """Calling a deal's forecast category: its owner and the managers who see it (an
+    unowned deal: any manager); a teammate rep may see it but not call it."""
+    if not sees(actor, owner):
+        return HIDDEN
+    if OWNERS[owner] is None:
+        return ALLOW if actor in MANAGERS else FORBIDDEN
+    return ALLOW if manages(actor, owner) else FORBIDDEN
+
+
+def east_quota_setters(actor: str, owner: str) -> str:
+    """The East rep's quota: the East manager and admins; anyone else is refused."""
+    return ALLOW if actor in ("admin", "east_manager") else FORBIDDEN
+
+
+def _east_rep_quota(c: Call) -> dict[str, Any]:
+    month = datetime.now(UTC).strftime("%Y-%m")
+    return js({"period": month, "amount": "1000", "user_id": str(c.world.users["east_rep"].id)})
+
+
+def _history_file(c: Call) -> dict[str, Any]:
+    content = (b"opportunity_id,sales_agent,product,deal_stage,engage_date,close_date,close_value\n"
+               b"A1,Rep,GTX,Won,2017-01-02,2017-01-20,100\nA2,Rep,GTX,Lost,2017-01-03,2017-02-10,0\n"
+               b"A3,Rep,GTX,Engaging,2017-02-01,,\n")
+    return {"files": {"file": ("history.csv", content, "text/csv")}}
+
+
+FORECAST_OPERATIONS: dict[tuple[str, str], Op] = {
+    ("GET", "/api/v1/forecast"): Op(),
+    ("GET", "/api/v1/forecast/deals"): Op(),
+    ("GET", "/api/v1/forecast/deals/{deal_id}"): Op(target="deal", rule=visible),
+    ("GET", "/api/v1/forecast/deals/{deal_id}/calls"): Op(target="deal", rule=visible),
+    ("POST", "/api/v1/forecast/deals/{deal_id}/calls"): Op(target="deal", rule=forecast_caller,
+                                                          body=lambda c: js({"category": "commit", "reason": "matrix"})),
+    ("GET", "/api/v1/forecast/quotas"): Op(),
+    ("PUT", "/api/v1/forecast/quotas"): Op(rule=east_quota_setters, body=_east_rep_quota),
+    ("GET", "/api/v1/forecast/forecast-vs-actual"): Op(),
+    ("GET", "/api/v1/forecast/slipped"): Op(),
+    ("GET", "/api/v1/forecast/coverage"): Op(),
+    ("POST", "/api/v1/forecast/snapshots"): Op(rule=managers),
+    ("GET", "/api/v1/forecast/predictive"): Op(),
+    ("POST", "/api/v1/forecast/backtest"): Op(body=_history_file),
+}
+OPERATIONS.update(FORECAST_OPERATIONS)

@@ -77,7 +77,7 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
         f"/sequence-enroll?contact_id={contact.id}", "/today",
         "/mail/mailbox", "/mail/outbox", f"/mail/outbox/{OUTBOX_NAME}", "/mail/suppressions",
         "/notifications", "/notifications/settings", "/calendar",
-        "/meetings", f"/meetings/pages/{booking_page.id}",
+        "/meetings", f"/meetings/pages/{booking_page.id}", "/forecast",
         "/settings", "/settings/users", "/settings/teams", f"/settings/pipelines?pipeline={pipeline.id}", "/settings/fields",
         "/settings/lead-forms", "/settings/lead-forms/edit", "/settings/tokens", "/settings/scoring", "/settings/routing", "/settings/products", "/settings/price-books",
     ]
