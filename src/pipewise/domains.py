@@ -14,8 +14,8 @@ from pipewise.automation import domain as automation
 from pipewise.billing import domain as billing
 from pipewise.crm import domain as crm
 from pipewise.deals import domain as deals
-from pipewise.jobs import models as job_models  # noqa: F401 - the job progress table
 from pipewise.forecasting import domain as forecasting
+from pipewise.jobs import models as job_models  # noqa: F401 - the job progress table
 from pipewise.kernel import CrudResource, Kernel
 from pipewise.leads import domain as leads
 from pipewise.mail import domain as mail
