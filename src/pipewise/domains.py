@@ -16,6 +16,7 @@ from pipewise.leads import domain as leads
 from pipewise.mail import domain as mail
 from pipewise.notifications import models as notification_models  # noqa: F401 - the inbox tables
 from pipewise.meetings import domain as meetings
+from pipewise.next_actions import domain as next_actions
 from pipewise.people import domain as people
 from pipewise.quotes import domain as quotes
 from pipewise.records import saved_views  # noqa: F401 - the saved views table
@@ -37,6 +38,7 @@ DOMAINS = (
     ("leads", leads.register),
     ("sequences", sequences.register),
     ("automation", automation.register),
+    ("next_actions", next_actions.register),
 )
 
 _kernel: Kernel | None = None

@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("kernel", ("pipewise.auth", "pipewise.records", "pipewise.runs", "pipewise.notifications", "pipewise.kernel")),
     ("domains", ("pipewise.people", "pipewise.crm", "pipewise.deals", "pipewise.quotes", "pipewise.billing", "pipewise.mail",
                  "pipewise.scoring", "pipewise.assignment", "pipewise.meetings", "pipewise.leads", "pipewise.sequences",
-                 "pipewise.automation")),
+                 "pipewise.automation", "pipewise.next_actions")),
     ("adapters", ("pipewise.api", "pipewise.web", "pipewise.demo", "pipewise.cli")),
     ("entry points", ("pipewise.domains", "pipewise.app", "pipewise.cli.main", "pipewise.db.migrations")),
 )

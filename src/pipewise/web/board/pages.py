@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
+from pipewise.deals import health as deal_health
 from pipewise.deals.models import Pipeline, Stage
 from pipewise.deals.service import deal_service, pipeline_service, stage_service
 from pipewise.errors import PipewiseError, ValidationFailed
@@ -69,6 +70,7 @@ def board_context(session: Session, me: WebUser, pipeline: Pipeline) -> dict[str
         "truncated": page.next_cursor is not None,
         "lookups": lookups,
         "closed_days": CLOSED_SHOWN_DAYS,
+        "health": deal_health.assess(session, page.items),
     }
 
 
