@@ -21,6 +21,7 @@ from pipewise.leads import domain as leads
 from pipewise.mail import domain as mail
 from pipewise.notifications import models as notification_models  # noqa: F401 - the inbox tables
 from pipewise.meetings import domain as meetings
+from pipewise.next_actions import domain as next_actions
 from pipewise.people import domain as people
 from pipewise.quotes import domain as quotes
 from pipewise.records import saved_views  # noqa: F401 - the saved views table
@@ -44,6 +45,7 @@ DOMAINS = (
     ("automation", automation.register),
     ("analytics", analytics.register),
     ("forecasting", forecasting.register),
+    ("next_actions", next_actions.register),
 )
 
 _kernel: Kernel | None = None

@@ -2,6 +2,7 @@
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.leads.service import lead_service
+from pipewise.scoring import training
 from pipewise.worker.runner import Worker
 
 
@@ -34,14 +35,23 @@ def test_training_is_queued_then_done_by_the_worker(api, factory, session):
     assert score["predicted_probability"] is not None
 
 
-def test_too_little_history_fails_with_the_reason(api, factory):
+def test_too_little_history_is_refused_at_once(api, factory):
     factory.lead()
     headers = factory.headers(factory.user(role="admin"))
-    queued = api.post("/api/v1/scoring/models", headers=headers)
-    Worker(name="test").run_until_idle()
-    failed = api.get(f"/api/v1/scoring/trainings/{queued.json()['id']}", headers=headers).json()
-    assert failed["status"] == "failed" and "closed leads" in failed["error"]
+    refused = api.post("/api/v1/scoring/models", headers=headers)
+    assert refused.status_code == 422 and "closed leads" in refused.json()["detail"]
     assert api.get("/api/v1/scoring/models", headers=headers).json() == []
+
+
+def test_a_training_that_cannot_run_fails_with_the_reason(api, factory, session):
+    """The history may change between the request and the worker: the worker says why too."""
+    factory.lead()
+    user = factory.user(role="admin")
+    queued = training.request_training(session, actor=factory.actor(user))
+    session.commit()
+    Worker(name="test").run_until_idle()
+    failed = api.get(f"/api/v1/scoring/trainings/{queued.id}", headers=factory.headers(user)).json()
+    assert failed["status"] == "failed" and "closed leads" in failed["error"]
 
 
 def test_only_managers_train(api, factory):

@@ -217,6 +217,8 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/deals/{deal_id}/contacts"): Op(
         target="deal_and_contact", rule=visible, body=lambda c: js({"contact_id": c["contact_id"], "role": "buyer"})),
     ("DELETE", "/api/v1/deals/{deal_id}/contacts/{contact_id}"): Op(target="deal_contact", rule=visible),
+    ("GET", "/api/v1/deals/{deal_id}/health"): Op(target="deal", rule=visible),
+    ("GET", "/api/v1/next-actions"): Op(),
     ("POST", "/api/v1/leads/{lead_id}/convert"): Op(target="lead", rule=visible, body=lambda c: js({"create_deal": False})),
     ("POST", "/api/v1/tasks/{task_id}/complete"): Op(target="task", rule=visible),
     ("GET", "/api/v1/{plural}/{record_id}/timeline"): Op(target="deal", rule=visible),

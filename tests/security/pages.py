@@ -74,7 +74,7 @@ def build_site(factory, session) -> Site:  # type: ignore[no-untyped-def]
         "/sequences", "/sequences/new", f"/sequences/{sequence.id}", f"/sequences/{sequence.id}/edit",
         f"/sequences/{sequence.id}/metrics", f"/sequences/{sequence.id}/steps/new?kind=auto_email",
         f"/sequences/{sequence.id}/steps/{step.id}/edit", "/sequence-enrollments",
-        f"/sequence-enroll?contact_id={contact.id}", "/today",
+        f"/sequence-enroll?contact_id={contact.id}", "/today", "/next",
         "/mail/mailbox", "/mail/outbox", f"/mail/outbox/{OUTBOX_NAME}", "/mail/suppressions",
         "/notifications", "/notifications/settings", "/calendar",
         "/meetings", f"/meetings/pages/{booking_page.id}", "/forecast",

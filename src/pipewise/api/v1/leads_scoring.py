@@ -14,6 +14,7 @@ from pipewise.leads import scores
 from pipewise.leads.models import Lead
 from pipewise.leads.service import lead_service
 from pipewise.schemas import InputModel, OutputModel
+from pipewise.scoring import predictive
 from pipewise.scoring import queries as scoring_queries
 from pipewise.scoring import service as scoring
 from pipewise.scoring import training
@@ -134,8 +135,11 @@ class TrainingOut(OutputModel):
              summary="Train a model on this database's closed leads and make it active (in the background)")
 def train_model(session: DbSession, actor: CurrentActor) -> Any:
     """The worker trains; follow the `Location` (`GET /api/v1/scoring/trainings/{id}`) until
-    its status is `done` (with the new `model_id`) or `failed` (with the reason)."""
+    its status is `done` (with the new `model_id`) or `failed` (with the reason). When the
+    closed leads give nothing to learn from (too few, or no field that varies) the answer
+    is 422 at once, saying so."""
     _manager(actor)
+    predictive.trainable(session, scores.closed_leads(session))
     queued = TrainingOut.model_validate(training.request_training(session, actor=actor))
     return JSONResponse(queued.model_dump(mode="json"), status_code=202,
                         headers={"Location": f"/api/v1/scoring/trainings/{queued.id}"})

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow
 from pipewise.deals import board as board_queries
+from pipewise.deals import health as deal_health
 from pipewise.deals.models import Pipeline, Stage
 from pipewise.deals.service import deal_service, pipeline_service, stage_service
 from pipewise.errors import PipewiseError, ValidationFailed
@@ -101,6 +102,7 @@ def _card_context(session: Session, me: WebUser, pipeline: Pipeline, deals: list
     return {
         "owners": {owner: (name, initials(name)) for owner, name in names.items()},
         "next_tasks": board_queries.next_tasks(session, me.actor, (d.id for d in deals)),
+        "health": deal_health.assess(session, deals),
         "now": utcnow(),
         "stale_before": utcnow() - timedelta(days=pipeline.stale_after_days),
         "lookups": lookups,
