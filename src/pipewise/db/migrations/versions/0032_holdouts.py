@@ -2,7 +2,7 @@
 assignment
 
 Revision ID: 0032
-Revises: 0029
+Revises: 0031
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import pipewise.db.base
 
 revision: str = '0032'
-down_revision: str | Sequence[str] | None = '0029'
+down_revision: str | Sequence[str] | None = '0031'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

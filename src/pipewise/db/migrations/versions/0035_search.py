@@ -2,7 +2,7 @@
 the search box matches by prefix (pipewise.records.search)
 
 Revision ID: 0035
-Revises: 0029
+Revises: 0032
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0035"
-down_revision: str | Sequence[str] | None = "0029"
+down_revision: str | Sequence[str] | None = '0032'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

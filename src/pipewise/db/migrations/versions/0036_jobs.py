@@ -1,7 +1,7 @@
 """jobs: long work a person started (an import, a duplicate scan, a training) and how far it got
 
 Revision ID: 0036
-Revises: 0029
+Revises: 0035
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import pipewise.db.base
 
 revision: str = '0036'
-down_revision: str | Sequence[str] | None = '0029'
+down_revision: str | Sequence[str] | None = '0035'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

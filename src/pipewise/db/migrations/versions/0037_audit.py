@@ -1,7 +1,7 @@
 """the audit trail and its retention setting
 
 Revision ID: 0037
-Revises: 0029
+Revises: 0036
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import pipewise.db.base
 
 revision: str = '0037'
-down_revision: str | Sequence[str] | None = '0029'
+down_revision: str | Sequence[str] | None = '0036'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
