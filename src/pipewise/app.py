@@ -12,7 +12,7 @@ from pipewise import __version__, domains
 from pipewise.api import errors
 from pipewise.api import routes as api
 from pipewise.api.limits import RequestLimits
-from pipewise.audit.origin import RequestOrigin
+from pipewise.origin import RequestOrigin
 from pipewise.auth.clients import trusted_networks
 from pipewise.config import get_settings
 from pipewise.web import routes as web

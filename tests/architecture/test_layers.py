@@ -14,10 +14,10 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # Entry points (the composition root, the app, the CLI's entry, Alembic's env) sit on top.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("pipewise", "pipewise.config", "pipewise.errors", "pipewise.schemas", "pipewise.templating",
-              "pipewise.netguard")),
+              "pipewise.netguard", "pipewise.origin")),
     ("infrastructure", ("pipewise.db", "pipewise.events", "pipewise.worker")),
-    ("kernel", ("pipewise.auth", "pipewise.records", "pipewise.runs", "pipewise.notifications", "pipewise.jobs",
-                "pipewise.kernel")),
+    ("kernel", ("pipewise.auth", "pipewise.audit", "pipewise.records", "pipewise.runs", "pipewise.notifications",
+                "pipewise.jobs", "pipewise.kernel")),
     ("domains", ("pipewise.people", "pipewise.crm", "pipewise.deals", "pipewise.quotes", "pipewise.billing", "pipewise.mail",
                  "pipewise.scoring", "pipewise.assignment", "pipewise.meetings", "pipewise.leads", "pipewise.sequences",
                  "pipewise.automation", "pipewise.analytics", "pipewise.forecasting", "pipewise.next_actions")),

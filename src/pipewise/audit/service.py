@@ -16,9 +16,13 @@ from typing import Any
 
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
-from pipewise.audit import origin as origins
+from pipewise import origin as origins
+
+from pipewise import origin as origins
 from pipewise.audit.models import AuditEntry, AuditPolicy
+from pipewise.auth.clients import client_address
 from pipewise.auth.visibility import Actor
 from pipewise.db.base import utcnow
 from pipewise.db.session import insert_later
@@ -84,10 +88,18 @@ def log(
         "target_id": str(target_id) if target_id is not None else None,
         "summary": summary[:300],
         "details": details or {},
-        "ip": source.ip,
-        "user_agent": source.user_agent[:300] if source.user_agent else None,
+        **_client(source),
     }, ignore_conflicts=False)
     _schedule_purge(session)
+
+
+def _client(source: origins.Origin) -> dict[str, str | None]:
+    """The HTTP client's address (the first untrusted hop) and user agent, if a request."""
+    if source.scope is None:
+        return {"ip": None, "user_agent": None}
+    request = HTTPConnection(source.scope)
+    agent = request.headers.get("user-agent")
+    return {"ip": client_address(request), "user_agent": agent[:300] if agent else None}
 
 
 def note_record_change(

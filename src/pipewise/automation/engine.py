@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from pipewise.audit import origin as origins
+from pipewise import origin as origins
 from pipewise.auth.models import User
 from pipewise.auth.visibility import owner_clause
 from pipewise.automation import batch, conditions, holdouts

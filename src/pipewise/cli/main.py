@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from pipewise import __version__, domains
-from pipewise.audit import origin as origins
+from pipewise import origin as origins
 from pipewise.cli import demo, server, setup
 from pipewise.cli.output import report_database_error, report_error
 from pipewise.errors import PipewiseError

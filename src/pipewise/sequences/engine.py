@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pipewise.audit import origin as origins
+from pipewise import origin as origins
 from pipewise.crm.models import Contact, Task
 from pipewise.errors import ValidationFailed
 from pipewise.events.models import ScheduledAction

@@ -15,7 +15,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipewise.audit import origin as origins
+from pipewise import origin as origins
 from pipewise.db.base import utcnow
 from pipewise.db.session import refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work

@@ -9,10 +9,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from starlette.requests import HTTPConnection
-
-from pipewise.auth.clients import client_address
-
 # Channels whose writes no person made at that moment: every one of them is audited.
 # ("system", the default, is work outside any entry point: start-up, tests.)
 AUTOMATED = frozenset({"worker", "workflow", "sequence"})
@@ -29,13 +25,6 @@ class Origin:
     def automated(self) -> bool:
         return self.channel in AUTOMATED
 
-    @property
-    def ip(self) -> str | None:
-        return client_address(HTTPConnection(self.scope)) if self.scope is not None else None
-
-    @property
-    def user_agent(self) -> str | None:
-        return HTTPConnection(self.scope).headers.get("user-agent") if self.scope is not None else None
 
 
 _current: ContextVar[Origin] = ContextVar("pipewise_origin", default=Origin("system"))
