@@ -86,8 +86,9 @@ def test_enroll_from_the_contacts_list_and_send_the_manual_email_from_today(page
     log_in(page, rep.email)
 
     page.get_by_role("link", name="Contacts").click()
-    page.get_by_role("checkbox", name="Select Grace Hopper").check()
-    page.get_by_role("button", name="Enroll selected in sequence").click()
+    page.get_by_role("checkbox", name="Tick Grace Hopper").check()
+    page.select_option("select[data-bulk-action]", "enroll")
+    page.get_by_role("button", name="Apply").click()
     expect(page.get_by_text("Grace Hopper · grace@navy.example")).to_be_visible()
     page.select_option("#sequence_id", label="Personal touch")
     page.fill("#reason", "met at the conference")
