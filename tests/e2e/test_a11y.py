@@ -4,9 +4,15 @@ accessibility problem found by axe-core.
 
 The pages are the menu's links (so a page area that adds one is checked too), the lead
 desk's and mail's tabs, and a record page of each main kind. One browser; one logged-in
-context per role; axe is injected into every page before the page's own scripts."""
+context per role; axe is injected into every page before the page's own scripts.
 
+With ``PIPEWISE_SCREENSHOTS=<folder>`` the manager's run also saves every page it checks,
+at both sizes, as PNG files there (the pictures in docs/web.md are made this way)."""
+
+import os
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
@@ -49,7 +55,7 @@ def main_pages(page: Page, records: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys([*menu, *EXTRA_PAGES, *records]))
 
 
-def problems_on(page: Page, url: str, errors: list[str]) -> Iterator[str]:
+def problems_on(page: Page, url: str, errors: list[str], shots: Path | None = None) -> Iterator[str]:
     errors.clear()
     response = page.goto(url)
     assert response is not None
@@ -64,6 +70,10 @@ def problems_on(page: Page, url: str, errors: list[str]) -> Iterator[str]:
         if overflow > 0:
             wide = page.evaluate(WIDEST_ELEMENT)
             yield f"{url} at {viewport['width']}px: {overflow}px wider than the screen ({wide})"
+        if shots is not None:
+            path = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "record", url.strip("/").lower())
+            name = re.sub(r"[^a-z0-9]+", "-", path).strip("-") or "home"
+            page.screenshot(path=str(shots / f"{name}-{viewport['width']}.png"))
         violations = page.evaluate(RUN_AXE)
         for v in violations:
             if v["impact"] in BLOCKING:
@@ -94,7 +104,16 @@ def test_main_pages_are_accessible_and_fit(browser, live_server, people, axe, ro
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         log_in(page, users[role].email)
-        found = [problem for url in main_pages(page, records) for problem in problems_on(page, url, errors)]
+        shots = _screenshot_folder() if role == "manager" else None
+        found = [problem for url in main_pages(page, records) for problem in problems_on(page, url, errors, shots)]
     finally:
         context.close()
     assert found == [], f"{role}:\n" + "\n".join(found)
+
+
+def _screenshot_folder() -> Path | None:
+    folder = os.environ.get("PIPEWISE_SCREENSHOTS")
+    if not folder:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder)
