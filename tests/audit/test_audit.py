@@ -13,6 +13,8 @@ from pipewise.audit import service as audit
 from pipewise.audit.models import AuditEntry
 from pipewise.automation.service import workflow_service
 from pipewise.db.base import utcnow
+from pipewise.events.models import OutboxEvent
+from pipewise.records.models import RecordHistory
 from tests.automation.support import MANAGER, drain, make_workflow
 
 
@@ -154,3 +156,17 @@ class TestKeepingIt:
         session.delete(session.scalar(select(AuditEntry)))
         with pytest.raises(audit.AppendOnly):
             session.flush()
+
+
+def test_a_password_hash_is_named_as_changed_but_never_kept(session, factory, api):
+    admin = factory.user(role="admin")
+    headers = factory.headers(admin)
+    session.commit()
+    created = api.post("/api/v1/users", json={"email": "new.rep@example.com", "name": "New Rep", "role": "rep",
+                                              "password": "a-long-password"}, headers=headers)
+    assert created.status_code == 201, created.text
+    [entry] = entries(session, action="user.created", target_id=created.json()["id"])
+    assert entry.details["changes"]["password_hash"] == ["(hidden)", "(hidden)"]
+    stored = " ".join(str(row) for row in session.execute(select(RecordHistory.changes, OutboxEvent.payload)
+                                                          .join(OutboxEvent, OutboxEvent.record_id == RecordHistory.record_id)))
+    assert "argon2" not in stored and "argon2" not in str(entry.details)

@@ -135,7 +135,8 @@ class RecordService(Generic[M]):
         record = add_later(session, self.spec.model, {"id": uuid7(), **data})
         changes = {k: [None, v] for k, v in data.items() if v not in (None, {}, [])}
         record_change(
-            session, record_type=self.spec.name, record_id=record.id, action="created", changes=changes, actor=actor
+            session, record_type=self.spec.name, record_id=record.id, action="created", changes=self._shown(changes),
+            actor=actor,
         )
         self.after_create(session, record, actor=actor)
         return record
@@ -145,12 +146,20 @@ class RecordService(Generic[M]):
         data = self.prepare(session, dict(data), actor=actor, record=record)
         changes = apply_changes(record, data)
         if changes:
+            shown = self._shown(changes)
             record_change(
-                session, record_type=self.spec.name, record_id=record.id, action="updated", changes=changes, actor=actor,
-                event=self.update_event(session, record, changes),
+                session, record_type=self.spec.name, record_id=record.id, action="updated", changes=shown, actor=actor,
+                event=self.update_event(session, record, shown),
             )
             self.after_update(session, record, changes, actor=actor)
         return record
+
+    def _shown(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """``changes`` as history, events and the audit trail keep them: a hidden field (a
+        password hash) is named as changed, its values are not."""
+        if not self.spec.hidden_fields.intersection(changes):
+            return changes
+        return {k: (["(hidden)", "(hidden)"] if k in self.spec.hidden_fields else v) for k, v in changes.items()}
 
     def delete_options(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Keyword arguments for ``delete`` read from a request's query (users: reassign_to)."""
