@@ -40,4 +40,5 @@ def test_skip_link_shortcuts_and_focus_after_a_swap(page: Page, factory, session
     page.get_by_role("button", name="Log activity").first.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_text("Called about the renewal").first).to_be_visible()
-    assert page.evaluate("document.activeElement !== document.body"), "the focus fell back to the page's top"
+    # The focus is handed back once HTMX settles the swap, a moment after the text shows.
+    page.wait_for_function("document.activeElement && document.activeElement !== document.body", timeout=5000)
