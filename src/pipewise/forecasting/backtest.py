@@ -20,7 +20,6 @@ from datetime import date, timedelta
 
 from pipewise.forecasting.history import WON, Opportunity, as_of
 from pipewise.forecasting.periods import add_months_first, month_start
-from pipewise.forecasting.predictive import forecast
 
 CALIBRATION_BINS = 10
 MAX_MONTHS = 36  # the most recent ones, when a history is longer
@@ -122,6 +121,8 @@ def _ape(predicted: float, actual: float) -> float:
 
 
 def replay_month(history: list[Opportunity], start: date) -> tuple[MonthResult, list[float], list[int]]:
+    from pipewise.forecasting.predictive import forecast  # NumPy and scikit-learn load on first use
+
     end = add_months_first(start, 1)
     known = as_of(history, start)
     result = forecast(known, start, end)

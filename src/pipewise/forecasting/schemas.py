@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from pipewise.forecasting.backtest import MonthResult
+from pipewise.forecasting.service import ForecastDeal
 from pipewise.schemas import InputModel, OutputModel
 
 Callable = Literal["pipeline", "best_case", "commit", "omitted"]
@@ -47,22 +49,8 @@ class QuotaOut(OutputModel):
     currency: str
 
 
-class DealOut(OutputModel):
-    id: uuid.UUID
-    name: str
-    owner_id: uuid.UUID | None
-    owner_name: str
-    team_id: uuid.UUID | None
-    stage: str
-    stage_kind: str
-    probability: int
-    amount: Decimal
-    currency: str
-    close_date: date | None
-    default: str
-    rep_call: str | None
-    manager_call: str | None
-    category: str
+# A deal's forecast and a replayed month answer as the service computes them.
+DealOut = ForecastDeal
 
 
 class TotalsOut(OutputModel):
@@ -148,24 +136,7 @@ class PredictiveOut(OutputModel):
     deals: list[PredictedDealOut]
 
 
-class BacktestMonthOut(OutputModel):
-    month: str
-    actual: float
-    forecast: float
-    low: float
-    high: float
-    weighted_pipeline: float
-    last_month: float
-    ape: float
-    bias: float
-    weighted_pipeline_ape: float
-    last_month_ape: float
-    brier: float
-    weighted_pipeline_brier: float
-    calibration_error: float
-    covered: bool
-    open_deals: int
-    method: str
+BacktestMonthOut = MonthResult
 
 
 class BacktestOut(OutputModel):
