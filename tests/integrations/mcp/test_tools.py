@@ -97,6 +97,7 @@ def test_every_tool_over_stdio(session, crm):  # type: ignore[no-untyped-def]
         assert count(session, Activity, Activity.contact_id == contact.id) == activities + 1
         [entry] = mcp_entries(session, "mcp.log_activity")
         assert (entry.channel, entry.actor_id, entry.via) == ("mcp", crm["rep"].id, "MCP tool log_activity")
+        assert (entry.target_type, entry.target_id) == ("contact", str(contact.id))
         assert len(mcp_entries(session, "mcp.log_activity")) == 1  # the dry run left no entry
 
         # a task on the deal

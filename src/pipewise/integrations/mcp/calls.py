@@ -7,6 +7,7 @@ with the origin channel "mcp", so the audit trail names where it came from."""
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,8 @@ class Credential:
 
 
 Work = Callable[[Session, Actor], Any]
+Target = tuple[str, uuid.UUID] | None
+Entry = tuple[str, Target] | None  # an audit entry's summary and target
 
 
 class Calls:
@@ -59,19 +62,21 @@ class Calls:
         self.limit = RateLimit(calls_per_minute)
 
     async def read(self, credential: Credential, tool: str, work: Work) -> CallToolResult:
-        return await self._call(credential, tool, work, write=False, dry_run=False, summary=None)
+        return await self._call(credential, tool, work, write=False, dry_run=False)
 
-    async def write(self, credential: Credential, tool: str, work: Work, *, dry_run: bool, summary: str) -> CallToolResult:
-        """``summary``: the audit entry's line (the tool's arguments, in words)."""
-        return await self._call(credential, tool, work, write=True, dry_run=dry_run, summary=summary)
+    async def write(self, credential: Credential, tool: str, work: Work, *, dry_run: bool, summary: str,
+                    target: Target = None) -> CallToolResult:
+        """``summary``: the audit entry's line (what was asked, in words); ``target``: the
+        record it concerns (type, id)."""
+        return await self._call(credential, tool, work, write=True, dry_run=dry_run, entry=(summary, target))
 
     async def _call(self, credential: Credential, tool: str, work: Work, *, write: bool, dry_run: bool,
-                    summary: str | None) -> CallToolResult:
+                    entry: Entry = None) -> CallToolResult:
         wait = self.limit.retry_after(credential.key)
         if wait is not None:
             return refusal(Problem(429, "Too many requests", f"this token made too many calls: wait {wait} seconds and try again"))
         try:
-            result = await anyio.to_thread.run_sync(_in_transaction, credential, tool, work, write, dry_run, summary)
+            result = await anyio.to_thread.run_sync(_in_transaction, credential, tool, work, write, dry_run, entry)
         except Exception as exc:
             found = problem_of(exc)
             if found is None:
@@ -82,7 +87,7 @@ class Calls:
                               structuredContent=payload if isinstance(payload, dict) else {"items": payload})
 
 
-def _in_transaction(credential: Credential, tool: str, work: Work, write: bool, dry_run: bool, summary: str | None) -> Any:
+def _in_transaction(credential: Credential, tool: str, work: Work, write: bool, dry_run: bool, entry: Entry) -> Any:
     with origin.acting("mcp", via=f"MCP tool {tool}"):
         session = get_sessionmaker()()
         try:
@@ -96,8 +101,10 @@ def _in_transaction(credential: Credential, tool: str, work: Work, write: bool, 
             if write and dry_run:
                 session.rollback()
                 return result
-            if write:
-                audit.log(session, f"mcp.{tool}", actor=actor, summary=(summary or tool)[:300], details={"tool": tool})
+            if entry is not None:
+                summary, target = entry
+                audit.log(session, f"mcp.{tool}", actor=actor, summary=summary, details={"tool": tool},
+                          target_type=target[0] if target else None, target_id=target[1] if target else None)
             session.commit()
             return result
         except BaseException:

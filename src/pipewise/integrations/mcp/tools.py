@@ -124,7 +124,7 @@ def register(server: FastMCP, calls: Calls, token: str | None = None) -> None:
             return {"activity": crm.Activity.model_validate(activity)}
 
         return await calls.write(credential(ctx), "log_activity", work, dry_run=dry_run,
-                                 summary=f"logged a {type} on {record_type} {record_id}")
+                                 summary=f"logged a {type} on {record_type} {record_id}", target=(record_type, record_id))
 
     @server.tool()
     async def create_task(
@@ -152,7 +152,8 @@ def register(server: FastMCP, calls: Calls, token: str | None = None) -> None:
             return {"task": crm.Task.model_validate(task)}
 
         return await calls.write(credential(ctx), "create_task", work, dry_run=dry_run,
-                                 summary=f"created task {title!r}" + (f" on {record_type} {record_id}" if record_id else ""))
+                                 summary=f"created task {title!r}" + (f" on {record_type} {record_id}" if record_id else ""),
+                                 target=(record_type, record_id) if record_type and record_id else None)
 
     @server.tool()
     async def move_deal(
@@ -171,7 +172,7 @@ def register(server: FastMCP, calls: Calls, token: str | None = None) -> None:
             return {"deal": deals.Deal.model_validate(deal)}
 
         return await calls.write(credential(ctx), "move_deal", work, dry_run=dry_run,
-                                 summary=f"moved deal {deal_id} to stage {stage_id}")
+                                 summary=f"moved deal {deal_id} to stage {stage_id}", target=("deal", deal_id))
 
     @server.tool()
     async def enroll_in_sequence(
@@ -193,7 +194,7 @@ def register(server: FastMCP, calls: Calls, token: str | None = None) -> None:
             return {"enrollment": sequences.Enrollment.model_validate(enrollment)}
 
         return await calls.write(credential(ctx), "enroll_in_sequence", work, dry_run=dry_run,
-                                 summary=f"enrolled contact {contact_id} in sequence {sequence_id}")
+                                 summary=f"enrolled contact {contact_id} in sequence {sequence_id}", target=("contact", contact_id))
 
     @server.tool()
     async def explain_automation(
