@@ -144,6 +144,11 @@ def test_every_tool_over_stdio(session, crm):  # type: ignore[no-untyped-def]
         assert mcp.call("run_report", report="pipeline", start="yesterday").data["error"]["errors"][0]["field"] == "start"
         assert not mcp.call("run_report", report="no-such-report").ok
 
+        # arguments of the wrong type: a message per field, as for any invalid field
+        wrong = mcp.call("move_deal", deal_id="not-an-id", stage_id=stages[1].id, dry_run="perhaps")
+        assert wrong.status == 422, wrong.text
+        assert {e["field"] for e in wrong.data["error"]["errors"]} == {"deal_id", "dry_run"}
+
 
 def test_a_revoked_token_is_refused_at_once(session, crm):  # type: ignore[no-untyped-def]
     with client(stdio(crm["token"])) as mcp:

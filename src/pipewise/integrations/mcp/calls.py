@@ -7,6 +7,7 @@ with the origin channel "mcp", so the audit trail names where it came from."""
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from pipewise.db.session import begin_write, get_sessionmaker
 from pipewise.web.quotes.public import RateLimit
 
 DEFAULT_CALLS_PER_MINUTE = 120
+log = logging.getLogger("pipewise.mcp")
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,9 @@ class Calls:
             result = await anyio.to_thread.run_sync(_in_transaction, credential, tool, work, write, dry_run, entry)
         except Exception as exc:
             found = problem_of(exc)
-            if found is None:
-                raise  # not the caller's fault: the SDK answers with a tool error naming it
+            if found is None:  # not the caller's fault: logged here, not shown to them
+                log.exception("MCP tool %s failed", tool)
+                found = Problem(500, "Internal error", "the call failed on the server; the error is logged")
             return refusal(found)
         payload = {"dry_run": dry_run, **result} if write else result
         return CallToolResult(content=[TextContent(type="text", text=json.dumps(payload, ensure_ascii=False))],

@@ -10,13 +10,15 @@ from typing import Any
 import anyio
 import uvicorn
 from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import ValidationError
 from starlette.requests import Request
 
 from pipewise.api.deps import Unauthorized, bearer_token
-from pipewise.api.errors import problem
+from pipewise.api.errors import problem, validation_problem
 from pipewise.integrations.mcp import tools
-from pipewise.integrations.mcp.calls import DEFAULT_CALLS_PER_MINUTE, Calls
+from pipewise.integrations.mcp.calls import DEFAULT_CALLS_PER_MINUTE, Calls, refusal
 
 INSTRUCTIONS = (
     "Pipewise is a CRM. You act as the person whose API token you use: you see and change only what they may. "
@@ -30,9 +32,21 @@ Scope = MutableMapping[str, Any]
 Asgi = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
+class PipewiseMCP(FastMCP):  # type: ignore[type-arg]
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Arguments of the wrong type or shape answer as any other invalid field does (422,
+        a message per field), not with the SDK's own error text."""
+        try:
+            return await super().call_tool(name, arguments)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                return refusal(validation_problem(exc.__cause__.errors()))
+            raise
+
+
 def build(*, token: str | None = None, calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE, host: str = "127.0.0.1",
           port: int = 8765) -> FastMCP:  # type: ignore[type-arg]
-    server = FastMCP(
+    server = PipewiseMCP(
         "Pipewise", instructions=INSTRUCTIONS, host=host, port=port, streamable_http_path=HTTP_PATH,
         stateless_http=True, json_response=True, log_level="WARNING",
         # A browser page must not reach a server on the user's machine (DNS rebinding).
