@@ -10,15 +10,17 @@ import pytest
 from sqlalchemy import func, select
 
 from pipewise.audit.models import AuditEntry
+from pipewise.automation.service import workflow_service
 from pipewise.auth.models import ApiToken
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Activity, Task
 from pipewise.deals.models import Deal
+from pipewise.events.models import OutboxEvent
 from pipewise.people.service import token_service
 from pipewise.sequences.models import Enrollment
 from pipewise.sequences.service import sequence_service
 from tests.integrations.mcp.conftest import client, http_server, over_http, stdio
-from tests.security.world import email_sequence
+from tests.security.world import WORKFLOW, email_sequence
 
 TOOLS = {"search_records", "read_record", "log_activity", "create_task", "move_deal", "enroll_in_sequence",
          "explain_automation", "run_report"}
@@ -38,6 +40,9 @@ def crm(session: Any, factory: Any) -> dict[str, Any]:
     deal = factory.deal(owner=rep, name="Zebra renewal", stage_id=stages[0].id, account_id=account.id)
     sequence = sequence_service.create(session, data=email_sequence("Welcome"), actor=SYSTEM_ACTOR)
     sequence_service.activate(session, sequence.id, actor=SYSTEM_ACTOR)
+    workflow = workflow_service.create(session, name="Nurture new contacts", definition=WORKFLOW, actor=SYSTEM_ACTOR)
+    workflow_service.activate(session, workflow.id, actor=SYSTEM_ACTOR)
+    workflow_service.enroll_records(session, workflow.id, [contact.id], actor=SYSTEM_ACTOR)
     session.commit()
     return {"rep": rep, "token": factory.token(rep), "account": account, "contact": contact, "hidden": hidden,
             "deal": deal, "stages": stages, "sequence": sequence}
@@ -122,19 +127,23 @@ def test_every_tool_over_stdio(session, crm):  # type: ignore[no-untyped-def]
 
         # move the deal: dry run, stale version, then for real
         deal_version = mcp.call("read_record", record_type="deal", record_id=deal.id).data["record"]["version"]
+        events = count(session, OutboxEvent)
         moved = mcp.call("move_deal", deal_id=deal.id, stage_id=stages[1].id, version=deal_version, dry_run=True)
         assert moved.ok and moved.data["deal"]["stage_id"] == str(stages[1].id), moved.text
         fresh(session)
         assert session.get(Deal, deal.id).stage_id == stages[0].id
+        assert count(session, OutboxEvent) == events  # no event of a change that did not happen
         assert mcp.call("move_deal", deal_id=deal.id, stage_id=stages[1].id, version=deal_version - 1).status == 412
         assert mcp.call("move_deal", deal_id=deal.id, stage_id=stages[1].id, version=deal_version).ok
         fresh(session)
         assert session.get(Deal, deal.id).stage_id == stages[1].id
+        assert count(session, OutboxEvent) > events
 
         # why automation did what it did
         why = mcp.call("explain_automation", record_type="contact", record_id=contact.id)
         assert why.ok, why.text
         reasons = [d["why"] or "" for d in why.data["decisions"]]
+        assert any(d["what"].startswith("Nurture new contacts (v1) — Enrolled") for d in why.data["decisions"]), why.data
         assert any("enrolled by" in r and "asked for it" in r for r in reasons), reasons
         assert any("called Quinn Zebrafish by hand" in r for r in reasons), reasons
 
