@@ -5,7 +5,6 @@ The tests are synchronous (the factories, the world and the REST client are), so
 client lives in an event loop of its own thread (an anyio blocking portal) and the tests
 call its tools through it."""
 
-import json
 import os
 import socket
 import subprocess
@@ -19,7 +18,6 @@ from typing import Any
 
 import anyio
 import httpx
-import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -119,13 +117,3 @@ def http_server(calls_per_minute: int = 10_000) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def mcp_http() -> Iterator[str]:
-    with http_server() as url:
-        yield url
-
-
-def payload(answer: Answer) -> str:
-    return json.dumps(answer.data)

@@ -64,44 +64,44 @@ class Calls:
         self.limit = RateLimit(calls_per_minute)
 
     async def read(self, credential: Credential, tool: str, work: Work) -> CallToolResult:
-        return await self._call(credential, tool, work, write=False, dry_run=False)
+        return await self._call(credential, tool, work, dry_run=False, entry=None)
 
     async def write(self, credential: Credential, tool: str, work: Work, *, dry_run: bool, summary: str,
                     target: Target = None) -> CallToolResult:
         """``summary``: the audit entry's line (what was asked, in words); ``target``: the
         record it concerns (type, id)."""
-        return await self._call(credential, tool, work, write=True, dry_run=dry_run, entry=(summary, target))
+        return await self._call(credential, tool, work, dry_run=dry_run, entry=(summary, target))
 
-    async def _call(self, credential: Credential, tool: str, work: Work, *, write: bool, dry_run: bool,
-                    entry: Entry = None) -> CallToolResult:
+    async def _call(self, credential: Credential, tool: str, work: Work, *, dry_run: bool, entry: Entry) -> CallToolResult:
+        """``entry``: a write's audit entry (None: a read)."""
         wait = self.limit.retry_after(credential.key)
         if wait is not None:
             return refusal(Problem(429, "Too many requests", f"this token made too many calls: wait {wait} seconds and try again"))
         try:
-            result = await anyio.to_thread.run_sync(_in_transaction, credential, tool, work, write, dry_run, entry)
+            result = await anyio.to_thread.run_sync(_in_transaction, credential, tool, work, dry_run, entry)
         except Exception as exc:
             found = problem_of(exc)
             if found is None:  # not the caller's fault: logged here, not shown to them
                 log.exception("MCP tool %s failed", tool)
                 found = Problem(500, "Internal error", "the call failed on the server; the error is logged")
             return refusal(found)
-        payload = {"dry_run": dry_run, **result} if write else result
+        payload = result if entry is None else {"dry_run": dry_run, **result}
         return CallToolResult(content=[TextContent(type="text", text=json.dumps(payload, ensure_ascii=False))],
                               structuredContent=payload if isinstance(payload, dict) else {"items": payload})
 
 
-def _in_transaction(credential: Credential, tool: str, work: Work, write: bool, dry_run: bool, entry: Entry) -> Any:
+def _in_transaction(credential: Credential, tool: str, work: Work, dry_run: bool, entry: Entry) -> Any:
     with origin.acting("mcp", via=f"MCP tool {tool}"):
         session = get_sessionmaker()()
         try:
-            if write:
+            if entry is not None:
                 begin_write(session)
             actor = credential.actor(session)
             result = work(session, actor)
             session.flush()
             # Encoded while the session is open: the result may name ORM rows.
             result = result.model_dump(mode="json") if isinstance(result, BaseModel) else jsonable_encoder(result)
-            if write and dry_run:
+            if entry is not None and dry_run:
                 session.rollback()
                 return result
             if entry is not None:
