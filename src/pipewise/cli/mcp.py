@@ -27,7 +27,7 @@ def mcp(
         server.run_http(host=host, port=port, calls_per_minute=calls_per_minute)
         return
     if not token:
-        err.print("[red]An API token is needed[/]: set PIPEWISE_API_TOKEN or pass --token (create one under your profile).")
+        err.print("[red]An API token is needed[/]: set PIPEWISE_API_TOKEN or pass --token (create one under Settings → API tokens, or with `pipewise token create`).")
         raise typer.Exit(2)
     with session_scope(write=False) as session:
         resolve_actor(session, token)  # an unknown or revoked token stops here, with its message

@@ -98,11 +98,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(calls_per_minute: int = 10_000) -> Iterator[str]:
-    """`pipewise mcp --http` on a free loopback port; yields its MCP address."""
+def http_server(calls_per_minute: int = 10_000, **settings: str) -> Iterator[str]:
+    """`pipewise mcp --http` on a free loopback port (``settings``: more PIPEWISE_* variables);
+    yields its MCP address."""
     port = free_port()
     process = subprocess.Popen([*COMMAND, "--http", "--port", str(port), "--calls-per-minute", str(calls_per_minute)],
-                               env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               env={**ENV, **{f"PIPEWISE_{k.upper()}": v for k, v in settings.items()}}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         deadline = time.monotonic() + 60

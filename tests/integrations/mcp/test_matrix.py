@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pipewise.config import get_settings
 from tests.integrations.mcp.conftest import Answer, Client, client, http_server, over_http
 from tests.security.conftest import clean_database, world  # noqa: F401 - the security tests' company
 from tests.security.operations import ALLOW, FORBIDDEN, HIDDEN, OPERATIONS, Call, Op, js, url_for, visible
@@ -138,3 +139,19 @@ def test_tool_answers_as_its_rest_route(world, clients, case):  # type: ignore[n
 
 def test_every_tool_is_in_the_matrix(clients):  # type: ignore[no-untyped-def]
     assert set(next(iter(clients.values())).tools()) == {c.tool for c in CASES}
+
+
+def test_open_read_access_lets_reps_read_but_not_change_through_mcp(world, monkeypatch):  # type: ignore[no-untyped-def]  # noqa: F811
+    """With open read access another team's rep reads a deal but may not move it: 403 through
+    MCP as through REST (the forbidden outcome, which the table above has no tool for)."""
+    monkeypatch.setattr(get_settings(), "open_read_access", True)
+    read = next(c for c in CASES if c.rest == ("GET", "/api/v1/deals/{record_id}"))
+    move = next(c for c in CASES if c.tool == "move_deal")
+    with http_server(open_read_access="true") as url:
+        token = world.headers["west_rep"]["Authorization"].removeprefix("Bearer ")
+        with client(over_http(url, token)) as west:
+            clients = {"west_rep": west}
+            for case, expected in ((read, 200), (move, 403)):
+                ids = world.make("deal", "own")
+                assert rest_answer(world, case, "west_rep", ids)[0] == expected, case.tool
+                assert mcp_answer(world, clients, case, "west_rep", world.make("deal", "own")).status == expected, case.tool
