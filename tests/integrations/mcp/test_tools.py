@@ -126,7 +126,9 @@ def test_every_tool_over_stdio(session, crm):  # type: ignore[no-untyped-def]
         assert mcp.call("enroll_in_sequence", sequence_id=sequence.id, contact_id=contact.id).status == 409
 
         # move the deal: dry run, stale version, then for real
-        deal_version = mcp.call("read_record", record_type="deal", record_id=deal.id).data["record"]["version"]
+        read_deal = mcp.call("read_record", record_type="deal", record_id=deal.id).data
+        assert [st["name"] for st in read_deal["stages"]][:2] == ["Qualification", "Demo"]
+        deal_version = read_deal["record"]["version"]
         events = count(session, OutboxEvent)
         moved = mcp.call("move_deal", deal_id=deal.id, stage_id=stages[1].id, version=deal_version, dry_run=True)
         assert moved.ok and moved.data["deal"]["stage_id"] == str(stages[1].id), moved.text

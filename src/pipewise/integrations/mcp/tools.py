@@ -24,7 +24,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.crm import schemas as crm
 from pipewise.crm.service import activity_service, task_service
 from pipewise.deals import schemas as deals
-from pipewise.deals.service import deal_service
+from pipewise.deals.service import deal_service, pipeline_service
 from pipewise.errors import ValidationFailed
 from pipewise.integrations.mcp.calls import Calls, Credential
 from pipewise.leads import schemas as leads
@@ -88,13 +88,18 @@ def register(server: FastMCP, calls: Calls, token: str | None = None) -> None:
         timeline_entries: Annotated[int, Field(ge=0, le=100, description="latest timeline entries to include")] = TIMELINE_LIMIT,
     ) -> CallToolResult:
         """A contact, account, lead or deal with its version (for a later write) and the latest
-        entries of its timeline: activities, tasks, field changes and automation decisions."""
+        entries of its timeline: activities, tasks, field changes and automation decisions.
+        A deal comes with the stages of its pipeline (the ids move_deal takes)."""
         # GET /api/v1/{plural}/{id} and /timeline
         def work(session: Session, actor: Actor) -> Any:
             record = RecordService(record_type).get(session, record_id, actor=actor)
             entries = timeline(session, record_type, record_id)[:timeline_entries]
-            return {"record_type": record_type, "record": OUT[record_type].model_validate(record),
-                    "timeline": [e.model_dump(mode="json", exclude={"data"}) for e in entries]}
+            found = {"record_type": record_type, "record": OUT[record_type].model_validate(record),
+                     "timeline": [e.model_dump(mode="json", exclude={"data"}) for e in entries]}
+            if record_type == "deal":
+                found["stages"] = [{"id": st.id, "name": st.name, "required_fields": st.required_fields}
+                                   for st in pipeline_service.stages(session, record.pipeline_id)]
+            return found
 
         return await calls.read(credential(ctx), "read_record", work)
 
