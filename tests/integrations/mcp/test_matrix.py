@@ -53,6 +53,8 @@ CASES = [
     Case("enroll_in_sequence", lambda w, ids: {"sequence_id": ids["sequence_id"], "contact_id": ids["contact_id"]},
          ("POST", "/api/v1/sequences/{sequence_id}/enrollments")),
     Case("search_records", lambda w, ids: {"query": "zq", "per_type": 20}, ("GET", "/api/v1/search")),
+    Case("list_sequences", lambda w, ids: {"status": "active"}, ("GET", "/api/v1/sequences"),
+         Op(body=lambda c: {"params": {"status": "active"}})),
     Case("run_report", lambda w, ids: {"report": "pipeline"}, ("GET", "/api/v1/reports/pipeline")),
 ]
 

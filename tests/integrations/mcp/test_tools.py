@@ -22,7 +22,7 @@ from pipewise.sequences.service import sequence_service
 from tests.integrations.mcp.conftest import client, http_server, over_http, stdio
 from tests.security.world import WORKFLOW, email_sequence
 
-TOOLS = {"search_records", "read_record", "log_activity", "create_task", "move_deal", "enroll_in_sequence",
+TOOLS = {"search_records", "read_record", "list_sequences", "log_activity", "create_task", "move_deal", "enroll_in_sequence",
          "explain_automation", "run_report"}
 
 
@@ -117,6 +117,8 @@ def test_every_tool_over_stdio(session, crm):  # type: ignore[no-untyped-def]
 
         # enroll in the sequence: dry run, then for real; a second time is a conflict
         sequence = crm["sequence"]
+        listed = mcp.call("list_sequences")
+        assert [q["id"] for q in listed.data["sequences"]] == [str(sequence.id)], listed.text
         assert mcp.call("enroll_in_sequence", sequence_id=sequence.id, contact_id=contact.id, dry_run=True).ok
         assert count(session, Enrollment, Enrollment.contact_id == contact.id) == 0
         enrolled = mcp.call("enroll_in_sequence", sequence_id=sequence.id, contact_id=contact.id, reason="asked for it")

@@ -180,6 +180,19 @@ def register(server: FastMCP, calls: Calls, token: str | None = None) -> None:
                                  summary=f"moved deal {deal_id} to stage {stage_id}", target=("deal", deal_id))
 
     @server.tool()
+    async def list_sequences(
+        ctx: Context,  # type: ignore[type-arg]
+        status: Literal["active", "draft", "paused", "archived"] | None = "active",
+    ) -> CallToolResult:
+        """The sequences (multi-step cadences) there are, with their steps: the ids
+        enroll_in_sequence takes. Default: the active ones, which take enrollments."""
+        # GET /api/v1/sequences
+        def work(session: Session, actor: Actor) -> Any:
+            return {"sequences": [sequence_service.describe(session, q) for q in sequence_service.all(session, status=status)]}
+
+        return await calls.read(credential(ctx), "list_sequences", work)
+
+    @server.tool()
     async def enroll_in_sequence(
         ctx: Context,  # type: ignore[type-arg]
         sequence_id: uuid.UUID,
