@@ -25,7 +25,7 @@ from pipewise.crm import schemas as crm
 from pipewise.crm.service import activity_service, task_service
 from pipewise.deals import schemas as deals
 from pipewise.deals.service import deal_service, pipeline_service
-from pipewise.errors import ValidationFailed
+from pipewise.errors import NotFound, ValidationFailed
 from pipewise.integrations.mcp.calls import Calls, Credential
 from pipewise.leads import schemas as leads
 from pipewise.records.service import RecordService, check_version
@@ -55,7 +55,11 @@ def _check_version(session: Session, actor: Actor, record_type: str | None, reco
         return
     if record_type is None or record_id is None:
         raise ValidationFailed.on("version", "names the version of a record: give record_type and record_id too")
-    check_version(RecordService(record_type).get(session, record_id, actor=actor), version)
+    # Locked until commit, as a REST write's record is: nobody changes it between the check and the write.
+    record = RecordService(record_type).repository(session).get(record_id, actor, lock=True)
+    if record is None:
+        raise NotFound(f"no {record_type} with id {record_id}")
+    check_version(record, version)
 
 
 def register(server: FastMCP, calls: Calls, token: str | None = None) -> None:
