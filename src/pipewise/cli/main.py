@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from pipewise import __version__, domains
 from pipewise import origin as origins
-from pipewise.cli import demo, server, setup
+from pipewise.cli import demo, mcp, server, setup
 from pipewise.cli.output import report_database_error, report_error
 from pipewise.errors import PipewiseError
 from pipewise.kernel import resolve
@@ -57,6 +57,7 @@ app.command()(setup.init)
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(demo.demo)
+app.command()(mcp.mcp)
 for command in domains.load().cli_commands:
     target = resolve(command.target)
     if isinstance(target, typer.Typer):
