@@ -9,9 +9,6 @@ a page that says what happened, with its 4xx status."""
 
 import base64
 import binascii
-import threading
-import time
-from collections import deque
 from typing import Any
 
 from fastapi import Request, Response
@@ -21,33 +18,12 @@ from pipewise.db.session import session_scope
 from pipewise.errors import PipewiseError, ValidationFailed
 from pipewise.quotes import acceptance
 from pipewise.quotes.settings import company_settings
+from pipewise.ratelimit import RateLimit
 from pipewise.web.common import PostedForm, redirect, render, web_router
 
 router = web_router()
 
 SIGNATURE_FIELD_LIMIT = 300_000  # characters of the data URL (the PNG itself is checked by the service)
-
-
-class RateLimit:
-    """At most ``per_minute`` requests per client address in any sliding minute."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.hits: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
-
-    def retry_after(self, address: str | None) -> int | None:
-        key, now = address or "?", time.monotonic()
-        with self.lock:
-            if len(self.hits) > 50_000:
-                self.hits.clear()
-            hits = self.hits.setdefault(key, deque())
-            while hits and hits[0] <= now - 60:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return max(1, int(hits[0] + 60 - now) + 1)
-            hits.append(now)
-            return None
 
 
 VIEWS = RateLimit(60)
