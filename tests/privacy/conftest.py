@@ -14,3 +14,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     monkeypatch.setattr(mail_clock, "now", moving.now)
     monkeypatch.setattr(runner, "utcnow", moving.now)
     return moving
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Exports are written under the data folder: a fresh one per test."""
+    from pipewise.config import get_settings
+
+    monkeypatch.setenv("PIPEWISE_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
