@@ -265,7 +265,7 @@ def run_daily(session: Session, action: Any) -> None:
                                      error=f"stopped on an error: {type(exc).__name__}: {exc}"[:2000]))
     subject_export.remove_old_exports()
     if session.scalar(select(exists().where(RetentionRule.enabled.is_(True)))):
-        schedule_next(session, utcnow() + timedelta(minutes=1))
+        schedule_next(session, max(utcnow(), action.run_at) + timedelta(minutes=1))
 
 
 TABLE = bus.HandlerTable(timers={TIMER: bus.ActionKind(run_daily, rerun_safe=True)})
