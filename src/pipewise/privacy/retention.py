@@ -50,10 +50,10 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "unconverted_leads": Kind("Leads never converted, created more than N months ago", Lead, lead_service, Lead.created_at),
-    "old_activities": Kind("Activities that happened more than N months ago", Activity, activity_service,
+    "unconverted_leads": Kind("Leads never converted", Lead, lead_service, Lead.created_at),
+    "old_activities": Kind("Activities", Activity, activity_service,
                            Activity.occurred_at),
-    "idle_contacts": Kind("Contacts with no activity for N months and on no deal", Contact, contact_service,
+    "idle_contacts": Kind("Contacts with no activity and no deal", Contact, contact_service,
                           Contact.created_at),
 }
 
