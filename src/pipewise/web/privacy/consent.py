@@ -16,15 +16,16 @@ KINDS = {"contacts": "contact", "leads": "lead"}
 SHOWN_ENTRIES = 20
 
 
-def _kind(plural: str) -> str:
-    if plural not in KINDS:
-        raise ValidationFailed.on("plural", "consent is kept for contacts and leads")
-    return KINDS[plural]
+def _plural(request: Request) -> str:
+    """``contacts`` or ``leads``: the first part of the page's path."""
+    return request.url.path.split("/")[1]
 
 
-@router.get("/{plural}/{record_id}/consent")
-def consent_card(plural: str, record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    kind = _kind(plural)
+@router.get("/contacts/{record_id}/consent")
+@router.get("/leads/{record_id}/consent")
+def consent_card(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+    plural = _plural(request)
+    kind = KINDS[plural]
     subject, state, entries = consent.ledger(session, kind, record_id, actor=me.actor, limit=SHOWN_ENTRIES + 1)
     return render(request, "privacy/_consent_card.html", {
         "subject": subject, "kind": kind, "url": f"/{plural}/{record_id}", "state": state,
@@ -33,10 +34,11 @@ def consent_card(plural: str, record_id: uuid.UUID, request: Request, session: D
     })
 
 
-@router.post("/{plural}/{record_id}/consent")
-def record_consent(plural: str, record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser,
-                   form: PostedForm) -> Response:
-    kind = _kind(plural)
+@router.post("/contacts/{record_id}/consent")
+@router.post("/leads/{record_id}/consent")
+def record_consent(record_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser, form: PostedForm) -> Response:
+    plural = _plural(request)
+    kind = KINDS[plural]
     values = {name: str(form.get(name) or "").strip() for name in ("purpose", "action", "legal_basis", "source", "text", "note")}
     change = consent.ConsentChange(
         purpose=values["purpose"], action=values["action"], legal_basis=values["legal_basis"] or "consent",
