@@ -194,3 +194,22 @@ class TestWithdrawalStopsMail:
         assert (entry["purpose"], entry["action"], entry["source"]) == ("marketing_email", "withdrawn", "unsubscribe")
         assert suppression_reason(session, contact.email) == "unsubscribe"
         assert session.get(Contact, contact.id).consent_state == "withdrawn"
+
+
+class TestWebFormConsent:
+    def test_a_ticked_consent_box_goes_in_the_leads_ledger_with_the_forms_text(self, session, factory, api):
+        admin = factory.user(role="admin")
+        session.commit()
+        text = "Yes, e-mail me news about the product."
+        form = api.post("/api/v1/lead-forms", headers=factory.headers(admin), json={
+            "name": "Newsletter", "field_map": {"lname": "last_name", "mail": "email"}, "consent_text": text,
+            "consent_required": True}).json()
+        assert api.post(f"/f/{form['key']}", data={"lname": "Fay", "mail": "fay@form.example", "consent": "yes"}).status_code == 200
+        run_worker()
+        fresh(session)
+        lead = session.scalars(select(Lead)).one()
+        ledger = api.get(f"/api/v1/leads/{lead.id}/consent", headers=factory.headers(admin)).json()
+        [entry] = ledger["entries"]
+        assert (entry["purpose"], entry["action"], entry["source"]) == ("marketing_email", "given", "web_form")
+        assert entry["text_hash"] == hashlib.sha256(text.encode()).hexdigest()
+        assert entry["actor_label"] == "the person (form Newsletter)"

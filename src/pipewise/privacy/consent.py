@@ -25,6 +25,9 @@ from pipewise.crm.models import Contact
 from pipewise.crm.service import contact_service
 from pipewise.db.base import utcnow
 from pipewise.errors import ErrorCollector
+from pipewise.events import bus
+from pipewise.leads.events import LeadCaptured
+from pipewise.leads.models import FormSubmission, LeadForm
 from pipewise.leads.service import lead_service
 from pipewise.mail.hooks import MailHooks
 from pipewise.mail.suppression import suppress, suppression_of, suppression_service
@@ -176,3 +179,29 @@ class UnsubscribeHooks(MailHooks):
             if contact is not None and (latest is None or latest.action != "withdrawn"):
                 _append(session, "contact", contact, change, None, actor=SYSTEM_ACTOR, label="the recipient (unsubscribe)")
 
+
+
+def on_lead_captured(session: Session, event: bus.Event) -> None:
+    """A web form whose consent box was ticked: the lead's marketing consent, with the
+    form's text as shown, goes in the ledger (once per submission)."""
+    submission_id = event.payload.get("data", {}).get("submission_id")
+    submission = session.get(FormSubmission, uuid.UUID(submission_id)) if submission_id else None
+    if submission is None or not submission.consent_given or not submission.consent_text or submission.lead_id is None:
+        return
+    note = f"form submission {submission.id}"
+    if session.scalar(select(ConsentEntry.id).where(ConsentEntry.subject_type == "lead",
+                                                    ConsentEntry.subject_id == submission.lead_id, ConsentEntry.note == note)):
+        return
+    lead = lead_service.repository(session).get(submission.lead_id, SYSTEM_ACTOR)
+    if lead is None:
+        return
+    form = session.get(LeadForm, submission.form_id)
+    change = ConsentChange(purpose=MIRRORED_PURPOSE, action="given", source="web_form", at=submission.consented_at,
+                           note=note)
+    _append(session, "lead", lead, change, text_hash(submission.consent_text), actor=SYSTEM_ACTOR,
+            label=f"the person (form {form.name if form else 'removed'})")
+
+
+TABLE = bus.HandlerTable(subscriptions=(
+    bus.Subscription.to(LeadCaptured, "privacy.form_consent", on_lead_captured, rerun_safe=True),
+))

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Response
+from fastapi import Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ from pipewise.privacy import consent, retention, subject_export
 
 router = api_router(tags=["privacy"])
 
+KINDS = {"contacts": "contact", "leads": "lead"}
 Purpose = Annotated[str, Field(max_length=30, description=", ".join(consent.PURPOSES))]
 
 
@@ -75,28 +76,35 @@ def _record(session: Any, subject_type: str, subject_id: uuid.UUID, body: Consen
                                                          consent.ConsentChange(**values), actor=actor))
 
 
-for _plural, _kind in (("contacts", "contact"), ("leads", "lead")):
-    def _routes(plural: str = _plural, kind: str = _kind) -> None:
-        @router.get(f"/{plural}/{{record_id}}/consent", response_model=ConsentLedger,
-                    summary=f"A {kind}'s consent: the current state per purpose and the whole ledger")
-        def read_consent(record_id: uuid.UUID, session: DbSession, actor: CurrentActor) -> Any:
-            return _ledger(session, kind, record_id, actor)
+def _kind(request: Request) -> str:
+    """contact or lead, from the path (/api/v1/contacts/… or /api/v1/leads/…)."""
+    return KINDS[request.url.path.split("/")[3]]
 
-        @router.post(f"/{plural}/{{record_id}}/consent", response_model=ConsentEntryOut, status_code=201,
-                     summary=f"Record consent given or withdrawn by a {kind} (withdrawing mail purposes stops mail)")
-        def record_consent(record_id: uuid.UUID, body: ConsentIn, session: DbSession, actor: CurrentActor) -> Any:
-            return _record(session, kind, record_id, body, actor)
 
-        @router.post(f"/{plural}/{{record_id}}/consent/withdraw", response_model=ConsentEntryOut, status_code=201,
-                     summary=f"Record that a {kind} withdrew consent for a purpose")
-        def withdraw_consent(record_id: uuid.UUID, body: WithdrawalIn, session: DbSession, actor: CurrentActor) -> Any:
-            return _record(session, kind, record_id, body, actor)
+@router.get("/contacts/{record_id}/consent", response_model=ConsentLedger,
+            summary="A contact's consent: the current state per purpose and the whole ledger")
+@router.get("/leads/{record_id}/consent", response_model=ConsentLedger,
+            summary="A lead's consent: the current state per purpose and the whole ledger")
+def read_consent(record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor) -> Any:
+    return _ledger(session, _kind(request), record_id, actor)
 
-        read_consent.__name__ = f"read_{kind}_consent"
-        record_consent.__name__ = f"record_{kind}_consent"
-        withdraw_consent.__name__ = f"withdraw_{kind}_consent"
 
-    _routes()
+@router.post("/contacts/{record_id}/consent", response_model=ConsentEntryOut, status_code=201,
+             summary="Record consent given or withdrawn by a contact (withdrawing mail purposes stops mail)")
+@router.post("/leads/{record_id}/consent", response_model=ConsentEntryOut, status_code=201,
+             summary="Record consent given or withdrawn by a lead (withdrawing mail purposes stops mail)")
+def record_consent(record_id: uuid.UUID, body: ConsentIn, request: Request, session: DbSession,
+                   actor: CurrentActor) -> Any:
+    return _record(session, _kind(request), record_id, body, actor)
+
+
+@router.post("/contacts/{record_id}/consent/withdraw", response_model=ConsentEntryOut, status_code=201,
+             summary="Record that a contact withdrew consent for a purpose")
+@router.post("/leads/{record_id}/consent/withdraw", response_model=ConsentEntryOut, status_code=201,
+             summary="Record that a lead withdrew consent for a purpose")
+def withdraw_consent(record_id: uuid.UUID, body: WithdrawalIn, request: Request, session: DbSession,
+                     actor: CurrentActor) -> Any:
+    return _record(session, _kind(request), record_id, body, actor)
 
 
 # -- export ----------------------------------------------------------------------------
