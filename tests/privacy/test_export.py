@@ -6,15 +6,17 @@ import io
 import json
 import uuid
 import zipfile
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from pipewise.audit.models import AuditEntry
 from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.db.base import utcnow
 from pipewise.deals.service import deal_service
 from pipewise.jobs import service as jobs
-from pipewise.privacy.subject_export import export_path
+from pipewise.privacy.subject_export import KEEP_DAYS, export_path, remove_old_exports
 from pipewise.sequences.service import sequence_service
 from tests.automation.support import make_workflow
 from tests.sequences.support import email_step, live_sequence, mailbox, run_worker
@@ -145,5 +147,8 @@ class TestWhoMayExport:
         assert api.get(f"/api/v1/privacy/exports/{job_id}/download", headers=headers).status_code == 404
         run_worker()
         jobs.wait_for(uuid.UUID(job_id))
-        export_path(uuid.UUID(job_id)).unlink()
+        assert api.get(f"/api/v1/privacy/exports/{job_id}/download", headers=headers).status_code == 200
+        assert remove_old_exports(now=utcnow() + timedelta(days=KEEP_DAYS - 1)) == 0
+        assert remove_old_exports(now=utcnow() + timedelta(days=KEEP_DAYS + 1)) == 1  # the daily run calls it
+        assert not export_path(uuid.UUID(job_id)).exists()
         assert api.get(f"/api/v1/privacy/exports/{job_id}/download", headers=headers).status_code == 404
