@@ -55,6 +55,8 @@ class TestRecordingConsent:
         ledger = api.get(f"/api/v1/contacts/{contact.id}/consent", headers=factory.headers(rep)).json()
         assert ledger["state"]["marketing_email"]["id"] == entry["id"]
         assert "profiling" not in ledger["state"]
+        run_worker()  # the record's field changed with it: that change is the ledger's own, not a second entry
+        assert len(api.get(f"/api/v1/contacts/{contact.id}/consent", headers=factory.headers(rep)).json()["entries"]) == 1
         fresh(session)
         assert session.get(Contact, contact.id).consent_state == "granted"
         [logged] = session.scalars(select(AuditEntry).where(AuditEntry.action == "consent.given"))
@@ -194,6 +196,21 @@ class TestWithdrawalStopsMail:
         assert (entry["purpose"], entry["action"], entry["source"]) == ("marketing_email", "withdrawn", "unsubscribe")
         assert suppression_reason(session, contact.email) == "unsubscribe"
         assert session.get(Contact, contact.id).consent_state == "withdrawn"
+
+
+class TestTheRecordsOwnField:
+    def test_setting_marketing_consent_on_the_record_is_a_ledger_entry_and_stops_mail(self, session, factory, api, rep):
+        contact = factory.contact(rep)
+        session.commit()
+        response = api.patch(f"/api/v1/contacts/{contact.id}", headers=factory.headers(rep),
+                             json={"consent_state": "withdrawn"})
+        assert response.status_code == 200, response.text
+        run_worker()
+        ledger = api.get(f"/api/v1/contacts/{contact.id}/consent", headers=factory.headers(rep)).json()
+        [entry] = ledger["entries"]
+        assert (entry["purpose"], entry["action"], entry["source"], entry["actor_label"]) == (
+            "marketing_email", "withdrawn", "rep", rep.email)
+        assert suppression_reason(session, contact.email) == "consent"
 
 
 class TestWebFormConsent:

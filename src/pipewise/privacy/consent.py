@@ -16,17 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event as orm_events
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.audit import service as audit
+from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.crm.events import ContactUpdated
 from pipewise.crm.models import Contact
 from pipewise.crm.service import contact_service
 from pipewise.db.base import utcnow
 from pipewise.errors import ErrorCollector
 from pipewise.events import bus
-from pipewise.leads.events import LeadCaptured
+from pipewise.leads.events import LeadCaptured, LeadUpdated
 from pipewise.leads.models import FormSubmission, LeadForm
 from pipewise.leads.service import lead_service
 from pipewise.mail.hooks import MailHooks
@@ -50,12 +53,12 @@ class AppendOnly(Exception):
     pass
 
 
-@event.listens_for(ConsentEntry, "before_update")
+@orm_events.listens_for(ConsentEntry, "before_update")
 def _refuse_update(mapper: Any, connection: Any, target: ConsentEntry) -> None:
     raise AppendOnly("consent entries are never changed; add a new one")
 
 
-@event.listens_for(ConsentEntry, "before_delete")
+@orm_events.listens_for(ConsentEntry, "before_delete")
 def _refuse_delete(mapper: Any, connection: Any, target: ConsentEntry) -> None:
     raise AppendOnly("consent entries are never deleted one by one")
 
@@ -124,17 +127,18 @@ def _append(session: Session, subject_type: str, subject: Any, change: ConsentCh
               target_type=subject_type, target_id=subject.id,
               details={"purpose": change.purpose, "legal_basis": change.legal_basis, "source": change.source,
                        "text_hash": digest})
-    _apply(session, subject_type, subject)
+    _apply(session, subject_type, subject, actor)
     return entry
 
 
-def _apply(session: Session, subject_type: str, subject: Any) -> None:
-    """Bring the record's marketing consent and the suppression list in line with the ledger."""
+def _apply(session: Session, subject_type: str, subject: Any, actor: Actor) -> None:
+    """Bring the record's marketing consent and the suppression list in line with the ledger.
+    Lifting a suppression is an admin's right: the person's own consent is the authority here."""
     current = state(session, subject_type, subject.id)
     mirrored = current.get(MIRRORED_PURPOSE)
     wanted = {"given": "granted", "withdrawn": "withdrawn"}.get(mirrored.action) if mirrored else None
     if wanted and subject.consent_state != wanted:
-        SERVICES[subject_type].update(session, subject, data={"consent_state": wanted}, actor=SYSTEM_ACTOR)
+        SERVICES[subject_type].update(session, subject, data={"consent_state": wanted}, actor=actor)
     if not subject.email:
         return
     mail_withdrawn = [p for p in MAIL_PURPOSES if p in current and current[p].action == "withdrawn"]
@@ -202,6 +206,27 @@ def on_lead_captured(session: Session, event: bus.Event) -> None:
             label=f"the person (form {form.name if form else 'removed'})")
 
 
+def on_consent_field_changed(session: Session, event: bus.Event) -> None:
+    """Someone set a record's "Marketing consent" field by hand (the record's form, a
+    PATCH): that is consent given or withdrawn, so it goes in the ledger too, and a
+    withdrawal stops the mail. A change the ledger itself made is already there."""
+    old_new = event.payload.get("changes", {}).get("consent_state")
+    wanted = {"granted": "given", "withdrawn": "withdrawn"}.get(old_new[1]) if old_new else None
+    subject_type = event.record_type or ""
+    subject = session.get(SERVICES[subject_type].spec.model, event.record_id) if wanted and subject_type in SERVICES else None
+    if subject is None or subject.consent_state != old_new[1]:
+        return
+    latest = state(session, subject_type, subject.id).get(MIRRORED_PURPOSE)
+    if latest is not None and latest.action == wanted:
+        return
+    user = session.get(User, event.actor_id) if event.actor_id else None
+    actor = Actor.for_user(session, user) if user is not None else SYSTEM_ACTOR
+    change = ConsentChange(purpose=MIRRORED_PURPOSE, action=wanted, source="rep", at=event.occurred_at,
+                           note="set on the record's Marketing consent field")
+    _append(session, subject_type, subject, change, None, actor=actor, label=audit.actor_label(actor))
+
+
 TABLE = bus.HandlerTable(subscriptions=(
     bus.Subscription.to(LeadCaptured, "privacy.form_consent", on_lead_captured, rerun_safe=True),
+    bus.Subscription.to((ContactUpdated, LeadUpdated), "privacy.consent_field", on_consent_field_changed, rerun_safe=True),
 ))
