@@ -190,6 +190,7 @@ class TestWithdrawalStopsMail:
         url = str(received["List-Unsubscribe"]).split(",")[0].strip("<>")
         assert api.post(url.split("8000", 1)[1], data={"List-Unsubscribe": "One-Click"}).status_code == 200
         assert api.post(url.split("8000", 1)[1], data={"List-Unsubscribe": "One-Click"}).status_code == 200
+        run_worker()
 
         ledger = api.get(f"/api/v1/contacts/{contact.id}/consent", headers=factory.headers(rep)).json()
         [entry] = ledger["entries"]  # a second click adds nothing

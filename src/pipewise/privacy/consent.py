@@ -32,7 +32,7 @@ from pipewise.events import bus
 from pipewise.leads.events import LeadCaptured, LeadUpdated
 from pipewise.leads.models import FormSubmission, LeadForm
 from pipewise.leads.service import lead_service
-from pipewise.mail.hooks import MailHooks
+from pipewise.mail.events import EmailUnsubscribed
 from pipewise.mail.suppression import suppress, suppression_of, suppression_service
 from pipewise.privacy.models import ConsentEntry
 
@@ -169,20 +169,17 @@ def ledger(session: Session, subject_type: str, subject_id: uuid.UUID, *, actor:
     return subject, state(session, subject_type, subject_id), entries
 
 
-class UnsubscribeHooks(MailHooks):
-    """An unsubscribe (link, one-click POST or mailto reply) is a withdrawal of marketing
-    consent by the recipient: it goes in the ledger of every contact with that address."""
-
-    def suppressed(self, session: Session, address: str, contact_ids: set[uuid.UUID], reason: str) -> None:
-        if reason != "unsubscribe":
-            return
-        change = ConsentChange(purpose=MIRRORED_PURPOSE, action="withdrawn", source="unsubscribe")
-        for contact_id in sorted(contact_ids):
-            contact = session.get(Contact, contact_id)
-            latest = state(session, "contact", contact_id).get(MIRRORED_PURPOSE) if contact else None
-            if contact is not None and (latest is None or latest.action != "withdrawn"):
-                _append(session, "contact", contact, change, None, actor=SYSTEM_ACTOR, label="the recipient (unsubscribe)")
-
+def on_unsubscribed(session: Session, event: bus.Event) -> None:
+    """An unsubscribe (the link, the one-click POST or a reply to the List-Unsubscribe
+    address) is the recipient withdrawing marketing consent: it goes in the contact's
+    ledger (the address is already suppressed), once."""
+    contact = session.get(Contact, event.record_id) if event.record_id else None
+    latest = state(session, "contact", contact.id).get(MIRRORED_PURPOSE) if contact is not None else None
+    if contact is None or (latest is not None and latest.action == "withdrawn"):
+        return
+    change = ConsentChange(purpose=MIRRORED_PURPOSE, action="withdrawn", source="unsubscribe", at=event.occurred_at,
+                           note=f"unsubscribed from {event.payload.get('data', {}).get('message_id', 'an e-mail')}"[:2000])
+    _append(session, "contact", contact, change, None, actor=SYSTEM_ACTOR, label="the recipient (unsubscribe)")
 
 
 def on_lead_captured(session: Session, event: bus.Event) -> None:
@@ -227,6 +224,7 @@ def on_consent_field_changed(session: Session, event: bus.Event) -> None:
 
 
 TABLE = bus.HandlerTable(subscriptions=(
+    bus.Subscription.to(EmailUnsubscribed, "privacy.unsubscribe", on_unsubscribed, rerun_safe=True),
     bus.Subscription.to(LeadCaptured, "privacy.form_consent", on_lead_captured, rerun_safe=True),
     bus.Subscription.to((ContactUpdated, LeadUpdated), "privacy.consent_field", on_consent_field_changed, rerun_safe=True),
 ))

@@ -1,8 +1,7 @@
-"""Privacy joins the kernel: the daily retention timer, the unsubscribe hook and the web-form
-handler that write to the consent ledger, and its adapters."""
+"""Privacy joins the kernel: the daily retention timer, the handlers that write unsubscribes,
+web-form consent and the record's own consent field to the consent ledger, and its adapters."""
 
 from pipewise.kernel import Kernel
-from pipewise.mail import hooks
 from pipewise.privacy import consent, retention, subject_export
 
 
@@ -10,7 +9,6 @@ def register(kernel: Kernel) -> None:
     kernel.handlers(retention.TABLE)
     kernel.handlers(subject_export.TABLE)
     kernel.handlers(consent.TABLE)
-    hooks.register(consent.UnsubscribeHooks())
     kernel.api("pipewise.api.v1.privacy:router")
     for page in ("consent", "retention"):
         kernel.web(f"pipewise.web.privacy.{page}:router")
