@@ -204,7 +204,7 @@ def on_lead_captured(session: Session, event: bus.Event) -> None:
 
 
 def on_consent_field_changed(session: Session, event: bus.Event) -> None:
-    """Someone set a record's "Marketing consent" field by hand (the record's form, a
+    """A person set a record's "Marketing consent" field by hand (the record's form, a
     PATCH): that is consent given or withdrawn, so it goes in the ledger too, and a
     withdrawal stops the mail. A change the ledger itself made is already there."""
     old_new = event.payload.get("changes", {}).get("consent_state")
@@ -217,7 +217,9 @@ def on_consent_field_changed(session: Session, event: bus.Event) -> None:
     if latest is not None and latest.action == wanted:
         return
     user = session.get(User, event.actor_id) if event.actor_id else None
-    actor = Actor.for_user(session, user) if user is not None else SYSTEM_ACTOR
+    if user is None:  # Pipewise's own writes (a form capture, an unsubscribe) write their own entries
+        return
+    actor = Actor.for_user(session, user)
     change = ConsentChange(purpose=MIRRORED_PURPOSE, action=wanted, source="rep", at=event.occurred_at,
                            note="set on the record's Marketing consent field")
     _append(session, subject_type, subject, change, None, actor=actor, label=audit.actor_label(actor))
