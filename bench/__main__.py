@@ -5,12 +5,12 @@ import json
 import logging
 import time
 
-from bench import api_create, documents_bench, list_latency, service_create
+from bench import api_create, documents_bench, list_latency, service_create, subject_export
 from bench.env import SQLITE, Target, machine_facts, postgres_target, postgres_version, use_database
 from bench.notes import NOTES, PREFACE, PROFILING
 from bench.report import RESULTS, Section, save, write_doc
 
-ORDER = ["service_create", "api_create", "list_latency", "documents"]
+ORDER = ["service_create", "api_create", "list_latency", "documents", "subject_export"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -20,6 +20,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=3_000, help="POST requests for the API create benchmark (b)")
     parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the table listed by (c)")
     parser.add_argument("--list-requests", type=int, default=300, help="requests per list case (c)")
+    parser.add_argument("--activities", type=int, default=10_000, help="activities of the exported contact (subject_export)")
     parser.add_argument("--renders", type=int, default=40, help="PDF renders per case for the documents benchmark")
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (it is wiped; its name must contain 'bench')")
     parser.add_argument("--no-write", action="store_true", help="print the figures, do not update docs/benchmarks.md")
@@ -38,6 +39,9 @@ def run_section(key: str, targets: list[Target], args: argparse.Namespace) -> Se
         section = documents_bench.section(args.renders)
         runs = [lambda t: documents_bench.run(args.renders)]
         targets = targets[:1]
+    elif key == "subject_export":
+        section = subject_export.section(args.activities)
+        runs = [lambda t: subject_export.run(t, args.activities, 3)]
     else:
         section = list_latency.section(args.contacts, args.list_requests)
         runs = [lambda t: list_latency.run(t, args.contacts, args.list_requests)]

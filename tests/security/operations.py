@@ -587,3 +587,34 @@ FORECAST_OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/forecast/backtest"): Op(body=_history_file),
 }
 OPERATIONS.update(FORECAST_OPERATIONS)
+
+# -- privacy: consent follows the person's visibility; exports and retention are admins' --
+
+from tests.privacy.matrix_world import MAKERS as PRIVACY_MAKERS  # noqa: E402
+
+MAKERS.update(PRIVACY_MAKERS)
+ADMINS_OWN = ("unowned",)
+_CONSENT_GIVEN: Body = lambda c: js({"purpose": "profiling", "action": "given", "text": "We may score your fit."})  # noqa: E731
+PRIVACY_OPERATIONS: dict[tuple[str, str], Op] = {
+    **{key: op for plural, kind in (("contacts", "contact"), ("leads", "lead")) for key, op in {
+        ("GET", f"/api/v1/{plural}/{{record_id}}/consent"): Op(target=kind, rule=visible),
+        ("POST", f"/api/v1/{plural}/{{record_id}}/consent"): Op(target=kind, rule=visible, body=_CONSENT_GIVEN),
+        ("POST", f"/api/v1/{plural}/{{record_id}}/consent/withdraw"): Op(
+            target=kind, rule=visible, body=lambda c: js({"purpose": "profiling"})),
+    }.items()},
+    ("POST", "/api/v1/privacy/exports"): Op(target="contact", rule=admins, ok=(202,),
+                                            body=lambda c: js({"contact_id": c["contact_id"]})),
+    ("GET", "/api/v1/privacy/exports/{job_id}"): Op(target="subject_export", rule=admins, owners=ADMINS_OWN),
+    ("GET", "/api/v1/privacy/exports/{job_id}/download"): Op(target="subject_export", rule=admins, owners=ADMINS_OWN),
+    ("GET", "/api/v1/privacy/retention-rules"): Op(rule=admins),
+    ("POST", "/api/v1/privacy/retention-rules"): Op(rule=admins, body=lambda c: js(
+        {"name": "Old activities", "kind": "old_activities", "months": 60, "enabled": False})),
+    ("PATCH", "/api/v1/privacy/retention-rules/{rule_id}"): Op(target="retention_rule", rule=admins, owners=ADMINS_OWN,
+                                                              body=lambda c: js({"months": 96})),
+    ("DELETE", "/api/v1/privacy/retention-rules/{rule_id}"): Op(target="retention_rule", rule=admins, owners=ADMINS_OWN),
+    ("POST", "/api/v1/privacy/retention-rules/{rule_id}/dry-run"): Op(target="retention_rule", rule=admins,
+                                                                      owners=ADMINS_OWN),
+    ("POST", "/api/v1/privacy/retention-rules/{rule_id}/run"): Op(target="retention_rule", rule=admins, owners=ADMINS_OWN),
+    ("GET", "/api/v1/privacy/retention-rules/{rule_id}/runs"): Op(target="retention_rule", rule=admins, owners=ADMINS_OWN),
+}
+OPERATIONS.update(PRIVACY_OPERATIONS)

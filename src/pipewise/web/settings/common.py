@@ -33,6 +33,7 @@ SECTIONS = (
     Section("/settings/tokens", "API tokens", "Bearer tokens for scripts and integrations.", "everyone"),
     Section("/notifications/settings", "Notifications", "Which notifications also come by e-mail.", "everyone"),
     Section("/settings/company", "Company", "Who sells, currency, tax, discounts and invoices."),
+    Section("/settings/retention", "Retention", "What is deleted after how long, with a dry-run first."),
 )
 
 
