@@ -23,6 +23,7 @@ from pipewise.notifications import models as notification_models  # noqa: F401 -
 from pipewise.meetings import domain as meetings
 from pipewise.next_actions import domain as next_actions
 from pipewise.people import domain as people
+from pipewise.privacy import erasure_domain
 from pipewise.quotes import domain as quotes
 from pipewise.records import saved_views  # noqa: F401 - the saved views table
 from pipewise.records import schemas as record_schemas
@@ -46,6 +47,7 @@ DOMAINS = (
     ("analytics", analytics.register),
     ("forecasting", forecasting.register),
     ("next_actions", next_actions.register),
+    ("erasure", erasure_domain.register),
 )
 
 _kernel: Kernel | None = None

@@ -1,0 +1,1 @@
+"""Data-subject rights: consent, export, retention and erasure."""
