@@ -124,16 +124,23 @@ def _subject(session: Session, contact: Contact) -> Subject:
         subject.emails.update({suppression.normalize_address(person.email)} if person.email else set())
         subject.phones.update({person.phone} if person.phone else set())
         subject.names.add(person.full_name)
-    # Former addresses and numbers, and the names as they were, from their field history.
+    # Former addresses, numbers and names, from their field history.
+    firsts, lasts = {p.first_name for p in (contact, *leads)}, {p.last_name for p in (contact, *leads)}
     history = session.scalars(select(RecordHistory.changes).where(
         RecordHistory.record_type.in_(OWN_TYPES), subject.owns(RecordHistory.record_type, RecordHistory.record_id)))
     for changes in history:
-        for key in IDENTITY_FIELDS:
-            for value in (changes or {}).get(key) or []:
-                if isinstance(value, str) and value:
-                    {"email": subject.emails, "phone": subject.phones}.get(key, set()).add(
-                        suppression.normalize_address(value) if key == "email" else value)
+        found = {key: [v for v in _values((changes or {}).get(key)) if isinstance(v, str) and v] for key in IDENTITY_FIELDS}
+        subject.emails.update(suppression.normalize_address(v) for v in found["email"])
+        subject.phones.update(found["phone"])
+        firsts.update(found["first_name"])
+        lasts.update(found["last_name"])
+    subject.names.update(" ".join(p for p in (first, last) if p) for first in firsts for last in lasts if last)
     return subject
+
+
+def _values(change: Any) -> list[Any]:
+    """The values of a history entry's field: ``[old, new]``, or one value."""
+    return change if isinstance(change, list) else [change]
 
 
 # -- the person's own rows ----------------------------------------------------------------
@@ -325,10 +332,11 @@ def erase(session: Session, contact_id: uuid.UUID, *, actor: Actor, dry_run: boo
     docstring). Admins only. Only flushes: the caller's boundary commits it whole."""
     if not actor.is_admin:
         raise PermissionDenied("only an admin may erase a person")
+    # Locked first: a second erasure of the same contact waits, then finds the receipt.
+    contact = session.get(Contact, contact_id, with_for_update=True)
     done = session.scalar(select(Erasure).where(Erasure.contact_id == contact_id))
     if done is not None:
         return Outcome(contact_id, dry_run, True, f"Erased person {done.token}", dict(done.counts))
-    contact = session.get(Contact, contact_id)
     if contact is None:
         raise NotFound("no such contact")
     session.flush()  # rows written earlier in this transaction are scrubbed too
@@ -342,21 +350,21 @@ def erase(session: Session, contact_id: uuid.UUID, *, actor: Actor, dry_run: boo
         counts.update(_mentions(session, subject, pseudo, actor, dry_run))
         counts["eml_files"] = len(files)
         if not dry_run:
-            _record(session, subject, token, counts, actor)
+            _record(session, subject, pseudo, token, counts, actor)
             session.flush()
-    session.expire(contact)
+    session.expire_all()  # the rows changed behind the ORM's back
     if not dry_run:
         unit_of_work(session).after_commit(lambda: _after_commit(files))
     return Outcome(contact_id, dry_run, False, pseudo.name, counts)
 
 
-def _record(session: Session, s: Subject, token: str, counts: dict[str, int], actor: Actor) -> None:
+def _record(session: Session, s: Subject, pseudo: Pseudonyms, token: str, counts: dict[str, int], actor: Actor) -> None:
     """The receipt, a line in the contact's history and an event (no values: what was
     erased, not what it was), and an audit entry naming only the contact's id."""
     session.add(Erasure(contact_id=s.contact.id, token=token, actor_id=actor.id, counts=counts))
     fields = ("first_name", "last_name", "email", "phone", "title", "timezone", "custom")
     record_change(session, record_type="contact", record_id=s.contact.id, action="erased",
-                  changes={name: [ERASED, None] for name in fields}, actor=actor)
+                  changes={**{name: [ERASED, None] for name in fields}, "last_name": [ERASED, pseudo.name]}, actor=actor)
     audit.log(session, "contact.erased", actor=actor, summary=f"a contact and {len(s.lead_ids)} lead(s) erased",
               target_type="contact", target_id=s.contact.id, details={"counts": counts, "pseudonym": token})
 

@@ -14,6 +14,6 @@ router = web_router()
 @router.post("/contacts/{contact_id}/erase")
 def erase_contact(contact_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
     outcome = erasure.erase(session, contact_id, actor=me.actor)
-    done = "was already erased" if outcome.already_erased else "erased everywhere"
+    done = "was already erased" if outcome.already_erased else "was erased everywhere"
     flash(request, f"The contact {done}: now “{outcome.pseudonym}”.")
     return redirect(f"/contacts/{contact_id}")
