@@ -381,8 +381,10 @@ class _zeroing_freed_space:
         if self.enabled:
             self.session.execute(text("PRAGMA secure_delete=ON"))
 
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
+    def __exit__(self, failure: type[BaseException] | None, *exc: object) -> None:
+        # After a failure the transaction only rolls back; the flag then stays on for
+        # that connection, which costs a little speed and nothing else.
+        if self.enabled and failure is None:
             self.session.execute(text("PRAGMA secure_delete=OFF"))
 
 
@@ -404,7 +406,3 @@ def _after_commit(files: list[Path]) -> None:
             connection.close()
     except sqlite3.OperationalError as exc:  # busy: the erasure stands; the next VACUUM clears the free pages
         log.warning("after an erasure the SQLite file could not be compacted (%s); run VACUUM to clear its free pages", exc)
-
-
-def erasure_of(session: Session, contact_id: uuid.UUID) -> Erasure | None:
-    return session.scalar(select(Erasure).where(Erasure.contact_id == contact_id))
