@@ -160,6 +160,11 @@ def _removed(session: Session, table: Table, where: ColumnElement[bool], dry_run
     return int(session.execute(delete(table).where(where)).rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _new_version(model: Any) -> dict[str, Any]:
+    """A changed record's next version (its ETag changes) and time of change."""
+    return {"version": model.__table__.c.version + 1, "updated_at": utcnow()}
+
+
 def _tombstone(pseudo: Pseudonyms) -> dict[str, Any]:
     return {"first_name": None, "last_name": pseudo.name, "email": None, "phone": None, "title": None,
             "custom": {}, "consent_state": "withdrawn"}
@@ -167,25 +172,24 @@ def _tombstone(pseudo: Pseudonyms) -> dict[str, Any]:
 
 def _contact(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
     table = Contact.__table__
-    values = {**_tombstone(pseudo), "timezone": None, "version": table.c.version + 1, "updated_at": utcnow()}
-    return _changed(session, table, table.c.id == s.contact.id, values, dry_run)  # type: ignore[arg-type]
+    values = {**_tombstone(pseudo), "timezone": None, **_new_version(Contact)}
+    return _changed(session, table, table.c.id == s.contact.id, values, dry_run)
 
 
 def _leads(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
     table = Lead.__table__
-    values = {**_tombstone(pseudo), "attribution": {}, "disqualified_reason": None, "version": table.c.version + 1,
-              "updated_at": utcnow()}
-    return _changed(session, table, table.c.id.in_(s.lead_ids), values, dry_run)  # type: ignore[arg-type]
+    values = {**_tombstone(pseudo), "attribution": {}, "disqualified_reason": None, **_new_version(Lead)}
+    return _changed(session, table, table.c.id.in_(s.lead_ids), values, dry_run)
 
 
 def _activities(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
-    return _changed(session, Activity.__table__, Activity.id.in_(s.records["activity"]),  # type: ignore[arg-type]
-                    {"subject": ERASED, "body": None, "custom": {}}, dry_run)
+    return _changed(session, Activity.__table__, Activity.id.in_(s.records["activity"]),
+                    {"subject": ERASED, "body": None, "custom": {}, **_new_version(Activity)}, dry_run)
 
 
 def _tasks(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
-    return _changed(session, Task.__table__, Task.id.in_(s.records["task"]),  # type: ignore[arg-type]
-                    {"title": ERASED, "notes": None, "custom": {}}, dry_run)
+    return _changed(session, Task.__table__, Task.id.in_(s.records["task"]),
+                    {"title": ERASED, "notes": None, "custom": {}, **_new_version(Task)}, dry_run)
 
 
 def _their_messages(s: Subject) -> ColumnElement[bool]:
@@ -203,10 +207,10 @@ def _emails(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> 
     if not dry_run:
         session.execute(update(table).where(mine, table.c.status == "queued").values(status="cancelled"))
     attachments = EmailAttachment.message_id.in_(select(EmailMessage.id).where(mine))
-    _removed(session, EmailAttachment.__table__, attachments, dry_run)  # type: ignore[arg-type]
+    _removed(session, EmailAttachment.__table__, attachments, dry_run)
     values = {"subject": ERASED, "body_text": None, "body_html": None, "ical": None, "references": None,
               "in_reply_to": None, "error": None}
-    return _changed(session, table, mine, values, dry_run)  # type: ignore[arg-type]
+    return _changed(session, table, mine, values, dry_run)
 
 
 def _sequence_enrollments(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
@@ -225,25 +229,25 @@ def _workflow_enrollments(session: Session, s: Subject, pseudo: Pseudonyms, dry_
         session.execute(update(ScheduledAction).where(ScheduledAction.key.in_(keys), ScheduledAction.status == "pending")
                         .values(status="cancelled"))
     values = {"status": "cancelled", "finished_at": utcnow(), "exit_reason": ERASED_REASON, "wait_event": None}
-    return _changed(session, Enrollment.__table__, mine, values, dry_run)  # type: ignore[arg-type]
+    return _changed(session, Enrollment.__table__, mine, values, dry_run)
 
 
 def _match_keys(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
-    return _removed(session, MatchKey.__table__, MatchKey.record_id.in_(s.record_ids), dry_run)  # type: ignore[arg-type]
+    return _removed(session, MatchKey.__table__, MatchKey.record_id.in_(s.record_ids), dry_run)
 
 
 def _duplicates(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
     ids = s.record_ids
     mine = DuplicateCandidate.record_id.in_(ids) | DuplicateCandidate.candidate_id.in_(ids)
-    return _removed(session, DuplicateCandidate.__table__, mine, dry_run)  # type: ignore[arg-type]
+    return _removed(session, DuplicateCandidate.__table__, mine, dry_run)
 
 
 def _engagement(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
-    return _removed(session, EngagementEvent.__table__, EngagementEvent.lead_id.in_(s.lead_ids), dry_run)  # type: ignore[arg-type]
+    return _removed(session, EngagementEvent.__table__, EngagementEvent.lead_id.in_(s.lead_ids), dry_run)
 
 
 def _form_submissions(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
-    return _changed(session, FormSubmission.__table__, FormSubmission.lead_id.in_(s.lead_ids),  # type: ignore[arg-type]
+    return _changed(session, FormSubmission.__table__, FormSubmission.lead_id.in_(s.lead_ids),
                     {"payload": {}, "ip": None}, dry_run)
 
 
@@ -252,10 +256,10 @@ def _meetings(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -
     if s.lead_ids:
         mine = mine | Meeting.lead_id.in_(s.lead_ids)
     values = {"answers": {}, "booker_ip": None, "cancel_reason": None}
-    changed = _changed(session, Meeting.__table__, mine, values, dry_run)  # type: ignore[arg-type]
+    changed = _changed(session, Meeting.__table__, mine, values, dry_run)
     attendees = func.lower(MeetingAttendee.email).in_(s.emails) if s.emails else None
     if attendees is not None:
-        changed += _changed(session, MeetingAttendee.__table__, attendees,  # type: ignore[arg-type]
+        changed += _changed(session, MeetingAttendee.__table__, attendees,
                             {"email": pseudo.email, "name": pseudo.name}, dry_run)
     return changed
 
@@ -264,10 +268,10 @@ def _quotes(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> 
     """The PDF they were sent goes (its SHA-256 stays, the proof of what was accepted);
     so do the signature and where they answered from."""
     mine = Quote.contact_id == s.contact.id
-    changed = _changed(session, Quote.__table__, mine & Quote.pdf.is_not(None), {"pdf": None}, dry_run)  # type: ignore[arg-type]
+    changed = _changed(session, Quote.__table__, mine & Quote.pdf.is_not(None), {"pdf": None}, dry_run)
     answered = QuoteResponse.quote_id.in_(select(Quote.id).where(mine))
     values = {"signer_name": pseudo.name, "signature_png": None, "ip_address": None, "user_agent": None}
-    return changed + _changed(session, QuoteResponse.__table__, answered, values, dry_run)  # type: ignore[arg-type]
+    return changed + _changed(session, QuoteResponse.__table__, answered, values, dry_run)
 
 
 def _suppression(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -> int:
