@@ -33,6 +33,7 @@ from pipewise.privacy import erasure
 from pipewise.records.personal_data import register_scrubbed_columns, unregister_scrubbed_columns
 from pipewise.sequences import inbound
 from pipewise.sequences.service import sequence_service
+from tests.automation.receiver import running_receiver
 from tests.automation.support import drain, make_workflow
 from tests.billing import builders
 from tests.sequences.support import email_step, live_sequence, mailbox
@@ -40,6 +41,7 @@ from tests.sequences.support import email_step, live_sequence, mailbox
 ON_NEW_CONTACT = {"type": "record_created", "record_type": "contact"}
 WELCOME = [{"id": "hello", "type": "send_email", "subject": "Welcome {{ record.first_name }} {{ record.last_name }}",
             "body": "Hello {{ record.first_name }}, we have {{ record.email }} and {{ record.phone }} on file."}]
+HOOK_SECRET = "erasure-test-secret"
 
 
 class Person:
@@ -65,13 +67,25 @@ def reply(person: Person, to: str, message_id: str) -> bytes:
 
 
 @pytest.fixture
-def world(session, factory, api):  # type: ignore[no-untyped-def]
+def receiver(monkeypatch):  # type: ignore[no-untyped-def]
+    """A real HTTP endpoint on loopback (which an operator allows here) for the workflow's webhook."""
+    monkeypatch.setenv("PIPEWISE_OUTBOUND_ALLOW", "127.0.0.1")
+    get_settings.cache_clear()
+    with running_receiver(HOOK_SECRET) as running:
+        yield running
+    monkeypatch.delenv("PIPEWISE_OUTBOUND_ALLOW")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def world(session, factory, api, receiver):  # type: ignore[no-untyped-def]
     """The person, with everything a CRM keeps about someone it worked with."""
     admin = factory.user(role="admin", name="Ada Admin")
     rep = factory.user(name="Rita Rep")
     mailbox(session, admin)
     mailbox(session, rep)
-    make_workflow(session, {"trigger": ON_NEW_CONTACT, "steps": WELCOME}, actor=factory.actor(admin))
+    hook = {"id": "hook", "type": "webhook", "url": receiver.url, "secret": HOOK_SECRET}
+    make_workflow(session, {"trigger": ON_NEW_CONTACT, "steps": [*WELCOME, hook]}, actor=factory.actor(admin))
     sequence = live_sequence(session, "Nurture", [email_step("Hi {{ contact.first_name }}", "<p>Dear {{ contact.last_name }}</p>")])
     account = factory.account(rep, name="Erase Co")
     factory.pipeline()
@@ -113,6 +127,7 @@ def world(session, factory, api):  # type: ignore[no-untyped-def]
     with session_scope() as s:
         assert inbound.process(s, reply(person, sent[0].from_address, sent[0].message_id)).kind == "reply"
     drain(session)
+    assert [b["record"]["email"] for b in receiver.bodies.values()] == [person.email.lower()]  # the webhook carried them
     files = list(outbox_dir().glob("*.eml"))
     assert sum(person.email.lower() in f.read_text().lower() for f in files) == 2
     return {"person": person, "contact_id": contact_id, "invoice": posted.json(), "admin": admin_h, "rep": rep_h,
