@@ -1,5 +1,6 @@
 """Erasure end to end: a contact who had e-mails (sent through the real mail path into the
-.eml outbox, and a reply received), a sequence, a workflow, field history, activities, a
+.eml outbox, and a reply received), a sequence, a workflow (which also calls a real
+webhook receiver with their record), field history, activities, a
 task, a deal and a posted invoice is erased through the API; then a full dump of the
 database (SQLite's ``.dump``, or ``pg_dump``) and every file in the data folder hold
 their e-mail address and phone number 0 times, the invoice keeps its number and totals
