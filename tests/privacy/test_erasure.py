@@ -27,6 +27,7 @@ from pipewise.config import get_settings
 from pipewise.crm.models import Contact
 from pipewise.db.session import session_scope
 from pipewise.errors import Conflict
+from pipewise.mail import compose
 from pipewise.mail.models import EmailMessage, Suppression
 from pipewise.mail.suppression import hashed_address, refusal
 from pipewise.mail.transport import outbox_dir
@@ -213,6 +214,10 @@ def test_nothing_mails_the_address_again(world, api, session, factory):
     again = factory.contact(last_name="Returning", email=person.email)
     session.commit()
     assert refusal(session, person.email.upper(), again) == "the address is on the suppression list (erased)"
+    manual = compose.Letter(to_address=person.email, subject="Hello again", text="Hi", kind="manual", automated=False,
+                            contact=again, sender_id=world["admin_user"].id)
+    with pytest.raises(compose.Refused, match="suppression list"):
+        compose.queue(session, manual, immediately=False)
     with pytest.raises(Conflict, match="the address is on the suppression list"):
         sequence_service.enroll(session, sequence_id=world["sequence"].id, contact_id=again.id, actor=SYSTEM_ACTOR)
     session.rollback()
