@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import phonenumbers
@@ -76,6 +77,7 @@ class Pseudonyms:
     def empty(self) -> bool:
         return not self.replacements
 
+    @cached_property
     def _pattern(self) -> re.Pattern[str] | None:
         needles = sorted(self.replacements, key=len, reverse=True)
         return re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE) if needles else None
@@ -84,10 +86,10 @@ class Pseudonyms:
         """``value`` with every occurrence replaced: a string, or JSON walked through.
         ``owned``: the value is about the person's own record, so whatever sits under a
         ``PERSONAL_KEYS`` key is erased as well."""
-        pattern = self._pattern()
+        pattern = self._pattern
 
         def replace(text: str) -> str:
-            return pattern.sub(lambda m: self.replacements[m.group(0).lower()], text) if pattern else text
+            return pattern.sub(lambda m: self.replacements.get(m.group(0).lower(), ERASED), text) if pattern else text
 
         return _walk(value, replace, owned)
 
