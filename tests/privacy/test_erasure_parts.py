@@ -1,6 +1,7 @@
 """The parts of an erasure one by one, through the API where there is one: the leads that
 are the same person, the hashed suppression entry (with and without a pepper), a column
-registered for scrubbing in one line, and the replacing of values in text and JSON."""
+registered for scrubbing in one line, meetings, and the replacing of values in text and
+JSON."""
 
 import uuid
 
@@ -110,3 +111,28 @@ def test_values_are_replaced_in_text_and_json_whatever_their_case():
     assert owned == {"first_name": [None, "[erased]"], "stage": ["lead", "customer"]}
     assert "zo\\u00eb lovelace" in pseudo.search_forms()  # JSON stored with ASCII escapes
     assert {"+4930123456789", "+49 30 123456789", "030 123456789", "4930123456789"} <= phone_forms("+4930123456789")
+
+
+def test_their_meetings_lose_answers_and_attendance(api, admin_headers, factory, session):
+    from datetime import UTC, datetime, timedelta
+
+    from pipewise.meetings.models import Meeting, MeetingAttendee
+
+    host = factory.user(name="Hana Host")
+    contact = factory.contact(host, first_name="Mira", last_name="Meetmann", email="mira.meetmann@example.org")
+    start = datetime.now(UTC) + timedelta(days=2)
+    meeting = Meeting(host_id=host.id, title="Intro with Mira Meetmann", start_at=start, end_at=start + timedelta(minutes=30),
+                      uid=f"{uuid.uuid4()}@pipewise", nonce=uuid.uuid4().hex, contact_id=contact.id,
+                      answers={"What do you need?": "Call me on +1 212 555 0199"}, booker_ip="203.0.113.9")
+    session.add(meeting)
+    session.flush()
+    session.add_all([MeetingAttendee(meeting_id=meeting.id, email="mira.meetmann@example.org", name="Mira Meetmann"),
+                     MeetingAttendee(meeting_id=meeting.id, email=host.email, name=host.name, user_id=host.id)])
+    session.commit()
+    assert erase(api, admin_headers, contact.id)["counts"]["meetings"] == 2
+    session.rollback()
+    session.expire_all()
+    kept = session.get(Meeting, meeting.id)
+    assert (kept.answers, kept.booker_ip) == ({}, None)
+    assert kept.title.startswith("Intro with Erased person")
+    assert [a.email for a in session.scalars(select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting.id))] == [host.email]

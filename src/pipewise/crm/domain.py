@@ -9,6 +9,8 @@ from pipewise.records.registry import OWNER, RecordSpec
 
 def register(kernel: Kernel) -> None:
     # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("account", "custom")
+    kernel.scrubbed_columns("contact", "custom")
     kernel.scrubbed_columns("activity", "subject", "body", "custom")
     kernel.scrubbed_columns("task", "title", "notes", "custom")
     kernel.record_type(

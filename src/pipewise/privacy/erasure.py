@@ -257,10 +257,8 @@ def _meetings(session: Session, s: Subject, pseudo: Pseudonyms, dry_run: bool) -
         mine = mine | Meeting.lead_id.in_(s.lead_ids)
     values = {"answers": {}, "booker_ip": None, "cancel_reason": None}
     changed = _changed(session, Meeting.__table__, mine, values, dry_run)
-    attendees = func.lower(MeetingAttendee.email).in_(s.emails) if s.emails else None
-    if attendees is not None:
-        changed += _changed(session, MeetingAttendee.__table__, attendees,
-                            {"email": pseudo.email, "name": pseudo.name}, dry_run)
+    if s.emails:  # their place on the invitation goes (one row per address, so no pseudonym could stand in)
+        changed += _removed(session, MeetingAttendee.__table__, func.lower(MeetingAttendee.email).in_(s.emails), dry_run)
     return changed
 
 
