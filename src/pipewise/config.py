@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     inbound_window_seconds: int = 300
     # How long the link that confirms a new From address stays valid.
     sender_confirmation_hours: int = 48
+    # Keyed into the hash that keeps an erased person's address on the suppression list
+    # (HMAC-SHA256), so a copy of the database alone cannot test addresses against it.
+    # Set it once and keep it: entries hashed with another pepper no longer match.
+    suppression_pepper: str = ""
 
     # Outbound connections (webhooks, SMTP): internal hosts and networks let through,
     # comma-separated host names and addresses or CIDRs (e.g. "hooks.internal,10.0.5.0/24").

@@ -24,6 +24,7 @@ from pipewise.meetings import domain as meetings
 from pipewise.next_actions import domain as next_actions
 from pipewise.people import domain as people
 from pipewise.privacy import domain as privacy
+from pipewise.privacy import erasure_domain
 from pipewise.quotes import domain as quotes
 from pipewise.records import saved_views  # noqa: F401 - the saved views table
 from pipewise.records import schemas as record_schemas
@@ -48,6 +49,7 @@ DOMAINS = (
     ("forecasting", forecasting.register),
     ("next_actions", next_actions.register),
     ("privacy", privacy.register),
+    ("erasure", erasure_domain.register),
 )
 
 _kernel: Kernel | None = None

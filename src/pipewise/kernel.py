@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipewise.events import bus
-from pipewise.records import registry, timeline
+from pipewise.records import personal_data, registry, timeline
 from pipewise.records.registry import RecordSpec
 
 
@@ -63,6 +63,10 @@ class Kernel:
         """Rows of a table that is no record type but has an owner (sequences, templates):
         counted and reassigned when that user leaves."""
         registry.register_owned_table(table_name, singular, plural)
+
+    def scrubbed_columns(self, table_name: str, *columns: str) -> None:
+        """Text or JSON columns that may mention a person: an erasure scrubs them."""
+        personal_data.register_scrubbed_columns(table_name, columns)
 
     def timeline_source(self, source: timeline.TimelineSource) -> None:
         timeline.add_source(source)

@@ -238,6 +238,9 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/audit/export"): Op(rule=admins),
     ("GET", "/api/v1/audit/retention"): Op(rule=admins),
     ("PUT", "/api/v1/audit/retention"): Op(rule=admins, body=lambda c: js({"retention_days": 400})),
+    # -- erasure of a person: admins alone, whoever owns the contact --
+    ("POST", "/api/v1/contacts/{contact_id}/erase"): Op(target="contact", rule=admins, body=lambda c: js({"dry_run": False}),
+                                                         ok=(200,)),
     ("GET", "/api/v1/notification-preferences"): Op(),
     ("PUT", "/api/v1/notification-preferences"): Op(body=lambda c: js({"email": {"reminder": True}})),
     # -- saved views --

@@ -9,12 +9,12 @@ a sequence, the worker). Nothing in Pipewise updates an entry; the daily purge r
 entries older than the retention period."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import ColumnElement, Table, delete, event, select, update
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
@@ -49,6 +49,32 @@ def _refuse_update(mapper: Any, connection: Any, target: AuditEntry) -> None:
 @event.listens_for(AuditEntry, "before_delete")
 def _refuse_delete(mapper: Any, connection: Any, target: AuditEntry) -> None:
     raise AppendOnly("audit entries are removed only by the retention purge")
+
+
+ERASABLE_COLUMNS = ("actor_label", "summary", "details")
+
+
+def erase_mentions(
+    session: Session, *, where: Callable[[Table], ColumnElement[bool]], rewrite: Callable[[Any], dict[str, Any]],
+    actor: Actor, dry_run: bool = False,
+) -> int:
+    """The one exception to append-only, for a data subject's erasure: in the entries
+    ``where(table)`` picks, ``rewrite(row)`` gives new values for ``ERASABLE_COLUMNS``
+    (the person's details replaced by a pseudonym); who acted, when, from where, the
+    action and its target stay. The rewrite is itself recorded, naming no one. Returns
+    how many entries changed (or, ``dry_run``, would)."""
+    table: Table = AuditEntry.__table__  # type: ignore[assignment]
+    changed = 0
+    for row in session.execute(select(table).where(where(table))).all():
+        values = {k: v for k, v in rewrite(row).items() if k in ERASABLE_COLUMNS and v != row._mapping[k]}
+        if values:
+            changed += 1
+            if not dry_run:
+                session.execute(update(table).where(table.c.id == row.id).values(**values))
+    if changed and not dry_run:
+        log(session, "audit.erased_mentions", actor=actor, summary=f"a person's details pseudonymised in {changed} entries",
+            details={"entries": changed})
+    return changed
 
 
 def as_person(user: Any) -> Actor:

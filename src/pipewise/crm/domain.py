@@ -8,6 +8,11 @@ from pipewise.records.registry import OWNER, RecordSpec
 
 
 def register(kernel: Kernel) -> None:
+    # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("account", "custom")
+    kernel.scrubbed_columns("contact", "custom")
+    kernel.scrubbed_columns("activity", "subject", "body", "custom")
+    kernel.scrubbed_columns("task", "title", "notes", "custom")
     kernel.record_type(
         RecordSpec("account", "accounts", Account, ("name", "domain"), relations=dict(OWNER)),
         CrudResource(account_service, schemas.Account, schemas.AccountCreate, schemas.AccountUpdate, "/accounts", "accounts"),

@@ -8,6 +8,8 @@ from pipewise.records.registry import ADMINS, OWNER, RecordSpec
 
 
 def register(kernel: Kernel) -> None:
+    # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("deal", "name", "next_step", "lost_reason", "custom")
     kernel.record_type(
         RecordSpec(
             "deal",

@@ -6,6 +6,8 @@ from pipewise.kernel import Kernel
 
 
 def register(kernel: Kernel) -> None:
+    # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("forecast_override", "reason")
     kernel.handlers(handlers.TABLE)
     kernel.timeline_source(timeline.forecast_calls)
     kernel.api("pipewise.api.v1.forecast:router")

@@ -8,6 +8,11 @@ from pipewise.records.registry import OWNER, RecordSpec
 
 
 def register(kernel: Kernel) -> None:
+    # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("lead", "disqualified_reason", "custom", "attribution")
+    kernel.scrubbed_columns("form_submission", "payload")
+    kernel.scrubbed_columns("lead_import_row", "reason", "excerpt")
+    kernel.scrubbed_columns("duplicate_candidate", "reason")
     kernel.record_type(
         RecordSpec(
             "lead",

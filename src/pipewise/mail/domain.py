@@ -6,6 +6,8 @@ from pipewise.mail.pricing import PricingGuardHooks
 
 
 def register(kernel: Kernel) -> None:
+    # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("email_message", "to_address", "from_address", "subject", "body_text", "body_html", "error")
     kernel.handlers(handlers.TABLE)
     kernel.handlers(quote_mail.TABLE)
     hooks.register(PricingGuardHooks())

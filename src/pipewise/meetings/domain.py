@@ -7,6 +7,9 @@ from pipewise.meetings import models  # noqa: F401 - the tables
 
 
 def register(kernel: Kernel) -> None:
+    # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("meeting", "title", "location", "answers", "cancel_reason")
+    kernel.scrubbed_columns("meeting_attendee", "name")
     kernel.owned_table("booking_page", "booking page", "booking pages")
     kernel.api("pipewise.api.v1.meetings:router")
     kernel.root_api("pipewise.api.v1.meetings_public:root_router")

@@ -1,2 +1,2 @@
 """Data-subject rights: the consent ledger, the export of everything held about a person,
-and retention rules that delete what is kept too long."""
+retention rules that delete what is kept too long, and erasure."""

@@ -9,6 +9,8 @@ def register(kernel: Kernel) -> None:
     kernel.handlers(retention.TABLE)
     kernel.handlers(subject_export.TABLE)
     kernel.handlers(consent.TABLE)
+    # The ledger keeps a withdrawal's proof after an erasure, by record id; its note may name them.
+    kernel.scrubbed_columns("consent_entry", "note")
     kernel.api("pipewise.api.v1.privacy:router")
     for page in ("consent", "retention"):
         kernel.web(f"pipewise.web.privacy.{page}:router")

@@ -15,6 +15,10 @@ def _reference(name: str, plural: str, model: type, search: tuple[str, ...], **r
 
 
 def register(kernel: Kernel) -> None:
+    # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("quote", "title", "terms")
+    kernel.scrubbed_columns("quote_response", "signer_name", "reason")
+    kernel.scrubbed_columns("quote_approval", "reason", "comment")
     kernel.record_type(
         _reference("product", "products", Product, ("name", "sku")),
         CrudResource(product_service, schemas.Product, schemas.ProductCreate, schemas.ProductUpdate, "/products", "products"),

@@ -8,6 +8,9 @@ from pipewise.sequences.mail_hooks import SequenceMailHooks
 
 
 def register(kernel: Kernel) -> None:
+    # Text that may mention a person: scrubbed when one is erased.
+    kernel.scrubbed_columns("enrollment", "reason")
+    kernel.scrubbed_columns("sequence_decision", "reason", "data")
     kernel.owned_table("sequence", "sequence", "sequences")
     kernel.owned_table("email_template", "e-mail template", "e-mail templates")
     kernel.timeline_source(sequence_timeline)
