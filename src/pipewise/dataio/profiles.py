@@ -14,7 +14,7 @@ OWNER_ALIASES = ["owner", "owner email", "account owner", "contact owner", "deal
 ACCOUNT = ImportProfile(
     account_service, crm_schemas.AccountCreate, crm_schemas.AccountUpdate,
     aliases={
-        "name": ["account name", "company", "company name", "organization", "organisation"],
+        "name": ["account", "account name", "company", "company name", "organization", "organisation"],
         "domain": ["company domain name", "website", "website url", "web site"],
         "industry": ["industry", "sector"],
         "size": ["employees", "number of employees", "no. of employees", "numberofemployees", "company size"],

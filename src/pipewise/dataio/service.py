@@ -6,14 +6,13 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.db.session import begin_write, get_sessionmaker, session_scope
+from pipewise.db.session import session_scope
 from pipewise.errors import ValidationFailed
 from pipewise.jobs import service as jobs
 from pipewise.jobs.models import Job
@@ -52,20 +51,10 @@ def kept_upload(token: str) -> Path:
     return path
 
 
-@contextmanager
-def trial_session() -> Iterator[Session]:
-    """A writing session that is always rolled back: a preview writes its rows to see them fail."""
-    session = get_sessionmaker()()
-    try:
-        begin_write(session)
-        yield session
-    finally:
-        session.rollback()
-        session.close()
-
-
-def preview_upload(token: str, *, profile: ImportProfile, options: ImportOptions, actor: Actor, limit: int = 10) -> Preview:
-    with kept_upload(token).open("rb") as f, trial_session() as session:
+def preview_upload(session: Session, token: str, *, profile: ImportProfile, options: ImportOptions, actor: Actor,
+                   limit: int = 10) -> Preview:
+    """The first rows tried in ``session`` and rolled back (the request's own: SQLite has one writer)."""
+    with kept_upload(token).open("rb") as f:
         return preview(session, f, profile=profile, actor=actor, options=options, limit=limit)
 
 

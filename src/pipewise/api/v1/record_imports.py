@@ -94,7 +94,7 @@ def _add_import_routes(profile: ImportProfile) -> None:
         profile.service.check_may_create(actor)
         token = service.keep_upload(file.file)
         try:
-            result = service.preview_upload(token, profile=profile, options=options, actor=actor)
+            result = service.preview_upload(session, token, profile=profile, options=options, actor=actor)
         finally:
             service.upload_path(token).unlink(missing_ok=True)
         return {"headers": result.headers, "mapping": result.mapping, "fields": mappable(session, profile),

@@ -77,7 +77,7 @@ def _add_import_routes(profile: ImportProfile) -> None:
 
     def mapping_page(request: Request, session: DbSession, me: CurrentUser, token: str, filename: str,
                      options: ImportOptions, errors: list[FieldError] | None = None) -> Response:
-        result = service.preview_upload(token, profile=profile, options=options, actor=me.actor)
+        result = service.preview_upload(session, token, profile=profile, options=options, actor=me.actor)
         return wizard(request, "map", 422 if errors else 200, token=token, filename=filename, options=options,
                       preview=result, fields=mappable(session, profile), errors=errors or [])
 
