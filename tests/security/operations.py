@@ -608,3 +608,7 @@ FORECAST_OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/forecast/backtest"): Op(body=_history_file),
 }
 OPERATIONS.update(FORECAST_OPERATIONS)
+
+# A list's export answers as the list does: the same records, to the same people.
+OPERATIONS.update({("GET", f"/api/v1/{plural}/export"): Op(lists=OPERATIONS[("GET", f"/api/v1/{plural}")].lists)
+                   for plural in ("price-books", "price-book-entries", "quote-templates", "quotes")})
