@@ -168,9 +168,10 @@ class TestModes:
         report = api.get(f"/api/v1/record-imports/{done['id']}/report.csv", headers=headers)
         assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(report.text)))
-        assert rows[0] == ["line", "outcome", "record_id", "problem", "last_name", "email", "phone"]
+        assert rows[0] == ["line", "outcome", "record_id", "problem", "last_name", "email", "phone", "row"]
         by_line = {row[0]: row for row in rows[1:]}
         assert by_line["3"][1] == "rejected" and by_line["3"][5] and not by_line["3"][4]
+        assert by_line["3"][7] == "Hopper,not-an-address,"
         assert by_line["6"][3].startswith("has 1 fields where the header has 3")
         assert by_line["5"][1] == "created"
 

@@ -179,13 +179,14 @@ def rows_of(session: Session, import_id: uuid.UUID, *, outcome: str | None = Non
 
 
 def report_csv(session: Session, job: RecordImport) -> Iterator[str]:
-    """One line per row of the file: its line number, outcome, record id, then the problem
-    of the row and of each mapped field (empty where there is none)."""
+    """One line per row of the file: its line number, outcome, record id, the problem of
+    the row and of each mapped field (empty where there is none), and the row as it was
+    written where it did not land."""
     fields = list(dict.fromkeys(job.mapping.values()))
     return csv_chunks(
-        ["line", "outcome", "record_id", "problem", *fields],
+        ["line", "outcome", "record_id", "problem", *fields, "row"],
         lambda after: rows_of(session, job.id, after_line=after, limit=2000),
         lambda row: [row.line, row.outcome, row.record_id or "", row.errors.get(ROW, ""),
-                     *(row.errors.get(name, "") for name in fields)],
+                     *(row.errors.get(name, "") for name in fields), row.excerpt or ""],
         lambda row: row.line,
     )
