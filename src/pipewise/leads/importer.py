@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import Actor, owner_clause
+from pipewise.auth.visibility import Actor
 from pipewise.db.base import utcnow, uuid7
 from pipewise.errors import NotFound, ValidationFailed
 from pipewise.events.base import jsonable
@@ -26,7 +26,7 @@ from pipewise.leads import clean
 from pipewise.records.csvstream import BadRecord, CountingReader, Record, read_records
 from pipewise.leads.import_batches import BatchWriter, cleaned_batches, forked_batches, worth_a_process
 from pipewise.leads.models import LeadImport, LeadImportRow
-from pipewise.records import import_columns
+from pipewise.records import import_columns, import_runs
 from pipewise.records.service import assignable_users
 
 ON_DUPLICATE = ("skip", "update", "create")
@@ -318,12 +318,8 @@ def report_csv(session: Session, import_id: uuid.UUID) -> Iterator[str]:
 def visible_imports(stmt: Any, actor: Actor) -> Any:
     """``stmt`` limited to the imports ``actor`` may see: their own and their teams' (as
     records are; admins all). An import nobody started (actor unknown) is for admins only."""
-    clause = owner_clause(LeadImport.actor_id, actor, write=False)
-    return stmt if clause is None else stmt.where(LeadImport.actor_id.is_not(None), clause)
+    return import_runs.visible_runs(stmt, LeadImport, actor)
 
 
 def visible_import(session: Session, import_id: uuid.UUID, actor: Actor) -> LeadImport:
-    job = session.scalar(visible_imports(select(LeadImport).where(LeadImport.id == import_id), actor))
-    if job is None:
-        raise NotFound(f"no import with id {import_id}")
-    return job
+    return import_runs.visible_run(session, LeadImport, import_id, actor)

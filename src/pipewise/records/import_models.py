@@ -1,4 +1,5 @@
-"""The tables of a record import (accounts, contacts, deals): the run and its row report."""
+"""The tables of a record import (accounts, contacts, deals): the run and its row report;
+``ImportRun``, the columns every import's run has (the lead import's too)."""
 
 import uuid
 from datetime import datetime
@@ -10,19 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey
 
 
-class RecordImport(UUIDPrimaryKey, Timestamps, Base):
-    """One CSV import of one record type, and how it ended."""
+class ImportRun:
+    """What every CSV import keeps about its run: the file, the choices, the counts, the end."""
 
-    __tablename__ = "record_import"
-
-    record_type: Mapped[str] = mapped_column(String(40))
     filename: Mapped[str] = mapped_column(String(255))
-    # pending | running | done | dry_run | rolled_back (all_or_nothing with a bad row) | failed
     status: Mapped[str] = mapped_column(String(20), default="pending")
-    mode: Mapped[str] = mapped_column(String(20), default="per_row")  # per_row | all_or_nothing
-    dry_run: Mapped[bool] = mapped_column(default=False)
-    on_duplicate: Mapped[str] = mapped_column(String(10), default="skip")  # skip | update | create
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    on_duplicate: Mapped[str] = mapped_column(String(10), default="skip")  # skip | update | create
     actor_id: Mapped[uuid.UUID | None]
     total_rows: Mapped[int] = mapped_column(default=0)
     created_count: Mapped[int] = mapped_column(default=0)
@@ -32,6 +27,17 @@ class RecordImport(UUIDPrimaryKey, Timestamps, Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class RecordImport(ImportRun, UUIDPrimaryKey, Timestamps, Base):
+    """One CSV import of one record type, and how it ended. Its status is pending, running,
+    done, dry_run, rolled_back (all_or_nothing with a bad row) or failed."""
+
+    __tablename__ = "record_import"
+
+    record_type: Mapped[str] = mapped_column(String(40))
+    mode: Mapped[str] = mapped_column(String(20), default="per_row")  # per_row | all_or_nothing
+    dry_run: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (Index("ix_record_import_actor", "actor_id", "created_at"),)
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import islice
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ COUNTED = {"created": "created_count", "would_create": "created_count", "updated
 UNWRITTEN = {"dry_run": {"created": "would_create", "updated": "would_update"},
              "rolled_back": {"created": "not_written", "updated": "not_written"}}
 Progress = Callable[[int], None]  # rows read so far
+M = TypeVar("M")
 
 
 def start(session: Session, *, profile: ImportProfile, filename: str, options: ImportOptions, actor: Actor) -> RecordImport:
@@ -150,21 +151,26 @@ def _job(session: Session, import_id: uuid.UUID) -> RecordImport:
 # -- reading --
 
 
-def visible_imports(stmt: Any, actor: Actor) -> Any:
-    """Imports ``actor`` may see: their own and their teams' (admins all)."""
-    clause = owner_clause(RecordImport.actor_id, actor, write=False)
-    return stmt if clause is None else stmt.where(RecordImport.actor_id.is_not(None), clause)
+def visible_runs(stmt: Any, model: Any, actor: Actor) -> Any:
+    """``stmt`` limited to the imports (of ``model``, an ``ImportRun``) ``actor`` may see: their
+    own and their teams' (admins all). An import nobody started is for admins only."""
+    clause = owner_clause(model.actor_id, actor, write=False)
+    return stmt if clause is None else stmt.where(model.actor_id.is_not(None), clause)
+
+
+def visible_run(session: Session, model: type[M], import_id: uuid.UUID, actor: Actor) -> M:
+    found = session.scalar(visible_runs(select(model).where(model.id == import_id), model, actor))  # type: ignore[attr-defined]
+    if found is None:
+        raise NotFound(f"no import with id {import_id}")
+    return found
 
 
 def visible_import(session: Session, import_id: uuid.UUID, actor: Actor) -> RecordImport:
-    job = session.scalar(visible_imports(select(RecordImport).where(RecordImport.id == import_id), actor))
-    if job is None:
-        raise NotFound(f"no import with id {import_id}")
-    return job
+    return visible_run(session, RecordImport, import_id, actor)
 
 
 def recent_imports(session: Session, actor: Actor, *, record_type: str | None = None, limit: int = 20) -> list[RecordImport]:
-    stmt = visible_imports(select(RecordImport), actor)
+    stmt = visible_runs(select(RecordImport), RecordImport, actor)
     if record_type:
         stmt = stmt.where(RecordImport.record_type == record_type)
     return list(session.scalars(stmt.order_by(RecordImport.created_at.desc()).limit(limit)))

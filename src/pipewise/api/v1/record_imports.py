@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
 from pipewise.api.deps import CurrentActor, DbSession, api_router
+from pipewise.api.v1.leads_import import ImportOut
 from pipewise.dataio import service
 from pipewise.dataio.profiles import PROFILES
 from pipewise.errors import ValidationFailed
@@ -20,21 +21,10 @@ from pipewise.schemas import OutputModel
 router = api_router(tags=["record import"])
 
 
-class RecordImportOut(OutputModel):
-    id: uuid.UUID
+class RecordImportOut(ImportOut):
     record_type: str
-    filename: str
-    status: str
     mode: str
     dry_run: bool
-    on_duplicate: str
-    mapping: dict[str, str]
-    total_rows: int
-    created_count: int
-    updated_count: int
-    skipped_count: int
-    rejected_count: int
-    error: str | None
 
 
 class StartedImportOut(RecordImportOut):
