@@ -13,9 +13,8 @@ from starlette.datastructures import FormData, UploadFile
 from pipewise.dataio import service
 from pipewise.dataio.domain import EXPORTABLE
 from pipewise.dataio.profiles import PROFILES
-from pipewise.errors import FieldError, ValidationFailed
+from pipewise.errors import FieldError, NotFound, ValidationFailed
 from pipewise.jobs import service as jobs
-from pipewise.kernel import CrudResource
 from pipewise.records import export, import_runs
 from pipewise.records.filters import conditions_from_params
 from pipewise.records.csvstream import read_records
@@ -44,16 +43,20 @@ def list_query(plural: str, params: dict[str, str]) -> ListQuery:
                      sort=params.get("sort", "-created_at"))
 
 
-def _add_export_route(plural: str, resource: CrudResource) -> None:
-    @router.get(f"/{plural}/export", name=f"{plural}_export")
-    def export_list(request: Request, me: CurrentUser) -> Response:
-        params = {k: v for k, v in list_params(request).items() if k not in (*EXPORT_ONLY, "cursor")}
-        fmt = export.check_format(request.query_params.get("format", "csv"))
-        query = list_query(plural, params)
-        body = export.export(resource.service, resource.out, query, me.actor, fmt)
-        export.log_export(resource.service, query, me.actor, fmt)
-        return StreamingResponse(body, media_type=export.FORMATS[fmt], headers={
-            "Content-Disposition": f'attachment; filename="{export.filename(resource.service, fmt)}"'})
+@router.get("/export/{plural}", name="export_list")
+def export_list(plural: str, request: Request, me: CurrentUser) -> Response:
+    """``/export/contacts?format=csv&<the list page's query>``: under a path of its own, so
+    that no record page (``/quotes/{id}``) stands in front of it."""
+    resource = EXPORTABLE.get(plural)
+    if resource is None:
+        raise NotFound(f"there is no list of {plural} to export")
+    params = {k: v for k, v in list_params(request).items() if k not in (*EXPORT_ONLY, "cursor")}
+    fmt = export.check_format(request.query_params.get("format", "csv"))
+    query = list_query(plural, params)
+    body = export.export(resource.service, resource.out, query, me.actor, fmt)
+    export.log_export(resource.service, query, me.actor, fmt)
+    return StreamingResponse(body, media_type=export.FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{export.filename(resource.service, fmt)}"'})
 
 
 # -- import --
@@ -148,8 +151,5 @@ def import_report(import_id: uuid.UUID, session: DbSession, me: CurrentUser) -> 
                              headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})
 
 
-# Read when the app is built, after the domains have registered (EXPORTABLE is filled).
 for _profile in PROFILES:
     _add_import_routes(_profile)
-for _plural, _resource in EXPORTABLE.items():
-    _add_export_route(_plural, _resource)
