@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
 from pipewise.db.session import session_scope
-from pipewise.errors import ValidationFailed
+from pipewise.errors import PipewiseError, ValidationFailed
 from pipewise.jobs import service as jobs
 from pipewise.jobs.models import Job
 from pipewise.records import import_runs
@@ -62,7 +62,11 @@ def start_import(session: Session, token: str, *, profile: ImportProfile, filena
                  actor: Actor, result_url: str) -> tuple[RecordImport, Job]:
     """The import and its background job, begun once ``session`` commits."""
     path = kept_upload(token)
-    record_import = import_runs.start(session, profile=profile, filename=filename, options=options, actor=actor)
+    try:
+        record_import = import_runs.start(session, profile=profile, filename=filename, options=options, actor=actor)
+    except PipewiseError:
+        path.unlink(missing_ok=True)
+        raise
     import_id: uuid.UUID = record_import.id
     url = result_url.format(import_id=import_id)
     job = jobs.start(session, kind="record_import", title=f"Import of {filename} ({profile.spec.plural})", actor=actor,

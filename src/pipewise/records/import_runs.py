@@ -20,7 +20,9 @@ from pipewise.errors import NotFound, ValidationFailed
 from pipewise.records.csvstream import read_records
 from pipewise.records.import_columns import csv_chunks, read_headers
 from pipewise.records.import_models import RecordImport, RecordImportRow
-from pipewise.records.imports import ROW, ImportOptions, ImportProfile, RowResult, RowWriter, guess_mapping, validate_mapping
+from pipewise.records.imports import (
+    ROW, ImportOptions, ImportProfile, RowResult, RowWriter, guess_mapping, profile_for, validate_mapping,
+)
 
 BATCH = 200
 COUNTS = ("created_count", "updated_count", "skipped_count", "rejected_count")
@@ -62,14 +64,22 @@ def run(import_id: uuid.UUID, stream: BinaryIO, *, profile: ImportProfile, optio
         job.mapping = mapping
     writer = RowWriter(profile, headers, mapping, options, actor)
     report = progress or (lambda rows: None)
-    if options.mode == "per_row" and not options.dry_run:
-        _per_row(import_id, writer, records, report)
-        _finish(import_id, "done", actor, profile)
-        return
-    # SQLite has one writer: progress, its own transaction, waits until the import's ends.
-    status, results = _one_transaction(writer, records, report if not get_settings().is_sqlite else None, options.dry_run)
-    with session_scope() as session:
-        _store(session, import_id, results)
+    try:
+        if options.mode == "per_row" and not options.dry_run:
+            _per_row(import_id, writer, records, report)
+            status = "done"
+        else:
+            # SQLite has one writer: progress, its own transaction, waits until the import's ends.
+            status, results = _one_transaction(writer, records, None if get_settings().is_sqlite else report,
+                                               options.dry_run)
+            with session_scope() as session:
+                _store(session, import_id, results)
+    except Exception as exc:
+        with session_scope() as session:  # the batches written so far stay, and the report says so
+            job = _job(session, import_id)
+            job.status, job.finished_at = "failed", utcnow()
+            job.error = f"the import stopped on an unexpected error ({type(exc).__name__}) after {job.total_rows} rows"
+        raise
     _finish(import_id, status, actor, profile)
 
 
@@ -188,7 +198,9 @@ def report_csv(session: Session, job: RecordImport) -> Iterator[str]:
     """One line per row of the file: its line number, outcome, record id, the problem of
     the row and of each mapped field (empty where there is none), and the row as it was
     written where it did not land."""
-    fields = list(dict.fromkeys(job.mapping.values()))
+    # In the profile's order: PostgreSQL's JSONB does not keep the mapping's own.
+    order = {name: n for n, name in enumerate(profile_for(job.record_type).fields())}
+    fields = sorted(set(job.mapping.values()), key=lambda name: (order.get(name, len(order)), name))
     return csv_chunks(
         ["line", "outcome", "record_id", "problem", *fields, "row"],
         lambda after: rows_of(session, job.id, after_line=after, limit=2000),

@@ -160,7 +160,7 @@ class RowWriter:
         self.columns = [(headers.index(column), target) for column, target in mapping.items() if column in headers]
         self.options = options
         self.actor = actor
-        self.found: dict[tuple[str, str, Any], uuid.UUID | str] = {}
+        self.found: dict[tuple[str, str, Any], tuple[uuid.UUID, Any] | str] = {}
         self.owners: dict[str, uuid.UUID] | None = None
 
     def write_all(self, session: Session, items: Iterable[Record | BadRecord]) -> Iterator[RowResult]:
@@ -246,10 +246,9 @@ class RowWriter:
             if isinstance(found, str):
                 errors[lookup.target] = found
                 continue
-            data[lookup.column] = found
+            data[lookup.column], found_scope = found
             if lookup.scope and scope_value is None:
-                data[lookup.scope] = session.scalar(select(getattr(spec_for(lookup.record_type).model, lookup.scope))
-                                                    .where(spec_for(lookup.record_type).model.id == found))
+                data[lookup.scope] = found_scope
 
     def _owner_ids(self, session: Session) -> dict[str, uuid.UUID]:
         if self.owners is None:
@@ -259,20 +258,22 @@ class RowWriter:
             self.owners = {email.lower(): user_id for user_id, email in session.execute(query)}
         return self.owners
 
-    def _find(self, session: Session, lookup: Lookup, value: str, scope_value: Any) -> uuid.UUID | str:
-        """The id of the one visible record ``value`` names, or why there is none."""
+    def _find(self, session: Session, lookup: Lookup, value: str, scope_value: Any) -> tuple[uuid.UUID, Any] | str:
+        """The id (and scope) of the one visible record ``value`` names, or why there is none."""
         spec = spec_for(lookup.record_type)
         model: Any = spec.model
-        stmt = RecordRepository(session, spec).visible(select(model.id), self.actor)
+        scope = getattr(model, lookup.scope) if lookup.scope else None
+        stmt = RecordRepository(session, spec).visible(select(model.id, scope if scope is not None else model.id), self.actor)
         stmt = stmt.where(or_(*(matches(model, column, value) for column in lookup.match_on)))
-        if scope_value is not None:
-            stmt = stmt.where(getattr(model, lookup.scope) == scope_value)
-        ids = list(session.scalars(stmt.limit(2)))
-        if not ids:
+        if scope is not None and scope_value is not None:
+            stmt = stmt.where(scope == scope_value)
+        found = session.execute(stmt.limit(2)).all()
+        if not found:
             return f"no {spec.name} you can see is called {value!r}"
-        if len(ids) > 1:
-            return f"{value!r} names more than one {spec.name}"
-        return ids[0]
+        if len(found) > 1:
+            return f"{value!r} names more than one {spec.name}" + (f"; map a {lookup.scope.removesuffix('_id')} column too"
+                                                                    if lookup.scope and scope_value is None else "")
+        return found[0][0], found[0][1]
 
     # -- the same record, already there --
 
