@@ -89,6 +89,34 @@ class TestDealsFromRealData:
         assert count(session, Deal) == 0
 
 
+    def test_a_stage_in_two_pipelines_asks_for_the_pipeline(self, api, factory, session, rep):
+        factory.pipeline("Sales")
+        factory.pipeline("Renewals")
+        session.commit()
+        headers = factory.headers(rep)
+        ambiguous = import_and_wait(api, headers, "deals", b"Deal name,Stage\nBig one,Demo\n")
+        assert ambiguous["rows"][2]["errors"] == {"stage": "'Demo' names more than one stage; map a pipeline column too"}
+        done = import_and_wait(api, headers, "deals", b"Deal name,Pipeline,Stage\nBig one,renewals,Demo\n")
+        assert done["created_count"] == 1
+        session.commit()
+        deal = session.scalar(select(Deal))
+        stage = session.get(Stage, deal.stage_id)
+        assert (stage.name, stage.pipeline_id) == ("Demo", deal.pipeline_id)
+
+
+class TestAccountsByDomain:
+    def test_the_same_domain_written_another_way_updates_the_account(self, api, factory, session, rep):
+        account = factory.account(owner=rep, name="Old Engines", domain="engines.example")
+        session.commit()
+        content = b"Account name,Website,Industry\nAnalytical Engines,https://WWW.Engines.example/about,Computing\n"
+        done = import_and_wait(api, factory.headers(rep), "accounts", content, on_duplicate="update")
+        assert done["rows"][2]["outcome"] == "updated" and done["rows"][2]["record_id"] == str(account.id)
+        session.commit()
+        session.refresh(account)
+        assert (account.name, account.domain, account.industry) == ("Analytical Engines", "engines.example", "Computing")
+        assert count(session, Account) == 1
+
+
 class TestContacts:
     def test_real_people_with_an_owner_an_account_and_a_custom_field(self, api, factory, session, rep):
         admin = factory.user(role="admin")

@@ -67,16 +67,22 @@ def test_a_rep_imports_contacts_through_the_wizard_and_exports_them(page: Page, 
     assert errors == []
 
 
-def test_the_import_page_fits_a_phone(browser, live_server, factory, session):  # type: ignore[no-untyped-def]
+def test_the_import_pages_fit_a_phone(browser, live_server, factory, session, tmp_path):  # type: ignore[no-untyped-def]
     rep = factory.user(role="rep")
     session.commit()
+    file = tmp_path / "people.csv"
+    file.write_text(CONTACTS)
     context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
         log_in(page, rep.email)
         page.set_viewport_size({"width": 390, "height": 800})
-        for url in ("/deals/import", "/accounts"):
+        for url in ("/deals/import", "/accounts", "/contacts/import"):
             page.goto(url)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
+        page.set_input_files("#import-file", str(file))
+        page.get_by_role("button", name="Preview").click()
+        expect(page.get_by_role("heading", name="Columns of people.csv")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the mapping and preview"
     finally:
         context.close()
