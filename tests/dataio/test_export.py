@@ -181,7 +181,3 @@ def test_every_list_exports_from_the_web(web, factory, session, teams):
         assert response.status_code == 200, (plural, response.status_code)
         assert response.text.startswith("id,") and response.headers["content-type"].startswith("text/csv"), plural
 
-
-def test_an_unknown_list_is_not_found(web, factory, teams):
-    web.login(teams["admin"])
-    assert web.get("/export/secrets").status_code == 404

@@ -186,6 +186,11 @@ class RowWriter:
         payload = self.validated(data, creating=existing is None, errors=result.errors)
         if result.errors:
             return result
+        self.save(session, payload, existing, result)
+        return result
+
+    def save(self, session: Session, payload: dict[str, Any], existing: uuid.UUID | None, result: RowResult) -> None:
+        """Create or update through the service, in a savepoint: a refusal leaves nothing behind."""
         service = self.profile.service
         try:
             with session.begin_nested():
@@ -197,16 +202,15 @@ class RowWriter:
                 session.flush()
         except ValidationFailed as exc:
             result.errors.update({self.profile.field_of(e.field): e.message for e in exc.errors} or {ROW: exc.detail})
-            return result
+            return
         except PipewiseError as exc:
             result.errors[ROW] = exc.detail
-            return result
+            return
         except SQLAlchemyError as exc:
-            result.errors[ROW] = f"the database refused the row ({type(exc.orig or exc).__name__})"
-            return result
+            result.errors[ROW] = f"the database refused the row ({type(getattr(exc, 'orig', None) or exc).__name__})"
+            return
         result.outcome = "created" if existing is None else "updated"
         result.record_id, result.excerpt = written.id, None
-        return result
 
     def cells(self, record: Record, result: RowResult) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -13,8 +13,9 @@ from starlette.datastructures import FormData, UploadFile
 from pipewise.dataio import service
 from pipewise.dataio.domain import EXPORTABLE
 from pipewise.dataio.profiles import PROFILES
-from pipewise.errors import FieldError, NotFound, ValidationFailed
+from pipewise.errors import FieldError, ValidationFailed
 from pipewise.jobs import service as jobs
+from pipewise.kernel import CrudResource
 from pipewise.records import export, import_runs
 from pipewise.records.filters import conditions_from_params
 from pipewise.records.csvstream import read_records
@@ -43,20 +44,19 @@ def list_query(plural: str, params: dict[str, str]) -> ListQuery:
                      sort=params.get("sort", "-created_at"))
 
 
-@router.get("/export/{plural}", name="export_list")
-def export_list(plural: str, request: Request, me: CurrentUser) -> Response:
-    """``/export/contacts?format=csv&<the list page's query>``: under a path of its own, so
+def _add_export_route(plural: str, resource: CrudResource) -> None:
+    """``/export/contacts?format=csv&<the list page's query>``: under a prefix of its own, so
     that no record page (``/quotes/{id}``) stands in front of it."""
-    resource = EXPORTABLE.get(plural)
-    if resource is None:
-        raise NotFound(f"there is no list of {plural} to export")
-    params = {k: v for k, v in list_params(request).items() if k not in (*EXPORT_ONLY, "cursor")}
-    fmt = export.check_format(request.query_params.get("format", "csv"))
-    query = list_query(plural, params)
-    body = export.export(resource.service, resource.out, query, me.actor, fmt)
-    export.log_export(resource.service, query, me.actor, fmt)
-    return StreamingResponse(body, media_type=export.FORMATS[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{export.filename(resource.service, fmt)}"'})
+
+    @router.get(f"/export/{plural}", name=f"export_{plural}")
+    def export_list(request: Request, me: CurrentUser) -> Response:
+        params = {k: v for k, v in list_params(request).items() if k not in (*EXPORT_ONLY, "cursor")}
+        fmt = export.check_format(request.query_params.get("format", "csv"))
+        query = list_query(plural, params)
+        body = export.export(resource.service, resource.out, query, me.actor, fmt)
+        export.log_export(resource.service, query, me.actor, fmt)
+        return StreamingResponse(body, media_type=export.FORMATS[fmt], headers={
+            "Content-Disposition": f'attachment; filename="{export.filename(resource.service, fmt)}"'})
 
 
 # -- import --
@@ -126,30 +126,33 @@ def _add_import_routes(profile: ImportProfile) -> None:
         return redirect(f"/jobs/{job.id}")
 
 
-@router.get("/imports/{import_id}")
-def import_result(import_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
-    record_import = import_runs.visible_import(session, import_id, me.actor)
+@router.get("/imports/{record_import_id}")
+def import_result(record_import_id: uuid.UUID, request: Request, session: DbSession, me: CurrentUser) -> Response:
+    record_import = import_runs.visible_import(session, record_import_id, me.actor)
     profile = profile_for(record_import.record_type)
     running = None
     if record_import.status in ("pending", "running"):
-        running = jobs.for_result(session, f"/imports/{import_id}", me.actor)
-    rows = [row for row in import_runs.rows_of(session, import_id, limit=2000) if row.errors][:500]
+        running = jobs.for_result(session, f"/imports/{record_import_id}", me.actor)
+    rows = [row for row in import_runs.rows_of(session, record_import_id, limit=2000) if row.errors][:500]
     return render(request, "dataio/import.html", {
         "step": "done", "profile": profile, "plural": profile.spec.plural, "base": f"/{profile.spec.plural}/import",
         "job": record_import, "rows": rows, "ROW": ROW, "running": progress_context(running) if running else None,
     })
 
 
-@router.get("/imports/{import_id}/report.csv")
-def import_report(import_id: uuid.UUID, session: DbSession, me: CurrentUser) -> Response:
-    import_runs.visible_import(session, import_id, me.actor)
+@router.get("/imports/{record_import_id}/report.csv")
+def import_report(record_import_id: uuid.UUID, session: DbSession, me: CurrentUser) -> Response:
+    import_runs.visible_import(session, record_import_id, me.actor)
 
     def body() -> Iterator[str]:
-        yield from service.report_chunks(import_id)
+        yield from service.report_chunks(record_import_id)
 
     return StreamingResponse(body(), media_type="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})
+                             headers={"Content-Disposition": f'attachment; filename="import-{record_import_id}-report.csv"'})
 
 
+# Read when the app is built, after the domains have registered (EXPORTABLE is filled).
 for _profile in PROFILES:
     _add_import_routes(_profile)
+for _plural, _resource in EXPORTABLE.items():
+    _add_export_route(_plural, _resource)
