@@ -16,6 +16,7 @@ from pipewise.dataio.profiles import PROFILES
 from pipewise.errors import ValidationFailed
 from pipewise.records import import_runs
 from pipewise.records.imports import ImportOptions, ImportProfile, mappable
+from pipewise.records.imports import preview as preview_rows
 from pipewise.schemas import OutputModel
 
 router = api_router(tags=["record import"])
@@ -82,11 +83,7 @@ def _add_import_routes(profile: ImportProfile) -> None:
         """Nothing is written: the first rows are tried and rolled back, each with its problems by field."""
         options = _options(mapping, on_duplicate, "per_row", True, delimiter)
         profile.service.check_may_create(actor)
-        token = service.keep_upload(file.file)
-        try:
-            result = service.preview_upload(session, token, profile=profile, options=options, actor=actor)
-        finally:
-            service.upload_path(token).unlink(missing_ok=True)
+        result = preview_rows(session, file.file, profile=profile, options=options, actor=actor)
         return {"headers": result.headers, "mapping": result.mapping, "fields": mappable(session, profile),
                 "rows": [PreviewRowOut.model_validate(row, from_attributes=True) for row in result.rows]}
 
