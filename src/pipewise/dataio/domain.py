@@ -17,3 +17,4 @@ def register(kernel: Kernel) -> None:
         register_profile(profile)
     kernel.api("pipewise.api.v1.record_imports:router")
     kernel.web("pipewise.web.dataio.pages:router")
+    kernel.cli("records", "pipewise.cli.dataio:records_app")
