@@ -31,13 +31,10 @@ def _actor(email: str) -> Actor:
 
 
 def _where(pairs: list[str]) -> dict[str, str]:
-    params = {}
-    for pair in pairs:
-        field, sep, value = pair.partition("=")
-        if not sep or not field:
-            raise ValidationFailed.on("--where", f"{pair!r} is not FIELD=VALUE (e.g. 'industry=Software', 'amount__gte=1000')")
-        params[field] = value
-    return params
+    split = [pair.partition("=") for pair in pairs]
+    if bad := [pair for pair, (field, sep, _) in zip(pairs, split, strict=True) if not (field and sep)]:
+        raise ValidationFailed.on("--where", f"{bad[0]!r} is not FIELD=VALUE (e.g. 'industry=Software', 'amount__gte=1000')")
+    return {field: value for field, _, value in split}
 
 
 @records_app.command("export")
