@@ -13,6 +13,7 @@ from pipewise.audit import service as audit
 from pipewise.automation import domain as automation
 from pipewise.billing import domain as billing
 from pipewise.crm import domain as crm
+from pipewise.dataio import domain as dataio
 from pipewise.deals import domain as deals
 from pipewise.forecasting import domain as forecasting
 from pipewise.jobs import models as job_models  # noqa: F401 - the job progress table
@@ -48,6 +49,7 @@ DOMAINS = (
     ("analytics", analytics.register),
     ("forecasting", forecasting.register),
     ("next_actions", next_actions.register),
+    ("dataio", dataio.register),
     ("privacy", privacy.register),
     ("erasure", erasure_domain.register),
 )

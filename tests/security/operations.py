@@ -115,7 +115,7 @@ class Op:
 
 
 REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule", "training"}
-USER_KINDS = {"notification", "email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
+USER_KINDS = {"notification", "email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "record_import", "token", "template",
               "sequence", "live_sequence"}
 
 
@@ -130,6 +130,15 @@ def unique(c: Call) -> str:
 def window() -> dict[str, str]:
     end = datetime.now(UTC)
     return {"start": (end - timedelta(days=7)).isoformat(), "end": end.isoformat()}
+
+
+def record_csv(header: str, row: str) -> Body:
+    """A one-row CSV of accounts, contacts or deals; ``{w}`` is a fresh word."""
+    def body(c: Call) -> dict[str, Any]:
+        content = f"{header}\n{row.format(w=unique(c))}\n".encode()
+        return {"files": {"file": ("records.csv", content, "text/csv")}}
+
+    return body
 
 
 def csv_file(c: Call) -> dict[str, Any]:
@@ -185,6 +194,7 @@ def crud_operations() -> dict[tuple[str, str], Op]:
         ref_kind, create_body = CREATE_BODIES[plural]
         field = UPDATE_FIELD[plural]
         ops[("GET", base)] = Op(lists=kind if owned else None, body=LONG_PAGE)
+        ops[("GET", base + "/export")] = Op(lists=kind if owned else None)
         ops[("POST", base)] = Op(target=ref_kind, rule=visible if ref_kind else write, body=create_body)
         ops[("POST", base + "/bulk")] = Op(target=ref_kind, rule=visible if ref_kind else write, body=bulk_of(create_body),
                                            ok=(200,))
@@ -311,6 +321,17 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/lead-imports/{import_id}"): Op(target="lead_import", rule=owner_and_managers_see),
     ("GET", "/api/v1/lead-imports/{import_id}/rows"): Op(target="lead_import", rule=owner_and_managers_see),
     ("GET", "/api/v1/lead-imports/{import_id}/report.csv"): Op(target="lead_import", rule=owner_and_managers_see),
+    # -- imports of accounts, contacts and deals: anyone may import (as themselves); an
+    # import and its report are for its author, the author's managers and admins --
+    **{("POST", f"/api/v1/{plural}/import{tail}"): Op(body=record_csv(header, row), ok=ok)
+       for plural, header, row in (("accounts", "Account name,Website", "Imported {w},{w}.example"),
+                                   ("contacts", "First name,Last name,Email", "Ima,Port {w},{w}@import.example"),
+                                   ("deals", "Deal name,Amount", "Deal {w},1200"))
+       for tail, ok in (("/preview", (200,)), ("", (202,)))},
+    ("GET", "/api/v1/record-imports"): Op(),
+    ("GET", "/api/v1/record-imports/{import_id}"): Op(target="record_import", rule=owner_and_managers_see),
+    ("GET", "/api/v1/record-imports/{import_id}/rows"): Op(target="record_import", rule=owner_and_managers_see),
+    ("GET", "/api/v1/record-imports/{import_id}/report.csv"): Op(target="record_import", rule=owner_and_managers_see),
     ("GET", "/api/v1/leads/{lead_id}/duplicates"): Op(target="duplicate", rule=visible),
     ("GET", "/api/v1/duplicates"): Op(lists="duplicate", body=LONG_PAGE),
     ("POST", "/api/v1/duplicates/scan"): Op(rule=managers),
@@ -621,3 +642,6 @@ PRIVACY_OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/privacy/retention-rules/{rule_id}/runs"): Op(target="retention_rule", rule=admins, owners=ADMINS_OWN),
 }
 OPERATIONS.update(PRIVACY_OPERATIONS)
+# A list's export answers as the list does: the same records, to the same people.
+OPERATIONS.update({("GET", f"/api/v1/{plural}/export"): Op(lists=OPERATIONS[("GET", f"/api/v1/{plural}")].lists)
+                   for plural in ("price-books", "price-book-entries", "quote-templates", "quotes")})

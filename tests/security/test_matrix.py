@@ -152,6 +152,7 @@ WEB_TARGETS = {  # a page's path parameter -> kind of record it names
     "workflow_id": "workflow",
     "sequence_id": "sequence",
     "import_id": "lead_import",
+    "record_import_id": "record_import",
     "job_id": "job",
     "pipeline_id": "pipeline",
     "step_id": "sequence",
@@ -212,7 +213,7 @@ def test_web_pages_show_no_record_of_another_team(world, actor):
         if kind == "lookup":
             problems += lookup_leaks(api, world, actor, other)
             continue
-        ids = world.make(kind, other if kind in WEB_PREFIX_KINDS.values() or kind in ("lead_import", "job") else "own") if kind else {}
+        ids = world.make(kind, other if kind in WEB_PREFIX_KINDS.values() or kind in ("lead_import", "record_import", "job") else "own") if kind else {}
         response = api.get(url_for(path, {"sequence_id": ids.get("sequence_id"), **ids}), follow_redirects=False)
         found = leaks(world, actor, response, ids)
         if found:

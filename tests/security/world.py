@@ -218,6 +218,21 @@ def _lead_import(world: World, owner: str) -> dict[str, Any]:
     return {"import_id": import_id}
 
 
+def _record_import(world: World, owner: str) -> dict[str, Any]:
+    """A finished import of one contact, by the owner's user (its file name is the secret)."""
+    word = world.marker(owner)
+    world.session.commit()
+    row = f"row{next(_n)}"
+    csv = f"Last name,Email\nPort {row},{row}@import.example\n".encode()
+    response = world.client.post("/api/v1/contacts/import", headers=world.headers[OWNERS[owner]],
+                                 files={"file": (f"{word}.csv", csv, "text/csv")})
+    assert response.status_code == 202, response.text
+    jobs.wait_for(uuid.UUID(response.json()["job_id"]))
+    import_id = response.json()["id"]
+    world.mark(owner, import_id, word)
+    return {"import_id": import_id, "record_import_id": import_id}  # the API's name and the web page's
+
+
 def _job(world: World, owner: str) -> dict[str, Any]:
     """A finished background job started by the owner's user ("unowned": by nobody, for admins only)."""
     word = world.marker(owner)
@@ -405,6 +420,7 @@ MAKERS: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "sequence": _sequence,
     "sequence_enrollment": _sequence_enrollment,
     "lead_import": _lead_import,
+    "record_import": _record_import,
     "job": _job,
     "duplicate": _duplicate_pair,
     "template": _template,

@@ -9,7 +9,7 @@ at the site root."""
 
 from fastapi import FastAPI
 
-from pipewise.api.v1 import actions, audit, bulk, notifications, records, saved_views, search
+from pipewise.api.v1 import actions, audit, bulk, exports, notifications, records, saved_views, search
 from pipewise.kernel import Kernel, resolve
 
 API_V1 = "/api/v1"
@@ -18,7 +18,7 @@ API_V1 = "/api/v1"
 def install(app: FastAPI, kernel: Kernel) -> None:
     resources = kernel.crud_resources
     kernel_routers = (saved_views.router, notifications.router, audit.router, search.router, actions.router,
-                      records.crud_routes(resources), bulk.bulk_routes(resources))
+                      exports.export_routes(resources), records.crud_routes(resources), bulk.bulk_routes(resources))
     for router in (*kernel_routers, *map(resolve, kernel.api_routers)):
         app.include_router(router, prefix=API_V1)
     for target in kernel.root_api_routers:

@@ -34,7 +34,7 @@ from pipewise.db.base import utcnow
 from pipewise.db.session import get_engine
 from pipewise.events import bus
 from pipewise.leads import bulk
-from pipewise.leads.csvstream import BadRecord, Record
+from pipewise.records.csvstream import BadRecord, Record
 from pipewise.leads.events import LeadsImported
 from pipewise.leads.models import Lead, LeadImportRow
 from pipewise.records.history import record_change

@@ -8,7 +8,6 @@ batch — so a file of 100,000 rows imports in seconds and in bounded memory
 (``import_batches``). Fuzzy duplicate detection and scoring run once at the end."""
 
 import io
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -19,15 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import Actor, owner_clause
+from pipewise.auth.visibility import Actor
 from pipewise.db.base import utcnow, uuid7
-from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
+from pipewise.errors import NotFound, ValidationFailed
 from pipewise.events.base import jsonable
 from pipewise.leads import clean
-from pipewise.leads.csvstream import BadRecord, CountingReader, Record, read_records
+from pipewise.records.csvstream import BadRecord, CountingReader, Record, read_records
 from pipewise.leads.import_batches import BatchWriter, cleaned_batches, forked_batches, worth_a_process
 from pipewise.leads.models import LeadImport, LeadImportRow
-from pipewise.records import csv_cells
+from pipewise.records import import_columns, import_runs
 from pipewise.records.service import assignable_users
 
 ON_DUPLICATE = ("skip", "update", "create")
@@ -54,7 +53,7 @@ _ALIASES = {
     "status": ["status", "lead status", "leadstatus"],
     "owner_email": ["owner", "owner email", "lead owner", "contact owner", "hubspot owner email", "owneremail"],
 }
-_HEADER_TO_TARGET = {alias: target for target, aliases in _ALIASES.items() for alias in [target, *aliases]}
+_HEADER_TO_TARGET = import_columns.alias_table(_ALIASES)
 _STATUS = {
     "new": "new", "open": "new", "open - not contacted": "new", "attempted_to_contact": "working",
     "attempted to contact": "working", "in_progress": "working", "in progress": "working", "connected": "working",
@@ -65,34 +64,15 @@ _STATUS = {
 }
 
 
-def _header_key(header: str) -> str:
-    return re.sub(r"[\s_]+", " ", header.strip().lower())
-
-
 def suggest_mapping(headers: list[str]) -> dict[str, str]:
     """CSV column → lead field, for the columns whose names we recognise."""
-    mapping: dict[str, str] = {}
-    taken: set[str] = set()
-    for header in headers:
-        target = _HEADER_TO_TARGET.get(_header_key(header))
-        if target and target not in taken:
-            mapping[header] = target
-            taken.add(target)
-    return mapping
+    return import_columns.suggest_mapping(headers, _HEADER_TO_TARGET)
 
 
 def check_mapping(headers: list[str], mapping: dict[str, str]) -> None:
-    errors = ErrorCollector()
-    for column, target in mapping.items():
-        if column not in headers:
-            errors.add(f"mapping.{column}", f"the file has no column {column!r}")
-        if target not in TARGETS and not (target.startswith("custom.") and len(target) > 7):
-            errors.add(f"mapping.{column}", f"{target!r} is not a lead field; use one of {', '.join(TARGETS)} or custom.<key>")
-    targets = set(mapping.values())
-    if not targets & {"last_name", "full_name", "email"}:
+    errors = import_columns.check_mapping(headers, mapping, TARGETS, noun="lead")
+    if not set(mapping.values()) & {"last_name", "full_name", "email"}:
         errors.add("mapping", "map a column to last_name, full_name or email: a lead needs a name or an address")
-    if len(targets) != len(mapping):
-        errors.add("mapping", "two columns are mapped to the same field")
     errors.raise_if_any()
 
 
@@ -210,16 +190,7 @@ def preview(stream: BinaryIO, *, mapping: dict[str, str] | None = None, delimite
     return Preview(headers, mapping, rows)
 
 
-def _headers(records: Iterator[Record | BadRecord]) -> list[str]:
-    first = next(records, None)
-    if first is None:
-        raise ValidationFailed.on("file", "the file is empty")
-    if isinstance(first, BadRecord):
-        raise ValidationFailed.on("file", f"the header line cannot be read: {first.reason}")
-    headers = [h.strip() for h in first.values]
-    if len(set(headers)) != len(headers):
-        raise ValidationFailed.on("file", "two columns of the header have the same name")
-    return headers
+_headers = import_columns.read_headers
 
 
 # -- the import --
@@ -336,32 +307,19 @@ def rows_of(session: Session, import_id: uuid.UUID, *, outcome: str | None = Non
 
 def report_csv(session: Session, import_id: uuid.UUID) -> Iterator[str]:
     """The row report as CSV text, a chunk at a time (the session must stay open while it is read)."""
-    buffer = io.StringIO()
-    writer = csv_cells.writer(buffer)
-    writer.writerow(["line", "outcome", "reason", "excerpt"])
-    after = 0
-    while True:
-        rows = rows_of(session, import_id, after_line=after, limit=2000)
-        if not rows:
-            break
-        for row in rows:
-            writer.writerow([row.line, row.outcome, row.reason, row.excerpt or ""])
-        after = rows[-1].line
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
+    return import_columns.csv_chunks(
+        ["line", "outcome", "reason", "excerpt"],
+        lambda after: rows_of(session, import_id, after_line=after, limit=2000),
+        lambda row: [row.line, row.outcome, row.reason, row.excerpt or ""],
+        lambda row: row.line,
+    )
 
 
 def visible_imports(stmt: Any, actor: Actor) -> Any:
     """``stmt`` limited to the imports ``actor`` may see: their own and their teams' (as
     records are; admins all). An import nobody started (actor unknown) is for admins only."""
-    clause = owner_clause(LeadImport.actor_id, actor, write=False)
-    return stmt if clause is None else stmt.where(LeadImport.actor_id.is_not(None), clause)
+    return import_runs.visible_runs(stmt, LeadImport, actor)
 
 
 def visible_import(session: Session, import_id: uuid.UUID, actor: Actor) -> LeadImport:
-    job = session.scalar(visible_imports(select(LeadImport).where(LeadImport.id == import_id), actor))
-    if job is None:
-        raise NotFound(f"no import with id {import_id}")
-    return job
+    return import_runs.visible_run(session, LeadImport, import_id, actor)

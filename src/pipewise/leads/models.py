@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Versioned, utcnow
+from pipewise.records.import_models import ImportRun
 from pipewise.records.models import custom_fields, owner_fk
 from pipewise.records.search import search_indexes
 
@@ -142,22 +143,8 @@ class MatchKey(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
-class LeadImport(UUIDPrimaryKey, Timestamps, Base):
-    __tablename__ = "lead_import"
-
-    filename: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | running | done | failed
-    mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    on_duplicate: Mapped[str] = mapped_column(String(10), default="skip")  # skip | update | create
-    actor_id: Mapped[uuid.UUID | None]
-    total_rows: Mapped[int] = mapped_column(default=0)
-    created_count: Mapped[int] = mapped_column(default=0)
-    updated_count: Mapped[int] = mapped_column(default=0)
-    skipped_count: Mapped[int] = mapped_column(default=0)
-    rejected_count: Mapped[int] = mapped_column(default=0)
-    error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
+class LeadImport(ImportRun, UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "lead_import"  # status: pending | running | done | failed
 
 
 class LeadImportRow(Base):
