@@ -14,11 +14,10 @@ from sqlalchemy import select
 from pipewise.config import get_settings
 from pipewise.mail.models import Suppression
 from pipewise.privacy.models import ConsentEntry
-from tests.e2e.support import log_in
+from tests.e2e.support import SCREENS, fits, log_in, logged_in_on_screen
 from tests.sequences.support import run_worker
 
 pytestmark = pytest.mark.e2e
-SCREENS = ({"width": 1440, "height": 900}, {"width": 390, "height": 844})
 
 
 @pytest.fixture
@@ -93,23 +92,10 @@ def test_the_contact_page_with_its_consent_card_fits_desktop_and_phone(browser, 
     lead = factory.lead(admin, last_name="Lead", email="lead@consent.example")
     session.commit()
     for screen in SCREENS:
-        context = browser.new_context(base_url=live_server, viewport=screen)
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        try:
-            page.goto("/login")
-            page.fill("#email", admin.email)
-            page.fill("#password", "correct-horse")
-            page.click("button[type=submit]")
-            expect(page.locator("#main")).to_be_visible()
+        with logged_in_on_screen(browser, live_server, screen, admin.email) as (page, problems):
             for path in (f"/contacts/{contact.id}", f"/leads/{lead.id}"):
                 page.goto(path)
                 expect(page.locator("#consent .consent-state")).to_be_visible()
                 page.locator("#consent").get_by_text("Record consent").click()
-                width = page.evaluate("document.documentElement.scrollWidth")
-                assert width <= screen["width"], f"{path} is {width}px wide at {screen['width']}px"
+                fits(page, screen, path)
                 assert problems == [], f"{path}: {problems}"
-        finally:
-            context.close()

@@ -10,10 +10,9 @@ from sqlalchemy import select, update
 from pipewise.db.base import utcnow
 from pipewise.leads.models import Lead
 from pipewise.privacy.retention import months_before
-from tests.e2e.support import log_in
+from tests.e2e.support import SCREENS, fits, log_in, logged_in_on_screen
 
 pytestmark = pytest.mark.e2e
-SCREENS = ({"width": 1440, "height": 900}, {"width": 390, "height": 844})
 
 
 def test_an_admin_adds_a_rule_previews_it_and_runs_it(page: Page, factory, session):  # type: ignore[no-untyped-def]
@@ -72,31 +71,13 @@ def test_the_page_fits_desktop_and_phone(browser, live_server, factory, session)
     admin = factory.user(role="admin")
     session.commit()
     for screen in SCREENS:
-        context = browser.new_context(base_url=live_server, viewport=screen)
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        try:
-            log_in(page, admin.email) if screen["width"] > 500 else _log_in_folded(page, admin.email)
+        with logged_in_on_screen(browser, live_server, screen, admin.email) as (page, problems):
             page.goto("/settings/retention")
             page.fill("#rule-name", f"Old activities {screen['width']}")
             page.select_option("#rule-kind", "old_activities")
             page.get_by_role("button", name="Save rule").click()
             page.get_by_role("button", name=f"Dry-run Old activities {screen['width']}").click()
             expect(page.locator("#retention-preview")).to_be_visible()
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= screen["width"], f"{width}px wide at {screen['width']}px"
+            fits(page, screen, "/settings/retention")
             assert page.evaluate("getComputedStyle(document.querySelector('.settings-layout')).display") == "grid"
             assert problems == []
-        finally:
-            context.close()
-
-
-def _log_in_folded(page: Page, email: str) -> None:
-    """At phone width the menu (and the name in it) is folded away."""
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", "correct-horse")
-    page.click("button[type=submit]")
-    expect(page.locator("#main")).to_be_visible()

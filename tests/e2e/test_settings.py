@@ -9,13 +9,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import log_in
+from tests.e2e.support import SCREENS, fits, log_in, logged_in_on_screen
 from tests.sequences.support import run_worker, smtp  # noqa: F401 - the SMTP server fixture
 
 pytestmark = pytest.mark.e2e
 
 WELCOME_LINK = re.compile(r"https?://[^\s]+(/welcome/[A-Za-z0-9_.\-]+)")
-SCREENS = ({"width": 1440, "height": 900}, {"width": 390, "height": 844})
 
 
 def test_invite_someone_who_then_logs_in(page: Page, factory, session, smtp):  # type: ignore[no-untyped-def]  # noqa: F811
@@ -114,24 +113,11 @@ def test_every_settings_page_fits_desktop_and_phone(browser, live_server, factor
              "/settings/fields", "/settings/lead-forms", "/settings/lead-forms/edit", "/settings/tokens",
              "/settings/scoring", "/settings/routing", "/settings/products", "/settings/price-books"]
     for screen in SCREENS:
-        context = browser.new_context(base_url=live_server, viewport=screen)
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        try:
-            page.goto("/login")
-            page.fill("#email", admin.email)
-            page.fill("#password", "correct-horse")
-            page.click("button[type=submit]")
-            expect(page.locator("#main")).to_be_visible()  # the logged-in shell (at 390 px the menu is folded)
+        with logged_in_on_screen(browser, live_server, screen, admin.email) as (page, problems):
             for path in pages:
                 response = page.goto(path)
                 assert response is not None and response.status == 200, path
-                width = page.evaluate("document.documentElement.scrollWidth")
-                assert width <= screen["width"], f"{path} is {width}px wide at {screen['width']}px"
+                fits(page, screen, path)
                 # settings.css applied: the area's layout is a grid, its menu styled as links in a list
                 assert page.evaluate("getComputedStyle(document.querySelector('.settings-layout')).display") == "grid", path
                 assert problems == [], f"{path}: {problems}"
-        finally:
-            context.close()
