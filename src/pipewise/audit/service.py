@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, event, select, update
+from sqlalchemy import ColumnElement, Table, delete, select, update
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
-
-from pipewise import origin as origins
 
 from pipewise import origin as origins
 from pipewise.audit.models import AuditEntry, AuditPolicy
 from pipewise.auth.clients import client_address
 from pipewise.auth.visibility import Actor
+from pipewise.db.append_only import AppendOnly, append_only  # noqa: F401 - AppendOnly: what a caller catches
 from pipewise.db.base import utcnow
 from pipewise.db.session import insert_later
 from pipewise.errors import PermissionDenied, ValidationFailed
@@ -36,19 +35,8 @@ AUDITED_ACTIONS = frozenset({"deleted", "merged", "converted", "restored"})
 
 _purge_scheduled_for: set[date] = set()
 
-
-class AppendOnly(Exception):
-    pass
-
-
-@event.listens_for(AuditEntry, "before_update")
-def _refuse_update(mapper: Any, connection: Any, target: AuditEntry) -> None:
-    raise AppendOnly("audit entries are never changed")
-
-
-@event.listens_for(AuditEntry, "before_delete")
-def _refuse_delete(mapper: Any, connection: Any, target: AuditEntry) -> None:
-    raise AppendOnly("audit entries are removed only by the retention purge")
+append_only(AuditEntry, on_change="audit entries are never changed",
+            on_delete="audit entries are removed only by the retention purge")
 
 
 ERASABLE_COLUMNS = ("actor_label", "summary", "details")

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event as orm_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +25,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.crm.events import ContactUpdated
 from pipewise.crm.models import Contact
 from pipewise.crm.service import contact_service
+from pipewise.db.append_only import AppendOnly, append_only  # noqa: F401 - AppendOnly: what a caller catches
 from pipewise.db.base import utcnow
 from pipewise.errors import ErrorCollector
 from pipewise.events import bus
@@ -49,18 +49,8 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SERVICES: dict[str, Any] = {"contact": contact_service, "lead": lead_service}
 
 
-class AppendOnly(Exception):
-    pass
-
-
-@orm_events.listens_for(ConsentEntry, "before_update")
-def _refuse_update(mapper: Any, connection: Any, target: ConsentEntry) -> None:
-    raise AppendOnly("consent entries are never changed; add a new one")
-
-
-@orm_events.listens_for(ConsentEntry, "before_delete")
-def _refuse_delete(mapper: Any, connection: Any, target: ConsentEntry) -> None:
-    raise AppendOnly("consent entries are never deleted one by one")
+append_only(ConsentEntry, on_change="consent entries are never changed; add a new one",
+            on_delete="consent entries are never deleted one by one")
 
 
 def text_hash(text: str) -> str:
