@@ -15,6 +15,7 @@ from pipewise.billing import domain as billing
 from pipewise.crm import domain as crm
 from pipewise.deals import domain as deals
 from pipewise.forecasting import domain as forecasting
+from pipewise.integrations.webhooks import domain as webhooks
 from pipewise.jobs import models as job_models  # noqa: F401 - the job progress table
 from pipewise.kernel import CrudResource, Kernel
 from pipewise.leads import domain as leads
@@ -46,6 +47,7 @@ DOMAINS = (
     ("analytics", analytics.register),
     ("forecasting", forecasting.register),
     ("next_actions", next_actions.register),
+    ("webhooks", webhooks.register),
 )
 
 _kernel: Kernel | None = None

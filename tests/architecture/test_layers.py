@@ -20,7 +20,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "pipewise.jobs", "pipewise.kernel")),
     ("domains", ("pipewise.people", "pipewise.crm", "pipewise.deals", "pipewise.quotes", "pipewise.billing", "pipewise.mail",
                  "pipewise.scoring", "pipewise.assignment", "pipewise.meetings", "pipewise.leads", "pipewise.sequences",
-                 "pipewise.automation", "pipewise.analytics", "pipewise.forecasting", "pipewise.next_actions")),
+                 "pipewise.automation", "pipewise.analytics", "pipewise.forecasting", "pipewise.next_actions",
+                 "pipewise.integrations.webhooks")),
     ("adapters", ("pipewise.api", "pipewise.web", "pipewise.demo", "pipewise.cli")),
     ("entry points", ("pipewise.domains", "pipewise.app", "pipewise.cli.main", "pipewise.db.migrations")),
 )

@@ -114,7 +114,8 @@ class Op:
         return USERS if self.target in USER_KINDS else ALL
 
 
-REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule", "training"}
+REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule", "training",
+                   "webhook_endpoint"}
 USER_KINDS = {"notification", "email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "token", "template",
               "sequence", "live_sequence"}
 
@@ -238,6 +239,22 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/audit/export"): Op(rule=admins),
     ("GET", "/api/v1/audit/retention"): Op(rule=admins),
     ("PUT", "/api/v1/audit/retention"): Op(rule=admins, body=lambda c: js({"retention_days": 400})),
+    # -- webhook endpoints: the company's integrations, admins alone manage them and read their log --
+    ("GET", "/api/v1/webhooks"): Op(rule=admins),
+    ("POST", "/api/v1/webhooks"): Op(rule=admins, body=lambda c: js({"url": "https://hooks.example.com/new",
+                                                                     "event_types": ["deal.*", "contact.created"]})),
+    ("GET", "/api/v1/webhooks/{endpoint_id}"): Op(target="webhook_endpoint", rule=admins),
+    ("PATCH", "/api/v1/webhooks/{endpoint_id}"): Op(target="webhook_endpoint", rule=admins,
+                                                    body=lambda c: js({"description": f"Changed {unique(c)}"})),
+    ("DELETE", "/api/v1/webhooks/{endpoint_id}"): Op(target="webhook_endpoint", rule=admins),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/rotate-secret"): Op(target="webhook_endpoint", rule=admins),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/ping"): Op(target="webhook_endpoint", rule=admins),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/messages"): Op(target="webhook_endpoint", rule=admins),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/messages/{message_id}"): Op(target="webhook_endpoint", rule=admins),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/messages/{message_id}/replay"): Op(target="webhook_endpoint", rule=admins),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/replay"): Op(target="webhook_endpoint", rule=admins,
+                                                          body=lambda c: js(window())),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/attempts"): Op(target="webhook_endpoint", rule=admins),
     ("GET", "/api/v1/notification-preferences"): Op(),
     ("PUT", "/api/v1/notification-preferences"): Op(body=lambda c: js({"email": {"reminder": True}})),
     # -- saved views --

@@ -1,0 +1,1 @@
+"""How Pipewise talks to other systems: webhook subscriptions out."""
