@@ -31,6 +31,7 @@ class Receiver:
         self.secrets = list(secrets)
         self.status = 200  # what to answer a verified delivery
         self.fail_next = 0  # answer this many requests 503 before verifying
+        self.fail_once_for_record: str | None = None  # answer 503 to the first delivery about this record
         self.connections = 0
         self.requests = 0
         self.bad_signatures = 0
@@ -60,6 +61,9 @@ class Receiver:
             self.requests += 1
             if self.fail_next > 0:
                 self.fail_next -= 1
+                return 503
+            if self.fail_once_for_record and json.loads(body)["data"].get("record_id") == self.fail_once_for_record:
+                self.fail_once_for_record = None
                 return 503
             if not self.verified_by(body, headers):
                 self.bad_signatures += 1

@@ -133,7 +133,8 @@ def queue(
 
 def _schedule(session: Session, message_id: uuid.UUID, *, round_: int, attempt: int, at: datetime) -> None:
     insert_later(session, ScheduledAction, {
-        "key": f"{DELIVER_ACTION}:{message_id.hex}:{round_}:{attempt}", "kind": DELIVER_ACTION,
+        # The time too: a message that waited behind an earlier one is scheduled again at its attempt.
+        "key": f"{DELIVER_ACTION}:{message_id.hex}:{round_}:{attempt}:{at.timestamp():.6f}", "kind": DELIVER_ACTION,
         "payload": {"message_id": str(message_id), "round": round_}, "run_at": at, "status": "pending",
     })
 
