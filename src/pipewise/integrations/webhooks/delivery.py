@@ -113,18 +113,18 @@ def fan_out(session: Session, event: bus.Event) -> None:
         return
     body = encode(event.name, event.occurred_at, event_data(event))
     for endpoint_id in targets:
-        queue(session, endpoint_id=endpoint_id, event_id=event.id, event_type=event.name,
-              record_type=event.record_type, record_id=event.record_id, body=body, at=event.occurred_at)
+        queue(session, endpoint_id=endpoint_id, event_id=event.id, event_name=event.name, record_id=event.record_id,
+              body=body, at=event.occurred_at)
 
 
 def queue(
-    session: Session, *, endpoint_id: uuid.UUID, event_type: str, body: str, at: datetime, event_id: int | None = None,
-    record_type: str | None = None, record_id: uuid.UUID | None = None,
+    session: Session, *, endpoint_id: uuid.UUID, event_name: str, body: str, at: datetime, event_id: int | None = None,
+    record_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     message_id, now = uuid7(), utcnow()
     insert_later(session, WebhookMessage, {
-        "id": message_id, "endpoint_id": endpoint_id, "event_id": event_id, "event_type": event_type,
-        "record_type": record_type, "record_id": record_id, "body": body, "created_at": at, "status": PENDING,
+        "id": message_id, "endpoint_id": endpoint_id, "event_id": event_id, "event_name": event_name,
+        "record_id": record_id, "body": body, "created_at": at, "status": PENDING,
         "attempts": 0, "round": 0, "next_attempt_at": now, "last_error": None, "finished_at": None,
     }, ignore_conflicts=False)
     _schedule(session, message_id, round_=0, attempt=0, at=now)
@@ -246,7 +246,7 @@ def deliver_batch(session: Session, actions: list[ScheduledAction]) -> None:
     for message in sorted(found, key=lambda m: (m.event_id or 0, m.created_at)):
         if message.status != PENDING or message.round != rounds[message.id]:
             continue  # finished, or replayed since this attempt was scheduled
-        if not message.endpoint.enabled and message.event_type != PING_TYPE:
+        if not message.endpoint.enabled and message.event_name != PING_TYPE:
             finish(session, message, FAILED, now, "the endpoint is disabled")
         elif _must_wait(session, message):
             message.status, message.next_attempt_at = WAITING, None

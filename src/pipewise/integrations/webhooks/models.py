@@ -44,9 +44,10 @@ class WebhookMessage(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
+    # Kept as written, also when records merge: a log of what was sent (so no ``<x>_type``
+    # / ``<x>_id`` column pair, which merges re-point).
     event_id: Mapped[int | None] = mapped_column(BigInteger)  # the outbox event; None for a ping
-    event_type: Mapped[str] = mapped_column(String(80))
-    record_type: Mapped[str | None] = mapped_column(String(40))
+    event_name: Mapped[str] = mapped_column(String(80))
     record_id: Mapped[uuid.UUID | None]
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from pipewise import netguard
 
@@ -104,8 +104,7 @@ class WebhookMessage(BaseModel):
 
     id: uuid.UUID
     webhook_id: str = Field(description="the `webhook-id` header: the same on every attempt and replay")
-    event_type: str
-    record_type: str | None
+    event_type: str = Field(validation_alias=AliasChoices("event_name", "event_type"))
     record_id: uuid.UUID | None
     status: Literal["pending", "waiting", "delivered", "failed"]
     attempts: int

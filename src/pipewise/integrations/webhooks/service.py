@@ -99,7 +99,7 @@ def ping(session: Session, endpoint_id: uuid.UUID, *, actor: Actor) -> uuid.UUID
     endpoint = get_endpoint(session, endpoint_id, actor=actor)
     now = utcnow()
     data = {"endpoint_id": str(endpoint.id), "message": "A test delivery from Pipewise", "sent_by": actor.email or None}
-    message_id = delivery.queue(session, endpoint_id=endpoint.id, event_type=delivery.PING_TYPE,
+    message_id = delivery.queue(session, endpoint_id=endpoint.id, event_name=delivery.PING_TYPE,
                                 body=delivery.encode(delivery.PING_TYPE, now, data), at=now)
     _audit(session, endpoint, "pinged", "webhook test ping sent", actor, message_id=str(message_id))
     return message_id
@@ -125,7 +125,7 @@ def messages(session: Session, endpoint_id: uuid.UUID, filters: MessageFilter, *
     if filters.status:
         query = query.where(WebhookMessage.status == filters.status)
     if filters.event_type:
-        query = query.where(WebhookMessage.event_type == filters.event_type)
+        query = query.where(WebhookMessage.event_name == filters.event_type)
     if filters.since:
         query = query.where(WebhookMessage.created_at >= filters.since)
     if filters.until:
@@ -133,6 +133,20 @@ def messages(session: Session, endpoint_id: uuid.UUID, filters: MessageFilter, *
     if filters.before_id:
         query = query.where(WebhookMessage.id < filters.before_id)
     return list(session.scalars(query.order_by(WebhookMessage.id.desc()).limit(min(filters.limit, PAGE_LIMIT))))
+
+
+def attempts_by_message(
+    session: Session, endpoint_id: uuid.UUID, message_ids: list[uuid.UUID], *, actor: Actor
+) -> dict[uuid.UUID, list[WebhookAttempt]]:
+    """The attempts of each of the endpoint's ``message_ids``, newest first."""
+    get_endpoint(session, endpoint_id, actor=actor)
+    found: dict[uuid.UUID, list[WebhookAttempt]] = {message_id: [] for message_id in message_ids}
+    if message_ids:
+        query = select(WebhookAttempt).where(WebhookAttempt.endpoint_id == endpoint_id,
+                                             WebhookAttempt.message_id.in_(message_ids))
+        for attempt in session.scalars(query.order_by(WebhookAttempt.id.desc())):
+            found[attempt.message_id].append(attempt)
+    return found
 
 
 def message(session: Session, endpoint_id: uuid.UUID, message_id: uuid.UUID, *, actor: Actor) -> WebhookMessage:

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.errors import FieldError, PipewiseError
 from pipewise.integrations.webhooks import schemas, service
-from pipewise.integrations.webhooks.models import WebhookAttempt, WebhookEndpoint
+from pipewise.integrations.webhooks.models import WebhookEndpoint
 from pipewise.web.common import CurrentUser, DbSession, PostedForm, WebUser, flash, redirect, render, web_router
 from pipewise.web.forms import FormState, to_state
 from pipewise.web.settings.common import schema_checked, sections_for
@@ -93,11 +92,7 @@ def _endpoint_page(request: Request, session: Session, me: WebUser, endpoint_id:
     endpoint = service.get_endpoint(session, endpoint_id, actor=me.actor)
     filters, asked, filter_errors = _log_filters(request)
     messages = service.messages(session, endpoint_id, filters, actor=me.actor)
-    attempts: dict[uuid.UUID, list[WebhookAttempt]] = {m.id: [] for m in messages}
-    if attempts:
-        query = select(WebhookAttempt).where(WebhookAttempt.message_id.in_(attempts)).order_by(WebhookAttempt.id.desc())
-        for attempt in session.scalars(query):
-            attempts[attempt.message_id].append(attempt)
+    attempts = service.attempts_by_message(session, endpoint_id, [m.id for m in messages], actor=me.actor)
     context = {
         "endpoint": endpoint, "edit": edit or _state_of(endpoint), "secret": secret, "sections": sections_for(me),
         "messages": messages, "attempts": attempts, "asked": asked,
