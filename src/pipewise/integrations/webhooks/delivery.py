@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipewise import netguard
@@ -61,7 +61,7 @@ JITTER = 0.1
 DISABLE_AFTER = timedelta(days=5)
 TIMEOUT_SECONDS = 15.0
 RESPONSE_BODY_LIMIT = 2000
-PARALLEL_SENDS = 32
+PARALLEL_SENDS = 8
 WORKER_LABEL = "Pipewise worker"
 
 
@@ -88,12 +88,18 @@ def encode(event_type: str, at: datetime, data: dict[str, Any]) -> str:
 # -- queueing ------------------------------------------------------------------------
 
 
-def _enabled_endpoints(session: Session) -> list[tuple[uuid.UUID, tuple[str, ...]]]:
-    def load() -> list[tuple[uuid.UUID, tuple[str, ...]]]:
-        rows = session.execute(select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(WebhookEndpoint.enabled))
-        return [(endpoint_id, tuple(patterns)) for endpoint_id, patterns in rows]
+class _Subscribed:
+    """The enabled endpoints and their patterns, read once per worker transaction."""
 
-    return unit_of_work(session).lookup(session, WebhookEndpoint, "enabled", load)
+    endpoints: list[tuple[uuid.UUID, tuple[str, ...]]] | None = None
+
+
+def _enabled_endpoints(session: Session) -> list[tuple[uuid.UUID, tuple[str, ...]]]:
+    subscribed = unit_of_work(session).state(_Subscribed)
+    if subscribed.endpoints is None:
+        rows = session.execute(select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(WebhookEndpoint.enabled))
+        subscribed.endpoints = [(endpoint_id, tuple(patterns)) for endpoint_id, patterns in rows]
+    return subscribed.endpoints
 
 
 def event_data(event: bus.Event) -> dict[str, Any]:
@@ -253,16 +259,28 @@ def deliver_batch(session: Session, actions: list[ScheduledAction]) -> None:
         else:
             sending.append(message)
     requests = [outgoing(message, now) for message in sending]
+    delivered: list[uuid.UUID] = []
     for message, request, answer in zip(sending, requests, post_all(requests), strict=True):
-        _record(session, message, request, answer, now)
+        insert_later(session, WebhookAttempt, {
+            "message_id": message.id, "endpoint_id": message.endpoint_id, "at": now, "outcome": answer.outcome,
+            "url": request.url, "request_headers": request.headers, "response_status": answer.status,
+            "response_body": answer.body, "duration_ms": answer.duration_ms, "error": answer.error,
+        }, ignore_conflicts=False)
+        if answer.outcome == "delivered" and not message.endpoint.ordered:
+            delivered.append(message.id)  # the common case, written below in one statement
+            if message.endpoint.failing_since is not None:
+                message.endpoint.failing_since = None
+        else:
+            _record(session, message, answer, now)
+    if delivered:
+        session.execute(
+            update(WebhookMessage).where(WebhookMessage.id.in_(delivered))
+            .values(status=DELIVERED, attempts=WebhookMessage.attempts + 1, finished_at=now, next_attempt_at=None,
+                    last_error=None).execution_options(synchronize_session=False)
+        )
 
 
-def _record(session: Session, message: WebhookMessage, request: Outgoing, answer: Answer, now: datetime) -> None:
-    insert_later(session, WebhookAttempt, {
-        "message_id": message.id, "endpoint_id": message.endpoint_id, "at": now, "outcome": answer.outcome,
-        "url": request.url, "request_headers": request.headers, "response_status": answer.status,
-        "response_body": answer.body, "duration_ms": answer.duration_ms, "error": answer.error,
-    }, ignore_conflicts=False)
+def _record(session: Session, message: WebhookMessage, answer: Answer, now: datetime) -> None:
     endpoint = message.endpoint
     message.attempts += 1
     if answer.outcome == "delivered":
@@ -318,5 +336,7 @@ def _nothing_left(session: Session, action: ScheduledAction) -> None:
     """Each timer's work was done by ``deliver_batch`` for its whole batch."""
 
 
-TIMERS = {DELIVER_ACTION: bus.ActionKind(_nothing_left, prepare=deliver_batch)}
+# Rerun-safe: a batch that fails elsewhere and is run again sends its messages again, with
+# the same webhook-id, which receivers use to drop what they already handled.
+TIMERS = {DELIVER_ACTION: bus.ActionKind(_nothing_left, prepare=deliver_batch, rerun_safe=True)}
 SUBSCRIPTIONS = (bus.Subscription("*", "webhooks.fan_out", fan_out, rerun_safe=True),)
