@@ -118,6 +118,24 @@ class TestRetries:
         statuses = set(session.scalars(select(WebhookMessage.status)))
         assert statuses == {"delivered"}
 
+    def test_an_attempt_lost_with_its_worker_is_made_again(
+        self, api: Any, admin_headers: dict[str, str], receiver: Receiver, factory: Any, session: Session, clock: Clock,
+        monkeypatch: Any,
+    ) -> None:
+        from pipewise.integrations.webhooks import delivery
+
+        subscribe(api, admin_headers, receiver)
+        send_and_record = delivery._send_and_record
+        monkeypatch.setattr(delivery, "_send_and_record", lambda sends: None)  # the worker dies right after its commit
+        factory.account()
+        drain(session)
+        assert receiver.requests == 0
+        monkeypatch.setattr(delivery, "_send_and_record", send_and_record)
+        clock.advance(minutes=11)
+        drain(session)
+        assert len(receiver.accepted) == 1 and set(receiver.seen.values()) == {1}
+        assert session.scalars(select(WebhookMessage.status)).all() == ["delivered"]
+
     def test_the_schedule_spans_more_than_three_days(self) -> None:
         from pipewise.integrations.webhooks.delivery import JITTER, RETRY_DELAYS
 

@@ -2,8 +2,9 @@
 
 ``fan_out`` takes every event from the outbox and queues one message per enabled endpoint
 whose event types match it, each with a ``webhook.deliver`` timer due now. The worker
-claims due timers in batches; ``deliver_batch`` sends a batch's messages side by side
-(through ``netguard``, so no internal address is ever contacted), logs every attempt, and
+claims due timers in batches; ``deliver_batch`` picks a batch's messages and, once the
+batch has committed, sends them side by side (through ``netguard``, so no internal address
+is ever contacted), logs every attempt, and
 schedules the next attempt of each failed one on a jittered schedule spanning more than
 three days. A 410 disables the endpoint at once; so do five days of nothing but failures,
 and then every admin is told. An ordered endpoint gets a record's messages one at a time:
@@ -29,7 +30,7 @@ from pipewise import netguard
 from pipewise.audit import service as audit
 from pipewise.auth.models import Role, User
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import insert_later
+from pipewise.db.session import insert_later, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
 from pipewise.events.models import ScheduledAction
@@ -62,6 +63,9 @@ DISABLE_AFTER = timedelta(days=5)
 TIMEOUT_SECONDS = 15.0
 RESPONSE_BODY_LIMIT = 2000
 PARALLEL_SENDS = 8
+# After this, an attempt whose outcome was never written (the worker died while sending) is
+# made again: longer than a batch's sends can take (200 at 8 at a time, 15 s at most each).
+LEASE = timedelta(minutes=10)
 WORKER_LABEL = "Pipewise worker"
 
 
@@ -137,12 +141,16 @@ def queue(
     return message_id
 
 
-def _schedule(session: Session, message_id: uuid.UUID, *, round_: int, attempt: int, at: datetime) -> None:
+def _schedule(session: Session, message_id: uuid.UUID, *, round_: int, attempt: int, at: datetime) -> str:
+    """A ``webhook.deliver`` timer for attempt ``attempt`` of the message's ``round_``;
+    returns its key. The key holds the time too: an attempt may be scheduled more than once
+    (a message that waited behind an earlier one, the safety net of one in flight)."""
+    key = f"{DELIVER_ACTION}:{message_id.hex}:{round_}:{attempt}:{at.timestamp():.6f}"
     insert_later(session, ScheduledAction, {
-        # The time too: a message that waited behind an earlier one is scheduled again at its attempt.
-        "key": f"{DELIVER_ACTION}:{message_id.hex}:{round_}:{attempt}:{at.timestamp():.6f}", "kind": DELIVER_ACTION,
-        "payload": {"message_id": str(message_id), "round": round_}, "run_at": at, "status": "pending",
+        "key": key, "kind": DELIVER_ACTION, "payload": {"message_id": str(message_id), "round": round_, "attempt": attempt},
+        "run_at": at, "status": "pending",
     })
+    return key
 
 
 def schedule_next(session: Session, message: WebhookMessage, at: datetime) -> None:
@@ -243,41 +251,74 @@ def _must_wait(session: Session, message: WebhookMessage) -> bool:
             and _earlier_unfinished(session, message))
 
 
+@dataclass(frozen=True)
+class _Send:
+    """One attempt to make after the batch commits: what to send, and which attempt it is."""
+
+    message_id: uuid.UUID
+    round: int
+    attempt: int
+    request: Outgoing
+    lease_key: str
+
+
 def deliver_batch(session: Session, actions: list[ScheduledAction]) -> None:
-    """Send the messages of a claimed batch of ``webhook.deliver`` timers, side by side."""
-    rounds = {uuid.UUID(a.payload["message_id"]): int(a.payload.get("round", 0)) for a in actions}
-    found = session.scalars(select(WebhookMessage).where(WebhookMessage.id.in_(rounds))).all()
+    """Pick the messages of a claimed batch of ``webhook.deliver`` timers to send. They go
+    out once the batch has committed, side by side, with no database lock held while a
+    receiver answers (``_send_and_record``); a timer ``LEASE`` later sends again whatever a
+    crash left without an outcome."""
+    wanted = {uuid.UUID(a.payload["message_id"]): (int(a.payload.get("round", 0)), int(a.payload.get("attempt", 0)))
+              for a in actions}
+    found = session.scalars(select(WebhookMessage).where(WebhookMessage.id.in_(wanted))).all()
     now = utcnow()
-    sending: list[WebhookMessage] = []
+    sends: list[_Send] = []
     for message in sorted(found, key=lambda m: (m.event_id or 0, m.created_at)):
-        if message.status != PENDING or message.round != rounds[message.id]:
-            continue  # finished, or replayed since this attempt was scheduled
+        if message.status != PENDING or (message.round, message.attempts) != wanted[message.id]:
+            continue  # finished, tried since, or replayed since this attempt was scheduled
         if not message.endpoint.enabled and message.event_name != PING_TYPE:
             finish(session, message, FAILED, now, "the endpoint is disabled")
         elif _must_wait(session, message):
             message.status, message.next_attempt_at = WAITING, None
         else:
-            sending.append(message)
-    requests = [outgoing(message, now) for message in sending]
-    delivered: list[uuid.UUID] = []
-    for message, request, answer in zip(sending, requests, post_all(requests), strict=True):
-        insert_later(session, WebhookAttempt, {
-            "message_id": message.id, "endpoint_id": message.endpoint_id, "at": now, "outcome": answer.outcome,
-            "url": request.url, "request_headers": request.headers, "response_status": answer.status,
-            "response_body": answer.body, "duration_ms": answer.duration_ms, "error": answer.error,
-        }, ignore_conflicts=False)
-        if answer.outcome == "delivered" and not message.endpoint.ordered:
-            delivered.append(message.id)  # the common case, written below in one statement
-            if message.endpoint.failing_since is not None:
-                message.endpoint.failing_since = None
-        else:
-            _record(session, message, answer, now)
-    if delivered:
-        session.execute(
-            update(WebhookMessage).where(WebhookMessage.id.in_(delivered))
-            .values(status=DELIVERED, attempts=WebhookMessage.attempts + 1, finished_at=now, next_attempt_at=None,
-                    last_error=None).execution_options(synchronize_session=False)
-        )
+            lease = _schedule(session, message.id, round_=message.round, attempt=message.attempts, at=now + LEASE)
+            sends.append(_Send(message.id, message.round, message.attempts, outgoing(message, now), lease))
+    if sends:
+        unit_of_work(session).after_commit(lambda: _send_and_record(sends))
+
+
+def _send_and_record(sends: list[_Send]) -> None:
+    answers = post_all([send.request for send in sends])
+    now = utcnow()
+    with session_scope() as session:
+        found = {m.id: m for m in session.scalars(
+            select(WebhookMessage).where(WebhookMessage.id.in_([send.message_id for send in sends])))}
+        delivered: list[uuid.UUID] = []
+        for send, answer in zip(sends, answers, strict=True):
+            message = found.get(send.message_id)
+            if message is None:
+                continue  # its endpoint was deleted meanwhile
+            insert_later(session, WebhookAttempt, {
+                "message_id": message.id, "endpoint_id": message.endpoint_id, "at": now, "outcome": answer.outcome,
+                "url": send.request.url, "request_headers": send.request.headers, "response_status": answer.status,
+                "response_body": answer.body, "duration_ms": answer.duration_ms, "error": answer.error,
+            }, ignore_conflicts=False)
+            if (message.status, message.round, message.attempts) != (PENDING, send.round, send.attempt):
+                continue  # replayed while this attempt was on its way: the replay decides what follows
+            if answer.outcome == "delivered" and not message.endpoint.ordered:
+                delivered.append(message.id)  # the common case, written below in one statement
+                if message.endpoint.failing_since is not None:
+                    message.endpoint.failing_since = None
+            else:
+                _record(session, message, answer, now)
+        if delivered:
+            session.execute(
+                update(WebhookMessage).where(WebhookMessage.id.in_(delivered))
+                .values(status=DELIVERED, attempts=WebhookMessage.attempts + 1, finished_at=now, next_attempt_at=None,
+                        last_error=None).execution_options(synchronize_session=False)
+            )
+        session.execute(update(ScheduledAction).where(
+            ScheduledAction.key.in_([send.lease_key for send in sends]), ScheduledAction.status == "pending",
+        ).values(status="cancelled", finished_at=now))
 
 
 def _record(session: Session, message: WebhookMessage, answer: Answer, now: datetime) -> None:
@@ -336,7 +377,7 @@ def _nothing_left(session: Session, action: ScheduledAction) -> None:
     """Each timer's work was done by ``deliver_batch`` for its whole batch."""
 
 
-# Rerun-safe: a batch that fails elsewhere and is run again sends its messages again, with
-# the same webhook-id, which receivers use to drop what they already handled.
+# Rerun-safe: the timers' only effects in the batch are database writes (the sends follow
+# its commit).
 TIMERS = {DELIVER_ACTION: bus.ActionKind(_nothing_left, prepare=deliver_batch, rerun_safe=True)}
 SUBSCRIPTIONS = (bus.Subscription("*", "webhooks.fan_out", fan_out, rerun_safe=True),)
