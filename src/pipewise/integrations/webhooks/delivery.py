@@ -50,6 +50,7 @@ from pipewise.notifications import service as notifications
 log = logging.getLogger("pipewise.webhooks")
 
 DELIVER_ACTION = "webhook.deliver"
+RECHECK_ACTION = "webhook.recheck"
 PING_TYPE = "webhook.ping"
 # The wait after each failed attempt (the Standard Webhooks schedule, continued with ten
 # hours until past three days), each stretched or shrunk by up to a tenth at random so
@@ -141,16 +142,14 @@ def queue(
     return message_id
 
 
-def _schedule(session: Session, message_id: uuid.UUID, *, round_: int, attempt: int, at: datetime) -> str:
-    """A ``webhook.deliver`` timer for attempt ``attempt`` of the message's ``round_``;
-    returns its key. The key holds the time too: an attempt may be scheduled more than once
-    (a message that waited behind an earlier one, the safety net of one in flight)."""
-    key = f"{DELIVER_ACTION}:{message_id.hex}:{round_}:{attempt}:{at.timestamp():.6f}"
+def _schedule(session: Session, message_id: uuid.UUID, *, round_: int, attempt: int, at: datetime) -> None:
+    """A ``webhook.deliver`` timer for attempt ``attempt`` of the message's ``round_``. Its
+    key holds the time too: an attempt may be scheduled more than once (a message that
+    waited behind an earlier one, one whose outcome was lost)."""
     insert_later(session, ScheduledAction, {
-        "key": key, "kind": DELIVER_ACTION, "payload": {"message_id": str(message_id), "round": round_, "attempt": attempt},
-        "run_at": at, "status": "pending",
+        "key": f"{DELIVER_ACTION}:{message_id.hex}:{round_}:{attempt}:{at.timestamp():.6f}", "kind": DELIVER_ACTION,
+        "payload": {"message_id": str(message_id), "round": round_, "attempt": attempt}, "run_at": at, "status": "pending",
     })
-    return key
 
 
 def schedule_next(session: Session, message: WebhookMessage, at: datetime) -> None:
@@ -259,14 +258,13 @@ class _Send:
     round: int
     attempt: int
     request: Outgoing
-    lease_key: str
 
 
 def deliver_batch(session: Session, actions: list[ScheduledAction]) -> None:
     """Pick the messages of a claimed batch of ``webhook.deliver`` timers to send. They go
     out once the batch has committed, side by side, with no database lock held while a
     receiver answers (``_send_and_record``); a timer ``LEASE`` later sends again whatever a
-    crash left without an outcome."""
+    crash left without an outcome (``recheck``)."""
     wanted = {uuid.UUID(a.payload["message_id"]): (int(a.payload.get("round", 0)), int(a.payload.get("attempt", 0)))
               for a in actions}
     found = session.scalars(select(WebhookMessage).where(WebhookMessage.id.in_(wanted))).all()
@@ -280,13 +278,24 @@ def deliver_batch(session: Session, actions: list[ScheduledAction]) -> None:
         elif _must_wait(session, message):
             message.status, message.next_attempt_at = WAITING, None
         else:
-            lease = _schedule(session, message.id, round_=message.round, attempt=message.attempts, at=now + LEASE)
-            sends.append(_Send(message.id, message.round, message.attempts, outgoing(message, now), lease))
+            sends.append(_Send(message.id, message.round, message.attempts, outgoing(message, now)))
     if sends:
-        unit_of_work(session).after_commit(lambda: _send_and_record(sends))
+        lease = f"{RECHECK_ACTION}:{uuid7().hex}"
+        in_flight = [[str(send.message_id), send.round, send.attempt] for send in sends]
+        bus.schedule(session, key=lease, kind=RECHECK_ACTION, run_at=now + LEASE, payload={"messages": in_flight})
+        unit_of_work(session).after_commit(lambda: _send_and_record(sends, lease))
 
 
-def _send_and_record(sends: list[_Send]) -> None:
+def recheck(session: Session, action: ScheduledAction) -> None:
+    """The safety net of a batch whose outcomes were never written: each of its messages
+    still at the same attempt is scheduled again, now."""
+    for message_id, round_, attempt in action.payload["messages"]:
+        message = session.get(WebhookMessage, uuid.UUID(message_id))
+        if message is not None and (message.status, message.round, message.attempts) == (PENDING, round_, attempt):
+            schedule_next(session, message, utcnow())
+
+
+def _send_and_record(sends: list[_Send], lease: str) -> None:
     answers = post_all([send.request for send in sends])
     now = utcnow()
     with session_scope() as session:
@@ -316,9 +325,8 @@ def _send_and_record(sends: list[_Send]) -> None:
                 .values(status=DELIVERED, attempts=WebhookMessage.attempts + 1, finished_at=now, next_attempt_at=None,
                         last_error=None).execution_options(synchronize_session=False)
             )
-        session.execute(update(ScheduledAction).where(
-            ScheduledAction.key.in_([send.lease_key for send in sends]), ScheduledAction.status == "pending",
-        ).values(status="cancelled", finished_at=now))
+        session.execute(update(ScheduledAction).where(ScheduledAction.key == lease, ScheduledAction.status == "pending")
+                        .values(status="cancelled", finished_at=now))
 
 
 def _record(session: Session, message: WebhookMessage, answer: Answer, now: datetime) -> None:
@@ -379,5 +387,8 @@ def _nothing_left(session: Session, action: ScheduledAction) -> None:
 
 # Rerun-safe: the timers' only effects in the batch are database writes (the sends follow
 # its commit).
-TIMERS = {DELIVER_ACTION: bus.ActionKind(_nothing_left, prepare=deliver_batch, rerun_safe=True)}
+TIMERS = {
+    DELIVER_ACTION: bus.ActionKind(_nothing_left, prepare=deliver_batch, rerun_safe=True),
+    RECHECK_ACTION: bus.ActionKind(recheck, rerun_safe=True),
+}
 SUBSCRIPTIONS = (bus.Subscription("*", "webhooks.fan_out", fan_out, rerun_safe=True),)
