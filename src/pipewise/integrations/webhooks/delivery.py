@@ -33,7 +33,7 @@ from pipewise.db.base import utcnow, uuid7
 from pipewise.db.session import insert_later, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
-from pipewise.events.models import ScheduledAction
+from pipewise.events.models import OutboxEvent, ScheduledAction
 from pipewise.integrations.webhooks.models import (
     DELIVERED,
     FAILED,
@@ -67,6 +67,7 @@ PARALLEL_SENDS = 8
 # After this, an attempt whose outcome was never written (the worker died while sending) is
 # made again: longer than a batch's sends can take (200 at 8 at a time, 15 s at most each).
 LEASE = timedelta(minutes=10)
+IN_FLIGHT_PAUSE = timedelta(seconds=1)
 WORKER_LABEL = "Pipewise worker"
 
 
@@ -245,9 +246,16 @@ def _earlier_unfinished(session: Session, message: WebhookMessage) -> bool:
     return session.scalar(earlier.limit(1)) is not None
 
 
-def _must_wait(session: Session, message: WebhookMessage) -> bool:
-    return (message.endpoint.ordered and message.record_id is not None and message.event_id is not None
-            and _earlier_unfinished(session, message))
+def _in_order(message: WebhookMessage) -> bool:
+    return message.endpoint.ordered and message.record_id is not None and message.event_id is not None
+
+
+def _earlier_event_in_flight(session: Session, message: WebhookMessage) -> bool:
+    """Whether an earlier event about the record is still being fanned out (by another
+    worker, whose messages are not committed yet)."""
+    earlier = select(OutboxEvent.id).where(OutboxEvent.processed_at.is_(None), OutboxEvent.id < message.event_id,
+                                           OutboxEvent.record_id == message.record_id)
+    return session.scalar(earlier.limit(1)) is not None
 
 
 @dataclass(frozen=True)
@@ -275,8 +283,10 @@ def deliver_batch(session: Session, actions: list[ScheduledAction]) -> None:
             continue  # finished, tried since, or replayed since this attempt was scheduled
         if not message.endpoint.enabled and message.event_name != PING_TYPE:
             finish(session, message, FAILED, now, "the endpoint is disabled")
-        elif _must_wait(session, message):
+        elif _in_order(message) and _earlier_unfinished(session, message):
             message.status, message.next_attempt_at = WAITING, None
+        elif _in_order(message) and _earlier_event_in_flight(session, message):
+            schedule_next(session, message, now + IN_FLIGHT_PAUSE)
         else:
             sends.append(_Send(message.id, message.round, message.attempts, outgoing(message, now)))
     if sends:
