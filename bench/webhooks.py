@@ -77,6 +77,18 @@ def received(url: str) -> int:
     return int(httpx.get(url).json()["received"])
 
 
+def failed_attempts() -> int:
+    """Attempts that failed (each was made again later: the figure includes the wait)."""
+    from sqlalchemy import func, select
+
+    from pipewise.db.session import session_scope
+    from pipewise.integrations.webhooks.models import WebhookAttempt
+
+    with session_scope(write=False) as session:
+        return int(session.scalar(select(func.count()).select_from(WebhookAttempt)
+                                  .where(WebhookAttempt.outcome != "delivered")) or 0)
+
+
 def seed(events: int, receiver: str) -> list[bytes]:
     """The endpoint and ``events`` committed contact events; returns bodies of their size."""
     from pipewise.auth.visibility import SYSTEM_ACTOR
@@ -177,13 +189,13 @@ def main() -> None:
     with running_receiver() as receiver:
         bodies = seed(args.events, receiver)
         seconds, cpu = deliver(url, args.workers)
-        delivered = received(receiver)
+        delivered, failures = received(receiver), failed_attempts()
         one = raw_posts(receiver, bodies, 1)
         many = raw_posts(receiver, bodies, 32)
-    rate = delivered / seconds
-    print(f"{delivered} of {args.events} delivered by {args.workers} workers in {seconds:.2f} s: {rate:,.0f} deliveries/s "
+    rate = args.events / seconds
+    print(f"{args.events} messages, {delivered} requests received, delivered by {args.workers} workers in {seconds:.2f} s: {rate:,.0f} deliveries/s "
           f"({cpu:.1f} worker CPU-s, {1000 * cpu / max(delivered, 1):.2f} ms per delivery) — target {TARGET_PER_SECOND:,}/s: "
-          f"{'met' if rate >= TARGET_PER_SECOND else 'not met'}")
+          f"{'met' if rate >= TARGET_PER_SECOND else 'not met'}; {failures} failed attempts")
     print(f"raw: {args.events / one:,.0f} signed POSTs/s on one connection, {args.events / many:,.0f}/s on 32 threads")
     print(f"load average at end: {os.getloadavg()}")
 
