@@ -101,6 +101,5 @@ def test_the_pages_fit_the_screen(browser: Any, live_server: str, factory: Any, 
         page.locator("#messages summary").first.click()
         expect(page.locator("#messages")).to_contain_text("HTTP 500")
         fits(page, screen["width"], problems)
-        page.screenshot(path=f"/tmp/webhook-settings-{screen['width']}.png", full_page=True)
     finally:
         context.close()
