@@ -16,6 +16,7 @@ from pipewise.crm import domain as crm
 from pipewise.dataio import domain as dataio
 from pipewise.deals import domain as deals
 from pipewise.forecasting import domain as forecasting
+from pipewise.integrations.webhooks import domain as webhooks
 from pipewise.jobs import models as job_models  # noqa: F401 - the job progress table
 from pipewise.kernel import CrudResource, Kernel
 from pipewise.leads import domain as leads
@@ -49,6 +50,7 @@ DOMAINS = (
     ("analytics", analytics.register),
     ("forecasting", forecasting.register),
     ("next_actions", next_actions.register),
+    ("webhooks", webhooks.register),
     ("dataio", dataio.register),
     ("privacy", privacy.register),
     ("erasure", erasure_domain.register),

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domains", ("pipewise.people", "pipewise.crm", "pipewise.deals", "pipewise.quotes", "pipewise.billing", "pipewise.mail",
                  "pipewise.scoring", "pipewise.assignment", "pipewise.meetings", "pipewise.leads", "pipewise.sequences",
                  "pipewise.automation", "pipewise.analytics", "pipewise.forecasting", "pipewise.next_actions",
-                 "pipewise.dataio", "pipewise.privacy")),
+                 "pipewise.integrations.webhooks", "pipewise.dataio", "pipewise.privacy")),
     ("adapters", ("pipewise.api", "pipewise.web", "pipewise.integrations.mcp", "pipewise.demo", "pipewise.cli")),
     ("entry points", ("pipewise.domains", "pipewise.app", "pipewise.cli.main", "pipewise.db.migrations")),
 )

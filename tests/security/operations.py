@@ -114,7 +114,8 @@ class Op:
         return USERS if self.target in USER_KINDS else ALL
 
 
-REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule", "training"}
+REFERENCE_KINDS = {"product", "pipeline", "stage", "custom_field", "user", "team", "lead_form", "routing_rule", "training",
+                   "webhook_endpoint"}
 USER_KINDS = {"notification", "email_message", "mail_address", "saved_view", "workflow", "pending_workflow", "paused_workflow", "lead_import", "record_import", "token", "template",
               "sequence", "live_sequence"}
 
@@ -251,6 +252,24 @@ OTHER_OPERATIONS: dict[tuple[str, str], Op] = {
     # -- erasure of a person: admins alone, whoever owns the contact --
     ("POST", "/api/v1/contacts/{contact_id}/erase"): Op(target="contact", rule=admins, body=lambda c: js({"dry_run": False}),
                                                          ok=(200,)),
+    # -- webhook endpoints: the company's integrations, admins alone manage them and read their log --
+    ("GET", "/api/v1/webhooks"): Op(rule=admins),
+    ("POST", "/api/v1/webhooks"): Op(rule=admins, body=lambda c: js({"url": "https://hooks.example.com/new",
+                                                                     "event_types": ["deal.*", "contact.created"]})),
+    ("GET", "/api/v1/webhooks/{endpoint_id}"): Op(target="webhook_endpoint", rule=admins),
+    ("PATCH", "/api/v1/webhooks/{endpoint_id}"): Op(target="webhook_endpoint", rule=admins,
+                                                    body=lambda c: js({"description": f"Changed {unique(c)}"})),
+    ("DELETE", "/api/v1/webhooks/{endpoint_id}"): Op(target="webhook_endpoint", rule=admins),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/rotate-secret"): Op(target="webhook_endpoint", rule=admins),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/ping"): Op(target="webhook_endpoint", rule=admins, ok=(202,)),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/messages"): Op(target="webhook_endpoint", rule=admins),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/messages/{message_id}"): Op(target="webhook_endpoint", rule=admins),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/messages/{message_id}/replay"): Op(target="webhook_endpoint", rule=admins,
+                                                                                 ok=(202,)),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/replay"): Op(
+        target="webhook_endpoint", rule=admins, ok=(202,),
+        body=lambda c: js({"since": window()["start"], "until": window()["end"]})),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/attempts"): Op(target="webhook_endpoint", rule=admins),
     ("GET", "/api/v1/notification-preferences"): Op(),
     ("PUT", "/api/v1/notification-preferences"): Op(body=lambda c: js({"email": {"reminder": True}})),
     # -- saved views --

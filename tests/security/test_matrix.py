@@ -164,6 +164,7 @@ WEB_TARGETS = {  # a page's path parameter -> kind of record it names
     "slug": "public_booking_page",
     "token": "meeting_link",
     "meeting_id": "meeting",
+    "endpoint_id": "webhook_endpoint",
 }
 LOOKUP_KINDS = ("account", "contact")  # pickers' look-ups of owned records
 WEB_PREFIX_KINDS = {"/accounts": "account", "/contacts": "contact", "/leads": "lead", "/deals": "deal",

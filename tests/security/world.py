@@ -265,6 +265,21 @@ def _token(world: World, owner: str) -> dict[str, Any]:
     return {"token_id": token.id}
 
 
+def _webhook_endpoint(world: World, owner: str) -> dict[str, Any]:
+    """An endpoint (the company's, managed by admins) with one test ping in its log. It takes
+    no event of the world and its ping counts as delivered, so a worker run by a later
+    operation sends nothing to its (unresolvable) host."""
+    from pipewise.integrations.webhooks import service as webhooks
+    from pipewise.integrations.webhooks.models import WebhookMessage
+
+    endpoint, _secret = webhooks.create(world.session, {"url": "https://hooks.example.com/in",
+                                                        "event_types": ["matrix.nothing"]}, actor=SYSTEM_ACTOR)
+    message_id = webhooks.ping(world.session, endpoint.id, actor=SYSTEM_ACTOR)
+    world.session.flush()
+    world.session.get(WebhookMessage, message_id).status = "delivered"  # type: ignore[union-attr]
+    return {"endpoint_id": endpoint.id, "message_id": message_id}
+
+
 def _manual_step_task(world: World, owner: str) -> dict[str, Any]:
     """The task a manual e-mail step gives the sender of ``owner``'s contact."""
     from pipewise.sequences.models import Enrollment
@@ -425,6 +440,7 @@ MAKERS: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "duplicate": _duplicate_pair,
     "template": _template,
     "token": _token,
+    "webhook_endpoint": _webhook_endpoint,
     "manual_step_task": _manual_step_task,
     "paused_workflow_enrollment": _paused("workflow_enrollment"),
     "paused_sequence_enrollment": _paused("sequence_enrollment"),

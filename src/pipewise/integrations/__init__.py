@@ -1,1 +1,1 @@
-"""Pipewise among other systems: outbound webhooks, inbound mail, and the MCP server for AI assistants."""
+"""Pipewise among other systems: webhook subscriptions out, and the MCP server for AI assistants."""

@@ -31,6 +31,7 @@ KINDS: dict[str, str] = {
     "quote_declined": "A buyer declined a quote",
     "meeting_booked": "A meeting is booked with you",
     "workflow": "A workflow notifies you",
+    "webhook_disabled": "A webhook endpoint was disabled after failing",
 }
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

@@ -30,6 +30,7 @@ SECTIONS = (
     Section("/settings/scoring", "Scoring", "Fit rules, the MQL threshold and how fast engagement fades.", "manager"),
     Section("/settings/routing", "Routing and SLA", "Who gets which lead, and when it is reassigned.", "manager"),
     Section("/mail/mailbox", "Mailboxes", "Your sending address, send window and daily cap.", "everyone"),
+    Section("/settings/webhooks", "Webhooks", "Send events to other systems, signed, retried, with a delivery log."),
     Section("/settings/tokens", "API tokens", "Bearer tokens for scripts and integrations.", "everyone"),
     Section("/notifications/settings", "Notifications", "Which notifications also come by e-mail.", "everyone"),
     Section("/settings/company", "Company", "Who sells, currency, tax, discounts and invoices."),

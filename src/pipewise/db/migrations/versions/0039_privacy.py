@@ -1,7 +1,7 @@
 """the consent ledger and retention rules
 
 Revision ID: 0039
-Revises: 0037
+Revises: 0038
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import pipewise.db.base
 
 revision: str = '0039'
-down_revision: str | Sequence[str] | None = '0037'
+down_revision: str | Sequence[str] | None = '0038'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

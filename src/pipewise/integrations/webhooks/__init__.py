@@ -1,0 +1,1 @@
+"""Webhook subscriptions per the Standard Webhooks specification (docs/integrations.md)."""
