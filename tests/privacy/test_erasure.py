@@ -7,6 +7,7 @@ their e-mail address and phone number 0 times, the invoice keeps its number and 
 with a pseudonymised buyer, nothing mails the address again, a second erasure changes
 nothing and a failed one leaves everything as it was."""
 
+import json
 import os
 import shutil
 import sqlite3
@@ -40,6 +41,7 @@ from pipewise.sequences.service import sequence_service
 from tests.automation.receiver import running_receiver
 from tests.automation.support import drain, make_workflow
 from tests.billing import builders
+from tests.integrations.webhooks.receiver import running_receiver as running_subscriber
 from tests.sequences.support import email_step, live_sequence, mailbox
 
 ON_NEW_CONTACT = {"type": "record_created", "record_type": "contact"}
@@ -82,7 +84,14 @@ def receiver(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def world(session, factory, api, receiver):  # type: ignore[no-untyped-def]
+def subscriber():  # type: ignore[no-untyped-def]
+    """A webhook subscription's receiver (Standard Webhooks), beside the workflow's."""
+    with running_subscriber() as running:
+        yield running
+
+
+@pytest.fixture
+def world(session, factory, api, receiver, subscriber):  # type: ignore[no-untyped-def]
     """The person, with everything a CRM keeps about someone it worked with."""
     admin = factory.user(role="admin", name="Ada Admin")
     rep = factory.user(name="Rita Rep")
@@ -96,6 +105,9 @@ def world(session, factory, api, receiver):  # type: ignore[no-untyped-def]
     session.commit()
     person = Person()
     rep_h, admin_h = factory.headers(rep), factory.headers(admin)
+    endpoint = api.post("/api/v1/webhooks", headers=admin_h, json={"url": subscriber.url, "event_types": ["contact.*"]})
+    assert endpoint.status_code == 201, endpoint.text
+    subscriber.secrets.append(endpoint.json()["secret"])
 
     created = api.post("/api/v1/contacts", headers=rep_h, json={
         "first_name": person.first, "last_name": person.last, "email": person.email, "phone": person.old_phone,
@@ -132,6 +144,7 @@ def world(session, factory, api, receiver):  # type: ignore[no-untyped-def]
         assert inbound.process(s, reply(person, sent[0].from_address, sent[0].message_id)).kind == "reply"
     drain(session)
     assert [b["record"]["email"] for b in receiver.bodies.values()] == [person.email.lower()]  # the webhook carried them
+    assert any(person.email.lower() in json.dumps(d.payload).lower() for d in subscriber.accepted)  # and the subscription
     # A consent withdrawal whose note names them, and an export of everything about them.
     assert api.post(f"/api/v1/contacts/{contact_id}/consent/withdraw", headers=rep_h, json={
         "purpose": "profiling", "note": f"{person.first} {person.last} asked on {person.typed_phone}"}).status_code == 201

@@ -300,17 +300,21 @@ OWN_ROWS: dict[str, Step] = {
 # -- mentions anywhere ----------------------------------------------------------------------
 
 
-def _owned_rows(s: Subject) -> dict[str, Callable[[Table], ColumnElement[bool]]]:
-    """Per scrubbed table, the rows about the person's own records (whose personal keys
-    are erased even where they match no value we know, such as a first name alone)."""
-    by_record = lambda t: s.owns(t.c.record_type, t.c.record_id)  # noqa: E731
-    return {"record_history": by_record, "outbox_event": by_record, "automation_decision": by_record}
+def _owned_rows(s: Subject, table: Table) -> ColumnElement[bool] | None:
+    """The rows of a scrubbed table that are about the person's own records (whose personal
+    keys are erased even where they match no value we know, such as a first name alone):
+    those naming one of them by ``record_type``/``record_id``, or by ``record_id`` alone
+    (ids are unique across types). None: the table names no record."""
+    if "record_type" in table.c and "record_id" in table.c:
+        return s.owns(table.c.record_type, table.c.record_id)
+    if "record_id" in table.c:
+        return table.c.record_id.in_([i for ids in s.records.values() for i in ids])
+    return None
 
 
 def _mentions(session: Session, s: Subject, pseudo: Pseudonyms, actor: Actor, dry_run: bool) -> dict[str, int]:
-    owned = _owned_rows(s)
     counts = {
-        table: scrub_table(session, table, columns, pseudo, dry_run=dry_run, owned=owned.get(table))
+        table: scrub_table(session, table, columns, pseudo, dry_run=dry_run, owned=lambda t: _owned_rows(s, t))
         for table, columns in sorted(scrubbed_columns().items())
     }
 

@@ -139,7 +139,7 @@ def table_of(name: str) -> Table:
     return table
 
 
-Owned = Callable[[Table], ColumnElement[bool]]
+Owned = Callable[[Table], ColumnElement[bool] | None]
 
 
 def scrub_table(
@@ -154,11 +154,13 @@ def scrub_table(
     if not scrubbed or (pseudonyms.empty and owned is None):
         return 0
     keys = list(table.primary_key.columns)
-    mine = owned(table) if owned is not None else false()
+    mine = (owned(table) if owned is not None else None)
+    if mine is None:
+        mine = false()
     changed = 0
     found = select(*keys, *scrubbed, mine.label("owned")).where(or_(mine, *(pseudonyms.where(c) for c in scrubbed)))
     for row in session.execute(found).all():
-        values = {c.name: pseudonyms.rewrite(row._mapping[c], owned=bool(row.owned)) for c in scrubbed}
+        values = {c.name: _rewritten(pseudonyms, row._mapping[c], owned=bool(row.owned)) for c in scrubbed}
         values = {name: value for name, value in values.items() if value != row._mapping[table.c[name]]}
         if not values:
             continue
@@ -166,3 +168,16 @@ def scrub_table(
         if not dry_run:
             session.execute(update(table).where(*(k == row._mapping[k] for k in keys)).values(**values))
     return changed
+
+
+def _rewritten(pseudonyms: Pseudonyms, value: Any, *, owned: bool) -> Any:
+    """``Pseudonyms.rewrite``, and for a row about the person's own record whose text is a
+    JSON object (a webhook's body), the object walked key by key and written back compactly."""
+    if owned and isinstance(value, str) and value.startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return json.dumps(pseudonyms.rewrite(parsed, owned=True), separators=(",", ":"), default=str)
+    return pseudonyms.rewrite(value, owned=owned)

@@ -15,6 +15,7 @@ from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.audit import service as audit
 from pipewise.auth.visibility import Actor
 from pipewise.records import csv_cells
+from pipewise.records.bounds import INT64
 
 router = api_router(prefix="/audit", tags=["audit"])
 
@@ -62,7 +63,7 @@ class AuditFilter(BaseModel):
 
 
 class AuditPageFilter(AuditFilter):
-    before_id: int | None = Field(None, ge=1)
+    before_id: int | None = Field(None, ge=1, le=INT64[1])
     limit: int = Field(100, ge=1, le=500)
 
 

@@ -15,6 +15,7 @@ from pipewise.automation.definition import load, parse
 from pipewise.automation.presenters import decision_out, workflow_out
 from pipewise.automation.service import workflow_service
 from pipewise.errors import ValidationFailed
+from pipewise.records.bounds import INT64
 
 router = api_router(tags=["automation"])
 Id = uuid.UUID
@@ -160,7 +161,7 @@ def list_enrollments(
 @router.get("/workflows/{workflow_id}/runs", response_model=list[schemas.Decision], summary="Run history: every decision, explained")
 def run_history(
     workflow_id: Id, session: DbSession, actor: CurrentActor, enrollment_id: Id | None = None, record_id: Id | None = None,
-    kind: str | None = None, before_id: int | None = None, limit: int = Query(100, ge=1, le=500),
+    kind: str | None = None, before_id: int | None = Query(None, ge=1, le=INT64[1]), limit: int = Query(100, ge=1, le=500),
 ) -> Any:
     workflow_service.get(session, workflow_id, actor=actor)
     rows = workflow_service.decisions(

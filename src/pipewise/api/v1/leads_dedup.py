@@ -2,14 +2,15 @@
 a pair, and merging leads, contacts or accounts."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import Field
 
 from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.errors import NotFound, PermissionDenied
 from pipewise.leads import dedup, merge
+from pipewise.records.bounds import INT64
 from pipewise.records.service import RecordService
 from pipewise.schemas import InputModel, OutputModel
 
@@ -63,7 +64,7 @@ def scan(session: DbSession, actor: CurrentActor) -> Any:
 
 
 @router.post("/duplicates/{candidate_id}/dismiss", response_model=CandidateOut, summary="Not a duplicate")
-def dismiss(candidate_id: int, session: DbSession, actor: CurrentActor) -> Any:
+def dismiss(candidate_id: Annotated[int, Path(ge=1, le=INT64[1])], session: DbSession, actor: CurrentActor) -> Any:
     pair = dedup.dismiss(session, actor, candidate_id)
     if pair is None:
         raise NotFound(f"no duplicate pair {candidate_id}")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipewise.api.deps import CurrentActor, DbSession, api_router
 from pipewise.integrations.webhooks import schemas, service
+from pipewise.records.bounds import INT64
 
 router = api_router(prefix="/webhooks", tags=["webhooks"])
 ItemPath = "/{endpoint_id}"
@@ -34,7 +35,7 @@ class AttemptQuery(BaseModel):
     message_id: uuid.UUID | None = None
     since: datetime | None = None
     until: datetime | None = None
-    before_id: int | None = Field(None, ge=1, description="the last id of the previous page")
+    before_id: int | None = Field(None, ge=1, le=INT64[1], description="the last id of the previous page")
     limit: int = Field(50, ge=1, le=service.PAGE_LIMIT)
 
 
