@@ -35,6 +35,7 @@ from pipewise.db import process_cache  # noqa: E402
 from pipewise.db.session import get_engine, get_sessionmaker, reset_engine  # noqa: E402
 
 domains.load()  # every record type, table and handler, as the app has them
+pytest_plugins = ("tests.browser",)  # the live server and the browser, one each per test process
 IS_POSTGRES = os.environ["PIPEWISE_DATABASE_URL"].startswith("postgresql")
 
 

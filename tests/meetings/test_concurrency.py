@@ -8,7 +8,6 @@ import httpx
 from sqlalchemy import func, select
 
 from pipewise.meetings.models import Meeting
-from tests.e2e.conftest import live_server  # noqa: F401 - a fixture
 from tests.meetings.support import first_slot, make_page, set_hours
 
 VISITORS = 50

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from pipewise.crm.models import Contact
 from pipewise.mail.models import Suppression
-from tests.e2e.conftest import browser, live_server, page  # noqa: F401 - fixtures
 from tests.web.conftest import WebClient
 
 pytestmark = pytest.mark.e2e

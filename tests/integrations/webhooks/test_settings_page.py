@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import browser, live_server, page  # noqa: F401 - the browser fixtures
 from tests.e2e.support import log_in
 from tests.integrations.webhooks.conftest import drain
 from tests.integrations.webhooks.receiver import Receiver

@@ -1,5 +1,9 @@
 """A real browser against the real app: uvicorn serves create_app() on a free loopback
-port in a background thread, on the test database the root conftest migrated."""
+port in a background thread, on the test database the root conftest migrated.
+
+A plugin of the root conftest, so that every test module of a session shares the one
+server and the one browser (a module importing these fixtures would start its own, and a
+second Playwright inside the first one's event loop refuses to start)."""
 
 import socket
 import threading
