@@ -33,6 +33,7 @@ from pipewise.db import migrate  # noqa: E402
 from pipewise.db.base import Base  # noqa: E402
 from pipewise.db import process_cache  # noqa: E402
 from pipewise.db.session import get_engine, get_sessionmaker, reset_engine  # noqa: E402
+from pipewise.jobs import service as jobs  # noqa: E402
 
 domains.load()  # every record type, table and handler, as the app has them
 pytest_plugins = ("tests.browser",)  # the live server and the browser, one each per test process
@@ -77,6 +78,7 @@ def empty_all_tables() -> None:
 @pytest.fixture(autouse=True)
 def clean_database(database: str) -> Iterator[None]:
     yield
+    jobs.settle()  # a background job a test started (an import, an export) ends before the next test
     empty_all_tables()
 
 

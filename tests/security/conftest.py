@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from pipewise.app import create_app
 from pipewise.db.session import get_sessionmaker
+from pipewise.jobs import service as jobs
 from tests.conftest import empty_all_tables
 from tests.factories import Factory
 from tests.security.world import World, build_world
@@ -34,5 +35,6 @@ def world(request: pytest.FixtureRequest, database: str) -> Iterator[World]:
 def clean_database(request: pytest.FixtureRequest, database: str) -> Iterator[None]:
     """As everywhere, except that a module's world outlives each of its tests."""
     yield
+    jobs.settle()  # a background job a test started ends before the next test writes
     if not getattr(request.module, WORLD_FLAG, False):
         empty_all_tables()

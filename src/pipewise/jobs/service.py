@@ -13,7 +13,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ REPORT_EVERY_SECONDS = 0.5
 SILENT_FOR = timedelta(minutes=10)  # a running job that reported nothing for this long was interrupted
 FINISHED = ("done", "failed")
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pipewise-job")
+_running: set[Future[None]] = set()
 
 
 def start(session: Session, *, kind: str, title: str, actor: Actor, total: int | None = None, unit: str = "rows",
@@ -90,7 +92,18 @@ def run(job_id: uuid.UUID, work: Work) -> None:
 
 def run_after_commit(session: Session, job_id: uuid.UUID, work: Work) -> None:
     """Run ``work`` in a background thread once the caller's transaction has committed."""
-    unit_of_work(session).after_commit(lambda: _pool.submit(run, job_id, work))
+    unit_of_work(session).after_commit(lambda: _submit(job_id, work))
+
+
+def _submit(job_id: uuid.UUID, work: Work) -> None:
+    future = _pool.submit(run, job_id, work)
+    _running.add(future)
+    future.add_done_callback(_running.discard)
+
+
+def settle(timeout: float = 60.0) -> None:
+    """Wait until the background jobs this process started have ended (tests, shutdown)."""
+    wait_futures(list(_running), timeout=timeout)
 
 
 def record_outcome(session: Session, job_id: uuid.UUID, *, step: str | None = None, error: str | None = None) -> None:
