@@ -108,6 +108,12 @@ def availability(session: Session, user_id: uuid.UUID) -> Availability:
     return row
 
 
+def _column_default(key: str) -> Any:
+    """The value a new row's ``key`` gets (a callable default is called)."""
+    default = Availability.__table__.c[key].default
+    return default.arg(None) if default.is_callable else default.arg  # type: ignore[union-attr]
+
+
 def save_availability(session: Session, data: dict[str, Any], *, actor: Actor) -> Availability:
     errors = ErrorCollector()
     if data.get("timezone") and zone(data["timezone"]).key != data["timezone"]:
@@ -115,7 +121,9 @@ def save_availability(session: Session, data: dict[str, Any], *, actor: Actor) -
     errors.raise_if_any()
     row = session.get(Availability, actor.id) or Availability(user_id=actor.id)
     for key, value in data.items():
-        setattr(row, key, value)
+        # A setting sent as null goes back to its default; the nullable ones are cleared.
+        column = Availability.__table__.c[key]
+        setattr(row, key, _column_default(key) if value is None and not column.nullable else value)
     session.add(row)
     session.flush()
     return row
