@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 
 class InputModel(BaseModel):
@@ -24,10 +24,12 @@ class RecordOut(OutputModel):
 
 
 def partial(model: type[InputModel], name: str) -> type[InputModel]:
-    """The update schema of ``model``: every field optional, only sent fields applied."""
-    fields: dict[str, Any] = {
-        key: (info.annotation | None, None) for key, info in model.model_fields.items()
-    }
+    """The update schema of ``model``: every field optional, only sent fields applied, each
+    sent value held to the same bounds (lengths, ranges, patterns) as on create."""
+    fields: dict[str, Any] = {}
+    for key, info in model.model_fields.items():
+        bounded = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[key] = (bounded | None, Field(None, description=info.description))
     return create_model(name, __base__=InputModel, **fields)
 
 

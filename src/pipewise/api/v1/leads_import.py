@@ -16,6 +16,7 @@ from pipewise.db.session import get_sessionmaker, session_scope
 from pipewise.errors import ValidationFailed
 from pipewise.leads import importer, queries
 from pipewise.leads.models import LeadImport
+from pipewise.records.bounds import INT64
 from pipewise.schemas import OutputModel
 
 router = api_router(prefix="/lead-imports", tags=["lead import"])
@@ -122,7 +123,7 @@ def read_import(import_id: uuid.UUID, session: ReadSession, actor: ImportActor) 
 
 @router.get("/{import_id}/rows", response_model=list[ImportRowOut], summary="The row report")
 def report_rows(import_id: uuid.UUID, session: ReadSession, actor: ImportActor, outcome: str | None = None,
-                after_line: int = 0, limit: int = Query(500, ge=1, le=5000)) -> Any:
+                after_line: int = Query(0, ge=0, le=INT64[1]), limit: int = Query(500, ge=1, le=5000)) -> Any:
     _job(session, import_id, actor)
     return importer.rows_of(session, import_id, outcome=outcome, after_line=after_line, limit=limit)
 

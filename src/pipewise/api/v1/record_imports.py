@@ -15,6 +15,7 @@ from pipewise.dataio import service
 from pipewise.dataio.profiles import PROFILES
 from pipewise.errors import ValidationFailed
 from pipewise.records import import_runs
+from pipewise.records.bounds import INT64
 from pipewise.records.imports import ImportOptions, ImportProfile, mappable
 from pipewise.records.imports import preview as preview_rows
 from pipewise.schemas import OutputModel
@@ -127,7 +128,7 @@ def read_import(import_id: uuid.UUID, session: DbSession, actor: CurrentActor) -
 
 @imports_router.get("/{import_id}/rows", response_model=list[ImportRowOut], summary="The row report")
 def report_rows(import_id: uuid.UUID, session: DbSession, actor: CurrentActor, outcome: str | None = None,
-                after_line: int = 0, limit: int = Query(500, ge=1, le=5000)) -> Any:
+                after_line: int = Query(0, ge=0, le=INT64[1]), limit: int = Query(500, ge=1, le=5000)) -> Any:
     import_runs.visible_import(session, import_id, actor)
     return import_runs.rows_of(session, import_id, outcome=outcome, after_line=after_line, limit=limit)
 
