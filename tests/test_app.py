@@ -43,7 +43,7 @@ def test_heavy_libraries_load_when_first_used_not_at_start():
         "from pipewise.app import create_app\n"
         "create_app(start_worker=False)\n"
         "import pipewise.cli.main\n"
-        "heavy = ('sklearn', 'scipy', 'numpy', 'pandas', 'joblib', 'phonenumbers.geodata')\n"
+        "heavy = ('sklearn', 'scipy', 'numpy', 'pandas', 'joblib', 'phonenumbers.geodata', 'mcp')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)

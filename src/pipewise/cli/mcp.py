@@ -6,8 +6,7 @@ import typer
 from pipewise.api.deps import resolve_actor
 from pipewise.cli.output import err
 from pipewise.db.session import session_scope
-from pipewise.integrations.mcp import server
-from pipewise.integrations.mcp.calls import DEFAULT_CALLS_PER_MINUTE
+from pipewise.integrations.mcp import DEFAULT_CALLS_PER_MINUTE
 
 
 def mcp(
@@ -22,6 +21,8 @@ def mcp(
     calls_per_minute: int = typer.Option(DEFAULT_CALLS_PER_MINUTE, min=1, help="Tool calls each token may make in a minute."),
 ) -> None:
     """Serve Pipewise's tools to an AI assistant, with the rights of the token's user."""
+    from pipewise.integrations.mcp import server  # the MCP SDK loads for this command only
+
     if http:
         err.print(f"MCP server on http://{host}:{port}{server.HTTP_PATH} (each request: Authorization: Bearer <token>)")
         server.run_http(host=host, port=port, calls_per_minute=calls_per_minute)

@@ -26,9 +26,9 @@ from pipewise.api.errors import Problem, problem_of
 from pipewise.audit import service as audit
 from pipewise.auth.visibility import Actor
 from pipewise.db.session import begin_write, get_sessionmaker
+from pipewise.integrations.mcp import DEFAULT_CALLS_PER_MINUTE
 from pipewise.ratelimit import RateLimit
 
-DEFAULT_CALLS_PER_MINUTE = 120
 log = logging.getLogger("pipewise.mcp")
 
 

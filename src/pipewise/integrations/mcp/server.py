@@ -18,7 +18,8 @@ from starlette.requests import Request
 from pipewise.api.deps import Unauthorized, bearer_token
 from pipewise.api.errors import problem, validation_problem
 from pipewise.integrations.mcp import tools
-from pipewise.integrations.mcp.calls import DEFAULT_CALLS_PER_MINUTE, Calls, refusal
+from pipewise.integrations.mcp import DEFAULT_CALLS_PER_MINUTE
+from pipewise.integrations.mcp.calls import Calls, refusal
 
 INSTRUCTIONS = (
     "Pipewise is a CRM. You act as the person whose API token you use: you see and change only what they may. "
