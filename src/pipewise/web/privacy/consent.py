@@ -30,7 +30,7 @@ def consent_card(record_id: uuid.UUID, request: Request, session: DbSession, me:
     return render(request, "privacy/_consent_card.html", {
         "subject": subject, "kind": kind, "url": f"/{plural}/{record_id}", "state": state,
         "entries": entries[:SHOWN_ENTRIES], "more": len(entries) > SHOWN_ENTRIES, "purposes": consent.PURPOSES,
-        "bases": consent.LEGAL_BASES, "sources": consent.SOURCES, "may_export": me.actor.is_admin and kind == "contact",
+        "bases": consent.LEGAL_BASES, "sources": consent.SOURCES, "mirrored": consent.MIRRORED_PURPOSE, "may_export": me.actor.is_admin and kind == "contact",
     })
 
 
