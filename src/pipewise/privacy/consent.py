@@ -33,7 +33,7 @@ from pipewise.leads.events import LeadCaptured, LeadUpdated
 from pipewise.leads.models import FormSubmission, LeadForm
 from pipewise.leads.service import lead_service
 from pipewise.mail.events import EmailUnsubscribed
-from pipewise.mail.suppression import suppress, suppression_of, suppression_service
+from pipewise.mail.suppression import suppress, suppression_of
 from pipewise.privacy.models import ConsentEntry
 
 PURPOSES = ("marketing_email", "sales_outreach", "profiling", "phone_calls")
@@ -123,7 +123,8 @@ def _append(session: Session, subject_type: str, subject: Any, change: ConsentCh
 
 def _apply(session: Session, subject_type: str, subject: Any, actor: Actor) -> None:
     """Bring the record's marketing consent and the suppression list in line with the ledger.
-    Lifting a suppression is an admin's right: the person's own consent is the authority here."""
+    Only a suppression the ledger itself made (reason "consent") is lifted, by the person's
+    own renewed consent: no admin's rights are borrowed, and other suppressions stay."""
     current = state(session, subject_type, subject.id)
     mirrored = current.get(MIRRORED_PURPOSE)
     wanted = {"given": "granted", "withdrawn": "withdrawn"}.get(mirrored.action) if mirrored else None
@@ -137,7 +138,7 @@ def _apply(session: Session, subject_type: str, subject: Any, actor: Actor) -> N
         suppress(session, subject.email, reason=SUPPRESSION_REASON, detail=f"consent withdrawn: {', '.join(mail_withdrawn)}",
                  contact_id=subject.id if subject_type == "contact" else None)
     elif not mail_withdrawn and suppressed is not None and suppressed.reason == SUPPRESSION_REASON:
-        suppression_service.remove(session, address=subject.email, actor=SYSTEM_ACTOR)
+        session.delete(suppressed)
 
 
 def state(session: Session, subject_type: str, subject_id: uuid.UUID) -> dict[str, ConsentEntry]:
