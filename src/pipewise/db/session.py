@@ -1,5 +1,6 @@
 """Engine and session handling. The boundary (request, CLI command, worker job) commits."""
 
+import functools
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -7,10 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import NullPool
 
 from pipewise.config import get_settings
@@ -52,7 +55,16 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.connection.driver_connection.execute(_BEGIN[mode])
 
 
+def _json_text(value: Any) -> str:
+    # orjson: a history row, an outbox payload and a record's custom fields are serialised on
+    # every write, and json.dumps was a tenth of a batched create. Non-string keys become
+    # strings, as json.dumps made them.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: object) -> Engine:
+    kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -187,31 +199,56 @@ def add_later(session: Session, model: type[M], values: dict[str, Any]) -> M:
     read it, flush or commit, instead of a trip through the ORM's unit of work (most of
     a one-record transaction's time). Every column is filled here (Python defaults, the
     version at 1), so reading the object back needs no query."""
-    mapper = inspect(model)
     work = unit_of_work(session)
     if work.stamp_rows is not None:
         values = dict(values)
         work.stamp_rows(model.__table__, values)  # type: ignore[attr-defined]
     row: dict[str, Any] = {}
-    for attribute in mapper.column_attrs:
-        column = attribute.columns[0]
-        if attribute.key in values:
-            row[column.key] = values[attribute.key]
-        elif column is mapper.version_id_col:
-            row[column.key] = 1
-        elif column.default is not None and column.default.is_scalar:
-            row[column.key] = column.default.arg
-        elif column.default is not None and column.default.is_callable:
-            row[column.key] = column.default.arg(None)
-        elif column.server_default is None:
-            row[column.key] = None
-    instance = model(**{a.key: row[a.columns[0].key] for a in mapper.column_attrs if a.columns[0].key in row})
+    state: dict[str, Any] = {}
+    for attribute_key, column_key, default in _column_plan(model):
+        if attribute_key in values:
+            value = values[attribute_key]
+        elif default is _NO_VALUE:
+            continue
+        else:
+            value = default() if callable(default) else default
+        row[column_key] = state[attribute_key] = value
+    # Filled in place of ``model(**state)``: the constructor's attribute events record
+    # changes that the next line marks as committed anyway (half of this function's time).
+    instance = class_mapper(model).class_manager.new_instance()
+    instance_state(instance).dict.update(state)
     make_transient_to_detached(instance)
     session.add(instance)
     work.deferred_inserts.add(session.connection(), model.__table__, row, ignore_conflicts=False)  # type: ignore[attr-defined]
     work.forget(model)
     process_cache.forget(session, {model})
     return instance
+
+
+_NO_VALUE = object()
+
+
+@lru_cache(maxsize=None)
+def _column_plan(model: type) -> tuple[tuple[str, str, Any], ...]:
+    """Per mapped column of ``model``: its attribute and column names and what a new row
+    holds when not given — a value, a callable making one, or ``_NO_VALUE`` for the
+    database's own default. The version starts at 1."""
+    mapper = inspect(model)
+    plan = []
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        if column is mapper.version_id_col:
+            default: Any = 1
+        elif column.default is not None and column.default.is_scalar:
+            default = column.default.arg
+        elif column.default is not None and column.default.is_callable:
+            default = functools.partial(column.default.arg, None)
+        elif column.server_default is None:
+            default = None
+        else:
+            default = _NO_VALUE
+        plan.append((attribute.key, column.key, default))
+    return tuple(plan)
 
 
 @event.listens_for(Session, "do_orm_execute")

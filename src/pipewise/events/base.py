@@ -1,6 +1,7 @@
 """Domain events: frozen, past-tense dataclasses with dotted names, carrying ids only."""
 
 import dataclasses
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -43,7 +44,7 @@ class DomainEvent:
 
     def fields(self) -> dict[str, Any]:
         """The typed fields this event declares, by name."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self.envelope}
+        return {name: getattr(self, name) for name in _own_fields(type(self))}
 
     def payload(self) -> dict[str, Any]:
         return {"data": _jsonable({**self.data, **self.fields()})}
@@ -104,6 +105,11 @@ class RecordEvent(DomainEvent):
         }
 
 
+@functools.cache
+def _own_fields(event_class: type[DomainEvent]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(event_class) if f.name not in event_class.envelope)
+
+
 def names_of(name: str, payload: dict[str, Any]) -> tuple[str, ...]:
     """Every name a stored event answers to: its own, and for a record event stored under
     a more specific name, the ``<type>.<action>`` it is also a case of."""
@@ -128,7 +134,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
+        return [v if type(v) in _PLAIN else _jsonable(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
