@@ -5,8 +5,8 @@ Two parts make the period's revenue:
 - **the open pipeline**: each deal open on the as-of day gets the probability that it is
   won before the period ends, from a gradient-boosted model trained on the same moment of
   earlier periods (the deals open then, and whether each was won before that period
-  ended; recent periods weigh more) and calibrated by isotonic regression on held-out
-  folds;
+  ended; recent periods weigh more), its probabilities mapped by a sigmoid learnt from
+  held-out *periods* (each earlier period scored by a model fitted without it);
 - **deals not opened yet**: what deals opened after the as-of day of earlier periods won
   before their period ended, averaged over the earlier periods at the same place in the
   quarter (else over all).
@@ -15,7 +15,7 @@ The 80 % interval comes from simulating the period many times: each open deal is
 not by its probability (a Poisson-binomial sum of amounts, each amount scaled by how won
 values varied around their segment's mean), new deals arrive as a Poisson count with the
 values deals won, and each simulated period carries one shared shock on the odds (how far
-earlier periods strayed from what the model expected of them).
+each held-out earlier period strayed from what was expected of it).
 
 This module imports NumPy and scikit-learn; callers import it inside functions so that
 the app and the CLI start without them."""
