@@ -156,8 +156,7 @@ def _booster(rows: list[list[float]], labels: list[int], weights: list[float]) -
 
 
 def _fold_calibrated(rows: list[list[float]], labels: list[int], weights: list[float]) -> object:
-    """The booster calibrated on shuffled held-out rows: the fallback when fewer than two
-    earlier periods can be held out."""
+    """The booster calibrated by a sigmoid on shuffled held-out rows."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import StratifiedKFold
     from threadpoolctl import threadpool_limits
@@ -241,6 +240,20 @@ class _PeriodCalibrated:
         return np.column_stack([1 - p, p])
 
 
+class _HalfTrusted:
+    """With fewer than two earlier periods to hold out, nothing shows how the model carries
+    from one period to another: its log-odds count for half, the earlier periods' base rate
+    for the other half (a prior worth one period that knows only the base rate)."""
+
+    def __init__(self, model: object, rate: float) -> None:
+        self.model, self.base_logit = model, float(_logit(np.asarray(rate)))
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        logits = 0.5 * _logit(self.model.predict_proba(rows)[:, 1]) + 0.5 * self.base_logit  # type: ignore[attr-defined]
+        p = 1.0 / (1.0 + np.exp(-logits))
+        return np.column_stack([1 - p, p])
+
+
 def _same_place(earlier: list[_Earlier], at: date) -> list[_Earlier]:
     alike = [e for e in earlier if month_of_quarter(e.day) == month_of_quarter(at)]
     return alike or earlier
@@ -266,7 +279,8 @@ def _open_deal_model(earlier: list[_Earlier], weights: list[float]) -> tuple[obj
     row_weights = [w for w, e in zip(weights, earlier, strict=True) for _ in e.rows]
     held_out = _held_out_periods(earlier, weights)
     if len(held_out) < 2:
-        return _fold_calibrated(rows, labels, row_weights), DEFAULT_SHOCK
+        rate = float(np.average(labels, weights=row_weights))
+        return _HalfTrusted(_fold_calibrated(rows, labels, row_weights), rate), DEFAULT_SHOCK
     model = _PeriodCalibrated(_booster(rows, labels, row_weights), held_out)
     return model, _odds_shock(model, held_out)
 

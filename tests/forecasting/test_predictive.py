@@ -1,0 +1,38 @@
+"""The predictive forecast's rules for thin histories, on small made-up data."""
+
+from datetime import date
+
+import numpy as np
+
+from pipewise.forecasting import predictive
+from pipewise.forecasting.predictive import FEATURES, _Earlier, _HalfTrusted, _place_probabilities
+
+
+class _ByPlace:
+    """A stand-in model whose probability is read off the month's place in the quarter."""
+
+    CHANCE = {1.0: 0.1, 2.0: 0.4, 3.0: 0.7}
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        p = np.asarray([self.CHANCE[row[FEATURES.index("month_of_quarter")]] for row in rows])
+        return np.column_stack([1 - p, p])
+
+
+def _period(day: date) -> _Earlier:
+    return _Earlier(day=day, rows=[], labels=[], new_revenue=0.0, new_wins=0)
+
+
+def test_a_place_in_the_quarter_no_training_period_had_gets_the_mean_of_the_places_seen():
+    row = [10.0, 2.0, 0.0, 31.0, -1.0]  # a second month
+    seen = [_period(date(2017, 4, 1)), _period(date(2017, 3, 1))]  # a first and a third
+    assert abs(float(_place_probabilities(_ByPlace(), [row], seen, date(2017, 5, 1))[0]) - (0.1 + 0.7) / 2) < 1e-12
+    with_second = [*seen, _period(date(2017, 2, 1))]
+    assert float(_place_probabilities(_ByPlace(), [row], with_second, date(2017, 5, 1))[0]) == 0.4
+
+
+def test_with_one_earlier_period_the_model_counts_for_half_in_log_odds():
+    half = _HalfTrusted(_ByPlace(), rate=0.5)
+    rows = np.asarray([[10.0, m, 0.0, 31.0, -1.0] for m in (1.0, 3.0)])
+    low, high = half.predict_proba(rows)[:, 1]
+    assert 0.1 < low < 0.5 < high < 0.7
+    assert abs(predictive._logit(np.asarray(high)) - predictive._logit(np.asarray(0.7)) / 2) < 1e-9
