@@ -36,3 +36,20 @@ def test_with_one_earlier_period_the_model_counts_for_half_in_log_odds():
     low, high = half.predict_proba(rows)[:, 1]
     assert 0.1 < low < 0.5 < high < 0.7
     assert abs(predictive._logit(np.asarray(high)) - predictive._logit(np.asarray(0.7)) / 2) < 1e-9
+
+
+def test_held_out_periods_that_never_won_fall_back_to_the_half_trusted_model():
+    """Only the first of three periods has wins: holding it out leaves nothing to learn
+    from, and the two periods that can be held out won nothing, so there is no sigmoid to
+    fit on them."""
+    rng = np.random.default_rng(0)
+
+    def period(day: date, wins: bool) -> _Earlier:
+        rows = [[float(age), 1.0, 0.0, 30.0, -1.0] for age in rng.integers(1, 100, size=60)]
+        labels = [int(wins and row[0] > 50) for row in rows]
+        return _Earlier(day=day, rows=rows, labels=labels, new_revenue=0.0, new_wins=0)
+
+    earlier = [period(date(2017, 7, 1), True), period(date(2017, 4, 1), False), period(date(2017, 1, 1), False)]
+    model, shock = predictive._open_deal_model(earlier, [1.0, 0.5, 0.25])
+    assert isinstance(model, _HalfTrusted) and shock == predictive.DEFAULT_SHOCK
+    assert model.predict_proba(np.asarray(earlier[0].rows)).shape == (60, 2)

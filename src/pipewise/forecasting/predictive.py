@@ -278,7 +278,8 @@ def _open_deal_model(earlier: list[_Earlier], weights: list[float]) -> tuple[obj
     labels = [y for e in earlier for y in e.labels]
     row_weights = [w for w, e in zip(weights, earlier, strict=True) for _ in e.rows]
     held_out = _held_out_periods(earlier, weights)
-    if len(held_out) < 2:
+    held_labels = [y for h in held_out for y in h.period.labels]
+    if len(held_out) < 2 or not 0 < sum(held_labels) < len(held_labels):
         rate = float(np.average(labels, weights=row_weights))
         return _HalfTrusted(_fold_calibrated(rows, labels, row_weights), rate), DEFAULT_SHOCK
     model = _PeriodCalibrated(_booster(rows, labels, row_weights), held_out)
