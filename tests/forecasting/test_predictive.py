@@ -50,6 +50,6 @@ def test_held_out_periods_that_never_won_fall_back_to_the_half_trusted_model():
         return _Earlier(day=day, rows=rows, labels=labels, new_revenue=0.0, new_wins=0)
 
     earlier = [period(date(2017, 7, 1), True), period(date(2017, 4, 1), False), period(date(2017, 1, 1), False)]
-    model, shock = predictive._open_deal_model(earlier, [1.0, 0.5, 0.25])
+    model, shock = predictive._open_deal_model(earlier, [1.0, 0.5, 0.25], date(2017, 10, 1))
     assert isinstance(model, _HalfTrusted) and shock == predictive.DEFAULT_SHOCK
     assert model.predict_proba(np.asarray(earlier[0].rows)).shape == (60, 2)

@@ -200,6 +200,7 @@ class _HeldOut:
     period: "_Earlier"
     weight: float
     scores: np.ndarray  # the booster's probabilities from a fit without this period
+    place_seen: bool  # whether another period had its place in the quarter
 
 
 def _held_out_periods(earlier: list["_Earlier"], weights: list[float]) -> list[_HeldOut]:
@@ -211,8 +212,9 @@ def _held_out_periods(earlier: list["_Earlier"], weights: list[float]) -> list[_
         if not period.rows or not _trainable(labels):
             continue
         booster = _booster([r for e, _w in others for r in e.rows], labels, [w for e, w in others for _ in e.rows])
-        held_out.append(_HeldOut(period, weights[index],
-                                 _place_probabilities(booster, period.rows, [e for e, _w in others], period.day)))
+        rest = [e for e, _w in others]
+        held_out.append(_HeldOut(period, weights[index], _place_probabilities(booster, period.rows, rest, period.day),
+                                 month_of_quarter(period.day) in {month_of_quarter(e.day) for e in rest}))
     return held_out
 
 
@@ -241,9 +243,9 @@ class _PeriodCalibrated:
 
 
 class _HalfTrusted:
-    """With fewer than two earlier periods to hold out, nothing shows how the model carries
-    from one period to another: its log-odds count for half, the earlier periods' base rate
-    for the other half (a prior worth one period that knows only the base rate)."""
+    """With fewer than two held-out periods like the forecast's, nothing shows how the model
+    carries from one period to another: its log-odds count for half, the earlier periods'
+    base rate for the other half (a prior worth one period that knows only the base rate)."""
 
     def __init__(self, model: object, rate: float) -> None:
         self.model, self.base_logit = model, float(_logit(np.asarray(rate)))
@@ -273,11 +275,16 @@ def _odds_shock(model: _PeriodCalibrated, held_out: list[_HeldOut]) -> float:
     return max(0.1, float(np.sqrt(np.mean(np.square(shifts)))))
 
 
-def _open_deal_model(earlier: list[_Earlier], weights: list[float]) -> tuple[object, float]:
+def _open_deal_model(earlier: list[_Earlier], weights: list[float], at: date) -> tuple[object, float]:
+    """The model of the open deals and the width of the shared shock. The calibration only
+    learns from held-out periods in the forecast's situation: a period whose place in the
+    quarter the other periods had when the forecast's place was seen, one whose place they
+    lacked when it was not (the two are scored very differently)."""
     rows = [r for e in earlier for r in e.rows]
     labels = [y for e in earlier for y in e.labels]
     row_weights = [w for w, e in zip(weights, earlier, strict=True) for _ in e.rows]
-    held_out = _held_out_periods(earlier, weights)
+    place_seen = month_of_quarter(at) in {month_of_quarter(e.day) for e in earlier}
+    held_out = [h for h in _held_out_periods(earlier, weights) if h.place_seen == place_seen]
     held_labels = [y for h in held_out for y in h.period.labels]
     if len(held_out) < 2 or not 0 < sum(held_labels) < len(held_labels):
         rate = float(np.average(labels, weights=row_weights))
@@ -319,7 +326,7 @@ def forecast(known: list[Opportunity], at: date, end: date) -> PeriodForecast:
     # Each period back counts half as much as the one after it: how deals close drifts.
     period_weights = [RECENCY ** back for back in range(len(earlier))]
     if _trainable(train_labels):
-        model, shock = _open_deal_model(earlier, period_weights)
+        model, shock = _open_deal_model(earlier, period_weights, at)
         probabilities, method = _place_probabilities(model, rows, earlier, at), "model"
     else:
         probabilities = np.asarray([stage_probability(d, at) or facts.win_rate for d in open_deals], dtype=float)
