@@ -6,7 +6,8 @@ Two parts make the period's revenue:
   won before the period ends, from a gradient-boosted model trained on the same moment of
   earlier periods (the deals open then, and whether each was won before that period
   ended; recent periods weigh more), its probabilities mapped by a sigmoid learnt from
-  held-out *periods* (each earlier period scored by a model fitted without it);
+  held-out *periods* (each earlier period scored by a model fitted without it), or, with
+  fewer than two of those, its log-odds halved toward the base rate;
 - **deals not opened yet**: what deals opened after the as-of day of earlier periods won
   before their period ended, averaged over the earlier periods at the same place in the
   quarter (else over all).
@@ -173,7 +174,7 @@ def _probabilities(model: object, rows: list[list[float]]) -> np.ndarray:
     return np.clip(model.predict_proba(np.asarray(rows))[:, 1], 0.0, 1.0)  # type: ignore[attr-defined]
 
 
-def _place_probabilities(model: object, rows: list[list[float]], earlier: list["_Earlier"], at: date) -> np.ndarray:
+def _place_probabilities(model: object, rows: list[list[float]], earlier: list[_Earlier], at: date) -> np.ndarray:
     """The model's probabilities; for a place in the quarter no training period had, the
     mean over the places it had (trees would give it whichever side of a split it fell on)."""
     seen = sorted({month_of_quarter(e.day) for e in earlier})
@@ -197,24 +198,24 @@ def _trainable(labels: list[int]) -> bool:
 
 @dataclass
 class _HeldOut:
-    period: "_Earlier"
+    period: _Earlier
     weight: float
     scores: np.ndarray  # the booster's probabilities from a fit without this period
-    place_seen: bool  # whether another period had its place in the quarter
 
 
-def _held_out_periods(earlier: list["_Earlier"], weights: list[float]) -> list[_HeldOut]:
-    """Each earlier period scored by a booster fitted on the other periods."""
+def _held_out_periods(earlier: list[_Earlier], weights: list[float], place_seen: bool) -> list[_HeldOut]:
+    """Each earlier period in the forecast's situation (``place_seen``: whether another
+    period had its place in the quarter), scored by a booster fitted on the other periods."""
     held_out = []
     for index, period in enumerate(earlier):
         others = [(e, w) for i, (e, w) in enumerate(zip(earlier, weights, strict=True)) if i != index]
-        labels = [y for e, _w in others for y in e.labels]
-        if not period.rows or not _trainable(labels):
-            continue
-        booster = _booster([r for e, _w in others for r in e.rows], labels, [w for e, w in others for _ in e.rows])
         rest = [e for e, _w in others]
-        held_out.append(_HeldOut(period, weights[index], _place_probabilities(booster, period.rows, rest, period.day),
-                                 month_of_quarter(period.day) in {month_of_quarter(e.day) for e in rest}))
+        labels = [y for e in rest for y in e.labels]
+        seen = month_of_quarter(period.day) in {month_of_quarter(e.day) for e in rest}
+        if seen != place_seen or not period.rows or not _trainable(labels):
+            continue
+        booster = _booster([r for e in rest for r in e.rows], labels, [w for e, w in others for _ in e.rows])
+        held_out.append(_HeldOut(period, weights[index], _place_probabilities(booster, period.rows, rest, period.day)))
     return held_out
 
 
@@ -284,7 +285,7 @@ def _open_deal_model(earlier: list[_Earlier], weights: list[float], at: date) ->
     labels = [y for e in earlier for y in e.labels]
     row_weights = [w for w, e in zip(weights, earlier, strict=True) for _ in e.rows]
     place_seen = month_of_quarter(at) in {month_of_quarter(e.day) for e in earlier}
-    held_out = [h for h in _held_out_periods(earlier, weights) if h.place_seen == place_seen]
+    held_out = _held_out_periods(earlier, weights, place_seen)
     held_labels = [y for h in held_out for y in h.period.labels]
     if len(held_out) < 2 or not 0 < sum(held_labels) < len(held_labels):
         rate = float(np.average(labels, weights=row_weights))
