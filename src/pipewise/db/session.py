@@ -251,6 +251,17 @@ def _column_plan(model: type) -> tuple[tuple[str, str, Any], ...]:
     return tuple(plan)
 
 
+def read(session: Session, statement: Any, parameters: dict[str, Any] | None = None) -> Any:
+    """Run a Core ``statement`` on the session's connection, without the ORM's execute
+    machinery (about half the time of a small indexed read), after writing the deferred
+    rows it may read, as an ORM execute would."""
+    work = existing_unit_of_work(session)
+    connection = session.connection()
+    if work is not None and work.deferred_inserts and work.deferred_inserts.needed_by(statement):
+        work.deferred_inserts.write(connection)
+    return connection.execute(statement, parameters)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _deferred_before_statement(state: Any) -> None:
     work = existing_unit_of_work(state.session)

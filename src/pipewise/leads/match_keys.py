@@ -33,7 +33,7 @@ from sqlalchemy import bindparam, delete, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Account, Contact
-from pipewise.db.session import dialect_insert
+from pipewise.db.session import insert_later
 from pipewise.leads.models import Lead, MatchKey
 from pipewise.leads.similarity import Person, company_key, fold
 
@@ -117,18 +117,11 @@ def _rows(record_type: str, record_id: uuid.UUID, keys: Iterable[str]) -> list[d
     return [{"key": key, "record_id": record_id, "record_type": record_type} for key in sorted(keys)]
 
 
-_inserts: dict[str, Any] = {}
-
-
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    # One executemany of a statement built and compiled once per process, straight on the
-    # connection: no row of the session's needs flushing first.
-    if rows:
-        connection = session.connection()
-        name = connection.dialect.name
-        if name not in _inserts:
-            _inserts[name] = dialect_insert(session)(MatchKey).on_conflict_do_nothing()
-        connection.execute(_inserts[name], rows)
+    # Deferred: written with the transaction's other new rows, in one executemany, before
+    # anything reads the keys.
+    for row in rows:
+        insert_later(session, MatchKey, row, ignore_conflicts=True)
 
 
 def add_lead(session: Session, lead: Lead) -> None:

@@ -9,6 +9,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Contact
 from pipewise.crm.service import account_service, contact_service
 from pipewise.db.base import utcnow
+from pipewise.db.session import read
 from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, ValidationFailed
 from pipewise.events import bus
@@ -59,7 +60,7 @@ class LeadService(RecordService[Lead]):
             errors.add("disqualified_reason", "say why the lead is disqualified")
         lifecycle.check_stage(data, record, errors)
         if data.get("domain") and not data.get("account_id") and not getattr(record, "account_id", None):
-            account_id = session.scalar(_ACCOUNT_OF_DOMAIN, {"domain": data["domain"]})
+            account_id = read(session, _ACCOUNT_OF_DOMAIN, {"domain": data["domain"]}).scalar()
             if account_id is not None:
                 data["account_id"] = account_id
 
