@@ -12,6 +12,7 @@ from pipewise import __version__, domains
 from pipewise.api import errors
 from pipewise.api import routes as api
 from pipewise.api.limits import RequestLimits
+from pipewise.api.route_memo import remember_route_matches
 from pipewise.origin import RequestOrigin
 from pipewise.auth.clients import trusted_networks
 from pipewise.config import get_settings
@@ -62,4 +63,5 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
     app.add_api_route(API_DOCS_PATH, lambda: HTMLResponse(API_DOCS_HTML), include_in_schema=False)
     api.install(app, kernel)
     web.install(app, kernel.web_pages)
+    remember_route_matches(app)
     return app
