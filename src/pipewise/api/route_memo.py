@@ -4,7 +4,7 @@ FastAPI asks each included router in turn whether it serves a request, and each 
 its own routes' patterns to answer: about 0.2 ms of CPU per API call before its handler
 ran (a tenth of a record create). Which router serves a request depends only on the
 scope's type, method, root path and path, so each included router remembers its answers
-for the paths it has seen; the chosen router still matches its own route in full (path
+for the paths it has seen (and so does each router included in one); the chosen router still matches its own route in full (path
 parameters and all) when it handles the call."""
 
 from collections.abc import Callable
@@ -39,7 +39,14 @@ def _remembering(matches: Matcher) -> Matcher:
 
 
 def remember_route_matches(app: FastAPI) -> None:
-    """After every router is included: give each included router a memory of its answers."""
-    for route in app.router.routes:
-        if type(route).__name__ == "_IncludedRouter":
-            route.matches = _remembering(route.matches)  # type: ignore[method-assign]
+    """After every router is included: give each included router, and the routers
+    included in it, a memory of its answers."""
+    _remember_in(app.router.routes)
+
+
+def _remember_in(routes: list[Any]) -> None:
+    for route in routes:
+        if type(route).__name__ == "_IncludedRouter" and "matches" not in vars(route):
+            route.matches = _remembering(route.matches)
+            # The routers included in this one, as it asks them (built once, then kept).
+            _remember_in(route.effective_candidates())

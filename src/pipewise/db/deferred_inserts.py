@@ -73,25 +73,29 @@ class _PlainInsert:
 
     def __init__(self, table: Table, keys: tuple[str, ...], ignore_conflicts: bool, dialect: Dialect) -> None:
         self.keys = keys
-        self.defaults = [
-            (column.name, default) for column in table.columns
-            if column.name not in keys and (default := _python_default(column)) is not None
+        defaulted = [column for column in table.columns if column.key not in keys and _python_default(column) is not None]
+        self.defaults = [_python_default(column) for column in defaulted]
+        columns = [*(table.columns[key] for key in keys), *defaulted]
+        # Only the positions whose type converts values on the way in (UUIDs, dates, JSON).
+        self.processing = [
+            (index, process) for index, column in enumerate(columns)
+            if (process := column.type._cached_bind_processor(dialect)) is not None  # noqa: SLF001
         ]
-        names = [*keys, *(name for name, _default in self.defaults)]
-        self.processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]  # noqa: SLF001
         quote = dialect.identifier_preparer.quote
         self.sql = (
-            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(n) for n in names)}) "
-            f"VALUES ({', '.join('?' for _ in names)})" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c.name) for c in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
         )
 
-    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
+    def parameters(self, row: dict[str, Any]) -> list[Any]:
         values = [row[key] for key in self.keys]
-        values.extend(_default_value(default) for _name, default in self.defaults)
-        return tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip(values, self.processors, strict=True)
-        )
+        for default in self.defaults:
+            values.append(_default_value(default))
+        for index, process in self.processing:
+            value = values[index]
+            if value is not None:
+                values[index] = process(value)
+        return values
 
 
 _plain_inserts: dict[tuple[Table, tuple[str, ...], bool, str], _PlainInsert] = {}

@@ -13,6 +13,7 @@ from pipewise.audit import service as audit
 from pipewise.auth.models import ApiToken, Role, Team, User
 from pipewise.auth.visibility import Actor
 from pipewise.db.base import Base, utcnow
+from pipewise.db.session import read
 from pipewise.errors import Conflict, NotFound, ValidationFailed
 from pipewise.records.checks import check_required_text, check_timezone
 from pipewise.records.models import RecordHistory
@@ -240,7 +241,7 @@ class TokenService:
         """The acting user of a live token, with the teams they act for, in one query
         (a row per team the user manages); None if the token is unknown, revoked or its
         user inactive. Read on every API request, never cached: a revocation applies at once."""
-        rows = session.execute(_ACTOR_BY_TOKEN, {"token_hash": hash_token(secret)}).all()
+        rows = read(session, _ACTOR_BY_TOKEN, {"token_hash": hash_token(secret)}).all()
         if not rows:
             return None
         user_id, role, team_id, email, name = rows[0][:5]
