@@ -22,6 +22,9 @@ from sqlalchemy.schema import sort_tables
 from sqlalchemy.sql.dml import Insert
 
 _ON_CONNECTION = "pipewise.deferred_inserts"
+# On PostgreSQL, from this many rows of a table one ``unnest`` statement beats one INSERT
+# per row (psycopg's array dumping has a fixed cost that a record's three rows never repay).
+UNNEST_FROM = 8
 
 
 class DeferredInserts:
@@ -51,9 +54,12 @@ class DeferredInserts:
         if not rows:
             return
         order = _dependency_order(frozenset(table for table, _ignore in rows))
-        insert = _insert_unnest if connection.dialect.name == "postgresql" else _insert_executemany
+        postgres = connection.dialect.name == "postgresql"
         for (table, ignore_conflicts), same_table in sorted(rows.items(), key=lambda item: order[item[0][0]]):
-            insert(connection, table, same_table, ignore_conflicts)
+            if postgres and len(same_table) >= UNNEST_FROM:
+                _insert_unnest(connection, table, same_table, ignore_conflicts)
+            else:
+                _insert_executemany(connection, table, same_table, ignore_conflicts)
 
     def drop(self) -> None:
         self.rows = {}
@@ -66,7 +72,7 @@ def _dependency_order(tables: frozenset[Table]) -> dict[Table, int]:
 
 
 class _PlainInsert:
-    """``INSERT INTO table (columns) VALUES (?, …)`` for rows given ``keys``, written once as
+    """``INSERT INTO table (columns) VALUES (…)`` for rows given ``keys``, written once as
     SQL with the columns' bind processing and Python defaults, so that a transaction's rows
     go to the driver's executemany without SQLAlchemy compiling or caching anything per call
     (on SQLite a third of a one-record transaction went there)."""
@@ -82,9 +88,10 @@ class _PlainInsert:
             if (process := column.type._cached_bind_processor(dialect)) is not None  # noqa: SLF001
         ]
         quote = dialect.identifier_preparer.quote
+        placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
         self.sql = (
             f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c.name) for c in columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+            f"VALUES ({', '.join(placeholder for _ in columns)})" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
         )
 
     def parameters(self, row: dict[str, Any]) -> list[Any]:
@@ -110,10 +117,13 @@ def _insert_executemany(connection: Connection, table: Table, rows: list[dict[st
         if plan is None:
             plan = _plain_inserts[plan_key] = _PlainInsert(table, keys, ignore_conflicts, dialect)
         parameters = [plan.parameters(row) for row in shape]
+        cursor = connection.connection.driver_connection.cursor()
         try:
-            connection.connection.driver_connection.executemany(plan.sql, parameters)
+            cursor.executemany(plan.sql, parameters)
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(plan.sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+        finally:
+            cursor.close()
 
 
 def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
