@@ -12,6 +12,8 @@ that then run again without deferring (a worker's optimistic batch).
 Savepoints, commits and rollbacks are seen on the connection, so the connection carries
 a reference to the waiting rows while there are any."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -54,12 +56,19 @@ class DeferredInserts:
         if not rows:
             return
         order = _dependency_order(frozenset(table for table, _ignore in rows))
-        postgres = connection.dialect.name == "postgresql"
-        for (table, ignore_conflicts), same_table in sorted(rows.items(), key=lambda item: order[item[0][0]]):
-            if postgres and len(same_table) >= UNNEST_FROM:
-                _insert_unnest(connection, table, same_table, ignore_conflicts)
-            else:
+        groups = sorted(rows.items(), key=lambda item: order[item[0][0]])
+        if connection.dialect.name != "postgresql":
+            for (table, ignore_conflicts), same_table in groups:
                 _insert_executemany(connection, table, same_table, ignore_conflicts)
+        elif any(len(same_table) >= UNNEST_FROM for _key, same_table in groups):
+            for (table, ignore_conflicts), same_table in groups:
+                insert = _insert_unnest if len(same_table) >= UNNEST_FROM else _insert_executemany
+                insert(connection, table, same_table, ignore_conflicts)
+        else:
+            # A record's few rows: every INSERT in one round trip to the server.
+            with _dbapi_errors(connection, "(deferred inserts)"), connection.connection.driver_connection.pipeline():
+                for (table, ignore_conflicts), same_table in groups:
+                    _insert_executemany(connection, table, same_table, ignore_conflicts)
 
     def drop(self) -> None:
         self.rows = {}
@@ -116,14 +125,23 @@ def _insert_executemany(connection: Connection, table: Table, rows: list[dict[st
         plan = _plain_inserts.get(plan_key)
         if plan is None:
             plan = _plain_inserts[plan_key] = _PlainInsert(table, keys, ignore_conflicts, dialect)
-        parameters = [plan.parameters(row) for row in shape]
         cursor = connection.connection.driver_connection.cursor()
         try:
-            cursor.executemany(plan.sql, parameters)
-        except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(plan.sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+            with _dbapi_errors(connection, plan.sql):
+                cursor.executemany(plan.sql, [plan.parameters(row) for row in shape])
         finally:
             cursor.close()
+
+
+@contextmanager
+def _dbapi_errors(connection: Connection, statement: str) -> Iterator[None]:
+    """The driver's errors as SQLAlchemy's (an ``IntegrityError`` callers may catch), as if
+    the statement had gone through SQLAlchemy."""
+    dialect = connection.dialect
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
 
 
 def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
