@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Activity, Task
 from pipewise.db.base import UTCDateTime, utcnow
-from pipewise.deals.models import Deal, DealStageChange, Pipeline, Stage
+from pipewise.deals.models import DealStageChange, Pipeline, Stage
 
 # Fewer completed stays than this and a stage's own figures are not trusted.
 MIN_STAYS = 5

@@ -1,6 +1,5 @@
 """The "what to do next" page: a rep's ranked actions; managers switch to a rep of their teams."""
 
-import uuid
 
 from fastapi import Request, Response
 
