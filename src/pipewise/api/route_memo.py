@@ -4,8 +4,8 @@ FastAPI asks each included router in turn whether it serves a request, and each 
 its own routes' patterns to answer: about 0.2 ms of CPU per API call before its handler
 ran (a tenth of a record create). Which router serves a request depends only on the
 scope's type, method, root path and path, so each included router remembers its answers
-for the paths it has seen (and so does each router included in one); the chosen router still matches its own route in full (path
-parameters and all) when it handles the call."""
+for the paths it has seen (and so does each router included in one); the chosen router
+still matches its own route in full (path parameters and all) when it handles the call."""
 
 from collections.abc import Callable
 from typing import Any
@@ -20,14 +20,20 @@ MAX_REMEMBERED = 4096
 Matcher = Callable[[dict[str, Any]], tuple[Match, dict[str, Any]]]
 
 
-def _remembering(matches: Matcher) -> Matcher:
+def _remembering(matches: Matcher, *, nested: Callable[[], list[Any]] | None = None) -> Matcher:
+    """``matches`` with a memory. ``nested``: the routers included in this one, given a
+    memory of their own after its first answer (FastAPI builds them on first use; building
+    them all at start cost half a second of every start)."""
     answers: dict[tuple[Any, ...], Match] = {}
+    pending = [nested] if nested is not None else []
 
     def remembered(scope: dict[str, Any]) -> tuple[Match, dict[str, Any]]:
         key = (scope["type"], scope.get("method"), scope.get("root_path", ""), scope["path"])
         found = answers.get(key)
         if found is None:
             found, child_scope = matches(scope)
+            if pending:
+                _remember_in(pending.pop()())
             if child_scope:  # a match that carries state of its own is not remembered
                 return found, child_scope
             if len(answers) >= MAX_REMEMBERED:
@@ -47,6 +53,4 @@ def remember_route_matches(app: FastAPI) -> None:
 def _remember_in(routes: list[Any]) -> None:
     for route in routes:
         if type(route).__name__ == "_IncludedRouter" and "matches" not in vars(route):
-            route.matches = _remembering(route.matches)
-            # The routers included in this one, as it asks them (built once, then kept).
-            _remember_in(route.effective_candidates())
+            route.matches = _remembering(route.matches, nested=route.effective_candidates)
