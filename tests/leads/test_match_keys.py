@@ -103,6 +103,16 @@ class TestLookups:
         dedup.find_matches(session, newcomer)
         assert len(statements) <= 3
 
+    def test_keys_written_earlier_in_the_same_transaction_are_found(self, session, factory):
+        """Keys go out with the transaction's deferred rows; a lookup later in the same
+        transaction (a worker batch: a contact's event, then a lead's) still finds them."""
+        contact = factory.contact(first_name="Grace", last_name="Hopper", email="grace@navy.example")
+        session.execute(delete(MatchKey).where(MatchKey.record_id == contact.id))
+        assert match_keys.refresh(session, "contact", [contact.id]) > 0  # waiting, not yet written
+        newcomer = person("Grace", "Hopper", email="grace@navy.example")
+        block = match_keys.lookup(session, lookups_of(newcomer))
+        assert contact.id in {member for members in block.ids.values() for member in members}
+
     def test_a_key_shared_by_more_than_a_block_says_little_but_an_address_always_counts(self, session, factory):
         """Without a company, a namesake is a likely duplicate (``compare``): under a common
         name there are too many to compare, the e-mail is still followed."""

@@ -33,7 +33,7 @@ from sqlalchemy import bindparam, delete, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Account, Contact
-from pipewise.db.session import insert_later
+from pipewise.db.session import insert_later, read
 from pipewise.leads.models import Lead, MatchKey
 from pipewise.leads.similarity import Person, company_key, fold
 
@@ -213,13 +213,14 @@ def _lookup_statement(count: int) -> Any:
 
 def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None = None) -> Block:
     """Who shares one of ``keys``: one statement of one index range per key, however many
-    records the database holds. Rows the session has not written yet are not seen."""
+    records the database holds, and the keys waiting in the session's deferred rows (a
+    contact's keys refreshed earlier in the same worker batch)."""
     keys = sorted(keys)
     found = Block()
     if not keys:
         return found
     by_key: dict[str, list[tuple[str, uuid.UUID]]] = defaultdict(list)
-    rows = session.connection().execute(_lookup_statement(len(keys)), {f"key_{n}": key for n, key in enumerate(keys)})
+    rows = read(session, _lookup_statement(len(keys)), {f"key_{n}": key for n, key in enumerate(keys)})
     for key, record_type, record_id in rows:
         by_key[key].append((record_type, record_id))
     for key, members in by_key.items():
