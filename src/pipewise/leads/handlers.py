@@ -92,7 +92,8 @@ TABLE = bus.HandlerTable(
     subscriptions=(
         bus.Subscription.to((LeadCreated, LeadUpdated), "leads.intake", intake.on_lead, rerun_safe=True,
                             prepare=intake.load_leads),
-        bus.Subscription.to((ContactCreated, ContactUpdated), "leads.contact_keys", intake.on_contact, rerun_safe=True),
+        bus.Subscription.to((ContactCreated, ContactUpdated), "leads.contact_keys", intake.on_contact, rerun_safe=True,
+                            prepare=intake.refresh_contact_keys),
         bus.Subscription.to(AccountUpdated, "leads.account_keys", intake.on_account, rerun_safe=True),
         bus.Subscription.to(ActivityCreated, "leads.first_touch", on_activity),
         bus.Subscription.to(LeadAssigned, "leads.notify_owner", notify_owner, rerun_safe=True),

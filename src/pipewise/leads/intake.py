@@ -136,10 +136,28 @@ def on_lead(session: Session, event: bus.Event) -> None:
         after_update(session, lead, set(_changes(event)), at=event.occurred_at)
 
 
+@dataclass
+class _ContactKeys:
+    refreshed: set[uuid.UUID] = field(default_factory=set)
+
+
+def _contact_needs_keys(event: bus.Event) -> bool:
+    return event.record_id is not None and bool(_is_creation(event) or _changes(event).keys() & CONTACT_KEY_FIELDS)
+
+
+def refresh_contact_keys(session: Session, events: list[bus.Event]) -> None:
+    """Before a batch: the keys of every contact whose event asks for them, from one read
+    (one per event, each with a flush before it, was most of the worker's time per event)."""
+    ids = sorted({event.record_id for event in events if _contact_needs_keys(event)})  # type: ignore[type-var]
+    if ids:
+        match_keys.refresh(session, "contact", ids)
+        unit_of_work(session).state(_ContactKeys).refreshed.update(ids)
+
+
 def on_contact(session: Session, event: bus.Event) -> None:
     """A contact's keys follow the contact (its company is its account's)."""
-    if event.record_id is not None and (_is_creation(event) or _changes(event).keys() & CONTACT_KEY_FIELDS):
-        match_keys.refresh(session, "contact", [event.record_id])
+    if _contact_needs_keys(event) and event.record_id not in unit_of_work(session).state(_ContactKeys).refreshed:
+        match_keys.refresh(session, "contact", [event.record_id])  # type: ignore[list-item]
 
 
 def on_account(session: Session, event: bus.Event) -> None:
