@@ -1,8 +1,6 @@
-import functools
 import os
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,21 +23,6 @@ NAMING_CONVENTION = {
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 Money = Numeric(18, 2)
-
-
-def default_maker(column: Any) -> Callable[[], Any] | None:
-    """What makes a new row's value of ``column`` in Python: its scalar default, or its
-    callable one called as SQLAlchemy would; None when it has neither (the database's own
-    default, or NULL, applies)."""
-    default = column.default
-    if default is None:
-        return None
-    if default.is_callable:
-        return functools.partial(default.arg, None)
-    if default.is_scalar:
-        value = default.arg
-        return lambda: value
-    return None
 
 
 def utcnow() -> datetime:

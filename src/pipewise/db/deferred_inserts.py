@@ -23,8 +23,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import sort_tables
 from sqlalchemy.sql.dml import Insert
 
-from pipewise.db.base import default_maker
-
 _ON_CONNECTION = "pipewise.deferred_inserts"
 # On PostgreSQL, from this many rows of a table one ``unnest`` statement beats one INSERT
 # per row (psycopg's array dumping has a fixed cost that a record's three rows never repay).
@@ -90,10 +88,9 @@ class _PlainInsert:
 
     def __init__(self, table: Table, keys: tuple[str, ...], ignore_conflicts: bool, dialect: Dialect) -> None:
         self.keys = keys
-        defaulted = [(column, make) for column in table.columns
-                     if column.key not in keys and (make := default_maker(column)) is not None]
-        self.defaults = [make for _column, make in defaulted]
-        columns = [*(table.columns[key] for key in keys), *(column for column, _make in defaulted)]
+        defaulted = [column for column in table.columns if column.key not in keys and _python_default(column) is not None]
+        self.defaults = [_python_default(column) for column in defaulted]
+        columns = [*(table.columns[key] for key in keys), *defaulted]
         # Only the positions whose type converts values on the way in (UUIDs, dates, JSON).
         self.processing = [
             (index, process) for index, column in enumerate(columns)
@@ -108,8 +105,8 @@ class _PlainInsert:
 
     def parameters(self, row: dict[str, Any]) -> list[Any]:
         values = [row[key] for key in self.keys]
-        for make in self.defaults:
-            values.append(make())
+        for default in self.defaults:
+            values.append(_default_value(default))
         for index, process in self.processing:
             value = values[index]
             if value is not None:
@@ -166,7 +163,7 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
     datetimes, JSONB) are applied here as Core would."""
     dialect = connection.dialect
     given = set().union(*rows)
-    names = [column.name for column in table.columns if column.name in given or default_maker(column) is not None]
+    names = [column.name for column in table.columns if column.name in given or _python_default(column) is not None]
     arrays: list[list[Any]] = [[] for _ in names]
     processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]  # noqa: SLF001
     for row in rows:
@@ -174,8 +171,8 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
             if name in row:
                 arrays[index].append(row[name])
             else:
-                make = default_maker(table.columns[name])
-                arrays[index].append(None if make is None else make())
+                default = _python_default(table.columns[name])
+                arrays[index].append(None if default is None else _default_value(default))
     for index, process in enumerate(processors):
         if process is not None:
             arrays[index] = [None if value is None else process(value) for value in arrays[index]]
@@ -183,6 +180,15 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns}) SELECT * FROM unnest({casts})"
     connection.exec_driver_sql(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), tuple(arrays))
+
+
+def _python_default(column: Any) -> Any:
+    default = column.default
+    return default if default is not None and (default.is_scalar or default.is_callable) else None
+
+
+def _default_value(default: Any) -> Any:
+    return default.arg if default.is_scalar else default.arg(None)
 
 
 def _write_before_savepoint(connection: Connection, _name: str) -> None:

@@ -1,5 +1,6 @@
 """Engine and session handling. The boundary (request, CLI command, worker job) commits."""
 
+import functools
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,6 @@ from sqlalchemy.pool import NullPool
 
 from pipewise.config import get_settings
 from pipewise.db import process_cache
-from pipewise.db.base import default_maker
 from pipewise.db.unit_of_work import existing_unit_of_work, unit_of_work
 
 M = TypeVar("M")
@@ -231,7 +231,7 @@ _NO_VALUE = object()
 @lru_cache(maxsize=None)
 def _column_plan(model: type) -> tuple[tuple[str, str, Any], ...]:
     """Per mapped column of ``model``: its attribute and column names and what a new row
-    holds when not given — a constant, a callable making one, or ``_NO_VALUE`` for the
+    holds when not given — a value, a callable making one, or ``_NO_VALUE`` for the
     database's own default. The version starts at 1."""
     mapper = inspect(model)
     plan = []
@@ -239,8 +239,10 @@ def _column_plan(model: type) -> tuple[tuple[str, str, Any], ...]:
         column = attribute.columns[0]
         if column is mapper.version_id_col:
             default: Any = 1
-        elif (make := default_maker(column)) is not None:
-            default = make
+        elif column.default is not None and column.default.is_scalar:
+            default = column.default.arg
+        elif column.default is not None and column.default.is_callable:
+            default = functools.partial(column.default.arg, None)
         elif column.server_default is None:
             default = None
         else:
@@ -253,21 +255,18 @@ def read(session: Session, statement: Any, parameters: dict[str, Any] | None = N
     """Run a Core ``statement`` on the session's connection, without the ORM's execute
     machinery (about half the time of a small indexed read), after writing the deferred
     rows it may read, as an ORM execute would."""
-    connection = session.connection()
-    _write_deferred_before(session, statement)
-    return connection.execute(statement, parameters)
-
-
-def _write_deferred_before(session: Session, statement: Any) -> None:
-    """Write the session's deferred rows if ``statement`` may read or reference them."""
     work = existing_unit_of_work(session)
-    if work is not None and work.deferred_inserts and session.in_transaction() and work.deferred_inserts.needed_by(statement):
-        work.deferred_inserts.write(session.connection())
+    connection = session.connection()
+    if work is not None and work.deferred_inserts and work.deferred_inserts.needed_by(statement):
+        work.deferred_inserts.write(connection)
+    return connection.execute(statement, parameters)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _deferred_before_statement(state: Any) -> None:
-    _write_deferred_before(state.session, state.statement)
+    work = existing_unit_of_work(state.session)
+    if work is not None and work.deferred_inserts and state.session.in_transaction() and work.deferred_inserts.needed_by(state.statement):
+        work.deferred_inserts.write(state.session.connection())
 
 
 @event.listens_for(Session, "before_flush")

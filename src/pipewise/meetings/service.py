@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
 from pipewise.auth.visibility import Actor, can_reach_owner, owner_clause
-from pipewise.db.base import default_maker
 from pipewise.errors import Conflict, ErrorCollector, NotFound
 from pipewise.events import bus
 from pipewise.meetings.availability import zone
@@ -109,6 +108,12 @@ def availability(session: Session, user_id: uuid.UUID) -> Availability:
     return row
 
 
+def _column_default(key: str) -> Any:
+    """The value a new row's ``key`` gets (a callable default is called)."""
+    default = Availability.__table__.c[key].default
+    return default.arg(None) if default.is_callable else default.arg  # type: ignore[union-attr]
+
+
 def save_availability(session: Session, data: dict[str, Any], *, actor: Actor) -> Availability:
     errors = ErrorCollector()
     if data.get("timezone") and zone(data["timezone"]).key != data["timezone"]:
@@ -118,8 +123,7 @@ def save_availability(session: Session, data: dict[str, Any], *, actor: Actor) -
     for key, value in data.items():
         # A setting sent as null goes back to its default; the nullable ones are cleared.
         column = Availability.__table__.c[key]
-        make = default_maker(column)
-        setattr(row, key, make() if value is None and not column.nullable and make is not None else value)
+        setattr(row, key, _column_default(key) if value is None and not column.nullable else value)
     session.add(row)
     session.flush()
     return row
