@@ -5,15 +5,14 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import sql
-from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range
-from pipewise.analytics.periods import period_of, periods
+from pipewise.analytics import rollups, sql
+from pipewise.analytics.filters import ReportFilter
+from pipewise.analytics.periods import label_of, periods
 from pipewise.analytics.results import Chart, Column, Report, Table, ratio
 from pipewise.auth.visibility import Actor
-from pipewise.deals.models import Deal, DealStageChange, Stage
+from pipewise.deals.models import Stage
 
 ZERO = Decimal("0")
 
@@ -26,12 +25,9 @@ def pipeline_value(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     """Open deals created in the range, per stage: count, value and value × probability."""
     stage_rows = sql.stages(session, flt.pipeline_id)
     pipelines = sql.pipeline_names(session)
-    stmt = (
-        select(Deal.stage_id, func.count(), func.sum(Deal.amount))
-        .where(Deal.stage_id.in_(_ids(stage_rows, "open")), *deal_conditions(Deal, flt, actor), *in_range(Deal.created_at, flt))
-        .group_by(Deal.stage_id)
-    )
-    found = {stage_id: (count, amount or ZERO) for stage_id, count, amount in session.execute(stmt)}
+    sums = rollups.deal_sums(session, rollups.CREATED, flt, actor, by=("stage_id",), since=flt.start, end=flt.end,
+                             stage_ids=_ids(stage_rows, "open"))
+    found = {stage_id: (s.deals, s.amount) for (stage_id,), s in sums.items()}
     rows = []
     for stage in stage_rows:
         if stage.kind != "open" or (stage.id not in found and flt.pipeline_id is None and len(pipelines) > 1):
@@ -60,19 +56,19 @@ def pipeline_value(session: Session, flt: ReportFilter, actor: Actor) -> Report:
 def deal_flow(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     """Per week or month: deals created (by creation time), won and lost (by close time)."""
     stage_rows = sql.stages(session, flt.pipeline_id)
-    conditions = deal_conditions(Deal, flt, actor)
     series: dict[str, dict[str, Any]] = {p: {"period": p} for p in periods(flt)}
 
-    def add(prefix: str, column: Any, *where: Any) -> None:
-        period = period_of(session, column, flt.interval).label("period")
-        stmt = select(period, func.count(), func.sum(Deal.amount)).where(*conditions, *in_range(column, flt), *where).group_by(period)
-        for label, count, amount in session.execute(stmt):
+    def add(prefix: str, basis: str, stage_ids: list[Any] | None = None) -> None:
+        sums = rollups.deal_sums(session, basis, flt, actor, by=("day",), since=flt.start, end=flt.end, stage_ids=stage_ids)
+        for (day,), s in sums.items():
+            label = label_of(day, flt.interval)
             row = series.setdefault(label, {"period": label})
-            row[prefix], row[f"{prefix}_value"] = count, Decimal(amount or 0)
+            row[prefix] = row.get(prefix, 0) + s.deals
+            row[f"{prefix}_value"] = row.get(f"{prefix}_value", ZERO) + s.amount
 
-    add("created", Deal.created_at)
-    add("won", Deal.closed_at, Deal.stage_id.in_(_ids(stage_rows, "won")))
-    add("lost", Deal.closed_at, Deal.stage_id.in_(_ids(stage_rows, "lost")))
+    add("created", rollups.CREATED)
+    add("won", rollups.CLOSED, _ids(stage_rows, "won"))
+    add("lost", rollups.CLOSED, _ids(stage_rows, "lost"))
     rows = [series[k] for k in sorted(series)]
     for row in rows:
         for name in ("created", "won", "lost"):
@@ -98,21 +94,9 @@ def funnel(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     stage_rows = sql.stages(session, pipeline_id) if pipeline_id else []
     open_stages = [s for s in stage_rows if s.kind == "open"]
     kind_of = {s.id: s.kind for s in stage_rows}
-    cohort = [Deal.pipeline_id == pipeline_id, *deal_conditions(Deal, flt, actor), *in_range(Deal.created_at, flt)]
-    furthest = (
-        select(DealStageChange.deal_id, func.max(Stage.position).label("position"))
-        .join(Stage, Stage.id == DealStageChange.to_stage_id)
-        .where(Stage.kind == "open", DealStageChange.deal_id.in_(select(Deal.id).where(*cohort)))
-        .group_by(DealStageChange.deal_id)
-        .subquery()
-    )
-    position = func.coalesce(furthest.c.position, 0)
-    stmt = (
-        select(position, Deal.stage_id, func.count(), func.sum(Deal.amount))
-        .select_from(Deal).outerjoin(furthest, furthest.c.deal_id == Deal.id)
-        .where(*cohort).group_by(position, Deal.stage_id)
-    )
-    groups = [(pos, kind_of.get(stage_id, "open"), count, Decimal(amount or 0)) for pos, stage_id, count, amount in session.execute(stmt)]
+    sums = rollups.deal_sums(session, rollups.CREATED, flt, actor, by=("furthest", "stage_id"), since=flt.start, end=flt.end,
+                             pipeline_id=pipeline_id) if pipeline_id else {}
+    groups = [(pos, kind_of.get(stage_id, "open"), s.deals, s.amount) for (pos, stage_id), s in sums.items()]
     rows = []
     for stage in open_stages:
         reached = [(c, a) for pos, kind, c, a in groups if kind == "won" or pos >= stage.position]
@@ -144,26 +128,18 @@ def velocity(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     """Sales velocity = open deals × win rate × average won deal / average cycle (days),
     per owner and overall; closed deals are those closed in the range."""
     stage_rows = sql.stages(session, flt.pipeline_id)
-    conditions = deal_conditions(Deal, flt, actor)
     parts: dict[Any, dict[str, Any]] = defaultdict(lambda: {"open": 0, "won": 0, "lost": 0, "won_value": ZERO, "cycle_days": 0.0})
-    open_stmt = (
-        select(Deal.owner_id, func.count())
-        .where(Deal.stage_id.in_(_ids(stage_rows, "open")), Deal.created_at < flt.until, *conditions)
-        .group_by(Deal.owner_id)
-    )
-    for owner_id, count in session.execute(open_stmt):
-        parts[owner_id]["open"] = count
-    cycle = sql.days_expr(session, Deal.created_at, Deal.closed_at)
+    open_deals = rollups.deal_sums(session, rollups.CREATED, flt, actor, by=("owner_id",), since=None, end=flt.end,
+                                   stage_ids=_ids(stage_rows, "open"))
+    for (owner_id,), s in open_deals.items():
+        parts[owner_id]["open"] = s.deals
     for kind in ("won", "lost"):
-        stmt = (
-            select(Deal.owner_id, func.count(), func.sum(Deal.amount), func.sum(cycle))
-            .where(Deal.stage_id.in_(_ids(stage_rows, kind)), *in_range(Deal.closed_at, flt), *conditions)
-            .group_by(Deal.owner_id)
-        )
-        for owner_id, count, amount, days in session.execute(stmt):
-            parts[owner_id][kind] = count
+        closed = rollups.deal_sums(session, rollups.CLOSED, flt, actor, by=("owner_id",), since=flt.start, end=flt.end,
+                                   stage_ids=_ids(stage_rows, kind))
+        for (owner_id,), s in closed.items():
+            parts[owner_id][kind] = s.deals
             if kind == "won":
-                parts[owner_id]["won_value"], parts[owner_id]["cycle_days"] = Decimal(amount or 0), float(days or 0)
+                parts[owner_id]["won_value"], parts[owner_id]["cycle_days"] = s.amount, s.cycle_days
     names = sql.user_names(session, set(parts))
     rows = sorted((_velocity_row(names.get(owner_id, "—"), p) for owner_id, p in parts.items()), key=lambda r: r["owner"])
     overall = {key: sum((p[key] for p in parts.values()), ZERO if key == "won_value" else 0) for key in

@@ -1,0 +1,52 @@
+"""Per-day sums of deals that the deal reports read instead of a million deal rows
+(analytics/rollups.py keeps them; docs/reports.md "Speed at scale").
+
+Database triggers (migration 0044) note every day whose sums a write may change in
+``report_stale_day``; a report adds up the stored sums of the other days and computes the
+noted days from the deals themselves, so it is exact at every moment. ``refresh`` then
+recomputes the noted days and clears the notes."""
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pipewise.db.base import Base, BigIntPK
+
+# The source of the sums over every deal; the other rows count the deals whose converted
+# leads have that source (a deal with leads from two sources is in both).
+EVERY_SOURCE = ""
+
+
+class ReportDealDay(Base):
+    """Deals created (``basis`` created) or closed (``basis`` closed) on ``day`` (UTC), by
+    what reports filter and group on."""
+
+    __tablename__ = "report_deal_day"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    basis: Mapped[str] = mapped_column(String(7))  # created | closed
+    day: Mapped[date]
+    pipeline_id: Mapped[uuid.UUID]
+    owner_id: Mapped[uuid.UUID | None]
+    stage_id: Mapped[uuid.UUID]
+    # The position of the furthest open stage the deal's history shows (0: none); created only.
+    furthest: Mapped[int] = mapped_column(default=0)
+    source: Mapped[str] = mapped_column(String(60), default=EVERY_SOURCE)
+    deals: Mapped[int]
+    amount: Mapped[Decimal | None]
+    # Days from creation to close, summed (closed only).
+    cycle_days: Mapped[float] = mapped_column(default=0.0)
+
+    __table_args__ = (Index("ix_report_deal_day_basis_day", "basis", "source", "day"),)
+
+
+class ReportStaleDay(Base):
+    """A day whose sums a write changed since they were computed; no day: every day."""
+
+    __tablename__ = "report_stale_day"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    day: Mapped[date | None] = mapped_column(index=True)

@@ -1,0 +1,155 @@
+"""per-day sums of deals for the reports, and the triggers that note which days a write
+changed (pipewise.analytics.rollups)
+
+Revision ID: 0044
+Revises: 0042
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0044'
+down_revision: str | Sequence[str] | None = '0042'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIGINT_PK = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
+# The days a row of each table counts on: a deal on the day it was created and the day it
+# closed; a stage change, a lead converted into a deal and a lead's source on the deal's
+# days. A stage that moves or changes kind changes what every day's funnel shows.
+DEAL_DAYS_COLUMNS = 'pipeline_id, stage_id, amount, owner_id, created_at, closed_at'
+
+SQLITE_TRIGGERS = [
+    """CREATE TRIGGER report_deal_inserted AFTER INSERT ON deal BEGIN
+         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(NEW.created_at) AS d UNION SELECT date(NEW.closed_at))
+         WHERE d IS NOT NULL; END""",
+    f"""CREATE TRIGGER report_deal_updated AFTER UPDATE OF {DEAL_DAYS_COLUMNS} ON deal BEGIN
+         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(NEW.created_at) AS d UNION SELECT date(NEW.closed_at)
+         UNION SELECT date(OLD.created_at) UNION SELECT date(OLD.closed_at)) WHERE d IS NOT NULL; END""",
+    """CREATE TRIGGER report_deal_deleted AFTER DELETE ON deal BEGIN
+         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(OLD.created_at) AS d UNION SELECT date(OLD.closed_at))
+         WHERE d IS NOT NULL; END""",
+    """CREATE TRIGGER report_stage_change_inserted AFTER INSERT ON deal_stage_change BEGIN
+         INSERT INTO report_stale_day (day) SELECT date(created_at) FROM deal WHERE id = NEW.deal_id; END""",
+    """CREATE TRIGGER report_stage_change_updated AFTER UPDATE ON deal_stage_change BEGIN
+         INSERT INTO report_stale_day (day) SELECT date(created_at) FROM deal WHERE id IN (NEW.deal_id, OLD.deal_id); END""",
+    """CREATE TRIGGER report_stage_change_deleted AFTER DELETE ON deal_stage_change BEGIN
+         INSERT INTO report_stale_day (day) SELECT date(created_at) FROM deal WHERE id = OLD.deal_id; END""",
+    """CREATE TRIGGER report_lead_inserted AFTER INSERT ON lead WHEN NEW.converted_deal_id IS NOT NULL BEGIN
+         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(created_at) AS d FROM deal WHERE id = NEW.converted_deal_id
+         UNION SELECT date(closed_at) FROM deal WHERE id = NEW.converted_deal_id) WHERE d IS NOT NULL; END""",
+    """CREATE TRIGGER report_lead_updated AFTER UPDATE OF converted_deal_id, source ON lead
+         WHEN NEW.converted_deal_id IS NOT NULL OR OLD.converted_deal_id IS NOT NULL BEGIN
+         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(created_at) AS d FROM deal
+         WHERE id IN (NEW.converted_deal_id, OLD.converted_deal_id) UNION SELECT date(closed_at) FROM deal
+         WHERE id IN (NEW.converted_deal_id, OLD.converted_deal_id)) WHERE d IS NOT NULL; END""",
+    """CREATE TRIGGER report_lead_deleted AFTER DELETE ON lead WHEN OLD.converted_deal_id IS NOT NULL BEGIN
+         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(created_at) AS d FROM deal WHERE id = OLD.converted_deal_id
+         UNION SELECT date(closed_at) FROM deal WHERE id = OLD.converted_deal_id) WHERE d IS NOT NULL; END""",
+    """CREATE TRIGGER report_stage_updated AFTER UPDATE OF position, kind, pipeline_id ON stage BEGIN
+         INSERT INTO report_stale_day (day) VALUES (NULL); END""",
+]
+SQLITE_TRIGGER_NAMES = [t.split()[2] for t in SQLITE_TRIGGERS]
+
+UTC_DAY = "({}.{} AT TIME ZONE 'UTC')::date"
+
+
+def _deal_days(record: str) -> str:
+    return f"({UTC_DAY.format(record, 'created_at')}), ({UTC_DAY.format(record, 'closed_at')})"
+
+
+def _linked_deal_days(ids: str) -> str:
+    return (f"INSERT INTO report_stale_day (day) SELECT DISTINCT d FROM deal, LATERAL (VALUES {_deal_days('deal')}) v(d) "
+            f"WHERE deal.id IN ({ids}) AND d IS NOT NULL;")
+
+
+POSTGRES_FUNCTIONS = {
+    'report_note_deal_days': f"""
+        IF TG_OP <> 'INSERT' THEN
+          INSERT INTO report_stale_day (day) SELECT DISTINCT d FROM (VALUES {_deal_days('OLD')}) v(d) WHERE d IS NOT NULL;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+          INSERT INTO report_stale_day (day) SELECT DISTINCT d FROM (VALUES {_deal_days('NEW')}) v(d) WHERE d IS NOT NULL;
+        END IF;""",
+    'report_note_stage_change_days': """
+        IF TG_OP <> 'INSERT' THEN
+          INSERT INTO report_stale_day (day) SELECT (created_at AT TIME ZONE 'UTC')::date FROM deal WHERE id = OLD.deal_id;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+          INSERT INTO report_stale_day (day) SELECT (created_at AT TIME ZONE 'UTC')::date FROM deal WHERE id = NEW.deal_id;
+        END IF;""",
+    'report_note_lead_days': f"""
+        IF TG_OP <> 'INSERT' THEN {_linked_deal_days('OLD.converted_deal_id')} END IF;
+        IF TG_OP <> 'DELETE' THEN {_linked_deal_days('NEW.converted_deal_id')} END IF;""",
+    'report_note_every_day': "INSERT INTO report_stale_day (day) VALUES (NULL);",
+}
+POSTGRES_TRIGGERS = {
+    'report_deal_days': f"AFTER INSERT OR DELETE OR UPDATE OF {DEAL_DAYS_COLUMNS} ON deal FOR EACH ROW "
+                        "EXECUTE FUNCTION report_note_deal_days()",
+    'report_stage_change_days': "AFTER INSERT OR UPDATE OR DELETE ON deal_stage_change FOR EACH ROW "
+                                "EXECUTE FUNCTION report_note_stage_change_days()",
+    'report_lead_inserted': "AFTER INSERT ON lead FOR EACH ROW WHEN (NEW.converted_deal_id IS NOT NULL) "
+                            "EXECUTE FUNCTION report_note_lead_days()",
+    'report_lead_updated': "AFTER UPDATE OF converted_deal_id, source ON lead FOR EACH ROW "
+                           "WHEN (NEW.converted_deal_id IS NOT NULL OR OLD.converted_deal_id IS NOT NULL) "
+                           "EXECUTE FUNCTION report_note_lead_days()",
+    'report_lead_deleted': "AFTER DELETE ON lead FOR EACH ROW WHEN (OLD.converted_deal_id IS NOT NULL) "
+                           "EXECUTE FUNCTION report_note_lead_days()",
+    'report_stage_updated': "AFTER UPDATE OF position, kind, pipeline_id ON stage FOR EACH ROW "
+                            "EXECUTE FUNCTION report_note_every_day()",
+}
+TRIGGER_TABLES = {'report_deal_days': 'deal', 'report_stage_change_days': 'deal_stage_change', 'report_lead_inserted': 'lead',
+                  'report_lead_updated': 'lead', 'report_lead_deleted': 'lead', 'report_stage_updated': 'stage'}
+
+
+def upgrade() -> None:
+    op.create_table('report_deal_day',
+    sa.Column('id', BIGINT_PK, autoincrement=True, nullable=False),
+    sa.Column('basis', sa.String(length=7), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('pipeline_id', sa.Uuid(), nullable=False),
+    sa.Column('owner_id', sa.Uuid(), nullable=True),
+    sa.Column('stage_id', sa.Uuid(), nullable=False),
+    sa.Column('furthest', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=60), nullable=False),
+    sa.Column('deals', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('cycle_days', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_deal_day'))
+    )
+    op.create_index('ix_report_deal_day_basis_day', 'report_deal_day', ['basis', 'source', 'day'], unique=False)
+    op.create_table('report_stale_day',
+    sa.Column('id', BIGINT_PK, autoincrement=True, nullable=False),
+    sa.Column('day', sa.Date(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_stale_day'))
+    )
+    op.create_index(op.f('ix_report_stale_day_day'), 'report_stale_day', ['day'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        for name, body in POSTGRES_FUNCTIONS.items():
+            op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$")
+        for name, definition in POSTGRES_TRIGGERS.items():
+            op.execute(f"CREATE TRIGGER {name} {definition}")
+    else:
+        for statement in SQLITE_TRIGGERS:
+            op.execute(statement)
+    # Existing deals: every day is to be computed.
+    op.execute("INSERT INTO report_stale_day (day) VALUES (NULL)")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        for name, table in TRIGGER_TABLES.items():
+            op.execute(f"DROP TRIGGER {name} ON {table}")
+        for name in POSTGRES_FUNCTIONS:
+            op.execute(f"DROP FUNCTION {name}()")
+    else:
+        for name in SQLITE_TRIGGER_NAMES:
+            op.execute(f"DROP TRIGGER {name}")
+    op.drop_index(op.f('ix_report_stale_day_day'), table_name='report_stale_day')
+    op.drop_table('report_stale_day')
+    op.drop_index('ix_report_deal_day_basis_day', table_name='report_deal_day')
+    op.drop_table('report_deal_day')

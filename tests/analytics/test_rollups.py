@@ -1,0 +1,144 @@
+"""The per-day sums the deal reports read (analytics/rollups.py). Whatever the write, a
+report shows it at once (the days it changed are computed from the deals), the stored sums
+give the same report as the deals themselves, and the worker stores the changed days again."""
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from pipewise.analytics import rollups
+from pipewise.analytics.handlers import REFRESH_ACTION
+from pipewise.analytics.models import ReportDealDay, ReportStaleDay
+from pipewise.db.base import utcnow
+from pipewise.deals.models import Stage
+from pipewise.events.models import ScheduledAction
+from pipewise.worker.runner import Worker
+from tests.analytics.seed import SOURCES, build_company
+
+SLUGS = ("pipeline", "deal-flow", "funnel", "velocity")
+
+
+@pytest.fixture
+def company(session, factory):  # type: ignore[no-untyped-def]
+    built = build_company(session, factory, deals=24)
+    rollups.refresh(session)
+    session.commit()
+    return built
+
+
+def reports(api: Any, factory: Any, user: Any, **params: Any) -> dict[str, Any]:
+    bodies = {}
+    for slug in SLUGS:
+        response = api.get(f"/api/v1/reports/{slug}", params=params, headers=factory.headers(user))
+        assert response.status_code == 200, response.text
+        bodies[slug] = response.json()
+    return bodies
+
+
+def from_the_deals(api: Any, session: Any, factory: Any, user: Any, **params: Any) -> dict[str, Any]:
+    """The reports with every day computed from the deals (the note "every day" set)."""
+    note = ReportStaleDay(day=None)
+    session.add(note)
+    session.commit()
+    bodies = reports(api, factory, user, **params)
+    session.execute(delete(ReportStaleDay).where(ReportStaleDay.id == note.id))
+    session.commit()
+    return bodies
+
+
+def views(company: Any) -> list[tuple[Any, dict[str, Any]]]:
+    admin, rep = company.users["admin"], company.users["east_rep"]
+    return [(admin, {}), (rep, {}), (admin, {"team_id": str(company.teams["West"].id)}), (admin, {"source": SOURCES[0]}),
+            (admin, {"interval": "week", "pipeline_id": str(company.pipeline.id)})]
+
+
+def assert_reports_exact(api: Any, session: Any, factory: Any, company: Any) -> None:
+    """As the deals stand now: with the changed days read from the deals, then stored."""
+    for user, params in views(company):
+        truth = from_the_deals(api, session, factory, user, **params)
+        assert reports(api, factory, user, **params) == truth, (user.name, params)
+    assert rollups.refresh(session) > 0
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ReportStaleDay)) == 0
+    for user, params in views(company):
+        assert reports(api, factory, user, **params) == from_the_deals(api, session, factory, user, **params), (user.name, params)
+
+
+def test_stored_sums_give_the_reports_of_the_deals(api, session, factory, company):
+    assert session.scalar(select(func.count()).select_from(ReportDealDay)) > 0
+    assert session.scalar(select(func.count()).select_from(ReportStaleDay)) == 0
+    for user, params in views(company):
+        assert reports(api, factory, user, **params) == from_the_deals(api, session, factory, user, **params), (user.name, params)
+
+
+def test_every_kind_of_write_shows_at_once_and_after_the_refresh(api, session, factory, company):
+    admin, east_rep, west_rep = company.users["admin"], company.users["east_rep"], company.users["west_rep"]
+    headers = factory.headers(admin)
+    stages = company.stages
+    before = reports(api, factory, admin)
+
+    created = api.post("/api/v1/deals", json={"name": "Fresh", "stage_id": str(stages[0].id), "amount": "1234.50",
+                                              "owner_id": str(east_rep.id)}, headers=headers)
+    assert created.status_code == 201, created.text
+    deal_id = created.json()["id"]
+    after = reports(api, factory, admin)
+    assert after != before and after["pipeline"]["headline"][0]["value"] == before["pipeline"]["headline"][0]["value"] + 1
+    assert_reports_exact(api, session, factory, company)
+
+    writes = [
+        lambda: api.patch(f"/api/v1/deals/{deal_id}", json={"amount": "99000"}, headers=headers),
+        lambda: api.post(f"/api/v1/deals/{deal_id}/move", json={"stage_id": str(stages[2].id)}, headers=headers),
+        lambda: api.patch(f"/api/v1/deals/{deal_id}", json={"owner_id": str(west_rep.id)}, headers=headers),
+        lambda: api.post(f"/api/v1/deals/{deal_id}/move", json={"stage_id": str(stages[4].id)}, headers=headers),
+        lambda: api.delete(f"/api/v1/deals/{deal_id}", headers=headers),
+    ]
+    for write in writes:
+        response = write()
+        assert response.status_code in (200, 204), response.text
+        assert_reports_exact(api, session, factory, company)
+
+
+def test_lead_conversion_and_its_source_show_in_the_source_filter(api, session, factory, company):
+    admin = company.users["admin"]
+    lead = factory.lead(admin, source=SOURCES[0])
+    session.commit()
+    converted = api.post(f"/api/v1/leads/{lead.id}/convert", json={"deal_name": "From a lead", "amount": "5000"},
+                         headers=factory.headers(admin))
+    assert converted.status_code == 200, converted.text
+    assert_reports_exact(api, session, factory, company)
+    edited = api.patch(f"/api/v1/leads/{lead.id}", json={"source": SOURCES[1]}, headers=factory.headers(admin))
+    assert edited.status_code == 200, edited.text  # the source the deal came from, corrected
+    assert_reports_exact(api, session, factory, company)
+
+
+def test_a_stage_that_moves_changes_every_day(api, session, factory, company):
+    first, second = company.stages[1], company.stages[2]
+    session.get(Stage, first.id).position, session.get(Stage, second.id).position = 99, first.position
+    session.flush()
+    session.get(Stage, first.id).position = second.position + 1
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ReportStaleDay).where(ReportStaleDay.day.is_(None))) >= 1
+    assert_reports_exact(api, session, factory, company)
+
+
+def test_the_worker_stores_the_changed_days_within_a_minute(api, session, factory, company):
+    admin = company.users["admin"]
+    deal = factory.deal(admin, name="Late deal", stage_id=company.stages[0].id, amount=Decimal("10"))
+    session.commit()
+    changed = session.scalar(select(func.count()).select_from(ReportStaleDay))
+    assert changed >= 1
+    Worker().run_until_idle()
+    session.commit()  # a new snapshot, after the worker's
+    timers = session.scalars(select(ScheduledAction).where(ScheduledAction.kind == REFRESH_ACTION)).all()
+    assert len(timers) == 1 and timers[0].status == "pending"
+    # A minute later (the timer made due now):
+    session.execute(update(ScheduledAction).where(ScheduledAction.kind == REFRESH_ACTION).values(run_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    Worker().run_until_idle()
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ReportStaleDay)) == 0
+    assert reports(api, factory, admin) == from_the_deals(api, session, factory, admin)
+    assert deal.name in {r["name"] for r in api.get("/api/v1/deals", headers=factory.headers(admin)).json()["items"]}
