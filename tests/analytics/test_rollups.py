@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from pipewise.analytics import rollups
+from pipewise.analytics import durations, rollups
 from pipewise.analytics.handlers import REFRESH_ACTION
 from pipewise.analytics.models import ReportDealDay, ReportStaleDay
 from pipewise.db.base import utcnow
-from pipewise.deals.models import Stage
+from pipewise.deals.models import Deal, Stage
 from pipewise.events.models import ScheduledAction
 from pipewise.worker.runner import Worker
 from tests.analytics.seed import SOURCES, build_company
 
-SLUGS = ("pipeline", "deal-flow", "funnel", "velocity")
+SLUGS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time")
 
 
 @pytest.fixture
@@ -142,3 +142,29 @@ def test_the_worker_stores_the_changed_days_within_a_minute(api, session, factor
     assert session.scalar(select(func.count()).select_from(ReportStaleDay)) == 0
     assert reports(api, factory, admin) == from_the_deals(api, session, factory, admin)
     assert deal.name in {r["name"] for r in api.get("/api/v1/deals", headers=factory.headers(admin)).json()["items"]}
+
+
+def test_many_lengths_give_approximate_percentiles_near_the_exact_ones(api, session, factory, company, monkeypatch):
+    admin = company.users["admin"]
+    exact = reports(api, factory, admin)["stage-time"]
+    monkeypatch.setattr(durations, "EXACT_UP_TO", 0)  # as if there were more lengths than are read one by one
+    approximate = reports(api, factory, admin)["stage-time"]
+    assert exact["note"] is None and "histograms" in approximate["note"]
+    for key in ("stages", "cycle"):
+        for want, got in zip(exact["tables"][[t["key"] for t in exact["tables"]].index(key)]["rows"],
+                             approximate["tables"][[t["key"] for t in approximate["tables"]].index(key)]["rows"], strict=True):
+            assert got["stays" if key == "stages" else "deals"] == want["stays" if key == "stages" else "deals"]
+            for column in ("median_days", "p90_days"):
+                assert (got[column] is None) == (want[column] is None)
+                if want[column]:
+                    assert abs(got[column] - want[column]) <= 0.025 * want[column], (key, want, got)
+
+    # A change not yet stored reads the same as once stored.
+    deal_id = session.scalar(select(Deal.id).where(Deal.stage_id.in_([s.id for s in company.stages[:3]])).limit(1))
+    moved = api.post(f"/api/v1/deals/{deal_id}/move", json={"stage_id": str(company.stages[3].id)},
+                     headers=factory.headers(admin))
+    assert moved.status_code == 200, moved.text
+    before_refresh = reports(api, factory, admin)["stage-time"]
+    rollups.refresh(session)
+    session.commit()
+    assert reports(api, factory, admin)["stage-time"] == before_refresh

@@ -50,3 +50,25 @@ class ReportStaleDay(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     day: Mapped[date | None] = mapped_column(index=True)
+
+
+class ReportDurationDay(Base):
+    """How many stays in a stage ended (``kind`` stay), or deals closed (``kind`` cycle,
+    the stage is the closing one), on ``day`` (UTC) with a length in ``bucket``: a
+    histogram from which the time-in-stage report takes its percentiles over many rows.
+    ``every_owner`` rows add up all owners (owner_id empty); the others are per owner."""
+
+    __tablename__ = "report_duration_day"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(5))
+    day: Mapped[date]
+    stage_id: Mapped[uuid.UUID]
+    pipeline_id: Mapped[uuid.UUID]
+    owner_id: Mapped[uuid.UUID | None]
+    every_owner: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(60), default=EVERY_SOURCE)
+    bucket: Mapped[int]
+    count: Mapped[int]
+
+    __table_args__ = (Index("ix_report_duration_day_kind_day", "kind", "every_owner", "source", "day"),)

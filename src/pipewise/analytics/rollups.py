@@ -10,14 +10,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Float, Integer, and_, cast, delete, func, insert, literal, literal_column, or_, select, type_coerce
+from sqlalchemy import Float, Integer, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import sql
+from pipewise.analytics import durations, sql
+from pipewise.analytics.days import MANY_DAYS, changed_in, stale_days, utc_day, within
 from pipewise.analytics.filters import ReportFilter, owner_conditions
 from pipewise.analytics.models import EVERY_SOURCE, ReportDealDay, ReportStaleDay
 from pipewise.auth.visibility import Actor
@@ -25,9 +26,6 @@ from pipewise.deals.models import Deal, DealStageChange, Stage
 from pipewise.leads.models import Lead
 
 CREATED, CLOSED = "created", "closed"
-# More changed days than this in one read or one refresh: read the deals of the whole
-# range, or compute every day again (cheaper than hundreds of one-day look-ups).
-MANY_DAYS = 60
 # Two refreshes on PostgreSQL take turns (a day's rows are deleted, then inserted again).
 REFRESH_LOCK = 0x5265_706F  # "Repo"
 SUMMED = ("pipeline_id", "owner_id", "stage_id", "furthest", "source", "day")
@@ -40,29 +38,12 @@ class Sums:
     cycle_days: float = 0.0
 
 
-def utc_day(session: Session, column: Any) -> Any:
-    """The UTC calendar day of a timestamp, computed by the database."""
-    if sql.is_postgres(session):
-        return cast(func.timezone(literal_column("'UTC'"), column), Date)
-    return type_coerce(func.date(column), Date)
-
-
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def _deal_rows(session: Session, basis: str, *, days: Sequence[date] | None = None,
                since: date | None = None, end: date | None = None) -> Any:
     """One row per deal and per source of its converted leads (plus one with no source),
     with the columns of ``report_deal_day``: the deals a day's sums are made of."""
     when = Deal.created_at if basis == CREATED else Deal.closed_at
-    where: list[Any] = [when.is_not(None)]
-    if days is not None:
-        where.append(or_(*(and_(when >= _start(d), when < _start(d + timedelta(days=1))) for d in days)))
-    if since is not None:
-        where.append(when >= _start(since))
-    if end is not None:
-        where.append(when < _start(end + timedelta(days=1)))
+    where: list[Any] = [when.is_not(None), *within(when, days=days, since=since, end=end)]
     if basis == CREATED:
         furthest = func.coalesce(
             select(func.max(Stage.position)).join(DealStageChange, DealStageChange.to_stage_id == Stage.id)
@@ -84,11 +65,6 @@ def _summed(rows: Any, by: Sequence[str], where: Iterable[Any], *, head: Sequenc
     c = rows.c
     keys = [c[name] for name in by]
     return select(*head, *keys, func.sum(c.deals), func.sum(c.amount), func.sum(c.cycle_days)).where(*where).group_by(*keys)
-
-
-def stale_days(session: Session) -> set[date | None]:
-    """The days whose stored sums a write changed; None among them: every day."""
-    return set(session.scalars(select(ReportStaleDay.day).distinct()))
 
 
 def deal_sums(
@@ -119,9 +95,8 @@ def deal_sums(
             sums.amount += Decimal(amount or 0)
             sums.cycle_days += float(cycle_days or 0)
 
-    stale = stale_days(session)
-    changed = sorted(d for d in stale if d is not None and d <= end and (since is None or d >= since))
-    if None in stale or len(changed) > MANY_DAYS:
+    changed = changed_in(stale_days(session), since, end)
+    if changed is None:
         rows = _deal_rows(session, basis, since=since, end=end)
         add(_summed(rows, by, conditions(rows)))
         return out
@@ -152,12 +127,16 @@ def refresh(session: Session) -> int:
     if None in days or len(days) > MANY_DAYS:
         session.execute(delete(ReportStaleDay))
         session.execute(delete(ReportDealDay))
+        durations.forget(session, None)
         _store(session, None)
+        durations.store(session, None)
         return len(days)
     ordered = sorted(d for d in days if d is not None)
     for start in range(0, len(ordered), MANY_DAYS):
         chunk = ordered[start:start + MANY_DAYS]
         session.execute(delete(ReportStaleDay).where(ReportStaleDay.day.in_(chunk)))
         session.execute(delete(ReportDealDay).where(ReportDealDay.day.in_(chunk)))
+        durations.forget(session, chunk)
         _store(session, chunk)
+        durations.store(session, chunk)
     return len(days)

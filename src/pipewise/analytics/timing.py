@@ -5,32 +5,15 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import sql
+from pipewise.analytics import durations, rollups, sql
 from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range
-from pipewise.analytics.results import Chart, Column, Report, Table, quantile
+from pipewise.analytics.results import APPROXIMATE, Chart, Column, Report, Table
 from pipewise.auth.visibility import Actor
-from pipewise.deals.models import Deal, DealStageChange
+from pipewise.deals.models import Deal
 from pipewise.records.models import RecordHistory
-
-
-def stage_stints(session: Session, flt: ReportFilter, actor: Actor) -> list[tuple[Any, float]]:
-    """(stage id, days in it) of every stay in a stage that ended in the range: from the
-    change that entered the stage to the deal's next change."""
-    left = func.lead(DealStageChange.at).over(partition_by=DealStageChange.deal_id, order_by=(DealStageChange.at, DealStageChange.id))
-    stints = (
-        select(DealStageChange.to_stage_id.label("stage_id"), DealStageChange.at.label("entered"), left.label("left"))
-        .where(DealStageChange.deal_id.in_(select(Deal.id).where(*deal_conditions(Deal, flt, actor))))
-        .subquery()
-    )
-    # Hundreds of thousands of rows: the stage id comes back as the database has it (no UUID
-    # object per row) and is matched to the stage afterwards.
-    stage_key = type_coerce(stints.c.stage_id, String)
-    stmt = select(stage_key, sql.days_expr(session, stints.c.entered, stints.c.left)).where(*in_range(stints.c.left, flt))
-    ids = {key: stage.id for stage in sql.stages(session) for key in (stage.id, str(stage.id), stage.id.hex)}
-    return [(ids.get(stage_id, stage_id), float(days)) for stage_id, days in session.execute(stmt)]
 
 
 def close_date_pushes(session: Session, flt: ReportFilter, actor: Actor) -> list[tuple[Any, float]]:
@@ -52,9 +35,7 @@ def close_date_pushes(session: Session, flt: ReportFilter, actor: Actor) -> list
 def stage_times(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     stage_rows = sql.stages(session, flt.pipeline_id)
     pipelines = sql.pipeline_names(session)
-    stays: dict[Any, list[float]] = defaultdict(list)
-    for stage_id, days in stage_stints(session, flt, actor):
-        stays[stage_id].append(days)
+    stays, approximate = durations.spreads(session, durations.STAY, flt, actor)
     conditions = deal_conditions(Deal, flt, actor)
     today = datetime.now(UTC).date()
     overdue = dict(session.execute(
@@ -71,11 +52,11 @@ def stage_times(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     for stage in stage_rows:
         if stage.kind != "open":
             continue
-        days = stays.get(stage.id, [])
+        days = stays.get(stage.id, durations.Spread())
         moves = pushed.get(stage.id, [])
         rows.append({
-            "pipeline": pipelines.get(stage.pipeline_id, ""), "stage": stage.name, "stays": len(days),
-            "median_days": quantile(days, 0.5), "p90_days": quantile(days, 0.9),
+            "pipeline": pipelines.get(stage.pipeline_id, ""), "stage": stage.name, "stays": days.count,
+            "median_days": days.quantile(0.5), "p90_days": days.quantile(0.9),
             "overdue_deals": overdue.get(stage.id, 0), "pushes": len(moves), "deals_pushed": len({d for d, _ in moves}),
             "days_pushed": sum(d for _, d in moves),
         })
@@ -85,7 +66,7 @@ def stage_times(session: Session, flt: ReportFilter, actor: Actor) -> Report:
         Column("overdue_deals", "Open past close date", "count"), Column("pushes", "Close date pushed", "count"),
         Column("deals_pushed", "Deals pushed", "count"), Column("days_pushed", "Days pushed", "days"),
     ], rows)
-    cycle_table = sales_cycle(session, flt, actor, stage_rows)
+    cycle_table, cycles_approximate = sales_cycle(session, flt, actor, stage_rows)
     chart = Chart("bar", [r["stage"] for r in rows], [
         {"label": "Median days", "data": [r["median_days"] or 0 for r in rows]},
         {"label": "90th percentile", "data": [r["p90_days"] or 0 for r in rows]},
@@ -94,21 +75,24 @@ def stage_times(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     headline = [{"label": "Sales cycle (median, won)", "value": won["median_days"], "kind": "days"},
                 {"label": "Open past close date", "value": sum(r["overdue_deals"] for r in rows), "kind": "count"},
                 {"label": "Close dates pushed", "value": len(pushes), "kind": "count"}]
-    return Report("stage-time", "Time in stage, slippage and sales cycle", [stages_table, cycle_table], chart, headline)
+    note = APPROXIMATE if approximate or cycles_approximate else None
+    return Report("stage-time", "Time in stage, slippage and sales cycle", [stages_table, cycle_table], chart, headline, note)
 
 
-def sales_cycle(session: Session, flt: ReportFilter, actor: Actor, stage_rows: list[Any]) -> Table:
-    """Days from creation to close of the deals won (and lost) in the range."""
-    cycle = sql.days_expr(session, Deal.created_at, Deal.closed_at)
+def sales_cycle(session: Session, flt: ReportFilter, actor: Actor, stage_rows: list[Any]) -> tuple[Table, bool]:
+    """Days from creation to close of the deals won (and lost) in the range; and whether
+    the percentiles are approximate."""
+    cycles, approximate = durations.spreads(session, durations.CYCLE, flt, actor)
+    closed = rollups.deal_sums(session, rollups.CLOSED, flt, actor, by=("stage_id",), since=flt.start, end=flt.end)
     rows = []
     for kind, label in (("won", "Won"), ("lost", "Lost")):
         ids = [s.id for s in stage_rows if s.kind == kind]
-        days = [float(d) for d in session.scalars(
-            select(cycle).where(Deal.stage_id.in_(ids), *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))
-        )]
-        rows.append({"outcome": label, "deals": len(days), "median_days": quantile(days, 0.5), "p90_days": quantile(days, 0.9),
-                     "mean_days": sum(days) / len(days) if days else None})
+        spread = durations.Spread.joined(cycles[i] for i in ids if i in cycles)
+        deals = sum(closed[(i,)].deals for i in ids if (i,) in closed)
+        total_days = sum(closed[(i,)].cycle_days for i in ids if (i,) in closed)
+        rows.append({"outcome": label, "deals": deals, "median_days": spread.quantile(0.5), "p90_days": spread.quantile(0.9),
+                     "mean_days": total_days / deals if deals else None})
     return Table("cycle", "Sales cycle length", [
         Column("outcome", "Closed as"), Column("deals", "Deals", "count"), Column("median_days", "Median", "days"),
         Column("p90_days", "90th percentile", "days"), Column("mean_days", "Mean", "days"),
-    ], rows)
+    ], rows), approximate

@@ -87,3 +87,6 @@ class DealStageChange(Base):
     to_stage_id: Mapped[uuid.UUID]
     actor_id: Mapped[uuid.UUID | None]
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Reports find the stays that ended in a range by when they ended, and each one's start.
+    __table_args__ = (Index("ix_deal_stage_change_at", "at"), Index("ix_deal_stage_change_deal_at", "deal_id", "at"))

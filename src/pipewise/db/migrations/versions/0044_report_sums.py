@@ -1,5 +1,5 @@
-"""per-day sums of deals for the reports, and the triggers that note which days a write
-changed (pipewise.analytics.rollups)
+"""per-day sums of deals and histograms of stage and cycle lengths for the reports, and the
+triggers that note which days a write changed (pipewise.analytics.rollups)
 
 Revision ID: 0044
 Revises: 0042
@@ -23,6 +23,16 @@ BIGINT_PK = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 # days. A stage that moves or changes kind changes what every day's funnel shows.
 DEAL_DAYS_COLUMNS = 'pipeline_id, stage_id, amount, owner_id, created_at, closed_at'
 
+
+
+def _sqlite_change_days(change: str) -> str:
+    """The days a stage change counts on: its deal's creation (the funnel), the stay it
+    ends, and the stay of the change after it (which it starts)."""
+    return (f"SELECT date(created_at) FROM deal WHERE id = {change}.deal_id UNION SELECT date({change}.at) "
+            f"UNION SELECT * FROM (SELECT date(at) FROM deal_stage_change WHERE deal_id = {change}.deal_id "
+            f"AND (at > {change}.at OR (at = {change}.at AND id > {change}.id)) ORDER BY at, id LIMIT 1)")
+
+
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER report_deal_inserted AFTER INSERT ON deal BEGIN
          INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(NEW.created_at) AS d UNION SELECT date(NEW.closed_at))
@@ -33,12 +43,16 @@ SQLITE_TRIGGERS = [
     """CREATE TRIGGER report_deal_deleted AFTER DELETE ON deal BEGIN
          INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(OLD.created_at) AS d UNION SELECT date(OLD.closed_at))
          WHERE d IS NOT NULL; END""",
-    """CREATE TRIGGER report_stage_change_inserted AFTER INSERT ON deal_stage_change BEGIN
-         INSERT INTO report_stale_day (day) SELECT date(created_at) FROM deal WHERE id = NEW.deal_id; END""",
-    """CREATE TRIGGER report_stage_change_updated AFTER UPDATE ON deal_stage_change BEGIN
-         INSERT INTO report_stale_day (day) SELECT date(created_at) FROM deal WHERE id IN (NEW.deal_id, OLD.deal_id); END""",
-    """CREATE TRIGGER report_stage_change_deleted AFTER DELETE ON deal_stage_change BEGIN
-         INSERT INTO report_stale_day (day) SELECT date(created_at) FROM deal WHERE id = OLD.deal_id; END""",
+    f"""CREATE TRIGGER report_stage_change_inserted AFTER INSERT ON deal_stage_change BEGIN
+         INSERT INTO report_stale_day (day) {_sqlite_change_days('NEW')}; END""",
+    f"""CREATE TRIGGER report_stage_change_updated AFTER UPDATE ON deal_stage_change BEGIN
+         INSERT INTO report_stale_day (day) {_sqlite_change_days('NEW')} UNION {_sqlite_change_days('OLD')}; END""",
+    f"""CREATE TRIGGER report_stage_change_deleted AFTER DELETE ON deal_stage_change BEGIN
+         INSERT INTO report_stale_day (day) {_sqlite_change_days('OLD')}; END""",
+    """CREATE TRIGGER report_deal_reowned AFTER UPDATE OF owner_id, pipeline_id ON deal BEGIN
+         INSERT INTO report_stale_day (day) SELECT DISTINCT date(at) FROM deal_stage_change WHERE deal_id = NEW.id; END""",
+    """CREATE TRIGGER report_deal_deleting BEFORE DELETE ON deal BEGIN
+         INSERT INTO report_stale_day (day) SELECT DISTINCT date(at) FROM deal_stage_change WHERE deal_id = OLD.id; END""",
     """CREATE TRIGGER report_lead_inserted AFTER INSERT ON lead WHEN NEW.converted_deal_id IS NOT NULL BEGIN
          INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(created_at) AS d FROM deal WHERE id = NEW.converted_deal_id
          UNION SELECT date(closed_at) FROM deal WHERE id = NEW.converted_deal_id) WHERE d IS NOT NULL; END""",
@@ -67,6 +81,13 @@ def _linked_deal_days(ids: str) -> str:
             f"WHERE deal.id IN ({ids}) AND d IS NOT NULL;")
 
 
+def _postgres_change_days(change: str) -> str:
+    return (f"INSERT INTO report_stale_day (day) SELECT DISTINCT d FROM (SELECT {UTC_DAY.format('deal', 'created_at')} AS d "
+            f"FROM deal WHERE id = {change}.deal_id UNION SELECT {UTC_DAY.format(change, 'at')} UNION (SELECT "
+            f"{UTC_DAY.format('c', 'at')} FROM deal_stage_change c WHERE c.deal_id = {change}.deal_id "
+            f"AND (c.at, c.id) > ({change}.at, {change}.id) ORDER BY c.at, c.id LIMIT 1)) v;")
+
+
 POSTGRES_FUNCTIONS = {
     'report_note_deal_days': f"""
         IF TG_OP <> 'INSERT' THEN
@@ -75,13 +96,13 @@ POSTGRES_FUNCTIONS = {
         IF TG_OP <> 'DELETE' THEN
           INSERT INTO report_stale_day (day) SELECT DISTINCT d FROM (VALUES {_deal_days('NEW')}) v(d) WHERE d IS NOT NULL;
         END IF;""",
-    'report_note_stage_change_days': """
-        IF TG_OP <> 'INSERT' THEN
-          INSERT INTO report_stale_day (day) SELECT (created_at AT TIME ZONE 'UTC')::date FROM deal WHERE id = OLD.deal_id;
-        END IF;
-        IF TG_OP <> 'DELETE' THEN
-          INSERT INTO report_stale_day (day) SELECT (created_at AT TIME ZONE 'UTC')::date FROM deal WHERE id = NEW.deal_id;
-        END IF;""",
+    'report_note_stage_change_days': f"""
+        IF TG_OP <> 'INSERT' THEN {_postgres_change_days('OLD')} END IF;
+        IF TG_OP <> 'DELETE' THEN {_postgres_change_days('NEW')} END IF;""",
+    'report_note_deal_change_days': f"""
+        INSERT INTO report_stale_day (day) SELECT DISTINCT {UTC_DAY.format('deal_stage_change', 'at')} FROM deal_stage_change
+        WHERE deal_id = OLD.id;
+        RETURN OLD;""",
     'report_note_lead_days': f"""
         IF TG_OP <> 'INSERT' THEN {_linked_deal_days('OLD.converted_deal_id')} END IF;
         IF TG_OP <> 'DELETE' THEN {_linked_deal_days('NEW.converted_deal_id')} END IF;""",
@@ -92,6 +113,9 @@ POSTGRES_TRIGGERS = {
                         "EXECUTE FUNCTION report_note_deal_days()",
     'report_stage_change_days': "AFTER INSERT OR UPDATE OR DELETE ON deal_stage_change FOR EACH ROW "
                                 "EXECUTE FUNCTION report_note_stage_change_days()",
+    'report_deal_reowned': "AFTER UPDATE OF owner_id, pipeline_id ON deal FOR EACH ROW "
+                           "EXECUTE FUNCTION report_note_deal_change_days()",
+    'report_deal_deleting': "BEFORE DELETE ON deal FOR EACH ROW EXECUTE FUNCTION report_note_deal_change_days()",
     'report_lead_inserted': "AFTER INSERT ON lead FOR EACH ROW WHEN (NEW.converted_deal_id IS NOT NULL) "
                             "EXECUTE FUNCTION report_note_lead_days()",
     'report_lead_updated': "AFTER UPDATE OF converted_deal_id, source ON lead FOR EACH ROW "
@@ -102,7 +126,7 @@ POSTGRES_TRIGGERS = {
     'report_stage_updated': "AFTER UPDATE OF position, kind, pipeline_id ON stage FOR EACH ROW "
                             "EXECUTE FUNCTION report_note_every_day()",
 }
-TRIGGER_TABLES = {'report_deal_days': 'deal', 'report_stage_change_days': 'deal_stage_change', 'report_lead_inserted': 'lead',
+TRIGGER_TABLES = {'report_deal_days': 'deal', 'report_deal_reowned': 'deal', 'report_deal_deleting': 'deal', 'report_stage_change_days': 'deal_stage_change', 'report_lead_inserted': 'lead',
                   'report_lead_updated': 'lead', 'report_lead_deleted': 'lead', 'report_stage_updated': 'stage'}
 
 
@@ -128,9 +152,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_stale_day'))
     )
     op.create_index(op.f('ix_report_stale_day_day'), 'report_stale_day', ['day'], unique=False)
+    op.create_table('report_duration_day',
+    sa.Column('id', BIGINT_PK, autoincrement=True, nullable=False),
+    sa.Column('kind', sa.String(length=5), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('stage_id', sa.Uuid(), nullable=False),
+    sa.Column('pipeline_id', sa.Uuid(), nullable=False),
+    sa.Column('owner_id', sa.Uuid(), nullable=True),
+    sa.Column('every_owner', sa.Boolean(), nullable=False),
+    sa.Column('source', sa.String(length=60), nullable=False),
+    sa.Column('bucket', sa.Integer(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_duration_day'))
+    )
+    op.create_index('ix_report_duration_day_kind_day', 'report_duration_day', ['kind', 'every_owner', 'source', 'day'], unique=False)
+    op.create_index('ix_deal_stage_change_at', 'deal_stage_change', ['at'], unique=False)
+    op.create_index('ix_deal_stage_change_deal_at', 'deal_stage_change', ['deal_id', 'at'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         for name, body in POSTGRES_FUNCTIONS.items():
-            op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$")
+            # An AFTER trigger's result is ignored; a BEFORE DELETE one must give the row back.
+            returned = "" if "RETURN" in body else "RETURN NULL;"
+            op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} {returned} END $$")
         for name, definition in POSTGRES_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {definition}")
     else:
@@ -149,6 +191,10 @@ def downgrade() -> None:
     else:
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER {name}")
+    op.drop_index('ix_deal_stage_change_deal_at', table_name='deal_stage_change')
+    op.drop_index('ix_deal_stage_change_at', table_name='deal_stage_change')
+    op.drop_index('ix_report_duration_day_kind_day', table_name='report_duration_day')
+    op.drop_table('report_duration_day')
     op.drop_index(op.f('ix_report_stale_day_day'), table_name='report_stale_day')
     op.drop_table('report_stale_day')
     op.drop_index('ix_report_deal_day_basis_day', table_name='report_deal_day')
