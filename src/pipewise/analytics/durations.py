@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, and_, delete, func, insert, or_, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Float, Integer, String, case, cast, delete, func, insert, literal, literal_column, null, select, type_coerce
+from sqlalchemy.orm import Session
 
 from pipewise.analytics import sql
 from pipewise.analytics.days import changed_in, stale_days, utc_day, within
@@ -28,15 +28,16 @@ from pipewise.deals.models import Deal, DealStageChange
 from pipewise.leads.models import Lead
 
 STAY, CYCLE = "stay", "cycle"
-EXACT_UP_TO = 100_000
+EXACT_UP_TO = 25_000
 RATIO = 1.05  # each bucket 5 % longer than the one before
 MINUTES_A_DAY = 1440.0
+LOG_RATIO = math.log(RATIO)
 
 
 def bucket_of(days: float) -> int:
     """Bucket 0 holds lengths under a minute; bucket b ≥ 1 those from RATIO**(b-1) minutes."""
     minutes = days * MINUTES_A_DAY
-    return 0 if minutes < 1 else 1 + math.floor(math.log(minutes) / math.log(RATIO))
+    return 0 if minutes < 1 else 1 + math.floor(math.log(minutes) / LOG_RATIO)
 
 
 def _bucket_bounds(bucket: int) -> tuple[float, float]:
@@ -96,19 +97,18 @@ def stay_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[dat
               since: date | None = None, end: date | None = None) -> Any:
     """(stage id as stored, days, deal id, pipeline, owner, UTC day it ended) of every stay
     that ended in the given days: from the change that entered the stage to the deal's next."""
-    ended = DealStageChange
-    entered = aliased(DealStageChange)
-    previous = aliased(DealStageChange)
-    before = (
-        select(previous.id)
-        .where(previous.deal_id == ended.deal_id, or_(previous.at < ended.at, and_(previous.at == ended.at, previous.id < ended.id)))
-        .order_by(previous.at.desc(), previous.id.desc()).limit(1).scalar_subquery()
-    )
+    change = DealStageChange
+    left = func.lead(change.at).over(partition_by=change.deal_id, order_by=(change.at, change.id))
+    stints = select(change.deal_id, change.to_stage_id, change.at.label("entered"), left.label("left"))
+    ranged = within(change.at, days=days, since=since, end=end)
+    if ranged:  # only the deals with a change in the range have a stay that ended in it
+        stints = stints.where(change.deal_id.in_(select(change.deal_id).where(*ranged)))
+    stay = stints.subquery()
     return (
-        select(type_coerce(entered.to_stage_id, String), sql.days_expr(session, entered.at, ended.at), Deal.id, Deal.pipeline_id,
-               Deal.owner_id, utc_day(session, ended.at))
-        .select_from(ended).join(entered, entered.id == before).join(Deal, Deal.id == ended.deal_id)
-        .where(*within(ended.at, days=days, since=since, end=end), *deal_where)
+        select(type_coerce(stay.c.to_stage_id, String).label("stage_id"), sql.days_expr(session, stay.c.entered, stay.c.left).label("length"),
+               Deal.id.label("deal_id"), Deal.pipeline_id, Deal.owner_id, utc_day(session, stay.c.left).label("day"))
+        .select_from(stay).join(Deal, Deal.id == stay.c.deal_id)
+        .where(stay.c.left.is_not(None), *within(stay.c.left, days=days, since=since, end=end), *deal_where)
     )
 
 
@@ -116,8 +116,8 @@ def cycle_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[da
                since: date | None = None, end: date | None = None) -> Any:
     """The same columns for the deals closed in the given days (the stage is their closing one)."""
     return (
-        select(type_coerce(Deal.stage_id, String), sql.days_expr(session, Deal.created_at, Deal.closed_at), Deal.id, Deal.pipeline_id,
-               Deal.owner_id, utc_day(session, Deal.closed_at))
+        select(type_coerce(Deal.stage_id, String).label("stage_id"), sql.days_expr(session, Deal.created_at, Deal.closed_at).label("length"),
+               Deal.id.label("deal_id"), Deal.pipeline_id, Deal.owner_id, utc_day(session, Deal.closed_at).label("day"))
         .where(Deal.closed_at.is_not(None), *within(Deal.closed_at, days=days, since=since, end=end), *deal_where)
     )
 
@@ -133,39 +133,38 @@ def _stage_ids(session: Session) -> dict[Any, uuid.UUID]:
 # -- kept per day ------------------------------------------------------------------------------
 
 
+def _bucketed(session: Session, kind: str, days: Sequence[date] | None) -> Any:
+    """Every length of the given days with its bucket, once with no source and once per
+    source of the deal's converted leads, computed by the database as ``bucket_of`` does."""
+    lengths = ROWS[kind](session, [], days=days).subquery()
+    c = lengths.c
+    minutes = cast(c.length, Float) * MINUTES_A_DAY
+    bucket = case((minutes < 1, 0), else_=1 + cast(func.floor(func.ln(minutes) / literal_column(repr(LOG_RATIO))), Integer))
+    sources = (select(Lead.converted_deal_id.label("deal_id"), Lead.source)
+               .where(Lead.converted_deal_id.is_not(None), Lead.source.is_not(None)).distinct().subquery())
+    keys = (c.day, c.stage_id, c.pipeline_id, c.owner_id)
+    every = select(*keys, literal(EVERY_SOURCE).label("source"), bucket.label("bucket"))
+    sourced = select(*keys, sources.c.source, bucket.label("bucket")).join(sources, sources.c.deal_id == c.deal_id)
+    return every.union_all(sourced).subquery()
+
+
 def store(session: Session, days: Sequence[date] | None) -> None:
     """Histogram rows of the given days (None: every day), per owner and for all owners."""
-    stage_ids = _stage_ids(session)
-    for kind, rows in ROWS.items():
-        counts: dict[tuple[Any, ...], int] = defaultdict(int)
-        found = session.execute(rows(session, [], days=days)).all()
-        sources = _sources(session, {deal_id for _s, _d, deal_id, *_rest in found}, whole_table=days is None)
-        for stage, length, deal_id, pipeline_id, owner_id, day in found:
-            bucket = bucket_of(float(length))
-            for source in (EVERY_SOURCE, *sources.get(deal_id, ())):
-                counts[(day, stage_ids.get(stage, stage), pipeline_id, owner_id, False, source, bucket)] += 1
-                counts[(day, stage_ids.get(stage, stage), pipeline_id, None, True, source, bucket)] += 1
-        names = ("day", "stage_id", "pipeline_id", "owner_id", "every_owner", "source", "bucket")
-        values = [{"kind": kind, **dict(zip(names, key, strict=True)), "count": n} for key, n in counts.items()]
-        for start in range(0, len(values), 5000):
-            session.execute(insert(ReportDurationDay), values[start:start + 5000])
+    names = ["kind", "day", "stage_id", "pipeline_id", "owner_id", "every_owner", "source", "bucket", "count"]
+    for kind in ROWS:
+        rows = _bucketed(session, kind, days)
+        c = rows.c
+        for every_owner in (False, True):
+            owner = null() if every_owner else c.owner_id
+            keys = [c.day, c.stage_id, c.pipeline_id, *([] if every_owner else [c.owner_id]), c.source, c.bucket]
+            summed = (select(literal(kind), c.day, c.stage_id, c.pipeline_id, owner, literal(every_owner), c.source, c.bucket,
+                             func.count()).group_by(*keys))
+            session.execute(insert(ReportDurationDay).from_select(names, summed))
 
 
 def forget(session: Session, days: Sequence[date] | None) -> None:
     stmt = delete(ReportDurationDay)
     session.execute(stmt if days is None else stmt.where(ReportDurationDay.day.in_(days)))
-
-
-def _sources(session: Session, deal_ids: set[Any], *, whole_table: bool) -> dict[Any, set[str]]:
-    stmt = select(Lead.converted_deal_id, Lead.source).where(Lead.converted_deal_id.is_not(None), Lead.source.is_not(None))
-    if not whole_table:
-        if not deal_ids:
-            return {}
-        stmt = stmt.where(Lead.converted_deal_id.in_(deal_ids))
-    found: dict[Any, set[str]] = defaultdict(set)
-    for deal_id, source in session.execute(stmt):
-        found[deal_id].add(source)
-    return found
 
 
 # -- read ------------------------------------------------------------------------------------
@@ -193,6 +192,7 @@ def _exact(session: Session, kind: str, flt: ReportFilter, actor: Actor, *, days
     stage_ids = _stage_ids(session)
     where = deal_conditions(Deal, flt, actor)
     stmt = ROWS[kind](session, where, days=days) if days is not None else ROWS[kind](session, where, since=flt.start, end=flt.end)
+    stmt = stmt.with_only_columns(*stmt.selected_columns[:2])  # the stage and the length
     found: dict[uuid.UUID, Spread] = defaultdict(Spread)
     for stage, length, *_rest in session.execute(stmt):
         found[stage_ids.get(stage, stage)].values.append(float(length))

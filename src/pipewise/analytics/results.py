@@ -50,7 +50,7 @@ class Report:
         raise KeyError(key)
 
 
-APPROXIMATE = ("Percentiles over more than 100,000 lengths come from histograms with 5 % wide buckets: "
+APPROXIMATE = ("Percentiles over more than 25,000 lengths come from histograms with 5 % wide buckets: "
                "within a few tenths of a percent of the exact value, at most 2.5 % off.")
 
 

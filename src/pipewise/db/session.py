@@ -1,6 +1,8 @@
 """Engine and session handling. The boundary (request, CLI command, worker job) commits."""
 
 import functools
+import math
+import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -46,6 +48,7 @@ def _configure_sqlite(engine: Engine) -> None:
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
         cursor.close()
+        _ensure_math_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):  # type: ignore[no-untyped-def]
@@ -53,6 +56,16 @@ def _configure_sqlite(engine: Engine) -> None:
         # one-record write transaction here, for a statement that is always the same.
         mode = "IMMEDIATE" if conn.get_execution_options().get("sqlite_write") else "DEFERRED"
         conn.connection.driver_connection.execute(_BEGIN[mode])
+
+
+def _ensure_math_functions(dbapi_connection: Any) -> None:
+    """The report histograms bucket lengths with ln() and floor(), which SQLite has only
+    when built with its math functions; otherwise Python's stand in."""
+    try:
+        dbapi_connection.execute("SELECT ln(1), floor(1)")
+    except sqlite3.OperationalError:
+        dbapi_connection.create_function("ln", 1, math.log, deterministic=True)
+        dbapi_connection.create_function("floor", 1, math.floor, deterministic=True)
 
 
 def _json_text(value: Any) -> str:
