@@ -43,3 +43,23 @@ def test_a_manager_filters_a_report_to_a_team_and_downloads_it(page: Page, facto
             page.goto(path)
             assert page.evaluate(NO_SIDEWAYS_SCROLL), f"{path} scrolls sideways at {width}px"
     assert problems == []
+
+
+def test_time_in_stage_says_when_its_percentiles_are_approximate(page: Page, factory, session, monkeypatch, tmp_path):
+    from pipewise.analytics import durations, rollups
+
+    company = build_company(session, factory, deals=14)
+    rollups.refresh(session)
+    session.commit()
+    monkeypatch.setattr(durations, "EXACT_UP_TO", 0)  # as past 25,000 stays
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    log_in(page, company.users["east_manager"].email)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto("/reports/stage-time")
+        expect(page.get_by_role("note")).to_contain_text("histograms with 5 % wide buckets")
+        expect(page.get_by_role("heading", name="Time in stage and slippage")).to_be_visible()
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), f"stage-time scrolls sideways at {width}px"
+        page.screenshot(path=str(tmp_path / f"stage-time-{width}.png"), full_page=True)
+    assert problems == []
