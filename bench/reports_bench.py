@@ -10,21 +10,27 @@ ratio to the raw query (targets: p95 < 500 ms and at most 1.5× raw)."""
 import argparse
 import io
 import random
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
 from bench import raw
-from bench.env import SQLITE, Target, fresh_database, postgres_target
+from bench.env import SQLITE, Target, fresh_database, postgres_target, use_database
 from bench.report import percentile
 from pipewise import domains
 from pipewise.analytics import catalogue
 from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import Actor
+from pipewise.db import migrate
 from pipewise.db.session import session_scope
 from pipewise.deals.defaults import create_pipeline
+from pipewise.deals.models import Deal, Pipeline, Stage
 
 REPORTS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time", "activities", "speed-to-lead", "lead-sources")
 SOURCES = ("Web form", "Webinar", "Referral", "Trade show", "Outbound", "Partner")
@@ -46,6 +52,30 @@ def seed_reference() -> tuple[list[uuid.UUID], dict[str, Any], Actor, Actor]:
         session.flush()
         pipeline, stages = create_pipeline(session)
         stage_info = {"pipeline": pipeline.id, "open": [s.id for s in stages if s.kind == "open"],
+                      "won": next(s.id for s in stages if s.kind == "won"), "lost": next(s.id for s in stages if s.kind == "lost")}
+        return [r.id for r in reps], stage_info, Actor.for_user(session, admin), Actor.for_user(session, reps[0])
+
+
+def seeded_reference(url: str, deals: int) -> tuple[list[uuid.UUID], dict[str, Any], Actor, Actor] | None:
+    """What ``seed_reference`` returned for a database a previous run seeded with ``deals``
+    deals, brought to the newest schema; None when it holds anything else."""
+    use_database(url)
+    try:
+        with session_scope(write=False) as session:
+            if session.scalar(select(func.count()).select_from(Deal)) != deals:
+                return None
+    except DBAPIError:  # no database, or not migrated yet
+        return None
+    migrate.upgrade()
+    conn = raw.connect(url)
+    conn.execute("ANALYZE")  # indexes a newer migration added have no statistics yet
+    conn.commit()
+    conn.close()
+    with session_scope() as session:
+        reps = list(session.scalars(select(User).where(User.role == "rep").order_by(User.email)))
+        admin = session.scalars(select(User).where(User.role == "admin")).one()
+        stages = session.scalars(select(Stage).join(Pipeline)).all()
+        stage_info = {"pipeline": stages[0].pipeline_id, "open": [s.id for s in sorted(stages, key=lambda s: s.position) if s.kind == "open"],
                       "won": next(s.id for s in stages if s.kind == "won"), "lost": next(s.id for s in stages if s.kind == "lost")}
         return [r.id for r in reps], stage_info, Actor.for_user(session, admin), Actor.for_user(session, reps[0])
 
@@ -235,17 +265,24 @@ def timed(fn: Callable[[], Any], samples: int) -> list[float]:
     return out
 
 
-def run(target: Target, deals: int, samples: int, seed: int, only: Iterable[str] = REPORTS) -> None:
-    url = fresh_database(target, "reports")
+def run(target: Target, deals: int, samples: int, seed: int, only: Iterable[str] = REPORTS, reuse: bool = False) -> None:
     domains.load()
-    reps, stages, admin, rep = seed_reference()
-    rng = random.Random(seed)
-    started = time.perf_counter()
-    tables = generate(deals, reps, stages, rng)
-    load(url, tables)
-    print(f"\n{target.label}: {deals:,} deals, {len(tables['deal_stage_change']):,} stage changes, {len(tables['lead']):,} leads, "
-          f"{len(tables['activity']):,} activities seeded in {time.perf_counter() - started:.0f} s")
-    del tables
+    # A reused SQLite database is kept past the run, outside the run's own directory.
+    url = f"sqlite:///{tempfile.gettempdir()}/pipewise-bench-reports-{deals}.db" if reuse and target.is_sqlite else target.url("reports")
+    reference = seeded_reference(url, deals) if reuse else None
+    if reference is not None:
+        reps, stages, admin, rep = reference
+        print(f"\n{target.label}: {deals:,} deals, as a previous run seeded them")
+    else:
+        url = fresh_database(target, "reports", url)
+        reps, stages, admin, rep = seed_reference()
+        rng = random.Random(seed)
+        started = time.perf_counter()
+        tables = generate(deals, reps, stages, rng)
+        load(url, tables)
+        print(f"\n{target.label}: {deals:,} deals, {len(tables['deal_stage_change']):,} stage changes, {len(tables['lead']):,} leads, "
+              f"{len(tables['activity']):,} activities seeded in {time.perf_counter() - started:.0f} s")
+        del tables
     conn = raw.connect(url)
     rep_team = [r for r in reps[:4]]
     baselines = raw_queries(conn, stages, rep_team)
@@ -272,10 +309,13 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--only", nargs="+", choices=REPORTS, default=REPORTS, help="reports to time (default: all)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time on the database an earlier --reuse run seeded with as many deals (migrated to the newest schema), "
+                             "else seed it and keep it (SQLite's in the temporary directory)")
     args = parser.parse_args()
     targets = ([] if args.no_sqlite else [SQLITE]) + ([postgres_target(args.postgres)] if args.postgres else [])
     for target in targets:
-        run(target, args.deals, args.samples, args.seed, args.only)
+        run(target, args.deals, args.samples, args.seed, args.only, args.reuse)
 
 
 if __name__ == "__main__":
