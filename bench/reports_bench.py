@@ -67,15 +67,12 @@ def seeded_reference(url: str, deals: int) -> tuple[list[uuid.UUID], dict[str, A
     except DBAPIError:  # no database, or not migrated yet
         return None
     migrate.upgrade()
-    conn = raw.connect(url)
-    conn.execute("ANALYZE")  # indexes a newer migration added have no statistics yet
-    conn.commit()
-    conn.close()
+    analyze(url)  # indexes a newer migration added have no statistics yet
     with session_scope() as session:
         reps = list(session.scalars(select(User).where(User.role == "rep").order_by(User.email)))
         admin = session.scalars(select(User).where(User.role == "admin")).one()
-        stages = session.scalars(select(Stage).join(Pipeline)).all()
-        stage_info = {"pipeline": stages[0].pipeline_id, "open": [s.id for s in sorted(stages, key=lambda s: s.position) if s.kind == "open"],
+        stages = session.scalars(select(Stage).join(Pipeline).order_by(Stage.position)).all()
+        stage_info = {"pipeline": stages[0].pipeline_id, "open": [s.id for s in stages if s.kind == "open"],
                       "won": next(s.id for s in stages if s.kind == "won"), "lost": next(s.id for s in stages if s.kind == "lost")}
         return [r.id for r in reps], stage_info, Actor.for_user(session, admin), Actor.for_user(session, reps[0])
 
@@ -177,11 +174,20 @@ def load(url: str, tables: dict[str, list[tuple]]) -> None:
                         buffer = io.StringIO()
                 copy.write(buffer.getvalue())
             conn.commit()
-    if raw.is_sqlite(conn):
-        conn.execute("ANALYZE")
-    else:
+    conn.close()
+    analyze(url)
+
+
+def analyze(url: str) -> None:
+    """Statistics for the planner. On PostgreSQL, the tables only the people reports read are
+    vacuumed too: autovacuum would have set a live table's visibility map, without which
+    an index-only scan reads the table after all (a freshly copied table has none)."""
+    conn = raw.connect(url)
+    if not raw.is_sqlite(conn):
         conn.autocommit = True
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM ANALYZE activity")
+        conn.execute("VACUUM ANALYZE lead")
+    conn.execute("ANALYZE")
     conn.close()
 
 
@@ -200,6 +206,7 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
     team = [ident(u) for u in rep_team]
     month = "strftime('%Y-%m', {})" if sqlite else "to_char(timezone('UTC', {}), 'YYYY-MM')"
     days = "(julianday({1}) - julianday({0}))" if sqlite else "extract(epoch from {1} - {0}) / 86400.0"
+    utm = "json_extract(l.attribution, '$.{}')" if sqlite else "l.attribution ->> '{}'"
 
     def run(sql: str, args: list[Any], as_rep: bool, owner: str = "owner_id") -> Any:
         if as_rep:  # the team clause goes into the outermost (last) WHERE; its arguments come last
@@ -248,9 +255,11 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
             f"SELECT source, owner_id, created_at, coalesce(first_touched_at, (SELECT min(a.occurred_at) FROM activity a "
             f"WHERE a.lead_id = lead.id AND NOT a.automated)) FROM lead WHERE created_at >= {p} AND created_at < {p}", [since, until], r),
         "lead-sources": lambda r: run(
-            f"SELECT l.source, count(l.id), count(d.id), sum(CASE WHEN s.kind = 'won' THEN d.amount END) FROM lead l "
+            f"SELECT l.source, {utm.format('utm_source')}, {utm.format('utm_campaign')}, count(l.id), count(d.id), "
+            f"sum(CASE WHEN s.kind = 'open' THEN d.amount END), count(CASE WHEN s.kind = 'won' THEN d.amount END), "
+            f"sum(CASE WHEN s.kind = 'won' THEN d.amount END) FROM lead l "
             f"LEFT JOIN deal d ON d.id = l.converted_deal_id LEFT JOIN stage s ON s.id = d.stage_id "
-            f"WHERE l.created_at >= {p} AND l.created_at < {p} GROUP BY l.source", [since, until], r, owner="l.owner_id"),
+            f"WHERE l.created_at >= {p} AND l.created_at < {p} GROUP BY 1, 2, 3", [since, until], r, owner="l.owner_id"),
     }
     return queries
 
