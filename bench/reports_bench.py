@@ -206,6 +206,7 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
     team = [ident(u) for u in rep_team]
     month = "strftime('%Y-%m', {})" if sqlite else "to_char(timezone('UTC', {}), 'YYYY-MM')"
     days = "(julianday({1}) - julianday({0}))" if sqlite else "extract(epoch from {1} - {0}) / 86400.0"
+    false = "0" if sqlite else "false"  # as the application writes it: NOT x would not match an index on x
     utm = "json_extract(l.attribution, '$.{}')" if sqlite else "l.attribution ->> '{}'"
 
     def run(sql: str, args: list[Any], as_rep: bool, owner: str = "owner_id") -> Any:
@@ -253,7 +254,7 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
               for grouping, extra in (("a.type, count(*), count(DISTINCT a.deal_id)", ", a.type"), ("count(DISTINCT a.deal_id)", "")))],
         "speed-to-lead": lambda r: run(
             f"SELECT source, owner_id, created_at, coalesce(first_touched_at, (SELECT min(a.occurred_at) FROM activity a "
-            f"WHERE a.lead_id = lead.id AND NOT a.automated)) FROM lead WHERE created_at >= {p} AND created_at < {p}", [since, until], r),
+            f"WHERE a.lead_id = lead.id AND a.automated = {false})) FROM lead WHERE created_at >= {p} AND created_at < {p}", [since, until], r),
         "lead-sources": lambda r: run(
             f"SELECT l.source, {utm.format('utm_source')}, {utm.format('utm_campaign')}, count(l.id), count(d.id), "
             f"sum(CASE WHEN s.kind = 'open' THEN d.amount END), count(CASE WHEN s.kind = 'won' THEN d.amount END), "
