@@ -66,9 +66,10 @@ def use_database(url: str) -> None:
     reset_engine()
 
 
-def fresh_database(target: Target, name: str) -> str:
-    """An empty database with every migration applied; returns its URL."""
-    url = target.url(name)
+def fresh_database(target: Target, name: str, url: str | None = None) -> str:
+    """An empty database with every migration applied (at ``url``, else the target's
+    database of that name); returns its URL."""
+    url = url or target.url(name)
     if target.is_sqlite:
         path = Path(url.split("///", 1)[1])
         for suffix in ("", "-wal", "-shm"):

@@ -10,21 +10,27 @@ ratio to the raw query (targets: p95 < 500 ms and at most 1.5× raw)."""
 import argparse
 import io
 import random
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
 from bench import raw
-from bench.env import SQLITE, Target, fresh_database, postgres_target
+from bench.env import SQLITE, Target, fresh_database, postgres_target, use_database
 from bench.report import percentile
 from pipewise import domains
 from pipewise.analytics import catalogue, durations, rollups
 from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import Actor
+from pipewise.db import migrate
 from pipewise.db.session import session_scope
 from pipewise.deals.defaults import create_pipeline
+from pipewise.deals.models import Deal, Pipeline, Stage
 
 CHANGED_DEALS = 20
 DEAL_REPORTS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time")
@@ -48,6 +54,27 @@ def seed_reference() -> tuple[list[uuid.UUID], dict[str, Any], Actor, Actor]:
         session.flush()
         pipeline, stages = create_pipeline(session)
         stage_info = {"pipeline": pipeline.id, "open": [s.id for s in stages if s.kind == "open"],
+                      "won": next(s.id for s in stages if s.kind == "won"), "lost": next(s.id for s in stages if s.kind == "lost")}
+        return [r.id for r in reps], stage_info, Actor.for_user(session, admin), Actor.for_user(session, reps[0])
+
+
+def seeded_reference(url: str, deals: int) -> tuple[list[uuid.UUID], dict[str, Any], Actor, Actor] | None:
+    """What ``seed_reference`` returned for a database a previous run seeded with ``deals``
+    deals, brought to the newest schema; None when it holds anything else."""
+    use_database(url)
+    try:
+        with session_scope(write=False) as session:
+            if session.scalar(select(func.count()).select_from(Deal)) != deals:
+                return None
+    except DBAPIError:  # no database, or not migrated yet
+        return None
+    migrate.upgrade()
+    analyze(url)  # indexes a newer migration added have no statistics yet
+    with session_scope() as session:
+        reps = list(session.scalars(select(User).where(User.role == "rep").order_by(User.email)))
+        admin = session.scalars(select(User).where(User.role == "admin")).one()
+        stages = session.scalars(select(Stage).join(Pipeline).order_by(Stage.position)).all()
+        stage_info = {"pipeline": stages[0].pipeline_id, "open": [s.id for s in stages if s.kind == "open"],
                       "won": next(s.id for s in stages if s.kind == "won"), "lost": next(s.id for s in stages if s.kind == "lost")}
         return [r.id for r in reps], stage_info, Actor.for_user(session, admin), Actor.for_user(session, reps[0])
 
@@ -149,11 +176,20 @@ def load(url: str, tables: dict[str, list[tuple]]) -> None:
                         buffer = io.StringIO()
                 copy.write(buffer.getvalue())
             conn.commit()
-    if raw.is_sqlite(conn):
-        conn.execute("ANALYZE")
-    else:
+    conn.close()
+    analyze(url)
+
+
+def analyze(url: str) -> None:
+    """Statistics for the planner. On PostgreSQL, the tables only the people reports read are
+    vacuumed too: autovacuum would have set a live table's visibility map, without which
+    an index-only scan reads the table after all (a freshly copied table has none)."""
+    conn = raw.connect(url)
+    if not raw.is_sqlite(conn):
         conn.autocommit = True
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM ANALYZE activity")
+        conn.execute("VACUUM ANALYZE lead")
+    conn.execute("ANALYZE")
     conn.close()
 
 
@@ -172,6 +208,8 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
     team = [ident(u) for u in rep_team]
     month = "strftime('%Y-%m', {})" if sqlite else "to_char(timezone('UTC', {}), 'YYYY-MM')"
     days = "(julianday({1}) - julianday({0}))" if sqlite else "extract(epoch from {1} - {0}) / 86400.0"
+    false = "0" if sqlite else "false"  # as the application writes it: NOT x would not match an index on x
+    utm = "json_extract(l.attribution, '$.{}')" if sqlite else "l.attribution ->> '{}'"
 
     def run(sql: str, args: list[Any], as_rep: bool, owner: str = "owner_id") -> Any:
         if as_rep:  # the team clause goes into the outermost (last) WHERE; its arguments come last
@@ -218,11 +256,13 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
               for grouping, extra in (("a.type, count(*), count(DISTINCT a.deal_id)", ", a.type"), ("count(DISTINCT a.deal_id)", "")))],
         "speed-to-lead": lambda r: run(
             f"SELECT source, owner_id, created_at, coalesce(first_touched_at, (SELECT min(a.occurred_at) FROM activity a "
-            f"WHERE a.lead_id = lead.id AND NOT a.automated)) FROM lead WHERE created_at >= {p} AND created_at < {p}", [since, until], r),
+            f"WHERE a.lead_id = lead.id AND a.automated = {false})) FROM lead WHERE created_at >= {p} AND created_at < {p}", [since, until], r),
         "lead-sources": lambda r: run(
-            f"SELECT l.source, count(l.id), count(d.id), sum(CASE WHEN s.kind = 'won' THEN d.amount END) FROM lead l "
+            f"SELECT l.source, {utm.format('utm_source')}, {utm.format('utm_campaign')}, count(l.id), count(d.id), "
+            f"sum(CASE WHEN s.kind = 'open' THEN d.amount END), count(CASE WHEN s.kind = 'won' THEN d.amount END), "
+            f"sum(CASE WHEN s.kind = 'won' THEN d.amount END) FROM lead l "
             f"LEFT JOIN deal d ON d.id = l.converted_deal_id LEFT JOIN stage s ON s.id = d.stage_id "
-            f"WHERE l.created_at >= {p} AND l.created_at < {p} GROUP BY l.source", [since, until], r, owner="l.owner_id"),
+            f"WHERE l.created_at >= {p} AND l.created_at < {p} GROUP BY 1, 2, 3", [since, until], r, owner="l.owner_id"),
     }
     return queries
 
@@ -237,21 +277,28 @@ def timed(fn: Callable[[], Any], samples: int) -> list[float]:
     return out
 
 
-def run(target: Target, deals: int, samples: int, seed: int, only: Iterable[str] = REPORTS) -> None:
-    url = fresh_database(target, "reports")
+def run(target: Target, deals: int, samples: int, seed: int, only: Iterable[str] = REPORTS, reuse: bool = False) -> None:
     domains.load()
-    reps, stages, admin, rep = seed_reference()
+    # A reused SQLite database is kept past the run, outside the run's own directory.
+    url = f"sqlite:///{tempfile.gettempdir()}/pipewise-bench-reports-{deals}.db" if reuse and target.is_sqlite else target.url("reports")
+    reference = seeded_reference(url, deals) if reuse else None
     rng = random.Random(seed)
-    started = time.perf_counter()
-    tables = generate(deals, reps, stages, rng)
-    load(url, tables)
-    print(f"\n{target.label}: {deals:,} deals, {len(tables['deal_stage_change']):,} stage changes, {len(tables['lead']):,} leads, "
-          f"{len(tables['activity']):,} activities seeded in {time.perf_counter() - started:.0f} s")
-    del tables
+    if reference is not None:
+        reps, stages, admin, rep = reference
+        print(f"\n{target.label}: {deals:,} deals, as a previous run seeded them")
+    else:
+        url = fresh_database(target, "reports", url)
+        reps, stages, admin, rep = seed_reference()
+        started = time.perf_counter()
+        tables = generate(deals, reps, stages, rng)
+        load(url, tables)
+        print(f"\n{target.label}: {deals:,} deals, {len(tables['deal_stage_change']):,} stage changes, {len(tables['lead']):,} leads, "
+              f"{len(tables['activity']):,} activities seeded in {time.perf_counter() - started:.0f} s")
+        del tables
     started = time.perf_counter()
     with session_scope() as session:
         days = rollups.refresh(session)
-    print(f"per-day sums and histograms of every day computed in {time.perf_counter() - started:.1f} s ({days:,} changed-day notes)")
+    print(f"per-day sums and histograms computed in {time.perf_counter() - started:.1f} s ({days:,} changed-day notes)")
     conn = raw.connect(url)
     baselines = raw_queries(conn, stages, reps[:4])
     print(f"{'report':<15} {'who':<6} {'p50 ms':>9} {'p95 ms':>9} {'raw p95':>9} {'ratio':>6}")
@@ -319,10 +366,13 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--only", nargs="+", choices=REPORTS, default=REPORTS, help="reports to time (default: all)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time on the database an earlier --reuse run seeded with as many deals (migrated to the newest schema), "
+                             "else seed it and keep it (SQLite's in the temporary directory)")
     args = parser.parse_args()
     targets = ([] if args.no_sqlite else [SQLITE]) + ([postgres_target(args.postgres)] if args.postgres else [])
     for target in targets:
-        run(target, args.deals, args.samples, args.seed, args.only)
+        run(target, args.deals, args.samples, args.seed, args.only, args.reuse)
 
 
 if __name__ == "__main__":

@@ -68,16 +68,23 @@ class Activity(UUIDPrimaryKey, Timestamps, Versioned, Base):
     direction: Mapped[str | None] = mapped_column(String(10))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
-    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     duration_minutes: Mapped[int | None]
     owner_id: Mapped[uuid.UUID | None] = owner_fk()
-    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
     contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
     deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"), index=True)
     # Set when automation rather than a person produced the activity.
     automated: Mapped[bool] = mapped_column(default=False)
     custom: Mapped[dict[str, Any]] = custom_fields()
+
+    __table_args__ = (
+        # The activities report reads a date range from the index alone (analytics.people).
+        Index("ix_activity_occurred_cover", "occurred_at", "owner_id", "type", "deal_id"),
+        # A lead's first activity by a person is the first entry under (lead, not automated).
+        Index("ix_activity_lead_first", "lead_id", "automated", "occurred_at"),
+    )
 
 
 class Task(UUIDPrimaryKey, Timestamps, Versioned, Base):

@@ -59,6 +59,8 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
         Index("ix_lead_fit_score", "fit_score"),
         Index("ix_lead_engagement_score", "engagement_score"),
         Index("ix_lead_company", "company"),
+        # Speed to lead reads the leads created in a range from the index alone (analytics.people).
+        Index("ix_lead_created_cover", "created_at", "source", "owner_id", "first_touched_at", "id"),
     )
 
     @property

@@ -2,7 +2,7 @@
 triggers that note which days a write changed (pipewise.analytics.rollups)
 
 Revision ID: 0044
-Revises: 0042
+Revises: 0043
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0044'
-down_revision: str | Sequence[str] | None = '0042'
+down_revision: str | Sequence[str] | None = '0043'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
