@@ -14,6 +14,9 @@ from pipewise.analytics.models import ReportStaleDay
 # More changed days than this in one read or one refresh: read the deals of the whole
 # range, or compute every day again (cheaper than hundreds of one-day look-ups).
 MANY_DAYS = 60
+# Rows per day, and the same added up per calendar month (``day`` is then the 1st): a
+# year's report reads twelve months of rows and the days at its two ends.
+DAY, MONTH = "day", "month"
 
 
 def utc_day(session: Session, column: Any) -> Any:
@@ -49,3 +52,48 @@ def changed_in(stale: set[date | None], since: date | None, end: date) -> list[d
     to read the stored sums at all."""
     changed = sorted(d for d in stale if d is not None and d <= end and (since is None or d >= since))
     return None if None in stale or len(changed) > MANY_DAYS else changed
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """Every month from the one of ``first`` to the one of ``last``."""
+    months, month = [], month_of(first)
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+def stored_rows(c: Any, since: date, end: date, changed: Sequence[date], *, months_too: bool = True) -> Any:
+    """Which stored rows make up ``since`` to ``end`` without the changed days: the month
+    rows of the months wholly inside with no changed day (unless not ``months_too``: a
+    report by week), the day rows of the rest."""
+    touched = {month_of(d) for d in changed}
+    months = [m for m in months_between(since, end)
+              if months_too and m >= since and next_month(m) - timedelta(days=1) <= end and m not in touched]
+    day_rows = [c.grain == DAY, c.day >= since, c.day <= end]
+    if changed:
+        day_rows.append(c.day.not_in(changed))
+    for first, after in _runs(months):
+        day_rows.append(or_(c.day < first, c.day >= after))
+    if not months:
+        return and_(*day_rows)
+    return or_(and_(c.grain == MONTH, c.day.in_(months)), and_(*day_rows))
+
+
+def _runs(months: list[date]) -> list[tuple[date, date]]:
+    """Consecutive months as (first day, the day after the last)."""
+    runs: list[tuple[date, date]] = []
+    for month in months:
+        if runs and runs[-1][1] == month:
+            runs[-1] = (runs[-1][0], next_month(month))
+        else:
+            runs.append((month, next_month(month)))
+    return runs

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, case, cast, delete, func, insert, literal, literal_column, null, select, type_coerce
+from sqlalchemy import Date, Float, Integer, String, case, cast, delete, func, insert, literal, literal_column, null, select, type_coerce
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import sql
-from pipewise.analytics.days import changed_in, stale_days, utc_day, within
+from pipewise.analytics.days import DAY, MONTH, changed_in, next_month, stale_days, stored_rows, utc_day, within
 from pipewise.analytics.filters import ReportFilter, deal_conditions, owner_conditions
 from pipewise.analytics.models import EVERY_SOURCE, ReportDurationDay
 from pipewise.analytics.results import quantile
@@ -150,21 +150,33 @@ def _bucketed(session: Session, kind: str, days: Sequence[date] | None) -> Any:
 
 def store(session: Session, days: Sequence[date] | None) -> None:
     """Histogram rows of the given days (None: every day), per owner and for all owners."""
-    names = ["kind", "day", "stage_id", "pipeline_id", "owner_id", "every_owner", "source", "bucket", "count"]
+    names = ["kind", "grain", "day", "stage_id", "pipeline_id", "owner_id", "every_owner", "source", "bucket", "count"]
     for kind in ROWS:
         rows = _bucketed(session, kind, days)
         c = rows.c
         for every_owner in (False, True):
             owner = null() if every_owner else c.owner_id
             keys = [c.day, c.stage_id, c.pipeline_id, *([] if every_owner else [c.owner_id]), c.source, c.bucket]
-            summed = (select(literal(kind), c.day, c.stage_id, c.pipeline_id, owner, literal(every_owner), c.source, c.bucket,
+            summed = (select(literal(kind), literal(DAY), c.day, c.stage_id, c.pipeline_id, owner, literal(every_owner), c.source, c.bucket,
                              func.count()).group_by(*keys))
             session.execute(insert(ReportDurationDay).from_select(names, summed))
 
 
+def store_months(session: Session, months: Iterable[date]) -> None:
+    """Month rows: the month's day rows added up."""
+    t = ReportDurationDay.__table__
+    keys = [t.c.kind, t.c.stage_id, t.c.pipeline_id, t.c.owner_id, t.c.every_owner, t.c.source, t.c.bucket]
+    names = ["grain", "day", *(k.name for k in keys), "count"]
+    for month in months:
+        session.execute(delete(t).where(t.c.grain == MONTH, t.c.day == month))
+        summed = (select(literal(MONTH), literal(month, Date), *keys, func.sum(t.c.count))
+                  .where(t.c.grain == DAY, t.c.day >= month, t.c.day < next_month(month)).group_by(*keys))
+        session.execute(insert(t).from_select(names, summed))
+
+
 def forget(session: Session, days: Sequence[date] | None) -> None:
     stmt = delete(ReportDurationDay)
-    session.execute(stmt if days is None else stmt.where(ReportDurationDay.day.in_(days)))
+    session.execute(stmt if days is None else stmt.where(ReportDurationDay.grain == DAY, ReportDurationDay.day.in_(days)))
 
 
 # -- read ------------------------------------------------------------------------------------
@@ -202,12 +214,10 @@ def _exact(session: Session, kind: str, flt: ReportFilter, actor: Actor, *, days
 def _stored(session: Session, kind: str, flt: ReportFilter, actor: Actor, changed: list[date]) -> dict[uuid.UUID, dict[int, int]]:
     table = ReportDurationDay
     by_owner = owner_conditions(table.owner_id, flt, actor)
-    where = [table.kind == kind, table.every_owner.is_(not by_owner), table.source == (flt.source or EVERY_SOURCE),
-             table.day >= flt.start, table.day <= flt.end, *by_owner]
+    where = [table.kind == kind, table.every_owner.is_(not by_owner), table.source == (flt.source or EVERY_SOURCE), *by_owner,
+             stored_rows(table, flt.start, flt.end, changed)]
     if flt.pipeline_id is not None:
         where.append(table.pipeline_id == flt.pipeline_id)
-    if changed:
-        where.append(table.day.not_in(changed))
     found: dict[uuid.UUID, dict[int, int]] = defaultdict(dict)
     for stage_id, bucket, count in session.execute(
         select(table.stage_id, table.bucket, func.sum(table.count)).where(*where).group_by(table.stage_id, table.bucket)

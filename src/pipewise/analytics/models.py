@@ -1,4 +1,4 @@
-"""Per-day sums of deals that the deal reports read instead of a million deal rows
+"""Per-day (and per-month) sums of deals that the deal reports read instead of a million deal rows
 (analytics/rollups.py keeps them; docs/reports.md "Speed at scale").
 
 Database triggers (migration 0044) note every day whose sums a write may change in
@@ -28,6 +28,7 @@ class ReportDealDay(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     basis: Mapped[str] = mapped_column(String(7))  # created | closed
+    grain: Mapped[str] = mapped_column(String(5), default="day")  # day | month (``day`` is then its 1st)
     day: Mapped[date]
     pipeline_id: Mapped[uuid.UUID]
     owner_id: Mapped[uuid.UUID | None]
@@ -40,7 +41,7 @@ class ReportDealDay(Base):
     # Days from creation to close, summed (closed only).
     cycle_days: Mapped[float] = mapped_column(default=0.0)
 
-    __table_args__ = (Index("ix_report_deal_day_basis_day", "basis", "source", "day"),)
+    __table_args__ = (Index("ix_report_deal_day_basis_day", "basis", "source", "grain", "day"),)
 
 
 class ReportStaleDay(Base):
@@ -62,6 +63,7 @@ class ReportDurationDay(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(5))
+    grain: Mapped[str] = mapped_column(String(5), default="day")  # day | month (``day`` is then its 1st)
     day: Mapped[date]
     stage_id: Mapped[uuid.UUID]
     pipeline_id: Mapped[uuid.UUID]
@@ -71,4 +73,4 @@ class ReportDurationDay(Base):
     bucket: Mapped[int]
     count: Mapped[int]
 
-    __table_args__ = (Index("ix_report_duration_day_kind_day", "kind", "every_owner", "source", "day"),)
+    __table_args__ = (Index("ix_report_duration_day_kind_day", "kind", "every_owner", "source", "grain", "day"),)

@@ -14,11 +14,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, Integer, delete, func, insert, literal, select
+from sqlalchemy import Date, Float, Integer, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import durations, sql
-from pipewise.analytics.days import MANY_DAYS, changed_in, stale_days, utc_day, within
+from pipewise.analytics.days import (
+    DAY, MANY_DAYS, MONTH, changed_in, month_of, months_between, next_month, stale_days, stored_rows, utc_day, within,
+)
 from pipewise.analytics.filters import ReportFilter, owner_conditions
 from pipewise.analytics.models import EVERY_SOURCE, ReportDealDay, ReportStaleDay
 from pipewise.auth.visibility import Actor
@@ -75,11 +77,8 @@ def deal_sums(
     the filter and the actor's rights, summed per the columns named in ``by``."""
     pipeline_id = pipeline_id or flt.pipeline_id
 
-    def conditions(rows: Any) -> list[Any]:
-        c = rows.c
-        found = [c.source == (flt.source or EVERY_SOURCE), c.day <= end, *owner_conditions(c.owner_id, flt, actor)]
-        if since is not None:
-            found.append(c.day >= since)
+    def conditions(c: Any) -> list[Any]:
+        found = [c.source == (flt.source or EVERY_SOURCE), *owner_conditions(c.owner_id, flt, actor)]
         if pipeline_id is not None:
             found.append(c.pipeline_id == pipeline_id)
         if stage_ids is not None:
@@ -98,23 +97,39 @@ def deal_sums(
     changed = changed_in(stale_days(session), since, end)
     if changed is None:
         rows = _deal_rows(session, basis, since=since, end=end)
-        add(_summed(rows, by, conditions(rows)))
+        add(_summed(rows, by, conditions(rows.c)))
         return out
-    stored = ReportDealDay.__table__
-    kept = [stored.c.basis == basis, *conditions(stored)]
     if changed:
-        kept.append(stored.c.day.not_in(changed))
         rows = _deal_rows(session, basis, days=changed)
-        add(_summed(rows, by, conditions(rows)))
-    add(_summed(stored, by, kept))
+        add(_summed(rows, by, conditions(rows.c)))
+    stored = ReportDealDay.__table__
+    first = since or session.scalar(select(func.min(stored.c.day)).where(stored.c.basis == basis, stored.c.source == EVERY_SOURCE))
+    if first is not None:
+        # Rows by day for a report by week: a month's row cannot be split into its weeks.
+        by_week = "day" in by and flt.interval == "week"
+        add(_summed(stored, by, [stored.c.basis == basis, *conditions(stored.c),
+                                 stored_rows(stored.c, first, end, changed, months_too=not by_week)]))
     return out
 
 
 def _store(session: Session, days: Sequence[date] | None) -> None:
     for basis in (CREATED, CLOSED):
         rows = _deal_rows(session, basis, days=days)
-        names = ["basis", *SUMMED, "deals", "amount", "cycle_days"]
-        session.execute(insert(ReportDealDay).from_select(names, _summed(rows, SUMMED, [], head=[literal(basis)])))
+        names = ["basis", "grain", *SUMMED, "deals", "amount", "cycle_days"]
+        session.execute(insert(ReportDealDay).from_select(names, _summed(rows, SUMMED, [], head=[literal(basis), literal(DAY)])))
+
+
+def _store_months(session: Session, months: Iterable[date]) -> None:
+    """Month rows: the month's day rows added up."""
+    t = ReportDealDay.__table__
+    keys = [t.c.basis, t.c.pipeline_id, t.c.owner_id, t.c.stage_id, t.c.furthest, t.c.source]
+    names = ["grain", "day", *(k.name for k in keys), "deals", "amount", "cycle_days"]
+    for month in months:
+        session.execute(delete(t).where(t.c.grain == MONTH, t.c.day == month))
+        summed = (select(literal(MONTH), literal(month, Date), *keys, func.sum(t.c.deals), func.sum(t.c.amount), func.sum(t.c.cycle_days))
+                  .where(t.c.grain == DAY, t.c.day >= month, t.c.day < next_month(month)).group_by(*keys))
+        session.execute(insert(t).from_select(names, summed))
+    durations.store_months(session, months)
 
 
 def refresh(session: Session) -> int:
@@ -130,13 +145,16 @@ def refresh(session: Session) -> int:
         durations.forget(session, None)
         _store(session, None)
         durations.store(session, None)
+        first, last = session.execute(select(func.min(ReportDealDay.day), func.max(ReportDealDay.day))).one()
+        _store_months(session, months_between(first, last) if first else [])
         return len(days)
     ordered = sorted(d for d in days if d is not None)
     for start in range(0, len(ordered), MANY_DAYS):
         chunk = ordered[start:start + MANY_DAYS]
         session.execute(delete(ReportStaleDay).where(ReportStaleDay.day.in_(chunk)))
-        session.execute(delete(ReportDealDay).where(ReportDealDay.day.in_(chunk)))
+        session.execute(delete(ReportDealDay).where(ReportDealDay.grain == DAY, ReportDealDay.day.in_(chunk)))
         durations.forget(session, chunk)
         _store(session, chunk)
         durations.store(session, chunk)
+    _store_months(session, sorted({month_of(d) for d in ordered}))
     return len(days)

@@ -36,7 +36,7 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
     converted_at: Mapped[datetime | None]
     converted_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
-    converted_deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deal.id", ondelete="SET NULL"))
+    converted_deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deal.id", ondelete="SET NULL"), index=True)
     # utm_source / utm_medium / utm_campaign / referrer / form, as captured.
     attribution: Mapped[dict[str, Any]] = mapped_column(default=dict)
     consent_state: Mapped[str] = mapped_column(String(20), default="unknown")

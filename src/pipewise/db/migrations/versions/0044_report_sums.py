@@ -134,6 +134,7 @@ def upgrade() -> None:
     op.create_table('report_deal_day',
     sa.Column('id', BIGINT_PK, autoincrement=True, nullable=False),
     sa.Column('basis', sa.String(length=7), nullable=False),
+    sa.Column('grain', sa.String(length=5), server_default='day', nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('pipeline_id', sa.Uuid(), nullable=False),
     sa.Column('owner_id', sa.Uuid(), nullable=True),
@@ -145,7 +146,7 @@ def upgrade() -> None:
     sa.Column('cycle_days', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_deal_day'))
     )
-    op.create_index('ix_report_deal_day_basis_day', 'report_deal_day', ['basis', 'source', 'day'], unique=False)
+    op.create_index('ix_report_deal_day_basis_day', 'report_deal_day', ['basis', 'source', 'grain', 'day'], unique=False)
     op.create_table('report_stale_day',
     sa.Column('id', BIGINT_PK, autoincrement=True, nullable=False),
     sa.Column('day', sa.Date(), nullable=True),
@@ -155,6 +156,7 @@ def upgrade() -> None:
     op.create_table('report_duration_day',
     sa.Column('id', BIGINT_PK, autoincrement=True, nullable=False),
     sa.Column('kind', sa.String(length=5), nullable=False),
+    sa.Column('grain', sa.String(length=5), server_default='day', nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('stage_id', sa.Uuid(), nullable=False),
     sa.Column('pipeline_id', sa.Uuid(), nullable=False),
@@ -165,9 +167,11 @@ def upgrade() -> None:
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_duration_day'))
     )
-    op.create_index('ix_report_duration_day_kind_day', 'report_duration_day', ['kind', 'every_owner', 'source', 'day'], unique=False)
+    op.create_index('ix_report_duration_day_kind_day', 'report_duration_day', ['kind', 'every_owner', 'source', 'grain', 'day'], unique=False)
     op.create_index('ix_deal_stage_change_at', 'deal_stage_change', ['at'], unique=False)
     op.create_index('ix_deal_stage_change_deal_at', 'deal_stage_change', ['deal_id', 'at'], unique=False)
+    op.create_index('ix_deal_closed_at', 'deal', ['closed_at'], unique=False)
+    op.create_index('ix_lead_converted_deal_id', 'lead', ['converted_deal_id'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         for name, body in POSTGRES_FUNCTIONS.items():
             # An AFTER trigger's result is ignored; a BEFORE DELETE one must give the row back.
@@ -191,6 +195,8 @@ def downgrade() -> None:
     else:
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER {name}")
+    op.drop_index('ix_lead_converted_deal_id', table_name='lead')
+    op.drop_index('ix_deal_closed_at', table_name='deal')
     op.drop_index('ix_deal_stage_change_deal_at', table_name='deal_stage_change')
     op.drop_index('ix_deal_stage_change_at', table_name='deal_stage_change')
     op.drop_index('ix_report_duration_day_kind_day', table_name='report_duration_day')
