@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import automation, deals, people, timing
+from pipewise.analytics import automation, days, deals, people, timing
 from pipewise.analytics.filters import ReportFilter, parse_filter
 from pipewise.analytics.results import Report, as_dict, plain
 from pipewise.auth.visibility import Actor
@@ -52,7 +52,8 @@ def kind_of(slug: str) -> ReportKind:
 def run(session: Session, slug: str, params: dict[str, Any], *, actor: Actor) -> tuple[ReportFilter, Report]:
     kind = kind_of(slug)
     flt = parse_filter(params)
-    return flt, kind.run(session, flt, actor)
+    with days.one_reading(session):
+        return flt, kind.run(session, flt, actor)
 
 
 def run_json(session: Session, slug: str, params: dict[str, Any], *, actor: Actor) -> dict[str, Any]:

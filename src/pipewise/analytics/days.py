@@ -1,7 +1,9 @@
 """Calendar days (UTC) as the per-day report sums count them, and the days a write changed
 since the sums were computed (noted by the triggers of migration 0044)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -42,9 +44,26 @@ def within(column: Any, *, days: Sequence[date] | None = None, since: date | Non
     return where
 
 
+_noted_for_report: ContextVar[set[date | None] | None] = ContextVar("noted_for_report", default=None)
+
+
 def stale_days(session: Session) -> set[date | None]:
-    """The days whose stored sums a write changed; None among them: every day."""
-    return set(session.scalars(select(ReportStaleDay.day).distinct()))
+    """The days whose stored sums a write changed; None among them: every day. Within
+    ``one_reading`` (one report: it writes nothing), read once."""
+    noted = _noted_for_report.get()
+    if noted is None:
+        noted = set(session.scalars(select(ReportStaleDay.day).distinct()))
+    return noted
+
+
+@contextmanager
+def one_reading(session: Session) -> Iterator[None]:
+    """Read the changed days once for the queries of one report."""
+    token = _noted_for_report.set(set(session.scalars(select(ReportStaleDay.day).distinct())))
+    try:
+        yield
+    finally:
+        _noted_for_report.reset(token)
 
 
 def changed_in(stale: set[date | None], since: date | None, end: date) -> list[date] | None:

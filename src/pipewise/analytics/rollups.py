@@ -41,19 +41,18 @@ class Sums:
 
 
 def _deal_rows(session: Session, basis: str, *, days: Sequence[date] | None = None,
-               since: date | None = None, end: date | None = None) -> Any:
+               since: date | None = None, end: date | None = None, furthest_too: bool = True) -> Any:
     """One row per deal and per source of its converted leads (plus one with no source),
     with the columns of ``report_deal_day``: the deals a day's sums are made of."""
     when = Deal.created_at if basis == CREATED else Deal.closed_at
     where: list[Any] = [when.is_not(None), *within(when, days=days, since=since, end=end)]
-    if basis == CREATED:
+    if basis == CREATED and furthest_too:  # one look-up of the stage history per deal
         furthest = func.coalesce(
             select(func.max(Stage.position)).join(DealStageChange, DealStageChange.to_stage_id == Stage.id)
             .where(DealStageChange.deal_id == Deal.id, Stage.kind == "open").scalar_subquery(), 0)
-        cycle: Any = literal(0.0, Float)
     else:
         furthest = literal(0, Integer)
-        cycle = sql.days_expr(session, Deal.created_at, Deal.closed_at)
+    cycle = sql.days_expr(session, Deal.created_at, Deal.closed_at) if basis == CLOSED else literal(0.0, Float)
     columns = [utc_day(session, when).label("day"), Deal.pipeline_id, Deal.owner_id, Deal.stage_id, furthest.label("furthest"),
                literal(1, Integer).label("deals"), Deal.amount, cycle.label("cycle_days")]
     sources = (select(Lead.converted_deal_id.label("deal_id"), Lead.source)
@@ -96,11 +95,11 @@ def deal_sums(
 
     changed = changed_in(stale_days(session), since, end)
     if changed is None:
-        rows = _deal_rows(session, basis, since=since, end=end)
+        rows = _deal_rows(session, basis, since=since, end=end, furthest_too="furthest" in by)
         add(_summed(rows, by, conditions(rows.c)))
         return out
     if changed:
-        rows = _deal_rows(session, basis, days=changed)
+        rows = _deal_rows(session, basis, days=changed, furthest_too="furthest" in by)
         add(_summed(rows, by, conditions(rows.c)))
     stored = ReportDealDay.__table__
     first = since or session.scalar(select(func.min(stored.c.day)).where(stored.c.basis == basis, stored.c.source == EVERY_SOURCE))
