@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Float, Integer, String, case, cast, delete, func, insert, literal, literal_column, null, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, Float, Integer, String, and_, case, cast, delete, func, insert, literal, literal_column, null, or_, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from pipewise.analytics import sql
 from pipewise.analytics.days import DAY, MONTH, changed_in, next_month, stale_days, stored_rows, utc_day, within
@@ -97,19 +97,35 @@ def stay_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[dat
               since: date | None = None, end: date | None = None) -> Any:
     """(stage id as stored, days, deal id, pipeline, owner, UTC day it ended) of every stay
     that ended in the given days: from the change that entered the stage to the deal's next."""
+    if days is not None:
+        return _stays_ended_on(session, deal_where, days)
     change = DealStageChange
     left = func.lead(change.at).over(partition_by=change.deal_id, order_by=(change.at, change.id))
     stints = select(change.deal_id, change.to_stage_id, change.at.label("entered"), left.label("left"))
-    ranged = within(change.at, days=days, since=since, end=end)
+    ranged = within(change.at, since=since, end=end)
     if ranged:  # only the deals with a change in the range have a stay that ended in it
         stints = stints.where(change.deal_id.in_(select(change.deal_id).where(*ranged)))
     stay = stints.subquery()
-    return (
-        select(type_coerce(stay.c.to_stage_id, String).label("stage_id"), sql.days_expr(session, stay.c.entered, stay.c.left).label("length"),
-               Deal.id.label("deal_id"), Deal.pipeline_id, Deal.owner_id, utc_day(session, stay.c.left).label("day"))
-        .select_from(stay).join(Deal, Deal.id == stay.c.deal_id)
-        .where(stay.c.left.is_not(None), *within(stay.c.left, days=days, since=since, end=end), *deal_where)
+    return _stay_columns(session, stay.c.to_stage_id, stay.c.entered, stay.c.left).select_from(stay).join(
+        Deal, Deal.id == stay.c.deal_id).where(stay.c.left.is_not(None), *within(stay.c.left, since=since, end=end), *deal_where)
+
+
+def _stays_ended_on(session: Session, deal_where: Iterable[Any], days: Sequence[date]) -> Any:
+    """The same for a few days: each change on them, and the change before it (which a
+    window over every change of those deals would find at many times the cost)."""
+    ended, entered, earlier = DealStageChange, aliased(DealStageChange), aliased(DealStageChange)
+    before = (
+        select(earlier.id)
+        .where(earlier.deal_id == ended.deal_id, or_(earlier.at < ended.at, and_(earlier.at == ended.at, earlier.id < ended.id)))
+        .order_by(earlier.at.desc(), earlier.id.desc()).limit(1).scalar_subquery()
     )
+    return _stay_columns(session, entered.to_stage_id, entered.at, ended.at).select_from(ended).join(
+        entered, entered.id == before).join(Deal, Deal.id == ended.deal_id).where(*within(ended.at, days=days), *deal_where)
+
+
+def _stay_columns(session: Session, stage: Any, entered: Any, left: Any) -> Any:
+    return select(type_coerce(stage, String).label("stage_id"), sql.days_expr(session, entered, left).label("length"),
+                  Deal.id.label("deal_id"), Deal.pipeline_id, Deal.owner_id, utc_day(session, left).label("day"))
 
 
 def cycle_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[date] | None = None,
@@ -149,17 +165,20 @@ def _bucketed(session: Session, kind: str, days: Sequence[date] | None) -> Any:
 
 
 def store(session: Session, days: Sequence[date] | None) -> None:
-    """Histogram rows of the given days (None: every day), per owner and for all owners."""
+    """Histogram rows of the given days (None: every day), per owner, then for all owners
+    (those added up from the first)."""
+    t = ReportDurationDay.__table__
     names = ["kind", "grain", "day", "stage_id", "pipeline_id", "owner_id", "every_owner", "source", "bucket", "count"]
     for kind in ROWS:
-        rows = _bucketed(session, kind, days)
-        c = rows.c
-        for every_owner in (False, True):
-            owner = null() if every_owner else c.owner_id
-            keys = [c.day, c.stage_id, c.pipeline_id, *([] if every_owner else [c.owner_id]), c.source, c.bucket]
-            summed = (select(literal(kind), literal(DAY), c.day, c.stage_id, c.pipeline_id, owner, literal(every_owner), c.source, c.bucket,
-                             func.count()).group_by(*keys))
-            session.execute(insert(ReportDurationDay).from_select(names, summed))
+        c = _bucketed(session, kind, days).c
+        keys = [c.day, c.stage_id, c.pipeline_id, c.owner_id, c.source, c.bucket]
+        per_owner = select(literal(kind), literal(DAY), *keys[:4], literal(False), *keys[4:], func.count()).group_by(*keys)
+        session.execute(insert(t).from_select(names, per_owner))
+    keys = [t.c.kind, t.c.day, t.c.stage_id, t.c.pipeline_id, t.c.source, t.c.bucket]
+    where = [t.c.grain == DAY, t.c.every_owner.is_(False), *([] if days is None else [t.c.day.in_(days)])]
+    every_owner = (select(t.c.kind, literal(DAY), t.c.day, t.c.stage_id, t.c.pipeline_id, null(), literal(True), t.c.source, t.c.bucket,
+                          func.sum(t.c.count)).where(*where).group_by(*keys))
+    session.execute(insert(t).from_select(names, every_owner))
 
 
 def store_months(session: Session, months: Iterable[date]) -> None:
