@@ -93,7 +93,7 @@ def _ranked(counts: dict[int, int], rank: int) -> float:
 # -- the lengths themselves ------------------------------------------------------------------
 
 
-def stay_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[date] | None = None,
+def stay_rows(session: Session, deal_where: list[Any], *, days: Sequence[date] | None = None,
               since: date | None = None, end: date | None = None) -> Any:
     """(stage id as stored, days, deal id, pipeline, owner, UTC day it ended) of every stay
     that ended in the given days: from the change that entered the stage to the deal's next."""
@@ -105,9 +105,11 @@ def stay_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[dat
     ranged = within(change.at, since=since, end=end)
     if ranged:  # only the deals with a change in the range have a stay that ended in it
         stints = stints.where(change.deal_id.in_(select(change.deal_id).where(*ranged)))
+    if deal_where:  # and only the deals in scope: the window then runs over their changes alone
+        stints = stints.where(change.deal_id.in_(select(Deal.id).where(*deal_where)))
     stay = stints.subquery()
     return _stay_columns(session, stay.c.to_stage_id, stay.c.entered, stay.c.left).select_from(stay).join(
-        Deal, Deal.id == stay.c.deal_id).where(stay.c.left.is_not(None), *within(stay.c.left, since=since, end=end), *deal_where)
+        Deal, Deal.id == stay.c.deal_id).where(stay.c.left.is_not(None), *within(stay.c.left, since=since, end=end))
 
 
 def _stays_ended_on(session: Session, deal_where: Iterable[Any], days: Sequence[date]) -> Any:
