@@ -90,6 +90,7 @@ def test_every_kind_of_write_shows_at_once_and_after_the_refresh(api, session, f
 
     writes = [
         lambda: api.patch(f"/api/v1/deals/{deal_id}", json={"amount": "99000"}, headers=headers),
+        lambda: api.patch(f"/api/v1/deals/{deal_id}", json={"close_date": "2026-01-05"}, headers=headers),  # now past due
         lambda: api.post(f"/api/v1/deals/{deal_id}/move", json={"stage_id": str(stages[2].id)}, headers=headers),
         lambda: api.patch(f"/api/v1/deals/{deal_id}", json={"owner_id": str(west_rep.id)}, headers=headers),
         lambda: api.post(f"/api/v1/deals/{deal_id}/move", json={"stage_id": str(stages[4].id)}, headers=headers),

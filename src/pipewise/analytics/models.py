@@ -21,13 +21,14 @@ EVERY_SOURCE = ""
 
 
 class ReportDealDay(Base):
-    """Deals created (``basis`` created) or closed (``basis`` closed) on ``day`` (UTC), by
-    what reports filter and group on."""
+    """Deals created (``basis`` created) or closed (``basis`` closed) on ``day`` (UTC), or
+    expected to close then (``basis`` due: their close date), by what reports filter and
+    group on."""
 
     __tablename__ = "report_deal_day"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    basis: Mapped[str] = mapped_column(String(7))  # created | closed
+    basis: Mapped[str] = mapped_column(String(7))  # created | closed | due
     grain: Mapped[str] = mapped_column(String(5), default="day")  # day | month (``day`` is then its 1st)
     day: Mapped[date]
     pipeline_id: Mapped[uuid.UUID]

@@ -27,7 +27,8 @@ from pipewise.auth.visibility import Actor
 from pipewise.deals.models import Deal, DealStageChange, Stage
 from pipewise.leads.models import Lead
 
-CREATED, CLOSED = "created", "closed"
+# Deals by the day they were created, closed, or are expected to close (their close date).
+CREATED, CLOSED, DUE = "created", "closed", "due"
 # Two refreshes on PostgreSQL take turns (a day's rows are deleted, then inserted again).
 REFRESH_LOCK = 0x5265_706F  # "Repo"
 SUMMED = ("pipeline_id", "owner_id", "stage_id", "furthest", "source", "day")
@@ -44,8 +45,14 @@ def _deal_rows(session: Session, basis: str, *, days: Sequence[date] | None = No
                since: date | None = None, end: date | None = None, furthest_too: bool = True) -> Any:
     """One row per deal and per source of its converted leads (plus one with no source),
     with the columns of ``report_deal_day``: the deals a day's sums are made of."""
-    when = Deal.created_at if basis == CREATED else Deal.closed_at
-    where: list[Any] = [when.is_not(None), *within(when, days=days, since=since, end=end)]
+    if basis == DUE:  # a day already, the expected close date
+        day = Deal.close_date
+        where: list[Any] = [day.is_not(None), *([] if days is None else [day.in_(days)]),
+                            *([] if since is None else [day >= since]), *([] if end is None else [day <= end])]
+    else:
+        when = Deal.created_at if basis == CREATED else Deal.closed_at
+        day = utc_day(session, when)
+        where = [when.is_not(None), *within(when, days=days, since=since, end=end)]
     if basis == CREATED and furthest_too:  # one look-up of the stage history per deal
         furthest = func.coalesce(
             select(func.max(Stage.position)).join(DealStageChange, DealStageChange.to_stage_id == Stage.id)
@@ -53,7 +60,7 @@ def _deal_rows(session: Session, basis: str, *, days: Sequence[date] | None = No
     else:
         furthest = literal(0, Integer)
     cycle = sql.days_expr(session, Deal.created_at, Deal.closed_at) if basis == CLOSED else literal(0.0, Float)
-    columns = [utc_day(session, when).label("day"), Deal.pipeline_id, Deal.owner_id, Deal.stage_id, furthest.label("furthest"),
+    columns = [day.label("day"), Deal.pipeline_id, Deal.owner_id, Deal.stage_id, furthest.label("furthest"),
                literal(1, Integer).label("deals"), Deal.amount, cycle.label("cycle_days")]
     sources = (select(Lead.converted_deal_id.label("deal_id"), Lead.source)
                .where(Lead.converted_deal_id.is_not(None), Lead.source.is_not(None)).distinct().subquery())
@@ -72,7 +79,7 @@ def deal_sums(
     session: Session, basis: str, flt: ReportFilter, actor: Actor, *, by: Sequence[str], since: date | None, end: date,
     stage_ids: Sequence[uuid.UUID] | None = None, pipeline_id: uuid.UUID | None = None,
 ) -> dict[tuple[Any, ...], Sums]:
-    """Deals created (or closed) from ``since`` (None: ever) to ``end`` inclusive, within
+    """Deals created (closed, due) from ``since`` (None: ever) to ``end`` inclusive, within
     the filter and the actor's rights, summed per the columns named in ``by``."""
     pipeline_id = pipeline_id or flt.pipeline_id
 
@@ -112,7 +119,7 @@ def deal_sums(
 
 
 def _store(session: Session, days: Sequence[date] | None) -> None:
-    for basis in (CREATED, CLOSED):
+    for basis in (CREATED, CLOSED, DUE):
         rows = _deal_rows(session, basis, days=days)
         names = ["basis", "grain", *SUMMED, "deals", "amount", "cycle_days"]
         session.execute(insert(ReportDealDay).from_select(names, _summed(rows, SUMMED, [], head=[literal(basis), literal(DAY)])))

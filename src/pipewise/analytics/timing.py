@@ -2,10 +2,10 @@
 pushed out, close dates passed) and the sales cycle (definitions: docs/reports.md)."""
 
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import durations, rollups, sql
@@ -36,13 +36,10 @@ def stage_times(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     stage_rows = sql.stages(session, flt.pipeline_id)
     pipelines = sql.pipeline_names(session)
     stays, approximate = durations.spreads(session, durations.STAY, flt, actor)
-    conditions = deal_conditions(Deal, flt, actor)
-    today = datetime.now(UTC).date()
-    overdue = dict(session.execute(
-        select(Deal.stage_id, func.count())
-        .where(Deal.stage_id.in_([s.id for s in stage_rows if s.kind == "open"]), Deal.close_date < today, *conditions)
-        .group_by(Deal.stage_id)
-    ).all())
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    due = rollups.deal_sums(session, rollups.DUE, flt, actor, by=("stage_id",), since=None, end=yesterday,
+                            stage_ids=[s.id for s in stage_rows if s.kind == "open"])
+    overdue = {stage_id: sums.deals for (stage_id,), sums in due.items()}
     pushes = close_date_pushes(session, flt, actor)
     current = dict(session.execute(select(Deal.id, Deal.stage_id).where(Deal.id.in_({d for d, _ in pushes}))).all()) if pushes else {}
     pushed: dict[Any, list[tuple[Any, float]]] = defaultdict(list)

@@ -18,10 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 BIGINT_PK = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
-# The days a row of each table counts on: a deal on the day it was created and the day it
-# closed; a stage change, a lead converted into a deal and a lead's source on the deal's
+# The days a row of each table counts on: a deal on the day it was created, the day it
+# closed and its expected close date; a stage change, a lead converted into a deal and a lead's source on the deal's
 # days. A stage that moves or changes kind changes what every day's funnel shows.
-DEAL_DAYS_COLUMNS = 'pipeline_id, stage_id, amount, owner_id, created_at, closed_at'
+DEAL_DAYS_COLUMNS = 'pipeline_id, stage_id, amount, owner_id, created_at, closed_at, close_date'
 
 
 
@@ -35,14 +35,15 @@ def _sqlite_change_days(change: str) -> str:
 
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER report_deal_inserted AFTER INSERT ON deal BEGIN
-         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(NEW.created_at) AS d UNION SELECT date(NEW.closed_at))
-         WHERE d IS NOT NULL; END""",
+         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(NEW.created_at) AS d UNION SELECT date(NEW.closed_at)
+         UNION SELECT date(NEW.close_date)) WHERE d IS NOT NULL; END""",
     f"""CREATE TRIGGER report_deal_updated AFTER UPDATE OF {DEAL_DAYS_COLUMNS} ON deal BEGIN
          INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(NEW.created_at) AS d UNION SELECT date(NEW.closed_at)
-         UNION SELECT date(OLD.created_at) UNION SELECT date(OLD.closed_at)) WHERE d IS NOT NULL; END""",
+         UNION SELECT date(NEW.close_date) UNION SELECT date(OLD.created_at) UNION SELECT date(OLD.closed_at)
+         UNION SELECT date(OLD.close_date)) WHERE d IS NOT NULL; END""",
     """CREATE TRIGGER report_deal_deleted AFTER DELETE ON deal BEGIN
-         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(OLD.created_at) AS d UNION SELECT date(OLD.closed_at))
-         WHERE d IS NOT NULL; END""",
+         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(OLD.created_at) AS d UNION SELECT date(OLD.closed_at)
+         UNION SELECT date(OLD.close_date)) WHERE d IS NOT NULL; END""",
     f"""CREATE TRIGGER report_stage_change_inserted AFTER INSERT ON deal_stage_change BEGIN
          INSERT INTO report_stale_day (day) {_sqlite_change_days('NEW')}; END""",
     f"""CREATE TRIGGER report_stage_change_updated AFTER UPDATE ON deal_stage_change BEGIN
@@ -73,7 +74,7 @@ UTC_DAY = "({}.{} AT TIME ZONE 'UTC')::date"
 
 
 def _deal_days(record: str) -> str:
-    return f"({UTC_DAY.format(record, 'created_at')}), ({UTC_DAY.format(record, 'closed_at')})"
+    return f"({UTC_DAY.format(record, 'created_at')}), ({UTC_DAY.format(record, 'closed_at')}), ({record}.close_date)"
 
 
 def _linked_deal_days(ids: str) -> str:
