@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from pipewise.analytics import sql
 from pipewise.analytics.days import DAY, MONTH, changed_in, next_month, stale_days, stored_rows, utc_day, within
-from pipewise.analytics.filters import ReportFilter, deal_conditions, owner_conditions
+from pipewise.analytics.filters import ReportFilter, deal_conditions, visible_owner_conditions
 from pipewise.analytics.models import EVERY_SOURCE, ReportDurationDay
 from pipewise.analytics.results import quantile
 from pipewise.auth.visibility import Actor
@@ -234,7 +234,7 @@ def _exact(session: Session, kind: str, flt: ReportFilter, actor: Actor, *, days
 
 def _stored(session: Session, kind: str, flt: ReportFilter, actor: Actor, changed: list[date]) -> dict[uuid.UUID, dict[int, int]]:
     table = ReportDurationDay
-    by_owner = owner_conditions(table.owner_id, flt, actor)
+    by_owner = visible_owner_conditions(session, table.owner_id, flt, actor)
     where = [table.kind == kind, table.every_owner.is_(not by_owner), table.source == (flt.source or EVERY_SOURCE), *by_owner,
              stored_rows(table, flt.start, flt.end, changed)]
     if flt.pipeline_id is not None:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import Actor, owner_clause
+from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, owner_clause
 from pipewise.errors import ErrorCollector
 from pipewise.leads.models import Lead
 
@@ -114,3 +115,18 @@ def deal_conditions(deal: Any, flt: ReportFilter, actor: Actor) -> list[ColumnEl
 
 def in_range(column: Any, flt: ReportFilter) -> list[ColumnElement[bool]]:
     return [column >= flt.since, column < flt.until]
+
+
+def visible_to(session: Session, owner_column: Any, actor: Actor) -> list[Any]:
+    """``owner_clause`` with the people the actor may see read first and given as a list of
+    ids: a subquery in an OR hides from the planner how few rows it keeps (it then hashed
+    every deal to join a rep's few converted leads)."""
+    if owner_clause(owner_column, actor, write=False) is None:
+        return []
+    teammates = session.scalars(select(User.id).where(User.team_id.in_(actor.team_ids))) if actor.team_ids else []
+    return [or_(owner_column.is_(None), owner_column.in_(sorted({actor.id, *teammates})))]
+
+
+def visible_owner_conditions(session: Session, owner_column: Any, flt: ReportFilter, actor: Actor) -> list[Any]:
+    """``owner_conditions``, visibility as ``visible_to``."""
+    return [*visible_to(session, owner_column, actor), *owner_conditions(owner_column, flt, SYSTEM_ACTOR)]

@@ -74,4 +74,5 @@ class ReportDurationDay(Base):
     bucket: Mapped[int]
     count: Mapped[int]
 
-    __table_args__ = (Index("ix_report_duration_day_kind_day", "kind", "every_owner", "source", "grain", "day"),)
+    # The owner before the day: a rep's rows are a few owners' ranges, not every owner's days.
+    __table_args__ = (Index("ix_report_duration_day_kind_day", "kind", "every_owner", "source", "grain", "owner_id", "day"),)

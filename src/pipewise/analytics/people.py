@@ -7,14 +7,13 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import sql
-from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range, owner_conditions
+from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range, visible_owner_conditions, visible_to
 from pipewise.analytics.results import Chart, Column, Report, Table, quantile, ratio
-from pipewise.auth.models import User
-from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, owner_clause
+from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
 from pipewise.crm.models import Activity
 from pipewise.deals.models import Deal, Stage
 from pipewise.leads.models import Lead
@@ -23,23 +22,8 @@ ACTIVITY_TYPES = ("call", "email", "meeting", "note")
 NO_SOURCE = "(none)"
 
 
-def visible_to(session: Session, owner_column: Any, actor: Actor) -> list[Any]:
-    """``owner_clause`` with the people the actor may see read first and given as a list of
-    ids: a subquery in an OR hides from the planner how few rows it keeps (it then hashed
-    every deal to join a rep's few converted leads)."""
-    if owner_clause(owner_column, actor, write=False) is None:
-        return []
-    teammates = session.scalars(select(User.id).where(User.team_id.in_(actor.team_ids))) if actor.team_ids else []
-    return [or_(owner_column.is_(None), owner_column.in_(sorted({actor.id, *teammates})))]
-
-
-def visible_owner_conditions(session: Session, owner_column: Any, flt: ReportFilter, actor: Actor) -> list[Any]:
-    """``filters.owner_conditions``, visibility as ``visible_to``."""
-    return [*visible_to(session, owner_column, actor), *owner_conditions(owner_column, flt, SYSTEM_ACTOR)]
-
-
 def visible_deal_conditions(session: Session, flt: ReportFilter, actor: Actor) -> list[Any]:
-    """``filters.deal_conditions``, visibility as ``visible_to``."""
+    """``filters.deal_conditions``, visibility as ``filters.visible_to``."""
     return [*visible_to(session, Deal.owner_id, actor), *deal_conditions(Deal, flt, SYSTEM_ACTOR)]
 
 

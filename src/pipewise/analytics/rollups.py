@@ -21,7 +21,7 @@ from pipewise.analytics import durations, sql
 from pipewise.analytics.days import (
     DAY, MANY_DAYS, MONTH, changed_in, month_of, months_between, next_month, stale_days, stored_rows, utc_day, within,
 )
-from pipewise.analytics.filters import ReportFilter, owner_conditions
+from pipewise.analytics.filters import ReportFilter, visible_owner_conditions
 from pipewise.analytics.models import EVERY_SOURCE, ReportDealDay, ReportStaleDay
 from pipewise.auth.visibility import Actor
 from pipewise.deals.models import Deal, DealStageChange, Stage
@@ -62,8 +62,9 @@ def _deal_rows(session: Session, basis: str, *, days: Sequence[date] | None = No
     cycle = sql.days_expr(session, Deal.created_at, Deal.closed_at) if basis == CLOSED else literal(0.0, Float)
     columns = [day.label("day"), Deal.pipeline_id, Deal.owner_id, Deal.stage_id, furthest.label("furthest"),
                literal(1, Integer).label("deals"), Deal.amount, cycle.label("cycle_days")]
+    # The sources of these deals' leads only (by the lead's deal index), not of every lead.
     sources = (select(Lead.converted_deal_id.label("deal_id"), Lead.source)
-               .where(Lead.converted_deal_id.is_not(None), Lead.source.is_not(None)).distinct().subquery())
+               .where(Lead.converted_deal_id.in_(select(Deal.id).where(*where)), Lead.source.is_not(None)).distinct().subquery())
     every = select(*columns, literal(EVERY_SOURCE).label("source")).where(*where)
     sourced = select(*columns, sources.c.source).join(sources, sources.c.deal_id == Deal.id).where(*where)
     return every.union_all(sourced).subquery()
@@ -84,7 +85,7 @@ def deal_sums(
     pipeline_id = pipeline_id or flt.pipeline_id
 
     def conditions(c: Any) -> list[Any]:
-        found = [c.source == (flt.source or EVERY_SOURCE), *owner_conditions(c.owner_id, flt, actor)]
+        found = [c.source == (flt.source or EVERY_SOURCE), *visible_owner_conditions(session, c.owner_id, flt, actor)]
         if pipeline_id is not None:
             found.append(c.pipeline_id == pipeline_id)
         if stage_ids is not None:

@@ -168,7 +168,7 @@ def upgrade() -> None:
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_duration_day'))
     )
-    op.create_index('ix_report_duration_day_kind_day', 'report_duration_day', ['kind', 'every_owner', 'source', 'grain', 'day'], unique=False)
+    op.create_index('ix_report_duration_day_kind_day', 'report_duration_day', ['kind', 'every_owner', 'source', 'grain', 'owner_id', 'day'], unique=False)
     op.create_index('ix_deal_stage_change_at', 'deal_stage_change', ['at'], unique=False)
     op.create_index('ix_deal_stage_change_deal_at', 'deal_stage_change', ['deal_id', 'at'], unique=False)
     op.create_index('ix_deal_closed_at', 'deal', ['closed_at'], unique=False)
