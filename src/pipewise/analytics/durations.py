@@ -19,7 +19,7 @@ from sqlalchemy import Date, Float, Integer, String, and_, case, cast, delete, f
 from sqlalchemy.orm import Session, aliased
 
 from pipewise.analytics import sql
-from pipewise.analytics.days import DAY, MONTH, changed_in, next_month, stale_days, stored_rows, utc_day, within
+from pipewise.analytics.days import DAY, MONTH, changed_in, next_month, stale_days, stored_parts, utc_day, within
 from pipewise.analytics.filters import ReportFilter, deal_conditions, visible_owner_conditions
 from pipewise.analytics.models import EVERY_SOURCE, ReportDurationDay
 from pipewise.analytics.results import quantile
@@ -235,13 +235,13 @@ def _exact(session: Session, kind: str, flt: ReportFilter, actor: Actor, *, days
 def _stored(session: Session, kind: str, flt: ReportFilter, actor: Actor, changed: list[date]) -> dict[uuid.UUID, dict[int, int]]:
     table = ReportDurationDay
     by_owner = visible_owner_conditions(session, table.owner_id, flt, actor)
-    where = [table.kind == kind, table.every_owner.is_(not by_owner), table.source == (flt.source or EVERY_SOURCE), *by_owner,
-             stored_rows(table, flt.start, flt.end, changed)]
+    where = [table.kind == kind, table.every_owner.is_(not by_owner), table.source == (flt.source or EVERY_SOURCE), *by_owner]
     if flt.pipeline_id is not None:
         where.append(table.pipeline_id == flt.pipeline_id)
     found: dict[uuid.UUID, dict[int, int]] = defaultdict(dict)
-    for stage_id, bucket, count in session.execute(
-        select(table.stage_id, table.bucket, func.sum(table.count)).where(*where).group_by(table.stage_id, table.bucket)
-    ):
-        found[stage_id][bucket] = int(count)
+    for part in stored_parts(table, flt.start, flt.end, changed):
+        for stage_id, bucket, count in session.execute(
+            select(table.stage_id, table.bucket, func.sum(table.count)).where(*where, part).group_by(table.stage_id, table.bucket)
+        ):
+            found[stage_id][bucket] = found[stage_id].get(bucket, 0) + int(count)
     return found

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pipewise.analytics import durations, sql
 from pipewise.analytics.days import (
-    DAY, MANY_DAYS, MONTH, changed_in, month_of, months_between, next_month, stale_days, stored_rows, utc_day, within,
+    DAY, MANY_DAYS, MONTH, changed_in, month_of, months_between, next_month, stale_days, stored_parts, utc_day, within,
 )
 from pipewise.analytics.filters import ReportFilter, visible_owner_conditions
 from pipewise.analytics.models import EVERY_SOURCE, ReportDealDay, ReportStaleDay
@@ -114,8 +114,8 @@ def deal_sums(
     if first is not None:
         # Rows by day for a report by week: a month's row cannot be split into its weeks.
         by_week = "day" in by and flt.interval == "week"
-        add(_summed(stored, by, [stored.c.basis == basis, *conditions(stored.c),
-                                 stored_rows(stored.c, first, end, changed, months_too=not by_week)]))
+        for part in stored_parts(stored.c, first, end, changed, months_too=not by_week):
+            add(_summed(stored, by, [stored.c.basis == basis, *conditions(stored.c), part]))
     return out
 
 
