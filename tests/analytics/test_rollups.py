@@ -170,3 +170,22 @@ def test_many_lengths_give_approximate_percentiles_near_the_exact_ones(api, sess
     rollups.refresh(session)
     session.commit()
     assert reports(api, factory, admin)["stage-time"] == before_refresh
+
+
+def test_the_worker_takes_many_changed_days_a_few_per_transaction(api, session, factory, company):
+    admin = company.users["admin"]
+    days = sorted({d.date() for d in session.scalars(select(Deal.created_at))})[:12]
+    session.add_all(ReportStaleDay(day=d) for d in days)
+    session.commit()
+    rollups.refresh(session, most=5)
+    session.commit()
+    assert session.scalar(select(func.count(func.distinct(ReportStaleDay.day)))) == len(days) - 5
+    session.add(ScheduledAction(key=f"{REFRESH_ACTION}:now", kind=REFRESH_ACTION, run_at=utcnow(), payload={}, status="pending"))
+    session.commit()
+    Worker().run_until_idle()
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ReportStaleDay)) == 0
+    runs = session.scalar(select(func.count()).select_from(ScheduledAction).where(
+        ScheduledAction.kind == REFRESH_ACTION, ScheduledAction.status == "done"))
+    assert runs == 2  # the seven days left: five, then two
+    assert reports(api, factory, admin) == from_the_deals(api, session, factory, admin)

@@ -7,12 +7,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import rollups
+from pipewise.analytics.days import stale_days
 from pipewise.db.base import utcnow
 from pipewise.deals.events import DealCreated, DealDeleted, DealUpdated
 from pipewise.events import bus
 from pipewise.leads.events import LeadConverted
 
 REFRESH_ACTION = "reports.refresh_sums"
+# Changed days computed again in one worker transaction (on SQLite it holds the write lock).
+DAYS_A_REFRESH = 5
 
 
 def refresh_soon(session: Session, event: bus.Event) -> None:
@@ -22,7 +25,11 @@ def refresh_soon(session: Session, event: bus.Event) -> None:
 
 
 def refresh(session: Session, action: Any) -> None:
-    rollups.refresh(session)
+    """A few days per transaction; the next few right after, until none is left."""
+    rollups.refresh(session, most=DAYS_A_REFRESH)
+    if stale_days(session):
+        now = utcnow()
+        bus.schedule(session, key=f"{REFRESH_ACTION}:{now.isoformat()}", kind=REFRESH_ACTION, run_at=now)
 
 
 TABLE = bus.HandlerTable(

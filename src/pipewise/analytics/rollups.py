@@ -139,8 +139,10 @@ def _store_months(session: Session, months: Iterable[date]) -> None:
     durations.store_months(session, months)
 
 
-def refresh(session: Session) -> int:
-    """Compute the sums of the days writes changed again; returns how many days (0: none)."""
+def refresh(session: Session, *, most: int | None = None) -> int:
+    """Compute the sums of the days writes changed again, at most ``most`` of them (the
+    most recent first: a transaction that holds SQLite's write lock stays short); returns
+    how many days (0: none)."""
     if sql.is_postgres(session):
         session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
     days = stale_days(session)
@@ -155,13 +157,11 @@ def refresh(session: Session) -> int:
         first, last = session.execute(select(func.min(ReportDealDay.day), func.max(ReportDealDay.day))).one()
         _store_months(session, months_between(first, last) if first else [])
         return len(days)
-    ordered = sorted(d for d in days if d is not None)
-    for start in range(0, len(ordered), MANY_DAYS):
-        chunk = ordered[start:start + MANY_DAYS]
-        session.execute(delete(ReportStaleDay).where(ReportStaleDay.day.in_(chunk)))
-        session.execute(delete(ReportDealDay).where(ReportDealDay.grain == DAY, ReportDealDay.day.in_(chunk)))
-        durations.forget(session, chunk)
-        _store(session, chunk)
-        durations.store(session, chunk)
-    _store_months(session, sorted({month_of(d) for d in ordered}))
-    return len(days)
+    chunk = sorted((d for d in days if d is not None), reverse=True)[:most]
+    session.execute(delete(ReportStaleDay).where(ReportStaleDay.day.in_(chunk)))
+    session.execute(delete(ReportDealDay).where(ReportDealDay.grain == DAY, ReportDealDay.day.in_(chunk)))
+    durations.forget(session, chunk)
+    _store(session, chunk)
+    durations.store(session, chunk)
+    _store_months(session, sorted({month_of(d) for d in chunk}))
+    return len(chunk)
