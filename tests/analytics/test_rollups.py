@@ -13,6 +13,7 @@ from pipewise.analytics import durations, rollups
 from pipewise.analytics.handlers import REFRESH_ACTION
 from pipewise.analytics.models import ReportDealDay, ReportStaleDay
 from pipewise.db.base import utcnow
+from pipewise.leads.models import Lead
 from pipewise.deals.models import Deal, Stage
 from pipewise.events.models import ScheduledAction
 from pipewise.worker.runner import Worker
@@ -189,3 +190,25 @@ def test_the_worker_takes_many_changed_days_a_few_per_transaction(api, session, 
         ScheduledAction.kind == REFRESH_ACTION, ScheduledAction.status == "done"))
     assert runs == 2  # the seven days left: five, then two
     assert reports(api, factory, admin) == from_the_deals(api, session, factory, admin)
+
+
+def test_a_source_given_to_an_old_deal_reaches_its_stays_histograms(api, session, factory, company, monkeypatch):
+    """A lead linked to a deal with a history (conversion into an existing deal, a merge):
+    every day of that deal's stays counts it under the lead's source again."""
+    admin = company.users["admin"]
+    monkeypatch.setattr(durations, "EXACT_UP_TO", 0)  # the histograms, not the stays one by one
+    deal_id = session.scalar(select(Deal.id).where(Deal.closed_at.is_not(None)).order_by(Deal.created_at).limit(1))
+    lead = factory.lead(admin, source=SOURCES[2])
+    session.commit()
+    session.execute(update(Lead).where(Lead.id == lead.id).values(converted_deal_id=deal_id))
+    session.commit()
+    changed = reports(api, factory, admin, source=SOURCES[2])["stage-time"]
+    rollups.refresh(session)
+    session.commit()
+    stored = reports(api, factory, admin, source=SOURCES[2])["stage-time"]
+    session.add(ReportStaleDay(day=None))  # every day computed again from the deals
+    session.commit()
+    rollups.refresh(session)
+    session.commit()
+    assert changed == stored == reports(api, factory, admin, source=SOURCES[2])["stage-time"]
+    assert stored["tables"][0]["rows"] and any(r["stays"] for r in stored["tables"][0]["rows"])

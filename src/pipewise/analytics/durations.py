@@ -48,7 +48,8 @@ def _bucket_bounds(bucket: int) -> tuple[float, float]:
 
 @dataclass
 class Spread:
-    """The lengths of one stage's stays (or one outcome's cycles): exact, or a histogram."""
+    """The lengths of one stage's stays (or one outcome's cycles): exact values, or a
+    histogram (then every length is in a bucket, those computed at read time too)."""
 
     values: list[float] = field(default_factory=list)
     buckets: dict[int, int] = field(default_factory=dict)
@@ -66,15 +67,17 @@ class Spread:
     def count(self) -> int:
         return len(self.values) + sum(self.buckets.values())
 
+    def add_bucketed(self, values: Iterable[float]) -> None:
+        for value in values:
+            bucket = bucket_of(value)
+            self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
+
     def quantile(self, q: float) -> float | None:
         if not self.buckets:
             return quantile(self.values, q)
-        counts = defaultdict(int, self.buckets)
-        for value in self.values:
-            counts[bucket_of(value)] += 1
         position = (self.count - 1) * q
         low = math.floor(position)
-        low_value, high_value = _ranked(counts, low), _ranked(counts, min(low + 1, self.count - 1))
+        low_value, high_value = _ranked(self.buckets, low), _ranked(self.buckets, min(low + 1, self.count - 1))
         return low_value + (high_value - low_value) * (position - low)
 
 
@@ -217,7 +220,7 @@ def spreads(session: Session, kind: str, flt: ReportFilter, actor: Actor) -> tup
     for stage_id, buckets in histogram.items():
         found[stage_id].buckets = buckets
     for stage_id, spread in fresh.items():
-        found[stage_id].values = spread.values
+        found[stage_id].add_bucketed(spread.values)
     return found, True
 
 

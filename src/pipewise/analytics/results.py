@@ -51,7 +51,7 @@ class Report:
 
 
 APPROXIMATE = ("Percentiles over more than 25,000 lengths come from histograms with 5 % wide buckets: "
-               "within a few tenths of a percent of the exact value, at most 2.5 % off.")
+               "less than 5 % off the exact value, usually well under 1 %.")
 
 
 def plain(value: Any) -> Any:

@@ -33,6 +33,14 @@ def _sqlite_change_days(change: str) -> str:
             f"AND (at > {change}.at OR (at = {change}.at AND id > {change}.id)) ORDER BY at, id LIMIT 1)")
 
 
+def _sqlite_linked_deal_days(ids: str) -> str:
+    """The days of the deals a lead is converted into (its source is theirs): the deal's
+    own days and those of its stays."""
+    return (f"SELECT d FROM (SELECT date(created_at) AS d FROM deal WHERE id IN ({ids}) UNION SELECT date(closed_at) FROM deal "
+            f"WHERE id IN ({ids}) UNION SELECT date(close_date) FROM deal WHERE id IN ({ids}) UNION SELECT date(at) "
+            f"FROM deal_stage_change WHERE deal_id IN ({ids})) WHERE d IS NOT NULL")
+
+
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER report_deal_inserted AFTER INSERT ON deal BEGIN
          INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(NEW.created_at) AS d UNION SELECT date(NEW.closed_at)
@@ -54,17 +62,13 @@ SQLITE_TRIGGERS = [
          INSERT INTO report_stale_day (day) SELECT DISTINCT date(at) FROM deal_stage_change WHERE deal_id = NEW.id; END""",
     """CREATE TRIGGER report_deal_deleting BEFORE DELETE ON deal BEGIN
          INSERT INTO report_stale_day (day) SELECT DISTINCT date(at) FROM deal_stage_change WHERE deal_id = OLD.id; END""",
-    """CREATE TRIGGER report_lead_inserted AFTER INSERT ON lead WHEN NEW.converted_deal_id IS NOT NULL BEGIN
-         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(created_at) AS d FROM deal WHERE id = NEW.converted_deal_id
-         UNION SELECT date(closed_at) FROM deal WHERE id = NEW.converted_deal_id) WHERE d IS NOT NULL; END""",
-    """CREATE TRIGGER report_lead_updated AFTER UPDATE OF converted_deal_id, source ON lead
+    f"""CREATE TRIGGER report_lead_inserted AFTER INSERT ON lead WHEN NEW.converted_deal_id IS NOT NULL BEGIN
+         INSERT INTO report_stale_day (day) {_sqlite_linked_deal_days('NEW.converted_deal_id')}; END""",
+    f"""CREATE TRIGGER report_lead_updated AFTER UPDATE OF converted_deal_id, source ON lead
          WHEN NEW.converted_deal_id IS NOT NULL OR OLD.converted_deal_id IS NOT NULL BEGIN
-         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(created_at) AS d FROM deal
-         WHERE id IN (NEW.converted_deal_id, OLD.converted_deal_id) UNION SELECT date(closed_at) FROM deal
-         WHERE id IN (NEW.converted_deal_id, OLD.converted_deal_id)) WHERE d IS NOT NULL; END""",
-    """CREATE TRIGGER report_lead_deleted AFTER DELETE ON lead WHEN OLD.converted_deal_id IS NOT NULL BEGIN
-         INSERT INTO report_stale_day (day) SELECT d FROM (SELECT date(created_at) AS d FROM deal WHERE id = OLD.converted_deal_id
-         UNION SELECT date(closed_at) FROM deal WHERE id = OLD.converted_deal_id) WHERE d IS NOT NULL; END""",
+         INSERT INTO report_stale_day (day) {_sqlite_linked_deal_days('NEW.converted_deal_id, OLD.converted_deal_id')}; END""",
+    f"""CREATE TRIGGER report_lead_deleted AFTER DELETE ON lead WHEN OLD.converted_deal_id IS NOT NULL BEGIN
+         INSERT INTO report_stale_day (day) {_sqlite_linked_deal_days('OLD.converted_deal_id')}; END""",
     """CREATE TRIGGER report_stage_updated AFTER UPDATE OF position, kind, pipeline_id ON stage BEGIN
          INSERT INTO report_stale_day (day) VALUES (NULL); END""",
 ]
@@ -79,7 +83,8 @@ def _deal_days(record: str) -> str:
 
 def _linked_deal_days(ids: str) -> str:
     return (f"INSERT INTO report_stale_day (day) SELECT DISTINCT d FROM deal, LATERAL (VALUES {_deal_days('deal')}) v(d) "
-            f"WHERE deal.id IN ({ids}) AND d IS NOT NULL;")
+            f"WHERE deal.id IN ({ids}) AND d IS NOT NULL UNION SELECT {UTC_DAY.format('deal_stage_change', 'at')} "
+            f"FROM deal_stage_change WHERE deal_id IN ({ids});")
 
 
 def _postgres_change_days(change: str) -> str:
