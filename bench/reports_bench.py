@@ -28,7 +28,7 @@ from pipewise.analytics import catalogue, durations, rollups
 from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import Actor
 from pipewise.db import migrate
-from pipewise.db.session import session_scope
+from pipewise.db.session import refresh_statistics, session_scope
 from pipewise.deals.defaults import create_pipeline
 from pipewise.deals.models import Deal, Pipeline, Stage
 
@@ -324,13 +324,15 @@ def run(target: Target, deals: int, samples: int, seed: int, only: Iterable[str]
 
 
 def settle(url: str) -> None:
-    """On PostgreSQL, what autovacuum does in a minute or so: the notes deleted by the
-    refresh cleared away (this server runs with autovacuum off), statistics of the sums."""
+    """What keeps the planner informed in use: on PostgreSQL, autovacuum (this server runs
+    with it off) clearing the notes the refresh deleted; on SQLite, the statistics the
+    worker refreshes every hour."""
     conn = raw.connect(url)
     if not raw.is_sqlite(conn):
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE report_stale_day, report_deal_day, report_duration_day")
     conn.close()
+    refresh_statistics()
 
 
 def time_report(slug: str, who: str, actor: Actor, samples: int, baseline: Callable[[], Any]) -> None:

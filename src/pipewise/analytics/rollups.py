@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Float, Integer, delete, func, insert, literal, select
+from sqlalchemy import Date, Float, Integer, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import durations, sql
@@ -22,7 +22,7 @@ from pipewise.analytics.days import (
     DAY, MANY_DAYS, MONTH, changed_in, month_of, months_between, next_month, stale_days, stored_parts, utc_day, within,
 )
 from pipewise.analytics.filters import ReportFilter, visible_owner_conditions
-from pipewise.analytics.models import EVERY_SOURCE, ReportDealDay, ReportStaleDay
+from pipewise.analytics.models import EVERY_SOURCE, ReportDealDay, ReportDurationDay, ReportStaleDay
 from pipewise.auth.visibility import Actor
 from pipewise.deals.models import Deal, DealStageChange, Stage
 from pipewise.leads.models import Lead
@@ -156,6 +156,9 @@ def refresh(session: Session, *, most: int | None = None) -> int:
         durations.store(session, None)
         first, last = session.execute(select(func.min(ReportDealDay.day), func.max(ReportDealDay.day))).one()
         _store_months(session, months_between(first, last) if first else [])
+        if not sql.is_postgres(session):  # the planner's statistics of the new rows (PostgreSQL's autovacuum sees to its own)
+            for table in (ReportDealDay.__tablename__, ReportDurationDay.__tablename__):
+                session.execute(text(f"ANALYZE {table}"))
         return len(days)
     chunk = sorted((d for d in days if d is not None), reverse=True)[:most]
     session.execute(delete(ReportStaleDay).where(ReportStaleDay.day.in_(chunk)))
