@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
-from pipewise.auth.visibility import SYSTEM_ACTOR, Actor, owner_clause
+from pipewise.auth.visibility import Actor, owner_clause
 from pipewise.errors import ErrorCollector
 from pipewise.leads.models import Lead
 
@@ -92,10 +92,13 @@ def parse_filter(params: dict[str, Any], *, today: date | None = None) -> Report
 
 def owner_conditions(owner_column: Any, flt: ReportFilter, actor: Actor) -> list[ColumnElement[bool]]:
     """Visibility, then the team and owner filters, on a record's owner column."""
-    conditions: list[ColumnElement[bool]] = []
     visible = owner_clause(owner_column, actor, write=False)
-    if visible is not None:
-        conditions.append(visible)
+    return [*([] if visible is None else [visible]), *_owner_filters(owner_column, flt)]
+
+
+def _owner_filters(owner_column: Any, flt: ReportFilter) -> list[ColumnElement[bool]]:
+    """The team and owner filters, which only narrow what visibility lets through."""
+    conditions: list[ColumnElement[bool]] = []
     if flt.team_id is not None:
         conditions.append(owner_column.in_(select(User.id).where(User.team_id == flt.team_id)))
     if flt.owner_id is not None:
@@ -105,7 +108,11 @@ def owner_conditions(owner_column: Any, flt: ReportFilter, actor: Actor) -> list
 
 def deal_conditions(deal: Any, flt: ReportFilter, actor: Actor) -> list[ColumnElement[bool]]:
     """Every filter but the date range on the ``deal`` table (or an alias of it)."""
-    conditions = owner_conditions(deal.owner_id, flt, actor)
+    return [*owner_conditions(deal.owner_id, flt, actor), *_deal_filters(deal, flt)]
+
+
+def _deal_filters(deal: Any, flt: ReportFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if flt.pipeline_id is not None:
         conditions.append(deal.pipeline_id == flt.pipeline_id)
     if flt.source is not None:
@@ -129,4 +136,9 @@ def visible_to(session: Session, owner_column: Any, actor: Actor) -> list[Any]:
 
 def visible_owner_conditions(session: Session, owner_column: Any, flt: ReportFilter, actor: Actor) -> list[Any]:
     """``owner_conditions``, visibility as ``visible_to``."""
-    return [*visible_to(session, owner_column, actor), *owner_conditions(owner_column, flt, SYSTEM_ACTOR)]
+    return [*visible_to(session, owner_column, actor), *_owner_filters(owner_column, flt)]
+
+
+def visible_deal_conditions(session: Session, deal: Any, flt: ReportFilter, actor: Actor) -> list[Any]:
+    """``deal_conditions``, visibility as ``visible_to``."""
+    return [*visible_owner_conditions(session, deal.owner_id, flt, actor), *_deal_filters(deal, flt)]

@@ -11,9 +11,9 @@ from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import sql
-from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range, visible_owner_conditions, visible_to
+from pipewise.analytics.filters import ReportFilter, in_range, visible_deal_conditions, visible_owner_conditions
 from pipewise.analytics.results import Chart, Column, Report, Table, quantile, ratio
-from pipewise.auth.visibility import SYSTEM_ACTOR, Actor
+from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Activity
 from pipewise.deals.models import Deal, Stage
 from pipewise.leads.models import Lead
@@ -22,15 +22,10 @@ ACTIVITY_TYPES = ("call", "email", "meeting", "note")
 NO_SOURCE = "(none)"
 
 
-def visible_deal_conditions(session: Session, flt: ReportFilter, actor: Actor) -> list[Any]:
-    """``filters.deal_conditions``, visibility as ``filters.visible_to``."""
-    return [*visible_to(session, Deal.owner_id, actor), *deal_conditions(Deal, flt, SYSTEM_ACTOR)]
-
-
 def _activity_conditions(session: Session, flt: ReportFilter, actor: Actor) -> list[Any]:
     conditions = [*visible_owner_conditions(session, Activity.owner_id, flt, actor), *in_range(Activity.occurred_at, flt)]
     if flt.pipeline_id is not None or flt.source is not None:
-        conditions.append(Activity.deal_id.in_(select(Deal.id).where(*visible_deal_conditions(session, flt, actor))))
+        conditions.append(Activity.deal_id.in_(select(Deal.id).where(*visible_deal_conditions(session, Deal, flt, actor))))
     return conditions
 
 
@@ -53,7 +48,7 @@ def activities(session: Session, flt: ReportFilter, actor: Actor) -> Report:
         select(Stage.kind, *(func.count(case((Activity.type == t, 1))) for t in ACTIVITY_TYPES),
                func.count(func.distinct(Activity.deal_id)))
         .select_from(Activity).join(Deal, Deal.id == Activity.deal_id).join(Stage, Stage.id == Deal.stage_id)
-        .where(*conditions, *visible_deal_conditions(session, flt, actor)).group_by(Stage.kind)
+        .where(*conditions, *visible_deal_conditions(session, Deal, flt, actor)).group_by(Stage.kind)
     )
     deal_counts = {}
     for kind, *counts, deals in session.execute(stmt):
@@ -142,7 +137,7 @@ def lead_sources(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     utm_campaign = Lead.attribution["utm_campaign"].as_string()
     # The deal side: visibility and the pipeline (team, owner and source are the lead's).
     deal_join = and_(Deal.id == Lead.converted_deal_id,
-                     *visible_deal_conditions(session, replace(flt, team_id=None, owner_id=None, source=None), actor))
+                     *visible_deal_conditions(session, Deal, replace(flt, team_id=None, owner_id=None, source=None), actor))
     won = case((Stage.kind == "won", Deal.amount))
     is_open = case((Stage.kind == "open", Deal.amount))
     stmt = (
