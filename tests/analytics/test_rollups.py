@@ -1,7 +1,9 @@
-"""The per-day sums the deal reports read (analytics/rollups.py). Whatever the write, a
-report shows it at once (the days it changed are computed from the deals), the stored sums
-give the same report as the deals themselves, and the worker stores the changed days again."""
+"""The per-day sums the deal and activity reports read (analytics/rollups.py,
+analytics/activity_sums.py). Whatever the write, a report shows it at once (the days it
+changed are computed from the records), the stored sums give the same report as the
+records themselves, and the worker stores the changed days again."""
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +21,7 @@ from pipewise.events.models import ScheduledAction
 from pipewise.worker.runner import Worker
 from tests.analytics.seed import SOURCES, build_company
 
-SLUGS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time")
+SLUGS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time", "activities")
 
 
 @pytest.fixture
@@ -103,6 +105,42 @@ def test_every_kind_of_write_shows_at_once_and_after_the_refresh(api, session, f
         assert_reports_exact(api, session, factory, company)
 
 
+def test_every_kind_of_activity_write_shows_at_once_and_after_the_refresh(api, session, factory, company):
+    admin, east_rep, west_rep = company.users["admin"], company.users["east_rep"], company.users["west_rep"]
+    headers = factory.headers(admin)
+    deal_id = str(session.scalar(select(Deal.id).where(Deal.closed_at.is_(None)).order_by(Deal.created_at).limit(1)))
+    other_deal_id = str(session.scalar(select(Deal.id).where(Deal.closed_at.is_not(None)).order_by(Deal.created_at).limit(1)))
+    new_owner = east_rep if session.scalar(select(Deal.owner_id).where(Deal.id == uuid.UUID(deal_id))) == west_rep.id else west_rep
+    session.commit()
+    before = reports(api, factory, admin)["activities"]
+    logged = api.post("/api/v1/activities", json={"type": "call", "subject": "Discovery call", "deal_id": deal_id,
+                                                   "owner_id": str(east_rep.id)}, headers=headers)
+    assert logged.status_code == 201, logged.text
+    activity_id = logged.json()["id"]
+    after = reports(api, factory, admin)["activities"]
+    assert after["headline"][0]["value"] == before["headline"][0]["value"] + 1
+    assert_reports_exact(api, session, factory, company)
+
+    a_month_ago = (utcnow() - timedelta(days=31)).isoformat()
+    writes = [
+        lambda: api.patch(f"/api/v1/activities/{activity_id}", json={"occurred_at": a_month_ago}, headers=headers),
+        lambda: api.patch(f"/api/v1/activities/{activity_id}", json={"type": "meeting", "owner_id": str(west_rep.id)},
+                          headers=headers),
+        lambda: api.patch(f"/api/v1/activities/{activity_id}", json={"deal_id": other_deal_id}, headers=headers),
+        lambda: api.patch(f"/api/v1/activities/{activity_id}", json={"deal_id": deal_id}, headers=headers),
+        # The deal's outcome and owner move every one of its activities to other rows.
+        lambda: api.post(f"/api/v1/deals/{deal_id}/move", json={"stage_id": str(company.stages[4].id)}, headers=headers),
+        lambda: api.patch(f"/api/v1/deals/{deal_id}", json={"owner_id": str(new_owner.id)}, headers=headers),
+        lambda: api.delete(f"/api/v1/activities/{activity_id}", headers=headers),
+        lambda: api.delete(f"/api/v1/deals/{deal_id}", headers=headers),  # its other activities go with it
+    ]
+    for write in writes:
+        response = write()
+        assert response.status_code in (200, 204), response.text
+        assert_reports_exact(api, session, factory, company)
+    assert reports(api, factory, admin)["activities"] != before
+
+
 def test_lead_conversion_and_its_source_show_in_the_source_filter(api, session, factory, company):
     admin = company.users["admin"]
     lead = factory.lead(admin, source=SOURCES[0])
@@ -175,6 +213,10 @@ def test_many_lengths_give_approximate_percentiles_near_the_exact_ones(api, sess
 
 def test_the_worker_takes_many_changed_days_a_few_per_transaction(api, session, factory, company):
     admin = company.users["admin"]
+    Worker().run_until_idle()  # the seeding's events, whose refresh timer is then taken away (it may fall due mid-test)
+    session.commit()
+    session.execute(delete(ScheduledAction).where(ScheduledAction.kind == REFRESH_ACTION))
+    rollups.refresh(session)
     days = sorted({d.date() for d in session.scalars(select(Deal.created_at))})[:12]
     session.add_all(ReportStaleDay(day=d) for d in days)
     session.commit()

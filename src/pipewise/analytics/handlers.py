@@ -1,4 +1,4 @@
-"""What reports do when deals change: within a minute the worker computes the changed
+"""What reports do when deals (and activities) change: within a minute the worker computes the changed
 days' sums again (analytics/rollups.py), so reports read stored sums, not the deals."""
 
 from datetime import timedelta
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from pipewise.analytics import rollups
 from pipewise.analytics.days import stale_days
 from pipewise.db.base import utcnow
+from pipewise.crm.events import ActivityCreated
 from pipewise.deals.events import DealCreated, DealDeleted, DealUpdated
 from pipewise.events import bus
 from pipewise.leads.events import LeadConverted
@@ -33,7 +34,7 @@ def refresh(session: Session, action: Any) -> None:
 
 
 TABLE = bus.HandlerTable(
-    subscriptions=(bus.Subscription.to((DealCreated, DealUpdated, DealDeleted, LeadConverted), "reports.refresh_sums", refresh_soon,
+    subscriptions=(bus.Subscription.to((DealCreated, DealUpdated, DealDeleted, LeadConverted, ActivityCreated), "reports.refresh_sums", refresh_soon,
                                        rerun_safe=True),),
     timers={REFRESH_ACTION: bus.ActionKind(refresh, rerun_safe=True)},
 )

@@ -1,7 +1,7 @@
 """Per-day (and per-month) sums of deals that the deal reports read instead of a million deal rows
 (analytics/rollups.py keeps them; docs/reports.md "Speed at scale").
 
-Database triggers (migration 0044) note every day whose sums a write may change in
+Database triggers (migrations 0044 and 0045) note every day whose sums a write may change in
 ``report_stale_day``; a report adds up the stored sums of the other days and computes the
 noted days from the deals themselves, so it is exact at every moment. ``refresh`` then
 recomputes the noted days and clears the notes."""
@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK
@@ -76,3 +76,26 @@ class ReportDurationDay(Base):
 
     # The owner before the day: a rep's rows are a few owners' ranges, not every owner's days.
     __table_args__ = (Index("ix_report_duration_day_kind_day", "kind", "every_owner", "source", "grain", "owner_id", "day"),)
+
+
+class ReportActivityDay(Base):
+    """Activities of one ``type`` that happened on ``day`` (UTC), per the person who logged
+    them and the pipeline, owner and outcome (``kind`` of its stage; empty: no deal) of the
+    deal they were logged on, with that deal's keys (``analytics/activity_sums.py``) so that a
+    range counts each deal once. ``every_owner`` rows add up all people (both owners empty)."""
+
+    __tablename__ = "report_activity_day"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    grain: Mapped[str] = mapped_column(String(5), default="day")  # day | month (``day`` is then its 1st)
+    day: Mapped[date]
+    every_owner: Mapped[bool]
+    owner_id: Mapped[uuid.UUID | None]
+    deal_owner_id: Mapped[uuid.UUID | None]
+    pipeline_id: Mapped[uuid.UUID | None]
+    kind: Mapped[str] = mapped_column(String(4), default="")
+    type: Mapped[str] = mapped_column(String(20))
+    activities: Mapped[int]
+    deal_keys: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+    __table_args__ = (Index("ix_report_activity_day_day", "every_owner", "grain", "owner_id", "day"),)

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import sql
+from pipewise.analytics import activity_sums, sql
+from pipewise.analytics.activity_sums import ActivitySums
 from pipewise.analytics.filters import ReportFilter, in_range, visible_deal_conditions, visible_owner_conditions
 from pipewise.analytics.results import Chart, Column, Report, Table, quantile, ratio
 from pipewise.auth.visibility import Actor
@@ -19,6 +20,7 @@ from pipewise.deals.models import Deal, Stage
 from pipewise.leads.models import Lead
 
 ACTIVITY_TYPES = ("call", "email", "meeting", "note")
+OUTCOMES = ("open", "won", "lost")
 NO_SOURCE = "(none)"
 
 
@@ -29,19 +31,15 @@ def _activity_conditions(session: Session, flt: ReportFilter, actor: Actor) -> l
     return conditions
 
 
-def activities(session: Session, flt: ReportFilter, actor: Actor) -> Report:
-    """Activities that happened in the range, per owner and type; and those logged on
-    deals, per the deal's outcome (open, won, lost)."""
+def _counted_from_activities(session: Session, flt: ReportFilter, actor: Actor) -> ActivitySums:
+    """The report's counts from the activities themselves (when the per-day sums cannot
+    answer): one pass for the people, one over the activities joined to their deals."""
     conditions = _activity_conditions(session, flt, actor)
-    per_rep: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ACTIVITY_TYPES, 0))
+    out = ActivitySums()
     for owner_id, kind, count in session.execute(
         select(Activity.owner_id, Activity.type, func.count()).where(*conditions).group_by(Activity.owner_id, Activity.type)
     ):
-        per_rep[owner_id][kind] = per_rep[owner_id].get(kind, 0) + count
-    names = sql.user_names(session, set(per_rep))
-    rep_rows = sorted(({"owner": names.get(o, "—"), **counts, "total": sum(counts.values())} for o, counts in per_rep.items()),
-                      key=lambda r: (-r["total"], r["owner"]))
-    per_outcome: dict[str, dict[str, Any]] = {k: {"outcome": k.title(), **dict.fromkeys(ACTIVITY_TYPES, 0)} for k in ("open", "won", "lost")}
+        out.per_owner[(owner_id, kind)] += count
     # One pass over the activities joined to their deals (the join is most of the cost):
     # each type counted apart, and the deals once each.
     stmt = (
@@ -50,14 +48,30 @@ def activities(session: Session, flt: ReportFilter, actor: Actor) -> Report:
         .select_from(Activity).join(Deal, Deal.id == Activity.deal_id).join(Stage, Stage.id == Deal.stage_id)
         .where(*conditions, *visible_deal_conditions(session, Deal, flt, actor)).group_by(Stage.kind)
     )
-    deal_counts = {}
-    for kind, *counts, deals in session.execute(stmt):
-        per_outcome[kind].update(zip(ACTIVITY_TYPES, counts, strict=True))
-        deal_counts[kind] = deals
+    for outcome, *counts, deals in session.execute(stmt):
+        out.per_outcome.update({(outcome, t): count for t, count in zip(ACTIVITY_TYPES, counts, strict=True)})
+        out.deals[outcome] = deals
+    return out
+
+
+def activities(session: Session, flt: ReportFilter, actor: Actor) -> Report:
+    """Activities that happened in the range, per owner and type; and those logged on
+    deals, per the deal's outcome (open, won, lost)."""
+    counted = activity_sums.read(session, flt, actor) or _counted_from_activities(session, flt, actor)
+    per_rep: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ACTIVITY_TYPES, 0))
+    for (owner_id, kind), count in counted.per_owner.items():
+        per_rep[owner_id][kind] = per_rep[owner_id].get(kind, 0) + count
+    names = sql.user_names(session, set(per_rep))
+    rep_rows = sorted(({"owner": names.get(o, "—"), **counts, "total": sum(counts.values())} for o, counts in per_rep.items()),
+                      key=lambda r: (-r["total"], r["owner"]))
+    per_outcome: dict[str, dict[str, Any]] = {k: {"outcome": k.title(), **dict.fromkeys(ACTIVITY_TYPES, 0)} for k in OUTCOMES}
+    for (outcome, kind), count in counted.per_outcome.items():
+        if kind in ACTIVITY_TYPES:
+            per_outcome[outcome][kind] += count
     outcome_rows = []
-    for kind, row in per_outcome.items():
+    for outcome, row in per_outcome.items():
         row["total"] = sum(row[t] for t in ACTIVITY_TYPES)
-        row["deals"] = deal_counts.get(kind, 0)
+        row["deals"] = counted.deals.get(outcome, 0)
         row["per_deal"] = ratio(row["total"], row["deals"])
         outcome_rows.append(row)
     type_columns = [Column(t, f"{t.title()}s", "count") for t in ACTIVITY_TYPES]

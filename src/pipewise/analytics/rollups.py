@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import Date, Float, Integer, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import durations, sql
+from pipewise.analytics import activity_sums, durations, sql
 from pipewise.analytics.days import (
     DAY, MANY_DAYS, MONTH, changed_in, month_of, months_between, next_month, stale_days, stored_parts, utc_day, within,
 )
 from pipewise.analytics.filters import ReportFilter, visible_owner_conditions
-from pipewise.analytics.models import EVERY_SOURCE, ReportDealDay, ReportDurationDay, ReportStaleDay
+from pipewise.analytics.models import EVERY_SOURCE, ReportActivityDay, ReportDealDay, ReportDurationDay, ReportStaleDay
 from pipewise.auth.visibility import Actor
 from pipewise.deals.models import Deal, DealStageChange, Stage
 from pipewise.leads.models import Lead
@@ -137,6 +137,7 @@ def _store_months(session: Session, months: Iterable[date]) -> None:
                   .where(t.c.grain == DAY, t.c.day >= month, t.c.day < next_month(month)).group_by(*keys))
         session.execute(insert(t).from_select(names, summed))
     durations.store_months(session, months)
+    activity_sums.store_months(session, months)
 
 
 def refresh(session: Session, *, most: int | None = None) -> int:
@@ -152,19 +153,24 @@ def refresh(session: Session, *, most: int | None = None) -> int:
         session.execute(delete(ReportStaleDay))
         session.execute(delete(ReportDealDay))
         durations.forget(session, None)
+        activity_sums.forget(session, None)
         _store(session, None)
         durations.store(session, None)
-        first, last = session.execute(select(func.min(ReportDealDay.day), func.max(ReportDealDay.day))).one()
-        _store_months(session, months_between(first, last) if first else [])
+        activity_sums.store(session, None)
+        bounds = [session.execute(select(func.min(t.day), func.max(t.day))).one() for t in (ReportDealDay, ReportActivityDay)]
+        first, last = min((b[0] for b in bounds if b[0]), default=None), max((b[1] for b in bounds if b[1]), default=None)
+        _store_months(session, months_between(first, last) if first and last else [])
         if not sql.is_postgres(session):  # the planner's statistics of the new rows (PostgreSQL's autovacuum sees to its own)
-            for table in (ReportDealDay.__tablename__, ReportDurationDay.__tablename__):
+            for table in (ReportDealDay.__tablename__, ReportDurationDay.__tablename__, ReportActivityDay.__tablename__):
                 session.execute(text(f"ANALYZE {table}"))
         return len(days)
     chunk = sorted((d for d in days if d is not None), reverse=True)[:most]
     session.execute(delete(ReportStaleDay).where(ReportStaleDay.day.in_(chunk)))
     session.execute(delete(ReportDealDay).where(ReportDealDay.grain == DAY, ReportDealDay.day.in_(chunk)))
     durations.forget(session, chunk)
+    activity_sums.forget(session, chunk)
     _store(session, chunk)
     durations.store(session, chunk)
+    activity_sums.store(session, chunk)
     _store_months(session, sorted({month_of(d) for d in chunk}))
     return len(chunk)
