@@ -14,10 +14,11 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import String, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from pipewise.analytics.days import DAY, MONTH, changed_in, next_month, stale_days, stored_parts, utc_day, within
@@ -51,8 +52,20 @@ class ActivitySums:
     deals: dict[str, int] = field(default_factory=dict)
 
 
-def deal_key(deal_id: uuid.UUID) -> int:
-    return deal_id.int >> 64
+def deal_key(deal_id: uuid.UUID | str) -> int:
+    """A deal's id as a UUID, or as SQLite keeps it (32 hex digits)."""
+    return deal_id.int >> 64 if isinstance(deal_id, uuid.UUID) else int(deal_id[:16], 16)
+
+
+@lru_cache(maxsize=4096)
+def _an_id(raw: uuid.UUID | str | None) -> uuid.UUID | None:
+    """A person's or pipeline's id from a row read raw: a few distinct ones over many rows,
+    so each is parsed once (parsing every row's took most of a refresh)."""
+    return None if raw is None else raw if isinstance(raw, uuid.UUID) else uuid.UUID(raw)
+
+
+def _raw(column: Any) -> Any:
+    return type_coerce(column, String)
 
 
 def pack(keys: Iterable[int]) -> bytes:
@@ -72,13 +85,14 @@ def unpack(blob: bytes | None) -> array:
 
 def _tallies(session: Session, where: Iterable[Any], *, deals_only: bool = False) -> dict[tuple[Any, ...], Tally]:
     """The activities matching ``where`` per (day, *Key)."""
-    stmt = (select(utc_day(session, Activity.occurred_at), Activity.owner_id, Deal.owner_id, Deal.pipeline_id,
-                   func.coalesce(Stage.kind, NO_DEAL), Activity.type, Activity.deal_id)
+    stmt = (select(utc_day(session, Activity.occurred_at), _raw(Activity.owner_id).label("owner_id"),
+                   _raw(Deal.owner_id).label("deal_owner_id"), _raw(Deal.pipeline_id).label("pipeline_id"),
+                   func.coalesce(Stage.kind, NO_DEAL), Activity.type, _raw(Activity.deal_id).label("deal_id"))
             .select_from(Activity).outerjoin(Deal, Deal.id == Activity.deal_id).outerjoin(Stage, Stage.id == Deal.stage_id)
             .where(*where, *([Activity.deal_id.is_not(None)] if deals_only else [])))
     found: dict[tuple[Any, ...], Tally] = defaultdict(Tally)
-    for *key, deal_id in session.execute(stmt):
-        tally = found[tuple(key)]
+    for day, owner_id, deal_owner_id, pipeline_id, kind, kind_of_activity, deal_id in session.execute(stmt):
+        tally = found[(day, _an_id(owner_id), _an_id(deal_owner_id), _an_id(pipeline_id), kind, kind_of_activity)]
         tally.activities += 1
         if deal_id is not None:
             tally.deals.add(deal_key(deal_id))
@@ -112,7 +126,7 @@ def store(session: Session, days: Sequence[date] | None) -> None:
     """The rows of the given days (None: every day)."""
     rows = _rows(DAY, _tallies(session, within(Activity.occurred_at, days=days)))
     if rows:
-        session.execute(insert(ReportActivityDay), rows)
+        session.execute(insert(ReportActivityDay.__table__), rows)
 
 
 def store_months(session: Session, months: Iterable[date]) -> None:
@@ -121,10 +135,11 @@ def store_months(session: Session, months: Iterable[date]) -> None:
     for month in months:
         session.execute(delete(t).where(t.c.grain == MONTH, t.c.day == month))
         tallies: dict[tuple[Any, ...], Tally] = defaultdict(Tally)
-        stmt = (select(t.c.owner_id, t.c.deal_owner_id, t.c.pipeline_id, t.c.kind, t.c.type, t.c.activities, t.c.deal_keys)
+        stmt = (select(_raw(t.c.owner_id), _raw(t.c.deal_owner_id), _raw(t.c.pipeline_id), t.c.kind, t.c.type, t.c.activities,
+                       t.c.deal_keys)
                 .where(t.c.grain == DAY, t.c.every_owner.is_(False), t.c.day >= month, t.c.day < next_month(month)))
-        for *key, activities, keys in session.execute(stmt):
-            tally = tallies[(month, *key)]
+        for owner_id, deal_owner_id, pipeline_id, kind, kind_of_activity, activities, keys in session.execute(stmt):
+            tally = tallies[(month, _an_id(owner_id), _an_id(deal_owner_id), _an_id(pipeline_id), kind, kind_of_activity)]
             tally.activities += activities
             tally.deals.update(unpack(keys))
         rows = _rows(MONTH, tallies, day=month)
