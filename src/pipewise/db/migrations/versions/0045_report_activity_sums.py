@@ -1,6 +1,6 @@
 """per-day sums of activities for the activities report, and the triggers that note the
 days an activity (or its deal's outcome, owner or pipeline) changed
-(pipewise.analytics.activity_sums)
+(pipewise.analytics.activity_sums); leads by source, owner and creation for speed to lead
 
 Revision ID: 0045
 Revises: 0044
@@ -72,6 +72,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_activity_day'))
     )
     op.create_index('ix_report_activity_day_day', 'report_activity_day', ['every_owner', 'grain', 'owner_id', 'day'], unique=False)
+    op.create_index('ix_lead_source_owner_created', 'lead', ['source', 'owner_id', 'created_at', 'first_touched_at', 'id'],
+                    unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         for name, body in POSTGRES_FUNCTIONS.items():
             op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$")
@@ -93,5 +95,6 @@ def downgrade() -> None:
     else:
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER {name}")
+    op.drop_index('ix_lead_source_owner_created', table_name='lead')
     op.drop_index('ix_report_activity_day_day', table_name='report_activity_day')
     op.drop_table('report_activity_day')
