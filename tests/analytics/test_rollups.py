@@ -21,7 +21,7 @@ from pipewise.events.models import ScheduledAction
 from pipewise.worker.runner import Worker
 from tests.analytics.seed import SOURCES, build_company
 
-SLUGS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time", "activities")
+SLUGS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time", "activities", "lead-sources")
 
 
 @pytest.fixture
@@ -139,6 +139,43 @@ def test_every_kind_of_activity_write_shows_at_once_and_after_the_refresh(api, s
         assert response.status_code in (200, 204), response.text
         assert_reports_exact(api, session, factory, company)
     assert reports(api, factory, admin)["activities"] != before
+
+
+def test_every_kind_of_lead_write_shows_at_once_and_after_the_refresh(api, session, factory, company):
+    admin, east_rep, west_rep = company.users["admin"], company.users["east_rep"], company.users["west_rep"]
+    headers = factory.headers(admin)
+    before = reports(api, factory, admin)["lead-sources"]
+    created = api.post("/api/v1/leads", json={"last_name": "Fresh", "company": "Fresh Ltd", "email": "fresh@lead-sums.example",
+                                              "source": SOURCES[1],
+                                              "owner_id": str(east_rep.id),
+                                              "attribution": {"utm_source": "newsletter", "utm_campaign": "winter"}},
+                       headers=headers)
+    assert created.status_code == 201, created.text
+    lead_id = created.json()["id"]
+    assert reports(api, factory, admin)["lead-sources"]["headline"][0]["value"] == before["headline"][0]["value"] + 1
+    assert_reports_exact(api, session, factory, company)
+    # Created weeks before its deal: the deal's changes count on the lead's day, not the deal's.
+    session.execute(update(Lead).where(Lead.id == uuid.UUID(lead_id)).values(created_at=utcnow() - timedelta(days=40)))
+    session.commit()
+    assert_reports_exact(api, session, factory, company)
+
+    def deal_id() -> str:
+        return api.get(f"/api/v1/leads/{lead_id}", headers=headers).json()["converted_deal_id"]
+
+    writes = [
+        lambda: api.patch(f"/api/v1/leads/{lead_id}", json={"source": SOURCES[2], "owner_id": str(west_rep.id)}, headers=headers),
+        lambda: api.post(f"/api/v1/leads/{lead_id}/convert", json={"deal_name": "From lead sums", "amount": "7000"},
+                         headers=headers),
+        lambda: api.patch(f"/api/v1/deals/{deal_id()}", json={"amount": "8000"}, headers=headers),
+        lambda: api.post(f"/api/v1/deals/{deal_id()}/move", json={"stage_id": str(company.stages[4].id)}, headers=headers),
+        lambda: api.patch(f"/api/v1/deals/{deal_id()}", json={"owner_id": str(east_rep.id)}, headers=headers),
+        lambda: api.delete(f"/api/v1/deals/{deal_id()}", headers=headers),  # the lead stays, converted into nothing now
+        lambda: api.delete(f"/api/v1/leads/{lead_id}", headers=headers),
+    ]
+    for write in writes:
+        response = write()
+        assert response.status_code in (200, 204), response.text
+        assert_reports_exact(api, session, factory, company)
 
 
 def test_lead_conversion_and_its_source_show_in_the_source_filter(api, session, factory, company):

@@ -1,4 +1,4 @@
-"""What reports do when deals (and activities) change: within a minute the worker computes the changed
+"""What reports do when deals (leads, activities) change: within a minute the worker computes the changed
 days' sums again (analytics/rollups.py), so reports read stored sums, not the deals."""
 
 from datetime import timedelta
@@ -12,7 +12,7 @@ from pipewise.db.base import utcnow
 from pipewise.crm.events import ActivityCreated
 from pipewise.deals.events import DealCreated, DealDeleted, DealUpdated
 from pipewise.events import bus
-from pipewise.leads.events import LeadConverted
+from pipewise.leads.events import LeadConverted, LeadCreated, LeadUpdated
 
 REFRESH_ACTION = "reports.refresh_sums"
 # Changed days computed again in one worker transaction (on SQLite it holds the write lock).
@@ -34,7 +34,8 @@ def refresh(session: Session, action: Any) -> None:
 
 
 TABLE = bus.HandlerTable(
-    subscriptions=(bus.Subscription.to((DealCreated, DealUpdated, DealDeleted, LeadConverted, ActivityCreated), "reports.refresh_sums", refresh_soon,
+    subscriptions=(bus.Subscription.to((DealCreated, DealUpdated, DealDeleted, LeadCreated, LeadUpdated, LeadConverted,
+                                        ActivityCreated), "reports.refresh_sums", refresh_soon,
                                        rerun_safe=True),),
     timers={REFRESH_ACTION: bus.ActionKind(refresh, rerun_safe=True)},
 )

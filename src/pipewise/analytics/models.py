@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Index, LargeBinary, String
+from sqlalchemy import Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK
@@ -99,3 +99,27 @@ class ReportActivityDay(Base):
     deal_keys: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
     __table_args__ = (Index("ix_report_activity_day_day", "every_owner", "grain", "owner_id", "day"),)
+
+
+class ReportLeadDay(Base):
+    """Leads created on ``day`` (UTC) by owner and first touch (source and UTM fields), with
+    what the deals they converted into are worth now, per that deal's owner and pipeline."""
+
+    __tablename__ = "report_lead_day"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    grain: Mapped[str] = mapped_column(String(5), default="day")  # day | month (``day`` is then its 1st)
+    day: Mapped[date]
+    owner_id: Mapped[uuid.UUID | None]
+    source: Mapped[str | None] = mapped_column(String(60))
+    utm_source: Mapped[str | None] = mapped_column(Text)
+    utm_campaign: Mapped[str | None] = mapped_column(Text)
+    deal_owner_id: Mapped[uuid.UUID | None]
+    pipeline_id: Mapped[uuid.UUID | None]
+    leads: Mapped[int]
+    deals: Mapped[int]  # leads converted into a deal
+    open_amount: Mapped[Decimal | None]
+    won_deals: Mapped[int]  # of those, deals won with an amount
+    won_amount: Mapped[Decimal | None]
+
+    __table_args__ = (Index("ix_report_lead_day_day", "grain", "day"),)

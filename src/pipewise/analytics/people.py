@@ -3,14 +3,13 @@ outcome, speed to lead by source and rep, and lead source → revenue by first t
 (definitions: docs/reports.md)."""
 
 from collections import defaultdict
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, select
+from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import activity_sums, sql
+from pipewise.analytics import activity_sums, lead_sums, sql
 from pipewise.analytics.activity_sums import ActivitySums
 from pipewise.analytics.filters import ReportFilter, in_range, visible_deal_conditions, visible_owner_conditions
 from pipewise.analytics.results import Chart, Column, Report, Table, quantile, ratio
@@ -149,24 +148,11 @@ def speed_to_lead(session: Session, flt: ReportFilter, actor: Actor) -> Report:
 def lead_sources(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     """Leads created in the range by their first touch (source and the UTM fields captured
     with them), the deals they converted into, and those deals' pipeline and revenue."""
-    utm_source = Lead.attribution["utm_source"].as_string()
-    utm_campaign = Lead.attribution["utm_campaign"].as_string()
-    # The deal side: visibility and the pipeline (team, owner and source are the lead's).
-    deal_join = and_(Deal.id == Lead.converted_deal_id,
-                     *visible_deal_conditions(session, Deal, replace(flt, team_id=None, owner_id=None, source=None), actor))
-    won = case((Stage.kind == "won", Deal.amount))
-    is_open = case((Stage.kind == "open", Deal.amount))
-    stmt = (
-        select(Lead.source, utm_source, utm_campaign, func.count(Lead.id), func.count(Deal.id),
-               func.sum(is_open), func.count(won), func.sum(won))
-        .select_from(Lead).outerjoin(Deal, deal_join).outerjoin(Stage, Stage.id == Deal.stage_id)
-        .where(*lead_conditions(session, flt, actor)).group_by(Lead.source, utm_source, utm_campaign)
-    )
     rows = []
-    for source, u_source, u_campaign, leads, deals, pipeline, won_deals, revenue in session.execute(stmt):
+    for (source, u_source, u_campaign), (leads, deals, pipeline, won_deals, revenue) in lead_sums.by_touch(session, flt, actor).items():
         rows.append({"source": source or NO_SOURCE, "utm_source": u_source or "", "utm_campaign": u_campaign or "",
                      "leads": leads, "deals": deals, "conversion": ratio(deals, leads),
-                     "pipeline_value": Decimal(pipeline or 0), "won_deals": won_deals, "revenue": Decimal(revenue or 0)})
+                     "pipeline_value": pipeline, "won_deals": won_deals, "revenue": revenue})
     rows.sort(key=lambda r: (-r["revenue"], r["source"], r["utm_source"], r["utm_campaign"]))
     by_source: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows:

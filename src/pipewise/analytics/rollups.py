@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import Date, Float, Integer, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import activity_sums, durations, sql
+from pipewise.analytics import activity_sums, durations, lead_sums, sql
 from pipewise.analytics.days import (
     DAY, MANY_DAYS, MONTH, changed_in, month_of, months_between, next_month, stale_days, stored_parts, utc_day, within,
 )
 from pipewise.analytics.filters import ReportFilter, visible_owner_conditions
-from pipewise.analytics.models import EVERY_SOURCE, ReportActivityDay, ReportDealDay, ReportDurationDay, ReportStaleDay
+from pipewise.analytics.models import EVERY_SOURCE, ReportActivityDay, ReportDealDay, ReportDurationDay, ReportLeadDay, ReportStaleDay
 from pipewise.auth.visibility import Actor
 from pipewise.deals.models import Deal, DealStageChange, Stage
 from pipewise.leads.models import Lead
@@ -138,6 +138,7 @@ def _store_months(session: Session, months: Iterable[date]) -> None:
         session.execute(insert(t).from_select(names, summed))
     durations.store_months(session, months)
     activity_sums.store_months(session, months)
+    lead_sums.store_months(session, months)
 
 
 def refresh(session: Session, *, most: int | None = None) -> int:
@@ -154,23 +155,28 @@ def refresh(session: Session, *, most: int | None = None) -> int:
         session.execute(delete(ReportDealDay))
         durations.forget(session, None)
         activity_sums.forget(session, None)
+        lead_sums.forget(session, None)
         _store(session, None)
         durations.store(session, None)
         activity_sums.store(session, None)
-        bounds = [session.execute(select(func.min(t.day), func.max(t.day))).one() for t in (ReportDealDay, ReportActivityDay)]
+        lead_sums.store(session, None)
+        bounds = [session.execute(select(func.min(t.day), func.max(t.day))).one()
+                  for t in (ReportDealDay, ReportActivityDay, ReportLeadDay)]
         first, last = min((b[0] for b in bounds if b[0]), default=None), max((b[1] for b in bounds if b[1]), default=None)
         _store_months(session, months_between(first, last) if first and last else [])
         if not sql.is_postgres(session):  # the planner's statistics of the new rows (PostgreSQL's autovacuum sees to its own)
-            for table in (ReportDealDay.__tablename__, ReportDurationDay.__tablename__, ReportActivityDay.__tablename__):
-                session.execute(text(f"ANALYZE {table}"))
+            for table in (ReportDealDay, ReportDurationDay, ReportActivityDay, ReportLeadDay):
+                session.execute(text(f"ANALYZE {table.__tablename__}"))
         return len(days)
     chunk = sorted((d for d in days if d is not None), reverse=True)[:most]
     session.execute(delete(ReportStaleDay).where(ReportStaleDay.day.in_(chunk)))
     session.execute(delete(ReportDealDay).where(ReportDealDay.grain == DAY, ReportDealDay.day.in_(chunk)))
     durations.forget(session, chunk)
     activity_sums.forget(session, chunk)
+    lead_sums.forget(session, chunk)
     _store(session, chunk)
     durations.store(session, chunk)
     activity_sums.store(session, chunk)
+    lead_sums.store(session, chunk)
     _store_months(session, sorted({month_of(d) for d in chunk}))
     return len(chunk)
