@@ -1,5 +1,5 @@
 """Calendar days (UTC) as the per-day report sums count them, and the days a write changed
-since the sums were computed (noted by the triggers of migrations 0044 and 0045)."""
+since the sums were computed (noted by the triggers of migrations 0044–0046)."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager

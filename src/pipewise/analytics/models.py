@@ -1,9 +1,9 @@
-"""Per-day (and per-month) sums of deals that the deal reports read instead of a million deal rows
-(analytics/rollups.py keeps them; docs/reports.md "Speed at scale").
+"""Per-day (and per-month) sums of deals, activities and leads that the reports read instead
+of a million records (analytics/rollups.py keeps them; docs/reports.md "Speed at scale").
 
-Database triggers (migrations 0044 and 0045) note every day whose sums a write may change in
+Database triggers (migrations 0044–0046) note every day whose sums a write may change in
 ``report_stale_day``; a report adds up the stored sums of the other days and computes the
-noted days from the deals themselves, so it is exact at every moment. ``refresh`` then
+noted days from the records themselves, so it is exact at every moment. ``refresh`` then
 recomputes the noted days and clears the notes."""
 
 import uuid

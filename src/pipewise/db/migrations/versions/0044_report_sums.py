@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from pipewise.db import report_triggers
+
 
 revision: str = '0044'
 down_revision: str | Sequence[str] | None = '0043'
@@ -72,7 +74,6 @@ SQLITE_TRIGGERS = [
     """CREATE TRIGGER report_stage_updated AFTER UPDATE OF position, kind, pipeline_id ON stage BEGIN
          INSERT INTO report_stale_day (day) VALUES (NULL); END""",
 ]
-SQLITE_TRIGGER_NAMES = [t.split()[2] for t in SQLITE_TRIGGERS]
 
 UTC_DAY = "({}.{} AT TIME ZONE 'UTC')::date"
 
@@ -178,29 +179,12 @@ def upgrade() -> None:
     op.create_index('ix_deal_stage_change_deal_at', 'deal_stage_change', ['deal_id', 'at'], unique=False)
     op.create_index('ix_deal_closed_at', 'deal', ['closed_at'], unique=False)
     op.create_index('ix_lead_converted_deal_id', 'lead', ['converted_deal_id'], unique=False)
-    if op.get_bind().dialect.name == 'postgresql':
-        for name, body in POSTGRES_FUNCTIONS.items():
-            # An AFTER trigger's result is ignored; a BEFORE DELETE one must give the row back.
-            returned = "" if "RETURN" in body else "RETURN NULL;"
-            op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} {returned} END $$")
-        for name, definition in POSTGRES_TRIGGERS.items():
-            op.execute(f"CREATE TRIGGER {name} {definition}")
-    else:
-        for statement in SQLITE_TRIGGERS:
-            op.execute(statement)
-    # Existing deals: every day is to be computed.
-    op.execute("INSERT INTO report_stale_day (day) VALUES (NULL)")
+    report_triggers.install(SQLITE_TRIGGERS, POSTGRES_FUNCTIONS, POSTGRES_TRIGGERS)
+    report_triggers.note_every_day()
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        for name, table in TRIGGER_TABLES.items():
-            op.execute(f"DROP TRIGGER {name} ON {table}")
-        for name in POSTGRES_FUNCTIONS:
-            op.execute(f"DROP FUNCTION {name}()")
-    else:
-        for name in SQLITE_TRIGGER_NAMES:
-            op.execute(f"DROP TRIGGER {name}")
+    report_triggers.remove(SQLITE_TRIGGERS, POSTGRES_FUNCTIONS, TRIGGER_TABLES)
     op.drop_index('ix_lead_converted_deal_id', table_name='lead')
     op.drop_index('ix_deal_closed_at', table_name='deal')
     op.drop_index('ix_deal_stage_change_deal_at', table_name='deal_stage_change')

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from pipewise.db import report_triggers
+
 
 revision: str = '0045'
 down_revision: str | Sequence[str] | None = '0044'
@@ -34,7 +36,6 @@ SQLITE_TRIGGERS = [
            OR (SELECT kind FROM stage WHERE id = NEW.stage_id) IS NOT (SELECT kind FROM stage WHERE id = OLD.stage_id) BEGIN
          INSERT INTO report_stale_day (day) SELECT DISTINCT date(occurred_at) FROM activity WHERE deal_id = NEW.id; END""",
 ]
-SQLITE_TRIGGER_NAMES = [t.split()[2] for t in SQLITE_TRIGGERS]
 
 UTC_DAY = "({}.occurred_at AT TIME ZONE 'UTC')::date"
 POSTGRES_FUNCTIONS = {
@@ -74,27 +75,12 @@ def upgrade() -> None:
     op.create_index('ix_report_activity_day_day', 'report_activity_day', ['every_owner', 'grain', 'owner_id', 'day'], unique=False)
     op.create_index('ix_lead_source_owner_created', 'lead', ['source', 'owner_id', 'created_at', 'first_touched_at', 'id'],
                     unique=False)
-    if op.get_bind().dialect.name == 'postgresql':
-        for name, body in POSTGRES_FUNCTIONS.items():
-            op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$")
-        for name, definition in POSTGRES_TRIGGERS.items():
-            op.execute(f"CREATE TRIGGER {name} {definition}")
-    else:
-        for statement in SQLITE_TRIGGERS:
-            op.execute(statement)
-    # Existing activities: every day is to be computed.
-    op.execute("INSERT INTO report_stale_day (day) VALUES (NULL)")
+    report_triggers.install(SQLITE_TRIGGERS, POSTGRES_FUNCTIONS, POSTGRES_TRIGGERS)
+    report_triggers.note_every_day()
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        for name, table in TRIGGER_TABLES.items():
-            op.execute(f"DROP TRIGGER {name} ON {table}")
-        for name in POSTGRES_FUNCTIONS:
-            op.execute(f"DROP FUNCTION {name}()")
-    else:
-        for name in SQLITE_TRIGGER_NAMES:
-            op.execute(f"DROP TRIGGER {name}")
+    report_triggers.remove(SQLITE_TRIGGERS, POSTGRES_FUNCTIONS, TRIGGER_TABLES)
     op.drop_index('ix_lead_source_owner_created', table_name='lead')
     op.drop_index('ix_report_activity_day_day', table_name='report_activity_day')
     op.drop_table('report_activity_day')

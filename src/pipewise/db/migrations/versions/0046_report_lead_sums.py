@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from pipewise.db import report_triggers
+
 
 revision: str = '0046'
 down_revision: str | Sequence[str] | None = '0045'
@@ -36,7 +38,6 @@ SQLITE_TRIGGERS = [
     f"""CREATE TRIGGER report_deal_lead_days_deleting BEFORE DELETE ON deal BEGIN
          INSERT INTO report_stale_day (day) {LEAD_DAYS_OF.format('OLD.id')}; END""",
 ]
-SQLITE_TRIGGER_NAMES = [t.split()[2] for t in SQLITE_TRIGGERS]
 
 UTC_DAY = "({}.created_at AT TIME ZONE 'UTC')::date"
 PG_LEAD_DAYS_OF = f"INSERT INTO report_stale_day (day) SELECT DISTINCT {UTC_DAY.format('lead')} FROM lead WHERE converted_deal_id = {{}};"
@@ -82,26 +83,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_lead_day'))
     )
     op.create_index('ix_report_lead_day_day', 'report_lead_day', ['grain', 'day'], unique=False)
-    if op.get_bind().dialect.name == 'postgresql':
-        for name, body in POSTGRES_FUNCTIONS.items():
-            op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} END $$")
-        for name, definition in POSTGRES_TRIGGERS.items():
-            op.execute(f"CREATE TRIGGER {name} {definition}")
-    else:
-        for statement in SQLITE_TRIGGERS:
-            op.execute(statement)
-    # Existing leads: every day is to be computed.
-    op.execute("INSERT INTO report_stale_day (day) VALUES (NULL)")
+    report_triggers.install(SQLITE_TRIGGERS, POSTGRES_FUNCTIONS, POSTGRES_TRIGGERS)
+    report_triggers.note_every_day()
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        for name, table in TRIGGER_TABLES.items():
-            op.execute(f"DROP TRIGGER {name} ON {table}")
-        for name in POSTGRES_FUNCTIONS:
-            op.execute(f"DROP FUNCTION {name}()")
-    else:
-        for name in SQLITE_TRIGGER_NAMES:
-            op.execute(f"DROP TRIGGER {name}")
+    report_triggers.remove(SQLITE_TRIGGERS, POSTGRES_FUNCTIONS, TRIGGER_TABLES)
     op.drop_index('ix_report_lead_day_day', table_name='report_lead_day')
     op.drop_table('report_lead_day')
