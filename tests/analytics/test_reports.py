@@ -1,6 +1,7 @@
 """Every report over HTTP on a seeded company, checked against the reference (plain Python
 over the rows, tests/analytics/reference.py), as an admin and as a rep of one team."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -143,5 +144,13 @@ def check_automation_questions(api: Any, session: Any, factory: Any, company: An
         if calls:
             hours.append((min(calls) - enrollment.enrolled_at).total_seconds() / 3600)
     assert nurture["mql_enrolled"] == mqls
+    # The baseline: advances (to a later open stage, or won) of every visible deal per 30 open deal-days in the range.
+    since, now = datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC)
+    stages = rows.stages
+    advances = sum(1 for c in rows.changes if c.from_stage_id and since <= c.at and stages[c.to_stage_id].kind != "lost"
+                   and (stages[c.to_stage_id].kind == "won" or stages[c.to_stage_id].position > stages[c.from_stage_id].position))
+    open_days = sum(max(0.0, (min(d.closed_at or now, now) - max(d.created_at, since)).total_seconds() / 86400)
+                    for d in rows.visible_deals())
+    assert advances > 0 and close(body["headline"][1]["value"], advances * 30 / open_days)
     assert close(nurture["mql_to_sql"], sqls / mqls if mqls else None)
     assert close(nurture["first_interaction_median_hours"], ref.q(hours, 0.5))
