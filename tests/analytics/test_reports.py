@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from pipewise.analytics import rollups
 from tests.analytics import reference as ref
 from tests.analytics.seed import build_company
 
@@ -152,5 +153,9 @@ def check_automation_questions(api: Any, session: Any, factory: Any, company: An
     open_days = sum(max(0.0, (min(d.closed_at or now, now) - max(d.created_at, since)).total_seconds() / 86400)
                     for d in rows.visible_deals())
     assert advances > 0 and close(body["headline"][1]["value"], advances * 30 / open_days)
+    rollups.refresh(session)  # the same from the stored per-day sums
+    session.commit()
+    stored = get(api, factory, admin, "automation", start="2020-01-01")
+    assert close(stored["headline"][1]["value"], advances * 30 / open_days)
     assert close(nurture["mql_to_sql"], sqls / mqls if mqls else None)
     assert close(nurture["first_interaction_median_hours"], ref.q(hours, 0.5))

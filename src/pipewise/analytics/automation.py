@@ -3,17 +3,16 @@ and variant, with a trend) and the five automation questions per sequence and wo
 (definitions: docs/reports.md)."""
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import sql
+from pipewise.analytics import durations, rollups, sql
 from pipewise.analytics.exposure import (
     DealFacts,
-    is_advance,
     Exposure,
     deals_around,
     interactions,
@@ -26,10 +25,11 @@ from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range
 from pipewise.analytics.periods import label_of
 from pipewise.analytics.results import Chart, Column, Report, Table, days_between, quantile, ratio, total
 from pipewise.auth.visibility import Actor
-from pipewise.deals.models import Deal, DealStageChange, Stage
+from pipewise.deals.models import Deal, Stage
 from pipewise.sequences.metrics import ATTRIBUTION_WINDOW, CreatedDeal, Touch, attribute
 
 PROGRESSION_WINDOW = timedelta(days=30)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MQL, SQL_OR_LATER = "mql", ("sql", "opportunity", "customer")
 
 
@@ -169,22 +169,29 @@ def progression(exposures: list[Exposure], deals: list[DealFacts], now: datetime
 
 
 def baseline_progression(session: Session, flt: ReportFilter, actor: Actor) -> tuple[int, float]:
-    """(stage advances, open deal-days) of all deals in the range the reader may see."""
-    positions = {s.id: (s.position, s.kind) for s in session.scalars(select(Stage))}
-    conditions = deal_conditions(Deal, flt, actor)
-    pair = (DealStageChange.from_stage_id, DealStageChange.to_stage_id)
-    # Counted per (from, to) pair by the database: a few dozen rows, not every change.
-    changes = select(*pair, func.count()).where(*in_range(DealStageChange.at, flt), DealStageChange.from_stage_id.is_not(None))
-    if conditions:  # the deals only when they narrow (every change has its deal)
-        changes = changes.join(Deal, Deal.id == DealStageChange.deal_id).where(*conditions)
-    advances = sum(count for f, t, count in session.execute(changes.group_by(*pair))
-                   if is_advance(positions.get(f), positions.get(t)))
-    start = sql.greatest(session, Deal.created_at, flt.since)
-    end = sql.least(session, func.coalesce(Deal.closed_at, flt.until), min(flt.until, datetime.now(UTC)))
-    open_days = sql.days_expr(session, start, end)
-    days = session.scalar(select(func.sum(case((open_days > 0, open_days), else_=0))).where(
-        *conditions, Deal.created_at < flt.until, (Deal.closed_at.is_(None)) | (Deal.closed_at >= flt.since)))
-    return advances, float(days or 0)
+    """(stage advances, open deal-days) of all deals in the range the reader may see, from
+    the per-day sums. A deal open during the range counts the days from its creation (or the
+    range's start) to its close (or the range's end, or now), added up per group of deals:
+    the closing moments of those closed in the range, less the creation moments of those
+    created in it, and the range's start and end for the deals open across them."""
+    moves, _approximate = durations.spreads(session, durations.MOVE, flt, actor)
+    advances = sum(spread.count for spread in moves.values())
+    before_start = flt.start - timedelta(days=1)
+
+    def summed(basis: str, since: date | None, end: date) -> rollups.Sums:
+        return rollups.deal_sums(session, basis, flt, actor, by=(), since=since, end=end).get((), rollups.Sums())
+
+    created_before, closed_before = summed(rollups.CREATED, None, before_start), summed(rollups.CLOSED, None, before_start)
+    created_in, closed_in = summed(rollups.CREATED, flt.start, flt.end), summed(rollups.CLOSED, flt.start, flt.end)
+    open_at_start = created_before.deals - closed_before.deals
+    open_at_end = open_at_start + created_in.deals - closed_in.deals
+    start, end = _epoch_days(flt.since), _epoch_days(min(flt.until, datetime.now(UTC)))
+    days = closed_in.moment_days + open_at_end * end - created_in.moment_days - open_at_start * start
+    return advances, max(0.0, days)
+
+
+def _epoch_days(moment: datetime) -> float:
+    return (moment - EPOCH).total_seconds() / 86400
 
 
 def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Report:

@@ -24,10 +24,10 @@ from pipewise.analytics.filters import ReportFilter, deal_conditions, visible_ow
 from pipewise.analytics.models import EVERY_SOURCE, ReportDurationDay
 from pipewise.analytics.results import quantile
 from pipewise.auth.visibility import Actor
-from pipewise.deals.models import Deal, DealStageChange
+from pipewise.deals.models import Deal, DealStageChange, Stage
 from pipewise.leads.models import Lead
 
-STAY, CYCLE = "stay", "cycle"
+STAY, CYCLE, MOVE = "stay", "cycle", "move"
 EXACT_UP_TO = 25_000
 RATIO = 1.05  # each bucket 5 % longer than the one before
 MINUTES_A_DAY = 1440.0
@@ -143,7 +143,22 @@ def cycle_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[da
     )
 
 
-ROWS = {STAY: stay_rows, CYCLE: cycle_rows}
+def move_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[date] | None = None,
+              since: date | None = None, end: date | None = None) -> Any:
+    """The same columns for the moves forward made in the given days: to a later open stage,
+    or to won (``exposure.is_advance``); the stage is the one moved to, the length none.
+    The automation report counts them."""
+    change, before, after = DealStageChange, aliased(Stage), aliased(Stage)
+    forward = and_(after.kind != "lost", or_(after.kind == "won", after.position > before.position))
+    return (
+        select(type_coerce(change.to_stage_id, String).label("stage_id"), literal(0.0, Float).label("length"),
+               Deal.id.label("deal_id"), Deal.pipeline_id, Deal.owner_id, utc_day(session, change.at).label("day"))
+        .select_from(change).join(before, before.id == change.from_stage_id).join(after, after.id == change.to_stage_id)
+        .join(Deal, Deal.id == change.deal_id).where(forward, *within(change.at, days=days, since=since, end=end), *deal_where)
+    )
+
+
+ROWS = {STAY: stay_rows, CYCLE: cycle_rows, MOVE: move_rows}
 
 
 def _stage_ids(session: Session) -> dict[Any, uuid.UUID]:

@@ -41,6 +41,9 @@ class ReportDealDay(Base):
     amount: Mapped[Decimal | None]
     # Days from creation to close, summed (closed only).
     cycle_days: Mapped[float] = mapped_column(default=0.0)
+    # The deals' creation (created) or closing (closed) moments as days since 1970, summed:
+    # the automation report's open deal-days come from them.
+    moment_days: Mapped[float] = mapped_column(default=0.0)
 
     __table_args__ = (Index("ix_report_deal_day_basis_day", "basis", "source", "grain", "day"),)
 

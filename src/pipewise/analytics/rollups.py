@@ -39,6 +39,7 @@ class Sums:
     deals: int = 0
     amount: Decimal = Decimal("0")
     cycle_days: float = 0.0
+    moment_days: float = 0.0  # the deals' creation (closing) moments, as days since 1970, added up
 
 
 def _deal_rows(session: Session, basis: str, *, days: Sequence[date] | None = None,
@@ -60,8 +61,9 @@ def _deal_rows(session: Session, basis: str, *, days: Sequence[date] | None = No
     else:
         furthest = literal(0, Integer)
     cycle = sql.days_expr(session, Deal.created_at, Deal.closed_at) if basis == CLOSED else literal(0.0, Float)
+    moment = literal(0.0, Float) if basis == DUE else sql.epoch_days(session, when)
     columns = [day.label("day"), Deal.pipeline_id, Deal.owner_id, Deal.stage_id, furthest.label("furthest"),
-               literal(1, Integer).label("deals"), Deal.amount, cycle.label("cycle_days")]
+               literal(1, Integer).label("deals"), Deal.amount, cycle.label("cycle_days"), moment.label("moment_days")]
     # The sources of these deals' leads only (by the lead's deal index), not of every lead.
     sources = (select(Lead.converted_deal_id.label("deal_id"), Lead.source)
                .where(Lead.converted_deal_id.in_(select(Deal.id).where(*where)), Lead.source.is_not(None)).distinct().subquery())
@@ -73,7 +75,8 @@ def _deal_rows(session: Session, basis: str, *, days: Sequence[date] | None = No
 def _summed(rows: Any, by: Sequence[str], where: Iterable[Any], *, head: Sequence[Any] = ()) -> Any:
     c = rows.c
     keys = [c[name] for name in by]
-    return select(*head, *keys, func.sum(c.deals), func.sum(c.amount), func.sum(c.cycle_days)).where(*where).group_by(*keys)
+    return (select(*head, *keys, func.sum(c.deals), func.sum(c.amount), func.sum(c.cycle_days), func.sum(c.moment_days))
+            .where(*where).group_by(*keys))
 
 
 def deal_sums(
@@ -95,11 +98,12 @@ def deal_sums(
     out: dict[tuple[Any, ...], Sums] = defaultdict(Sums)
 
     def add(stmt: Any) -> None:
-        for *key, deals, amount, cycle_days in session.execute(stmt):
+        for *key, deals, amount, cycle_days, moment_days in session.execute(stmt):
             sums = out[tuple(key)]
             sums.deals += int(deals or 0)
             sums.amount += Decimal(amount or 0)
             sums.cycle_days += float(cycle_days or 0)
+            sums.moment_days += float(moment_days or 0)
 
     changed = changed_in(stale_days(session), since, end)
     if changed is None:
@@ -122,7 +126,7 @@ def deal_sums(
 def _store(session: Session, days: Sequence[date] | None) -> None:
     for basis in (CREATED, CLOSED, DUE):
         rows = _deal_rows(session, basis, days=days)
-        names = ["basis", "grain", *SUMMED, "deals", "amount", "cycle_days"]
+        names = ["basis", "grain", *SUMMED, "deals", "amount", "cycle_days", "moment_days"]
         session.execute(insert(ReportDealDay).from_select(names, _summed(rows, SUMMED, [], head=[literal(basis), literal(DAY)])))
 
 
@@ -130,10 +134,11 @@ def _store_months(session: Session, months: Iterable[date]) -> None:
     """Month rows: the month's day rows added up."""
     t = ReportDealDay.__table__
     keys = [t.c.basis, t.c.pipeline_id, t.c.owner_id, t.c.stage_id, t.c.furthest, t.c.source]
-    names = ["grain", "day", *(k.name for k in keys), "deals", "amount", "cycle_days"]
+    names = ["grain", "day", *(k.name for k in keys), "deals", "amount", "cycle_days", "moment_days"]
     for month in months:
         session.execute(delete(t).where(t.c.grain == MONTH, t.c.day == month))
-        summed = (select(literal(MONTH), literal(month, Date), *keys, func.sum(t.c.deals), func.sum(t.c.amount), func.sum(t.c.cycle_days))
+        summed = (select(literal(MONTH), literal(month, Date), *keys, func.sum(t.c.deals), func.sum(t.c.amount), func.sum(t.c.cycle_days),
+                         func.sum(t.c.moment_days))
                   .where(t.c.grain == DAY, t.c.day >= month, t.c.day < next_month(month)).group_by(*keys))
         session.execute(insert(t).from_select(names, summed))
     durations.store_months(session, months)

@@ -22,6 +22,13 @@ def days_expr(session: Session, start: Any, end: Any) -> Any:
     return cast(func.julianday(end) - func.julianday(start), Float)
 
 
+def epoch_days(session: Session, moment: Any) -> Any:
+    """Days since 1970-01-01 00:00 UTC as a float, computed by the database."""
+    if is_postgres(session):
+        return extract("epoch", moment) / 86400.0
+    return cast(func.julianday(moment) - 2440587.5, Float)
+
+
 def user_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID | None, str]:
     wanted = [i for i in ids if i is not None]
     names: dict[uuid.UUID | None, str] = {None: "Unassigned"}
