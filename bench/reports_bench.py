@@ -1,7 +1,8 @@
 """Reports at scale: ``python -m bench.reports_bench --deals 1000000 [--postgres URL]``.
 
 Seeds a pipeline, 5 teams of 4 reps, N deals with their stage history (about 3.7 rows per
-deal), N/5 leads (a tenth converted) and N/2 activities, raw (executemany on SQLite, COPY
+deal), N/5 leads (a tenth converted), N/2 activities and a workflow that acted on 5,000
+deals, raw (executemany on SQLite, COPY
 on PostgreSQL), then times each report through ``pipewise.analytics`` as an admin and as
 a rep (whose queries carry the team-visibility clause), beside the raw SQL of the same
 aggregate through the bare driver, in the same run. Prints p50 / p95 per report and the
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from bench import raw
@@ -27,6 +28,7 @@ from pipewise import domains
 from pipewise.analytics import catalogue, durations, rollups
 from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import Actor
+from pipewise.automation.models import Decision, Enrollment, Workflow, WorkflowVersion
 from pipewise.db import migrate
 from pipewise.db.session import refresh_statistics, session_scope
 from pipewise.deals.defaults import create_pipeline
@@ -34,7 +36,8 @@ from pipewise.deals.models import Deal, Pipeline, Stage
 
 CHANGED_DEALS = 20
 DEAL_REPORTS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time")
-REPORTS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time", "activities", "speed-to-lead", "lead-sources")
+REPORTS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time", "activities", "speed-to-lead", "lead-sources", "automation")
+ENROLLED = 5_000  # deals a workflow enrolled, for the automation report
 SOURCES = ("Web form", "Webinar", "Referral", "Trade show", "Outbound", "Partner")
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -109,6 +112,34 @@ def generate(count: int, reps: list[uuid.UUID], stages: dict[str, Any], rng: ran
             activities.append((uuid.uuid4(), rng.choice(("call", "email", "meeting", "note")), rng.choice(reps), deal_id,
                                created + timedelta(days=rng.uniform(0, 30))))
     return {"deal": deals, "deal_stage_change": changes, "lead": leads, "activity": activities}
+
+
+def seed_workflow(author: uuid.UUID) -> None:
+    """A workflow (the first rep's) that enrolled deals created in the last year and acted on
+    each once or twice: the automation report's exposures. Added once to a reused database."""
+    with session_scope() as session:
+        if session.scalar(select(func.count()).select_from(Workflow)):
+            return
+        rng = random.Random(7)
+        workflow = Workflow(name="Follow-up", status="active", record_type="deal", created_by=author)
+        session.add(workflow)
+        session.flush()
+        version = WorkflowVersion(workflow_id=workflow.id, number=1, definition={"steps": []}, created_by=author, published_at=NOW)
+        session.add(version)
+        session.flush()
+        workflow.live_version_id = version.id
+        picked = session.execute(select(Deal.id, Deal.created_at).where(Deal.created_at >= NOW - timedelta(days=330))
+                                 .order_by(Deal.id).limit(ENROLLED)).all()
+        enrollments, decisions = [], []
+        for deal_id, created in picked:
+            enrollment_id, enrolled = uuid.uuid4(), min(created + timedelta(hours=rng.uniform(1, 240)), NOW)
+            enrollments.append({"id": enrollment_id, "workflow_id": workflow.id, "version_id": version.id, "record_type": "deal",
+                                "record_id": deal_id, "status": "finished", "enrolled_at": enrolled})
+            decisions += [{"workflow_id": workflow.id, "version_number": 1, "enrollment_id": enrollment_id, "record_type": "deal",
+                           "record_id": deal_id, "kind": "acted", "step_id": f"step-{step}", "message": "acted",
+                           "at": min(enrolled + timedelta(days=3 * step), NOW)} for step in range(rng.randint(1, 2))]
+        session.execute(insert(Enrollment), enrollments)
+        session.execute(insert(Decision), decisions)
 
 
 COLUMNS = {
@@ -210,6 +241,7 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
     days = "(julianday({1}) - julianday({0}))" if sqlite else "extract(epoch from {1} - {0}) / 86400.0"
     false = "0" if sqlite else "false"  # as the application writes it: NOT x would not match an index on x
     utm = "json_extract(l.attribution, '$.{}')" if sqlite else "l.attribution ->> '{}'"
+    greatest, least = ("max", "min") if sqlite else ("greatest", "least")
 
     def run(sql: str, args: list[Any], as_rep: bool, owner: str = "owner_id") -> Any:
         if as_rep:  # the team clause goes into the outermost (last) WHERE; its arguments come last
@@ -263,6 +295,17 @@ def raw_queries(conn: Any, stages: dict[str, Any], rep_team: list[Any]) -> dict[
             f"sum(CASE WHEN s.kind = 'won' THEN d.amount END) FROM lead l "
             f"LEFT JOIN deal d ON d.id = l.converted_deal_id LEFT JOIN stage s ON s.id = d.stage_id "
             f"WHERE l.created_at >= {p} AND l.created_at < {p} GROUP BY 1, 2, 3", [since, until], r, owner="l.owner_id"),
+        "automation": lambda r: [  # forward moves, open deal-days, won cycles and revenue, the workflow's touched deals
+            run(f"SELECT count(*) FROM deal_stage_change c JOIN stage b ON b.id = c.from_stage_id JOIN stage a ON a.id = c.to_stage_id"
+                f"{' JOIN deal d ON d.id = c.deal_id' if r else ''} WHERE a.kind <> 'lost' AND (a.kind = 'won' OR a.position > b.position) "
+                f"AND c.at >= {p} AND c.at < {p}", [since, until], r, owner="d.owner_id"),
+            run(f"SELECT sum({days.format(f'{greatest}(created_at, {p})', f'{least}(coalesce(closed_at, {p}), {p})')}) FROM deal "
+                f"WHERE created_at < {p} AND (closed_at IS NULL OR closed_at >= {p})", [since, until, until, until, since], r),
+            run(f"SELECT {days.format('created_at', 'closed_at')}, amount FROM deal WHERE stage_id = {p} AND closed_at >= {p} "
+                f"AND closed_at < {p}", [won, since, until], r),
+            run(f"SELECT e.record_id, d.created_at, d.closed_at, d.amount, c.at FROM workflow_enrollment e "
+                f"JOIN automation_decision c ON c.enrollment_id = e.id JOIN deal d ON d.id = e.record_id "
+                f"WHERE c.kind = 'acted' AND e.enrolled_at >= {p} AND e.enrolled_at < {p}", [since, until], r, owner="d.owner_id")],
     }
     return queries
 
@@ -295,6 +338,7 @@ def run(target: Target, deals: int, samples: int, seed: int, only: Iterable[str]
         print(f"\n{target.label}: {deals:,} deals, {len(tables['deal_stage_change']):,} stage changes, {len(tables['lead']):,} leads, "
               f"{len(tables['activity']):,} activities seeded in {time.perf_counter() - started:.0f} s")
         del tables
+    seed_workflow(reps[0])
     started = time.perf_counter()
     with session_scope() as session:
         days = rollups.refresh(session)

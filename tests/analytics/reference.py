@@ -129,9 +129,32 @@ def stage_stays(rows: Rows, since: datetime, until: datetime) -> dict[str, tuple
 
 
 def won_cycle_median(rows: Rows, since: datetime, until: datetime) -> float | None:
-    days = [(d.closed_at - d.created_at).total_seconds() / 86400 for d in rows.visible_deals()
-            if rows.kind(d) == "won" and in_range(d.closed_at, since, until)]
-    return q(days, 0.5)
+    return q([(d.closed_at - d.created_at).total_seconds() / 86400 for d in won_deals(rows, since, until)], 0.5)
+
+
+def automation_deals(rows: Rows, exposures: list[tuple[Any, Any, list[datetime]]]) -> set[Any]:
+    """The deals an automation touched: open at the exposure's first touch, or created within
+    the window after one of its touches, at its contact's account or with its contact.
+    ``exposures``: (contact id, account id, touch times)."""
+    contacts_of: dict[Any, set[Any]] = defaultdict(set)
+    for deal_id, contact_id in rows.deal_contacts:
+        contacts_of[deal_id].add(contact_id)
+    found = set()
+    for contact_id, account_id, touches in exposures:
+        if not touches:
+            continue
+        first = min(touches)
+        for deal in rows.deals:
+            if not ((account_id and deal.account_id == account_id) or contact_id in contacts_of[deal.id]):
+                continue
+            open_then = deal.created_at <= first and (deal.closed_at is None or deal.closed_at > first)
+            if open_then or any(t <= deal.created_at <= t + WINDOW for t in touches):
+                found.add(deal.id)
+    return found
+
+
+def won_deals(rows: Rows, since: datetime, until: datetime) -> list[Deal]:
+    return [d for d in rows.visible_deals() if rows.kind(d) == "won" and in_range(d.closed_at, since, until)]
 
 
 def activities_per_rep(rows: Rows, since: datetime, until: datetime) -> dict[str, dict[str, int]]:

@@ -57,13 +57,13 @@ def build_company(session: Any, factory: Any, *, seed: int = 11, deals: int = 40
     session.flush()
     reps = [company.users[k] for k in ("east_rep", "west_rep", "east_manager")]
     open_stages, won, lost = company.stages[:4], company.stages[4], company.stages[5]
-    contacts = []
+    contacts, created_of = [], {}
     for n in range(deals):
         owner = rng.choice(reps)
         account = factory.account(owner)
         contact = factory.contact(owner, account_id=account.id)
         contacts.append(contact)
-        created = ago(rng.uniform(20, 330))
+        created = created_of[contact.id] = ago(rng.uniform(20, 330))
         deal = factory.deal(owner, name=f"Deal {n}", account_id=account.id, stage_id=open_stages[0].id,
                             amount=Decimal(rng.randrange(500, 20000, 50)), close_date=(created + timedelta(days=40)).date())
         deal_service.add_contact(session, deal.id, contact.id, role=None, actor=SYSTEM_ACTOR)
@@ -88,7 +88,7 @@ def build_company(session: Any, factory: Any, *, seed: int = 11, deals: int = 40
                              contact_id=contact.id, occurred_at=ago(rng.uniform(1, 300)))
     _leads(session, factory, rng, company)
     _sequence(session, factory, rng, company, contacts)
-    _workflow(session, factory, rng, company, contacts)
+    _workflow(session, factory, rng, company, contacts, created_of)
     session.commit()
     return company
 
@@ -170,7 +170,9 @@ WORKFLOW = {
 }
 
 
-def _workflow(session: Any, factory: Any, rng: random.Random, company: Company, contacts: list[Any]) -> None:
+def _workflow(session: Any, factory: Any, rng: random.Random, company: Company, contacts: list[Any],
+              created_of: dict[uuid.UUID, datetime]) -> None:
+    """Half the contacts enrolled while their deal is open (its cycle then counts as touched)."""
     workflow = workflow_service.create(session, name="Nurture", definition=WORKFLOW, actor=factory.actor(company.users["east_manager"]))
     workflow_service.activate(session, workflow.id, actor=SYSTEM_ACTOR)
     company.workflow_id = workflow.id
@@ -181,7 +183,7 @@ def _workflow(session: Any, factory: Any, rng: random.Random, company: Company, 
         if result.enrollment is None:  # the workflow acts with its author's rights: another team's contact stays out
             continue
         enrollment = session.get(WorkflowEnrollment, result.enrollment.id)
-        enrolled = ago(rng.uniform(30, 340))
+        enrolled = created_of[contact.id] + timedelta(days=rng.uniform(0, 4)) if rng.random() < 0.5 else ago(rng.uniform(30, 340))
         enrollment.enrolled_at = enrolled
         session.add(Decision(workflow_id=workflow.id, version_number=1, enrollment_id=enrollment.id, record_type="contact",
                              record_id=contact.id, kind="acted", step_id="tag", message="tagged", at=enrolled + timedelta(days=rng.uniform(0, 3))))

@@ -159,3 +159,42 @@ def check_automation_questions(api: Any, session: Any, factory: Any, company: An
     assert close(stored["headline"][1]["value"], advances * 30 / open_days)
     assert close(nurture["mql_to_sql"], sqls / mqls if mqls else None)
     assert close(nurture["first_interaction_median_hours"], ref.q(hours, 0.5))
+    check_cycle_and_revenue(api, factory, admin, session, rows, enrollments, nurture)
+
+
+def check_cycle_and_revenue(api: Any, factory: Any, admin: Any, session: Any, rows: Any, enrollments: list[Any], live: dict[str, Any]) -> None:
+    """The sales cycle of the won deals the workflow touched against the others', and its
+    share of all won revenue: live, from the stored sums, and from the histograms."""
+    from sqlalchemy import select
+
+    from pipewise.analytics import durations
+    from pipewise.automation.models import Decision
+    from pipewise.crm.models import Contact
+
+    accounts = dict(session.execute(select(Contact.id, Contact.account_id)).all())
+    acted = session.execute(select(Decision.enrollment_id, Decision.at).where(Decision.kind == "acted", Decision.test_mode.is_(False))).all()
+    exposures = [(e.record_id, accounts.get(e.record_id), [at for i, at in acted if i == e.id]) for e in enrollments]
+    touched = ref.automation_deals(rows, exposures)
+    won = ref.won_deals(rows, datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC))
+    cycles = {d.id: (d.closed_at - d.created_at).total_seconds() / 86400 for d in won}
+    others = [days for deal_id, days in cycles.items() if deal_id not in touched]
+    assert others and any(deal_id in touched for deal_id in cycles)  # both sides hold deals
+    all_revenue = sum((d.amount for d in won), Decimal(0))
+
+    def nurture() -> tuple[dict[str, Any], str | None]:
+        body = get(api, factory, admin, "automation", start="2020-01-01")
+        return next(r for r in table(body, "automations") if r["automation"] == "Workflow: Nurture"), body["note"]
+
+    stored, note = nurture()  # the sums were stored by the caller
+    assert note is None
+    for row in (live, stored):
+        assert close(row["cycle_days"], ref.q([cycles[i] for i in touched if i in cycles], 0.5))
+        assert close(row["baseline_cycle_days"], ref.q(others, 0.5))
+        assert close(row["revenue_share"], float(Decimal(row["revenue"]) / all_revenue))
+    durations.EXACT_UP_TO, exact_up_to = 0, durations.EXACT_UP_TO
+    try:
+        approximate, note = nurture()
+    finally:
+        durations.EXACT_UP_TO = exact_up_to
+    assert note and close(approximate["baseline_cycle_days"], ref.q(others, 0.5), 0.05)
+    assert approximate["revenue_share"] == stored["revenue_share"]

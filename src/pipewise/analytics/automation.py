@@ -3,17 +3,19 @@ and variant, with a trend) and the five automation questions per sequence and wo
 (definitions: docs/reports.md)."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import durations, rollups, sql
 from pipewise.analytics.exposure import (
     DealFacts,
     Exposure,
+    chunks,
     deals_around,
     interactions,
     lifecycle_changes,
@@ -23,9 +25,9 @@ from pipewise.analytics.exposure import (
 )
 from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range
 from pipewise.analytics.periods import label_of
-from pipewise.analytics.results import Chart, Column, Report, Table, days_between, quantile, ratio, total
+from pipewise.analytics.results import APPROXIMATE, Chart, Column, Report, Table, days_between, quantile, ratio, total
 from pipewise.auth.visibility import Actor
-from pipewise.deals.models import Deal, Stage
+from pipewise.deals.models import Deal
 from pipewise.sequences.metrics import ATTRIBUTION_WINDOW, CreatedDeal, Touch, attribute
 
 PROGRESSION_WINDOW = timedelta(days=30)
@@ -142,22 +144,39 @@ def mql_outcome(exposure: Exposure, history: dict[Any, list[Any]], current: dict
     return any(new in SQL_OR_LATER for _old, new in after)
 
 
-def _touched_open(exposure: Exposure, deals: list[DealFacts]) -> list[DealFacts]:
+class DealLinks:
+    """The deals around the exposures, by the deal, account and contact they link to (each
+    exposure then looks up its own few instead of going through them all)."""
+
+    def __init__(self, deals: list[DealFacts]) -> None:
+        self.by_link: dict[tuple[str, Any], list[DealFacts]] = defaultdict(list)
+        for deal in deals:
+            self.by_link["deal", deal.id].append(deal)
+            if deal.account_id:
+                self.by_link["account", deal.account_id].append(deal)
+            for contact_id in deal.contact_ids:
+                self.by_link["contact", contact_id].append(deal)
+
+    def of(self, exposure: Exposure) -> list[DealFacts]:
+        found = {deal.id: deal for link in ("deal", "account", "contact") if (ref := getattr(exposure, f"{link}_id"))
+                 for deal in self.by_link.get((link, ref), [])}
+        return list(found.values())
+
+
+def _touched_open(exposure: Exposure, links: DealLinks) -> list[DealFacts]:
     """The deals open when the exposure's first touch happened, at its account, with its
     contact, or the deal it enrolled."""
     if not exposure.touches:
         return []
     first = min(t.at for t in exposure.touches)
-    return [d for d in deals if (d.id == exposure.deal_id or (exposure.account_id and d.account_id == exposure.account_id)
-                                 or (exposure.contact_id and exposure.contact_id in d.contact_ids))
-            and d.created_at <= first and (d.closed_at is None or d.closed_at > first)]
+    return [d for d in links.of(exposure) if d.created_at <= first and (d.closed_at is None or d.closed_at > first)]
 
 
-def progression(exposures: list[Exposure], deals: list[DealFacts], now: datetime) -> tuple[int, float]:
+def progression(exposures: list[Exposure], links: DealLinks, now: datetime) -> tuple[int, float]:
     """(stage advances, open deal-days) of touched deals in the window after the first touch."""
     advances, exposure_days, seen = 0, 0.0, set()
     for exposure in exposures:
-        for deal in _touched_open(exposure, deals):
+        for deal in _touched_open(exposure, links):
             if deal.id in seen:
                 continue
             seen.add(deal.id)
@@ -194,6 +213,32 @@ def _epoch_days(moment: datetime) -> float:
     return (moment - EPOCH).total_seconds() / 86400
 
 
+@dataclass
+class WonInRange:
+    """The won deals closed in the range that the reader may see: the sales cycle (days) of
+    the touched ones by id, every one's cycle, whether those are approximate (histograms,
+    ``durations.spreads``), and their revenue."""
+
+    cycle_days: dict[Any, float]
+    cycles: durations.Spread
+    approximate: bool
+    revenue: Decimal
+
+
+def won_in_range(session: Session, flt: ReportFilter, actor: Actor, touched: set[Any]) -> WonInRange:
+    """Read from the per-day sums and histograms, but for the few touched deals."""
+    won = [stage.id for stage in sql.stages(session, flt.pipeline_id) if stage.kind == "won"]
+    spreads, approximate = durations.spreads(session, durations.CYCLE, flt, actor)
+    where = [Deal.stage_id.in_(won), *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor)]
+    cycle_days: dict[Any, float] = {}
+    for chunk in chunks(sorted(touched)):
+        stmt = select(Deal.id, sql.days_expr(session, Deal.created_at, Deal.closed_at)).where(Deal.id.in_(chunk), *where)
+        cycle_days.update((deal_id, float(days)) for deal_id, days in session.execute(stmt))
+    summed = rollups.deal_sums(session, rollups.CLOSED, flt, actor, by=(), since=flt.start, end=flt.end, stage_ids=won)
+    return WonInRange(cycle_days, durations.Spread.joined(spreads[i] for i in won if i in spreads), approximate,
+                      summed.get((), rollups.Sums()).amount)
+
+
 def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     exposures = sequence_exposures(session, flt, actor) + workflow_exposures(session, flt, actor)
     deal_visible = _deal_visible(flt, actor)
@@ -203,37 +248,36 @@ def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Repo
     now = datetime.now(UTC)
     base_advances, base_days = baseline_progression(session, flt, actor)
     base_rate = ratio(base_advances * 30, base_days)
-    won_in_range = dict(session.execute(
-        select(Deal.id, sql.days_expr(session, Deal.created_at, Deal.closed_at)).join(Stage, Stage.id == Deal.stage_id)
-        .where(Stage.kind == "won", *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))).all())
-    all_revenue = session.scalar(select(func.sum(Deal.amount)).join(Stage, Stage.id == Deal.stage_id).where(
-        Stage.kind == "won", *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor))) or Decimal("0")
     groups: dict[str, list[Exposure]] = defaultdict(list)
     for exposure in exposures:
         groups[exposure.automation].append(exposure)
+    credited_of = {name: attribute([t for e in items for t in e.touches], _created(deals)) for name, items in groups.items()}
+    links = DealLinks(deals)
+    touched_of = {name: {d.id for e in items for d in _touched_open(e, links)} | set(credited_of[name])
+                  for name, items in groups.items()}
+    won = won_in_range(session, flt, actor, set().union(*touched_of.values())) if groups else None
     by_id = {d.id: d for d in deals}
     rows = []
     for name in sorted(groups):
-        items = groups[name]
+        assert won is not None
+        items, credited, touched = groups[name], credited_of[name], touched_of[name]
         hours = [h for e in items if (h := first_interaction_hours(e, found)) is not None]
         mql = [o for e in items if (o := mql_outcome(e, history, current)) is not None]
-        advances, deal_days = progression(items, deals, now)
-        credited = attribute([t for e in items for t in e.touches], _created(deals))
-        touched = {d.id for e in items for d in _touched_open(e, deals)} | set(credited)
-        cycle_in = [float(won_in_range[i]) for i in touched if i in won_in_range]
-        cycle_out = [float(v) for i, v in won_in_range.items() if i not in touched]
+        advances, deal_days = progression(items, links, now)
+        cycle_in = [won.cycle_days[i] for i in touched if i in won.cycle_days]
+        cycle_out = won.cycles.without(cycle_in)
         attributed = [by_id[i] for i in credited]
-        won_attributed = total(d.amount for d in attributed if d.id in won_in_range)
+        won_attributed = total(d.amount for d in attributed if d.id in won.cycle_days)
         rows.append({
             "automation": name, "enrolled": len(items), "touched": sum(1 for e in items if e.touches),
             "first_interaction_median_hours": quantile(hours, 0.5), "first_interaction_p90_hours": quantile(hours, 0.9),
             "reached_interaction": ratio(len(hours), len(items)),
             "mql_enrolled": len(mql), "mql_to_sql": ratio(sum(mql), len(mql)),
             "advances_per_30_days": ratio(advances * 30, deal_days), "baseline_advances_per_30_days": base_rate,
-            "cycle_days": quantile(cycle_in, 0.5), "baseline_cycle_days": quantile(cycle_out, 0.5),
-            "cycle_change_days": None if not cycle_in or not cycle_out else quantile(cycle_in, 0.5) - quantile(cycle_out, 0.5),
+            "cycle_days": quantile(cycle_in, 0.5), "baseline_cycle_days": cycle_out.quantile(0.5),
+            "cycle_change_days": None if not cycle_in or not cycle_out.count else quantile(cycle_in, 0.5) - cycle_out.quantile(0.5),
             "deals_created": len(attributed), "pipeline_value": total(d.amount for d in attributed if d.kind == "open"),
-            "revenue": won_attributed, "revenue_share": ratio(won_attributed, all_revenue),
+            "revenue": won_attributed, "revenue_share": ratio(won_attributed, won.revenue),
         })
     table = Table("automations", "The five automation questions", [
         Column("automation", "Sequence or workflow"), Column("enrolled", "Enrolled", "count"), Column("touched", "Touched", "count"),
@@ -254,4 +298,5 @@ def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Repo
     ])
     headline = [{"label": "Automations", "value": len(rows), "kind": "count"},
                 {"label": "Baseline advances / 30 deal-days", "value": base_rate, "kind": "number"}]
-    return Report("automation", "Automation effect: the five questions", [table], chart, headline)
+    return Report("automation", "Automation effect: the five questions", [table], chart, headline,
+                  APPROXIMATE if won is not None and won.approximate else None)

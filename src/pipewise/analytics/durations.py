@@ -9,7 +9,7 @@ bucket, and the report says they are approximate."""
 
 import math
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -71,6 +71,25 @@ class Spread:
         for value in values:
             bucket = bucket_of(value)
             self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
+
+    def without(self, lengths: Iterable[float]) -> "Spread":
+        """These lengths less the given ones (each of which they hold)."""
+        out = Spread(list(self.values), dict(self.buckets))
+        if out.buckets:
+            for length in lengths:
+                bucket = bucket_of(length)
+                # The database put it in its bucket; on a bucket's edge its logarithm may round the other way.
+                held = next((b for b in (bucket, bucket - 1, bucket + 1) if out.buckets.get(b, 0) > 0), None)
+                if held is not None:
+                    out.buckets[held] -= 1
+            return out
+        left, out.values = Counter(lengths), []
+        for value in self.values:
+            if left[value] > 0:
+                left[value] -= 1
+            else:
+                out.values.append(value)
+        return out
 
     def quantile(self, q: float) -> float | None:
         if not self.buckets:

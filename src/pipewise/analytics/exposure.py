@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, null, or_, select
+from sqlalchemy import exists, func, null, or_, select, true
 from sqlalchemy.orm import Session
 
 from pipewise.analytics.filters import ReportFilter, in_range, owner_conditions
@@ -45,7 +45,7 @@ class Exposure:
     mail: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _chunks(items: list[Any]) -> list[list[Any]]:
+def chunks(items: list[Any]) -> list[list[Any]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
@@ -69,7 +69,7 @@ def sequence_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
     }
     steps = {s.id: s for s in session.scalars(select(SequenceStep))} if exposures else {}
     labels = dict(session.execute(select(StepVariant.id, StepVariant.label)).all()) if exposures else {}
-    for ids in _chunks(list(exposures)):
+    for ids in chunks(list(exposures)):
         mails = select(EmailMessage.enrollment_id, EmailMessage.step_id, EmailMessage.variant_id, EmailMessage.sent_at,
                        EmailMessage.opened_at, EmailMessage.replied_at).where(
             EmailMessage.enrollment_id.in_(ids), EmailMessage.direction == "outbound", EmailMessage.status == "sent",
@@ -88,10 +88,13 @@ def sequence_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
 
 
 def _records_clause(flt: ReportFilter, actor: Actor) -> Any:
+    """Enrollments of records ``actor`` may see: checked per enrollment (a list of every
+    visible record would be read whole even when no workflow ran)."""
     parts = []
     for name, model in OWNED.items():
-        parts.append((WorkflowEnrollment.record_type == name)
-                     & WorkflowEnrollment.record_id.in_(select(model.id).where(*owner_conditions(model.owner_id, flt, actor))))
+        conditions = owner_conditions(model.owner_id, flt, actor)
+        visible = exists().where(model.id == WorkflowEnrollment.record_id, *conditions) if conditions else true()
+        parts.append((WorkflowEnrollment.record_type == name) & visible)
     return or_(*parts)
 
 
@@ -113,12 +116,12 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
         versions[enrollment_id] = version_id
     _link_records(session, list(exposures.values()))
     acted: list[tuple[uuid.UUID, str, int, datetime]] = []
-    for ids in _chunks(list(exposures)):
+    for ids in chunks(list(exposures)):
         acted += session.execute(select(Decision.enrollment_id, Decision.step_id, Decision.version_number, Decision.at).where(
             Decision.enrollment_id.in_(ids), Decision.kind == "acted", Decision.test_mode.is_(False))).all()
     keys = {timers.timer_key("wf", versions[e].hex, e.hex, step): (e, step) for e, step, _v, _at in acted}
     sent: dict[tuple[uuid.UUID, str], tuple[bool, bool]] = {}
-    for chunk in _chunks(sorted(keys)):
+    for chunk in chunks(sorted(keys)):
         for key, opened_at, replied_at in session.execute(select(EmailMessage.send_key, EmailMessage.opened_at, EmailMessage.replied_at)
                                                           .where(EmailMessage.send_key.in_(chunk), EmailMessage.status == "sent")):
             sent[keys[key]] = (opened_at is not None, replied_at is not None)
@@ -152,7 +155,7 @@ def _link_records(session: Session, exposures: list[Exposure]) -> None:
         linked = select(id_column.label("record_id"), account_column.label("account_id"),
                         (deal_column if deal_column is not None else null()).label("deal_id"))
         found: dict[uuid.UUID, tuple[Any, Any]] = {}
-        for ids in _chunks([e.record_id for e in items]):
+        for ids in chunks([e.record_id for e in items]):
             found.update({i: (a, d) for i, a, d in session.execute(linked.where(id_column.in_(ids)))})
         for exposure in items:
             account_id, deal_id = found.get(exposure.record_id, (None, None))
@@ -185,8 +188,8 @@ def deals_around(session: Session, exposures: list[Exposure], deal_visible: list
     contacts = sorted({e.contact_id for e in exposures if e.contact_id}, key=str)
     deal_ids = sorted({e.deal_id for e in exposures if e.deal_id}, key=str)
     rows: dict[uuid.UUID, tuple[Any, ...]] = {}
-    wheres = [*(Deal.account_id.in_(c) for c in _chunks(accounts)), *(Deal.id.in_(c) for c in _chunks(deal_ids)),
-              *(Deal.id.in_(select(DealContact.deal_id).where(DealContact.contact_id.in_(c))) for c in _chunks(contacts))]
+    wheres = [*(Deal.account_id.in_(c) for c in chunks(accounts)), *(Deal.id.in_(c) for c in chunks(deal_ids)),
+              *(Deal.id.in_(select(DealContact.deal_id).where(DealContact.contact_id.in_(c))) for c in chunks(contacts))]
     for where in wheres:
         stmt = (select(Deal.id, Deal.account_id, Deal.created_at, Deal.closed_at, Stage.kind, Deal.amount)
                 .join(Stage, Stage.id == Deal.stage_id).where(where, *deal_visible))
@@ -194,7 +197,7 @@ def deals_around(session: Session, exposures: list[Exposure], deal_visible: list
     links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     advances: dict[uuid.UUID, list[datetime]] = defaultdict(list)
     positions = {s.id: (s.position, s.kind) for s in session.scalars(select(Stage))} if rows else {}
-    for ids in _chunks(sorted(rows, key=str)):
+    for ids in chunks(sorted(rows, key=str)):
         for deal_id, contact_id in session.execute(select(DealContact.deal_id, DealContact.contact_id).where(DealContact.deal_id.in_(ids))):
             links[deal_id].add(contact_id)
         changes = select(DealStageChange.deal_id, DealStageChange.from_stage_id, DealStageChange.to_stage_id, DealStageChange.at).where(
@@ -221,13 +224,13 @@ def interactions(session: Session, exposures: list[Exposure]) -> dict[tuple[str,
         return found
     for link, column in (("contact", Activity.contact_id), ("lead", Activity.lead_id), ("deal", Activity.deal_id), ("account", Activity.account_id)):
         ids = sorted({getattr(e, f"{link}_id") for e in exposures if getattr(e, f"{link}_id")}, key=str)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             stmt = select(column, Activity.occurred_at).where(column.in_(chunk), Activity.type.in_(("call", "meeting")),
                                                               Activity.automated.is_(False), Activity.occurred_at >= since)
             for record_id, at in session.execute(stmt):
                 found[(link, record_id)].append(at)
     contacts = sorted({e.contact_id for e in exposures if e.contact_id}, key=str)
-    for chunk in _chunks(contacts):
+    for chunk in chunks(contacts):
         stmt = select(EmailMessage.contact_id, EmailMessage.created_at).where(
             EmailMessage.contact_id.in_(chunk), EmailMessage.direction == "inbound", EmailMessage.kind == "reply",
             EmailMessage.created_at >= since)
@@ -240,7 +243,7 @@ def meetings_of(session: Session, exposures: list[Exposure]) -> dict[uuid.UUID, 
     """contact id -> when meetings with the contact were logged."""
     found: dict[uuid.UUID, list[datetime]] = defaultdict(list)
     contacts = sorted({e.contact_id for e in exposures if e.contact_id}, key=str)
-    for chunk in _chunks(contacts):
+    for chunk in chunks(contacts):
         stmt = select(Activity.contact_id, Activity.occurred_at).where(Activity.contact_id.in_(chunk), Activity.type == "meeting")
         for contact_id, at in session.execute(stmt):
             found[contact_id].append(at)
@@ -254,7 +257,7 @@ def lifecycle_changes(session: Session, exposures: list[Exposure]) -> tuple[dict
     current: dict[Any, str] = {}
     for record_type, model in (("contact", Contact), ("lead", Lead)):
         ids = sorted({e.record_id for e in exposures if e.record_type == record_type}, key=str)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             current.update({(record_type, i): s for i, s in session.execute(select(model.id, model.lifecycle_stage).where(model.id.in_(chunk)))})
             stmt = select(RecordHistory.record_id, RecordHistory.at, RecordHistory.changes).where(
                 RecordHistory.record_type == record_type, RecordHistory.record_id.in_(chunk),
