@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from pipewise.analytics import sql
 from pipewise.analytics.days import DAY, MONTH, changed_in, next_month, stale_days, stored_parts, utc_day, within
+from pipewise.analytics.exposure import forward
 from pipewise.analytics.filters import ReportFilter, deal_conditions, visible_owner_conditions
 from pipewise.analytics.models import EVERY_SOURCE, ReportDurationDay
 from pipewise.analytics.results import quantile
@@ -165,15 +166,14 @@ def cycle_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[da
 def move_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[date] | None = None,
               since: date | None = None, end: date | None = None) -> Any:
     """The same columns for the moves forward made in the given days: to a later open stage,
-    or to won (``exposure.is_advance``); the stage is the one moved to, the length none.
+    or to won (``exposure.forward``); the stage is the one moved to, the length none.
     The automation report counts them."""
     change, before, after = DealStageChange, aliased(Stage), aliased(Stage)
-    forward = and_(after.kind != "lost", or_(after.kind == "won", after.position > before.position))
     return (
         select(type_coerce(change.to_stage_id, String).label("stage_id"), literal(0.0, Float).label("length"),
                Deal.id.label("deal_id"), Deal.pipeline_id, Deal.owner_id, utc_day(session, change.at).label("day"))
         .select_from(change).join(before, before.id == change.from_stage_id).join(after, after.id == change.to_stage_id)
-        .join(Deal, Deal.id == change.deal_id).where(forward, *within(change.at, days=days, since=since, end=end), *deal_where)
+        .join(Deal, Deal.id == change.deal_id).where(forward(before, after), *within(change.at, days=days, since=since, end=end), *deal_where)
     )
 
 

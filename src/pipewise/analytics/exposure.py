@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, null, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, exists, func, null, or_, select, true, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from pipewise.analytics.filters import ReportFilter, in_range, owner_conditions
 from pipewise.auth.visibility import Actor
@@ -102,12 +102,12 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
     """Enrollments (not test runs) of workflows ``actor`` may see, of records ``actor``
     may see, that started in the range, with every action step the workflow took."""
     visible = workflow_clause(actor)
+    enrolled = [WorkflowEnrollment.test_mode.is_(False), _records_clause(flt, actor), *in_range(WorkflowEnrollment.enrolled_at, flt),
+                *([visible] if visible is not None else [])]
     stmt = (
         select(WorkflowEnrollment.id, WorkflowEnrollment.version_id, Workflow.name, WorkflowEnrollment.record_type,
                WorkflowEnrollment.record_id, WorkflowEnrollment.enrolled_at)
-        .join(Workflow, Workflow.id == WorkflowEnrollment.workflow_id)
-        .where(WorkflowEnrollment.test_mode.is_(False), _records_clause(flt, actor), *in_range(WorkflowEnrollment.enrolled_at, flt),
-               *([visible] if visible is not None else []))
+        .join(Workflow, Workflow.id == WorkflowEnrollment.workflow_id).where(*enrolled)
     )
     exposures: dict[uuid.UUID, Exposure] = {}
     versions: dict[uuid.UUID, uuid.UUID] = {}
@@ -115,10 +115,11 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
         exposures[enrollment_id] = Exposure(f"Workflow: {name}", "workflow", enrolled_at, record_type, record_id)
         versions[enrollment_id] = version_id
     _link_records(session, list(exposures.values()))
-    acted: list[tuple[uuid.UUID, str, int, datetime]] = []
-    for ids in chunks(list(exposures)):
-        acted += session.execute(select(Decision.enrollment_id, Decision.step_id, Decision.version_number, Decision.at).where(
-            Decision.enrollment_id.in_(ids), Decision.kind == "acted", Decision.test_mode.is_(False))).all()
+    acted = session.execute(
+        select(Decision.enrollment_id, Decision.step_id, Decision.version_number, Decision.at)
+        .where(Decision.enrollment_id.in_(select(WorkflowEnrollment.id).join(Workflow, Workflow.id == WorkflowEnrollment.workflow_id)
+                                          .where(*enrolled)), Decision.kind == "acted", Decision.test_mode.is_(False))
+    ).all() if exposures else []
     keys = {timers.timer_key("wf", versions[e].hex, e.hex, step): (e, step) for e, step, _v, _at in acted}
     sent: dict[tuple[uuid.UUID, str], tuple[bool, bool]] = {}
     for chunk in chunks(sorted(keys)):
@@ -196,23 +197,23 @@ def deals_around(session: Session, exposures: list[Exposure], deal_visible: list
         rows.update({r[0]: tuple(r) for r in session.execute(stmt)})
     links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     advances: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    positions = {s.id: (s.position, s.kind) for s in session.scalars(select(Stage))} if rows else {}
+    # The deal ids come back raw and are looked up: parsing one per stage change took most of the time.
+    by_raw = {form: deal_id for deal_id in rows for form in (deal_id, deal_id.hex, str(deal_id))}
+    change, before, after = DealStageChange, aliased(Stage), aliased(Stage)
     for ids in chunks(sorted(rows, key=str)):
-        for deal_id, contact_id in session.execute(select(DealContact.deal_id, DealContact.contact_id).where(DealContact.deal_id.in_(ids))):
-            links[deal_id].add(contact_id)
-        changes = select(DealStageChange.deal_id, DealStageChange.from_stage_id, DealStageChange.to_stage_id, DealStageChange.at).where(
-            DealStageChange.deal_id.in_(ids), DealStageChange.from_stage_id.is_not(None))
-        for deal_id, from_id, to_id, at in session.execute(changes):
-            if is_advance(positions.get(from_id), positions.get(to_id)):
-                advances[deal_id].append(at)
+        contacts_of = select(type_coerce(DealContact.deal_id, String), DealContact.contact_id).where(DealContact.deal_id.in_(ids))
+        for raw, contact_id in session.execute(contacts_of):
+            links[by_raw[raw]].add(contact_id)
+        moves = (select(type_coerce(change.deal_id, String), change.at).join(before, before.id == change.from_stage_id)
+                 .join(after, after.id == change.to_stage_id).where(change.deal_id.in_(ids), forward(before, after)))
+        for raw, at in session.execute(moves):
+            advances[by_raw[raw]].append(at)
     return [DealFacts(i, r[1], frozenset(links[i]), r[2], r[3], r[4], r[5], tuple(sorted(advances[i]))) for i, r in rows.items()]
 
 
-def is_advance(before: tuple[int, str] | None, after: tuple[int, str] | None) -> bool:
-    """A move to a later open stage, or to won."""
-    if before is None or after is None or after[1] == "lost":
-        return False
-    return after[1] == "won" or after[0] > before[0]
+def forward(before: Any, after: Any) -> Any:
+    """A move from stage ``before`` to a later open stage, or to won: an advance."""
+    return and_(after.kind != "lost", or_(after.kind == "won", after.position > before.position))
 
 
 def interactions(session: Session, exposures: list[Exposure]) -> dict[tuple[str, uuid.UUID], list[datetime]]:
