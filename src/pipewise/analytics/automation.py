@@ -15,6 +15,7 @@ from pipewise.analytics import durations, rollups, sql
 from pipewise.analytics.exposure import (
     DealFacts,
     Exposure,
+    among,
     chunks,
     deals_around,
     interactions,
@@ -232,7 +233,7 @@ def won_in_range(session: Session, flt: ReportFilter, actor: Actor, touched: set
     where = [Deal.stage_id.in_(won), *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor)]
     cycle_days: dict[Any, float] = {}
     for chunk in chunks(sorted(touched)):
-        stmt = select(Deal.id, sql.days_expr(session, Deal.created_at, Deal.closed_at)).where(Deal.id.in_(chunk), *where)
+        stmt = select(Deal.id, sql.days_expr(session, Deal.created_at, Deal.closed_at)).where(among(session, Deal.id, chunk), *where)
         cycle_days.update((deal_id, float(days)) for deal_id, days in session.execute(stmt))
     summed = rollups.deal_sums(session, rollups.CLOSED, flt, actor, by=(), since=flt.start, end=flt.end, stage_ids=won)
     return WonInRange(cycle_days, durations.Spread.joined(spreads[i] for i in won if i in spreads), approximate,

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, exists, func, null, or_, select, true, type_coerce
+from sqlalchemy import ARRAY, String, and_, any_, exists, func, literal, null, or_, select, true, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from pipewise.analytics import sql
 from pipewise.analytics.filters import ReportFilter, in_range, owner_conditions
 from pipewise.auth.visibility import Actor
 from pipewise.automation.acting import workflow_clause
@@ -45,6 +46,14 @@ class Exposure:
     mail: list[dict[str, Any]] = field(default_factory=list)
 
 
+def among(session: Session, column: Any, values: list[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY`` of one array: the driver parses a
+    statement with hundreds of placeholders afresh each time, which cost more than the query."""
+    if sql.is_postgres(session):
+        return column == any_(literal(values, ARRAY(column.type)))
+    return column.in_(values)
+
+
 def chunks(items: list[Any]) -> list[list[Any]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
@@ -72,7 +81,7 @@ def sequence_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
     for ids in chunks(list(exposures)):
         mails = select(EmailMessage.enrollment_id, EmailMessage.step_id, EmailMessage.variant_id, EmailMessage.sent_at,
                        EmailMessage.opened_at, EmailMessage.replied_at).where(
-            EmailMessage.enrollment_id.in_(ids), EmailMessage.direction == "outbound", EmailMessage.status == "sent",
+            among(session, EmailMessage.enrollment_id, ids), EmailMessage.direction == "outbound", EmailMessage.status == "sent",
             EmailMessage.sent_at.is_not(None))
         for enrollment_id, step_id, variant_id, sent_at, opened_at, replied_at in session.execute(mails):
             exposure = exposures[enrollment_id]
@@ -124,7 +133,7 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
     sent: dict[tuple[uuid.UUID, str], tuple[bool, bool]] = {}
     for chunk in chunks(sorted(keys)):
         for key, opened_at, replied_at in session.execute(select(EmailMessage.send_key, EmailMessage.opened_at, EmailMessage.replied_at)
-                                                          .where(EmailMessage.send_key.in_(chunk), EmailMessage.status == "sent")):
+                                                          .where(among(session, EmailMessage.send_key, chunk), EmailMessage.status == "sent")):
             sent[keys[key]] = (opened_at is not None, replied_at is not None)
     for enrollment_id, step_id, version_number, at in acted:
         exposure = exposures[enrollment_id]
@@ -157,7 +166,7 @@ def _link_records(session: Session, exposures: list[Exposure]) -> None:
                         (deal_column if deal_column is not None else null()).label("deal_id"))
         found: dict[uuid.UUID, tuple[Any, Any]] = {}
         for ids in chunks([e.record_id for e in items]):
-            found.update({i: (a, d) for i, a, d in session.execute(linked.where(id_column.in_(ids)))})
+            found.update({i: (a, d) for i, a, d in session.execute(linked.where(among(session, id_column, ids)))})
         for exposure in items:
             account_id, deal_id = found.get(exposure.record_id, (None, None))
             exposure.account_id, exposure.deal_id = account_id, deal_id
@@ -189,8 +198,8 @@ def deals_around(session: Session, exposures: list[Exposure], deal_visible: list
     contacts = sorted({e.contact_id for e in exposures if e.contact_id}, key=str)
     deal_ids = sorted({e.deal_id for e in exposures if e.deal_id}, key=str)
     rows: dict[uuid.UUID, tuple[Any, ...]] = {}
-    wheres = [*(Deal.account_id.in_(c) for c in chunks(accounts)), *(Deal.id.in_(c) for c in chunks(deal_ids)),
-              *(Deal.id.in_(select(DealContact.deal_id).where(DealContact.contact_id.in_(c))) for c in chunks(contacts))]
+    wheres = [*(among(session, Deal.account_id, c) for c in chunks(accounts)), *(among(session, Deal.id, c) for c in chunks(deal_ids)),
+              *(Deal.id.in_(select(DealContact.deal_id).where(among(session, DealContact.contact_id, c))) for c in chunks(contacts))]
     for where in wheres:
         stmt = (select(Deal.id, Deal.account_id, Deal.created_at, Deal.closed_at, Stage.kind, Deal.amount)
                 .join(Stage, Stage.id == Deal.stage_id).where(where, *deal_visible))
@@ -201,11 +210,11 @@ def deals_around(session: Session, exposures: list[Exposure], deal_visible: list
     by_raw = {form: deal_id for deal_id in rows for form in (deal_id, deal_id.hex, str(deal_id))}
     change, before, after = DealStageChange, aliased(Stage), aliased(Stage)
     for ids in chunks(sorted(rows, key=str)):
-        contacts_of = select(type_coerce(DealContact.deal_id, String), DealContact.contact_id).where(DealContact.deal_id.in_(ids))
+        contacts_of = select(type_coerce(DealContact.deal_id, String), DealContact.contact_id).where(among(session, DealContact.deal_id, ids))
         for raw, contact_id in session.execute(contacts_of):
             links[by_raw[raw]].add(contact_id)
         moves = (select(type_coerce(change.deal_id, String), change.at).join(before, before.id == change.from_stage_id)
-                 .join(after, after.id == change.to_stage_id).where(change.deal_id.in_(ids), forward(before, after)))
+                 .join(after, after.id == change.to_stage_id).where(among(session, change.deal_id, ids), forward(before, after)))
         for raw, at in session.execute(moves):
             advances[by_raw[raw]].append(at)
     return [DealFacts(i, r[1], frozenset(links[i]), r[2], r[3], r[4], r[5], tuple(sorted(advances[i]))) for i, r in rows.items()]
@@ -226,14 +235,14 @@ def interactions(session: Session, exposures: list[Exposure]) -> dict[tuple[str,
     for link, column in (("contact", Activity.contact_id), ("lead", Activity.lead_id), ("deal", Activity.deal_id), ("account", Activity.account_id)):
         ids = sorted({getattr(e, f"{link}_id") for e in exposures if getattr(e, f"{link}_id")}, key=str)
         for chunk in chunks(ids):
-            stmt = select(column, Activity.occurred_at).where(column.in_(chunk), Activity.type.in_(("call", "meeting")),
+            stmt = select(column, Activity.occurred_at).where(among(session, column, chunk), Activity.type.in_(("call", "meeting")),
                                                               Activity.automated.is_(False), Activity.occurred_at >= since)
             for record_id, at in session.execute(stmt):
                 found[(link, record_id)].append(at)
     contacts = sorted({e.contact_id for e in exposures if e.contact_id}, key=str)
     for chunk in chunks(contacts):
         stmt = select(EmailMessage.contact_id, EmailMessage.created_at).where(
-            EmailMessage.contact_id.in_(chunk), EmailMessage.direction == "inbound", EmailMessage.kind == "reply",
+            among(session, EmailMessage.contact_id, chunk), EmailMessage.direction == "inbound", EmailMessage.kind == "reply",
             EmailMessage.created_at >= since)
         for contact_id, at in session.execute(stmt):
             found[("contact", contact_id)].append(at)
@@ -245,7 +254,7 @@ def meetings_of(session: Session, exposures: list[Exposure]) -> dict[uuid.UUID, 
     found: dict[uuid.UUID, list[datetime]] = defaultdict(list)
     contacts = sorted({e.contact_id for e in exposures if e.contact_id}, key=str)
     for chunk in chunks(contacts):
-        stmt = select(Activity.contact_id, Activity.occurred_at).where(Activity.contact_id.in_(chunk), Activity.type == "meeting")
+        stmt = select(Activity.contact_id, Activity.occurred_at).where(among(session, Activity.contact_id, chunk), Activity.type == "meeting")
         for contact_id, at in session.execute(stmt):
             found[contact_id].append(at)
     return found
@@ -259,9 +268,9 @@ def lifecycle_changes(session: Session, exposures: list[Exposure]) -> tuple[dict
     for record_type, model in (("contact", Contact), ("lead", Lead)):
         ids = sorted({e.record_id for e in exposures if e.record_type == record_type}, key=str)
         for chunk in chunks(ids):
-            current.update({(record_type, i): s for i, s in session.execute(select(model.id, model.lifecycle_stage).where(model.id.in_(chunk)))})
+            current.update({(record_type, i): s for i, s in session.execute(select(model.id, model.lifecycle_stage).where(among(session, model.id, chunk)))})
             stmt = select(RecordHistory.record_id, RecordHistory.at, RecordHistory.changes).where(
-                RecordHistory.record_type == record_type, RecordHistory.record_id.in_(chunk),
+                RecordHistory.record_type == record_type, among(session, RecordHistory.record_id, chunk),
                 RecordHistory.changes["lifecycle_stage"].is_not(None)).order_by(RecordHistory.at, RecordHistory.id)
             for record_id, at, changes in session.execute(stmt):
                 pair = changes.get("lifecycle_stage")
