@@ -198,3 +198,22 @@ def check_cycle_and_revenue(api: Any, factory: Any, admin: Any, session: Any, ro
         durations.EXACT_UP_TO = exact_up_to
     assert note and close(approximate["baseline_cycle_days"], ref.q(others, 0.5), 0.05)
     assert approximate["revenue_share"] == stored["revenue_share"]
+
+
+def test_a_workflows_enrollments_count_only_for_records_the_reader_may_see(api, session, factory, company):
+    from sqlalchemy import select
+
+    from pipewise.automation.models import Enrollment
+
+    def enrolled(user: Any) -> int:
+        rows = table(get(api, factory, user, "automation", start="2020-01-01"), "automations")
+        return next(r["enrolled"] for r in rows if r["automation"] == "Workflow: Nurture")
+
+    rep, admin = company.users["east_rep"], company.users["admin"]
+    before = enrolled(rep), enrolled(admin)
+    existing = session.scalars(select(Enrollment).where(Enrollment.workflow_id == company.workflow_id)).first()
+    other_team = factory.contact(company.users["west_rep"])
+    session.add(Enrollment(workflow_id=company.workflow_id, version_id=existing.version_id, record_type="contact",
+                           record_id=other_team.id, enrolled_at=datetime.now(UTC)))
+    session.commit()
+    assert (enrolled(rep), enrolled(admin)) == (before[0], before[1] + 1)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, String, and_, any_, exists, func, literal, null, or_, select, true, type_coerce
+from sqlalchemy import ARRAY, String, and_, any_, exists, func, literal, null, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from pipewise.analytics import sql
@@ -101,8 +101,7 @@ def _records_clause(flt: ReportFilter, actor: Actor) -> Any:
     visible record would be read whole even when no workflow ran)."""
     parts = []
     for name, model in OWNED.items():
-        conditions = owner_conditions(model.owner_id, flt, actor)
-        visible = exists().where(model.id == WorkflowEnrollment.record_id, *conditions) if conditions else true()
+        visible = exists().where(model.id == WorkflowEnrollment.record_id, *owner_conditions(model.owner_id, flt, actor))
         parts.append((WorkflowEnrollment.record_type == name) & visible)
     return or_(*parts)
 
