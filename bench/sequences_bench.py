@@ -318,7 +318,7 @@ def _raw_exactly_once(url: str, port: int, mail: list[tuple[uuid.UUID, str, str,
 
 
 def send(target: Target, messages: int, worker_counts: list[int]) -> None:
-    print(f"| database | workers | messages | seconds | sends/s | baseline | baseline sends/s |")
+    print("| database | workers | messages | seconds | sends/s | baseline | baseline sends/s |")
     print("|---|---:|---:|---:|---:|---|---:|")
     with SmtpSink() as sink:
         for workers in worker_counts:
