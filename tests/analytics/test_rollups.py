@@ -213,10 +213,13 @@ def test_the_worker_stores_the_changed_days_within_a_minute(api, session, factor
     assert changed >= 1
     Worker().run_until_idle()
     session.commit()  # a new snapshot, after the worker's
+    # One timer per minute the changes were handled in (two when the worker's run crossed a minute), each at most a
+    # minute away; the worker may even have run one already, on a busy machine.
     timers = session.scalars(select(ScheduledAction).where(ScheduledAction.kind == REFRESH_ACTION)).all()
-    assert len(timers) == 1 and timers[0].status == "pending"
-    # A minute later (the timer made due now):
-    session.execute(update(ScheduledAction).where(ScheduledAction.kind == REFRESH_ACTION).values(run_at=utcnow() - timedelta(seconds=1)))
+    assert 1 <= len(timers) <= 2 and all(t.run_at <= utcnow() + timedelta(minutes=1) for t in timers)
+    # A minute later (the timers made due now):
+    session.execute(update(ScheduledAction).where(ScheduledAction.kind == REFRESH_ACTION, ScheduledAction.status == "pending")
+                    .values(run_at=utcnow() - timedelta(seconds=1)))
     session.commit()
     Worker().run_until_idle()
     session.commit()
