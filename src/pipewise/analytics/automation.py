@@ -225,6 +225,11 @@ class WonInRange:
     approximate: bool
     revenue: Decimal
 
+    @classmethod
+    def none(cls) -> "WonInRange":
+        """What no automation row asks for: nothing read."""
+        return cls({}, durations.Spread(), False, Decimal("0"))
+
 
 def won_in_range(session: Session, flt: ReportFilter, actor: Actor, touched: set[Any]) -> WonInRange:
     """Read from the per-day sums and histograms, but for the few touched deals."""
@@ -256,11 +261,10 @@ def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Repo
     links = DealLinks(deals)
     touched_of = {name: {d.id for e in items for d in _touched_open(e, links)} | set(credited_of[name])
                   for name, items in groups.items()}
-    won = won_in_range(session, flt, actor, set().union(*touched_of.values())) if groups else None
+    won = won_in_range(session, flt, actor, set().union(*touched_of.values())) if groups else WonInRange.none()
     by_id = {d.id: d for d in deals}
     rows = []
     for name in sorted(groups):
-        assert won is not None
         items, credited, touched = groups[name], credited_of[name], touched_of[name]
         hours = [h for e in items if (h := first_interaction_hours(e, found)) is not None]
         mql = [o for e in items if (o := mql_outcome(e, history, current)) is not None]
@@ -300,4 +304,4 @@ def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Repo
     headline = [{"label": "Automations", "value": len(rows), "kind": "count"},
                 {"label": "Baseline advances / 30 deal-days", "value": base_rate, "kind": "number"}]
     return Report("automation", "Automation effect: the five questions", [table], chart, headline,
-                  APPROXIMATE if won is not None and won.approximate else None)
+                  APPROXIMATE if won.approximate else None)

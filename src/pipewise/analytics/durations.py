@@ -180,11 +180,6 @@ def move_rows(session: Session, deal_where: Iterable[Any], *, days: Sequence[dat
 ROWS = {STAY: stay_rows, CYCLE: cycle_rows, MOVE: move_rows}
 
 
-def _stage_ids(session: Session) -> dict[Any, uuid.UUID]:
-    """Stage ids by every form a database returns them in (the rows come back untyped)."""
-    return {key: stage.id for stage in sql.stages(session) for key in (stage.id, str(stage.id), stage.id.hex)}
-
-
 # -- kept per day ------------------------------------------------------------------------------
 
 
@@ -259,7 +254,7 @@ def spreads(session: Session, kind: str, flt: ReportFilter, actor: Actor) -> tup
 
 
 def _exact(session: Session, kind: str, flt: ReportFilter, actor: Actor, *, days: Sequence[date] | None = None) -> dict[uuid.UUID, Spread]:
-    stage_ids = _stage_ids(session)
+    stage_ids = sql.by_every_form(stage.id for stage in sql.stages(session))
     where = deal_conditions(Deal, flt, actor)
     stmt = ROWS[kind](session, where, days=days) if days is not None else ROWS[kind](session, where, since=flt.start, end=flt.end)
     stmt = stmt.with_only_columns(*stmt.selected_columns[:2])  # the stage and the length

@@ -110,12 +110,12 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
     """Enrollments (not test runs) of workflows ``actor`` may see, of records ``actor``
     may see, that started in the range, with every action step the workflow took."""
     visible = workflow_clause(actor)
-    enrolled = [WorkflowEnrollment.test_mode.is_(False), _records_clause(flt, actor), *in_range(WorkflowEnrollment.enrolled_at, flt),
-                *([visible] if visible is not None else [])]
     stmt = (
         select(WorkflowEnrollment.id, WorkflowEnrollment.version_id, Workflow.name, WorkflowEnrollment.record_type,
                WorkflowEnrollment.record_id, WorkflowEnrollment.enrolled_at)
-        .join(Workflow, Workflow.id == WorkflowEnrollment.workflow_id).where(*enrolled)
+        .join(Workflow, Workflow.id == WorkflowEnrollment.workflow_id)
+        .where(WorkflowEnrollment.test_mode.is_(False), _records_clause(flt, actor), *in_range(WorkflowEnrollment.enrolled_at, flt),
+               *([visible] if visible is not None else []))
     )
     exposures: dict[uuid.UUID, Exposure] = {}
     versions: dict[uuid.UUID, uuid.UUID] = {}
@@ -123,11 +123,10 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
         exposures[enrollment_id] = Exposure(f"Workflow: {name}", "workflow", enrolled_at, record_type, record_id)
         versions[enrollment_id] = version_id
     _link_records(session, list(exposures.values()))
-    acted = session.execute(
-        select(Decision.enrollment_id, Decision.step_id, Decision.version_number, Decision.at)
-        .where(Decision.enrollment_id.in_(select(WorkflowEnrollment.id).join(Workflow, Workflow.id == WorkflowEnrollment.workflow_id)
-                                          .where(*enrolled)), Decision.kind == "acted", Decision.test_mode.is_(False))
-    ).all() if exposures else []
+    acted: list[tuple[uuid.UUID, str, int, datetime]] = []
+    for ids in chunks(list(exposures)):
+        acted += session.execute(select(Decision.enrollment_id, Decision.step_id, Decision.version_number, Decision.at).where(
+            among(session, Decision.enrollment_id, ids), Decision.kind == "acted", Decision.test_mode.is_(False))).all()
     keys = {timers.timer_key("wf", versions[e].hex, e.hex, step): (e, step) for e, step, _v, _at in acted}
     sent: dict[tuple[uuid.UUID, str], tuple[bool, bool]] = {}
     for chunk in chunks(sorted(keys)):
@@ -206,7 +205,7 @@ def deals_around(session: Session, exposures: list[Exposure], deal_visible: list
     links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     advances: dict[uuid.UUID, list[datetime]] = defaultdict(list)
     # The deal ids come back raw and are looked up: parsing one per stage change took most of the time.
-    by_raw = {form: deal_id for deal_id in rows for form in (deal_id, deal_id.hex, str(deal_id))}
+    by_raw = sql.by_every_form(rows)
     change, before, after = DealStageChange, aliased(Stage), aliased(Stage)
     for ids in chunks(sorted(rows, key=str)):
         contacts_of = select(type_coerce(DealContact.deal_id, String), DealContact.contact_id).where(among(session, DealContact.deal_id, ids))

@@ -1,6 +1,7 @@
 """Expressions that differ between SQLite and PostgreSQL, and the look-ups reports share."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Float, cast, extract, func, select
@@ -27,6 +28,12 @@ def epoch_days(session: Session, moment: Any) -> Any:
     if is_postgres(session):
         return extract("epoch", moment) / 86400.0
     return cast(func.julianday(moment) - 2440587.5, Float)
+
+
+def by_every_form(ids: Iterable[uuid.UUID]) -> dict[Any, uuid.UUID]:
+    """Ids by every form a database returns them in when a column is read untyped (as the
+    UUID, its hex digits or its text), to look up what came back raw."""
+    return {form: value for value in ids for form in (value, value.hex, str(value))}
 
 
 def user_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID | None, str]:
