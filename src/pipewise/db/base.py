@@ -1,4 +1,5 @@
 import os
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -29,16 +30,32 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_RANDOM_BITS = 74  # rand_a (12 bits) and rand_b (62 bits), taken as one number
+_last_uuid7 = [0, 0]  # the last id's millisecond and random part
+_uuid7_lock = threading.Lock()
+os.register_at_fork(after_in_child=lambda: _last_uuid7.__setitem__(slice(None), [0, 0]))
+
+
 def uuid7() -> uuid.UUID:
     """A time-ordered UUID (RFC 9562 version 7): ids sort by creation time, which keeps
-    B-tree inserts append-only and makes id order a stable default sort."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    B-tree inserts append-only and makes id order a stable default sort. Within one
+    millisecond a process's ids still increase (the random part grows by a random step,
+    RFC 9562 §6.2 method 2): code that tells older from newer by id needs that."""
+    with _uuid7_lock:
+        ms = time.time_ns() // 1_000_000
+        last_ms, last_random = _last_uuid7
+        if ms > last_ms:
+            random_part = int.from_bytes(os.urandom(10), "big") >> (80 - _RANDOM_BITS + 1)  # room to grow
+        else:
+            ms, random_part = last_ms, last_random + 1 + (int.from_bytes(os.urandom(4), "big") >> 1)
+            if random_part >> _RANDOM_BITS:  # the millisecond is full: borrow the next one
+                ms, random_part = ms + 1, int.from_bytes(os.urandom(10), "big") >> (80 - _RANDOM_BITS + 1)
+        _last_uuid7[:] = [ms, random_part]
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= (random_part >> 62) << 64
     value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
+    value |= random_part & ((1 << 62) - 1)
     return uuid.UUID(int=value)
 
 
