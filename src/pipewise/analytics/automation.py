@@ -8,15 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.analytics import durations, rollups, sql
 from pipewise.analytics.exposure import (
     DealFacts,
     Exposure,
-    among,
-    chunks,
     deals_around,
     interactions,
     lifecycle_changes,
@@ -24,11 +21,10 @@ from pipewise.analytics.exposure import (
     sequence_exposures,
     workflow_exposures,
 )
-from pipewise.analytics.filters import ReportFilter, deal_conditions, in_range
+from pipewise.analytics.filters import ReportFilter
 from pipewise.analytics.periods import label_of
 from pipewise.analytics.results import APPROXIMATE, Chart, Column, Report, Table, days_between, quantile, ratio, total
 from pipewise.auth.visibility import Actor
-from pipewise.deals.models import Deal
 from pipewise.sequences.metrics import ATTRIBUTION_WINDOW, CreatedDeal, Touch, attribute
 
 PROGRESSION_WINDOW = timedelta(days=30)
@@ -57,14 +53,10 @@ def credited_meetings(exposures: list[Exposure], meetings: dict[Any, list[dateti
     return counts
 
 
-def _deal_visible(flt: ReportFilter, actor: Actor) -> list[Any]:
-    return deal_conditions(Deal, ReportFilter(start=flt.start, end=flt.end, pipeline_id=flt.pipeline_id), actor)
-
-
 def performance(session: Session, flt: ReportFilter, actor: Actor, *, kind: str) -> Report:
     exposures = (sequence_exposures if kind == "sequence" else workflow_exposures)(session, flt, actor)
     touches = [t for e in exposures for t in e.touches]
-    deals = deals_around(session, exposures, _deal_visible(flt, actor))
+    deals = deals_around(session, flt, actor, exposures)
     credited = attribute(touches, _created(deals))
     meetings = credited_meetings(exposures, meetings_of(session, exposures))
     steps: dict[Any, dict[str, Any]] = {}
@@ -173,15 +165,18 @@ def _touched_open(exposure: Exposure, links: DealLinks) -> list[DealFacts]:
     return [d for d in links.of(exposure) if d.created_at <= first and (d.closed_at is None or d.closed_at > first)]
 
 
-def progression(exposures: list[Exposure], links: DealLinks, now: datetime) -> tuple[int, float]:
-    """(stage advances, open deal-days) of touched deals in the window after the first touch."""
+def progression(touched: list[tuple[Exposure, list[DealFacts]]], now: datetime) -> tuple[int, float]:
+    """(stage advances, open deal-days) of touched deals (each exposure's ``_touched_open``)
+    in the window after the exposure's first touch."""
     advances, exposure_days, seen = 0, 0.0, set()
-    for exposure in exposures:
-        for deal in _touched_open(exposure, links):
+    for exposure, deals in touched:
+        if not deals:
+            continue
+        start = min(t.at for t in exposure.touches)
+        for deal in deals:
             if deal.id in seen:
                 continue
             seen.add(deal.id)
-            start = min(t.at for t in exposure.touches)
             end = min(start + PROGRESSION_WINDOW, deal.closed_at or now, now)
             advances += sum(1 for at in deal.advances if start <= at <= end)
             exposure_days += max(0.0, days_between(start, end))
@@ -231,15 +226,12 @@ class WonInRange:
         return cls({}, durations.Spread(), False, Decimal("0"))
 
 
-def won_in_range(session: Session, flt: ReportFilter, actor: Actor, touched: set[Any]) -> WonInRange:
-    """Read from the per-day sums and histograms, but for the few touched deals."""
+def won_in_range(session: Session, flt: ReportFilter, actor: Actor, touched: list[DealFacts]) -> WonInRange:
+    """Read from the per-day sums and histograms; the ``touched`` deals' cycles from their facts."""
     won = [stage.id for stage in sql.stages(session, flt.pipeline_id) if stage.kind == "won"]
     spreads, approximate = durations.spreads(session, durations.CYCLE, flt, actor)
-    where = [Deal.stage_id.in_(won), *in_range(Deal.closed_at, flt), *deal_conditions(Deal, flt, actor)]
-    cycle_days: dict[Any, float] = {}
-    for chunk in chunks(sorted(touched)):
-        stmt = select(Deal.id, sql.days_expr(session, Deal.created_at, Deal.closed_at)).where(among(session, Deal.id, chunk), *where)
-        cycle_days.update((deal_id, float(days)) for deal_id, days in session.execute(stmt))
+    cycle_days = {deal.id: days_between(deal.created_at, deal.closed_at) for deal in touched
+                  if deal.kind == "won" and deal.counted and deal.closed_at and flt.since <= deal.closed_at < flt.until}
     summed = rollups.deal_sums(session, rollups.CLOSED, flt, actor, by=(), since=flt.start, end=flt.end, stage_ids=won)
     return WonInRange(cycle_days, durations.Spread.joined(spreads[i] for i in won if i in spreads), approximate,
                       summed.get((), rollups.Sums()).amount)
@@ -247,8 +239,7 @@ def won_in_range(session: Session, flt: ReportFilter, actor: Actor, touched: set
 
 def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Report:
     exposures = sequence_exposures(session, flt, actor) + workflow_exposures(session, flt, actor)
-    deal_visible = _deal_visible(flt, actor)
-    deals = deals_around(session, exposures, deal_visible)
+    deals = deals_around(session, flt, actor, exposures)
     found = interactions(session, exposures)
     history, current = lifecycle_changes(session, exposures)
     now = datetime.now(UTC)
@@ -259,16 +250,17 @@ def automation_impact(session: Session, flt: ReportFilter, actor: Actor) -> Repo
         groups[exposure.automation].append(exposure)
     credited_of = {name: attribute([t for e in items for t in e.touches], _created(deals)) for name, items in groups.items()}
     links = DealLinks(deals)
-    touched_of = {name: {d.id for e in items for d in _touched_open(e, links)} | set(credited_of[name])
-                  for name, items in groups.items()}
-    won = won_in_range(session, flt, actor, set().union(*touched_of.values())) if groups else WonInRange.none()
+    open_at_touch = {name: [(e, _touched_open(e, links)) for e in items] for name, items in groups.items()}
+    touched_of = {name: {d.id for _e, open_deals in open_at_touch[name] for d in open_deals} | set(credited_of[name])
+                  for name in groups}
     by_id = {d.id: d for d in deals}
+    won = won_in_range(session, flt, actor, [by_id[i] for i in set().union(*touched_of.values())]) if groups else WonInRange.none()
     rows = []
     for name in sorted(groups):
         items, credited, touched = groups[name], credited_of[name], touched_of[name]
         hours = [h for e in items if (h := first_interaction_hours(e, found)) is not None]
         mql = [o for e in items if (o := mql_outcome(e, history, current)) is not None]
-        advances, deal_days = progression(items, links, now)
+        advances, deal_days = progression(open_at_touch[name], now)
         cycle_in = [won.cycle_days[i] for i in touched if i in won.cycle_days]
         cycle_out = won.cycles.without(cycle_in)
         attributed = [by_id[i] for i in credited]

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pipewise.analytics import automation, days, deals, people, timing
+from pipewise.analytics import automation, days, deals, people, sql, timing
 from pipewise.analytics.filters import ReportFilter, parse_filter
 from pipewise.analytics.results import Report, as_dict, plain
 from pipewise.auth.visibility import Actor
@@ -81,6 +81,7 @@ def collector_paused() -> Iterator[None]:
 def run(session: Session, slug: str, params: dict[str, Any], *, actor: Actor) -> tuple[ReportFilter, Report]:
     kind = kind_of(slug)
     flt = parse_filter(params)
+    sql.plan_for_the_values(session)
     with days.one_reading(session), collector_paused():
         return flt, kind.run(session, flt, actor)
 

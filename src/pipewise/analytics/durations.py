@@ -9,7 +9,7 @@ bucket, and the report says they are approximate."""
 
 import math
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,6 +33,7 @@ EXACT_UP_TO = 25_000
 RATIO = 1.05  # each bucket 5 % longer than the one before
 MINUTES_A_DAY = 1440.0
 LOG_RATIO = math.log(RATIO)
+SAME_LENGTH = 1e-6  # days (86 ms): lengths closer than this are taken for one
 
 
 def bucket_of(days: float) -> int:
@@ -84,10 +85,13 @@ class Spread:
                 if held is not None:
                     out.buckets[held] -= 1
             return out
-        left, out.values = Counter(lengths), []
-        for value in self.values:
-            if left[value] > 0:
-                left[value] -= 1
+        # Matched within a tolerance: SQLite counts a length in whole milliseconds, Python in microseconds.
+        wanted, at, out.values = sorted(lengths), 0, []
+        for value in sorted(self.values):
+            while at < len(wanted) and wanted[at] < value - SAME_LENGTH:
+                at += 1
+            if at < len(wanted) and abs(wanted[at] - value) <= SAME_LENGTH:
+                at += 1
             else:
                 out.values.append(value)
         return out

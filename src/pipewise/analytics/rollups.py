@@ -114,7 +114,10 @@ def deal_sums(
         rows = _deal_rows(session, basis, days=changed, furthest_too="furthest" in by)
         add(_summed(rows, by, conditions(rows.c)))
     stored = ReportDealDay.__table__
-    first = since or session.scalar(select(func.min(stored.c.day)).where(stored.c.basis == basis, stored.c.source == EVERY_SOURCE))
+    # Every month row adds up day rows that are kept: the first day row is the first day (and
+    # the index finds it at once, where it read every grain's rows for the smallest).
+    first = since or session.scalar(select(func.min(stored.c.day)).where(
+        stored.c.basis == basis, stored.c.source == EVERY_SOURCE, stored.c.grain == DAY))
     if first is not None:
         # Rows by day for a report by week: a month's row cannot be split into its weeks.
         by_week = "day" in by and flt.interval == "week"
