@@ -1,0 +1,28 @@
+"""Timestamps come back timezone-aware in UTC whatever form the database holds them in
+(db/base.py ``UTCDateTime``; SQLite keeps text, which a fast path parses)."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import literal, literal_column, select, type_coerce
+
+from pipewise.db.base import UTCDateTime
+
+
+@pytest.mark.parametrize(("held", "expected"), [
+    ("2026-03-04 12:34:56.123456", datetime(2026, 3, 4, 12, 34, 56, 123456, tzinfo=UTC)),
+    ("2026-03-04 12:34:56", datetime(2026, 3, 4, 12, 34, 56, tzinfo=UTC)),
+    ("2026-03-04T12:34:56Z", datetime(2026, 3, 4, 12, 34, 56, tzinfo=UTC)),
+    ("2026-03-04 14:34:56+02:00", datetime(2026, 3, 4, 12, 34, 56, tzinfo=UTC)),
+])
+def test_text_a_write_left_reads_back_in_utc(session, held, expected):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL holds timestamps, not text")
+    read = session.scalar(select(type_coerce(literal_column(f"'{held}'"), UTCDateTime())))
+    assert read == expected and read.utcoffset() == timedelta(0)
+
+
+def test_a_written_time_reads_back_as_the_same_instant(session):
+    written = datetime(2026, 3, 4, 14, 34, 56, 5, tzinfo=timezone(timedelta(hours=2)))
+    read = session.scalar(select(literal(written, UTCDateTime())))
+    assert read == written and read.utcoffset() == timedelta(0) and read.microsecond == 5
