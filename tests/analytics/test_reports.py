@@ -217,3 +217,60 @@ def test_a_workflows_enrollments_count_only_for_records_the_reader_may_see(api, 
                            record_id=other_team.id, enrolled_at=datetime.now(UTC)))
     session.commit()
     assert (enrolled(rep), enrolled(admin)) == (before[0], before[1] + 1)
+
+
+def test_a_workflow_on_deals_reads_its_deals_with_the_enrollments(api, session, factory, company):
+    """Deal enrollments take their deal from the statement that reads them: the sales cycle of
+    the won deals touched, for whom may see them, and none outside the pipeline filter."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from pipewise.automation.models import Decision, Enrollment, Workflow, WorkflowVersion
+    from pipewise.deals.models import Deal
+
+    author = company.users["east_manager"]
+    workflow = Workflow(name="Deal follow-up", status="active", record_type="deal", created_by=author.id)
+    session.add(workflow)
+    session.flush()
+    version = WorkflowVersion(workflow_id=workflow.id, number=1, definition={"steps": []}, created_by=author.id,
+                              published_at=datetime.now(UTC))
+    session.add(version)
+    session.flush()
+    # Won deals with a cycle of over two days, one of them at most per account: touched the day after creation.
+    won = [d for d in ref.won_deals(ref.Rows(session), datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC))
+           if d.closed_at - d.created_at > timedelta(days=2)]
+    picked = list({d.account_id or d.id: d for d in won}.values())[:8]
+    assert len({d.owner_id for d in picked}) > 1
+    for deal in picked[:3]:  # found by no account: only as the deal enrolled
+        deal.account_id = None
+    for deal in picked:
+        enrollment = Enrollment(workflow_id=workflow.id, version_id=version.id, record_type="deal", record_id=deal.id,
+                                status="finished", enrolled_at=deal.created_at + timedelta(days=1))
+        session.add(enrollment)
+        session.flush()
+        session.add(Decision(workflow_id=workflow.id, version_number=1, enrollment_id=enrollment.id, record_type="deal",
+                             record_id=deal.id, kind="acted", step_id="remind", message="acted", at=enrollment.enrolled_at))
+    session.commit()
+    deals = {d.id: d for d in session.scalars(select(Deal))}
+
+    def row(user: Any, **params: Any) -> dict[str, Any]:
+        body = get(api, factory, user, "automation", start="2020-01-01", **params)
+        return next(r for r in table(body, "automations") if r["automation"] == "Workflow: Deal follow-up")
+
+    for who in ("admin", "east_rep"):
+        user = company.users[who]
+        rows = ref.Rows(session, user)
+        mine = [d for d in picked if rows.sees(d.owner_id)]
+        exposures = [(None, d.account_id, [d.created_at + timedelta(days=1)]) for d in mine]
+        touched = ref.automation_deals(rows, exposures) | {d.id for d in mine}
+        cycles = [(d.closed_at - d.created_at).total_seconds() / 86400 for d in ref.won_deals(rows, datetime(2020, 1, 1, tzinfo=UTC),
+                                                                                               datetime.now(UTC)) if d.id in touched]
+        found = row(user)
+        assert (found["enrolled"], found["touched"]) == (len(mine), len(mine))
+        assert close(found["cycle_days"], ref.q(cycles, 0.5)) and found["cycle_days"] is not None
+        assert Decimal(found["revenue"]) <= sum((deals[i].amount for i in touched), Decimal(0))
+    elsewhere, _stages = factory.pipeline("Elsewhere")
+    session.commit()
+    outside = row(company.users["admin"], pipeline_id=str(elsewhere.id))  # the enrollments count, their deals are not in the pipeline
+    assert (outside["enrolled"], outside["cycle_days"], outside["advances_per_30_days"], outside["deals_created"]) == (len(picked), None, None, 0)
