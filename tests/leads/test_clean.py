@@ -4,6 +4,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.errors import ValidationFailed
 from pipewise.leads import clean
 from pipewise.leads.service import lead_service
+from pipewise.records import phones
 
 
 class TestNames:
@@ -59,7 +60,7 @@ class TestPhone:
             region = rng.choice(["US", "CA", "DE", "GB", "FR", "IN", "AU", "BR", "JP", "NL", "CH", "SG", "ZA"])
             digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 12)))
             typed = rng.choice([digits, f"+{rng.choice(['1', '44', '49', '33', '91', '7', '86', '358'])} {digits}"])
-            fast = clean._fast_phone(typed, region)
+            fast = phones.fast_e164(typed, region)
             try:
                 number = phonenumbers.parse(typed, region)
             except phonenumbers.NumberParseException:

@@ -5,6 +5,8 @@ import re
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from pipewise.records import phones
+
 FREE_MAIL_DOMAINS = frozenset(
     """gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr hotmail.com hotmail.co.uk outlook.com
     live.com msn.com aol.com icloud.com me.com mac.com proton.me protonmail.com gmx.de gmx.net gmx.com
@@ -68,6 +70,10 @@ def normalize_user_email(value: str) -> str:
 
 
 def normalize_phone(value: str, default_region: str | None = "US") -> str:
+    """E.164, reading national numbers in ``default_region`` (None: only +CC numbers)."""
+    fast = phones.fast_e164(value, default_region) if default_region else None
+    if fast is not None:
+        return fast
     try:
         number = phonenumbers.parse(value.strip(), default_region)
     except phonenumbers.NumberParseException as exc:
