@@ -76,3 +76,33 @@ class TestDemoLoader:
         assert {t for (t,) in session.execute(select(Activity.type).distinct())} == {"call", "email", "meeting", "note"}
         assert count(session, Task, Task.status == "open") > 0
         assert count(session, Task, Task.status == "done", Task.completed_at.isnot(None)) > 0
+
+
+def test_a_year_of_automation_shows_in_its_reports_and_nothing_is_left_running(session, api, factory):  # type: ignore[no-untyped-def]
+    from pipewise.automation.models import Enrollment as WorkflowEnrollment
+    from pipewise.automation.models import Workflow
+    from pipewise.mail.models import EmailMessage
+    from pipewise.sequences.models import Enrollment, Sequence
+    from pipewise.worker.runner import Worker
+
+    DemoLoader(DemoSize(accounts=60)).run()
+    now = utcnow()
+    assert count(session, Sequence, Sequence.status == "active") == 1
+    assert count(session, Enrollment) > 10 and count(session, Enrollment, Enrollment.status.in_(("active", "paused"))) == 0
+    assert count(session, EmailMessage, EmailMessage.direction == "inbound", EmailMessage.kind == "reply") > 0
+    assert session.scalar(select(func.max(EmailMessage.sent_at))) < now
+    assert session.scalars(select(Workflow.status)).all() == ["paused"]
+    enrolled = count(session, WorkflowEnrollment)
+    assert enrolled > 10 and count(session, WorkflowEnrollment, WorkflowEnrollment.status != "finished") == 0
+    session.commit()
+    Worker(name="test").run_until_idle()  # the demo's own events enroll nobody more
+    session.expire_all()
+    assert count(session, WorkflowEnrollment) == enrolled
+
+    admin = factory.user(role="admin")
+    session.commit()
+    body = api.get("/api/v1/reports/automation", params={"start": "2020-01-01"}, headers=factory.headers(admin)).json()
+    rows = {r["automation"]: r for r in next(t for t in body["tables"] if t["key"] == "automations")["rows"]}
+    sequence, workflow = rows["Sequence: Re-engage quiet contacts"], rows["Workflow: Nurture new contacts"]
+    assert sequence["enrolled"] == count(session, Enrollment) and workflow["enrolled"] == enrolled
+    assert sequence["reached_interaction"] > 0 and sequence["first_interaction_median_hours"] is not None

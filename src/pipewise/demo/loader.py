@@ -20,6 +20,7 @@ from pipewise.crm.service import (
 )
 from pipewise.db.session import session_scope
 from pipewise.deals.defaults import ensure_default_pipeline
+from pipewise.demo import automation as demo_automation
 from pipewise.demo import quotes as demo_quotes
 from pipewise.demo.clock import StoryClock, moment_between
 from pipewise.demo.config import demo_password
@@ -99,6 +100,7 @@ class DemoLoader:
         self._in_batches("Leads", range(self.size.leads), self._lead)
         self._load_follow_ups()
         self._load_quotes()
+        self._load_automation()
 
     # -- plumbing --
 
@@ -272,6 +274,13 @@ class DemoLoader:
             products = demo_quotes.load_catalogue(session)
             demo_quotes.quote_open_deals(session, self.org, self.rng, products)
         self.on_progress("Quotes", 1, 1)
+
+    def _load_automation(self) -> None:
+        self.on_progress("Automation", 0, 1)
+        with session_scope() as session:
+            self.clock.attach(session)
+            demo_automation.load_automation(session, self.org, self.rng, self.clock, self.now)
+        self.on_progress("Automation", 1, 1)
 
     def _load_follow_ups(self) -> None:
         """Touches and to-dos on contacts that have no deal: nurture calls, check-ins."""
