@@ -274,3 +274,30 @@ def test_a_workflow_on_deals_reads_its_deals_with_the_enrollments(api, session, 
     session.commit()
     outside = row(company.users["admin"], pipeline_id=str(elsewhere.id))  # the enrollments count, their deals are not in the pipeline
     assert (outside["enrolled"], outside["cycle_days"], outside["advances_per_30_days"], outside["deals_created"]) == (len(picked), None, None, 0)
+
+
+def test_a_workflows_email_counts_as_sent_and_opened_by_the_key_it_was_sent_under(api, session, factory, company):
+    from sqlalchemy import select
+
+    from pipewise.automation.engine import step_key
+    from pipewise.automation.models import Decision, Enrollment
+    from pipewise.mail.models import EmailMessage
+
+    def tag_step() -> dict[str, Any]:
+        rows = table(get(api, factory, company.users["admin"], "workflows", start="2020-01-01"), "steps")
+        return next(r for r in rows if r["automation"] == "Workflow: Nurture" and r["step"] == "tag")
+
+    before = tag_step()
+    assert before["sent"] == 0 and before["touches"] > 1
+    acted = session.scalars(select(Decision).where(Decision.workflow_id == company.workflow_id, Decision.kind == "acted")).all()
+    for decision, opened in zip(acted[:2], (True, False), strict=True):
+        enrollment = session.get(Enrollment, decision.enrollment_id)
+        session.add(EmailMessage(message_id=f"<{decision.id}@test>", direction="outbound", kind="workflow", status="sent",
+                                 contact_id=decision.record_id, from_address="rep@example.com", to_address="x@example.com",
+                                 sent_at=decision.at, opened_at=decision.at if opened else None,
+                                 send_key=step_key(enrollment, decision.step_id)))
+    session.add(EmailMessage(message_id="<other@test>", direction="outbound", kind="workflow", status="sent", from_address="a@b.example",
+                             to_address="x@example.com", send_key=f"wf:{'0' * 32}:{'0' * 32}:tag"))  # another run's key
+    session.commit()
+    after = tag_step()
+    assert (after["touches"], after["sent"], after["opened"], after["replied"]) == (before["touches"], 2, 1, 0)
