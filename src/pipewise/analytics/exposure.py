@@ -100,6 +100,12 @@ def deal_visible(flt: ReportFilter, actor: Actor) -> list[Any]:
     return deal_conditions(Deal, ReportFilter(start=flt.start, end=flt.end, pipeline_id=flt.pipeline_id), actor)
 
 
+def _deal_columns(flt: ReportFilter, actor: Actor, stage: Any) -> list[Any]:
+    """What ``DealFacts`` reads of a deal but its id, account, contacts and moves: created,
+    closed, the kind of its ``stage``, amount, and whether the report's own filters count it."""
+    return [Deal.created_at, Deal.closed_at, stage.kind, Deal.amount, and_(true(), *deal_conditions(Deal, flt, actor)).label("counted")]
+
+
 def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> list[Exposure]:
     """Enrollments (not test runs) of workflows ``actor`` may see, of records ``actor`` may
     see (within the team / owner filter), that started in the range, each with every action
@@ -112,9 +118,7 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
     stmt = (select(raw_id(enrollment.id), Workflow.name, enrollment.record_type, raw_id(enrollment.record_id), enrollment.enrolled_at,
                    raw_id(func.coalesce(Contact.account_id, Lead.account_id, Deal.account_id, Account.id)),
                    raw_id(func.coalesce(Lead.converted_deal_id, Deal.id)),
-                   Deal.created_at, Deal.closed_at, deal_stage.kind, Deal.amount, and_(true(), *deal_visible(flt, actor)).label("in_view"),
-                   and_(true(), *deal_conditions(Deal, flt, actor)).label("counted"),
-                   Decision.step_id, Decision.version_number, Decision.at, EmailMessage.id.is_not(None), EmailMessage.opened_at,
+                   *_deal_columns(flt, actor, deal_stage), and_(true(), *deal_visible(flt, actor)).label("in_view"), Decision.step_id, Decision.version_number, Decision.at, EmailMessage.id.is_not(None), EmailMessage.opened_at,
                    EmailMessage.replied_at)
             .join(Workflow, Workflow.id == enrollment.workflow_id))
     for name, model in OWNED.items():
@@ -128,7 +132,7 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
     stmt = stmt.where(enrollment.test_mode.is_(False), visible_record, *in_range(enrollment.enrolled_at, flt),
                       *([visible_workflow] if visible_workflow is not None else []))
     exposures: dict[Any, Exposure] = {}
-    for (enrollment_id, name, record_type, record_id, enrolled_at, account_id, deal_id, *deal, in_view, counted,
+    for (enrollment_id, name, record_type, record_id, enrolled_at, account_id, deal_id, *deal, in_view,
          step_id, version_number, at, sent, opened_at, replied_at) in session.execute(stmt):
         exposure = exposures.get(enrollment_id)
         if exposure is None:
@@ -136,7 +140,7 @@ def workflow_exposures(session: Session, flt: ReportFilter, actor: Actor) -> lis
                 f"Workflow: {name}", "workflow", enrolled_at, record_type, record_id, account_id=account_id, deal_id=deal_id,
                 contact_id=record_id if record_type == "contact" else None, lead_id=record_id if record_type == "lead" else None)
             if record_type == "deal":
-                exposure.deal_row = (record_id, account_id, *deal, bool(counted)) if in_view else ()
+                exposure.deal_row = (record_id, account_id, *deal) if in_view else ()
         if at is None:  # no action yet
             continue
         key = (exposure.automation, step_id or "—", f"version {version_number}")
@@ -173,11 +177,10 @@ def deals_around(session: Session, flt: ReportFilter, actor: Actor, exposures: l
     accounts, contacts, deal_ids = ids_of(exposures, "account"), ids_of(exposures, "contact"), ids_of(exposures, "deal") - known.keys()
     wheres = [*([among(session, Deal.account_id, accounts)] if accounts else []), *([among(session, Deal.id, deal_ids)] if deal_ids else []),
               *([Deal.id.in_(select(DealContact.deal_id).where(among(session, DealContact.contact_id, contacts)))] if contacts else [])]
+    read = select(raw_id(Deal.id), raw_id(Deal.account_id), *_deal_columns(flt, actor, Stage)).join(Stage, Stage.id == Deal.stage_id)
+    visible = deal_visible(flt, actor)
     for where in wheres:
-        stmt = (select(raw_id(Deal.id), raw_id(Deal.account_id), Deal.created_at, Deal.closed_at, Stage.kind, Deal.amount,
-                       and_(true(), *deal_conditions(Deal, flt, actor)).label("counted"))
-                .join(Stage, Stage.id == Deal.stage_id).where(where, *deal_visible(flt, actor)))
-        rows.update({r[0]: tuple(r) for r in session.execute(stmt)})
+        rows.update({r[0]: tuple(r) for r in session.execute(read.where(where, *visible))})
     if not rows:
         return []
     links: dict[Any, set[Any]] = defaultdict(set)

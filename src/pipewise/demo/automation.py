@@ -62,27 +62,39 @@ def _sequence_history(session: Session, org: SalesOrg, rng: random.Random, clock
     sequence = sequence_service.create(session, data=SEQUENCE, actor=org.actor(author))
     sequence_service.activate(session, sequence.id, actor=org.actor(author))
     steps = [(step, sequence_service.variants(session, step.id)) for step in sequence_service.steps(session, sequence.id)]
+    enrollments: list[SequenceEnrollment] = []
+    messages: list[EmailMessage] = []  # each outbound before its reply
+    meetings: list[tuple[Any, datetime]] = []
     for contact in contacts:
         enrolled = moment_between(rng, max(start, contact.created_at), end)
         enrollment = SequenceEnrollment(id=uuid7(), sequence_id=sequence.id, contact_id=contact.id, account_id=contact.account_id,
                                         enrolled_by=author, enrolled_at=enrolled, signals_after=enrolled, created_at=enrolled)
-        session.add(enrollment)
-        session.flush()  # before its messages: no relationship tells the session the order
+        enrollments.append(enrollment)
         replied_at = None
         for step, variants in steps:
             sent = enrolled + timedelta(days=step.delay_days, hours=rng.uniform(0, 8))
             opened = sent + timedelta(hours=rng.uniform(0.2, 30)) if rng.random() < OPENED else None
             replied_at = (opened or sent) + timedelta(hours=rng.uniform(1, 48)) if opened and rng.random() < REPLIED else None
             outbound = _email(enrollment, contact, step.id, rng.choice(variants).id, sent=sent, opened_at=opened, replied_at=replied_at)
-            session.add(outbound)
+            messages.append(outbound)
             enrollment.last_touch_at = sent
             if replied_at is not None:  # a reply ends the sequence: a person takes over
-                session.add(_reply(outbound, contact, replied_at))
+                messages.append(_reply(outbound, contact, replied_at))
                 if rng.random() < MET:
-                    _meeting(session, org, clock, contact, replied_at + timedelta(days=rng.uniform(1, 10)))
+                    meetings.append((contact, replied_at + timedelta(days=rng.uniform(1, 10))))
                 break
         enrollment.status, enrollment.reason = ("exited", "replied") if replied_at else ("finished", None)
         enrollment.ended_at = enrollment.updated_at = replied_at or enrollment.last_touch_at
+    _add_parents_first(session, enrollments, messages)
+    for contact, at in meetings:
+        _meeting(session, org, clock, contact, at)
+
+
+def _add_parents_first(session: Session, parents: list[Any], children: list[Any]) -> None:
+    """The rows ``children`` refer to are written first: no relationship tells the session the order."""
+    session.add_all(parents)
+    session.flush()
+    session.add_all(children)
     session.flush()
 
 
@@ -114,16 +126,17 @@ def _workflow_history(session: Session, org: SalesOrg, rng: random.Random, autho
     workflow = workflow_service.create(session, name="Nurture new contacts", definition=WORKFLOW, actor=org.actor(author))
     workflow_service.activate(session, workflow.id, actor=org.actor(author))
     session.flush()
+    enrollments, decisions = [], []
     for contact in contacts:
         enrolled = moment_between(rng, max(start, contact.created_at), end)
         acted = enrolled + timedelta(days=2, minutes=rng.uniform(0, 90))
         enrollment = WorkflowEnrollment(
             id=uuid7(), workflow_id=workflow.id, version_id=workflow.live_version_id, record_type="contact", record_id=contact.id,
             status="finished", enrolled_at=enrolled, finished_at=acted)
-        session.add(enrollment)
-        session.flush()
-        session.add(Decision(workflow_id=workflow.id, version_number=1, enrollment_id=enrollment.id, record_type="contact",
-                             record_id=contact.id, kind="acted", step_id="tag", message="tagged nurtured", at=acted))
+        enrollments.append(enrollment)
+        decisions.append(Decision(workflow_id=workflow.id, version_number=1, enrollment_id=enrollment.id, record_type="contact",
+                                  record_id=contact.id, kind="acted", step_id="tag", message="tagged nurtured", at=acted))
+    _add_parents_first(session, enrollments, decisions)
     # Paused: active, it would enroll every contact the demo just created (their events wait
     # for the worker), with live timers, and be the only automation running in the demo.
     workflow_service.pause(session, workflow.id, actor=org.actor(author), reason="The year's nurture run is over")
