@@ -1,6 +1,7 @@
 import pytest
 
 from pipewise.mail import clock as mail_clock
+from pipewise.privacy import retention
 from pipewise.sequences import clock as sequence_clock
 from pipewise.worker import runner
 from tests.sequences.support import Clock, smtp  # noqa: F401 - smtp is a fixture
@@ -8,11 +9,14 @@ from tests.sequences.support import Clock, smtp  # noqa: F401 - smtp is a fixtur
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The sequences' and the worker's time, starting now; tests move it forward."""
+    """The sequences', the retention rules' and the worker's time, starting now; tests move it forward."""
     moving = Clock()
     monkeypatch.setattr(sequence_clock, "now", moving.now)
     monkeypatch.setattr(mail_clock, "now", moving.now)
     monkeypatch.setattr(runner, "utcnow", moving.now)
+    # The next daily run is planned from the retention module's time: on the real time, a
+    # test that starts in the hour before the run saw the moved worker run it twice.
+    monkeypatch.setattr(retention, "utcnow", moving.now)
     return moving
 
 
