@@ -17,8 +17,9 @@ class Account(UUIDPrimaryKey, Timestamps, Versioned, Base):
     domain: Mapped[str | None] = mapped_column(String(253), index=True)
     industry: Mapped[str | None] = mapped_column(String(100), index=True)
     size: Mapped[int | None]  # employees
-    country: Mapped[str | None] = mapped_column(String(2), index=True)
-    owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    # owner_id and country are indexed as the first columns of the composite indexes below.
+    country: Mapped[str | None] = mapped_column(String(2))
+    owner_id: Mapped[uuid.UUID | None] = owner_fk(index=False)
     custom: Mapped[dict[str, Any]] = custom_fields()
 
     __table_args__ = (
@@ -40,9 +41,10 @@ class Contact(UUIDPrimaryKey, Timestamps, Versioned, Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     title: Mapped[str | None] = mapped_column(String(150))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    # owner_id and lifecycle_stage are indexed as the first columns of the composite indexes below.
+    owner_id: Mapped[uuid.UUID | None] = owner_fk(index=False)
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
-    lifecycle_stage: Mapped[str] = mapped_column(String(20), default="lead", index=True)
+    lifecycle_stage: Mapped[str] = mapped_column(String(20), default="lead")
     consent_state: Mapped[str] = mapped_column(String(20), default="unknown")
     custom: Mapped[dict[str, Any]] = custom_fields()
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import NullPool
 
 from pipewise.config import get_settings
-from pipewise.db import process_cache
+from pipewise.db import process_cache, wal
 from pipewise.db.unit_of_work import existing_unit_of_work, unit_of_work
 
 M = TypeVar("M")
@@ -103,7 +103,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    engine = make_engine(get_settings().database_url)
+    wal.checkpoint_in_background(engine)
+    return engine
 
 
 class PipewiseSession(Session):

@@ -38,12 +38,13 @@ class Deal(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "deal"
 
     name: Mapped[str] = mapped_column(String(200), index=True)
-    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipeline.id", ondelete="RESTRICT"), index=True)
-    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stage.id", ondelete="RESTRICT"), index=True)
+    # pipeline_id, stage_id and owner_id are indexed as the first columns of the composite indexes below.
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipeline.id", ondelete="RESTRICT"))
+    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stage.id", ondelete="RESTRICT"))
     amount: Mapped[Decimal | None]
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     close_date: Mapped[date | None] = mapped_column(index=True)
-    owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    owner_id: Mapped[uuid.UUID | None] = owner_fk(index=False)
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
     next_step: Mapped[str | None] = mapped_column(String(300))
     lost_reason: Mapped[str | None] = mapped_column(Text)

@@ -13,6 +13,9 @@ from pipewise.records.search import search_indexes
 
 class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "lead"
+    # Columns without an index of their own: each is the first of a composite index below,
+    # which serves the same lookups (created_at: ix_lead_created_cover).
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100), index=True)
@@ -26,11 +29,11 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
     country: Mapped[str | None] = mapped_column(String(2))
     # ISO 3166-2 subdivision, e.g. US-CA or DE-BY.
     region: Mapped[str | None] = mapped_column(String(6))
-    source: Mapped[str | None] = mapped_column(String(60), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    source: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="new")
     lifecycle_stage: Mapped[str] = mapped_column(String(20), default="lead", index=True)
     disqualified_reason: Mapped[str | None] = mapped_column(Text)
-    owner_id: Mapped[uuid.UUID | None] = owner_fk()
+    owner_id: Mapped[uuid.UUID | None] = owner_fk(index=False)
     # A named queue for leads routed to no one in particular (owner stays empty).
     queue: Mapped[str | None] = mapped_column(String(60), index=True)
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)

@@ -37,6 +37,7 @@ from pipewise.audit import service as audit
 from pipewise.auth.visibility import Actor
 from pipewise.automation.models import Enrollment
 from pipewise.crm.models import Activity, Contact, Task
+from pipewise.db import wal
 from pipewise.db.base import utcnow
 from pipewise.db.session import get_engine
 from pipewise.db.unit_of_work import unit_of_work
@@ -409,8 +410,11 @@ def _after_commit(files: list[Path]) -> None:
     try:
         connection = engine.raw_connection()  # outside any transaction, which VACUUM needs
         try:
-            for statement in ("PRAGMA busy_timeout=2000", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA busy_timeout=15000"):
+            for statement in ("PRAGMA busy_timeout=2000", "VACUUM"):
                 connection.cursor().execute(statement)
+            if not wal.empty_the_log(connection.driver_connection):
+                log.warning("after an erasure the SQLite write-ahead log stayed busy; it empties at the next checkpoint")
+            connection.cursor().execute("PRAGMA busy_timeout=15000")
         finally:
             connection.close()
     except sqlite3.OperationalError as exc:  # busy: the erasure stands; the next VACUUM clears the free pages

@@ -1,0 +1,104 @@
+"""SQLite WAL checkpoints off the commit path.
+
+In WAL mode a commit appends its pages to the write-ahead log; a checkpoint copies them
+into the database file and syncs it. By default the commit that takes the log past 1,000
+pages does that itself, inside the transaction that happened to cross the line: a lead's
+create, which touches some 45 pages (the lead and its indexes, history, event, blocking
+keys), paid for a checkpoint every twenty-odd commits, a third of its raw write time.
+
+A process that serves requests or runs the worker keeps one thread per database file
+instead, which checkpoints every ``INTERVAL`` seconds on a connection of its own
+(``PASSIVE``: it waits for no reader and no writer and blocks none; pages a writer is still
+appending are copied next time). Pages written several times between two checkpoints are
+copied once. The pool's connections keep an automatic checkpoint only as a bound
+(``BOUND_PAGES``, about 40 MB of log), for when this thread falls behind or is not running.
+"""
+
+import logging
+import sqlite3
+import threading
+import time
+import weakref
+
+from sqlalchemy import Engine, event
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 0.1
+BOUND_PAGES = 10_000
+
+
+class Checkpointer:
+    """Checkpoints one SQLite database file in the background until ``stop`` (or until the
+    engine it serves is garbage-collected)."""
+
+    def __init__(self, path: str, engine: Engine) -> None:
+        self.path = path
+        self.checkpoints = 0
+        self.last: tuple[int, int, int] | None = None
+        self._stopped = threading.Event()
+        self._engine = weakref.ref(engine)
+        self._thread = threading.Thread(target=self._run, name=f"wal-checkpoint:{path}", daemon=True)
+
+    def start(self) -> "Checkpointer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def checkpoint(self, connection: sqlite3.Connection) -> tuple[int, int, int]:
+        """One passive checkpoint: (busy, pages in the log, pages copied)."""
+        self.last = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        self.checkpoints += 1
+        return self.last
+
+    def _run(self) -> None:
+        connection = None
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=1)
+            while not self._stopped.wait(INTERVAL) and self._engine() is not None:
+                try:
+                    self.checkpoint(connection)
+                except sqlite3.Error as error:  # e.g. the file went away under a test; try again later
+                    log.debug("WAL checkpoint of %s failed: %s", self.path, error)
+        except sqlite3.Error as error:
+            log.warning("WAL checkpoints of %s stopped: %s", self.path, error)
+        finally:
+            if connection is not None:
+                connection.close()
+
+
+def empty_the_log(dbapi_connection: sqlite3.Connection, *, attempts: int = 50) -> bool:
+    """Copy the whole log into the database file and cut it to nothing (``TRUNCATE``);
+    False if it stayed busy (a reader, or another checkpoint, such as this process's own
+    thread, held it) for ``attempts`` tries 20 ms apart."""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(0.02)
+        busy, _logged, _copied = dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return True
+    return False
+
+
+def checkpoint_in_background(engine: Engine) -> Checkpointer | None:
+    """Start a checkpointer for ``engine``'s database file and raise its connections'
+    automatic checkpoint to the bound; None for databases in memory and other dialects.
+    The engine's ``dispose`` stops it."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return None
+
+    @event.listens_for(engine, "connect")
+    def bound_the_log(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BOUND_PAGES}")
+
+    checkpointer = Checkpointer(engine.url.database, engine).start()
+
+    @event.listens_for(engine, "engine_disposed")
+    def stop_checkpoints(_engine):  # type: ignore[no-untyped-def]
+        checkpointer.stop()
+
+    return checkpointer

@@ -1,0 +1,73 @@
+"""WAL checkpoints run in a thread of their own, not inside a writer's commit (db/wal.py)."""
+
+import os
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from pipewise.db import wal
+from pipewise.db.session import get_engine, make_engine, reset_engine
+from tests.conftest import IS_POSTGRES
+
+pytestmark = pytest.mark.skipif(IS_POSTGRES, reason="SQLite's write-ahead log")
+
+PAGE = 4096
+
+
+def write_pages(engine, pages: int) -> None:  # type: ignore[no-untyped-def]
+    """About ``pages`` pages of new rows, a few per transaction, as requests write them."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS filler (body BLOB)"))
+    for _ in range(pages // 4):
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO filler VALUES (randomblob(:size))"), {"size": 3 * PAGE})
+
+
+def wait_for(condition, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_the_connections_leave_checkpoints_below_the_bound_to_the_thread(tmp_path):
+    path = tmp_path / "quiet.db"
+    engine = make_engine(f"sqlite:///{path}")
+    checkpointer = wal.checkpoint_in_background(engine)
+    checkpointer.stop()  # nobody checkpoints now but the connections themselves
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == wal.BOUND_PAGES
+    write_pages(engine, 3_000)  # three times SQLite's default bound of 1,000 pages
+    # Nothing was copied into the database file: the log holds it all.
+    assert os.path.getsize(path) < 100 * PAGE
+    assert os.path.getsize(f"{path}-wal") > 2_000 * PAGE
+    engine.dispose()
+
+
+def test_the_thread_copies_the_log_into_the_database_file(tmp_path):
+    path = tmp_path / "busy.db"
+    engine = make_engine(f"sqlite:///{path}")
+    checkpointer = wal.checkpoint_in_background(engine)
+    write_pages(engine, 3_000)
+    assert wait_for(lambda: os.path.getsize(path) > 2_000 * PAGE)
+    assert wait_for(lambda: checkpointer.last is not None and checkpointer.last[1] == checkpointer.last[2])
+    with engine.connect() as connection:  # and what it copied reads back
+        assert connection.exec_driver_sql("SELECT count(*) FROM filler").scalar() == 750
+    engine.dispose()
+    assert not checkpointer._thread.is_alive()
+
+
+def test_the_process_engine_has_a_checkpointer_until_it_is_reset():
+    def running() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("wal-checkpoint:") and t.is_alive()]
+
+    reset_engine()
+    assert running() == []
+    engine = get_engine()
+    assert [t.name for t in running()] == [f"wal-checkpoint:{engine.url.database}"]
+    reset_engine()
+    assert running() == []
