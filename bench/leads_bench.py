@@ -414,11 +414,9 @@ def _written_rows(url: str, lead_ids: list) -> dict[str, tuple[list[str], list[t
 def _raw_rate(url: str, written: dict[str, tuple[list[str], list[tuple]]], count: int) -> float:
     """The same rows deleted and written again through sqlite3, one transaction per lead
     (the lead, its history row, its event, its keys, its duplicate pairs); per second."""
-    from pipewise.db.session import SQLITE_PRAGMAS
+    from bench import raw
 
-    db = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
-    for pragma in SQLITE_PRAGMAS:
-        db.execute(pragma)
+    db = raw.connect(url)
     by_lead: dict[str, list[tuple[str, tuple]]] = {}
     order = []
     for table in CREATED_TABLES:

@@ -9,6 +9,8 @@ nothing it holds outlives the transaction it was gathered in. It holds:
   when an instance of that model is added, changed or deleted through the session;
 - ``deferred_inserts``: rows waiting to be written as one multi-row INSERT per table
   (``db.session.insert_later``, see ``db/deferred_inserts.py``);
+- ``connection``: the transaction's connection, once asked for (``session.connection()``
+  costs a walk of the session's transaction state per call);
 - ``write_lock``: on SQLite, the process-wide writer lock this transaction holds
   (``db.session.begin_write``), given back when the transaction ends;
 - ``optimistic``: set by the worker while it runs a batch without a savepoint per item
@@ -30,7 +32,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from pipewise.db.deferred_inserts import DeferredInserts
@@ -48,6 +50,8 @@ class UnitOfWork:
         self.lookups: dict[type, dict[Hashable, Any]] = {}
         self.deferred_inserts = DeferredInserts()
         self.write_lock: threading.Lock | None = None
+        # The transaction's connection, once asked for (db.session._connection).
+        self.connection: Connection | None = None
         self.optimistic = False
         # Fills in what a deferred row leaves unset (the demo's story clock backdates
         # timestamps this way); None: the columns' own defaults apply.
