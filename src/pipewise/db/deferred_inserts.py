@@ -66,7 +66,7 @@ class DeferredInserts:
                 insert(connection, table, same_table, ignore_conflicts)
         else:
             # A record's few rows: every INSERT in one round trip to the server.
-            with _dbapi_errors(connection, "(deferred inserts)"), connection.connection.driver_connection.pipeline():
+            with dbapi_errors(connection, "(deferred inserts)"), connection.connection.driver_connection.pipeline():
                 for (table, ignore_conflicts), same_table in groups:
                     _insert_executemany(connection, table, same_table, ignore_conflicts)
 
@@ -127,14 +127,14 @@ def _insert_executemany(connection: Connection, table: Table, rows: list[dict[st
             plan = _plain_inserts[plan_key] = _PlainInsert(table, keys, ignore_conflicts, dialect)
         cursor = connection.connection.driver_connection.cursor()
         try:
-            with _dbapi_errors(connection, plan.sql):
+            with dbapi_errors(connection, plan.sql):
                 cursor.executemany(plan.sql, [plan.parameters(row) for row in shape])
         finally:
             cursor.close()
 
 
 @contextmanager
-def _dbapi_errors(connection: Connection, statement: str) -> Iterator[None]:
+def dbapi_errors(connection: Connection, statement: str) -> Iterator[None]:
     """The driver's errors as SQLAlchemy's (an ``IntegrityError`` callers may catch), as if
     the statement had gone through SQLAlchemy."""
     dialect = connection.dialect

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Contact
 from pipewise.db.base import utcnow
+from pipewise.db.plain_select import PlainSelect
 from pipewise.db.session import dialect_insert
 from pipewise.leads import match_keys
 from pipewise.leads.match_keys import MAX_BLOCK, people
@@ -74,7 +75,7 @@ def _same_email_statement() -> Any:
     return union_all(select(leads.subquery()), select(contacts.subquery()))
 
 
-_SAME_EMAIL = _same_email_statement()
+_SAME_EMAIL = PlainSelect(_same_email_statement())
 
 
 def same_email(session: Session, lead: Lead) -> list[Match]:
@@ -83,7 +84,7 @@ def same_email(session: Session, lead: Lead) -> list[Match]:
     yet are left to the check after commit, which finds them by their keys)."""
     if not lead.email:
         return []
-    rows = session.connection().execute(_SAME_EMAIL, {"email": lead.email})
+    rows = _SAME_EMAIL.rows(session.connection(), {"email": lead.email})
     return [Match(record_type, record_id, 100.0, SAME_EMAIL) for record_type, record_id in rows if record_id != lead.id]
 
 

@@ -9,6 +9,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Contact
 from pipewise.crm.service import account_service, contact_service
 from pipewise.db.base import utcnow
+from pipewise.db.plain_select import PlainSelect
 from pipewise.db.session import read
 from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, ValidationFailed
@@ -24,7 +25,9 @@ from pipewise.records.service import RecordService, apply_changes
 
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "converted", "disqualified")
 # The account a lead's domain belongs to (the oldest, as account_service.by_domain finds it).
-_ACCOUNT_OF_DOMAIN = select(Account.id).where(Account.domain == bindparam("domain")).order_by(Account.created_at).limit(1)
+_ACCOUNT_OF_DOMAIN = PlainSelect(
+    select(Account.id).where(Account.domain == bindparam("domain")).order_by(Account.created_at).limit(1)
+)
 CONSENT_STATES = ("unknown", "granted", "withdrawn")
 
 
