@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import NullPool
 
 from pipewise.config import get_settings
-from pipewise.db import process_cache, wal
+from pipewise.db import liveness, process_cache, wal
 from pipewise.db.plain_select import PlainSelect
 from pipewise.db.unit_of_work import UnitOfWork, existing_unit_of_work, unit_of_work
 
@@ -98,8 +98,10 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         # clients, so a statement psycopg prepared on it (after five uses) would be missing
         # for us or already there for them ('prepared statement "_pg3_0" already exists').
         kwargs["connect_args"] = {"prepare_threshold": None, **dict(kwargs.get("connect_args") or {})}  # type: ignore[call-overload]
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)  # type: ignore[arg-type]
+    engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
+    if not kwargs.get("pool_pre_ping"):
+        liveness.ping_idle_connections(engine)
+    return engine
 
 
 @lru_cache
