@@ -126,5 +126,9 @@ PROFILING = """\
   or pyinstrument (`pip install pyinstrument` into the virtualenv; not a dependency).
 - API server: start the benchmark, then `py-spy record --gil -p <uvicorn pid> -f raw -o out.folded`
   while it runs (`pip install py-spy`); `--gil` keeps only samples that hold the GIL, i.e. CPU work.
-- Query plans: `EXPLAIN QUERY PLAN` on the SQL that SQLAlchemy logs (`echo=True`).
+- Query plans: `EXPLAIN QUERY PLAN` on the SQL that SQLAlchemy logs (`echo=True`). Reads made
+  through `db/plain_select.py` bypass SQLAlchemy's statement log; read their SQL off the statement.
+- Before and after a change: `python -m bench.side_by_side --before <git revision>` serves that
+  revision and this tree at once and alternates the creates between them, so that the machine's
+  drifting speed (up to 2× within minutes on a shared VM) touches both alike.
 """
