@@ -83,12 +83,15 @@ NOTES: dict[str, list[str]] = {
         "(`db/plain_select.py`, about 20 µs less each). Measured with the code before and after serving "
         "side by side, the requests alternating between them (so the machine's changing speed touches "
         "both alike): server CPU per request 1.96 → 1.80 ms (contacts) and 2.17 → 1.89 ms (leads) on "
-        "SQLite, 3.14 → 2.83 ms and 4.44 → 3.89 ms on PostgreSQL.",
+        "SQLite, 3.14 → 2.83 ms and 4.44 → 3.89 ms on PostgreSQL. After the recorded run, a record's few "
+        "rows on PostgreSQL became one statement (each table's INSERT a data-modifying WITH query) instead "
+        "of a psycopg pipeline of one executemany per table: 2.78 → 2.53 ms (contacts) and 4.53 → 4.39 ms "
+        "(leads) of server CPU per create, measured the same way (`python -m bench.side_by_side`).",
         "Target 500/s from one process on this 2-core machine, where the client and the server share the "
         "cores: met on SQLite in the recorded run (517/s contacts, 584/s leads; runs of the same code on "
         "slower minutes gave 420–520/s); on PostgreSQL missed (487/s contacts, 286/s leads). On "
         "PostgreSQL the API process is the bottleneck at 2.8–3.9 ms of CPU per create, a third of it "
-        "psycopg's round trips (BEGIN, the reads, the pipelined inserts, COMMIT). Several API processes "
+        "psycopg's round trips (BEGIN, the reads, the inserts, COMMIT). Several API processes "
         "(`pipewise serve --workers N`, on PostgreSQL) are the way past one process: see docs/scaling.md.",
         "The in-process worker delivers every event to every registered subscriber (automation triggers, "
         "sequences, lead scoring and routing, …), in the same process and under the same GIL; the difference "
