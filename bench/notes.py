@@ -88,9 +88,10 @@ NOTES: dict[str, list[str]] = {
         "of a psycopg pipeline of one executemany per table: 2.78 → 2.53 ms (contacts) and 4.53 → 4.39 ms "
         "(leads) of server CPU per create, measured the same way (`python -m bench.side_by_side`).",
         "Target 500/s from one process on this 2-core machine, where the client and the server share the "
-        "cores: met on SQLite in the recorded run (517/s contacts, 584/s leads; runs of the same code on "
-        "slower minutes gave 420–520/s); on PostgreSQL missed (487/s contacts, 286/s leads). On "
-        "PostgreSQL the API process is the bottleneck at 2.8–3.9 ms of CPU per create, a third of it "
+        "cores: on SQLite met for contacts in the recorded run (692/s) and missed for leads (479/s; "
+        "584/s in the run before it, 364–420/s on slower minutes); on PostgreSQL missed (474/s contacts, "
+        "390/s leads). On PostgreSQL the API process is the bottleneck at 2.5–3.9 ms of CPU per create, "
+        "a third of it "
         "psycopg's round trips (BEGIN, the reads, the inserts, COMMIT). Several API processes "
         "(`pipewise serve --workers N`, on PostgreSQL) are the way past one process: see docs/scaling.md.",
         "The in-process worker delivers every event to every registered subscriber (automation triggers, "
