@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from pipewise.db import wal
 from pipewise.db.session import SQLITE_PRAGMAS
 
 TRAIL_TABLES = ("record_history", "outbox_event")
@@ -18,9 +17,6 @@ def connect(url: str) -> Any:
         conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
         for pragma in SQLITE_PRAGMAS:
             conn.execute(pragma)
-        # As Pipewise's own connections: the checkpoints are left to the thread that the
-        # process's engine runs (db/wal.py), which goes on during the baseline too.
-        conn.execute(f"PRAGMA wal_autocheckpoint={wal.BOUND_PAGES}")
         return conn
     import psycopg
 

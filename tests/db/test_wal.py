@@ -7,6 +7,7 @@ import time
 import pytest
 from sqlalchemy import text
 
+from pipewise.config import get_settings
 from pipewise.db import wal
 from pipewise.db.session import get_engine, make_engine, reset_engine
 from tests.conftest import IS_POSTGRES
@@ -61,13 +62,20 @@ def test_the_thread_copies_the_log_into_the_database_file(tmp_path):
     assert not checkpointer._thread.is_alive()
 
 
-def test_the_process_engine_has_a_checkpointer_until_it_is_reset():
+def test_the_process_engine_has_a_checkpointer_when_asked_until_it_is_reset(monkeypatch):
     def running() -> list[threading.Thread]:
         return [t for t in threading.enumerate() if t.name.startswith("wal-checkpoint:") and t.is_alive()]
 
     reset_engine()
     assert running() == []
+    get_engine()
+    assert running() == []  # off unless asked for
+    reset_engine()
+    monkeypatch.setenv("PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS", "true")
+    get_settings.cache_clear()
     engine = get_engine()
     assert [t.name for t in running()] == [f"wal-checkpoint:{engine.url.database}"]
+    monkeypatch.delenv("PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS")
+    get_settings.cache_clear()
     reset_engine()
     assert running() == []

@@ -106,8 +106,10 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
-    engine = make_engine(get_settings().database_url)
-    wal.checkpoint_in_background(engine)
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    if settings.sqlite_background_checkpoints:
+        wal.checkpoint_in_background(engine)
     return engine
 
 
