@@ -129,12 +129,8 @@ def _plain_insert(table: Table, keys: tuple[str, ...], ignore_conflicts: bool, d
 def _insert_executemany(connection: Connection, table: Table, rows: list[dict[str, Any]], ignore_conflicts: bool) -> None:
     for shape in _by_keys(rows):
         plan = _plain_insert(table, tuple(shape[0]), ignore_conflicts, connection.dialect)
-        cursor = connection.connection.driver_connection.cursor()
-        try:
-            with dbapi_errors(connection, plan.sql):
-                cursor.executemany(plan.sql, [plan.parameters(row) for row in shape])
-        finally:
-            cursor.close()
+        with driver_cursor(connection, plan.sql) as cursor:
+            cursor.executemany(plan.sql, [plan.parameters(row) for row in shape])
 
 
 # The statements of _insert_together, by the plans and row counts they join; bounded, as
@@ -165,23 +161,23 @@ def _insert_together(connection: Connection, groups: list[tuple[tuple[Table, boo
         sql = (f"WITH {withs} " if withs else "") + inserts[-1]
         if len(_together) < _TOGETHER_KEPT:
             _together[key] = sql
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        with dbapi_errors(connection, sql):
-            cursor.execute(sql, values)
-    finally:
-        cursor.close()
+    with driver_cursor(connection, sql) as cursor:
+        cursor.execute(sql, values)
 
 
 @contextmanager
-def dbapi_errors(connection: Connection, statement: str) -> Iterator[None]:
-    """The driver's errors as SQLAlchemy's (an ``IntegrityError`` callers may catch), as if
-    the statement had gone through SQLAlchemy."""
+def driver_cursor(connection: Connection, statement: str) -> Iterator[Any]:
+    """A cursor of the driver's own on ``connection``, closed after use; the driver's errors
+    come out as SQLAlchemy's (an ``IntegrityError`` callers may catch), as if ``statement``
+    had gone through SQLAlchemy."""
     dialect = connection.dialect
+    cursor = connection.connection.driver_connection.cursor()
     try:
-        yield
+        yield cursor
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+    finally:
+        cursor.close()
 
 
 def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import CompoundSelect
 
-from pipewise.db.deferred_inserts import dbapi_errors
+from pipewise.db.deferred_inserts import driver_cursor
 
 
 class Rows(list):  # type: ignore[type-arg]
@@ -74,13 +74,9 @@ class PlainSelect:
         plan = self._plans.get(dialect.name)
         if plan is None:
             plan = self._plans[dialect.name] = self._plan(dialect)
-        cursor = connection.connection.driver_connection.cursor()
-        try:
-            with dbapi_errors(connection, plan.sql):
-                cursor.execute(plan.sql, plan.parameters(parameters))
-                found = cursor.fetchall()
-        finally:
-            cursor.close()
+        with driver_cursor(connection, plan.sql) as cursor:
+            cursor.execute(plan.sql, plan.parameters(parameters))
+            found = cursor.fetchall()
         return Rows(plan.row(raw) for raw in found)
 
     def _plan(self, dialect: Dialect) -> _Plan:

@@ -6,8 +6,8 @@ pages does that itself, inside the transaction that happened to cross the line: 
 create, which touches some 45 pages (the lead and its indexes, history, event, blocking
 keys), paid for a checkpoint every twenty-odd commits, a third of its raw write time.
 
-A process that serves requests or runs the worker keeps one thread per database file
-instead, which checkpoints every ``INTERVAL`` seconds on a connection of its own
+With ``PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS`` on (off by default, see config.py), the
+process's engine keeps one thread per database file instead, which checkpoints every ``INTERVAL`` seconds on a connection of its own
 (``PASSIVE``: it waits for no reader and no writer and blocks none; pages a writer is still
 appending are copied next time). Pages written several times between two checkpoints are
 copied once. The pool's connections keep an automatic checkpoint only as a bound
@@ -34,7 +34,6 @@ class Checkpointer:
 
     def __init__(self, path: str, engine: Engine) -> None:
         self.path = path
-        self.checkpoints = 0
         self.last: tuple[int, int, int] | None = None
         self._stopped = threading.Event()
         self._engine = weakref.ref(engine)
@@ -52,7 +51,6 @@ class Checkpointer:
     def checkpoint(self, connection: sqlite3.Connection) -> tuple[int, int, int]:
         """One passive checkpoint: (busy, pages in the log, pages copied)."""
         self.last = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        self.checkpoints += 1
         return self.last
 
     def _run(self) -> None:
