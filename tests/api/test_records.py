@@ -154,6 +154,25 @@ class TestListing:
             assert sorted(seen) == sorted(f"Co {i:02d}" for i in range(23)), sort
             assert len(seen) == len(set(seen))
 
+
+    def test_a_list_sorted_by_name_ignores_case_and_pages_past_accents(self, api, headers):
+        """A name sort reads the lower-case key search indexes: case does not split the
+        alphabet, and a cursor taken on a name beyond ASCII goes on where the page ended."""
+        names = ["émile", "Zed", "adams", "Émile", "Baker", "ÉMILE", "zeta", "Ávila", "beta"]
+        for name in names:
+            assert api.post("/api/v1/contacts", json={"last_name": name}, headers=headers).status_code == 201
+        for sort in ("last_name", "-last_name"):
+            seen, cursor = [], None
+            while True:
+                params = {"limit": 2, "sort": sort, **({"cursor": cursor} if cursor else {})}
+                page = api.get("/api/v1/contacts", params=params, headers=headers).json()
+                seen += [c["last_name"] for c in page["items"]]
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+            assert sorted(seen) == sorted(names) and len(seen) == len(names), sort
+            ascii_part = [n for n in (seen if sort == "last_name" else reversed(seen)) if n.isascii()]
+            assert ascii_part == ["adams", "Baker", "beta", "Zed", "zeta"], sort
     @pytest.mark.parametrize(
         ("qs", "field"),
         [

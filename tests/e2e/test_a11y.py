@@ -82,7 +82,9 @@ def problems_on(page: Page, url: str, errors: list[str], shots: Path | None = No
     yield from (f"{url}: console: {e}" for e in errors)
 
 
-NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+# Two frames, or a quarter second if the browser holds frames back (a headless Chromium on
+# a loaded machine once never drew the next one, and the test hung until its timeout).
+NEXT_FRAME = "() => new Promise(done => { requestAnimationFrame(() => requestAnimationFrame(done)); setTimeout(done, 250); })"
 
 WIDEST_ELEMENT = """() => {
   const width = document.documentElement.clientWidth;

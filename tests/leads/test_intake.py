@@ -60,9 +60,9 @@ class TestOnlyOnce:
     def test_running_the_step_again_changes_nothing(self, session, factory):
         rep = factory.user()
         routing.create_rule(session, {"name": "Everyone", "target_type": "user", "user_id": rep.id}, actor=SYSTEM_ACTOR)
-        factory.lead(first_name="Ada", last_name="Lovelace", company="Engines", email="ada@engines.example")
+        older = factory.lead(first_name="Ada", last_name="Lovelace", company="Engines", email="ada@engines.example")
         lead = factory.lead(first_name="Ada", last_name="Lovelace", company="Engines Ltd", email="ada@gmail.com", title="CTO", owner_id=None)
-        settle(session, lead)
+        settle(session, older, lead)
         settle(session, lead)
         assert count(session, ScoreHistory, ScoreHistory.lead_id == lead.id) == 1
         assert count(session, LeadAssignment, LeadAssignment.lead_id == lead.id) == 1
@@ -76,6 +76,18 @@ class TestOnlyOnce:
         assert pairs == [(newer.id, older.id)]
         for lead in (older, newer):  # the older's check passed the newer by, and kept its keys
             assert set(session.scalars(select(MatchKey.key).where(MatchKey.record_id == lead.id))) == keys_of(person_of(lead))
+
+    def test_a_pair_is_found_whichever_lead_the_worker_reaches_first(self, session, factory):
+        """Several workers may take two alike leads in either order: the one reached second
+        finds the other by its keys, and the pair is stored once."""
+        older = factory.lead(first_name="Grace", last_name="Hopper", company="US Navy", email="grace@navy.example")
+        newer = factory.lead(first_name="Grace", last_name="Hopper", company="U.S. Navy", email="ghopper@gmail.com")
+        settle(session, newer)
+        assert session.scalar(select(func.count()).select_from(DuplicateCandidate)) == 0
+        settle(session, older)
+        settle(session, newer)
+        pairs = session.execute(select(DuplicateCandidate.record_id, DuplicateCandidate.candidate_id)).all()
+        assert pairs == [(older.id, newer.id)]
 
 
 class TestAfterAChange:

@@ -7,13 +7,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, LargestFirst, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 from pipewise.records.models import custom_fields, owner_fk
-from pipewise.records.search import search_indexes
+from pipewise.records.search_keys import search_indexes
 
 
 class Account(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "account"
 
-    name: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))  # sorted and searched by lower(name)
     domain: Mapped[str | None] = mapped_column(String(253), index=True)
     industry: Mapped[str | None] = mapped_column(String(100), index=True)
     size: Mapped[int | None]  # employees
@@ -36,7 +36,7 @@ class Contact(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "contact"
 
     first_name: Mapped[str | None] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100), index=True)
+    last_name: Mapped[str] = mapped_column(String(100))  # sorted and searched by lower(last_name)
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
     title: Mapped[str | None] = mapped_column(String(150))

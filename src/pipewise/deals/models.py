@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, LargestFirst, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 from pipewise.records.models import custom_fields, owner_fk
-from pipewise.records.search import search_indexes
+from pipewise.records.search_keys import search_indexes
 
 
 class Pipeline(UUIDPrimaryKey, Timestamps, Versioned, Base):
@@ -37,7 +37,7 @@ class Stage(UUIDPrimaryKey, Timestamps, Versioned, Base):
 class Deal(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "deal"
 
-    name: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))  # sorted and searched by lower(name)
     # pipeline_id, stage_id and owner_id are indexed as the first columns of the composite indexes below.
     pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipeline.id", ondelete="RESTRICT"))
     stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stage.id", ondelete="RESTRICT"))

@@ -40,21 +40,15 @@ SAME_EMAIL = "same e-mail address"
 # -- one record against the database --
 
 
-def find_matches(
-    session: Session, person: Person, *, threshold: float = DEFAULT_THRESHOLD, older_leads_only: bool = False
-) -> list[Match]:
+def find_matches(session: Session, person: Person, *, threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
     """Leads and contacts that may be ``person``: same e-mail, or a similar name at a similar
-    company, among those that share a blocking key with it. Best first. ``older_leads_only``:
-    leads created after ``person`` are left to their own check (ids are time-ordered), so
-    that a pair is found once, from its newer lead."""
+    company, among those that share a blocking key with it. Best first."""
     block = match_keys.lookup(session, match_keys.lookups_of(person), exclude=person.id)
     asked: set[uuid.UUID] = set()
     current: dict[uuid.UUID, Person] = {}
     found: list[Match] = []
     for record_type in PERSON_TYPES:
         ids = sorted(block.ids.get(record_type, ()))
-        if older_leads_only and record_type == "lead" and person.id is not None:
-            ids = [i for i in ids if i < person.id]
         asked.update(ids)
         others = people(session, record_type, ids) if ids else []
         current.update((other.id, other) for other in others)  # type: ignore[misc]
@@ -136,19 +130,17 @@ def remember(
 
 
 def check_new_lead(session: Session, lead: Lead) -> list[Match]:
-    """In the transaction that creates ``lead``: store its blocking keys and its exact
-    duplicates (same e-mail). The fuzzy comparison follows after commit (``check_lead``)."""
+    """In the transaction that creates ``lead``: store its exact duplicates (same e-mail).
+    Its blocking keys and the fuzzy comparison follow after commit (``check_lead``)."""
     matches = same_email(session, lead)
-    match_keys.add_lead(session, lead)
     remember(session, "lead", lead.id, matches, new=True)
     return matches
 
 
-def check_lead(session: Session, lead: Lead, *, threshold: float = DEFAULT_THRESHOLD, new: bool = False) -> list[Match]:
+def check_lead(session: Session, lead: Lead, *, threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
     """Compare ``lead`` with the leads and contacts that share a blocking key with it and
-    store the likely duplicates as candidates. A ``new`` lead is compared with the leads
-    created before it, as when each lead was checked the moment it was written."""
-    matches = find_matches(session, match_keys.person_of(lead), threshold=threshold, older_leads_only=new)
+    store the likely duplicates as candidates (a pair once, whichever side found it)."""
+    matches = find_matches(session, match_keys.person_of(lead), threshold=threshold)
     remember(session, "lead", lead.id, matches)
     return matches
 

@@ -2,8 +2,8 @@
 the score and, for a new lead that a person or an integration created without an owner,
 routing.
 
-The request that creates a lead writes it with its blocking keys and its exact duplicates
-(same e-mail) and answers; the rest does not change the answer, so it does not make the
+The request that creates a lead writes it with its exact duplicates (same e-mail) and
+answers; its blocking keys are written here, with the fuzzy check that reads them; the rest does not change the answer, so it does not make the
 request wait. Each step looks at the lead as it is when the worker reaches it, so running
 it twice changes nothing: a lead already scored (a capture scores before it answers) is
 not scored again, one that has an owner or a queue is not routed. Imported leads are
@@ -59,8 +59,12 @@ def _needs_score(lead: Lead, changed: set[str] | None, at: datetime | None) -> b
 
 
 def after_create(session: Session, lead: Lead, *, route: bool = True) -> None:
-    """Compare and score a lead that was just created and, with ``route``, route it."""
-    dedup.check_lead(session, lead, new=True)
+    """Key, compare and score a lead that was just created and, with ``route``, route it.
+    It is compared with every lead that has its keys already, older or newer: leads created
+    together may reach several workers in any order, and whichever of a pair comes second
+    finds the other (the pair is stored once)."""
+    match_keys.add_lead(session, lead)
+    dedup.check_lead(session, lead)
     if _needs_score(lead, None, None):
         _score(session, lead, cause="created")
     if route and needs_routing(lead):

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, BigIntPK, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 from pipewise.records.import_models import ImportRun
-from pipewise.records.models import custom_fields, owner_fk
-from pipewise.records.search import search_indexes
+from pipewise.records.models import custom_fields, index_of_set_values, owner_fk
+from pipewise.records.search_keys import search_indexes
 
 
 class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
@@ -18,7 +18,7 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     first_name: Mapped[str | None] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100), index=True)
+    last_name: Mapped[str] = mapped_column(String(100))  # sorted and searched by lower(last_name)
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
     title: Mapped[str | None] = mapped_column(String(150))
@@ -35,11 +35,11 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
     disqualified_reason: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[uuid.UUID | None] = owner_fk(index=False)
     # A named queue for leads routed to no one in particular (owner stays empty).
-    queue: Mapped[str | None] = mapped_column(String(60), index=True)
-    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
+    queue: Mapped[str | None] = mapped_column(String(60))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
     converted_at: Mapped[datetime | None]
     converted_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
-    converted_deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deal.id", ondelete="SET NULL"), index=True)
+    converted_deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deal.id", ondelete="SET NULL"))
     # utm_source / utm_medium / utm_campaign / referrer / form, as captured.
     attribution: Mapped[dict[str, Any]] = mapped_column(default=dict)
     consent_state: Mapped[str] = mapped_column(String(20), default="unknown")
@@ -61,7 +61,6 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
         Index("ix_lead_status_score", "status", "score"),
         Index("ix_lead_fit_score", "fit_score"),
         Index("ix_lead_engagement_score", "engagement_score"),
-        Index("ix_lead_company", "company"),
         # Speed to lead reads the leads created in a range from the index alone (analytics.people).
         Index("ix_lead_created_cover", "created_at", "source", "owner_id", "first_touched_at", "id"),
         # Speed to lead groups by source and owner: this order gives the groups without a
@@ -75,6 +74,9 @@ class Lead(UUIDPrimaryKey, Timestamps, Versioned, Base):
 
 
 search_indexes(Lead, "first_name", "last_name", "email", "company", "domain", "phone")
+# Most leads have no queue, no account and no deal of their own yet.
+for _name in ("queue", "account_id", "converted_deal_id"):
+    index_of_set_values(Lead, _name)
 
 
 class LeadForm(UUIDPrimaryKey, Timestamps, Base):

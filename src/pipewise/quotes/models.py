@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipewise.db.base import Base, JSONType, Money, Timestamps, UUIDPrimaryKey, Versioned
 from pipewise.records.models import owner_fk
-from pipewise.records.search import search_indexes
+from pipewise.records.search_keys import search_indexes
 
 UnitPrice = Numeric(18, 4)
 Quantity = Numeric(14, 4)

@@ -18,6 +18,15 @@ def owner_fk(*, index: bool = True) -> Mapped[uuid.UUID | None]:
     return mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=index)
 
 
+def index_of_set_values(model: Any, name: str) -> Index:
+    """An index on ``name`` that holds only the rows where it is set (``ix_<table>_<name>``),
+    for a column that most rows leave empty: a record without it costs no write to the
+    index, and an equality (the foreign key's checks too) still finds the rows that have it."""
+    column = model.__table__.c[name]
+    set_only = column.is_not(None)
+    return Index(f"ix_{model.__tablename__}_{name}", column, sqlite_where=set_only, postgresql_where=set_only)
+
+
 def custom_fields() -> Mapped[dict[str, Any]]:
     return mapped_column(default=dict)
 

@@ -14,6 +14,7 @@ from pipewise.errors import FieldError, ValidationFailed
 from pipewise.events.base import jsonable
 from pipewise.records.filters import FilterCompiler, coerce
 from pipewise.records.registry import RecordSpec
+from pipewise.records.search_keys import sort_key, sorts_lower_case
 
 M = TypeVar("M")
 MAX_PAGE = 500
@@ -73,7 +74,7 @@ class RecordRepository(Generic[M]):
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            next_cursor = self._encode(column.name, getattr(last, column.key), last.id)
+            next_cursor = self._encode(column.name, self._position(last, column.key), last.id)
         return Page(rows, next_cursor)
 
     def list_statement(self, actor: Actor, query: ListQuery) -> tuple[Select, Any]:
@@ -89,7 +90,7 @@ class RecordRepository(Generic[M]):
         column = self.model.__table__.columns.get(sort_name)
         if column is None or sort_name in self.spec.hidden_fields:
             raise _bad("sort", f"{self.spec.name} has no field {sort_name!r} to sort by")
-        sort_col = getattr(self.model, column.key)
+        sort_col = sort_key(self.model, column.key)
         if query.cursor:
             stmt = stmt.where(self._after(sort_col, descending, self._decode(query.cursor, sort_name, column.type)))
         order = sort_col.desc() if descending else sort_col.asc()
@@ -99,6 +100,14 @@ class RecordRepository(Generic[M]):
             order = order.nulls_last()
         id_order = self.model.id.desc() if descending else self.model.id.asc()
         return stmt.order_by(order, id_order), column
+
+    def _position(self, record: Any, name: str) -> Any:
+        """The last row's value of the list's sort key. A lower-cased key is read back from
+        the database: its lower() and Python's differ beyond ASCII, and the next page
+        starts after the key the database compares."""
+        if not sorts_lower_case(self.model, name):
+            return getattr(record, name)
+        return self.session.scalar(select(sort_key(self.model, name)).where(self.model.id == record.id))
 
     def _search(self, text: str) -> ColumnElement[bool]:
         if not self.spec.search_fields:

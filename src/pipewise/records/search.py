@@ -1,13 +1,18 @@
 """Global search: records whose name, e-mail, phone or domain starts with what was typed,
-found through an index on ``lower(column)`` so a lookup stays fast at any table size.
+found through an index on the field's lower-case form so a lookup stays fast at any table
+size.
 
 Every search field of a record type (``RecordSpec.search_fields``, plus its ``phone``)
-gets an expression index ``lower(column)`` (``search_indexes``, declared beside the
-model). A search reads each field as a key range, ``lower(column) >= 'ada' AND
-lower(column) < 'adb'``, which both SQLite and PostgreSQL (byte-ordered ``C`` collation)
-answer from that index, newest matches never scanned past the limit. With several words
-the longest one drives the index and every other word must appear in one of the fields.
-The acting user's visibility applies to every query."""
+gets an expression index ``lower(column)`` (``search_keys.search_indexes``, declared
+beside the model), except e-mail addresses and domains: every write stores those
+lower-cased already (``records.normalize``), so their plain index serves, and a record
+costs one b-tree less to write for each. A search reads each field as a key range, ``key
+>= 'ada' AND key < 'adb'``, which both SQLite and PostgreSQL (byte-ordered ``C``
+collation) answer from that index, newest matches never scanned past the limit. A list
+sorted by one of these fields sorts by the same key (``search_keys.sort_key``): case does
+not split the alphabet, and the index is walked in order. With several words the longest
+one drives the index and every other word must appear in one of the fields. The acting
+user's visibility applies to every query."""
 
 import re
 import uuid
@@ -15,27 +20,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, and_, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
 from pipewise.records.registry import RecordSpec, spec_for
 from pipewise.records.repository import RecordRepository
+from pipewise.records.search_keys import key as _key
 
 MIN_CHARS = 2
 MAX_CHARS = 100
 PHONE_FIELD = "phone"
 PHONE_RE = re.compile(r"^\+?[\d\s().\-/]{3,}$")
-
-
-def index_name(table_name: str, field_name: str) -> str:
-    return f"ix_{table_name}_search_{field_name}"
-
-
-def search_indexes(model: Any, *fields: str) -> list[Index]:
-    """The ``lower(column)`` indexes global search reads (declare them beside the model)."""
-    table = model.__table__
-    return [Index(index_name(table.name, name), func.lower(table.c[name])) for name in fields]
 
 
 def searched_fields(spec: RecordSpec) -> tuple[str, ...]:
@@ -58,7 +54,7 @@ def _next_key(prefix: str) -> str:
 
 
 def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
-    key = func.lower(column)
+    key = _key(column)
     return and_(key >= prefix, key < _next_key(prefix))
 
 
@@ -101,7 +97,7 @@ def search_type(session: Session, actor: Actor, record_type: str, text: str, *, 
         for word in others:
             stmt = stmt.where(or_(*(_contains(getattr(model, f), word) for f in fields)))
         # In the index's own order, so the first matches end the walk (no sort of them all).
-        stmt = stmt.order_by(func.lower(column)).limit(limit)
+        stmt = stmt.order_by(_key(column)).limit(limit)
         for record in session.scalars(stmt):
             found.setdefault(record.id, record)
         if len(found) >= limit:
