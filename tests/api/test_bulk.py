@@ -291,6 +291,28 @@ class TestRules:
         assert names.count("lead.created") == 3
         assert all(i["record"]["domain"] == f"company{n}.example" for n, i in enumerate(r.json()["items"]))
 
+    def test_leads_of_one_request_find_their_account_and_each_other_by_address(self, api, headers, session, factory):
+        """Each lead's account and its same-address duplicates come from one read: a lead
+        refused in per-item mode leaves nothing that a later lead of the request could take."""
+        account = factory.account(name="Engines", domain="engines.example")
+        session.commit()
+        items = [
+            {"last_name": "Lovelace", "email": "ada@engines.example", "status": "no such status"},
+            {"last_name": "Lovelace", "email": "ada@engines.example"},
+            {"last_name": "Byron", "email": "ada@engines.example"},
+            {"last_name": "Babbage", "email": "charles@gmail.com"},
+        ]
+        r = bulk(api, headers, items, mode="per_item", path="/api/v1/leads/bulk")
+        assert r.status_code == 207, r.text
+        results = r.json()["items"]
+        assert [x["status"] for x in results] == [422, 201, 201, 201]
+        first, second, third = (item["record"] for item in results[1:])
+        assert first["account_id"] == second["account_id"] == str(account.id) and third["account_id"] is None
+        pairs = {(p["candidate_id"], p["reason"]) for p in api.get(f"/api/v1/leads/{second['id']}/duplicates", headers=headers).json()}
+        assert pairs == {(first["id"], "same e-mail address")}
+        assert [p["record_id"] for p in api.get(f"/api/v1/leads/{first['id']}/duplicates", headers=headers).json()] == [second["id"]]
+        assert api.get(f"/api/v1/leads/{third['id']}/duplicates", headers=headers).json() == []
+
 
 def test_openapi_documents_a_bulk_route_per_record_type(api):
     paths = api.get("/api/openapi.json").json()["paths"]

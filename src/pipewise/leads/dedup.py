@@ -11,16 +11,18 @@ import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.models import Contact
+from pipewise.crm.models import Account, Contact
 from pipewise.db.base import utcnow
 from pipewise.db.plain_select import PlainSelect
-from pipewise.db.session import dialect_insert
+from pipewise.db.session import dialect_insert, read
+from pipewise.db.unit_of_work import unit_of_work
 from pipewise.leads import match_keys
 from pipewise.leads.match_keys import MAX_BLOCK, people
 from pipewise.leads.models import DuplicateCandidate, Lead
@@ -61,24 +63,53 @@ def find_matches(session: Session, person: Person, *, threshold: float = DEFAULT
     return found
 
 
-def _same_email_statement() -> Any:
-    # Built once: a statement's construction costs more than running it on the two indexes.
+def _same_email_selects() -> list[Any]:
     email = bindparam("email")
     leads = select(literal_column("'lead'").label("record_type"), Lead.id).where(Lead.email == email).limit(MAX_BLOCK + 1)
     contacts = select(literal_column("'contact'").label("record_type"), Contact.id).where(Contact.email == email).limit(MAX_BLOCK)
-    return union_all(select(leads.subquery()), select(contacts.subquery()))
+    return [select(leads.subquery()), select(contacts.subquery())]
 
 
-_SAME_EMAIL = PlainSelect(_same_email_statement())
+def _account_of_domain_select() -> Any:
+    # The oldest account with the domain, as account_service.by_domain finds it.
+    account = select(literal_column("'account'").label("record_type"), Account.id)
+    return select(account.where(Account.domain == bindparam("domain")).order_by(Account.created_at).limit(1).subquery())
+
+
+# Built once: a statement's construction costs more than running it on the indexes.
+_SAME_EMAIL = PlainSelect(union_all(*_same_email_selects()))
+_ACCOUNT_AND_SAME_EMAIL = PlainSelect(union_all(_account_of_domain_select(), *_same_email_selects()))
+
+
+@dataclass
+class _ReadAhead:
+    """The same-address records of the lead being created, read with its account."""
+
+    same_email: dict[str, list[tuple[str, uuid.UUID]]] = field(default_factory=dict)
+
+
+def account_and_same_email(session: Session, *, domain: str | None, email: str | None) -> uuid.UUID | None:
+    """For a lead about to be created: the account of ``domain`` (None: not asked) and, in
+    the same statement (one round trip to the database instead of two), the leads and
+    contacts with ``email``, kept for this lead's ``check_new_lead``."""
+    ahead = unit_of_work(session).state(_ReadAhead)
+    ahead.same_email.clear()  # what an earlier lead of the transaction left unused is not this one's
+    rows = read(session, _ACCOUNT_AND_SAME_EMAIL, {"domain": domain, "email": email})
+    if email:
+        ahead.same_email[email] = [(record_type, record_id) for record_type, record_id in rows if record_type != "account"]
+    return next((record_id for record_type, record_id in rows if record_type == "account"), None)
 
 
 def same_email(session: Session, lead: Lead) -> list[Match]:
     """The leads and contacts with ``lead``'s e-mail address (its exact duplicates), read
-    from their indexed e-mail columns in one statement (rows the session has not flushed
-    yet are left to the check after commit, which finds them by their keys)."""
+    from their indexed e-mail columns in one statement, or taken from the read made with
+    its account (rows the session has not flushed yet are left to the check after commit,
+    which finds them by their keys)."""
     if not lead.email:
         return []
-    rows = _SAME_EMAIL.rows(session.connection(), {"email": lead.email})
+    rows = unit_of_work(session).state(_ReadAhead).same_email.pop(lead.email, None)
+    if rows is None:
+        rows = read(session, _SAME_EMAIL, {"email": lead.email})
     return [Match(record_type, record_id, 100.0, SAME_EMAIL) for record_type, record_id in rows if record_id != lead.id]
 
 

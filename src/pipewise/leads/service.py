@@ -2,15 +2,13 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.auth.visibility import Actor
-from pipewise.crm.models import Account, Contact
+from pipewise.crm.models import Contact
 from pipewise.crm.service import account_service, contact_service
 from pipewise.db.base import utcnow
-from pipewise.db.plain_select import PlainSelect
-from pipewise.db.session import read
 from pipewise.deals.service import deal_service
 from pipewise.errors import Conflict, ErrorCollector, ValidationFailed
 from pipewise.events import bus
@@ -24,10 +22,6 @@ from pipewise.records.history import record_change
 from pipewise.records.service import RecordService, apply_changes
 
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "converted", "disqualified")
-# The account a lead's domain belongs to (the oldest, as account_service.by_domain finds it).
-_ACCOUNT_OF_DOMAIN = PlainSelect(
-    select(Account.id).where(Account.domain == bindparam("domain")).order_by(Account.created_at).limit(1)
-)
 CONSENT_STATES = ("unknown", "granted", "withdrawn")
 
 
@@ -62,10 +56,11 @@ class LeadService(RecordService[Lead]):
         ):
             errors.add("disqualified_reason", "say why the lead is disqualified")
         lifecycle.check_stage(data, record, errors)
-        if data.get("domain") and not data.get("account_id") and not getattr(record, "account_id", None):
-            account_id = read(session, _ACCOUNT_OF_DOMAIN, {"domain": data["domain"]}).scalar()
-            if account_id is not None:
-                data["account_id"] = account_id
+        domain = data.get("domain") if not data.get("account_id") and not getattr(record, "account_id", None) else None
+        email = data.get("email") if record is None else None  # a new lead's exact duplicates, read along
+        account_id = dedup.account_and_same_email(session, domain=domain, email=email) if domain or email else None
+        if account_id is not None:
+            data["account_id"] = account_id
 
     def after_create(self, session: Session, record: Lead, *, actor: Actor) -> None:
         # Scoring, routing and the fuzzy duplicate check follow right after commit (intake.py).
