@@ -131,6 +131,20 @@ class TestSchedule:
 
         assert session.scalar(select(func.count()).select_from(ScheduledAction)) == 3
 
+    def test_a_timer_goes_out_with_the_transaction_and_not_with_a_rolled_back_savepoint(self, session):
+        """Timers are written with the transaction's other new rows: a read sees them, the
+        same key twice in one transaction is one timer (the first), and one scheduled in a
+        savepoint that rolls back is gone with it."""
+        bus.schedule(session, key="kept", kind="a", run_at=utcnow())
+        bus.schedule(session, key="kept", kind="b", run_at=utcnow())
+        assert session.scalars(select(ScheduledAction.kind)).all() == ["a"]
+        savepoint = session.begin_nested()
+        bus.schedule(session, key="undone", kind="a", run_at=utcnow())
+        savepoint.rollback()
+        bus.schedule(session, key="after", kind="a", run_at=utcnow())
+        session.commit()
+        assert sorted(session.scalars(select(ScheduledAction.key))) == ["after", "kept"]
+
     def test_action_handler_registry(self):
         @bus.handles_action("mail.send")
         def send(_session, _action):  # type: ignore[no-untyped-def]

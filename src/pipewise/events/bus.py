@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pipewise.db.session import dialect_insert, insert_later
+from pipewise.db.session import insert_later
 from pipewise.db.unit_of_work import existing_unit_of_work, unit_of_work
 from pipewise.events.base import DomainEvent, RecordEvent, names_of
 from pipewise.events.models import OutboxEvent, ScheduledAction
@@ -248,6 +248,9 @@ def action_kind(kind: str) -> ActionKind | None:
 def schedule(
     session: Session, *, key: str, kind: str, run_at: datetime, payload: dict[str, Any] | None = None
 ) -> None:
-    """Insert a durable timer; a second schedule with the same key is ignored."""
+    """Insert a durable timer; a second schedule with the same key is ignored. Deferred, as
+    the transaction's other new rows: a worker batch whose every event asks for the same
+    timer (the reports' refresh of the minute) wrote it, and flushed everything pending
+    before it, once per event, which was half the batch's time."""
     values = {"key": key, "kind": kind, "run_at": run_at, "payload": payload or {}, "status": "pending"}
-    session.execute(dialect_insert(session)(ScheduledAction).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    insert_later(session, ScheduledAction, values, ignore_conflicts=True)
