@@ -100,3 +100,28 @@ def test_the_optimistic_flag_and_cached_lookups_last_one_transaction(session):
     session.commit()
     assert not bus.optimistic(session)
     assert cached_lookup(session, Notes, "key", lambda: calls.append(1) or len(calls)) == 2
+
+
+def test_a_cached_lookup_is_computed_again_once_an_object_of_its_model_changes(session, factory):
+    """Changed or deleted, in the session and not yet flushed; a change to a record of
+    another model leaves the lookup as it is."""
+    from pipewise.auth.models import User
+    from pipewise.crm.models import Account
+
+    user, account = factory.user(name="Ada"), factory.account(name="Engines")
+    session.flush()
+    calls: list[int] = []
+
+    def names() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert cached_lookup(session, User, "names", names) == 1
+    account.name = "Analytical Engines"
+    assert cached_lookup(session, User, "names", names) == 1
+    user.name = "Ada Lovelace"
+    assert cached_lookup(session, User, "names", names) == 2
+    session.flush()
+    assert cached_lookup(session, User, "names", names) == 2
+    session.delete(user)
+    assert cached_lookup(session, User, "names", names) == 3

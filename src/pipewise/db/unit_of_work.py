@@ -43,6 +43,15 @@ T = TypeVar("T")
 _SLOT = "pipewise.unit_of_work"
 
 
+def _changed_any(session: Session, model: type) -> bool:
+    """Whether an object of ``model`` in ``session`` was changed or deleted since it was
+    loaded or flushed. Read from the identity map's modified states, which hold at least
+    ``session.dirty``: that one compares every modified object's attribute history, and a
+    worker batch holding some hundred leads asked it for every event."""
+    modified = session.identity_map._modified  # noqa: SLF001 - SQLAlchemy's own set, read only
+    return any(issubclass(state.class_, model) for state in modified) or any(isinstance(obj, model) for obj in session.deleted)
+
+
 class UnitOfWork:
     """The per-transaction state of one session (see the module's docstring)."""
 
@@ -64,7 +73,7 @@ class UnitOfWork:
 
     def lookup(self, session: Session, model: type, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per transaction for ``key``; ``model`` is what it reads."""
-        if model in self.lookups and any(isinstance(obj, model) for obj in (*session.dirty, *session.deleted)):
+        if model in self.lookups and _changed_any(session, model):
             del self.lookups[model]
         entries = self.lookups.setdefault(model, {})
         if key not in entries:
