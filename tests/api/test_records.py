@@ -98,6 +98,18 @@ class TestAuth:
         assert api.get("/api/v1/me", headers=other).status_code == 401
 
 
+def walk_pages(api, headers, path: str, field: str, *, sort: str, limit: int) -> list:  # type: ignore[no-untyped-def]
+    """``field`` of every item of the list at ``path``, following ``next_cursor`` to the end."""
+    seen, cursor = [], None
+    while True:
+        params = {"limit": limit, "sort": sort, **({"cursor": cursor} if cursor else {})}
+        page = api.get(path, params=params, headers=headers).json()
+        seen += [item[field] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen
+
+
 class TestListing:
     @pytest.fixture
     def accounts(self, api, headers):
@@ -143,17 +155,9 @@ class TestListing:
         for i in range(23):
             api.post("/api/v1/accounts", json={"name": f"Co {i:02d}", "size": i % 5}, headers=headers)
         for sort in ("name", "-name", "size", "-size", "-created_at"):
-            seen, cursor = [], None
-            while True:
-                params = {"limit": 5, "sort": sort, **({"cursor": cursor} if cursor else {})}
-                page = api.get("/api/v1/accounts", params=params, headers=headers).json()
-                seen += [a["name"] for a in page["items"]]
-                cursor = page["next_cursor"]
-                if not cursor:
-                    break
+            seen = walk_pages(api, headers, "/api/v1/accounts", "name", sort=sort, limit=5)
             assert sorted(seen) == sorted(f"Co {i:02d}" for i in range(23)), sort
             assert len(seen) == len(set(seen))
-
 
     def test_a_list_sorted_by_name_ignores_case_and_pages_past_accents(self, api, headers):
         """A name sort reads the lower-case key search indexes: case does not split the
@@ -162,17 +166,11 @@ class TestListing:
         for name in names:
             assert api.post("/api/v1/contacts", json={"last_name": name}, headers=headers).status_code == 201
         for sort in ("last_name", "-last_name"):
-            seen, cursor = [], None
-            while True:
-                params = {"limit": 2, "sort": sort, **({"cursor": cursor} if cursor else {})}
-                page = api.get("/api/v1/contacts", params=params, headers=headers).json()
-                seen += [c["last_name"] for c in page["items"]]
-                cursor = page["next_cursor"]
-                if not cursor:
-                    break
+            seen = walk_pages(api, headers, "/api/v1/contacts", "last_name", sort=sort, limit=2)
             assert sorted(seen) == sorted(names) and len(seen) == len(names), sort
             ascii_part = [n for n in (seen if sort == "last_name" else reversed(seen)) if n.isascii()]
             assert ascii_part == ["adams", "Baker", "beta", "Zed", "zeta"], sort
+
     @pytest.mark.parametrize(
         ("qs", "field"),
         [
