@@ -89,6 +89,11 @@ NOTES: dict[str, list[str]] = {
         "rows on PostgreSQL became one statement (each table's INSERT a data-modifying WITH query) instead "
         "of a psycopg pipeline of one executemany per table: 2.78 → 2.53 ms (contacts) and 4.53 → 4.39 ms "
         "(leads) of server CPU per create, measured the same way (`python -m bench.side_by_side`).",
+        "Found and fixed (fourth round, after the recorded run; see that section below): a lead's create "
+        "touches 18 b-trees instead of 25 (migration 0049), its blocking keys are the worker's, and its "
+        "account and same-address duplicates come from one statement. Side by side: 2.46 → 2.16 ms "
+        "(SQLite) and 3.73 → 3.13 ms (PostgreSQL) of server CPU per lead create; contacts unchanged "
+        "within the noise.",
         "Target 500/s from one process on this 2-core machine, where the client and the server share the "
         "cores: on SQLite met for contacts in the recorded run (692/s) and missed for leads (479/s; "
         "584/s in the run before it, 364–420/s on slower minutes); on PostgreSQL missed (474/s contacts, "
