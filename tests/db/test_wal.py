@@ -79,3 +79,30 @@ def test_the_process_engine_has_a_checkpointer_when_asked_until_it_is_reset(monk
     get_settings.cache_clear()
     reset_engine()
     assert running() == []
+
+
+def test_emptying_the_log_behind_an_open_read_gives_up_at_its_deadline(tmp_path):
+    """A reader's old snapshot keeps the log; each attempt then waits the connection's busy
+    timeout, and the deadline, not a count of attempts, ends the wait (fifty attempts of
+    two seconds once held an erasure's answer for 100 s). Once the reader is done, the log
+    empties."""
+    import sqlite3
+
+    path = tmp_path / "log.db"
+    engine = make_engine(f"sqlite:///{path}")
+    write_pages(engine, 40)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM filler").fetchone()
+    write_pages(engine, 40)  # pages past the reader's snapshot
+    truncating = sqlite3.connect(path, isolation_level=None)
+    truncating.execute("PRAGMA busy_timeout=2000")
+    started = time.monotonic()
+    assert not wal.empty_the_log(truncating, seconds=0.5)
+    assert time.monotonic() - started < 10, "the attempts went on past the deadline"
+    reader.execute("COMMIT")
+    assert wal.empty_the_log(truncating)
+    assert os.path.getsize(f"{path}-wal") == 0
+    reader.close()
+    truncating.close()
+    engine.dispose()

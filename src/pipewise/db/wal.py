@@ -69,17 +69,21 @@ class Checkpointer:
                 connection.close()
 
 
-def empty_the_log(dbapi_connection: sqlite3.Connection, *, attempts: int = 50) -> bool:
+def empty_the_log(dbapi_connection: sqlite3.Connection, *, seconds: float = 2.0) -> bool:
     """Copy the whole log into the database file and cut it to nothing (``TRUNCATE``);
-    False if it stayed busy (a reader, or another checkpoint, such as this process's own
-    thread, held it) for ``attempts`` tries 20 ms apart."""
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(0.02)
+    False if it stayed busy for ``seconds``. Another checkpoint (this process's own thread)
+    answers busy at once, so the attempt is made again every 20 ms; a reader holding an
+    old snapshot makes each attempt wait the connection's busy timeout, so the deadline,
+    not a count of attempts, bounds the wait (50 attempts once kept an erasure's answer
+    waiting 100 s behind one open read)."""
+    deadline = time.monotonic() + seconds
+    while True:
         busy, _logged, _copied = dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if not busy:
             return True
-    return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 def checkpoint_in_background(engine: Engine) -> Checkpointer | None:
