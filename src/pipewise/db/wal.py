@@ -7,9 +7,9 @@ create, which touches some 45 pages (the lead and its indexes, history, event, b
 keys), paid for a checkpoint every twenty-odd commits, a third of its raw write time.
 
 With ``PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS`` on (off by default, see config.py), the
-process's engine keeps one thread per database file instead, which checkpoints every ``INTERVAL`` seconds on a connection of its own
-(``PASSIVE``: it waits for no reader and no writer and blocks none; pages a writer is still
-appending are copied next time). Pages written several times between two checkpoints are
+process's engine keeps one thread per database file instead, which checkpoints every
+``INTERVAL`` seconds on a connection of its own (``PASSIVE``: it waits for no reader and
+no writer and blocks none; pages a writer is still appending are copied next time). Pages written several times between two checkpoints are
 copied once. The pool's connections keep an automatic checkpoint only as a bound
 (``BOUND_PAGES``, about 40 MB of log), for when this thread falls behind or is not running.
 """

@@ -1,13 +1,14 @@
-"""What follows a lead's write, in the worker right after commit: the fuzzy duplicate check,
-the score and, for a new lead that a person or an integration created without an owner,
-routing.
+"""What follows a lead's write, in the worker right after commit: its blocking keys, the
+fuzzy duplicate check, the score and, for a new lead that a person or an integration
+created without an owner, routing.
 
 The request that creates a lead writes it with its exact duplicates (same e-mail) and
-answers; its blocking keys are written here, with the fuzzy check that reads them; the rest does not change the answer, so it does not make the
-request wait. Each step looks at the lead as it is when the worker reaches it, so running
-it twice changes nothing: a lead already scored (a capture scores before it answers) is
-not scored again, one that has an owner or a queue is not routed. Imported leads are
-scored and compared by their import, and not routed.
+answers; its blocking keys are written here, with the fuzzy check that reads them. The
+rest does not change the answer, so it does not make the request wait. Each step looks
+at the lead as it is when the worker reaches it, so running it twice changes nothing: a
+lead already scored (a capture scores before it answers) is not scored again, one that
+has an owner or a queue is not routed. Imported leads are scored and compared by their
+import, and not routed.
 
 The worker hands over its events in batches: ``load_leads`` reads the batch's leads and
 what their scores are made of in a few statements for all of them, and ``on_lead`` then
