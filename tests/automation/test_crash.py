@@ -9,7 +9,6 @@ A call in flight when a worker died may arrive again; every repeated delivery mu
 that: the last call of a killed worker. Any other repeat, of any key, is a duplicated
 effect and fails the test (``PIPEWISE_CRASH_BREAK_IDEMPOTENCY=1`` shows it does)."""
 
-import multiprocessing
 import os
 import signal
 import time
@@ -26,6 +25,7 @@ from tests.automation.crash_worker import work
 from tests.automation.receiver import Delivery, Receiver, running_receiver
 from tests.automation.support import make_workflow
 from tests.conftest import IS_POSTGRES
+from tests.processes import worker_process
 
 ENROLLMENTS = int(os.environ.get("PIPEWISE_CRASH_ENROLLMENTS", "10000"))
 KILLS = 20
@@ -123,8 +123,7 @@ def test_killed_workers_lose_no_step_and_repeat_no_effect(session, database):
         ids = _contacts_with_events(session, ENROLLMENTS)
         session.commit()
 
-        ctx = multiprocessing.get_context("spawn")
-        start = lambda name: ctx.Process(target=work, args=(database, name), daemon=True)  # noqa: E731
+        start = lambda name: worker_process(work, (database, name), daemon=True)  # noqa: E731
         workers = [start(f"steady-{i}") for i in (1, 2)] + [start("victim-0")]
         for process in workers:
             process.start()

@@ -2,7 +2,6 @@
 after the server accepted the message body); the SMTP server still receives every
 message exactly once."""
 
-import multiprocessing
 import os
 import signal
 
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.sequences.models import EmailMessage, Enrollment
 from pipewise.sequences.service import sequence_service
+from tests.processes import worker_process
 from tests.sequences.crash_worker import drain
 from tests.sequences.support import email_step, live_sequence, mailbox
 
@@ -49,10 +49,9 @@ def test_7_killing_the_worker_mid_send_neither_duplicates_nor_loses_mail(session
         # One worker at a time here, so a dead worker's claim may be taken over at once.
         "PIPEWISE_SEND_LEASE_SECONDS": "0",
     }
-    ctx = multiprocessing.get_context("spawn")
     exit_codes = []
     for _round in range(KILLS * 3):
-        process = ctx.Process(target=drain, args=(environment,))
+        process = worker_process(drain, (environment,))
         process.start()
         state["pid"] = process.pid
         process.join(timeout=120)

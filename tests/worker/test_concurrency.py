@@ -1,14 +1,13 @@
 """Two worker processes drain one outbox on PostgreSQL: every event reaches every
 subscriber exactly once, and the work is shared (``FOR UPDATE SKIP LOCKED``)."""
 
-import multiprocessing
-
 import pytest
 from sqlalchemy import func, insert, select
 
 from pipewise.events.models import EventDelivery, OutboxEvent
 from tests.conftest import IS_POSTGRES
 from tests.events.support import count_by, delivery_log
+from tests.processes import context, worker_process
 from tests.worker.drain_process import SUBSCRIBERS, drain
 
 EVENTS = 10_000
@@ -30,9 +29,8 @@ def test_two_worker_processes_deliver_every_event_exactly_once(session, log_tabl
     )
     session.commit()
 
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(2)
-    workers = [ctx.Process(target=drain, args=(database, f"worker-{i}", start, 100)) for i in (1, 2)]
+    start = context().Barrier(2)
+    workers = [worker_process(drain, (database, f"worker-{i}", start, 100)) for i in (1, 2)]
     for process in workers:
         process.start()
     for process in workers:
