@@ -48,9 +48,8 @@ class Settings(BaseSettings):
     # outlive a transaction on the connection: psycopg's prepared statements are off.
     database_pooler: Literal["none", "pgbouncer"] = "none"
     # SQLite: checkpoint the write-ahead log from a thread of the process instead of inside
-    # the commit that crosses 1,000 pages (db/wal.py). Off until a crash seen once with it
-    # (SIGBUS in a commit, in the test suite) is understood.
-    sqlite_background_checkpoints: bool = False
+    # the commit that crosses 1,000 pages (db/wal.py).
+    sqlite_background_checkpoints: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     # API processes `pipewise serve` starts (more than one needs PostgreSQL).

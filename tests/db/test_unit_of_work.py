@@ -106,7 +106,6 @@ def test_a_cached_lookup_is_computed_again_once_an_object_of_its_model_changes(s
     """Changed or deleted, in the session and not yet flushed; a change to a record of
     another model leaves the lookup as it is."""
     from pipewise.auth.models import User
-    from pipewise.crm.models import Account
 
     user, account = factory.user(name="Ada"), factory.account(name="Engines")
     session.flush()

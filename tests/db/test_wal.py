@@ -1,6 +1,8 @@
 """WAL checkpoints run in a thread of their own, not inside a writer's commit (db/wal.py)."""
 
 import os
+import signal
+import sqlite3
 import threading
 import time
 
@@ -11,6 +13,8 @@ from pipewise.config import get_settings
 from pipewise.db import wal
 from pipewise.db.session import get_engine, make_engine, reset_engine
 from tests.conftest import IS_POSTGRES
+from tests.db import long_log
+from tests.processes import worker_process
 
 pytestmark = pytest.mark.skipif(IS_POSTGRES, reason="SQLite's write-ahead log")
 
@@ -62,23 +66,23 @@ def test_the_thread_copies_the_log_into_the_database_file(tmp_path):
     assert not checkpointer._thread.is_alive()
 
 
-def test_the_process_engine_has_a_checkpointer_when_asked_until_it_is_reset(monkeypatch):
+def test_the_process_engine_has_a_checkpointer_unless_turned_off_until_it_is_reset(monkeypatch):
     def running() -> list[threading.Thread]:
         return [t for t in threading.enumerate() if t.name.startswith("wal-checkpoint:") and t.is_alive()]
 
     reset_engine()
     assert running() == []
-    get_engine()
-    assert running() == []  # off unless asked for
-    reset_engine()
-    monkeypatch.setenv("PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS", "true")
-    get_settings.cache_clear()
     engine = get_engine()
-    assert [t.name for t in running()] == [f"wal-checkpoint:{engine.url.database}"]
+    assert [t.name for t in running()] == [f"wal-checkpoint:{engine.url.database}"]  # on by default
+    reset_engine()
+    assert running() == []
+    monkeypatch.setenv("PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS", "false")
+    get_settings.cache_clear()
+    get_engine()
+    assert running() == []
     monkeypatch.delenv("PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS")
     get_settings.cache_clear()
     reset_engine()
-    assert running() == []
 
 
 def test_emptying_the_log_behind_an_open_read_gives_up_at_its_deadline(tmp_path):
@@ -86,8 +90,6 @@ def test_emptying_the_log_behind_an_open_read_gives_up_at_its_deadline(tmp_path)
     timeout, and the deadline, not a count of attempts, ends the wait (fifty attempts of
     two seconds once held an erasure's answer for 100 s). Once the reader is done, the log
     empties."""
-    import sqlite3
-
     path = tmp_path / "log.db"
     engine = make_engine(f"sqlite:///{path}")
     write_pages(engine, 40)
@@ -106,3 +108,21 @@ def test_emptying_the_log_behind_an_open_read_gives_up_at_its_deadline(tmp_path)
     reader.close()
     truncating.close()
     engine.dispose()
+
+
+def test_a_long_log_outlives_another_process_opening_the_database(tmp_path):
+    """With the 10,000-page bound the log's shared index can span several regions. Another
+    process opening and closing the database leaves it intact, as long as this process
+    never opens and closes the database's files itself: that drops its POSIX locks, the
+    other process takes the index for unused and cuts it, and this one dies of SIGBUS on
+    its next commit (the crash once seen in the suite, where a test read the data folder)."""
+    intact = worker_process(long_log.run, (str(tmp_path / "kept.db"), False))
+    intact.start()
+    intact.join(120)
+    assert intact.exitcode == 0
+    assert sqlite3.connect(tmp_path / "kept.db").execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    unlocked = worker_process(long_log.run, (str(tmp_path / "read.db"), True))
+    unlocked.start()
+    unlocked.join(120)
+    assert unlocked.exitcode == -signal.SIGBUS

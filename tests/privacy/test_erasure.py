@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -176,18 +177,32 @@ def dump_database() -> str:
     return "\n".join(line for line in result.stdout.decode().splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
 
 
+# Run in a process of its own: closing a file descriptor drops every POSIX lock that the
+# closing process holds on that file, SQLite's on the database and its -shm among them.
+# Read here, the test process would go on unlocked, and the next process to open the
+# database would take it for unused and cut the shared log index under this one (SIGBUS).
+_SCAN = """
+import json, sys
+from pathlib import Path
+folder, needles = Path(sys.argv[1]), json.loads(sys.argv[2])
+hits = {}
+for path in folder.rglob("*"):
+    if path.is_file():
+        content = path.read_bytes().lower()
+        found = [n for n in needles if n.lower().encode() in content]
+        if found:
+            hits[str(path.relative_to(folder))] = found
+print(json.dumps(hits))
+"""
+
+
 def data_folder_hits(needles: list[str]) -> dict[str, list[str]]:
     """Files of the data folder (the outbox's folder, which holds a SQLite database too)
     that contain any of ``needles``, byte for byte (case-insensitive)."""
     folder = Path(outbox_dir()).parent
-    hits: dict[str, list[str]] = {}
-    for path in folder.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes().lower()
-            found = [n for n in needles if n.lower().encode() in content]
-            if found:
-                hits[str(path.relative_to(folder))] = found
-    return hits
+    scan = subprocess.run([sys.executable, "-c", _SCAN, str(folder), json.dumps(needles)],
+                          capture_output=True, check=True, text=True)
+    return json.loads(scan.stdout)
 
 
 def test_after_erasure_the_dump_and_the_data_folder_hold_none_of_their_details(world, api, session):

@@ -6,12 +6,21 @@ pages does that itself, inside the transaction that happened to cross the line: 
 create, which touches some 45 pages (the lead and its indexes, history, event, blocking
 keys), paid for a checkpoint every twenty-odd commits, a third of its raw write time.
 
-With ``PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS`` on (off by default, see config.py), the
+With ``PIPEWISE_SQLITE_BACKGROUND_CHECKPOINTS`` on (the default; see config.py), the
 process's engine keeps one thread per database file instead, which checkpoints every
 ``INTERVAL`` seconds on a connection of its own (``PASSIVE``: it waits for no reader and
-no writer and blocks none; pages a writer is still appending are copied next time). Pages written several times between two checkpoints are
-copied once. The pool's connections keep an automatic checkpoint only as a bound
-(``BOUND_PAGES``, about 40 MB of log), for when this thread falls behind or is not running.
+no writer and blocks none; pages a writer is still appending are copied next time).
+Pages written several times between two checkpoints are copied once. The pool's
+connections keep an automatic checkpoint only as a bound (``BOUND_PAGES``, about 40 MB of
+log), for when this thread falls behind or is not running.
+
+A log that long has a shared index (the ``-shm`` file, mapped into every process that has
+the database open) of several 32 KB regions, where SQLite's default bound keeps one. A
+process must therefore never open and close the database's files itself, outside SQLite:
+closing any descriptor of a file drops every POSIX lock the process holds on it. The next
+process to open the database then finds it unlocked, takes it for unused and cuts the
+index to nothing, and the first process dies of SIGBUS on its next commit
+(tests/db/test_wal.py shows the mechanism).
 """
 
 import logging

@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account
 from pipewise.db.base import utcnow
-from pipewise.db.session import get_engine
 from pipewise.events import bus
 from pipewise.leads import bulk
 from pipewise.records.csvstream import BadRecord, Record
@@ -139,8 +138,10 @@ def forked_batches(
 
     def produce() -> None:
         receiving.close()
-        # SQLAlchemy's recipe for a fork: leave the parent's pooled connections alone.
-        get_engine().dispose(close=False)
+        # No database work here, and the parent's pooled connections are left as they are:
+        # not disposed, since a SQLite connection closed in a forked child (by the garbage
+        # collector, after ``dispose(close=False)``) may checkpoint and delete the log the
+        # parent still writes. The child ends in ``os._exit``, which closes nothing.
         try:
             for batch in _clean_in_batches(records, cleaner, size, bytes_read):
                 sending.send(batch)
