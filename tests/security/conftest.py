@@ -7,10 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from pipewise.app import create_app
 from pipewise.db.session import get_sessionmaker
 from pipewise.jobs import service as jobs
-from tests.conftest import empty_all_tables
+from tests.conftest import empty_all_tables, shared_app
 from tests.factories import Factory
 from tests.security.world import World, build_world
 
@@ -22,7 +21,7 @@ def world(request: pytest.FixtureRequest, database: str) -> Iterator[World]:
     session = get_sessionmaker()()
     setattr(request.module, WORLD_FLAG, True)
     try:
-        with TestClient(create_app(start_worker=False)) as client:
+        with TestClient(shared_app()) as client:
             yield build_world(session, Factory(session), client)
     finally:
         setattr(request.module, WORLD_FLAG, False)

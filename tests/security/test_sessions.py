@@ -15,6 +15,7 @@ from pipewise.auth.models import LoginThrottle, User
 from pipewise.config import get_settings
 from pipewise.db.base import utcnow
 from pipewise.leads.models import FormSubmission
+from tests.conftest import shared_app
 from tests.leads.test_capture import make_form
 from tests.web.conftest import WebClient
 
@@ -25,12 +26,12 @@ PROXY = "10.0.0.5"
 @pytest.fixture
 def browser(database) -> Iterator[WebClient]:  # type: ignore[no-untyped-def]
     """Another browser (its own cookies) on the same server."""
-    with TestClient(create_app(start_worker=False), client=(PEER, 50000)) as client:
+    with TestClient(shared_app(), client=(PEER, 50000)) as client:
         yield WebClient(client)
 
 
 def second_browser() -> WebClient:
-    return WebClient(TestClient(create_app(start_worker=False), client=(PEER, 50001)))
+    return WebClient(TestClient(shared_app(), client=(PEER, 50001)))
 
 
 def logged_in(web: WebClient, user: User) -> WebClient:
@@ -171,7 +172,7 @@ class TestLogInThrottling:
         assert codes == [401, 401, 401]
         r = browser.login(users[3])
         assert r.status_code == 429 and "retry-after" in r.headers
-        other_address = WebClient(TestClient(create_app(start_worker=False), client=("198.51.100.9", 1)))
+        other_address = WebClient(TestClient(shared_app(), client=("198.51.100.9", 1)))
         assert other_address.login(users[3]).status_code == 303
 
     def test_a_forged_forwarded_for_does_not_escape_the_address_count(self, browser, factory, session, monkeypatch):  # type: ignore[no-untyped-def]
@@ -190,7 +191,7 @@ class TestLogInThrottling:
 
 
 def proxied(forwarded_for: str) -> TestClient:
-    return TestClient(create_app(start_worker=False), client=(PROXY, 40000), headers={"X-Forwarded-For": forwarded_for})
+    return TestClient(shared_app(), client=(PROXY, 40000), headers={"X-Forwarded-For": forwarded_for})
 
 
 class TestFormRateLimitAddress:
