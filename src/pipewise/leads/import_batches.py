@@ -138,10 +138,11 @@ def forked_batches(
 
     def produce() -> None:
         receiving.close()
-        # No database work here, and the parent's pooled connections are left as they are:
-        # not disposed, since a SQLite connection closed in a forked child (by the garbage
-        # collector, after ``dispose(close=False)``) may checkpoint and delete the log the
-        # parent still writes. The child ends in ``os._exit``, which closes nothing.
+        # No database work here, and the parent's pooled connections are left as they are,
+        # not disposed: after ``dispose(close=False)`` the garbage collector closed them in
+        # this child, and SQLite's rule is that a connection never crosses a fork (a close
+        # here can checkpoint and delete the log the parent still writes). The child ends
+        # in ``os._exit``, which closes nothing.
         try:
             for batch in _clean_in_batches(records, cleaner, size, bytes_read):
                 sending.send(batch)
