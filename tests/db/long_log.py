@@ -17,8 +17,11 @@ REGION_FRAMES = 4096  # frames one 32 KB region of the log's shared index (-shm)
 OTHER_PROCESS = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT count(*) FROM filler').fetchone(); c.close()"
 
 
-def write(engine, pages: int) -> int:  # type: ignore[no-untyped-def]
-    """About ``pages`` pages of log in commits of four; the rows written."""
+def write_pages(engine, pages: int) -> int:  # type: ignore[no-untyped-def]
+    """About ``pages`` pages of new rows, four per transaction, as requests write them; the
+    rows written."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS filler (body BLOB)"))
     for _ in range(pages // 4):
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO filler VALUES (randomblob(:size))"), {"size": 3 * PAGE})
@@ -36,15 +39,13 @@ def run(path: str, read_own_files: bool) -> None:
     wal.BOUND_PAGES = BOUND_PAGES
     engine = make_engine(f"sqlite:///{path}")
     wal.checkpoint_in_background(engine).stop()  # fallen behind: the log grows to the bound
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE filler (body BLOB)"))
-    rows = write(engine, BOUND_PAGES + REGION_FRAMES // 4)
+    rows = write_pages(engine, BOUND_PAGES + REGION_FRAMES // 4)
     assert os.path.getsize(f"{path}-shm") == 2 * 32 * 1024
     if read_own_files:
         for suffix in ("", "-wal", "-shm"):
             Path(path + suffix).read_bytes()
     subprocess.run([sys.executable, "-c", OTHER_PROCESS, path], check=True)
-    rows += write(engine, REGION_FRAMES + REGION_FRAMES // 4)
+    rows += write_pages(engine, REGION_FRAMES + REGION_FRAMES // 4)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM filler").scalar() == rows
     engine.dispose()

@@ -7,27 +7,16 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
 
 from pipewise.config import get_settings
 from pipewise.db import wal
 from pipewise.db.session import get_engine, make_engine, reset_engine
 from tests.conftest import IS_POSTGRES
 from tests.db import long_log
+from tests.db.long_log import PAGE, write_pages
 from tests.processes import worker_process
 
 pytestmark = pytest.mark.skipif(IS_POSTGRES, reason="SQLite's write-ahead log")
-
-PAGE = 4096
-
-
-def write_pages(engine, pages: int) -> None:  # type: ignore[no-untyped-def]
-    """About ``pages`` pages of new rows, a few per transaction, as requests write them."""
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE IF NOT EXISTS filler (body BLOB)"))
-    for _ in range(pages // 4):
-        with engine.begin() as connection:
-            connection.execute(text("INSERT INTO filler VALUES (randomblob(:size))"), {"size": 3 * PAGE})
 
 
 def wait_for(condition, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
@@ -120,7 +109,9 @@ def test_a_long_log_outlives_another_process_opening_the_database(tmp_path):
     intact.start()
     intact.join(120)
     assert intact.exitcode == 0
-    assert sqlite3.connect(tmp_path / "kept.db").execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    kept = sqlite3.connect(tmp_path / "kept.db")
+    assert kept.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    kept.close()
 
     unlocked = worker_process(long_log.run, (str(tmp_path / "read.db"), True))
     unlocked.start()
