@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,17 +33,40 @@ class Server:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def resident_mb(self) -> float:
+        """The server process's resident memory now, in MB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS for the server process")
+
+
+PIPEWISE_APP = "pipewise.app:create_app"
+# The same server with nothing on it: the floor of a Python web process's memory.
+BARE_APP = "bench.http:bare_app"
+
+
+def bare_app():  # type: ignore[no-untyped-def]
+    """An ASGI app that answers every request with an empty 204."""
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    return app
+
 
 @contextmanager
-def server(database_url: str, *, inprocess_worker: bool) -> Iterator[Server]:
-    """Run ``uvicorn pipewise.app:create_app`` (one process) against ``database_url``."""
+def server(database_url: str, *, inprocess_worker: bool, app: str = PIPEWISE_APP) -> Iterator[Server]:
+    """Run ``uvicorn <app>`` (one process, the app made by its factory) against ``database_url``."""
     port = _free_port()
     env = dict(
         os.environ,
         PIPEWISE_DATABASE_URL=database_url,
         PIPEWISE_INPROCESS_WORKER=str(inprocess_worker).lower(),
     )
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipewise.app:create_app", "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
            "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
     process = subprocess.Popen(cmd, env=env)
     try:
@@ -108,32 +131,43 @@ async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, requ
     return Response(int(status_line.split()[1]), body, time.perf_counter() - start)
 
 
-async def _connection(port: int, queue: "asyncio.Queue[Request]", out: list[Response]) -> None:
+async def _connection(
+    port: int, queue: "asyncio.Queue[tuple[int, Request]]", out: list[Response], due: Callable[[int], float],
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while True:
             try:
-                request = queue.get_nowait()
+                index, request = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            wait = due(index) - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
             out.append(await _send(reader, writer, request))
     finally:
         writer.close()
 
 
-async def _run(port: int, requests: Sequence[Request], connections: int) -> list[Response]:
-    queue: asyncio.Queue[Request] = asyncio.Queue()
-    for request in requests:
-        queue.put_nowait(request)
+async def _run(port: int, requests: Sequence[Request], connections: int, rate: float | None) -> list[Response]:
+    queue: asyncio.Queue[tuple[int, Request]] = asyncio.Queue()
+    for index, request in enumerate(requests):
+        queue.put_nowait((index, request))
     out: list[Response] = []
-    await asyncio.gather(*(_connection(port, queue, out) for _ in range(connections)))
+    start = time.perf_counter()
+    due = (lambda _index: start) if rate is None else (lambda index: start + index / rate)
+    await asyncio.gather(*(_connection(port, queue, out, due) for _ in range(connections)))
     return out
 
 
-def send_all(port: int, requests: Sequence[Request], *, connections: int = 1) -> tuple[list[Response], float]:
-    """Send ``requests`` over ``connections`` keep-alive connections; return responses and wall seconds."""
+def send_all(
+    port: int, requests: Sequence[Request], *, connections: int = 1, rate: float | None = None,
+) -> tuple[list[Response], float]:
+    """Send ``requests`` over ``connections`` keep-alive connections, as fast as they are
+    answered or, given ``rate``, the n-th not before n / rate seconds from the start; return
+    the responses and the wall seconds."""
     start = time.perf_counter()
-    responses = asyncio.run(_run(port, requests, connections))
+    responses = asyncio.run(_run(port, requests, connections, rate))
     return responses, time.perf_counter() - start
 
 

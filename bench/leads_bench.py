@@ -21,7 +21,10 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
+
+from bench.settle import OutboxWatcher, worker_process
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="pipewise-leads-bench-"))
 FIRST = ["Ada", "Grace", "Alan", "Katherine", "Margaret", "John", "Maria", "Wei", "Olga", "Raj", "Fatima", "Lars"]
@@ -446,30 +449,23 @@ def _raw_rate(url: str, written: dict[str, tuple[list[str], list[tuple]]], count
     return count / elapsed
 
 
-class _Watcher(threading.Thread):
-    """Notes when each ``lead.created`` event is seen handled, reading the outbox every 10 ms
-    through its own connection: the lead is then scored, compared and routed, and committed."""
+def _steady_creates(rep, creates: _Creates, rate: float, seconds: float) -> tuple[dict[str, float], float]:  # type: ignore[no-untyped-def]
+    """Unowned leads created through the service at ``rate`` for ``seconds``: when each
+    committed, by id, and the rate achieved."""
+    from pipewise.db.session import session_scope
+    from pipewise.leads.service import lead_service
 
-    def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.seen, self.stop = url, {}, threading.Event()
-        self.db = sqlite3.connect(url.split("///", 1)[1], check_same_thread=False, timeout=30)
-        self.last = self.db.execute("SELECT coalesce(max(id), 0) FROM outbox_event").fetchone()[0]
-
-    def run(self) -> None:
-        pending: dict[int, str] = {}
-        while not self.stop.is_set():
-            rows = self.db.execute("SELECT id, record_id FROM outbox_event WHERE name = 'lead.created' AND id > ?", (self.last,)).fetchall()
-            for event_id, record_id in rows:
-                pending[event_id] = record_id
-                self.last = max(self.last, event_id)
-            if pending:
-                marks = ",".join("?" * len(pending))
-                done = self.db.execute(f"SELECT id FROM outbox_event WHERE processed_at IS NOT NULL AND id IN ({marks})", list(pending)).fetchall()
-                now = time.perf_counter()
-                for (event_id,) in done:
-                    self.seen[pending.pop(event_id)] = now
-            time.sleep(0.01)
+    committed: dict[str, float] = {}
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    for i in range(total):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        with session_scope() as s:
+            lead = lead_service.create(s, data=creates(owned=False), actor=rep.actor)
+        committed[lead.id.hex] = time.perf_counter()
+    return committed, total / (time.perf_counter() - start)
 
 
 def _latency_run(
@@ -479,44 +475,21 @@ def _latency_run(
     running inside this process (a thread, as ``pipewise serve`` on SQLite) or as ``pipewise
     worker``, idle passes ``poll`` seconds apart; the time from each commit to the worker's
     commit of its results."""
-    from pipewise.db.session import session_scope
-    from pipewise.leads.service import lead_service
     from pipewise.worker.runner import Worker
 
-    worker, process = None, None
-    if in_process:
-        worker = Worker(name="bench")
-        worker.start_in_thread(poll_seconds=poll)
-    else:
-        process = subprocess.Popen([sys.executable, "-m", "pipewise.cli.main", "worker", "--poll", str(poll)],
-                                   env={**os.environ, "PIPEWISE_DATABASE_URL": url}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(3)
-    watcher = _Watcher(url)
-    watcher.start()
-    committed: dict[str, float] = {}
     total = int(rate * seconds)
-    start = time.perf_counter()
-    rep = people.reps[0]
-    try:
-        for i in range(total):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            with session_scope() as s:
-                lead = lead_service.create(s, data=creates(owned=False), actor=rep.actor)
-            committed[lead.id.hex] = time.perf_counter()
-        achieved = total / (time.perf_counter() - start)
-        deadline = time.perf_counter() + 60
-        while len(watcher.seen.keys() & committed.keys()) < total and time.perf_counter() < deadline:
-            time.sleep(0.05)
-    finally:
-        watcher.stop.set()
-        watcher.join()
-        if worker is not None:
-            worker.stop()
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=60)
+    with ExitStack() as running:
+        if in_process:
+            worker = Worker(name="bench")
+            worker.start_in_thread(poll_seconds=poll)
+            running.callback(worker.stop)
+        else:
+            running.enter_context(worker_process(url, poll=poll))
+        watcher = OutboxWatcher(url, "lead.created")
+        watcher.start()
+        running.callback(watcher.finish)
+        committed, achieved = _steady_creates(people.reps[0], creates, rate, seconds)
+        watcher.wait_for(committed.keys())
     ms = [(watcher.seen[i] - t) * 1000 for i, t in committed.items() if i in watcher.seen]
     db = sqlite3.connect(url.split("///", 1)[1])
     marks = ",".join("?" * len(committed))

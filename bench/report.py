@@ -22,7 +22,7 @@ class Figure:
     database: str
     case: str
     value: float
-    unit: str  # "/s" (higher is better) or "ms" (lower is better)
+    unit: str  # "/s" (higher is better), "ms" or "MB" (lower is better)
     baseline_label: str
     baseline: float
     target: float | None = None
@@ -93,6 +93,8 @@ def percentile(samples: list[float], pct: float) -> float:
 def _num(value: float, unit: str) -> str:
     if unit == "ms":
         return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
     return f"{value:,.0f}/s"
 
 
