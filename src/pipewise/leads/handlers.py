@@ -17,6 +17,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.events import AccountUpdated, ActivityCreated, ContactCreated, ContactUpdated
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
+from pipewise.db.session import add_later
 from pipewise.deals.events import DealStageChanged
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent
@@ -52,18 +53,16 @@ def notify_owner(session: Session, event: bus.Event) -> None:
         notify(session, owner.id, "lead_routed", f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''}",
                body=data.get("reason"), link=f"/leads/{lead.id}", record_type="lead", record_id=lead.id,
                key=f"lead_routed:{event.id}")
-        session.add(
-            Task(
-                id=uuid7(),
-                title=f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''} (score {lead.score})",
-                notes=data.get("reason"),
-                due_at=due,
-                priority="high" if due else "normal",
-                owner_id=owner.id,
-                related_type="lead",
-                related_id=lead.id,
-            )
-        )
+        add_later(session, Task, {
+            "id": uuid7(),
+            "title": f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''} (score {lead.score})",
+            "notes": data.get("reason"),
+            "due_at": due,
+            "priority": "high" if due else "normal",
+            "owner_id": owner.id,
+            "related_type": "lead",
+            "related_id": lead.id,
+        })
     if data.get("submission_id"):
         submission = session.get(FormSubmission, uuid.UUID(data["submission_id"]))
         if submission is not None and submission.notified_at is None:

@@ -2,6 +2,8 @@
 (``notification_preference``) goes out through the one mail path, keyed by the
 notification, so a retried handler never sends it twice."""
 
+import uuid
+
 from sqlalchemy.orm import Session
 
 from pipewise.auth.models import User
@@ -23,8 +25,13 @@ def letter_for(notification: Notification, user: User) -> compose.Letter:
 
 
 def send_by_email(session: Session, event: bus.Event) -> None:
+    # Asked from the event first: most notifications go to the inbox only, and then nothing
+    # needs loading.
+    data = event.payload["data"]
+    if not notifications.wants_email(session, uuid.UUID(data["user_id"]), data["kind"]):
+        return
     notification = session.get(Notification, event.record_id)
-    if notification is None or not notifications.wants_email(session, notification.user_id, notification.kind):
+    if notification is None:
         return
     user = session.get(User, notification.user_id)
     if user is None or not user.is_active:

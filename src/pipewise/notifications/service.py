@@ -10,11 +10,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import dialect_insert
+from pipewise.db.session import dialect_insert, read
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
 from pipewise.events import bus
 from pipewise.notifications.events import NotificationCreated
@@ -61,9 +61,7 @@ def notify(
         "key": (key or f"{kind}:{new_id}")[:200], "created_at": utcnow(), "read_at": None,
     }
     statement = dialect_insert(session)(Notification).values(**values)
-    inserted = session.execute(
-        statement.on_conflict_do_nothing(index_elements=["key"]).returning(Notification.id)
-    ).scalar_one_or_none()
+    inserted = read(session, statement.on_conflict_do_nothing(index_elements=["key"]).returning(Notification.id)).scalar_one_or_none()
     if inserted is None:
         return None
     bus.record(session, NotificationCreated(record_id=inserted, user_id=user_id, kind=kind))
@@ -167,6 +165,9 @@ def set_preferences(session: Session, user_id: uuid.UUID, email: dict[str, bool]
 
 
 def wants_email(session: Session, user_id: uuid.UUID, kind: str) -> bool:
-    return bool(session.scalar(
-        select(NotificationPreference.email).where(NotificationPreference.user_id == user_id, NotificationPreference.kind == kind)
-    ))
+    return bool(read(session, _WANTS_EMAIL, {"user_id": user_id, "kind": kind}).scalar())
+
+
+_WANTS_EMAIL = select(NotificationPreference.email).where(
+    NotificationPreference.user_id == bindparam("user_id"), NotificationPreference.kind == bindparam("kind")
+)

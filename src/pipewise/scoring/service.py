@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow
+from pipewise.db.session import insert_later
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ErrorCollector, ValidationFailed
 from pipewise.events import bus
@@ -123,12 +124,10 @@ def score(
         if (lead.score, lead.fit_score, lead.engagement_score, lead.predicted_probability) != (
             new, fit_points, engagement_points, probability
         ):
-            session.add(
-                ScoreHistory(
-                    lead_id=lead.id, at=now, score=new, fit_score=fit_points,
-                    engagement_score=engagement_points, predicted_probability=probability, cause=cause[:120],
-                )
-            )
+            insert_later(session, ScoreHistory, {
+                "lead_id": lead.id, "at": now, "score": new, "fit_score": fit_points,
+                "engagement_score": engagement_points, "predicted_probability": probability, "cause": cause[:120],
+            }, ignore_conflicts=False)
         if result.crossed:
             bus.record(
                 session,

@@ -12,12 +12,13 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pipewise import origin as origins
 from pipewise.db.base import utcnow
-from pipewise.db.session import refresh_statistics, session_scope
+from pipewise.db.session import read, refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
 from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
@@ -49,9 +50,8 @@ def _run_subscriber(session: Session, sub: bus.Subscription, event: bus.Event) -
     return None
 
 
-def dispatch(session: Session, row: OutboxEvent, event: bus.Event | None = None) -> int:
-    """Deliver one outbox row to every matching subscriber; failures are queued for retry."""
-    event = event or bus.Event.from_row(row)
+def dispatch(session: Session, event: bus.Event) -> int:
+    """Deliver one event to every matching subscriber; failures are queued for retry."""
     failures = 0
     for sub in bus.subscriptions_for(event):
         error = _run_subscriber(session, sub, event)
@@ -66,8 +66,18 @@ def dispatch(session: Session, row: OutboxEvent, event: bus.Event | None = None)
                     last_error=error,
                 )
             )
-    row.processed_at = utcnow()
     return failures
+
+
+def mark_processed(session: Session, rows: Sequence[OutboxEvent]) -> None:
+    """The rows' events are handled: one UPDATE for the batch, where marking each row
+    through the ORM cost a statement per event, each at a flush of its own."""
+    if not rows:
+        return
+    now = utcnow()
+    read(session, update(OutboxEvent).where(OutboxEvent.id.in_([row.id for row in rows])).values(processed_at=now))
+    for row in rows:
+        set_committed_value(row, "processed_at", now)
 
 
 T = TypeVar("T")
@@ -114,8 +124,9 @@ class Worker:
         def work(session: Session, rows: Sequence[OutboxEvent]) -> None:
             events = [bus.Event.from_row(row) for row in rows]
             bus.prepare_batch(session, events)
-            for row, event in zip(rows, events, strict=True):
-                dispatch(session, row, event)
+            for event in events:
+                dispatch(session, event)
+            mark_processed(session, rows)
 
         return run_batch(claim, work)
 
