@@ -34,7 +34,10 @@ def test_in_process_worker_delivers_events_after_commit(factory, session):
 def test_heavy_libraries_load_when_first_used_not_at_start():
     """An API process and the CLI start without scikit-learn, SciPy, NumPy, pandas or the
     phone geocoder's place names (about 100 MB): they load with the first model training,
-    scoring or country cleaning that needs them."""
+    scoring or country cleaning that needs them. Nor do they load the outbound HTTP client,
+    cryptography, the holiday calendars, icalendar or rapidfuzz (about 20 MB together): they
+    load with the first webhook, mailbox password, working-day count, calendar or fuzzy
+    duplicate check."""
     import subprocess
     import sys
 
@@ -43,7 +46,8 @@ def test_heavy_libraries_load_when_first_used_not_at_start():
         "from pipewise.app import create_app\n"
         "create_app(start_worker=False)\n"
         "import pipewise.cli.main\n"
-        "heavy = ('sklearn', 'scipy', 'numpy', 'pandas', 'joblib', 'phonenumbers.geodata', 'mcp')\n"
+        "heavy = ('sklearn', 'scipy', 'numpy', 'pandas', 'joblib', 'phonenumbers.geodata', 'mcp',\n"
+        "         'httpx', 'httpcore', 'cryptography', 'holidays', 'icalendar', 'rapidfuzz')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)

@@ -13,15 +13,13 @@ every connection, redirects included, goes through it."""
 
 import ipaddress
 import socket
-import ssl
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import certifi
-import httpcore
-import httpx
-
 from pipewise.config import get_settings
+
+if TYPE_CHECKING:
+    import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 ALLOW_SETTING = "PIPEWISE_OUTBOUND_ALLOW"
@@ -139,28 +137,9 @@ def connect(host: str, port: int, timeout: float | None) -> socket.socket:
     return socket.create_connection((addresses[0], port), timeout)
 
 
-class _CheckedBackend(httpcore.SyncBackend):
-    """Connects only to addresses ``check_host`` allowed; TLS still names the host."""
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kw: Any) -> httpcore.NetworkStream:
-        last: Exception | None = None
-        for address in check_host(host, port):
-            try:
-                return super().connect_tcp(address, port, timeout, **kw)
-            except httpcore.ConnectError as exc:
-                last = exc
-        raise last or httpcore.ConnectError(f"no address of {host} answered")
-
-
-class _CheckedTransport(httpx.HTTPTransport):
-    def __init__(self) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl.create_default_context(cafile=certifi.where()), network_backend=_CheckedBackend()
-        )
-
-
-def http_client(timeout: float) -> httpx.Client:
+def http_client(timeout: float) -> "httpx.Client":
     """An httpx client that never reaches internal addresses (no proxies from the
     environment, no automatic redirects: a caller that follows one asks this client again)."""
-    return httpx.Client(transport=_CheckedTransport(), timeout=timeout, follow_redirects=False, trust_env=False)
+    from pipewise import outbound_http  # httpx loads with the first outbound call, not at start
+
+    return outbound_http.checked_client(timeout)

@@ -17,10 +17,9 @@ import hmac
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -106,10 +105,13 @@ def verify_signature(secret: str, header: str, body: bytes) -> bool:
     return hmac.compare_digest(expected, header)
 
 
-_client: httpx.Client | None = None
+if TYPE_CHECKING:
+    import httpx
+
+_client: "httpx.Client | None" = None
 
 
-def _http() -> httpx.Client:
+def _http() -> "httpx.Client":
     global _client
     if _client is None:
         _client = netguard.http_client(get_automation_settings().webhook_timeout_seconds)
@@ -117,6 +119,8 @@ def _http() -> httpx.Client:
 
 
 def post_webhook(*, url: str, payload: dict[str, Any], key: str, secret: str, attempt: int) -> dict[str, Any]:
+    import httpx  # loaded with the first outbound call (netguard.http_client)
+
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
     headers = {
         "Content-Type": "application/json",

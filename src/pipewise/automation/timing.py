@@ -3,10 +3,12 @@
 import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-
-import holidays
+from typing import TYPE_CHECKING
 
 from pipewise.automation.settings import get_automation_settings
+
+if TYPE_CHECKING:
+    import holidays
 
 _PART = re.compile(r"(\d+)([wdhms])")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -34,8 +36,12 @@ def show_duration(delta: timedelta) -> str:
 
 
 @lru_cache
-def _holidays(country: str) -> holidays.HolidayBase | None:
-    return holidays.country_holidays(country) if country else None
+def _holidays(country: str) -> "holidays.HolidayBase | None":
+    if not country:
+        return None
+    import holidays  # about 3 MB of calendars, loaded when a workflow first counts working days
+
+    return holidays.country_holidays(country)
 
 
 def is_business_day(day: date) -> bool:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import icalendar
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -108,6 +107,8 @@ def feed_owner(session: Session, key: str) -> uuid.UUID:
 
 def ics(session: Session, user_id: uuid.UUID, *, name: str) -> bytes:
     """The user's tasks and meetings from a quarter back onwards as an iCalendar file."""
+    import icalendar  # loaded with the first feed asked for, not at start
+
     since = utcnow() - FEED_HISTORY
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Pipewise//Calendar feed//EN")

@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import fuzz, process
 
 DEFAULT_THRESHOLD = 85.0
 # Names less alike than this are different people, whatever else they share but the e-mail.
@@ -65,6 +64,8 @@ class Match:
 
 def compare(a: Person, b: Person) -> tuple[float, str] | None:
     """How alike two people are (0–100) and why, or None when they clearly differ."""
+    from rapidfuzz import fuzz  # loaded by the worker's first fuzzy check, not in an API process
+
     if a.email and a.email == b.email:
         return 100.0, "same e-mail address"
     name_score = fuzz.token_sort_ratio(a.name, b.name)
@@ -105,6 +106,8 @@ def worth_comparing(person: Person, others: list[Person], threshold: float) -> l
     vectorised pass over names and one over companies (a big block — a common surname —
     would otherwise be compared one pair at a time). The bound is generous, never tight:
     ``compare`` has the last word."""
+    from rapidfuzz import fuzz, process
+
     if not others:
         return []
     names = process.cdist([person.name], [o.name for o in others], scorer=fuzz.token_sort_ratio, score_cutoff=NAME_CUTOFF)[0]

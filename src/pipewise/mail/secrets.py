@@ -5,12 +5,12 @@ unreadable: they have to be entered again."""
 
 import base64
 from functools import lru_cache
-
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING
 
 from pipewise.config import get_settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 PREFIX = "fernet:"
 
@@ -20,7 +20,12 @@ class UnreadableSecret(Exception):
 
 
 @lru_cache(maxsize=4)
-def _fernet(secret_key: str) -> Fernet:
+def _fernet(secret_key: str) -> "Fernet":
+    # cryptography (about 7 MB) loads with the first mailbox password, not at start.
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"pipewise.mail", info=b"mailbox passwords").derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
@@ -36,6 +41,8 @@ def decrypt(stored: str | None) -> str | None:
         return None
     if not stored.startswith(PREFIX):
         raise UnreadableSecret("the stored password is not encrypted; enter it again")
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet(get_settings().secret_key).decrypt(stored[len(PREFIX):].encode()).decode()
     except InvalidToken:

@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +33,8 @@ def zone(name: str | None) -> ZoneInfo:
 
 @lru_cache(maxsize=64)
 def _holidays(country: str, year: int) -> frozenset[date]:
+    import holidays  # loaded when a booking page first asks, not at start
+
     try:
         return frozenset(holidays.country_holidays(country, years=year))
     except NotImplementedError:

@@ -5,13 +5,15 @@ it), no redirect is followed and no proxy is taken from the environment."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
 from defusedxml import ElementTree
-from icalendar import Calendar
 
 from pipewise import netguard
+
+if TYPE_CHECKING:
+    import httpx
 
 TIMEOUT_SECONDS = 10.0
 MAX_RESPONSE_BYTES = 5_000_000
@@ -44,9 +46,13 @@ def _stamp(moment: datetime) -> str:
 class CalDavClient:
     def __init__(self, url: str, username: str, password: str | None) -> None:
         self.url = url if url.endswith("/") else url + "/"
+        import httpx  # httpx and icalendar load when a calendar is first synced, not at start
+
         self.auth = httpx.BasicAuth(username, password or "") if username else None
 
-    def _request(self, method: str, url: str, *, body: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    def _request(self, method: str, url: str, *, body: str | None = None, headers: dict[str, str] | None = None) -> "httpx.Response":
+        import httpx
+
         try:
             with netguard.http_client(TIMEOUT_SECONDS) as client:
                 response = client.request(method, url, content=body.encode() if body else None, headers=headers, auth=self.auth)
@@ -93,6 +99,8 @@ class CalDavClient:
 
 def _parse(text: str) -> list[RemoteEvent]:
     try:
+        from icalendar import Calendar
+
         calendar = Calendar.from_ical(text)
     except ValueError:
         return []

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -193,6 +192,8 @@ def stored_event(session: Session, meeting: Meeting) -> str:
     host = session.get(User, meeting.host_id)
     attendees = list(session.scalars(select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting.id)))
     method = "CANCEL" if meeting.status == "cancelled" else "REQUEST"
+    from icalendar import Calendar  # loaded when a meeting is first written to a calendar
+
     calendar = Calendar.from_ical(ics.build(meeting, attendees, organizer_email=host.email, organizer_name=host.name, method=method))
     del calendar["method"]
     return calendar.to_ical().decode()

@@ -4,7 +4,6 @@ booking and rescheduling, CANCEL on cancelling, REPLY read back from an attendee
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from icalendar import Calendar, Event, vCalAddress, vText
 
 from pipewise.meetings.models import Meeting, MeetingAttendee
 
@@ -12,6 +11,9 @@ PRODID = "-//Pipewise//Meetings//EN"
 
 
 def build(meeting: Meeting, attendees: list[MeetingAttendee], *, organizer_email: str, organizer_name: str, method: str) -> str:
+    # icalendar (about 3 MB) loads with the first invitation or reply, not at start.
+    from icalendar import Calendar, Event, vCalAddress, vText
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -50,6 +52,8 @@ class Reply:
 
 def parse_reply(text: str) -> Reply | None:
     """The attendee's answer in an iTIP REPLY, or None when ``text`` is none."""
+    from icalendar import Calendar
+
     try:
         cal = Calendar.from_ical(text)
     except ValueError:

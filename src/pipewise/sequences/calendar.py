@@ -7,16 +7,21 @@ local hour on either side of a daylight-saving change."""
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
+
 
 WEEKDAYS = frozenset(range(5))
 MAX_SEARCH_DAYS = 400
 
 
 @lru_cache(maxsize=64)
-def _country_holidays(country: str) -> holidays.HolidayBase | None:
+def _country_holidays(country: str) -> "holidays.HolidayBase | None":
+    import holidays  # loaded when a send is first placed, not at start
+
     try:
         return holidays.country_holidays(country)
     except NotImplementedError:

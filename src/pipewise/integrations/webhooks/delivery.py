@@ -20,9 +20,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -193,11 +192,14 @@ def outgoing(message: WebhookMessage, now: datetime) -> Outgoing:
     })
 
 
-_client: httpx.Client | None = None
+if TYPE_CHECKING:
+    import httpx
+
+_client: "httpx.Client | None" = None
 _pool: ThreadPoolExecutor | None = None
 
 
-def _http() -> httpx.Client:
+def _http() -> "httpx.Client":
     global _client
     if _client is None:
         _client = netguard.http_client(TIMEOUT_SECONDS)
@@ -206,6 +208,8 @@ def _http() -> httpx.Client:
 
 def post(request: Outgoing) -> Answer:
     """One POST; never raises. Redirects are not followed (the URL is the one subscribed)."""
+    import httpx  # loaded with the first outbound call (netguard.http_client)
+
     started = time.perf_counter()
     try:
         with _http().stream("POST", request.url, content=request.body, headers=request.headers) as response:
