@@ -142,4 +142,4 @@ def http_client(timeout: float) -> "httpx.Client":
     environment, no automatic redirects: a caller that follows one asks this client again)."""
     from pipewise import outbound_http  # httpx loads with the first outbound call, not at start
 
-    return outbound_http.checked_client(timeout)
+    return outbound_http.checked_client(timeout, check_host)

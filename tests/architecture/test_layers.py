@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # Entry points (the composition root, the app, the CLI's entry, Alembic's env) sit on top.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("pipewise", "pipewise.config", "pipewise.errors", "pipewise.schemas", "pipewise.templating",
-              "pipewise.netguard", "pipewise.origin", "pipewise.ratelimit")),
+              "pipewise.outbound_http", "pipewise.netguard", "pipewise.origin", "pipewise.ratelimit")),
     ("infrastructure", ("pipewise.db", "pipewise.events", "pipewise.worker")),
     ("kernel", ("pipewise.auth", "pipewise.audit", "pipewise.records", "pipewise.runs", "pipewise.notifications",
                 "pipewise.jobs", "pipewise.kernel")),
