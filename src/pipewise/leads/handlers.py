@@ -17,7 +17,7 @@ from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.events import AccountUpdated, ActivityCreated, ContactCreated, ContactUpdated
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import add_later
+from pipewise.db.session import add_later, cached_lookup
 from pipewise.deals.events import DealStageChanged
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent
@@ -41,13 +41,19 @@ def on_activity(session: Session, event: bus.Event) -> None:
     routing.first_touch(session, uuid.UUID(lead_id), at)
 
 
+def _owner(session: Session, user_id: uuid.UUID) -> User | None:
+    # Held for the transaction: the identity map keeps an unchanged object only while
+    # something refers to it, and a batch notifies the same few owners many times.
+    return cached_lookup(session, User, ("lead owner", user_id), lambda: session.get(User, user_id))
+
+
 def notify_owner(session: Session, event: bus.Event) -> None:
     """The owner is notified, and the lead is a task on their list, due when the SLA is."""
     data = event.payload.get("data", {})
     lead = session.get(Lead, event.record_id)
     if lead is None:
         return
-    owner = session.get(User, uuid.UUID(data["owner_id"])) if data.get("owner_id") else None
+    owner = _owner(session, uuid.UUID(data["owner_id"])) if data.get("owner_id") else None
     if owner is not None:
         due = datetime.fromisoformat(data["sla_due_at"]) if data.get("sla_due_at") else None
         notify(session, owner.id, "lead_routed", f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''}",

@@ -6,6 +6,7 @@ from pipewise.mail import delivery, notices
 from pipewise.notifications.events import NotificationCreated
 
 TABLE = bus.HandlerTable(
-    subscriptions=(bus.Subscription.to(NotificationCreated, "mail.notification_email", notices.send_by_email),),
+    # Rerun-safe: the letter is a ledger row keyed by its notification, sent after commit.
+    subscriptions=(bus.Subscription.to(NotificationCreated, "mail.notification_email", notices.send_by_email, rerun_safe=True),),
     timers={delivery.DELIVER_ACTION: bus.ActionKind(delivery.run_delivery_check)},
 )

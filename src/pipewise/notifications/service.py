@@ -14,7 +14,8 @@ from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import dialect_insert, read
+from pipewise.db.session import cached_lookup, dialect_insert, read
+from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
 from pipewise.events import bus
 from pipewise.notifications.events import NotificationCreated
@@ -161,11 +162,15 @@ def set_preferences(session: Session, user_id: uuid.UUID, email: dict[str, bool]
     for kind, wanted in email.items():
         statement = dialect_insert(session)(NotificationPreference).values(user_id=user_id, kind=kind, email=bool(wanted))
         session.execute(statement.on_conflict_do_update(index_elements=["user_id", "kind"], set_={"email": bool(wanted)}))
+    unit_of_work(session).forget(NotificationPreference)  # a Core write: the cached answers do not see it
     return preferences(session, user_id)
 
 
 def wants_email(session: Session, user_id: uuid.UUID, kind: str) -> bool:
-    return bool(read(session, _WANTS_EMAIL, {"user_id": user_id, "kind": kind}).scalar())
+    """Whether the user asked for ``kind`` by e-mail too; asked once per transaction (a worker
+    batch notifies the same few people many times)."""
+    return cached_lookup(session, NotificationPreference, (user_id, kind),
+                         lambda: bool(read(session, _WANTS_EMAIL, {"user_id": user_id, "kind": kind}).scalar()))
 
 
 _WANTS_EMAIL = select(NotificationPreference.email).where(
