@@ -47,10 +47,15 @@ def _owner(session: Session, user_id: uuid.UUID) -> User | None:
     return cached_lookup(session, User, ("lead owner", user_id), lambda: session.get(User, user_id))
 
 
+def load_assigned(session: Session, events: list[bus.Event]) -> None:
+    """Before a batch: the leads its assignments announce, in one statement."""
+    intake.hold_leads(session, [event.record_id for event in events if event.record_id is not None])
+
+
 def notify_owner(session: Session, event: bus.Event) -> None:
     """The owner is notified, and the lead is a task on their list, due when the SLA is."""
     data = event.payload.get("data", {})
-    lead = session.get(Lead, event.record_id)
+    lead = intake.batch_lead(session, event.record_id)
     if lead is None:
         return
     owner = _owner(session, uuid.UUID(data["owner_id"])) if data.get("owner_id") else None
@@ -101,7 +106,7 @@ TABLE = bus.HandlerTable(
                             prepare=intake.refresh_contact_keys),
         bus.Subscription.to(AccountUpdated, "leads.account_keys", intake.on_account, rerun_safe=True),
         bus.Subscription.to(ActivityCreated, "leads.first_touch", on_activity),
-        bus.Subscription.to(LeadAssigned, "leads.notify_owner", notify_owner, rerun_safe=True),
+        bus.Subscription.to(LeadAssigned, "leads.notify_owner", notify_owner, rerun_safe=True, prepare=load_assigned),
         bus.Subscription.to(LeadsImported, "leads.expand_import", expand_import),
         bus.Subscription.to(DealStageChanged, "leads.customer_on_win", on_deal_won),
     ),

@@ -115,8 +115,7 @@ def load_leads(session: Session, events: list[bus.Event]) -> None:
     if not wanted:
         return
     batch = unit_of_work(session).state(_Batch)
-    ids = sorted({event.record_id for event in wanted})  # type: ignore[type-var]
-    batch.leads.update((lead.id, lead) for lead in session.scalars(select(Lead).where(Lead.id.in_(ids))))
+    hold_leads(session, [event.record_id for event in wanted])  # type: ignore[misc]
     to_score = {
         lead.id: lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
         and _needs_score(lead, None if _is_creation(event) else set(_changes(event)), event.occurred_at)
@@ -126,11 +125,25 @@ def load_leads(session: Session, events: list[bus.Event]) -> None:
         batch.assessed = scoring.assess(session, list(to_score.values()), now=batch.now)
 
 
+def hold_leads(session: Session, lead_ids: list[uuid.UUID]) -> None:
+    """Load the leads of ``lead_ids`` not held yet in one statement, and hold them for the
+    rest of the batch (``batch_lead``)."""
+    held = unit_of_work(session).state(_Batch).leads
+    missing = sorted(set(lead_ids) - held.keys())
+    if missing:
+        held.update((lead.id, lead) for lead in session.scalars(select(Lead).where(Lead.id.in_(missing))))
+
+
+def batch_lead(session: Session, lead_id: uuid.UUID) -> Lead | None:
+    """A lead the batch holds, or else read now."""
+    return unit_of_work(session).state(_Batch).leads.get(lead_id) or session.get(Lead, lead_id)
+
+
 def on_lead(session: Session, event: bus.Event) -> None:
     """``lead.created`` and ``lead.updated``."""
     if not _wanted(event) or event.record_id is None:
         return
-    lead = unit_of_work(session).state(_Batch).leads.get(event.record_id) or session.get(Lead, event.record_id)
+    lead = batch_lead(session, event.record_id)
     if lead is None:
         return
     if _is_creation(event):
