@@ -124,7 +124,7 @@ NOTES: dict[str, list[str]] = {
         "(reading the outbox every 10 ms) sees its `lead.created` handled, i.e. the worker's results "
         "committed; beside it, the create's own response time. **Missed**: the worker is the "
         "bottleneck. Routing, the owner's notification and task, scoring and the fuzzy check cost it "
-        "about 2.7 ms of CPU a lead on SQLite and 3.9 ms on PostgreSQL (plus its round trips), against "
+        "about 2.5 ms of CPU a lead on SQLite and 3.2–3.6 ms on PostgreSQL (plus its round trips), against "
         "about 1.6 ms for the create in the API. On two cores the machine does about 180–230 routed "
         "leads a second on SQLite end to end, within 1 s p99 at that rate with the in-process worker "
         "(336–472 ms over four runs) and at the edge with a worker process (0.98–1.9 s: the two "
@@ -135,9 +135,10 @@ NOTES: dict[str, list[str]] = {
         "and the score history are deferred inserts; the notification's e-mail preference is read "
         "from the event before anything is loaded, once per batch and person, and its subscriber runs "
         "without a savepoint (it is rerun-safe); the owner is held for the batch (the identity map had "
-        "let it go and read it again per lead); an event name's subscribers are looked up once. "
-        "SQLite 228–236 → 360–384 routed leads/s (4.3 → 2.6–2.8 ms of CPU a lead), PostgreSQL "
-        "150 → 191–194/s (5.0 → 3.8–3.9 ms).",
+        "let it go and read it again per lead); an event name's subscribers are looked up once; after "
+        "the recorded run, the leads a batch's assignments name are read in one statement. SQLite "
+        "228–236 → 407–415 routed leads/s (4.3 → about 2.5 ms of CPU a lead), PostgreSQL 150 → "
+        "211–234/s (5.0 → 3.2–3.6 ms).",
         "The in-process worker delivers every event to every registered subscriber (automation triggers, "
         "sequences, lead scoring and routing, …), in the same process and under the same GIL; the difference "
         "between the CPU rows with and without it is theirs. With PostgreSQL the worker runs as its own "
