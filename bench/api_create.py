@@ -3,6 +3,7 @@ process, several client connections at once, each request authenticated with a b
 token and committed on its own; beside the same rows written raw, one transaction each."""
 
 import json
+import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
@@ -56,7 +57,7 @@ def _created_at(url: str, lead_ids: list[str]) -> dict[str, float]:
     found: dict[str, float] = {}
     for start in range(0, len(lead_ids), 500):
         part = lead_ids[start : start + 500]
-        ids = part if raw.is_sqlite(conn) else [f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}" for i in part]
+        ids = part if raw.is_sqlite(conn) else [uuid.UUID(i) for i in part]
         query = f"SELECT id, created_at, assigned_at FROM lead WHERE id IN ({raw.placeholders(conn, len(ids))})"
         for lead_id, created, assigned in conn.execute(query, ids):
             if assigned is None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -94,4 +95,4 @@ class OutboxWatcher(threading.Thread):
 
 def _hex(record_id: object) -> str:
     """A record id as the lead's id column gives it in hex, whichever driver read it."""
-    return record_id.hex if hasattr(record_id, "hex") and not isinstance(record_id, str) else str(record_id).replace("-", "")
+    return record_id.hex if isinstance(record_id, uuid.UUID) else str(record_id).replace("-", "")

@@ -42,6 +42,7 @@ def count_by(session: Session, column: str) -> dict[str, int]:
 def clean_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Start each test with no subscribers or action handlers and restore them afterwards."""
     monkeypatch.setattr(bus, "_subscriptions", {})
+    monkeypatch.setattr(bus, "_subscribers_by_names", {})
     monkeypatch.setattr(bus, "_action_handlers", {})
     yield
 

@@ -166,6 +166,7 @@ def test_5_a_meeting_booked_after_a_demo_request_ends_the_intro_sequence(session
 
     # Even with no subscriber reacting to the meeting, the step re-checks before sending.
     monkeypatch.setattr(bus, "_subscriptions", {k: v for k, v in bus._subscriptions.items() if k != "sequences.activity_signal"})
+    monkeypatch.setattr(bus, "_subscribers_by_names", {})
     factory.activity(rep, type="meeting", subject="Demo", contact_id=contact.id)
     session.commit()
     clock.advance(days=3)

@@ -241,17 +241,18 @@ def _pick(
         if _available(owner, exclude):
             return Placement(owner, None, rule, f"owner of the account {account.name}")
     if rule.target_type == "user":
-        user = _held(session, User, rule.user_id)
+        user = held(session, User, rule.user_id)
         return Placement(user, None, rule, f"assigned to {user.name}") if _available(user, exclude) else None
     if rule.target_type == "team":
         user = round_robin(session, rule.team_id, exclude=exclude)
-        team = _held(session, Team, rule.team_id)
+        team = held(session, Team, rule.team_id)
         return Placement(user, None, rule, f"round-robin in {team.name if team else 'the team'}") if user else None
     return Placement(None, rule.queue, rule, f"put in the {rule.queue} queue")
 
 
-def _held(session: Session, model: type, row_id: Any) -> Any:
-    """A user or team a rule names, read once per transaction."""
+def held(session: Session, model: type, row_id: Any) -> Any:
+    """A row read once per transaction and held for the rest of it (a user or team a rule
+    names, a routed lead's new owner): the identity map alone lets an unchanged object go."""
     return cached_lookup(session, model, ("routing", row_id), lambda: session.get(model, row_id))
 
 

@@ -157,10 +157,8 @@ _action_handlers: dict[str, ActionKind] = {}
 
 
 # The subscribers of each set of event names asked for so far: the worker asks per event,
-# and testing every subscription was a twentieth of its time. Emptied when they change,
-# and when the table itself is another one (tests put one in place for a while).
+# and testing every subscription was a twentieth of its time. Emptied when they change.
 _subscribers_by_names: dict[tuple[str, ...], list[Subscription]] = {}
-_subscribers_found_in: list[dict[str, Subscription]] = []
 
 
 def install(table: HandlerTable) -> None:
@@ -193,9 +191,6 @@ def unsubscribe(subscriber: str) -> None:
 def subscriptions_for(event: Event | str) -> list[Subscription]:
     """The subscribers that take ``event``, each once whichever of its names it matched."""
     names = (event,) if isinstance(event, str) else event.names
-    if not _subscribers_found_in or _subscribers_found_in[0] is not _subscriptions:
-        _subscribers_by_names.clear()
-        _subscribers_found_in[:] = [_subscriptions]
     found = _subscribers_by_names.get(names)
     if found is None:
         found = _subscribers_by_names[names] = [s for s in _subscriptions.values() if s.matches(event)]

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.assignment.events import LeadAssigned
-from pipewise.assignment.service import SLA_ACTION
+from pipewise.assignment.service import SLA_ACTION, held
 from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.events import AccountUpdated, ActivityCreated, ContactCreated, ContactUpdated
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import add_later, cached_lookup
+from pipewise.db.session import add_later
 from pipewise.deals.events import DealStageChanged
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent
@@ -41,12 +41,6 @@ def on_activity(session: Session, event: bus.Event) -> None:
     routing.first_touch(session, uuid.UUID(lead_id), at)
 
 
-def _owner(session: Session, user_id: uuid.UUID) -> User | None:
-    # Held for the transaction: the identity map keeps an unchanged object only while
-    # something refers to it, and a batch notifies the same few owners many times.
-    return cached_lookup(session, User, ("lead owner", user_id), lambda: session.get(User, user_id))
-
-
 def load_assigned(session: Session, events: list[bus.Event]) -> None:
     """Before a batch: the leads its assignments announce, in one statement."""
     intake.hold_leads(session, [event.record_id for event in events if event.record_id is not None])
@@ -58,7 +52,9 @@ def notify_owner(session: Session, event: bus.Event) -> None:
     lead = intake.batch_lead(session, event.record_id)
     if lead is None:
         return
-    owner = _owner(session, uuid.UUID(data["owner_id"])) if data.get("owner_id") else None
+    # Held for the batch: the identity map keeps an unchanged object only while something
+    # refers to it, and a batch notifies the same few owners many times.
+    owner = held(session, User, uuid.UUID(data["owner_id"])) if data.get("owner_id") else None
     if owner is not None:
         due = datetime.fromisoformat(data["sla_due_at"]) if data.get("sla_due_at") else None
         notify(session, owner.id, "lead_routed", f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''}",
