@@ -149,6 +149,21 @@ class TestSla:
         assert breach.payload["data"]["reassigned_to"] == str(lead.owner_id)
         assert any(e.kind == "sla" for e in timeline(session, "lead", lead.id))
 
+    def test_the_timer_names_the_assignment_by_lead_and_moment(self, session, factory):
+        _manager, _members, lead, assignment = self._setup(session, factory)
+        timer = session.scalar(select(ScheduledAction).where(ScheduledAction.kind == "lead.sla_check"))
+        assert timer.payload == {"lead_id": str(lead.id), "assigned_at": assignment.assigned_at.isoformat()}
+        assert routing.timed(session, timer.payload).id == assignment.id
+
+    def test_a_timer_that_names_the_assignment_id_still_fires(self, session, factory):
+        _manager, members, lead, assignment = self._setup(session, factory)
+        first_owner = assignment.owner_id
+        session.execute(update(ScheduledAction).values(payload={"assignment_id": assignment.id}))
+        self._run_due(session)
+        session.refresh(lead)
+        assert lead.owner_id in members - {first_owner}
+        assert session.get(LeadAssignment, assignment.id).status == "breached"
+
     def test_first_touch_in_time_stops_the_clock(self, session, factory):
         _manager, _members, lead, assignment = self._setup(session, factory)
         factory.activity(lead_id=lead.id, type="call", subject="Called")

@@ -66,6 +66,17 @@ class TestScoringAndRoutingApi:
         bad = api.post(f"/api/v1/leads/{lead['id']}/engagement", json={"kind": "tweet"}, headers=headers)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "kind"
 
+    def test_assignment_by_rule_without_an_sla(self, api, factory):
+        rep = factory.user(name="Rita")
+        headers = factory.headers(factory.user(role="admin"))
+        api.post("/api/v1/routing/rules", json={"name": "All", "target_type": "user", "user_id": str(rep.id)}, headers=headers)
+        lead = api.post("/api/v1/leads", json={"last_name": "Doe"}, headers=headers).json()
+        assigned = api.post(f"/api/v1/leads/{lead['id']}/assign", json={}, headers=headers)
+        assert assigned.status_code == 200, assigned.text
+        assert assigned.json()["status"] == "active" and assigned.json()["sla_due_at"] is None
+        listed = api.get(f"/api/v1/leads/{lead['id']}/assignments", headers=headers).json()
+        assert [a["status"] for a in listed][-1] == "active"
+
     def test_rules_policy_and_assignment(self, api, session, factory):
         admin = factory.user(role="admin")
         rep = factory.user(name="Rita")

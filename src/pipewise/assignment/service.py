@@ -298,13 +298,15 @@ def record_assignment(
     assignment = LeadAssignment(
         lead_id=lead_id, owner_id=owner.id if owner else None, team_id=owner.team_id if owner else None,
         queue=placement.queue, rule_id=rule.id if rule else None, rule_name=rule.name if rule else cause,
-        reason=f"{placement.reason} ({cause})"[:300], assigned_at=at, sla_due_at=due,
+        reason=f"{placement.reason} ({cause})"[:300], assigned_at=at, sla_due_at=due, status="active",
     )
     session.add(assignment)
-    session.flush()
     if due is not None:
-        bus.schedule(session, key=f"{SLA_ACTION}:{assignment.id}", kind=SLA_ACTION, run_at=due,
-                     payload={"assignment_id": assignment.id})
+        # The timer names the assignment by its lead and moment, not by its id: the id would
+        # take a flush of everything pending, once per routed lead of a worker batch.
+        moment = assignment.assigned_at.isoformat()
+        bus.schedule(session, key=f"{SLA_ACTION}:{lead_id}:{moment}", kind=SLA_ACTION, run_at=due,
+                     payload={"lead_id": str(lead_id), "assigned_at": moment})
     bus.record(
         session,
         LeadAssigned(
@@ -350,10 +352,23 @@ def _touched_since(session: Session, assignment: LeadAssignment) -> bool:
     ) > 0
 
 
-def overdue(session: Session, assignment_id: int) -> LeadAssignment | None:
+def timed(session: Session, payload: dict[str, Any]) -> LeadAssignment | None:
+    """The assignment an SLA timer's payload names."""
+    if "assignment_id" in payload:  # a timer set before timers named the lead and moment
+        return session.get(LeadAssignment, payload["assignment_id"])
+    return session.scalars(
+        select(LeadAssignment)
+        .where(LeadAssignment.lead_id == uuid.UUID(payload["lead_id"]),
+               LeadAssignment.assigned_at == datetime.fromisoformat(payload["assigned_at"]))
+        .order_by(LeadAssignment.id.desc())
+        .limit(1)
+    ).first()
+
+
+def overdue(session: Session, payload: dict[str, Any]) -> LeadAssignment | None:
     """The assignment whose SLA timer fired, if it is still active and nobody touched the
     lead since (one that was touched is marked so here)."""
-    assignment = session.get(LeadAssignment, assignment_id)
+    assignment = timed(session, payload)
     if assignment is None or assignment.status != "active":
         return None
     if _touched_since(session, assignment):

@@ -61,7 +61,7 @@ def first_touch(session: Session, lead_id: uuid.UUID, at: datetime) -> None:
 def check_sla(session: Session, action: Any) -> None:
     """The SLA timer: an assignment nobody acted on in time is breached, the lead goes to
     someone else (when the policy says so) and the manager is told."""
-    overdue = assignment.overdue(session, action.payload["assignment_id"])
+    overdue = assignment.overdue(session, action.payload)
     if overdue is None:
         return
     lead = session.get(Lead, overdue.lead_id)
