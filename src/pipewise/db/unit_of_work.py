@@ -49,7 +49,8 @@ def _changed_any(session: Session, model: type) -> bool:
     ``session.dirty``: that one compares every modified object's attribute history, and a
     worker batch holding some hundred leads asked it for every event."""
     modified = session.identity_map._modified  # noqa: SLF001 - SQLAlchemy's own set, read only
-    return any(issubclass(state.class_, model) for state in modified) or any(isinstance(obj, model) for obj in session.deleted)
+    classes = {state.class_ for state in modified}  # a batch's hundreds of states are of a few classes
+    return any(issubclass(cls, model) for cls in classes) or any(isinstance(obj, model) for obj in session.deleted)
 
 
 class UnitOfWork:
