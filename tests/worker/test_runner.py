@@ -307,6 +307,20 @@ class TestStop:
         assert not thread.is_alive()
         assert one(session, OutboxEvent).processed_at is not None
 
+    def test_an_idle_worker_finds_events_another_process_committed(self, session):
+        delivered = threading.Event()
+        bus.subscribe("contact.*", name="flag")(lambda s, e: delivered.set())
+        worker = Worker()
+        thread = worker.start_in_thread(poll_seconds=600)
+        try:
+            # Written as another process would: no signal in this one, only the row.
+            session.add(OutboxEvent(name="contact.created", record_type="contact", payload={}))
+            session.commit()
+            assert delivered.wait(timeout=30), "the worker slept through its poll instead of looking at the outbox"
+        finally:
+            worker.stop()
+            thread.join(timeout=30)
+
     def test_stopped_worker_does_no_more_work(self, session):
         logging_subscriber("*", "all")
         worker = Worker()

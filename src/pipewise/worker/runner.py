@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from pipewise import origin as origins
 from pipewise.db.base import utcnow
+from pipewise.db.plain_select import PlainSelect
 from pipewise.db.session import read, refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
@@ -28,6 +29,7 @@ log = logging.getLogger("pipewise.worker")
 MAX_ATTEMPTS = 8
 STATISTICS_EVERY_SECONDS = 3600
 GATHER_SECONDS = 0.1  # after a commit's signal, before the pass: events that follow close behind join it
+WAKE_CHECK_SECONDS = 0.025  # how often an idle worker looks for events committed by other processes
 
 
 def backoff(attempts: int) -> timedelta:
@@ -67,6 +69,15 @@ def dispatch(session: Session, event: bus.Event) -> int:
                 )
             )
     return failures
+
+
+_PENDING = PlainSelect(select(OutboxEvent.id).where(OutboxEvent.processed_at.is_(None)).limit(1))
+
+
+def outbox_pending() -> bool:
+    """Whether an event waits in the outbox: one read of its partial index."""
+    with session_scope(write=False) as session:
+        return bool(read(session, _PENDING))
 
 
 def mark_processed(session: Session, rows: Sequence[OutboxEvent]) -> None:
@@ -245,12 +256,27 @@ class Worker:
                 backlog = False
             # Go straight on only while a full batch says more is waiting: passes that pick up
             # a few events each would keep the database's write lock (and, in-process, the
-            # GIL) busy for the requests that produce those events. A commit in this process
-            # that recorded events cuts the wait short, after a moment that lets more gather.
-            if not backlog and bus.events_committed.wait(poll_seconds) and not self._stop.is_set():
-                bus.events_committed.clear()
+            # GIL) busy for the requests that produce those events. Events that wait cut the
+            # wait short, after a moment that lets more gather.
+            if not backlog and self._events_wait(poll_seconds) and not self._stop.is_set():
                 self._stop.wait(min(GATHER_SECONDS, poll_seconds))
         log.info("worker %s stopped", self.name)
+
+    def _events_wait(self, poll_seconds: float) -> bool:
+        """Wait up to ``poll_seconds`` for events to handle: a commit in this process that
+        recorded some says so at once, one in another process (the API's, for a worker of
+        its own) is seen by a look at the outbox's pending index every WAKE_CHECK_SECONDS."""
+        deadline = time.monotonic() + poll_seconds
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if bus.events_committed.wait(min(WAKE_CHECK_SECONDS, remaining)):
+                bus.events_committed.clear()
+                return True
+            if outbox_pending():
+                return True
+        return False
 
     def stop(self) -> None:
         self._stop.set()
