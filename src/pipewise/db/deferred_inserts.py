@@ -42,6 +42,10 @@ class DeferredInserts:
         connection.info[_ON_CONNECTION] = self
         self.rows.setdefault((table, ignore_conflicts), []).append(row)
 
+    def waiting(self, table: Table) -> list[dict[str, Any]]:
+        """The rows waiting for ``table``."""
+        return [row for (waiting_table, _ignore), rows in self.rows.items() if waiting_table is table for row in rows]
+
     def needed_by(self, statement: Any) -> bool:
         """Whether ``statement`` may read or reference the waiting rows: anything but a plain
         ``INSERT … VALUES`` into a table that is not waiting and has no foreign key to one."""

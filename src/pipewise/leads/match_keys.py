@@ -33,7 +33,8 @@ from sqlalchemy import bindparam, delete, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Account, Contact
-from pipewise.db.session import insert_later, read
+from pipewise.db.session import insert_later
+from pipewise.db.unit_of_work import existing_unit_of_work
 from pipewise.leads.models import Lead, MatchKey
 from pipewise.leads.similarity import Person, company_key, fold
 
@@ -119,7 +120,7 @@ def _rows(record_type: str, record_id: uuid.UUID, keys: Iterable[str]) -> list[d
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     # Deferred: written with the transaction's other new rows, in one executemany, before
-    # anything reads the keys.
+    # anything but ``lookup`` (which reads them where they wait) reads the keys.
     for row in rows:
         insert_later(session, MatchKey, row, ignore_conflicts=True)
 
@@ -213,16 +214,24 @@ def _lookup_statement(count: int) -> Any:
 
 def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None = None) -> Block:
     """Who shares one of ``keys``: one statement of one index range per key, however many
-    records the database holds, and the keys waiting in the session's deferred rows (a
-    contact's keys refreshed earlier in the same worker batch)."""
+    records the database holds, and the keys waiting in the session's deferred rows (the
+    keys of leads and contacts handled earlier in the same worker batch). Those are read
+    where they wait: writing them first would write every row the batch's earlier records
+    left waiting, once per record."""
     keys = sorted(keys)
     found = Block()
     if not keys:
         return found
     by_key: dict[str, list[tuple[str, uuid.UUID]]] = defaultdict(list)
-    rows = read(session, _lookup_statement(len(keys)), {f"key_{n}": key for n, key in enumerate(keys)})
+    rows = session.connection().execute(_lookup_statement(len(keys)), {f"key_{n}": key for n, key in enumerate(keys)})
     for key, record_type, record_id in rows:
         by_key[key].append((record_type, record_id))
+    work = existing_unit_of_work(session)
+    if work is not None and work.deferred_inserts:
+        asked = set(keys)
+        for row in work.deferred_inserts.waiting(MatchKey.__table__):
+            if row["key"] in asked:
+                by_key[row["key"]].append((row["record_type"], row["record_id"]))
     for key, members in by_key.items():
         if len(members) > MAX_BLOCK and not key.startswith(_EXACT):
             continue
