@@ -3,6 +3,7 @@ scheduled actions and stopping. Subscribers write to a test-only table, so "comm
 means a row another session can read."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from pipewise.db.base import utcnow
 from pipewise.events import bus
 from pipewise.events.base import RecordEvent
 from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
+from pipewise.worker import runner
 from pipewise.worker.runner import MAX_ATTEMPTS, Worker, backoff
 from tests.events.support import deliveries, log_delivery
 
@@ -317,6 +319,24 @@ class TestStop:
             session.add(OutboxEvent(name="contact.created", record_type="contact", payload={}))
             session.commit()
             assert delivered.wait(timeout=30), "the worker slept through its poll instead of looking at the outbox"
+        finally:
+            worker.stop()
+            thread.join(timeout=30)
+
+    def test_a_failed_look_at_the_outbox_does_not_stop_the_worker(self, session, monkeypatch):
+        def database_away() -> bool:
+            raise RuntimeError("the database is away")
+
+        monkeypatch.setattr(runner, "outbox_pending", database_away)
+        delivered = threading.Event()
+        bus.subscribe("contact.*", name="flag")(lambda s, e: delivered.set())
+        worker = Worker()
+        thread = worker.start_in_thread(poll_seconds=0.05)
+        try:
+            time.sleep(0.3)  # several idle waits, each with a failed look
+            record_events(session, "contact.created")
+            assert delivered.wait(timeout=30)
+            assert thread.is_alive()
         finally:
             worker.stop()
             thread.join(timeout=30)

@@ -267,15 +267,21 @@ class Worker:
         recorded some says so at once, one in another process (the API's, for a worker of
         its own) is seen by a look at the outbox's pending index every WAKE_CHECK_SECONDS."""
         deadline = time.monotonic() + poll_seconds
+        looking = True
         while not self._stop.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            if bus.events_committed.wait(min(WAKE_CHECK_SECONDS, remaining)):
+            if bus.events_committed.wait(min(WAKE_CHECK_SECONDS, remaining) if looking else remaining):
                 bus.events_committed.clear()
                 return True
-            if outbox_pending():
-                return True
+            if looking:
+                try:
+                    if outbox_pending():
+                        return True
+                except Exception:  # noqa: BLE001 - the database is away: wait out the poll, the next pass reports it
+                    log.debug("looking at the outbox failed", exc_info=True)
+                    looking = False
         return False
 
     def stop(self) -> None:
