@@ -201,6 +201,24 @@ def dialect_insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+_ignoring_inserts: dict[tuple[str, type, tuple[str, ...], str | None], Any] = {}
+
+
+def insert_ignoring(session: Session, model: type, *, conflict_on: tuple[str, ...] = (), returning: str | None = None) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table (on the ``conflict_on``
+    columns, else any), optionally ``RETURNING`` one column; executed with the values as
+    parameters. Built once per database kind: ``.values(...)`` per call made a new
+    statement, and SQLAlchemy a new cache key over every value."""
+    key = (session.get_bind().dialect.name, model, conflict_on, returning)
+    statement = _ignoring_inserts.get(key)
+    if statement is None:
+        statement = dialect_insert(session)(model).on_conflict_do_nothing(index_elements=list(conflict_on) or None)
+        if returning is not None:
+            statement = statement.returning(model.__table__.c[returning])  # type: ignore[attr-defined]
+        _ignoring_inserts[key] = statement
+    return statement
+
+
 # -- inserts deferred to one multi-row statement (see db/deferred_inserts.py) --
 
 

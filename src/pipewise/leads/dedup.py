@@ -21,7 +21,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Contact
 from pipewise.db.base import utcnow
 from pipewise.db.plain_select import PlainSelect
-from pipewise.db.session import dialect_insert, read
+from pipewise.db.session import insert_ignoring, read
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.leads import match_keys
 from pipewise.leads.match_keys import MAX_BLOCK, people
@@ -129,9 +129,6 @@ def known_pairs(session: Session, record_type: str, record_id: uuid.UUID) -> set
     return {(t, i) for t, i in rows}
 
 
-_new_pairs: dict[str, Any] = {}
-
-
 def remember(
     session: Session, record_type: str, record_id: uuid.UUID, matches: Iterable[Match], *, new: bool = False
 ) -> int:
@@ -152,11 +149,7 @@ def remember(
         rows.append({"record_type": record_type, "record_id": record_id, "candidate_type": m.record_type,
                      "candidate_id": m.id, "score": m.score, "reason": m.reason[:300], "status": "open", "detected_at": now})
     if rows:
-        connection = session.connection()
-        name = connection.dialect.name
-        if name not in _new_pairs:
-            _new_pairs[name] = dialect_insert(session)(DuplicateCandidate).on_conflict_do_nothing()
-        connection.execute(_new_pairs[name], rows)
+        session.connection().execute(insert_ignoring(session, DuplicateCandidate), rows)
     return len(rows)
 
 

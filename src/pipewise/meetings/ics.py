@@ -4,7 +4,6 @@ booking and rescheduling, CANCEL on cancelling, REPLY read back from an attendee
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-
 from pipewise.meetings.models import Meeting, MeetingAttendee
 
 PRODID = "-//Pipewise//Meetings//EN"

@@ -9,13 +9,12 @@ import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import cached_lookup, dialect_insert, read
+from pipewise.db.session import cached_lookup, dialect_insert, insert_ignoring, read
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
 from pipewise.events import bus
@@ -62,25 +61,11 @@ def notify(
         "link": _checked_link(link), "record_type": record_type, "record_id": record_id,
         "key": (key or f"{kind}:{new_id}")[:200], "created_at": utcnow(), "read_at": None,
     }
-    inserted = read(session, _insert_once(session), values).scalar_one_or_none()
+    inserted = read(session, insert_ignoring(session, Notification, conflict_on=("key",), returning="id"), values).scalar_one_or_none()
     if inserted is None:
         return None
     bus.record(session, NotificationCreated(record_id=inserted, user_id=user_id, kind=kind))
     return inserted
-
-
-_inserts: dict[str, Any] = {}
-
-
-def _insert_once(session: Session) -> Any:
-    """The INSERT that ignores a used key, built once per database kind: its values come
-    as parameters, where ``.values(...)`` made a new statement (and its cache key) per call."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _inserts:
-        _inserts[dialect] = (
-            dialect_insert(session)(Notification).on_conflict_do_nothing(index_elements=["key"]).returning(Notification.id)
-        )
-    return _inserts[dialect]
 
 
 @dataclass(frozen=True)
