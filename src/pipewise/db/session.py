@@ -22,6 +22,7 @@ from pipewise.config import get_settings
 from pipewise.db import liveness, process_cache, wal
 from pipewise.db.plain_select import PlainSelect
 from pipewise.db.unit_of_work import UnitOfWork, existing_unit_of_work, unit_of_work
+from pipewise.db.writer_turn import WriterTurn
 
 M = TypeVar("M")
 
@@ -148,30 +149,33 @@ def reset_engine() -> None:
     get_sessionmaker.cache_clear()
 
 
-# SQLite has one writer at a time. Threads that wait for it inside SQLite's busy handler
-# sleep in growing steps (1, 2, 5, 10 … ms) and leave the database idle meanwhile; the
-# writers of one process queue on a lock instead, and only other processes (a separate
-# worker, the CLI) meet busy_timeout. After the timeout a writer falls back to SQLite's wait.
-# The unit of work holds the lock and gives it back when its transaction ends.
+# SQLite has one writer at a time; writers take turns (db/writer_turn.py) instead of
+# waiting in SQLite's busy handler, which sleeps in growing steps and leaves the database
+# idle meanwhile. After the timeout a writer falls back to SQLite's wait. The unit of work
+# holds the turn and gives it back when its transaction ends.
 _WRITE_LOCK_TIMEOUT = 15.0
-_sqlite_write_locks: dict[str, "threading.Lock"] = {}
-_locks_guard = threading.Lock()
+_writer_turns: dict[str, WriterTurn] = {}
+_turns_guard = threading.Lock()
 
 
-def _sqlite_write_lock(session: Session) -> "threading.Lock | None":
+def _writer_turn(session: Session) -> WriterTurn | None:
     bind = session.get_bind()
-    if bind.dialect.name != "sqlite" or not bind.url.database or bind.url.database == ":memory:":
+    database = bind.url.database
+    if bind.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
-    with _locks_guard:
-        return _sqlite_write_locks.setdefault(bind.url.database, threading.Lock())
+    with _turns_guard:
+        turn = _writer_turns.get(database)
+        if turn is None:
+            turn = _writer_turns[database] = WriterTurn(database)
+        return turn
 
 
 def begin_write(session: Session) -> None:
     """Mark the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
-    lock = _sqlite_write_lock(session)
+    turn = _writer_turn(session)
     work = unit_of_work(session)
-    if lock is not None and work.write_lock is None and lock.acquire(timeout=_WRITE_LOCK_TIMEOUT):
-        work.write_lock = lock
+    if turn is not None and work.write_lock is None and turn.acquire(timeout=_WRITE_LOCK_TIMEOUT):
+        work.write_lock = turn
     try:
         work.connection = session.connection(execution_options={"sqlite_write": True})
     except BaseException:

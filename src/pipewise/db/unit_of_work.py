@@ -11,8 +11,8 @@ nothing it holds outlives the transaction it was gathered in. It holds:
   (``db.session.insert_later``, see ``db/deferred_inserts.py``);
 - ``connection``: the transaction's connection, once asked for (``session.connection()``
   costs a walk of the session's transaction state per call);
-- ``write_lock``: on SQLite, the process-wide writer lock this transaction holds
-  (``db.session.begin_write``), given back when the transaction ends;
+- ``write_lock``: on SQLite, the write turn this transaction holds (``db.session.begin_write``,
+  ``db/writer_turn.py``), given back when the transaction ends;
 - ``optimistic``: set by the worker while it runs a batch without a savepoint per item
   (``events.bus.optimistic``): a failure should propagate so the batch runs again item
   by item;
@@ -28,7 +28,6 @@ The unit of work itself sits in one ``session.info`` slot; nothing else does (th
 connection only points at the rows waiting on it, see ``db/deferred_inserts.py``)."""
 
 import logging
-import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
@@ -36,6 +35,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from pipewise.db.deferred_inserts import DeferredInserts
+from pipewise.db.writer_turn import WriterTurn
 
 log = logging.getLogger("pipewise.db")
 
@@ -59,7 +59,7 @@ class UnitOfWork:
     def __init__(self) -> None:
         self.lookups: dict[type, dict[Hashable, Any]] = {}
         self.deferred_inserts = DeferredInserts()
-        self.write_lock: threading.Lock | None = None
+        self.write_lock: WriterTurn | None = None
         # The transaction's connection, once asked for (db.session._connection).
         self.connection: Connection | None = None
         self.optimistic = False

@@ -1,0 +1,115 @@
+"""Whose turn it is to write to a SQLite database, across threads and processes.
+
+SQLite lets one connection write at a time. A writer that finds the database taken waits
+in SQLite's busy handler, which sleeps in growing steps (1, 2, 5, 10 … up to 100 ms) and
+does not notice the moment the writer before it commits: against a ``pipewise worker``
+that goes straight on to its next batch, an API request slept through several of the
+worker's transactions, and the requests queued behind it.
+
+Writers here take turns instead. The threads of one process queue on a lock; processes
+queue on an exclusive ``flock`` of a file beside the database (``<database>-writer``),
+which the kernel hands to a waiter the moment its holder lets go (or exits). The turn is
+taken before SQLite's own lock (``BEGIN IMMEDIATE``), so that one is then free at once; a
+writer that does not know the file (the sqlite3 shell, a backup) is still waited for by
+SQLite's busy timeout, as before."""
+
+import fcntl
+import logging
+import os
+import threading
+import time
+
+log = logging.getLogger("pipewise.db")
+
+
+class _FileWait:
+    """A blocking ``flock`` in a thread of its own, so that its waiter can give up at a
+    deadline (the call itself has no timeout). If the waiter has given up by the time the
+    lock comes, the lock is let go at once."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.done = threading.Event()
+        self.error: OSError | None = None
+        self.gave_up = False
+        self._mutex = threading.Lock()
+
+    def run(self) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            self.error = exc
+        with self._mutex:
+            if self.gave_up:
+                os.close(self.fd)
+                return
+            self.done.set()
+
+    def outcome(self, seconds: float) -> bool:
+        """Whether the lock came within ``seconds``; if not, the wait is abandoned."""
+        if self.done.wait(max(seconds, 0.0)):
+            return True
+        with self._mutex:
+            if self.done.is_set():
+                return True
+            self.gave_up = True
+            return False
+
+
+def _lock_file(path: str, deadline: float) -> int | None:
+    """An open descriptor of ``path`` holding its exclusive flock, or None at the deadline.
+    Each turn opens the file anew: a flock belongs to the open file, so an abandoned wait
+    that gets the lock later holds it on a descriptor of its own, never on the next turn's."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        pass
+    except BaseException:
+        os.close(fd)
+        raise
+    wait = _FileWait(fd)
+    threading.Thread(target=wait.run, name="pipewise-writer-turn", daemon=True).start()
+    if not wait.outcome(deadline - time.monotonic()):
+        return None  # the wait's thread closes the descriptor when the lock comes
+    if wait.error is not None:
+        os.close(fd)
+        raise wait.error
+    return fd
+
+
+class WriterTurn:
+    """The write turn on one SQLite database file (see the module's docstring)."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}-writer"
+        self._threads = threading.Lock()
+        self._held: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the turn. False: not had, the caller falls
+        back to SQLite's own busy wait."""
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        try:
+            self._held = _lock_file(self.path, deadline)
+        except OSError:  # e.g. no room for the file: the other processes are waited for by SQLite alone
+            log.warning("cannot lock %s; writers of other processes are waited for by SQLite's busy timeout", self.path,
+                        exc_info=True)
+            return True
+        if self._held is None:
+            self._threads.release()
+            return False
+        return True
+
+    def locked(self) -> bool:
+        """Whether a thread of this process holds the turn."""
+        return self._threads.locked()
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            os.close(held)  # closing the file lets its flock go
+        self._threads.release()
