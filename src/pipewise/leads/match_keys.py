@@ -33,6 +33,7 @@ from sqlalchemy import bindparam, delete, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Account, Contact
+from pipewise.db.plain_select import PlainSelect
 from pipewise.db.session import insert_later
 from pipewise.db.unit_of_work import existing_unit_of_work
 from pipewise.leads.models import Lead, MatchKey
@@ -201,7 +202,7 @@ class Block:
 
 
 @lru_cache(maxsize=16)
-def _lookup_statement(count: int) -> Any:
+def _lookup_statement(count: int) -> PlainSelect:
     """``count`` index ranges, one per key (bound as key_0, key_1 …), each read only up to
     ``MAX_BLOCK`` + 1 entries."""
     parts = [
@@ -209,7 +210,7 @@ def _lookup_statement(count: int) -> Any:
         .where(MatchKey.key == bindparam(f"key_{n}")).limit(MAX_BLOCK + 1).subquery()
         for n in range(count)
     ]
-    return union_all(*(select(part) for part in parts)) if count > 1 else select(parts[0])
+    return PlainSelect(union_all(*(select(part) for part in parts)) if count > 1 else select(parts[0]))
 
 
 def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None = None) -> Block:
@@ -223,7 +224,7 @@ def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None =
     if not keys:
         return found
     by_key: dict[str, list[tuple[str, uuid.UUID]]] = defaultdict(list)
-    rows = session.connection().execute(_lookup_statement(len(keys)), {f"key_{n}": key for n, key in enumerate(keys)})
+    rows = _lookup_statement(len(keys)).rows(session.connection(), {f"key_{n}": key for n, key in enumerate(keys)})
     for key, record_type, record_id in rows:
         by_key[key].append((record_type, record_id))
     work = existing_unit_of_work(session)
