@@ -10,11 +10,10 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from pipewise import origin as origins
 from pipewise.db.base import utcnow
@@ -80,15 +79,24 @@ def outbox_pending() -> bool:
         return bool(read(session, _PENDING))
 
 
-def mark_processed(session: Session, rows: Sequence[OutboxEvent]) -> None:
-    """The rows' events are handled: one UPDATE for the batch, where marking each row
-    through the ORM cost a statement per event, each at a flush of its own."""
-    if not rows:
-        return
-    now = utcnow()
-    read(session, update(OutboxEvent).where(OutboxEvent.id.in_([row.id for row in rows])).values(processed_at=now))
-    for row in rows:
-        set_committed_value(row, "processed_at", now)
+def _pending(batch: Any) -> Select[Any]:
+    """The oldest unhandled events, as ``bus.Event`` takes them, locked for this worker."""
+    columns = (OutboxEvent.id, OutboxEvent.name, OutboxEvent.record_type, OutboxEvent.record_id, OutboxEvent.actor_id,
+               OutboxEvent.payload, OutboxEvent.occurred_at)
+    return (select(*columns).where(OutboxEvent.processed_at.is_(None)).order_by(OutboxEvent.id).limit(batch)
+            .with_for_update(skip_locked=True))
+
+
+# Claimed as plain rows on the driver: loading them as ORM objects, only to copy each into
+# a bus.Event, cost about a fifth of what the worker spent per event beyond its subscribers.
+_CLAIM = PlainSelect(_pending(bindparam("batch")))
+
+
+def mark_processed(session: Session, ids: Sequence[int]) -> None:
+    """The events are handled: one UPDATE for the batch, where marking each row through
+    the ORM cost a statement per event, each at a flush of its own."""
+    if ids:
+        read(session, update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(processed_at=utcnow()))
 
 
 T = TypeVar("T")
@@ -127,17 +135,18 @@ class Worker:
     # -- one pass of each kind of work; each returns how many items it handled --
 
     def drain_outbox_once(self) -> int:
-        def claim(session: Session, ids: list[int] | None) -> Sequence[OutboxEvent]:
-            stmt = select(OutboxEvent).where(OutboxEvent.processed_at.is_(None))
-            stmt = stmt.where(OutboxEvent.id.in_(ids)) if ids is not None else stmt
-            return session.scalars(stmt.order_by(OutboxEvent.id).limit(self.batch_size).with_for_update(skip_locked=True)).all()
+        def claim(session: Session, ids: list[int] | None) -> list[bus.Event]:
+            if ids is None:
+                rows = read(session, _CLAIM, {"batch": self.batch_size})
+            else:
+                rows = session.execute(_pending(self.batch_size).where(OutboxEvent.id.in_(ids))).all()
+            return [bus.Event(*row) for row in rows]
 
-        def work(session: Session, rows: Sequence[OutboxEvent]) -> None:
-            events = [bus.Event.from_row(row) for row in rows]
-            bus.prepare_batch(session, events)
+        def work(session: Session, events: Sequence[bus.Event]) -> None:
+            bus.prepare_batch(session, list(events))
             for event in events:
                 dispatch(session, event)
-            mark_processed(session, rows)
+            mark_processed(session, [event.id for event in events])
 
         return run_batch(claim, work)
 
