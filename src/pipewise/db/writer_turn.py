@@ -56,19 +56,11 @@ class _FileWait:
             return False
 
 
-def _lock_file(path: str, deadline: float) -> int | None:
-    """An open descriptor of ``path`` holding its exclusive flock, or None at the deadline.
-    Each turn opens the file anew: a flock belongs to the open file, so an abandoned wait
-    that gets the lock later holds it on a descriptor of its own, never on the next turn's."""
+def _wait_for_lock(path: str, deadline: float) -> int | None:
+    """A new descriptor of ``path`` holding its exclusive flock, or None at the deadline.
+    A flock belongs to the open file: a wait that is abandoned and gets the lock later
+    holds it on a descriptor of its own, never on the one the next turn uses."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return fd
-    except BlockingIOError:
-        pass
-    except BaseException:
-        os.close(fd)
-        raise
     wait = _FileWait(fd)
     threading.Thread(target=wait.run, name="pipewise-writer-turn", daemon=True).start()
     if not wait.outcome(deadline - time.monotonic()):
@@ -86,6 +78,10 @@ class WriterTurn:
         self.path = f"{database}-writer"
         self._threads = threading.Lock()
         self._held: int | None = None
+        # The file stays open for the turns that find it free (most of them); a process
+        # forked from this one opens its own, or it would share this one's lock.
+        self._fd: int | None = None
+        self._pid = 0
 
     def acquire(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the turn. False: not had, the caller falls
@@ -94,7 +90,7 @@ class WriterTurn:
         if not self._threads.acquire(timeout=timeout):
             return False
         try:
-            self._held = _lock_file(self.path, deadline)
+            self._held = self._lock(deadline)
         except OSError:  # e.g. no room for the file: the other processes are waited for by SQLite alone
             log.warning("cannot lock %s; writers of other processes are waited for by SQLite's busy timeout", self.path,
                         exc_info=True)
@@ -104,12 +100,23 @@ class WriterTurn:
             return False
         return True
 
+    def _lock(self, deadline: float) -> int | None:
+        if self._fd is None or self._pid != os.getpid():
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self._fd
+        except BlockingIOError:
+            return _wait_for_lock(self.path, deadline)
+
     def locked(self) -> bool:
         """Whether a thread of this process holds the turn."""
         return self._threads.locked()
 
     def release(self) -> None:
         held, self._held = self._held, None
-        if held is not None:
-            os.close(held)  # closing the file lets its flock go
+        if held == self._fd:
+            fcntl.flock(held, fcntl.LOCK_UN)
+        elif held is not None:
+            os.close(held)  # closing a waited-for descriptor lets its flock go
         self._threads.release()
