@@ -101,3 +101,29 @@ class TestProcessCache:
 def _uuid_value() -> object:
     value = uuid.uuid4()
     return value.hex if get_engine().dialect.name == "sqlite" else value
+
+
+class TestTheSession:
+    def test_every_request_closes_its_session_after_its_response_is_made(self, api, factory, session, rep, monkeypatch):
+        from pipewise.api import deps
+
+        made, closed = [], []
+        factory_of = deps.get_sessionmaker
+
+        def recording():  # type: ignore[no-untyped-def]
+            def new_session():  # type: ignore[no-untyped-def]
+                opened = factory_of()()
+                made.append(opened)
+                close = opened.close
+                opened.close = lambda: (closed.append(opened), close())[1]  # type: ignore[method-assign]
+                return opened
+            return new_session
+
+        monkeypatch.setattr(deps, "get_sessionmaker", recording)
+        headers = factory.headers(rep)
+        created = api.post("/api/v1/contacts", json={"last_name": "Closed"}, headers=headers)
+        assert created.status_code == 201 and created.json()["last_name"] == "Closed"
+        assert api.get("/api/v1/contacts", headers=headers).status_code == 200
+        assert api.post("/api/v1/contacts", json={"email": "not an address"}, headers=headers).status_code == 422
+        assert api.get("/api/v1/contacts", headers={"Authorization": "Bearer unknown"}).status_code == 401
+        assert len(made) == 4 and closed == made
