@@ -115,6 +115,14 @@ def test_a_writer_that_gives_up_leaves_nothing_held(tmp_path):
         turn.release()
 
 
+def test_without_its_file_the_turn_still_queues_the_threads(tmp_path, caplog):
+    turn = WriterTurn(str(tmp_path / "missing-folder" / "one.db"))
+    assert turn.acquire(timeout=5)
+    assert turn.locked() and "cannot lock" in caplog.text
+    turn.release()
+    assert not turn.locked()
+
+
 def test_the_turn_of_a_writer_process_that_dies_is_free(tmp_path):
     path = str(tmp_path / "one.db")
     held = context().Event()

@@ -115,7 +115,7 @@ class WriterTurn:
 
     def release(self) -> None:
         held, self._held = self._held, None
-        if held == self._fd:
+        if held is not None and held == self._fd:
             fcntl.flock(held, fcntl.LOCK_UN)
         elif held is not None:
             os.close(held)  # closing a waited-for descriptor lets its flock go
