@@ -2,6 +2,7 @@
 scheduled actions. Several workers may run against PostgreSQL at once: every claim is a
 ``SELECT … FOR UPDATE SKIP LOCKED`` and the effects commit with the claim."""
 
+import dataclasses
 import logging
 import os
 import socket
@@ -80,15 +81,15 @@ def outbox_pending() -> bool:
 
 
 def _pending(batch: Any) -> Select[Any]:
-    """The oldest unhandled events, as ``bus.Event`` takes them, locked for this worker."""
-    columns = (OutboxEvent.id, OutboxEvent.name, OutboxEvent.record_type, OutboxEvent.record_id, OutboxEvent.actor_id,
-               OutboxEvent.payload, OutboxEvent.occurred_at)
+    """The oldest unhandled events, locked for this worker: the columns of a ``bus.Event``,
+    in the order of its fields."""
+    columns = [OutboxEvent.__table__.c[field.name] for field in dataclasses.fields(bus.Event)]
     return (select(*columns).where(OutboxEvent.processed_at.is_(None)).order_by(OutboxEvent.id).limit(batch)
             .with_for_update(skip_locked=True))
 
 
 # Claimed as plain rows on the driver: loading them as ORM objects, only to copy each into
-# a bus.Event, cost about a fifth of what the worker spent per event beyond its subscribers.
+# a bus.Event, was about 7 % of the worker's time per routed lead.
 _CLAIM = PlainSelect(_pending(bindparam("batch")))
 
 
