@@ -26,3 +26,16 @@ def write_and_hold(held: Any, let_go: Any) -> None:
         session.flush()
         held.set()
         let_go.wait(60)
+
+
+def hold_turn_as(uid: int, database: str, held: Any, let_go: Any) -> None:
+    """As the user ``uid``, take the turn and keep it until ``let_go``."""
+    import os
+
+    os.setgid(uid)
+    os.setuid(uid)
+    turn = WriterTurn(database)
+    assert turn.acquire(timeout=30)
+    held.set()
+    let_go.wait(60)
+    turn.release()

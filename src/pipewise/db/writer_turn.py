@@ -56,11 +56,17 @@ class _FileWait:
             return False
 
 
+def _open(path: str) -> int:
+    # Read access is all a flock needs (nothing is ever written to the file), so a process
+    # of another user that may write the database takes its turn too.
+    return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+
 def _wait_for_lock(path: str, deadline: float) -> int | None:
     """A new descriptor of ``path`` holding its exclusive flock, or None at the deadline.
     A flock belongs to the open file: a wait that is abandoned and gets the lock later
     holds it on a descriptor of its own, never on the one the next turn uses."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = _open(path)
     wait = _FileWait(fd)
     threading.Thread(target=wait.run, name="pipewise-writer-turn", daemon=True).start()
     if not wait.outcome(deadline - time.monotonic()):
@@ -82,6 +88,7 @@ class WriterTurn:
         # forked from this one opens its own, or it would share this one's lock.
         self._fd: int | None = None
         self._pid = 0
+        self._warned = False  # a turn without its file is told once, not at every write
 
     def acquire(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the turn. False: not had, the caller falls
@@ -92,8 +99,10 @@ class WriterTurn:
         try:
             self._held = self._lock(deadline)
         except OSError:  # e.g. no room for the file: the other processes are waited for by SQLite alone
-            log.warning("cannot lock %s; writers of other processes are waited for by SQLite's busy timeout", self.path,
-                        exc_info=True)
+            if not self._warned:
+                self._warned = True
+                log.warning("cannot lock %s; writers of other processes are waited for by SQLite's busy timeout",
+                            self.path, exc_info=True)
             return True
         if self._held is None:
             self._threads.release()
@@ -102,7 +111,7 @@ class WriterTurn:
 
     def _lock(self, deadline: float) -> int | None:
         if self._fd is None or self._pid != os.getpid():
-            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
+            self._fd, self._pid = _open(self.path), os.getpid()
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return self._fd
