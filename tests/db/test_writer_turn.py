@@ -118,6 +118,25 @@ def test_a_writer_that_gives_up_leaves_nothing_held(tmp_path):
         turn.release()
 
 
+def test_a_wait_interrupted_leaves_the_turn_free_for_the_other_threads(tmp_path, monkeypatch):
+    from pipewise.db import writer_turn
+
+    path = str(tmp_path / "one.db")
+    first, second = WriterTurn(path), WriterTurn(path)
+    assert first.acquire(timeout=5)
+
+    def interrupted(*_args):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_turn, "_wait_for_lock", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        second.acquire(timeout=5)
+    assert not second.locked()
+    first.release()
+    assert second.acquire(timeout=5)
+    second.release()
+
+
 def test_without_its_file_the_turn_still_queues_the_threads_and_says_so_once(tmp_path, caplog):
     turn = WriterTurn(str(tmp_path / "missing-folder" / "one.db"))
     for _ in range(3):

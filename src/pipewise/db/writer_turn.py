@@ -104,6 +104,9 @@ class WriterTurn:
                 log.warning("cannot lock %s; writers of other processes are waited for by SQLite's busy timeout",
                             self.path, exc_info=True)
             return True
+        except BaseException:  # interrupted while waiting: the threads' lock must not stay taken
+            self._threads.release()
+            raise
         if self._held is None:
             self._threads.release()
             return False
