@@ -80,7 +80,7 @@ def outbox_pending() -> bool:
         return bool(read(session, _PENDING))
 
 
-def _pending(batch: Any) -> Select[Any]:
+def _claimable(batch: Any) -> Select[Any]:
     """The oldest unhandled events, locked for this worker: the columns of a ``bus.Event``,
     in the order of its fields."""
     columns = [OutboxEvent.__table__.c[field.name] for field in dataclasses.fields(bus.Event)]
@@ -90,7 +90,7 @@ def _pending(batch: Any) -> Select[Any]:
 
 # Claimed as plain rows on the driver: loading them as ORM objects, only to copy each into
 # a bus.Event, was about 7 % of the worker's time per routed lead.
-_CLAIM = PlainSelect(_pending(bindparam("batch")))
+_CLAIM = PlainSelect(_claimable(bindparam("batch")))
 
 
 def mark_processed(session: Session, ids: Sequence[int]) -> None:
@@ -140,7 +140,7 @@ class Worker:
             if ids is None:
                 rows = read(session, _CLAIM, {"batch": self.batch_size})
             else:
-                rows = session.execute(_pending(self.batch_size).where(OutboxEvent.id.in_(ids))).all()
+                rows = session.execute(_claimable(self.batch_size).where(OutboxEvent.id.in_(ids))).all()
             return [bus.Event(*row) for row in rows]
 
         def work(session: Session, events: Sequence[bus.Event]) -> None:
