@@ -226,6 +226,31 @@ class TestScheduledActions:
         assert Worker().run_until_idle() == 1
         assert seen == ["later"]
 
+    def test_a_pass_with_nothing_due_takes_no_write_transaction(self, session, monkeypatch):
+        """Retries and timers not due yet are found out by a read: on SQLite a write
+        transaction would take the one writer from the requests for nothing."""
+        bus.handles_action("test.action")(lambda s, a: None)
+        schedule(session, "later", in_seconds=3600)
+        failing_subscriber("deal.*", "flaky", failures=1)
+        record_events(session, "deal.created")
+        Worker().run_until_idle()  # the delivery fails and waits for its retry
+        assert one(session, EventDelivery).status == "retry"
+        writes: list[bool] = []
+        real_scope = runner.session_scope
+
+        def counting_scope(*, write: bool = True):  # type: ignore[no-untyped-def]
+            writes.append(write)
+            return real_scope(write=write)
+
+        monkeypatch.setattr(runner, "session_scope", counting_scope)
+        worker = Worker()
+        assert (worker.retry_deliveries_once(), worker.run_due_actions_once()) == (0, 0)
+        assert writes == [False, False]
+        make_due(session, EventDelivery, "next_attempt_at")
+        make_due(session, ScheduledAction, "run_at")
+        assert (worker.retry_deliveries_once(), worker.run_due_actions_once()) == (1, 1)
+        assert writes[2:] == [False, True, False, True]
+
     def test_scheduling_the_same_key_twice_runs_once(self, session):
         seen: list[str] = []
         bus.handles_action("test.action")(lambda s, a: seen.append(a.key))
