@@ -377,3 +377,39 @@ class TestStop:
         session.rollback()
         assert deliveries(session) == []
         assert one(session, OutboxEvent).processed_at is None
+
+
+class TestQueueReads:
+    """The worker reads each queue by its partial index of the rows still to handle. On
+    SQLite, statistics taken while the outbox was small (the worker refreshes them hourly)
+    made the planner walk every handled event in id order instead, at each claim and each
+    idle look: a cost that grew with the table."""
+
+    def test_the_queues_are_read_by_their_partial_indexes_on_stale_statistics(self, session):
+        from sqlalchemy import text
+
+        from pipewise.db.plain_select import PlainSelect
+
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's planner has current statistics from autovacuum")
+        record_events(session, "deal.created")
+        session.execute(text("ANALYZE"))  # the outbox counted at one row
+        for _ in range(5):
+            record_events(session, *["deal.updated"] * 200)
+        session.execute(update(OutboxEvent).values(processed_at=utcnow()))
+        session.commit()
+        statements = {
+            "ix_outbox_event_pending": [runner._CLAIM, runner._PENDING],
+            "ix_scheduled_action_due": [runner._DUE_ACTION, PlainSelect(runner._due_actions(select(ScheduledAction), utcnow()))],
+            "ix_event_delivery_due": [runner._DUE_DELIVERY, PlainSelect(runner._due_deliveries(select(EventDelivery), utcnow()))],
+        }
+        connection = session.connection().connection.driver_connection
+        for index, reads in statements.items():
+            for read in reads:
+                plan = read._plan(session.get_bind().dialect)  # noqa: SLF001
+                values = dict(plan.fixed, batch=200, now=utcnow())
+                values.update({name: values["now"] for name in plan.names if name not in values})
+                found = connection.execute(f"EXPLAIN QUERY PLAN {plan.sql}", plan.parameters(values)).fetchall()
+                assert any(f"USING INDEX {index}" in row[-1] for row in found), (plan.sql, found)
+        worker = Worker()
+        assert (worker.drain_outbox_once(), worker.retry_deliveries_once(), worker.run_due_actions_once()) == (0, 0, 0)

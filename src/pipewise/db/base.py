@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, ColumnElement, BigInteger, DateTime, Integer, MetaData, Numeric, String, TypeDecorator, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -170,3 +171,21 @@ def _largest_first(element: LargestFirst, compiler: Any, **kw: Any) -> str:
 @compiles(LargestFirst, "postgresql")
 def _largest_first_postgresql(element: LargestFirst, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.column, **{**kw, "include_table": False}) + " DESC NULLS LAST"
+
+
+def on_sqlite_index(statement: Any, model: type, index: str) -> Any:
+    """``statement`` reading ``model`` by its ``index`` on SQLite (``INDEXED BY``), whatever
+    the planner's statistics say. For a queue's partial index (rows not yet handled):
+    statistics taken while the table was small (they are refreshed hourly) make SQLite
+    walk every handled row in key order instead, a cost that grows with the table —
+    0.8 ms at 10,000 handled events, against 4 µs by the index."""
+    return statement.with_hint(model, f"INDEXED BY {index}", "sqlite")
+
+
+def _table_hint(compiler: SQLiteCompiler, table: Any, text: str) -> str:
+    return text
+
+
+# SQLAlchemy's SQLite compiler drops table hints; SQLite takes INDEXED BY right after the
+# table's name, which is where a hint goes (as on MySQL, whose compiler does the same).
+SQLiteCompiler.get_from_hint_text = _table_hint  # type: ignore[method-assign]

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from pipewise import origin as origins
-from pipewise.db.base import utcnow
+from pipewise.db.base import on_sqlite_index, utcnow
 from pipewise.db.plain_select import PlainSelect
 from pipewise.db.session import read, refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
@@ -71,7 +71,23 @@ def dispatch(session: Session, event: bus.Event) -> int:
     return failures
 
 
-_PENDING = PlainSelect(select(OutboxEvent.id).where(OutboxEvent.processed_at.is_(None)).limit(1))
+# Each queue is read by its partial index of the rows still to handle (db.base.on_sqlite_index),
+# its condition written as the index's is, a literal: SQLite cannot use the index for a parameter.
+def _unhandled(statement: Select[Any]) -> Select[Any]:
+    return on_sqlite_index(statement.where(OutboxEvent.processed_at.is_(None)), OutboxEvent, "ix_outbox_event_pending")
+
+
+def _due_deliveries(statement: Select[Any], now: Any) -> Select[Any]:
+    statement = statement.where(EventDelivery.status == literal_column("'retry'"), EventDelivery.next_attempt_at <= now)
+    return on_sqlite_index(statement, EventDelivery, "ix_event_delivery_due")
+
+
+def _due_actions(statement: Select[Any], now: Any) -> Select[Any]:
+    statement = statement.where(ScheduledAction.status == literal_column("'pending'"), ScheduledAction.run_at <= now)
+    return on_sqlite_index(statement, ScheduledAction, "ix_scheduled_action_due")
+
+
+_PENDING = PlainSelect(_unhandled(select(OutboxEvent.id)).limit(1))
 
 
 def outbox_pending() -> bool:
@@ -84,8 +100,7 @@ def _claimable(batch: Any) -> Select[Any]:
     """The oldest unhandled events, locked for this worker: the columns of a ``bus.Event``,
     in the order of its fields."""
     columns = [OutboxEvent.__table__.c[field.name] for field in dataclasses.fields(bus.Event)]
-    return (select(*columns).where(OutboxEvent.processed_at.is_(None)).order_by(OutboxEvent.id).limit(batch)
-            .with_for_update(skip_locked=True))
+    return _unhandled(select(*columns)).order_by(OutboxEvent.id).limit(batch).with_for_update(skip_locked=True)
 
 
 # Claimed as plain rows on the driver: loading them as ORM objects, only to copy each into
@@ -100,10 +115,8 @@ def mark_processed(session: Session, ids: Sequence[int]) -> None:
         read(session, update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(processed_at=utcnow()))
 
 
-_DUE_DELIVERY = PlainSelect(select(EventDelivery.id).where(
-    EventDelivery.status == "retry", EventDelivery.next_attempt_at <= bindparam("now")).limit(1))
-_DUE_ACTION = PlainSelect(select(ScheduledAction.id).where(
-    ScheduledAction.status == "pending", ScheduledAction.run_at <= bindparam("now")).limit(1))
+_DUE_DELIVERY = PlainSelect(_due_deliveries(select(EventDelivery.id), bindparam("now")).limit(1))
+_DUE_ACTION = PlainSelect(_due_actions(select(ScheduledAction.id), bindparam("now")).limit(1))
 
 
 def _any_due(statement: PlainSelect, now: datetime) -> bool:
@@ -171,8 +184,7 @@ class Worker:
             return 0
         with session_scope() as session:
             deliveries = session.scalars(
-                select(EventDelivery)
-                .where(EventDelivery.status == "retry", EventDelivery.next_attempt_at <= now)
+                _due_deliveries(select(EventDelivery), now)
                 .order_by(EventDelivery.next_attempt_at)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
@@ -203,7 +215,7 @@ class Worker:
             return 0
 
         def claim(session: Session, ids: list[int] | None) -> Sequence[ScheduledAction]:
-            stmt = select(ScheduledAction).where(ScheduledAction.status == "pending", ScheduledAction.run_at <= now)
+            stmt = _due_actions(select(ScheduledAction), now)
             stmt = stmt.where(ScheduledAction.id.in_(ids)) if ids is not None else stmt
             return session.scalars(
                 stmt.order_by(ScheduledAction.run_at).limit(self.batch_size).with_for_update(skip_locked=True)
