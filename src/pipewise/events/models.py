@@ -8,6 +8,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from pipewise.db.base import Base, BigIntPK, utcnow
 
 
+# The partial indexes of the work still to do, which the worker's queue reads name to
+# SQLite (``db.base.on_sqlite_index``).
+OUTBOX_PENDING_INDEX = "ix_outbox_event_pending"
+DELIVERY_DUE_INDEX = "ix_event_delivery_due"
+ACTION_DUE_INDEX = "ix_scheduled_action_due"
+
+
 class OutboxEvent(Base):
     """A domain event, written in the same transaction as the change that caused it."""
 
@@ -26,7 +33,7 @@ class OutboxEvent(Base):
         # Workers look for unprocessed rows only; a partial index keeps that scan tiny
         # however many processed events the table holds.
         Index(
-            "ix_outbox_event_pending",
+            OUTBOX_PENDING_INDEX,
             "id",
             postgresql_where=text("processed_at IS NULL"),
             sqlite_where=text("processed_at IS NULL"),
@@ -52,7 +59,7 @@ class EventDelivery(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "subscriber"),
         Index(
-            "ix_event_delivery_due",
+            DELIVERY_DUE_INDEX,
             "next_attempt_at",
             postgresql_where=text("status = 'retry'"),
             sqlite_where=text("status = 'retry'"),
@@ -83,7 +90,7 @@ class ScheduledAction(Base):
         # Claiming due work walks this index from its oldest entry, so its cost depends on
         # how much is due, not on how many timers are pending in the future.
         Index(
-            "ix_scheduled_action_due",
+            ACTION_DUE_INDEX,
             "run_at",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),

@@ -22,7 +22,14 @@ from pipewise.db.plain_select import PlainSelect
 from pipewise.db.session import read, refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
-from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
+from pipewise.events.models import (
+    ACTION_DUE_INDEX,
+    DELIVERY_DUE_INDEX,
+    OUTBOX_PENDING_INDEX,
+    EventDelivery,
+    OutboxEvent,
+    ScheduledAction,
+)
 
 log = logging.getLogger("pipewise.worker")
 
@@ -74,17 +81,17 @@ def dispatch(session: Session, event: bus.Event) -> int:
 # Each queue is read by its partial index of the rows still to handle (db.base.on_sqlite_index),
 # its condition written as the index's is, a literal: SQLite cannot use the index for a parameter.
 def _unhandled(statement: Select[Any]) -> Select[Any]:
-    return on_sqlite_index(statement.where(OutboxEvent.processed_at.is_(None)), OutboxEvent, "ix_outbox_event_pending")
+    return on_sqlite_index(statement.where(OutboxEvent.processed_at.is_(None)), OutboxEvent, OUTBOX_PENDING_INDEX)
 
 
 def _due_deliveries(statement: Select[Any], now: Any) -> Select[Any]:
     statement = statement.where(EventDelivery.status == literal_column("'retry'"), EventDelivery.next_attempt_at <= now)
-    return on_sqlite_index(statement, EventDelivery, "ix_event_delivery_due")
+    return on_sqlite_index(statement, EventDelivery, DELIVERY_DUE_INDEX)
 
 
 def _due_actions(statement: Select[Any], now: Any) -> Select[Any]:
     statement = statement.where(ScheduledAction.status == literal_column("'pending'"), ScheduledAction.run_at <= now)
-    return on_sqlite_index(statement, ScheduledAction, "ix_scheduled_action_due")
+    return on_sqlite_index(statement, ScheduledAction, ACTION_DUE_INDEX)
 
 
 _PENDING = PlainSelect(_unhandled(select(OutboxEvent.id)).limit(1))

@@ -32,7 +32,7 @@ from pipewise.db.base import on_sqlite_index, utcnow, uuid7
 from pipewise.db.session import insert_later, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
-from pipewise.events.models import OutboxEvent, ScheduledAction
+from pipewise.events.models import OUTBOX_PENDING_INDEX, OutboxEvent, ScheduledAction
 from pipewise.integrations.webhooks.models import (
     DELIVERED,
     FAILED,
@@ -259,7 +259,7 @@ def _earlier_event_in_flight(session: Session, message: WebhookMessage) -> bool:
     worker, whose messages are not committed yet)."""
     earlier = select(OutboxEvent.id).where(OutboxEvent.processed_at.is_(None), OutboxEvent.id < message.event_id,
                                            OutboxEvent.record_id == message.record_id)
-    return session.scalar(on_sqlite_index(earlier, OutboxEvent, "ix_outbox_event_pending").limit(1)) is not None
+    return session.scalar(on_sqlite_index(earlier, OutboxEvent, OUTBOX_PENDING_INDEX).limit(1)) is not None
 
 
 @dataclass(frozen=True)
