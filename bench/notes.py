@@ -87,7 +87,7 @@ NOTES: dict[str, list[str]] = {
         "pinged only after sitting idle for over a second (`db/liveness.py`; a dead one is replaced before "
         "use, as before). The reads every request or lead makes (the token's actor, the account by domain, "
         "the same-address duplicates) are compiled once and run on the driver's cursor "
-        "(`db/plain_select.py`, about 20 µs less each). Measured with the code before and after serving "
+        "(`db/plain_statement.py`, about 20 µs less each). Measured with the code before and after serving "
         "side by side, the requests alternating between them (so the machine's changing speed touches "
         "both alike): server CPU per request 1.96 → 1.80 ms (contacts) and 2.17 → 1.89 ms (leads) on "
         "SQLite, 3.14 → 2.83 ms and 4.44 → 3.89 ms on PostgreSQL. After the recorded run, a record's few "
@@ -199,7 +199,7 @@ PROFILING = """\
 - API server: start the benchmark, then `py-spy record --gil -p <uvicorn pid> -f raw -o out.folded`
   while it runs (`pip install py-spy`); `--gil` keeps only samples that hold the GIL, i.e. CPU work.
 - Query plans: `EXPLAIN QUERY PLAN` on the SQL that SQLAlchemy logs (`echo=True`). Reads made
-  through `db/plain_select.py` bypass SQLAlchemy's statement log; read their SQL off the statement.
+  through `db/plain_statement.py` bypass SQLAlchemy's statement log; read their SQL off the statement.
 - Before and after a change: `python -m bench.side_by_side --before <git revision>` serves that
   revision and this tree at once and alternates the creates between them, so that the machine's
   drifting speed (up to 2× within minutes on a shared VM) touches both alike.

@@ -388,7 +388,7 @@ class TestQueueReads:
     def test_the_queues_are_read_by_their_partial_indexes_on_stale_statistics(self, session):
         from sqlalchemy import text
 
-        from pipewise.db.plain_select import PlainSelect
+        from pipewise.db.plain_statement import PlainStatement
 
         if session.get_bind().dialect.name != "sqlite":
             pytest.skip("PostgreSQL's planner has current statistics from autovacuum")
@@ -400,8 +400,8 @@ class TestQueueReads:
         session.commit()
         statements = {
             "ix_outbox_event_pending": [runner._CLAIM, runner._PENDING],
-            "ix_scheduled_action_due": [runner._DUE_ACTION, PlainSelect(runner._due_actions(select(ScheduledAction), utcnow()))],
-            "ix_event_delivery_due": [runner._DUE_DELIVERY, PlainSelect(runner._due_deliveries(select(EventDelivery), utcnow()))],
+            "ix_scheduled_action_due": [runner._DUE_ACTION, PlainStatement(runner._due_actions(select(ScheduledAction), utcnow()))],
+            "ix_event_delivery_due": [runner._DUE_DELIVERY, PlainStatement(runner._due_deliveries(select(EventDelivery), utcnow()))],
         }
         connection = session.connection().connection.driver_connection
         for index, reads in statements.items():

@@ -93,13 +93,16 @@ def _is_clock(value: Any) -> bool:
     return hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
 
 
+_IN_ORDER = select(AssignmentRule).order_by(AssignmentRule.position, AssignmentRule.created_at)
+# Built once: making the statement again for every routed lead cost a tenth of routing it.
+_ACTIVE_IN_ORDER = _IN_ORDER.where(AssignmentRule.is_active.is_(True))
+
+
 def rules(session: Session, *, active_only: bool = False) -> list[AssignmentRule]:
-    stmt = select(AssignmentRule).order_by(AssignmentRule.position, AssignmentRule.created_at)
     if active_only:
         # The rules routing runs, held for the transaction (a change to one is seen at once).
-        return cached_lookup(session, AssignmentRule, "active",
-                             lambda: list(session.scalars(stmt.where(AssignmentRule.is_active.is_(True)))))
-    return list(session.scalars(stmt))
+        return cached_lookup(session, AssignmentRule, "active", lambda: list(session.scalars(_ACTIVE_IN_ORDER)))
+    return list(session.scalars(_IN_ORDER))
 
 
 def _check_rule(session: Session, data: dict[str, Any], record: AssignmentRule | None) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from pipewise.config import get_settings
 from pipewise.db import liveness, process_cache, wal
-from pipewise.db.plain_select import PlainSelect
+from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.unit_of_work import UnitOfWork, existing_unit_of_work, unit_of_work
 from pipewise.db.writer_turn import WriterTurn
 
@@ -309,11 +309,11 @@ def _column_plan(model: type) -> tuple[tuple[str, str, Any], ...]:
 def read(session: Session, statement: Any, parameters: dict[str, Any] | None = None) -> Any:
     """Run a Core ``statement`` on the session's connection, without the ORM's execute
     machinery (about half the time of a small indexed read), after writing the deferred
-    rows it may read, as an ORM execute would. A ``PlainSelect`` goes straight to the
+    rows it may read, as an ORM execute would. A ``PlainStatement`` goes straight to the
     driver and gives its rows as tuples (``Rows``)."""
     work = existing_unit_of_work(session)
     connection = session.connection() if work is None else _connection(session, work)
-    plain = isinstance(statement, PlainSelect)
+    plain = isinstance(statement, PlainStatement)
     if work is not None and work.deferred_inserts and work.deferred_inserts.needed_by(statement.statement if plain else statement):
         work.deferred_inserts.write(connection)
     return statement.rows(connection, parameters or {}) if plain else connection.execute(statement, parameters)

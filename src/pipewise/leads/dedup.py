@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Contact
 from pipewise.db.base import utcnow
-from pipewise.db.plain_select import PlainSelect
+from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.session import insert_ignoring, read
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.leads import match_keys
@@ -77,8 +77,8 @@ def _account_of_domain_select() -> Any:
 
 
 # Built once: a statement's construction costs more than running it on the indexes.
-_SAME_EMAIL = PlainSelect(union_all(*_same_email_selects()))
-_ACCOUNT_AND_SAME_EMAIL = PlainSelect(union_all(_account_of_domain_select(), *_same_email_selects()))
+_SAME_EMAIL = PlainStatement(union_all(*_same_email_selects()))
+_ACCOUNT_AND_SAME_EMAIL = PlainStatement(union_all(_account_of_domain_select(), *_same_email_selects()))
 
 
 @dataclass

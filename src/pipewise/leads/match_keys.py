@@ -33,7 +33,7 @@ from sqlalchemy import bindparam, delete, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from pipewise.crm.models import Account, Contact
-from pipewise.db.plain_select import PlainSelect
+from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.session import insert_later
 from pipewise.db.unit_of_work import existing_unit_of_work
 from pipewise.leads.models import Lead, MatchKey
@@ -202,7 +202,7 @@ class Block:
 
 
 @lru_cache(maxsize=16)
-def _lookup_statement(count: int) -> PlainSelect:
+def _lookup_statement(count: int) -> PlainStatement:
     """``count`` index ranges, one per key (bound as key_0, key_1 …), each read only up to
     ``MAX_BLOCK`` + 1 entries."""
     parts = [
@@ -210,7 +210,7 @@ def _lookup_statement(count: int) -> PlainSelect:
         .where(MatchKey.key == bindparam(f"key_{n}")).limit(MAX_BLOCK + 1).subquery()
         for n in range(count)
     ]
-    return PlainSelect(union_all(*(select(part) for part in parts)) if count > 1 else select(parts[0]))
+    return PlainStatement(union_all(*(select(part) for part in parts)) if count > 1 else select(parts[0]))
 
 
 def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None = None) -> Block:

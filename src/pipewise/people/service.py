@@ -13,7 +13,7 @@ from pipewise.audit import service as audit
 from pipewise.auth.models import ApiToken, Role, Team, User
 from pipewise.auth.visibility import Actor
 from pipewise.db.base import Base, utcnow
-from pipewise.db.plain_select import PlainSelect
+from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.session import read
 from pipewise.errors import Conflict, NotFound, ValidationFailed
 from pipewise.records.checks import check_required_text, check_timezone
@@ -218,7 +218,7 @@ def reassign_owned(session: Session, leaving: User, successor: User, *, actor: A
 
 
 _managed = Team.__table__.alias("managed")
-_ACTOR_BY_TOKEN = PlainSelect(
+_ACTOR_BY_TOKEN = PlainStatement(
     select(User.id, User.role, User.team_id, User.email, User.name, _managed.c.id)
     .select_from(ApiToken)
     .join(User, User.id == ApiToken.user_id)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from pipewise import origin as origins
 from pipewise.db.base import on_sqlite_index, utcnow
-from pipewise.db.plain_select import PlainSelect
+from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.session import read, refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
@@ -94,7 +94,7 @@ def _due_actions(statement: Select[Any], now: Any) -> Select[Any]:
     return on_sqlite_index(statement, ScheduledAction, ACTION_DUE_INDEX)
 
 
-_PENDING = PlainSelect(_unhandled(select(OutboxEvent.id)).limit(1))
+_PENDING = PlainStatement(_unhandled(select(OutboxEvent.id)).limit(1))
 
 
 def outbox_pending() -> bool:
@@ -112,7 +112,7 @@ def _claimable(batch: Any) -> Select[Any]:
 
 # Claimed as plain rows on the driver: loading them as ORM objects, only to copy each into
 # a bus.Event, was about 7 % of the worker's time per routed lead.
-_CLAIM = PlainSelect(_claimable(bindparam("batch")))
+_CLAIM = PlainStatement(_claimable(bindparam("batch")))
 
 
 def mark_processed(session: Session, ids: Sequence[int]) -> None:
@@ -122,11 +122,11 @@ def mark_processed(session: Session, ids: Sequence[int]) -> None:
         read(session, update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(processed_at=utcnow()))
 
 
-_DUE_DELIVERY = PlainSelect(_due_deliveries(select(EventDelivery.id), bindparam("now")).limit(1))
-_DUE_ACTION = PlainSelect(_due_actions(select(ScheduledAction.id), bindparam("now")).limit(1))
+_DUE_DELIVERY = PlainStatement(_due_deliveries(select(EventDelivery.id), bindparam("now")).limit(1))
+_DUE_ACTION = PlainStatement(_due_actions(select(ScheduledAction.id), bindparam("now")).limit(1))
 
 
-def _any_due(statement: PlainSelect, now: datetime) -> bool:
+def _any_due(statement: PlainStatement, now: datetime) -> bool:
     """Whether ``statement`` finds work due at ``now``: a read, which takes no write turn.
     Finding out in the write transaction itself made every pass take SQLite's one writer
     three times, twice for nothing, while the requests that feed the worker waited."""

@@ -1,4 +1,4 @@
-"""A PlainSelect answers as SQLAlchemy would (db/plain_select.py): the same rows, the same
+"""A PlainStatement answers as SQLAlchemy would (db/plain_statement.py): the same rows, the same
 Python values (ids, enums, timestamps), its own limits, on SQLite and PostgreSQL."""
 
 import pytest
@@ -6,13 +6,15 @@ from sqlalchemy import bindparam, literal_column, select, union_all
 
 from pipewise.auth.models import Team, User
 from pipewise.crm.models import Account, Contact
-from pipewise.db.plain_select import PlainSelect
-from pipewise.db.session import read
+from pipewise.db.plain_statement import PlainStatement
+from pipewise.db.base import utcnow, uuid7
+from pipewise.db.session import insert_ignoring, read
 from pipewise.leads.models import Lead
+from pipewise.notifications.models import Notification
 
 
 def both(session, statement, parameters):  # type: ignore[no-untyped-def]
-    plain = read(session, PlainSelect(statement), parameters)
+    plain = read(session, PlainStatement(statement), parameters)
     assert plain == [tuple(row) for row in session.connection().execute(statement, parameters)]
     return plain
 
@@ -34,10 +36,10 @@ def test_ids_enums_and_times_come_back_as_sqlalchemy_gives_them(session, factory
 def test_a_limit_and_an_order_the_statement_carries(session, factory):
     accounts = [factory.account(name=f"Acme {n}", domain="acme.example") for n in range(3)]
     statement = select(Account.id).where(Account.domain == bindparam("domain")).order_by(Account.created_at).limit(1)
-    result = read(session, PlainSelect(statement), {"domain": "acme.example"})
+    result = read(session, PlainStatement(statement), {"domain": "acme.example"})
     assert result.scalar() == accounts[0].id and result.first() == (accounts[0].id,)
     assert both(session, statement, {"domain": "acme.example"}) == [(accounts[0].id,)]
-    assert read(session, PlainSelect(statement), {"domain": "other.example"}).scalar() is None
+    assert read(session, PlainStatement(statement), {"domain": "other.example"}).scalar() is None
 
 
 def test_a_union_with_one_parameter_used_twice(session, factory):
@@ -55,11 +57,25 @@ def test_a_union_with_one_parameter_used_twice(session, factory):
 
 def test_deferred_rows_are_written_before_a_read_that_may_see_them(session, factory):
     lead = factory.lead(last_name="Hopper", email="grace@navy.example")  # its row waits in the unit of work
-    statement = PlainSelect(select(Lead.id).where(Lead.email == bindparam("email")))
+    statement = PlainStatement(select(Lead.id).where(Lead.email == bindparam("email")))
     assert read(session, statement, {"email": "grace@navy.example"}).all() == [(lead.id,)]
 
 
 def test_an_expanding_in_list_is_refused(session):
-    statement = PlainSelect(select(Lead.id).where(Lead.email.in_(bindparam("emails", expanding=True))))
+    statement = PlainStatement(select(Lead.id).where(Lead.email.in_(bindparam("emails", expanding=True))))
     with pytest.raises(ValueError, match="expanding"):
         read(session, statement, {"emails": ["a@b.example"]})
+
+
+def test_an_insert_returns_what_it_wrote_and_nothing_when_its_key_is_taken(session, factory):
+    user = factory.user()
+    session.flush()
+    statement = PlainStatement(insert_ignoring(session, Notification, conflict_on=("key",), returning="id"))
+    values = {
+        "id": uuid7(), "user_id": user.id, "kind": "reminder", "title": "Call Ada", "body": None, "link": "/tasks",
+        "record_type": None, "record_id": None, "key": "reminder:1", "created_at": utcnow(), "read_at": None,
+    }
+    assert read(session, statement, values).all() == [(values["id"],)]
+    assert read(session, statement, {**values, "id": uuid7(), "title": "Call Ada again"}).all() == []
+    stored = session.scalars(select(Notification).where(Notification.user_id == user.id)).all()
+    assert [(n.id, n.title, n.created_at, n.link) for n in stored] == [(values["id"], "Call Ada", values["created_at"], "/tasks")]

@@ -1,14 +1,16 @@
-"""Small SELECTs run straight on the driver's cursor.
+"""Small SELECTs, and INSERTs that return what they wrote, run straight on the driver's cursor.
 
 SQLAlchemy spends about 20 µs on every execution of a statement it has compiled already
 (the cache key is computed by walking the statement, an execution context is built, the
 result wrapped), ten times what SQLite takes to answer an indexed read. For the few reads
 every request or record write makes (the API token's actor, a lead's account by domain,
-its same-address duplicates) that was most of their cost. A ``PlainSelect`` is compiled
+its same-address duplicates) that was most of their cost. A ``PlainStatement`` is compiled
 once per dialect into its SQL, the order of its parameters with their bind processors and
 its columns' result processors, and its rows come back as tuples (``db.session.read``).
 
-Only for statements whose parameters are all plain values: an expanding ``IN`` list is
+An INSERT names every column it writes in its parameters (no Python-side defaults are
+filled in); its ``RETURNING`` columns come back as a SELECT's would. Only for statements
+whose parameters are all plain values: an expanding ``IN`` list is
 refused when the statement is first planned. Such reads do not pass through SQLAlchemy's
 cursor events (statement logging with ``echo``)."""
 
@@ -17,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Insert, Select
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from pipewise.db.deferred_inserts import driver_cursor
@@ -62,10 +64,10 @@ class _Plan:
         return tuple(row)
 
 
-class PlainSelect:
-    """A Core ``select`` (or a union of them) to be run on the driver's cursor."""
+class PlainStatement:
+    """A Core ``select`` (or a union of them), or an ``insert``, to be run on the driver's cursor."""
 
-    def __init__(self, statement: Select[Any] | CompoundSelect) -> None:
+    def __init__(self, statement: Select[Any] | CompoundSelect | Insert) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
 
@@ -82,13 +84,13 @@ class PlainSelect:
     def _plan(self, dialect: Dialect) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
         if "POSTCOMPILE" in compiled.string:
-            raise ValueError("a PlainSelect takes plain parameters only, not an expanding IN list")
+            raise ValueError("a PlainStatement takes plain parameters only, not an expanding IN list")
         binds = tuple(
             (name, process) for name, bind in compiled.binds.items()
             if (process := bind.type._cached_bind_processor(dialect)) is not None  # noqa: SLF001
         )
         results = tuple(
-            (index, process) for index, column in enumerate(self.statement.selected_columns)
+            (index, process) for index, column in enumerate(self.statement.exported_columns)
             if (process := column.type._cached_result_processor(dialect, None)) is not None  # noqa: SLF001
         )
         return _Plan(
