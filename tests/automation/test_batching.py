@@ -1,7 +1,7 @@
 """A worker's batch enrolls without a statement per record, and stays exactly-once when
 another worker enrolls the same record between the batch's look and its write."""
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from pipewise.automation import batch
 from pipewise.automation.models import Decision, Enrollment, RecordTag
@@ -50,3 +50,30 @@ def test_a_record_enrolled_by_another_worker_meanwhile_is_not_enrolled_twice(ses
     assert "running it again item by item" in caplog.text
     assert count(session, Enrollment) == 1, "the unique key failed the batch; item by item it found the enrollment"
     assert count(session, Decision, Decision.kind == "enrolled") == 1
+
+
+def test_a_pass_reads_the_workflows_listening_to_all_its_kinds_of_event_at_once(session, factory):
+    edited = factory.contact()
+    drain(session)  # its creation is handled before any workflow listens
+    created = make_workflow(session, {"trigger": {"type": "record_created", "record_type": "contact"},
+                                      "steps": [{"id": "tag", "type": "add_tag", "tag": "new"}]}, name="On create")
+    updated = make_workflow(session, DEFINITION, name="On update")
+    fresh = factory.contact()
+    contact_service.update(session, edited, data={"title": "CEO"}, actor=MANAGER)
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        drain(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM workflow JOIN workflow_version" in s]
+    assert len(reads) == 1, reads
+    tagged = {t.record_id: t.tag for t in session.scalars(select(RecordTag))}
+    assert tagged == {fresh.id: "new", edited.id: "seen"}
+    assert count(session, Enrollment, Enrollment.workflow_id == created.id) == 1
+    assert count(session, Enrollment, Enrollment.workflow_id == updated.id) == 1

@@ -36,7 +36,7 @@ from pipewise.automation.settings import get_automation_settings
 from pipewise.automation.triggers import RecordDeleted, TimedTrigger, event_matches
 from pipewise.crm.models import Task
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import cached_lookup, dialect_insert, insert_later
+from pipewise.db.session import cached_lookup, dialect_insert, has_cached_lookup, insert_later
 from pipewise.events import bus
 from pipewise.events.models import OutboxEvent, ScheduledAction
 from pipewise.records.registry import spec_for
@@ -503,6 +503,7 @@ def related_record_ids(session: Session, event: bus.Event) -> set[uuid.UUID]:
 def prepare_events(session: Session, events: list[bus.Event]) -> None:
     """Once per batch of events: load the records the listening workflows may enroll and
     the open runs on every record the events are about."""
+    _hold_listening(session, {name for event in events for name in event.names})
     enrolling: dict[str, set[uuid.UUID]] = {}
     listening: set[uuid.UUID] = set()
     for event in events:
@@ -559,14 +560,32 @@ def _listening_to(session: Session, event: bus.Event) -> list[tuple[Any, Any, bu
     ]
 
 
+_LIVE = (
+    select(Workflow, WorkflowVersion)
+    .join(WorkflowVersion, WorkflowVersion.id == Workflow.live_version_id)
+    .where(Workflow.status == "active")
+)
+
+
 def _listening(session: Session, event_name: str) -> list[Any]:
     """The active workflows (with their live versions) whose trigger listens to
     ``event_name``, looked up once per transaction (a worker's batch of events)."""
     return cached_lookup(session, Workflow, ("automation.listening", event_name), lambda: session.execute(
-        select(Workflow, WorkflowVersion)
-        .join(WorkflowVersion, WorkflowVersion.id == Workflow.live_version_id)
-        .where(Workflow.status == "active", Workflow.trigger_event == event_name)
+        _LIVE.where(Workflow.trigger_event == event_name)
     ).all())
+
+
+def _hold_listening(session: Session, event_names: set[str]) -> None:
+    """``_listening`` for every one of ``event_names`` in one statement, where asking name
+    by name cost a worker's pass a statement per kind of event in its batch."""
+    missing = [name for name in event_names if not has_cached_lookup(session, Workflow, ("automation.listening", name))]
+    if len(missing) < 2:
+        return
+    found: dict[str, list[Any]] = {name: [] for name in missing}
+    for row in session.execute(_LIVE.where(Workflow.trigger_event.in_(missing))).all():
+        found[row[0].trigger_event].append(row)
+    for name, rows in found.items():
+        cached_lookup(session, Workflow, ("automation.listening", name), lambda rows=rows: rows)
 
 
 def lock_for_change(session: Session, enrollment: Enrollment, now: datetime) -> bool:

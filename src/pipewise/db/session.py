@@ -361,3 +361,10 @@ T = TypeVar("T")
 def cached_lookup(session: Session, model: type, key: Hashable, compute: Callable[[], T]) -> T:
     """``compute()`` once per transaction for ``key``; ``model`` is what the lookup reads."""
     return unit_of_work(session).lookup(session, model, key, compute)
+
+
+def has_cached_lookup(session: Session, model: type, key: Hashable) -> bool:
+    """Whether ``key`` is cached already (a lookup may still find it stale and compute it
+    again), so that lookups of many keys can be made in one statement."""
+    work = existing_unit_of_work(session)
+    return work is not None and key in work.lookups.get(model, {})
