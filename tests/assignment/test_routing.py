@@ -149,6 +149,23 @@ class TestSla:
         assert breach.payload["data"]["reassigned_to"] == str(lead.owner_id)
         assert any(e.kind == "sla" for e in timeline(session, "lead", lead.id))
 
+    def test_a_lead_routed_by_the_worker_keeps_its_assignment_and_its_clock(self, session, factory):
+        # The worker writes the assignment with its batch's other rows, not through the ORM.
+        manager, members, _lead, _assignment = self._setup(session, factory)
+        lead = factory.lead(manager, last_name="Hopper", owner_id=None)  # made by a person: routed by the worker
+        session.commit()
+        Worker().run_until_idle()
+        session.expire_all()
+        routed = session.scalar(select(LeadAssignment).where(LeadAssignment.lead_id == lead.id))
+        assert routed.owner_id in members and routed.owner_id == session.get(type(lead), lead.id).owner_id
+        assert (routed.rule_name, routed.status, routed.queue) == ("Team", "active", None)
+        assert routed.reason.endswith("(created)") and routed.sla_due_at is not None
+        timer = session.scalar(select(ScheduledAction).where(ScheduledAction.key.contains(str(lead.id))))
+        assert routing.timed(session, timer.payload).id == routed.id
+        self._run_due(session)
+        assert session.get(LeadAssignment, routed.id).status == "breached"
+        assert session.get(type(lead), lead.id).owner_id in members - {routed.owner_id}
+
     def test_the_timer_names_the_assignment_by_lead_and_moment(self, session, factory):
         _manager, _members, lead, assignment = self._setup(session, factory)
         timer = session.scalar(select(ScheduledAction).where(ScheduledAction.kind == "lead.sla_check"))

@@ -20,7 +20,7 @@ from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Activity, Task
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import cached_lookup
+from pipewise.db.session import cached_lookup, insert_later
 from pipewise.errors import ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pipewise.events import bus
 from pipewise.notifications.service import notify
@@ -286,10 +286,13 @@ def placement_by_hand(session: Session, owner_id: uuid.UUID, *, actor: Actor) ->
 
 def record_assignment(
     session: Session, lead_id: uuid.UUID, placement: Placement, *, at: datetime, replaces: bool, actor: Actor,
-    cause: str, submission_id: uuid.UUID | None = None,
-) -> LeadAssignment:
+    cause: str, submission_id: uuid.UUID | None = None, deferred: bool = False,
+) -> LeadAssignment | None:
     """Keep the assignment (``replaces`` the lead's active ones when it had any), start its
-    SLA clock and announce it. The lead's own owner and queue are the caller's to set."""
+    SLA clock and announce it. The lead's own owner and queue are the caller's to set.
+    ``deferred``: the row waits with the transaction's other rows (``insert_later``) and
+    none is returned, for the worker, which routes a batch of leads and reads none back: an
+    object through the ORM's unit of work cost a twentieth of the worker's time a lead."""
     if replaces:
         for previous in session.scalars(
             select(LeadAssignment).where(LeadAssignment.lead_id == lead_id, LeadAssignment.status == "active")
@@ -298,16 +301,21 @@ def record_assignment(
     owner, rule = placement.owner, placement.rule
     cfg = policy(session)
     due = add_working_minutes(at, cfg.sla_minutes, cfg) if cfg.sla_minutes and owner is not None else None
-    assignment = LeadAssignment(
-        lead_id=lead_id, owner_id=owner.id if owner else None, team_id=owner.team_id if owner else None,
-        queue=placement.queue, rule_id=rule.id if rule else None, rule_name=rule.name if rule else cause,
-        reason=f"{placement.reason} ({cause})"[:300], assigned_at=at, sla_due_at=due, status="active",
-    )
-    session.add(assignment)
+    values = {
+        "lead_id": lead_id, "owner_id": owner.id if owner else None, "team_id": owner.team_id if owner else None,
+        "queue": placement.queue, "rule_id": rule.id if rule else None, "rule_name": rule.name if rule else cause,
+        "reason": f"{placement.reason} ({cause})"[:300], "assigned_at": at, "sla_due_at": due, "status": "active",
+    }
+    assignment = None
+    if deferred:
+        insert_later(session, LeadAssignment, values)
+    else:
+        assignment = LeadAssignment(**values)
+        session.add(assignment)
     if due is not None:
         # The timer names the assignment by its lead and moment, not by its id: the id would
         # take a flush of everything pending, once per routed lead of a worker batch.
-        moment = assignment.assigned_at.isoformat()
+        moment = at.isoformat()
         bus.schedule(session, key=f"{SLA_ACTION}:{lead_id}:{moment}", kind=SLA_ACTION, run_at=due,
                      payload={"lead_id": str(lead_id), "assigned_at": moment})
     bus.record(
@@ -317,9 +325,9 @@ def record_assignment(
             actor_id=actor.id if actor.id.int else None,
             owner_id=owner.id if owner else None,
             queue=placement.queue,
-            rule=assignment.rule_name,
+            rule=values["rule_name"],
             rule_id=rule.id if rule else None,
-            reason=assignment.reason,
+            reason=values["reason"],
             sla_due_at=due,
             submission_id=submission_id,
         ),

@@ -69,7 +69,7 @@ def after_create(session: Session, lead: Lead, *, route: bool = True) -> None:
     if _needs_score(lead, None, None):
         _score(session, lead, cause="created")
     if route and needs_routing(lead):
-        routing.assign(session, lead, cause="created")
+        routing.assign(session, lead, cause="created", deferred=True)
 
 
 def after_update(session: Session, lead: Lead, changed: set[str], *, at: datetime | None = None) -> None:

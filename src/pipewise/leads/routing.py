@@ -20,32 +20,35 @@ from pipewise.records.service import apply_changes
 
 def assign(
     session: Session, lead: Lead, *, actor: Actor = SYSTEM_ACTOR, cause: str = "routing",
-    exclude: set[uuid.UUID] | None = None, submission_id: uuid.UUID | None = None,
+    exclude: set[uuid.UUID] | None = None, submission_id: uuid.UUID | None = None, deferred: bool = False,
 ) -> LeadAssignment | None:
-    """Route ``lead`` by the rules; None when no rule can place it."""
+    """Route ``lead`` by the rules; None when no rule can place it (and, ``deferred``, when
+    it could: see ``assignment.service.record_assignment``)."""
     placement = assignment.place(session, lead.id, account_id=lead.account_id, exclude=exclude)
     if placement is None:
         return None
-    return _give(session, lead, placement, actor=actor, cause=cause, submission_id=submission_id)
+    return _give(session, lead, placement, actor=actor, cause=cause, submission_id=submission_id, deferred=deferred)
 
 
 def assign_by_hand(session: Session, lead_id: uuid.UUID, owner_id: uuid.UUID, *, actor: Actor) -> LeadAssignment:
     lead = lead_service.get(session, lead_id, actor=actor, write=True)
     placement = assignment.placement_by_hand(session, owner_id, actor=actor)
-    return _give(session, lead, placement, actor=actor, cause=f"by {actor.name or 'hand'}")
+    given = _give(session, lead, placement, actor=actor, cause=f"by {actor.name or 'hand'}")
+    assert given is not None  # only a deferred assignment comes back as none
+    return given
 
 
 def _give(
     session: Session, lead: Lead, placement: assignment.Placement, *, actor: Actor, cause: str,
-    submission_id: uuid.UUID | None = None,
-) -> LeadAssignment:
+    submission_id: uuid.UUID | None = None, deferred: bool = False,
+) -> LeadAssignment | None:
     now = utcnow()
     was_assigned = lead.assigned_at is not None
     owner_id = placement.owner.id if placement.owner else None
     changes = apply_changes(lead, {"owner_id": owner_id, "queue": placement.queue, "assigned_at": now})
     record_change(session, record_type="lead", record_id=lead.id, action="updated", changes=changes, actor=actor)
     return assignment.record_assignment(session, lead.id, placement, at=now, replaces=was_assigned, actor=actor,
-                                        cause=cause, submission_id=submission_id)
+                                        cause=cause, submission_id=submission_id, deferred=deferred)
 
 
 def first_touch(session: Session, lead_id: uuid.UUID, at: datetime) -> None:
