@@ -70,7 +70,8 @@ def test_an_expanding_in_list_is_refused(session):
 def test_an_insert_returns_what_it_wrote_and_nothing_when_its_key_is_taken(session, factory):
     user = factory.user()
     session.flush()
-    statement = PlainStatement(insert_ignoring(session, Notification, conflict_on=("key",), returning="id"))
+    statement = insert_ignoring(session, Notification, conflict_on=("key",), returning="id", plain=True)
+    assert isinstance(statement, PlainStatement)
     values = {
         "id": uuid7(), "user_id": user.id, "kind": "reminder", "title": "Call Ada", "body": None, "link": "/tasks",
         "record_type": None, "record_id": None, "key": "reminder:1", "created_at": utcnow(), "read_at": None,

@@ -205,20 +205,25 @@ def dialect_insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-_ignoring_inserts: dict[tuple[str, type, tuple[str, ...], str | None], Any] = {}
+_ignoring_inserts: dict[tuple[str, type, tuple[str, ...], str | None, bool], Any] = {}
 
 
-def insert_ignoring(session: Session, model: type, *, conflict_on: tuple[str, ...] = (), returning: str | None = None) -> Any:
+def insert_ignoring(
+    session: Session, model: type, *, conflict_on: tuple[str, ...] = (), returning: str | None = None, plain: bool = False,
+) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table (on the ``conflict_on``
     columns, else any), optionally ``RETURNING`` one column; executed with the values as
     parameters. Built once per database kind: ``.values(...)`` per call made a new
-    statement, and SQLAlchemy a new cache key over every value."""
-    key = (session.get_bind().dialect.name, model, conflict_on, returning)
+    statement, and SQLAlchemy a new cache key over every value. ``plain``: as a
+    ``PlainStatement``, for ``read`` to run on the driver's cursor (every column given)."""
+    key = (session.get_bind().dialect.name, model, conflict_on, returning, plain)
     statement = _ignoring_inserts.get(key)
     if statement is None:
         statement = dialect_insert(session)(model).on_conflict_do_nothing(index_elements=list(conflict_on) or None)
         if returning is not None:
             statement = statement.returning(model.__table__.c[returning])  # type: ignore[attr-defined]
+        if plain:
+            statement = PlainStatement(statement)
         _ignoring_inserts[key] = statement
     return statement
 

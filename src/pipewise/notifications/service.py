@@ -14,7 +14,6 @@ from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.session import cached_lookup, dialect_insert, insert_ignoring, read
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
@@ -48,19 +47,6 @@ def _checked_link(link: str | None) -> str | None:
     return link
 
 
-# One per database kind: run on the driver's cursor, a notification routed with each lead
-# took a tenth of the worker's time for that lead through SQLAlchemy's execute.
-_inserts: dict[str, PlainStatement] = {}
-
-
-def _insert(session: Session) -> PlainStatement:
-    dialect = session.get_bind().dialect.name
-    found = _inserts.get(dialect)
-    if found is None:
-        found = _inserts[dialect] = PlainStatement(insert_ignoring(session, Notification, conflict_on=("key",), returning="id"))
-    return found
-
-
 def notify(
     session: Session, user_id: uuid.UUID, kind: str, title: str, *, body: str | None = None, link: str | None = None,
     record_type: str | None = None, record_id: uuid.UUID | None = None, key: str | None = None,
@@ -75,7 +61,10 @@ def notify(
         "link": _checked_link(link), "record_type": record_type, "record_id": record_id,
         "key": (key or f"{kind}:{new_id}")[:200], "created_at": utcnow(), "read_at": None,
     }
-    inserted = read(session, _insert(session), values).scalar()
+    # On the driver's cursor: through SQLAlchemy's execute, the notification routed with
+    # each lead took a tenth of the worker's time for that lead.
+    statement = insert_ignoring(session, Notification, conflict_on=("key",), returning="id", plain=True)
+    inserted = read(session, statement, values).scalar()
     if inserted is None:
         return None
     bus.record(session, NotificationCreated(record_id=inserted, user_id=user_id, kind=kind))
