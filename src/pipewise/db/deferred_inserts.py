@@ -230,7 +230,9 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
     for index, process in enumerate(processors):
         if process is not None:
             arrays[index] = [None if value is None else process(value) for value in arrays[index]]
-    casts = ", ".join(f"%s::{table.columns[name].type.dialect_impl(dialect).compile(dialect=dialect)}[]" for name in names)
+    # Binary arrays (%b): psycopg's text format escapes every element through a regular
+    # expression, eight times the CPU per row of the binary one.
+    casts = ", ".join(f"%b::{table.columns[name].type.dialect_impl(dialect).compile(dialect=dialect)}[]" for name in names)
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns}) SELECT * FROM unnest({casts})"
     connection.exec_driver_sql(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), tuple(arrays))

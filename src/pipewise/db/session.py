@@ -205,14 +205,15 @@ def dialect_insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-_ignoring_inserts: dict[tuple[str, type, tuple[str, ...], str | None, bool], Any] = {}
+_ignoring_inserts: dict[tuple[str, type, tuple[str, ...], str | tuple[str, ...] | None, bool], Any] = {}
 
 
 def insert_ignoring(
-    session: Session, model: type, *, conflict_on: tuple[str, ...] = (), returning: str | None = None, plain: bool = False,
+    session: Session, model: type, *, conflict_on: tuple[str, ...] = (), returning: str | tuple[str, ...] | None = None,
+    plain: bool = False,
 ) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table (on the ``conflict_on``
-    columns, else any), optionally ``RETURNING`` one column; executed with the values as
+    columns, else any), optionally ``RETURNING`` one column or several; executed with the values as
     parameters. Built once per database kind: ``.values(...)`` per call made a new
     statement, and SQLAlchemy a new cache key over every value. ``plain``: as a
     ``PlainStatement``, for ``read`` to run on the driver's cursor (every column given)."""
@@ -221,7 +222,8 @@ def insert_ignoring(
     if statement is None:
         statement = dialect_insert(session)(model).on_conflict_do_nothing(index_elements=list(conflict_on) or None)
         if returning is not None:
-            statement = statement.returning(model.__table__.c[returning])  # type: ignore[attr-defined]
+            names = (returning,) if isinstance(returning, str) else returning
+            statement = statement.returning(*(model.__table__.c[name] for name in names))  # type: ignore[attr-defined]
         if plain:
             statement = PlainStatement(statement)
         _ignoring_inserts[key] = statement
@@ -332,11 +334,18 @@ def _deferred_before_statement(state: Any) -> None:
 
 
 @event.listens_for(Session, "before_flush")
-@event.listens_for(Session, "before_commit")
 def _deferred_before_flush(session: Session, *_args: Any) -> None:
     work = existing_unit_of_work(session)
     if work is not None and work.deferred_inserts and session.in_transaction():
         work.deferred_inserts.write(_connection(session, work))
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    work = existing_unit_of_work(session)
+    if work is not None and session.in_transaction():
+        work.run_before_commit()
+    _deferred_before_flush(session)
 
 
 def refresh_statistics() -> None:

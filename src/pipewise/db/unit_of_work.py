@@ -16,6 +16,9 @@ nothing it holds outlives the transaction it was gathered in. It holds:
 - ``optimistic``: set by the worker while it runs a batch without a savepoint per item
   (``events.bus.optimistic``): a failure should propagate so the batch runs again item
   by item;
+- work to do right before the transaction commits (``before_commit``): what a batch
+  gathered to write in one statement at its end (the notifications of a worker batch),
+  written before the deferred rows, so that the rows it adds go out with them;
 - work to do once the transaction has committed (``after_commit``): callbacks that run
   after the commit, once the transaction's connection and locks are given back, and
   never when it rolls back;
@@ -67,6 +70,7 @@ class UnitOfWork:
         # timestamps this way); None: the columns' own defaults apply.
         self.stamp_rows: Callable[[Any, dict[str, Any]], None] | None = None
         self._states: dict[type, Any] = {}
+        self._before_commit: list[Callable[[], None]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._committed = False
 
@@ -98,7 +102,18 @@ class UnitOfWork:
             found = self._states[kind] = kind()
         return found  # type: ignore[no-any-return]
 
-    # -- after commit --
+    # -- before and after commit --
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once, right before the next commit (or the release of a
+        savepoint), before the deferred rows are written. A failing callback fails the
+        commit, which then rolls back."""
+        self._before_commit.append(callback)
+
+    def run_before_commit(self) -> None:
+        callbacks, self._before_commit = self._before_commit, []
+        for callback in callbacks:
+            callback()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the transaction has committed and ended; a failing

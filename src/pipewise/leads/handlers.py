@@ -25,7 +25,7 @@ from pipewise.leads import intake, routing, scores
 from pipewise.leads.events import LeadCreated, LeadsImported, LeadUpdated
 from pipewise.leads.lifecycle import move_stage
 from pipewise.leads.models import FormSubmission, Lead
-from pipewise.notifications.service import notify
+from pipewise.notifications.service import notify_later
 from pipewise.scoring.service import DECAY_ACTION
 from pipewise.scoring.training import TRAIN_ACTION
 
@@ -57,7 +57,7 @@ def notify_owner(session: Session, event: bus.Event) -> None:
     owner = held(session, User, uuid.UUID(data["owner_id"])) if data.get("owner_id") else None
     if owner is not None:
         due = datetime.fromisoformat(data["sla_due_at"]) if data.get("sla_due_at") else None
-        notify(session, owner.id, "lead_routed", f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''}",
+        notify_later(session, owner.id, "lead_routed", f"New lead: {lead.full_name}{' at ' + lead.company if lead.company else ''}",
                body=data.get("reason"), link=f"/leads/{lead.id}", record_type="lead", record_id=lead.id,
                key=f"lead_routed:{event.id}")
         add_later(session, Task, {

@@ -3,12 +3,14 @@ something (docs/notifications.md). A user reads, and marks read, only their own.
 
 ``notify`` is one INSERT that ignores a repeated key, so a retried handler or timer never
 tells anyone twice; when the row is new it records ``notification.created``, which the
-mail package turns into an e-mail for the kinds the user asked to get by e-mail."""
+mail package turns into an e-mail for the kinds the user asked to get by e-mail.
+``notify_later`` does the same for a worker batch's many notifications in one INSERT."""
 
 import base64
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -47,20 +49,27 @@ def _checked_link(link: str | None) -> str | None:
     return link
 
 
+def _row(
+    user_id: uuid.UUID, kind: str, title: str, *, body: str | None, link: str | None, record_type: str | None,
+    record_id: uuid.UUID | None, key: str | None,
+) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r} (one of {', '.join(KINDS)})")
+    new_id = uuid7()
+    return {
+        "id": new_id, "user_id": user_id, "kind": kind, "title": title[:300], "body": body or None,
+        "link": _checked_link(link), "record_type": record_type, "record_id": record_id,
+        "key": (key or f"{kind}:{new_id}")[:200], "created_at": utcnow(), "read_at": None,
+    }
+
+
 def notify(
     session: Session, user_id: uuid.UUID, kind: str, title: str, *, body: str | None = None, link: str | None = None,
     record_type: str | None = None, record_id: uuid.UUID | None = None, key: str | None = None,
 ) -> uuid.UUID | None:
     """Put a notification in ``user_id``'s inbox; returns its id, or None when ``key`` was
     used before (nothing new is written and no event recorded)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown notification kind {kind!r} (one of {', '.join(KINDS)})")
-    new_id = uuid7()
-    values = {
-        "id": new_id, "user_id": user_id, "kind": kind, "title": title[:300], "body": body or None,
-        "link": _checked_link(link), "record_type": record_type, "record_id": record_id,
-        "key": (key or f"{kind}:{new_id}")[:200], "created_at": utcnow(), "read_at": None,
-    }
+    values = _row(user_id, kind, title, body=body, link=link, record_type=record_type, record_id=record_id, key=key)
     # On the driver's cursor: through SQLAlchemy's execute, the notification routed with
     # each lead took a tenth of the worker's time for that lead.
     statement = insert_ignoring(session, Notification, conflict_on=("key",), returning="id", plain=True)
@@ -69,6 +78,40 @@ def notify(
         return None
     bus.record(session, NotificationCreated(record_id=inserted, user_id=user_id, kind=kind))
     return inserted
+
+
+@dataclass
+class _Waiting:
+    """The notifications of a worker batch, written together right before its commit."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def notify_later(
+    session: Session, user_id: uuid.UUID, kind: str, title: str, *, body: str | None = None, link: str | None = None,
+    record_type: str | None = None, record_id: uuid.UUID | None = None, key: str | None = None,
+) -> None:
+    """``notify``, for a subscriber that tells someone per event: in the worker's optimistic
+    batch the notifications wait and go out right before its commit, in one INSERT that
+    ignores repeated keys and returns the new rows, whose events are then recorded (one
+    statement per lead routed was a fifth of the worker's time per lead on PostgreSQL).
+    Anywhere else, including inside an item's savepoint (whose rollback must take the
+    notification with it), it is written at once."""
+    if not bus.optimistic(session) or session.in_nested_transaction():
+        notify(session, user_id, kind, title, body=body, link=link, record_type=record_type, record_id=record_id, key=key)
+        return
+    work = unit_of_work(session)
+    waiting = work.state(_Waiting)
+    if not waiting.rows:
+        work.before_commit(lambda: _write_waiting(session, waiting))
+    waiting.rows.append(_row(user_id, kind, title, body=body, link=link, record_type=record_type, record_id=record_id, key=key))
+
+
+def _write_waiting(session: Session, waiting: _Waiting) -> None:
+    rows, waiting.rows = waiting.rows, []
+    statement = insert_ignoring(session, Notification, conflict_on=("key",), returning=("id", "user_id", "kind"))
+    for inserted, user_id, kind in session.connection().execute(statement, rows).all():
+        bus.record(session, NotificationCreated(record_id=inserted, user_id=user_id, kind=kind))
 
 
 @dataclass(frozen=True)
