@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from pipewise.assignment import service as routing
 from pipewise.assignment.models import LeadAssignment
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.leads import dedup
+from pipewise.leads import dedup, match_keys
 from pipewise.leads.match_keys import keys_of, person_of
 from pipewise.leads.models import DuplicateCandidate, Lead, MatchKey
 from pipewise.leads.service import lead_service
@@ -116,3 +116,23 @@ class TestImports:
         lead = session.scalar(select(Lead).where(Lead.email == "ada@engines.example"))
         assert lead.scored_at is not None and lead.fit_score >= 25 and lead.owner_id is None
         assert count(session, LeadAssignment) == 0 and count(session, ScoreHistory, ScoreHistory.lead_id == lead.id) == 1
+
+
+class TestOneReadOfKeysPerBatch:
+    def test_a_batch_reads_who_shares_its_leads_keys_at_once_and_still_finds_every_pair(self, session, factory, monkeypatch):
+        stored = factory.lead(first_name="Grace", last_name="Hopper", company="US Navy", email="grace@navy.example")
+        drain(session)
+        twin = factory.lead(first_name="Grace", last_name="Hoper", company="U.S. Navy", email="gh@gmail.com")
+        first = factory.lead(first_name="Katherine", last_name="Johnson", company="NASA Langley", email="kj@nasa.example")
+        second = factory.lead(first_name="Katherine", last_name="Jonson", company="NASA Langley", email="k.johnson@gmail.com")
+        per_lead, per_batch = [], []
+        one_lead, driver_cursor = match_keys._lookup_statement, match_keys.driver_cursor
+        monkeypatch.setattr(match_keys, "_lookup_statement", lambda count: per_lead.append(count) or one_lead(count))
+        monkeypatch.setattr(match_keys, "driver_cursor", lambda *args, **kw: per_batch.append(args[1]) or driver_cursor(*args, **kw))
+        drain(session)
+        pairs = set(session.execute(select(DuplicateCandidate.record_id, DuplicateCandidate.candidate_id)).all())
+        assert pairs == {(twin.id, stored.id), (second.id, first.id)}, "the stored lead's twin, and the batch's own pair"
+        if session.get_bind().dialect.name == "postgresql":
+            assert (len(per_batch), len(per_lead)) == (1, 0), "one statement for the batch's three leads"
+        else:  # SQLite: a statement per lead costs no round trip
+            assert (len(per_batch), len(per_lead)) == (0, 3)

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import NullPool
 
 from pipewise.config import get_settings
-from pipewise.db import liveness, process_cache, wal
+from pipewise.db import liveness, process_cache, versioned_updates, wal
 from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.unit_of_work import UnitOfWork, existing_unit_of_work, unit_of_work
 from pipewise.db.writer_turn import WriterTurn
@@ -336,8 +336,14 @@ def _deferred_before_statement(state: Any) -> None:
 @event.listens_for(Session, "before_flush")
 def _deferred_before_flush(session: Session, *_args: Any) -> None:
     work = existing_unit_of_work(session)
-    if work is not None and work.deferred_inserts and session.in_transaction():
+    if work is None or not session.in_transaction():
+        return
+    if work.deferred_inserts:
         work.deferred_inserts.write(_connection(session, work))
+    # A worker batch's many changed records: one executemany per table and shape. Not
+    # where the demo's story clock stamps changed rows in its own before_flush.
+    if _args and work.optimistic and work.stamp_rows is None and session.identity_map._modified:  # noqa: SLF001
+        versioned_updates.write(session, _connection(session, work))
 
 
 @event.listens_for(Session, "before_commit")

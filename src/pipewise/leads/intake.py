@@ -109,13 +109,18 @@ def _wanted(event: bus.Event) -> bool:
 
 
 def load_leads(session: Session, events: list[bus.Event]) -> None:
-    """Before a batch: its leads in one statement, and what the scores of those that will be
-    scored are made of in three more (instead of four per lead)."""
+    """Before a batch: its leads in one statement, who shares the keys of those to compare
+    in one more (on PostgreSQL), and what the scores of those that will be scored are made
+    of in three more (instead of four per lead)."""
     wanted = [event for event in events if event.record_id is not None and _wanted(event)]
     if not wanted:
         return
     batch = unit_of_work(session).state(_Batch)
     hold_leads(session, [event.record_id for event in wanted])  # type: ignore[misc]
+    if bus.optimistic(session):  # item by item, a rolled-back item's keys must not stay read
+        to_check = [lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
+                    and (_is_creation(event) or _changes(event).keys() & KEY_FIELDS)]
+        match_keys.read_ahead(session, [match_keys.person_of(lead) for lead in to_check])
     to_score = {
         lead.id: lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
         and _needs_score(lead, None if _is_creation(event) else set(_changes(event)), event.occurred_at)
