@@ -117,10 +117,9 @@ def load_leads(session: Session, events: list[bus.Event]) -> None:
         return
     batch = unit_of_work(session).state(_Batch)
     hold_leads(session, [event.record_id for event in wanted])  # type: ignore[misc]
-    if bus.optimistic(session):  # item by item, a rolled-back item's keys must not stay read
-        to_check = [lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
-                    and (_is_creation(event) or _changes(event).keys() & KEY_FIELDS)]
-        match_keys.read_ahead(session, [match_keys.person_of(lead) for lead in to_check])
+    to_check = [lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
+                and (_is_creation(event) or _changes(event).keys() & KEY_FIELDS)]
+    match_keys.read_ahead(session, [match_keys.person_of(lead) for lead in to_check])
     to_score = {
         lead.id: lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
         and _needs_score(lead, None if _is_creation(event) else set(_changes(event)), event.occurred_at)

@@ -36,7 +36,7 @@ from pipewise.crm.models import Account, Contact
 from pipewise.db.deferred_inserts import driver_cursor
 from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.session import insert_later
-from pipewise.db.unit_of_work import existing_unit_of_work, unit_of_work
+from pipewise.db.unit_of_work import existing_unit_of_work
 from pipewise.leads.models import Lead, MatchKey
 from pipewise.leads.similarity import Person, company_key, fold
 
@@ -123,11 +123,12 @@ def _rows(record_type: str, record_id: uuid.UUID, keys: Iterable[str]) -> list[d
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     # Deferred: written with the transaction's other new rows, in one executemany, before
     # anything but ``lookup`` (which reads them where they wait) reads the keys.
-    ahead = _batch_keys(session)
+    batch = _batch_keys(session)
     for row in rows:
         insert_later(session, MatchKey, row, ignore_conflicts=True)
-        if ahead is not None:
-            ahead.added[row["key"]][(row["record_type"], row["record_id"])] = None
+        if batch is not None:
+            batch.added[row["key"]][(row["record_type"], row["record_id"])] = None
+            batch.dropped.discard((row["key"], row["record_id"]))
 
 
 def add_lead(session: Session, lead: Lead) -> None:
@@ -228,25 +229,26 @@ _BATCH_LOOKUP = (
 
 @dataclass
 class _BatchKeys:
-    """The keys of a worker batch's leads, read before its first lead is checked, and the
-    keys this transaction has written (or dropped) since, which the read did not see."""
+    """In a worker's batch: the keys this transaction has written (waiting or not) and
+    dropped, by key, and on PostgreSQL who shared the keys of its leads when it began."""
 
-    asked: set[str] = field(default_factory=set)
-    found: dict[str, list[tuple[str, uuid.UUID]]] = field(default_factory=lambda: defaultdict(list))
     added: dict[str, dict[tuple[str, uuid.UUID], None]] = field(default_factory=lambda: defaultdict(dict))
     dropped: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    asked: set[str] = field(default_factory=set)
+    found: dict[str, list[tuple[str, uuid.UUID]]] = field(default_factory=lambda: defaultdict(list))
 
 
 def _batch_keys(session: Session) -> _BatchKeys | None:
+    """The batch's keys, in the worker's optimistic batch (kept from its first statement
+    on); None elsewhere, where a savepoint's rollback could take rows back unseen."""
     work = existing_unit_of_work(session)
-    ahead = work.state(_BatchKeys) if work is not None else None
-    return ahead if ahead is not None and ahead.asked else None
+    return work.state(_BatchKeys) if work is not None and work.optimistic else None
 
 
 def _dropped(session: Session, pairs: Iterable[tuple[str, uuid.UUID]]) -> None:
-    ahead = _batch_keys(session)
-    if ahead is not None:
-        ahead.dropped.update(pairs)
+    batch = _batch_keys(session)
+    if batch is not None:
+        batch.dropped.update(pairs)
 
 
 def read_ahead(session: Session, persons: Iterable[Person]) -> None:
@@ -255,29 +257,25 @@ def read_ahead(session: Session, persons: Iterable[Person]) -> None:
     tenth of the worker's time per lead). Each lead's ``lookup`` then takes its part, with
     the keys the batch itself writes meanwhile. Like the statement per lead it replaces,
     it sees what other transactions had committed when it ran, a little earlier."""
-    keys = sorted(set().union(*(lookups_of(person) for person in persons)))
-    if not keys or session.get_bind().dialect.name != "postgresql":
+    batch = _batch_keys(session)
+    if batch is None or session.get_bind().dialect.name != "postgresql":
         return
-    ahead = unit_of_work(session).state(_BatchKeys)
+    keys = sorted(set().union(*(lookups_of(person) for person in persons)))
+    if not keys:
+        return
     with driver_cursor(session.connection(), _BATCH_LOOKUP) as cursor:
         cursor.execute(_BATCH_LOOKUP, [keys])
         for key, record_type, record_id in cursor.fetchall():
-            ahead.found[key].append((record_type, record_id))
-    ahead.asked.update(keys)
+            batch.found[key].append((record_type, record_id))
+    batch.asked.update(keys)
 
 
-def _stored(session: Session, keys: list[str]) -> dict[str, dict[tuple[str, uuid.UUID], None]]:
-    """Who the database holds under ``keys`` (read ahead for the batch, or now), with the
-    keys this transaction has written since a read ahead and not those it dropped."""
+def _stored(session: Session, keys: list[str], batch: _BatchKeys | None) -> dict[str, dict[tuple[str, uuid.UUID], None]]:
+    """Who the database holds under ``keys``: read ahead for the batch, or now."""
     by_key: dict[str, dict[tuple[str, uuid.UUID], None]] = defaultdict(dict)
-    ahead = _batch_keys(session)
-    if ahead is not None and ahead.asked.issuperset(keys):
+    if batch is not None and batch.asked.issuperset(keys):
         for key in keys:
-            by_key[key].update(dict.fromkeys(ahead.found.get(key, ())))
-            by_key[key].update(ahead.added.get(key, {}))
-        for key, record_id in ahead.dropped:
-            for member in [m for m in by_key.get(key, {}) if m[1] == record_id]:
-                del by_key[key][member]
+            by_key[key].update(dict.fromkeys(batch.found.get(key, ())))
         return by_key
     rows = _lookup_statement(len(keys)).rows(session.connection(), {f"key_{n}": key for n, key in enumerate(keys)})
     for key, record_type, record_id in rows:
@@ -285,23 +283,38 @@ def _stored(session: Session, keys: list[str]) -> dict[str, dict[tuple[str, uuid
     return by_key
 
 
-def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None = None) -> Block:
-    """Who shares one of ``keys``: one statement of one index range per key (or the batch's
-    read ahead), however many records the database holds, and the keys waiting in the
-    session's deferred rows (the keys of leads and contacts handled earlier in the same
-    worker batch). Those are read where they wait: writing them first would write every
-    row the batch's earlier records left waiting, once per record."""
-    keys = sorted(keys)
-    found = Block()
-    if not keys:
-        return found
-    by_key = _stored(session, keys)
+def _own(session: Session, keys: list[str], batch: _BatchKeys | None, by_key: dict[str, dict[tuple[str, uuid.UUID], None]]) -> None:
+    """Add the keys this transaction wrote itself: in a worker batch from its record of
+    them (written or still waiting; scanning the waiting rows for each lead made a batch's
+    checks quadratic), elsewhere from the rows still waiting. Those are read where they
+    wait: writing them first would write every row the batch's earlier records left
+    waiting, once per record."""
+    if batch is not None:
+        for key in keys:
+            by_key[key].update(batch.added.get(key, {}))
+        for key, record_id in batch.dropped:
+            for member in [m for m in by_key.get(key, {}) if m[1] == record_id]:
+                del by_key[key][member]
+        return
     work = existing_unit_of_work(session)
     if work is not None and work.deferred_inserts:
         asked = set(keys)
         for row in work.deferred_inserts.waiting(MatchKey.__table__):
             if row["key"] in asked:
                 by_key[row["key"]][(row["record_type"], row["record_id"])] = None
+
+
+def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None = None) -> Block:
+    """Who shares one of ``keys``: one statement of one index range per key (or the batch's
+    read ahead), however many records the database holds, and the keys this transaction
+    has written (the keys of leads and contacts handled earlier in the same worker batch)."""
+    keys = sorted(keys)
+    found = Block()
+    if not keys:
+        return found
+    batch = _batch_keys(session)
+    by_key = _stored(session, keys, batch)
+    _own(session, keys, batch, by_key)
     for key, members in by_key.items():
         if len(members) > MAX_BLOCK and not key.startswith(_EXACT):
             continue
