@@ -203,4 +203,7 @@ PROFILING = """\
 - Before and after a change: `python -m bench.side_by_side --before <git revision>` serves that
   revision and this tree at once and alternates the creates between them, so that the machine's
   drifting speed (up to 2× within minutes on a shared VM) touches both alike.
+- The worker alone: `python -m bench.worker_routing [--postgres URL]` times one worker routing
+  2,000 leads, per lead, beside their creates; run it against another revision's `src` on the
+  `PYTHONPATH`, alternating, to compare the two.
 """
