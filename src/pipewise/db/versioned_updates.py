@@ -58,6 +58,8 @@ def _changes(state: InstanceState[Any]) -> dict[str, Any] | None:
         prop = mapper._props.get(key)  # noqa: SLF001 - the mapper's own table of properties, read only
         if not isinstance(prop, ColumnProperty) or len(prop.columns) != 1 or prop.columns[0].table is not mapper.local_table:
             return None
+        if prop.columns[0].primary_key:  # a row that changes its key is the ORM's to move
+            return None
         value = state.dict.get(key, NO_VALUE)
         if value is NO_VALUE:
             return None
