@@ -111,7 +111,7 @@ class _PlainInsert:
     def parameters(self, row: dict[str, Any]) -> list[Any]:
         values = [row[key] for key in self.keys]
         for default in self.defaults:
-            values.append(_default_value(default))
+            values.append(column_default_value(default))
         for index, process in self.processing:
             value = values[index]
             if value is not None:
@@ -226,7 +226,7 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
                 arrays[index].append(row[name])
             else:
                 default = _python_default(table.columns[name])
-                arrays[index].append(None if default is None else _default_value(default))
+                arrays[index].append(None if default is None else column_default_value(default))
     for index, process in enumerate(processors):
         if process is not None:
             arrays[index] = [None if value is None else process(value) for value in arrays[index]]
@@ -243,7 +243,8 @@ def _python_default(column: Any) -> Any:
     return default if default is not None and (default.is_scalar or default.is_callable) else None
 
 
-def _default_value(default: Any) -> Any:
+def column_default_value(default: Any) -> Any:
+    """The value a column's Python-side default (or ``onupdate``) gives."""
     return default.arg if default.is_scalar else default.arg(None)
 
 

@@ -333,16 +333,22 @@ def _deferred_before_statement(state: Any) -> None:
         work.deferred_inserts.write(state.session.connection())
 
 
-@event.listens_for(Session, "before_flush")
-def _deferred_before_flush(session: Session, *_args: Any) -> None:
+def _write_deferred(session: Session) -> UnitOfWork | None:
+    """Write the rows waiting in the session's transaction; its unit of work, if it has one."""
     work = existing_unit_of_work(session)
     if work is None or not session.in_transaction():
-        return
+        return None
     if work.deferred_inserts:
         work.deferred_inserts.write(_connection(session, work))
+    return work
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, *_args: Any) -> None:
+    work = _write_deferred(session)
     # A worker batch's many changed records: one executemany per table and shape. Not
     # where the demo's story clock stamps changed rows in its own before_flush.
-    if _args and work.optimistic and work.stamp_rows is None and session.identity_map._modified:  # noqa: SLF001
+    if work is not None and work.optimistic and work.stamp_rows is None and session.identity_map._modified:  # noqa: SLF001
         versioned_updates.write(session, _connection(session, work))
 
 
@@ -351,7 +357,7 @@ def _before_commit(session: Session) -> None:
     work = existing_unit_of_work(session)
     if work is not None and session.in_transaction():
         work.run_before_commit()
-    _deferred_before_flush(session)
+    _write_deferred(session)
 
 
 def refresh_statistics() -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.state import InstanceState
 
 from pipewise.db import process_cache
+from pipewise.db.deferred_inserts import column_default_value
 
 _OLD_VERSION, _ID, _NEW = "old_version_", "id_", "new_"
 
@@ -113,7 +114,7 @@ def _write_group(
     statement = _statements.get((table, columns))
     if statement is None:
         statement = _statements[(table, columns)] = _statement(table, version, columns)
-    stamped = {key: default.arg if default.is_scalar else default.arg(None) for key, default in on_update.items()}
+    stamped = {key: column_default_value(default) for key, default in on_update.items()}
     rows: list[dict[str, Any]] = []
     parameters: list[dict[str, Any]] = []
     for state, changes in members:
@@ -125,16 +126,13 @@ def _write_group(
     matched = connection.execute(statement, parameters).rowcount
     if matched != len(rows):
         raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update {len(rows)} row(s); {matched} were matched.")
-    _mark_flushed(session, mapper, members, rows)
+    _mark_flushed(session, mapper, [state for state, _changes in members], rows)
 
 
-def _mark_flushed(
-    session: Session, mapper: Mapper[Any], members: Iterable[tuple[InstanceState[Any], dict[str, Any]]], rows: list[dict[str, Any]]
-) -> None:
-    columns = mapper._columntoproperty  # noqa: SLF001
-    table = mapper.local_table
-    for (state, _changes), row in zip(members, rows, strict=True):
+def _mark_flushed(session: Session, mapper: Mapper[Any], states: Iterable[InstanceState[Any]], rows: list[dict[str, Any]]) -> None:
+    """The values written are the objects' own, and the objects are clean, as after the ORM's flush."""
+    properties, table = mapper._columntoproperty, mapper.local_table  # noqa: SLF001
+    for state, row in zip(states, rows, strict=True):
         for column_key, value in row.items():
-            if column_key in table.c:
-                state.dict[columns[table.c[column_key]].key] = value
+            state.dict[properties[table.c[column_key]].key] = value
         state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - as the ORM's flush marks its rows

@@ -117,9 +117,11 @@ def load_leads(session: Session, events: list[bus.Event]) -> None:
         return
     batch = unit_of_work(session).state(_Batch)
     hold_leads(session, [event.record_id for event in wanted])  # type: ignore[misc]
-    to_check = [lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
-                and (_is_creation(event) or _changes(event).keys() & KEY_FIELDS)]
-    match_keys.read_ahead(session, [match_keys.person_of(lead) for lead in to_check])
+    # Lazily: read_ahead looks at them only on PostgreSQL.
+    match_keys.read_ahead(session, (
+        match_keys.person_of(lead) for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
+        and (_is_creation(event) or _changes(event).keys() & KEY_FIELDS)
+    ))
     to_score = {
         lead.id: lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
         and _needs_score(lead, None if _is_creation(event) else set(_changes(event)), event.occurred_at)
