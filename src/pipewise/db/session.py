@@ -170,6 +170,17 @@ def _writer_turn(session: Session) -> WriterTurn | None:
         return turn
 
 
+def take_write_turn_now(session: Session) -> bool:
+    """On SQLite, the write turn for the session's next transaction if it is free this
+    moment (``begin_write`` then finds it held); False if it is not, or not SQLite."""
+    turn = _writer_turn(session)
+    work = unit_of_work(session)
+    if turn is None or work.write_lock is not None or not turn.try_acquire():
+        return False
+    work.write_lock = turn
+    return True
+
+
 def begin_write(session: Session) -> None:
     """Mark the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
     turn = _writer_turn(session)

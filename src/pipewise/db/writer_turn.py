@@ -96,9 +96,24 @@ class WriterTurn:
         deadline = time.monotonic() + timeout
         if not self._threads.acquire(timeout=timeout):
             return False
+        return self._take_file(deadline)
+
+    def try_acquire(self) -> bool:
+        """The turn if it is free this moment, in this process and in the others; never
+        waits (nor falls back to SQLite's busy wait: False if the file cannot be locked)."""
+        if not self._threads.acquire(blocking=False):
+            return False
+        return self._take_file(None)
+
+    def _take_file(self, deadline: float | None) -> bool:
+        """The file's lock, this process's threads' lock being held: waited for until
+        ``deadline``, or only taken if free (None)."""
         try:
             self._held = self._lock(deadline)
         except OSError:  # e.g. no room for the file: the other processes are waited for by SQLite alone
+            if deadline is None:
+                self._threads.release()
+                return False
             if not self._warned:
                 self._warned = True
                 log.warning("cannot lock %s; writers of other processes are waited for by SQLite's busy timeout",
@@ -112,14 +127,14 @@ class WriterTurn:
             return False
         return True
 
-    def _lock(self, deadline: float) -> int | None:
+    def _lock(self, deadline: float | None) -> int | None:
         if self._fd is None or self._pid != os.getpid():
             self._fd, self._pid = _open(self.path), os.getpid()
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return self._fd
         except BlockingIOError:
-            return _wait_for_lock(self.path, deadline)
+            return None if deadline is None else _wait_for_lock(self.path, deadline)
 
     def locked(self) -> bool:
         """Whether a thread of this process holds the turn."""

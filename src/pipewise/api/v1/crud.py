@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
 
 from pipewise.api import idempotency
-from pipewise.api.deps import CurrentActor, DbSession, api_router
+from pipewise.api.deps import CurrentActor, DbSession, api_router, one_record_write
 from pipewise.errors import FieldError, ValidationFailed
 from pipewise.records.filters import conditions_from_params
 from pipewise.records.history import history_of
@@ -189,6 +189,7 @@ def crud_router(
     if create is not None:
 
         @router.post("", status_code=201, response_model=out, summary=f"Create a {name}")
+        @one_record_write
         def create_record(request: Request, session: DbSession, actor: CurrentActor, body: create) -> Any:  # type: ignore[valid-type]
             def produce() -> Any:
                 record = service.create(session, data=body.model_dump(exclude_unset=True), actor=actor)
@@ -213,6 +214,7 @@ def crud_router(
     if update is not None:
 
         @router.patch("/{record_id}", response_model=out, summary=f"Change a {name}")
+        @one_record_write
         def update_record(
             record_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor, body: update,  # type: ignore[valid-type]
             if_match: IfMatch = None,

@@ -1,0 +1,105 @@
+"""On SQLite a one-record write (a create or a change through the record routes) runs on
+the event loop when the write turn is free (api/deps.py, ``one_record_write``); when
+another process holds the turn it waits on the writer thread, and the loop goes on
+serving other requests meanwhile."""
+
+import asyncio
+import fcntl
+import os
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from pipewise.crm.models import Contact
+from pipewise.crm.service import contact_service
+from pipewise.db.session import _writer_turn, get_sessionmaker
+from tests.conftest import IS_POSTGRES
+
+pytestmark = pytest.mark.skipif(IS_POSTGRES, reason="the write turn and its thread exist for SQLite's single writer")
+
+
+@pytest.fixture
+def rep(factory, session):  # type: ignore[no-untyped-def]
+    user = factory.user(role="rep", team=factory.team("East"))
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def where_written(monkeypatch):  # type: ignore[no-untyped-def]
+    """For each contact written through the service: its thread's name, and whether an
+    event loop runs in that thread."""
+    seen: list[tuple[str, bool]] = []
+    for name in ("create", "update"):
+        original = getattr(contact_service, name)
+
+        def spy(*args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                asyncio.get_running_loop()
+                on_loop = True
+            except RuntimeError:
+                on_loop = False
+            seen.append((threading.current_thread().name, on_loop))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(contact_service, name, spy)
+    return seen
+
+
+def turn_file() -> str:
+    with get_sessionmaker()() as session:
+        turn = _writer_turn(session)
+    assert turn is not None
+    return turn.path
+
+
+def test_a_create_and_a_change_run_on_the_loop_when_the_turn_is_free(api, factory, rep, where_written):
+    headers = factory.headers(rep)
+    created = api.post("/api/v1/contacts", json={"last_name": "Loop"}, headers=headers)
+    assert created.status_code == 201
+    changed = api.patch(f"/api/v1/contacts/{created.json()['id']}", json={"first_name": "Ada"}, headers=headers)
+    assert changed.status_code == 200 and changed.json()["first_name"] == "Ada"
+    assert [on_loop for _, on_loop in where_written] == [True, True]
+    assert not any(name.startswith("pipewise-sqlite-writer") for name, _ in where_written)
+
+
+def test_a_write_not_marked_goes_to_the_writer_thread(api, factory, rep, where_written):
+    headers = factory.headers(rep)
+    response = api.post("/api/v1/contacts/bulk", json={"items": [{"last_name": "Bulk"}]}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert [name.startswith("pipewise-sqlite-writer") for name, _ in where_written] == [True]
+    assert [on_loop for _, on_loop in where_written] == [False]
+
+
+def test_a_failed_write_on_the_loop_leaves_nothing_and_gives_the_turn_back(api, factory, rep, session, where_written):
+    headers = factory.headers(rep)
+    refused = api.post("/api/v1/contacts", json={"last_name": "X", "custom": {"nope": 1}}, headers=headers)
+    assert refused.status_code == 422 and refused.json()["errors"]
+    with get_sessionmaker()() as other:
+        assert not _writer_turn(other).locked()
+    assert session.scalar(select(func.count()).select_from(Contact)) == 0
+    assert api.post("/api/v1/contacts", json={"last_name": "Next"}, headers=headers).status_code == 201
+    assert [on_loop for _, on_loop in where_written] == [True, True]
+
+
+def test_while_another_process_holds_the_turn_the_write_waits_and_the_loop_serves_others(api, factory, rep, where_written):
+    headers = factory.headers(rep)
+    # A flock of a descriptor of our own is, to the turn's descriptor, another process's.
+    holder = os.open(turn_file(), os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    answers: list[int] = []
+    try:
+        writer = threading.Thread(target=lambda: answers.append(
+            api.post("/api/v1/contacts", json={"last_name": "Waited"}, headers=headers).status_code))
+        writer.start()
+        writer.join(0.5)
+        assert writer.is_alive() and answers == []
+        listed = api.get("/api/v1/contacts", headers=headers)  # the loop is not held by the waiting write
+        assert listed.status_code == 200 and listed.json()["items"] == []
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+    writer.join(30)
+    assert answers == [201]
+    assert [(name.startswith("pipewise-sqlite-writer"), on_loop) for name, on_loop in where_written] == [(True, False)]
