@@ -86,7 +86,7 @@ def test_a_failed_write_on_the_loop_leaves_nothing_and_gives_the_turn_back(api, 
 def test_while_another_process_holds_the_turn_the_write_waits_and_the_loop_serves_others(api, factory, rep, where_written):
     headers = factory.headers(rep)
     # A flock of a descriptor of our own is, to the turn's descriptor, another process's.
-    holder = os.open(turn_file(), os.O_RDONLY)
+    holder = os.open(turn_file(), os.O_RDONLY | os.O_CREAT, 0o644)
     fcntl.flock(holder, fcntl.LOCK_EX)
     answers: list[int] = []
     try:
