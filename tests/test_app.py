@@ -52,3 +52,26 @@ def test_heavy_libraries_load_when_first_used_not_at_start():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_fastapis_opentelemetry_is_asked_only_when_the_setting_is_on(monkeypatch):
+    """Off by default: no request looks up OpenTelemetry's providers (it found them
+    unconfigured at every request). ``PIPEWISE_OPENTELEMETRY=true`` gives FastAPI's spans
+    back to a deployment that has set them up."""
+    from opentelemetry import trace
+
+    from pipewise.config import get_settings
+
+    asked: list[int] = []
+    provider = trace.get_tracer_provider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: asked.append(1) or provider)
+    try:
+        for setting, looked_up in (("false", False), ("true", True)):
+            monkeypatch.setenv("PIPEWISE_OPENTELEMETRY", setting)
+            get_settings.cache_clear()
+            asked.clear()
+            with TestClient(create_app(start_worker=False)) as client:
+                assert client.get("/login").status_code == 200
+            assert bool(asked) is looked_up, setting
+    finally:
+        get_settings.cache_clear()

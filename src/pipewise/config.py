@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     serve_workers: int = Field(default=1, ge=1)
     # Reps may read every record (but still change only their team's).
     open_read_access: bool = False
+    # FastAPI's OpenTelemetry spans, metrics and logs, for a deployment that has set up
+    # OpenTelemetry's providers (the opentelemetry-sdk and its exporters, not installed here).
+    opentelemetry: bool = False
     # Run the outbox worker inside `pipewise serve` (default on SQLite).
     inprocess_worker: bool | None = None
     worker_poll_seconds: float = 0.5
