@@ -67,7 +67,8 @@ def server(database_url: str, *, inprocess_worker: bool, app: str = PIPEWISE_APP
         PIPEWISE_INPROCESS_WORKER=str(inprocess_worker).lower(),
     )
     cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+           "--port", str(port), "--log-level", "warning", "--no-access-log",
+           "--no-proxy-headers"]  # as `pipewise serve` runs it  # fmt: skip
     process = subprocess.Popen(cmd, env=env)
     try:
         _wait_until_listening(port, process)

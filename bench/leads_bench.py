@@ -190,7 +190,7 @@ def bench_forms(rate: float, seconds: float, processes: int = 1) -> list[tuple[s
     port = 8765
     env = {**os.environ, "PIPEWISE_DATABASE_URL": url, "PIPEWISE_INPROCESS_WORKER": os.environ.get("BENCH_WORKER", "true"), "PIPEWISE_WORKER_POLL_SECONDS": os.environ.get("BENCH_WORKER_POLL", "0.05")}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "pipewise.app:create_app", "--factory", "--port", str(port),
-                               "--workers", str(processes), "--log-level", "warning"], env=env)
+                               "--workers", str(processes), "--log-level", "warning", "--no-proxy-headers"], env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):

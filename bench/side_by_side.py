@@ -61,7 +61,7 @@ class Version:
         self.port = _free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "pipewise.app:create_app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log", "--no-proxy-headers"],
             env=self.env, cwd=self.tree,
         )  # fmt: skip
         _wait_until_listening(self.port, self.process)
