@@ -104,7 +104,10 @@ NOTES: dict[str, list[str]] = {
         "create or change (`one_record_write`) now runs on the event loop itself when the write turn is "
         "free, and waits on the writer thread when another process holds it. In pairs on a slower "
         "machine: leads 587, 624, 515, 378 → 638, 855, 762, 733 a second; contacts 691, 828, 584, 663 → "
-        "935, 1,053, 934, 1,028; the routed case unchanged within the noise.",
+        "935, 1,053, 934, 1,028; the routed case unchanged within the noise. On PostgreSQL those "
+        "handlers run on four threads of their own instead of anyio's pool, where eight connections' "
+        "threads and the loop took the GIL from one another at every round trip: server CPU per "
+        "create 0.88× (contacts) and 0.90× (leads), side by side.",
         "Target 500/s from one process on this 2-core machine, where the client and the server share the "
         "cores: met in the recorded run on both databases and for both kinds (SQLite 1,109/s contacts, "
         "990/s leads; PostgreSQL 781/s and 767/s, on an AMD EPYC machine of this kind; the eighth "

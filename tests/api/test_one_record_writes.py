@@ -1,7 +1,7 @@
 """On SQLite a one-record write (a create or a change through the record routes) runs on
 the event loop when the write turn is free (api/deps.py, ``one_record_write``); when
 another process holds the turn it waits on the writer thread, and the loop goes on
-serving other requests meanwhile."""
+serving other requests meanwhile. On PostgreSQL it runs on a small pool of its own."""
 
 import asyncio
 import fcntl
@@ -16,7 +16,7 @@ from pipewise.crm.service import contact_service
 from pipewise.db.session import _writer_turn, get_sessionmaker
 from tests.conftest import IS_POSTGRES
 
-pytestmark = pytest.mark.skipif(IS_POSTGRES, reason="the write turn and its thread exist for SQLite's single writer")
+sqlite_only = pytest.mark.skipif(IS_POSTGRES, reason="the write turn and its thread exist for SQLite's single writer")
 
 
 @pytest.fixture
@@ -54,6 +54,7 @@ def turn_file() -> str:
     return turn.path
 
 
+@sqlite_only
 def test_a_create_and_a_change_run_on_the_loop_when_the_turn_is_free(api, factory, rep, where_written):
     headers = factory.headers(rep)
     created = api.post("/api/v1/contacts", json={"last_name": "Loop"}, headers=headers)
@@ -64,6 +65,7 @@ def test_a_create_and_a_change_run_on_the_loop_when_the_turn_is_free(api, factor
     assert not any(name.startswith("pipewise-sqlite-writer") for name, _ in where_written)
 
 
+@sqlite_only
 def test_a_write_not_marked_goes_to_the_writer_thread(api, factory, rep, where_written):
     headers = factory.headers(rep)
     response = api.post("/api/v1/contacts/bulk", json={"items": [{"last_name": "Bulk"}]}, headers=headers)
@@ -72,6 +74,7 @@ def test_a_write_not_marked_goes_to_the_writer_thread(api, factory, rep, where_w
     assert [on_loop for _, on_loop in where_written] == [False]
 
 
+@sqlite_only
 def test_a_failed_write_on_the_loop_leaves_nothing_and_gives_the_turn_back(api, factory, rep, session, where_written):
     headers = factory.headers(rep)
     refused = api.post("/api/v1/contacts", json={"last_name": "X", "custom": {"nope": 1}}, headers=headers)
@@ -83,6 +86,7 @@ def test_a_failed_write_on_the_loop_leaves_nothing_and_gives_the_turn_back(api, 
     assert [on_loop for _, on_loop in where_written] == [True, True]
 
 
+@sqlite_only
 def test_while_another_process_holds_the_turn_the_write_waits_and_the_loop_serves_others(api, factory, rep, where_written):
     headers = factory.headers(rep)
     # A flock of a descriptor of our own is, to the turn's descriptor, another process's.
@@ -103,3 +107,19 @@ def test_while_another_process_holds_the_turn_the_write_waits_and_the_loop_serve
     writer.join(30)
     assert answers == [201]
     assert [(name.startswith("pipewise-sqlite-writer"), on_loop) for name, on_loop in where_written] == [(True, False)]
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL's one-record writes have threads of their own")
+def test_on_postgres_a_create_and_a_change_run_on_their_own_threads_and_other_writes_do_not(
+    api, factory, rep, where_written,
+):
+    headers = factory.headers(rep)
+    created = api.post("/api/v1/contacts", json={"last_name": "Pool"}, headers=headers)
+    assert created.status_code == 201
+    changed = api.patch(f"/api/v1/contacts/{created.json()['id']}", json={"first_name": "Ada"}, headers=headers)
+    assert changed.status_code == 200 and changed.json()["first_name"] == "Ada"
+    bulk = api.post("/api/v1/contacts/bulk", json={"items": [{"last_name": "Bulk"}]}, headers=headers)
+    assert bulk.status_code == 200, bulk.text
+    threads = [name.startswith("pipewise-record-writes") for name, _ in where_written]
+    assert threads == [True, True, False]
+    assert not any(on_loop for _, on_loop in where_written)

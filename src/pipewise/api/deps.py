@@ -112,17 +112,18 @@ def _in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             raise
         return result
 
-    on_the_loop = getattr(endpoint, _ONE_RECORD, False)
+    one_record = getattr(endpoint, _ONE_RECORD, False)
 
     @functools.wraps(endpoint)
     async def dispatch(**values: Any) -> Any:
         session = next((v for v in values.values() if isinstance(v, Session) and _WRITES in v.info), None)
         if session is not None and session.info[_WRITES] and _single_writer(session):
-            if on_the_loop and _WRITER_QUEUE.empty() and take_write_turn_now(session):
+            if one_record and _WRITER_QUEUE.empty() and take_write_turn_now(session):
                 return run(**values)
-            call = functools.partial(contextvars.copy_context().run, run, **values)
             with _WRITER_QUEUE.joined():
-                return await asyncio.get_running_loop().run_in_executor(_SQLITE_WRITER, call)
+                return await _on(_SQLITE_WRITER, run, values)
+        if one_record and session is not None:
+            return await _on(_RECORD_WRITERS, run, values)
         return await run_in_threadpool(run, **values)
 
     return dispatch
@@ -132,7 +133,17 @@ def _in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 # from its first statement to its commit; so its write requests run on one thread of their
 # own, taking turns in that thread's queue instead of waking each other on the lock.
 _SQLITE_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipewise-sqlite-writer")
+# On PostgreSQL the one-record writes run on a few threads of their own, not on anyio's
+# forty: with a thread for each busy connection, eight requests' threads and the event loop
+# took the GIL from one another at every round trip. Four still overlap one request's round
+# trips with another's Python work; a longer request keeps to anyio's pool.
+_RECORD_WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pipewise-record-writes")
 _ONE_RECORD = "pipewise_one_record_write"
+
+
+async def _on(executor: ThreadPoolExecutor, run: Callable[..., Any], values: dict[str, Any]) -> Any:
+    call = functools.partial(contextvars.copy_context().run, run, **values)
+    return await asyncio.get_running_loop().run_in_executor(executor, call)
 
 
 class _Queue:
@@ -167,7 +178,8 @@ def one_record_write(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     loop reads the next requests, cost a single-record create a fifth to a third of its
     time. The loop never waits for the turn (another process's writer holding it sends
     the request to the writer thread as before), so a longer handler must not be marked:
-    nothing else on the loop runs while it does."""
+    nothing else on the loop runs while it does. On PostgreSQL, where the loop would wait
+    out every round trip, it runs on ``_RECORD_WRITERS``."""
     setattr(endpoint, _ONE_RECORD, True)
     return endpoint
 
