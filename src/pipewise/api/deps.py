@@ -9,7 +9,8 @@ about a sixth of a create request's CPU time. On an ``api_router`` (route class
 I/O; the handler's thread then begins the transaction (the write lock on SQLite), resolves
 the token in one query, runs the handler and commits, in that order. On SQLite that thread
 is, for every write request, the same one (see ``_SQLITE_WRITER``), and a handler marked
-``one_record_write`` skips even that trip when the write turn is free (see there)."""
+``one_record_write`` skips even that trip when the write turn is free; on PostgreSQL such
+a handler runs on a few threads of its own (see there)."""
 
 import asyncio
 import contextlib
