@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # Reps may read every record (but still change only their team's).
     open_read_access: bool = False
     # FastAPI's OpenTelemetry spans, metrics and logs, for a deployment that has set up
-    # OpenTelemetry's providers (the opentelemetry-sdk and its exporters, not installed here).
+    # OpenTelemetry's providers (the opentelemetry-sdk and its exporters, which Pipewise does not install).
     opentelemetry: bool = False
     # Run the outbox worker inside `pipewise serve` (default on SQLite).
     inprocess_worker: bool | None = None
