@@ -91,10 +91,10 @@ def _routed_latency(target: Target, size: int, *, inprocess_worker: bool) -> lis
         try:
             warmup = send_all(srv.port, requests[:WARMUP], connections=CONNECTIONS)[0]
             expect(warmup, 201)
-            watcher.wait_for({_lead_id(r) for r in warmup})
+            watcher.settle({_lead_id(r): r.answered for r in warmup})
             responses, seconds = send_all(srv.port, requests[WARMUP:], connections=CONNECTIONS, rate=TARGET_PER_SECOND)
             expect(responses, 201)
-            watcher.wait_for({_lead_id(r) for r in responses})
+            watcher.settle({_lead_id(r): r.answered for r in responses})
         finally:
             watcher.finish()
     created = _created_at(url, [_lead_id(r) for r in responses])

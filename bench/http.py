@@ -116,6 +116,7 @@ class Response:
     status: int
     body: bytes
     seconds: float
+    answered: float  # time.perf_counter() when the whole response had arrived
 
 
 async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request) -> Response:
@@ -129,7 +130,8 @@ async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, requ
         if name.lower() == "content-length":
             length = int(value)
     body = await reader.readexactly(length) if length else b""
-    return Response(int(status_line.split()[1]), body, time.perf_counter() - start)
+    answered = time.perf_counter()
+    return Response(int(status_line.split()[1]), body, answered - start, answered)
 
 
 async def _connection(

@@ -489,7 +489,7 @@ def _latency_run(
         watcher.start()
         running.callback(watcher.finish)
         committed, achieved = _steady_creates(people.reps[0], creates, rate, seconds)
-        watcher.wait_for(committed.keys())
+        watcher.settle(committed)
     ms = [(watcher.seen[i] - t) * 1000 for i, t in committed.items() if i in watcher.seen]
     db = sqlite3.connect(url.split("///", 1)[1])
     marks = ",".join("?" * len(committed))

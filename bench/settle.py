@@ -1,7 +1,7 @@
 """What happens after a create commits: a ``pipewise worker`` process beside the benchmark,
 and a watcher that notes when the worker has committed its handling of each event."""
 
-import itertools
+import bisect
 import os
 import subprocess
 import sys
@@ -15,10 +15,6 @@ from bench import raw
 
 # How often the watcher reads the outbox: the resolution of the times it notes.
 WATCH_EVERY = 0.01
-# On PostgreSQL, outbox ids are drawn before commit, so a row can appear after rows with
-# higher ids; every LOOKBACK_EVERY-th read goes this many ids back so as not to miss it.
-LOOKBACK_IDS = 1_000
-LOOKBACK_EVERY = 10
 
 
 @contextmanager
@@ -38,66 +34,74 @@ def worker_process(url: str, *, poll: float | None = None) -> Iterator[subproces
 
 
 class OutboxWatcher(threading.Thread):
-    """Notes, by record id, when each ``event`` in the outbox is first seen handled, reading
-    it every 10 ms through a connection of its own: the worker has then committed what the
-    event asked of it. ``seen`` holds ``time.perf_counter()`` and ``seen_at`` ``time.time()``.
+    """Notes when the worker has committed its handling of each ``event`` of the records a
+    benchmark created: every 10 ms, through a connection of its own, it reads the lowest id
+    of an event still unhandled, by the partial index the worker claims by. That one read is
+    all it asks of the database while the system it watches runs on the same cores.
 
-    Each read costs the database little, as the system it watches shares the machine's
-    cores: it looks for new events past the last id seen (further back every tenth read),
-    then for the lowest id still unhandled, by the index the worker claims by. An event
-    seen before that read and below that id is handled. (Asking after every pending event
-    by id cost PostgreSQL about a quarter of its time in a routed run, once the worker fell
-    behind and thousands were pending.)"""
+    An event is handled at the first read that began after the event was committed (its
+    create had answered) and found every lower id handled: ``settle`` works that out after
+    the run, from one read of the events' ids. ``seen`` holds ``time.perf_counter()`` and
+    ``seen_at`` ``time.time()``, by record id. (Reading the new events' ids as they came, every
+    10 ms, was over a fifth of PostgreSQL's statement time in a routed run; asking after every
+    pending event by id, before that, about a quarter of its time.)"""
 
     def __init__(self, url: str, event: str) -> None:
         super().__init__(daemon=True)
-        self.event, self.stop = event, threading.Event()
+        self.url, self.event, self.stop = url, event, threading.Event()
         self.seen: dict[str, float] = {}
         self.seen_at: dict[str, float] = {}
-        self.url = url
-        db = self._connect()
-        self.before = self.last = db.execute("SELECT coalesce(max(id), 0) FROM outbox_event").fetchone()[0]
-        db.close()
+        # Each read: when it began, when it ended (perf_counter, time.time) and what it found.
+        self.reads: list[tuple[float, float, float, int | None]] = []
 
     def _connect(self):  # type: ignore[no-untyped-def]
         db = raw.connect(self.url)
         if not raw.is_sqlite(db):
             db.autocommit = True
-        self.mark = "?" if raw.is_sqlite(db) else "%s"
         return db
 
     def run(self) -> None:
-        pending: dict[int, str] = {}
-        known: set[int] = set()
-        self.db = self._connect()
-        new_events = f"SELECT id, record_id FROM outbox_event WHERE name = {self.mark} AND id > {self.mark}"
-        lowest_unhandled = "SELECT min(id) FROM outbox_event WHERE processed_at IS NULL"
+        db = self._connect()
         try:
-            for reads in itertools.count():
-                if self.stop.is_set():
-                    break
-                since = self.last - LOOKBACK_IDS if reads % LOOKBACK_EVERY == 0 else self.last
-                for event_id, record_id in self.db.execute(new_events, (self.event, since)).fetchall():
-                    if event_id > self.before and event_id not in known:
-                        known.add(event_id)
-                        pending[event_id] = _hex(record_id)
-                        self.last = max(self.last, event_id)
-                if pending:
-                    # Read after the events were: each of them is in this read's view too.
-                    lowest = self.db.execute(lowest_unhandled).fetchone()[0]
-                    now, now_at = time.perf_counter(), time.time()
-                    for event_id in [e for e in pending if lowest is None or e < lowest]:
-                        record_id = pending.pop(event_id)
-                        self.seen[record_id], self.seen_at[record_id] = now, now_at
+            while not self.stop.is_set():
+                began = time.perf_counter()
+                lowest = db.execute("SELECT min(id) FROM outbox_event WHERE processed_at IS NULL").fetchone()[0]
+                self.reads.append((began, time.perf_counter(), time.time(), lowest))
                 time.sleep(WATCH_EVERY)
         finally:
-            self.db.close()
+            db.close()
 
-    def wait_for(self, record_ids: set[str], *, limit: float = 60.0) -> None:
-        """Until every one of ``record_ids`` is seen handled, or ``limit`` seconds."""
-        deadline = time.perf_counter() + limit
-        while not record_ids <= self.seen.keys() and time.perf_counter() < deadline:
+    def _event_ids(self, record_ids: list[str]) -> dict[str, int]:
+        db = self._connect()
+        found: dict[str, int] = {}
+        for start in range(0, len(record_ids), 500):
+            part = record_ids[start : start + 500]
+            ids = part if raw.is_sqlite(db) else [uuid.UUID(i) for i in part]
+            query = f"SELECT record_id, id FROM outbox_event WHERE name = {raw.placeholders(db, 1)} " \
+                    f"AND record_id IN ({raw.placeholders(db, len(ids))})"
+            found.update((_hex(record_id), event_id) for record_id, event_id in db.execute(query, [self.event, *ids]).fetchall())
+        db.close()
+        return found
+
+    def settle(self, committed: dict[str, float], *, limit: float = 60.0) -> None:
+        """Wait (up to ``limit`` seconds) until the events of the records in ``committed``
+        (record id: a ``perf_counter()`` time by which its event was committed) are all
+        handled, then note when each was first seen handled."""
+        events = self._event_ids(list(committed))
+        if not events:
+            return
+        last, since, deadline = max(events.values()), max(committed.values()), time.perf_counter() + limit
+        while time.perf_counter() < deadline and not any(
+            began >= since and (lowest is None or lowest > last) for began, _, _, lowest in self.reads[-20:]
+        ):
             time.sleep(0.05)
+        reads = list(self.reads)
+        starts = [read[0] for read in reads]
+        for record_id, event_id in events.items():
+            for began, ended, ended_at, lowest in reads[bisect.bisect_left(starts, committed[record_id]):]:
+                if lowest is None or lowest > event_id:
+                    self.seen[record_id], self.seen_at[record_id] = ended, ended_at
+                    break
 
     def finish(self) -> None:
         self.stop.set()
