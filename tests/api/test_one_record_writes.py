@@ -1,18 +1,24 @@
 """On SQLite a one-record write (a create or a change through the record routes) runs on
 the event loop when the write turn is free (api/deps.py, ``one_record_write``); when
-another process holds the turn it waits on the writer thread, and the loop goes on
-serving other requests meanwhile. On PostgreSQL it runs on a small pool of its own."""
+another process holds the turn it waits, the loop goes on serving other requests
+meanwhile, and when the turn comes the waiting writes run on the loop back to back (or,
+if it does not come in time, on the writer thread). On PostgreSQL it runs on a small pool
+of its own."""
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import threading
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
 
 from pipewise.crm.models import Contact
 from pipewise.crm.service import contact_service
+from pipewise.api import deps
+from pipewise.db import session as db_session
 from pipewise.db.session import _writer_turn, get_sessionmaker
 from tests.conftest import IS_POSTGRES
 
@@ -86,27 +92,97 @@ def test_a_failed_write_on_the_loop_leaves_nothing_and_gives_the_turn_back(api, 
     assert [on_loop for _, on_loop in where_written] == [True, True]
 
 
-@sqlite_only
-def test_while_another_process_holds_the_turn_the_write_waits_and_the_loop_serves_others(api, factory, rep, where_written):
-    headers = factory.headers(rep)
-    # A flock of a descriptor of our own is, to the turn's descriptor, another process's.
+@contextlib.contextmanager
+def turn_held_elsewhere() -> Iterator[None]:
+    """The write turn held as another process would hold it: a flock of a descriptor of our
+    own is, to the turn's descriptor, another process's."""
     holder = os.open(turn_file(), os.O_RDONLY | os.O_CREAT, 0o644)
     fcntl.flock(holder, fcntl.LOCK_EX)
-    answers: list[int] = []
     try:
-        writer = threading.Thread(target=lambda: answers.append(
-            api.post("/api/v1/contacts", json={"last_name": "Waited"}, headers=headers).status_code))
-        writer.start()
-        writer.join(0.5)
-        assert writer.is_alive() and answers == []
-        listed = api.get("/api/v1/contacts", headers=headers)  # the loop is not held by the waiting write
-        assert listed.status_code == 200 and listed.json()["items"] == []
+        yield
     finally:
         fcntl.flock(holder, fcntl.LOCK_UN)
         os.close(holder)
-    writer.join(30)
+
+
+def post_in_threads(api, headers, names: list[str]) -> tuple[list[threading.Thread], list[int]]:  # type: ignore[no-untyped-def]
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda name=name: answers.append(
+        api.post("/api/v1/contacts", json={"last_name": name}, headers=headers).status_code)) for name in names]
+    for thread in threads:
+        thread.start()
+    return threads, answers
+
+
+@sqlite_only
+def test_while_another_process_holds_the_turn_writes_wait_the_loop_serves_others_then_runs_them(
+    api, factory, rep, session, where_written,
+):
+    headers = factory.headers(rep)
+    names = [f"Waited {n}" for n in range(5)]
+    with turn_held_elsewhere():
+        threads, answers = post_in_threads(api, headers, names)
+        threads[0].join(0.5)
+        assert all(thread.is_alive() for thread in threads) and answers == []
+        listed = api.get("/api/v1/contacts", headers=headers)  # the loop is not held by the waiting writes
+        assert listed.status_code == 200 and listed.json()["items"] == []
+    for thread in threads:
+        thread.join(30)
+    assert answers == [201] * 5
+    assert sorted(session.scalars(select(Contact.last_name))) == names
+    assert [on_loop for _, on_loop in where_written] == [True] * 5
+    assert not any(name.startswith("pipewise-sqlite-writer") for name, _ in where_written)
+    with get_sessionmaker()() as other:
+        assert not _writer_turn(other).locked()
+
+
+@sqlite_only
+def test_a_waiting_write_that_does_not_get_the_turn_in_time_goes_to_the_writer_thread(api, factory, rep, where_written, monkeypatch):
+    monkeypatch.setattr(db_session, "_WRITE_LOCK_TIMEOUT", 0.3)
+    headers = factory.headers(rep)
+    with turn_held_elsewhere():
+        threads, answers = post_in_threads(api, headers, ["Late"])
+        threads[0].join(1.5)  # past the wait on the loop's behalf and the writer thread's own
+    threads[0].join(30)
     assert answers == [201]
     assert [(name.startswith("pipewise-sqlite-writer"), on_loop) for name, on_loop in where_written] == [(True, False)]
+
+
+@sqlite_only
+def test_writes_cancelled_while_they_waited_are_skipped_and_the_turn_goes_back():
+    def write(session, name: str, ran: list[str]):  # type: ignore[no-untyped-def]
+        def run() -> None:
+            db_session.begin_write(session)  # finds the turn handed to it
+            ran.append(name)
+            session.commit()
+        return run
+
+    async def scenario() -> tuple[list[str], bool, list[str], bool]:
+        queue = deps._TurnQueue(asyncio.get_running_loop())
+        with get_sessionmaker()() as first, get_sessionmaker()() as second, get_sessionmaker()() as third:
+            turn = _writer_turn(first)
+            alone: list[str] = []
+            with turn_held_elsewhere():
+                gone = asyncio.ensure_future(queue.run(first, write(first, "gone", alone), {}))
+                await asyncio.sleep(0.2)
+                gone.cancel()
+            for _ in range(100):  # the queue's thread gets the turn and hands it to the loop
+                await asyncio.sleep(0.02)
+                if queue.empty() and not turn.locked():
+                    break
+            alone_locked = turn.locked()
+            ran: list[str] = []
+            with turn_held_elsewhere():
+                skipped = asyncio.ensure_future(queue.run(second, write(second, "skipped", ran), {}))
+                kept = asyncio.ensure_future(queue.run(third, write(third, "kept", ran), {}))
+                await asyncio.sleep(0.2)
+                skipped.cancel()
+            await asyncio.wait_for(kept, 10)
+            return alone, alone_locked, ran, turn.locked()
+
+    alone, alone_locked, ran, locked = asyncio.run(scenario())
+    assert alone == [] and not alone_locked
+    assert ran == ["kept"] and not locked
 
 
 @pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL's one-record writes have threads of their own")

@@ -170,15 +170,24 @@ def _writer_turn(session: Session) -> WriterTurn | None:
         return turn
 
 
-def take_write_turn_now(session: Session) -> bool:
+def take_write_turn_now(session: Session, *, held: WriterTurn | None = None) -> bool:
     """On SQLite, the write turn for the session's next transaction if it is free this
-    moment (``begin_write`` then finds it held); False if it is not, or not SQLite."""
+    moment, or ``held``, a turn the caller has and hands on (``begin_write`` then finds it
+    held); False if it is not free, or not SQLite."""
     turn = _writer_turn(session)
     work = unit_of_work(session)
-    if turn is None or work.write_lock is not None or not turn.try_acquire():
+    if turn is None or work.write_lock is not None or (held is not turn and not turn.try_acquire()):
         return False
     work.write_lock = turn
     return True
+
+
+def wait_for_write_turn(session: Session) -> WriterTurn | None:
+    """On SQLite, block until the write turn of the session's database is this thread's
+    (or the wait times out, None); the caller passes it on with ``take_write_turn_now``
+    or lets it go."""
+    turn = _writer_turn(session)
+    return turn if turn is not None and turn.acquire(timeout=_WRITE_LOCK_TIMEOUT) else None
 
 
 def begin_write(session: Session) -> None:
