@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bench import raw
+from pipewise.events.models import OUTBOX_PENDING_INDEX
 
 # How often the watcher reads the outbox: the resolution of the times it notes.
 WATCH_EVERY = 0.01
@@ -62,10 +63,15 @@ class OutboxWatcher(threading.Thread):
 
     def run(self) -> None:
         db = self._connect()
+        # By name on SQLite, as the worker reads it: with the planner's statistics taken while
+        # the outbox was small, SQLite walked every handled event instead (a read cost 0.5 ms
+        # of CPU at the start of a routed run and 2 ms at its end).
+        hint = f"INDEXED BY {OUTBOX_PENDING_INDEX}" if raw.is_sqlite(db) else ""
+        lowest_unhandled = f"SELECT min(id) FROM outbox_event {hint} WHERE processed_at IS NULL"
         try:
             while not self.stop.is_set():
                 began = time.perf_counter()
-                lowest = db.execute("SELECT min(id) FROM outbox_event WHERE processed_at IS NULL").fetchone()[0]
+                lowest = db.execute(lowest_unhandled).fetchone()[0]
                 self.reads.append((began, time.perf_counter(), time.time(), lowest))
                 time.sleep(WATCH_EVERY)
         finally:
