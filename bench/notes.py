@@ -108,6 +108,15 @@ NOTES: dict[str, list[str]] = {
         "handlers run on four threads of their own instead of anyio's pool, where eight connections' "
         "threads and the loop took the GIL from one another at every round trip: server CPU per "
         "create 0.88× (contacts) and 0.90× (leads), side by side.",
+        "Found and fixed (thirteenth round, after the recorded run; see that section below): on SQLite a "
+        "one-record write that found the write turn taken (a `pipewise worker` had it) went to the writer "
+        "thread and held the turn 1.5 ms there, against 0.8 ms for the same write on the event loop, "
+        "timed in a routed run: the loop answered and read other requests meanwhile, on the same "
+        "interpreter lock. Such writes now wait on the loop and run there back to back when the turn "
+        "comes. Routed at 500/s asked, in pairs on a slower machine: 177, 195, 235 → 314, 233, 259 "
+        "leads a second with `pipewise worker` beside, 217, 231, 183 → 297, 301, 290 with the "
+        "in-process worker. The routed case's watcher also cost the machine less: it read every "
+        "handled event on SQLite (its statistics again) and the new events' ids every 10 ms on PostgreSQL.",
         "Target 500/s from one process on this 2-core machine, where the client and the server share the "
         "cores: met in the recorded run on both databases and for both kinds (SQLite 1,109/s contacts, "
         "990/s leads; PostgreSQL 781/s and 767/s, on an AMD EPYC machine of this kind; the eighth "
