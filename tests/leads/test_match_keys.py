@@ -3,6 +3,7 @@ by index lookups whose cost does not depend on the size of the database."""
 
 import itertools
 import random
+import uuid
 
 from sqlalchemy import delete, event, func, select
 
@@ -154,3 +155,28 @@ class TestBackfill:
         assert "nc:L142|engin" in keys_in_db(session, contact.id)
         assert written == session.scalar(select(func.count()).select_from(MatchKey))
         assert fold("Ada") == "ada"
+
+
+class TestPeople:
+    def test_people_by_id_read_plainly_answer_as_the_expanding_statement_does(self, session, factory):
+        """Up to PLAIN_PEOPLE ids the read is a plain statement compiled per count; past it,
+        SQLAlchemy's expanding one. Both give the same people, a contact's company its account's."""
+        account = factory.account(name="Engines Ltd", domain="engines.example")
+        leads = [factory.lead(first_name=f"L{n}", last_name=f"Lead{n}", phone="+14155550100") for n in range(40)]
+        contacts = [factory.contact(last_name=f"Contact{n}", account_id=account.id if n % 2 else None) for n in range(5)]
+        session.flush()
+
+        def expanded(record_type: str, ids: list) -> list[Person]:  # type: ignore[type-arg]
+            rows = session.connection().execute(match_keys._PEOPLE[record_type], {"ids": ids})
+            return sorted((Person(record_type, *row) for row in rows), key=lambda p: p.id)
+
+        for count in (1, 2, match_keys.PLAIN_PEOPLE, match_keys.PLAIN_PEOPLE + 1, 40):
+            ids = [lead.id for lead in leads[:count]]
+            found = sorted(match_keys.people(session, "lead", ids), key=lambda p: p.id)
+            assert found == expanded("lead", ids) and len(found) == count
+        ids = [contact.id for contact in contacts]
+        found = sorted(match_keys.people(session, "contact", ids), key=lambda p: p.id)
+        assert found == expanded("contact", ids)
+        assert {p.company for p in found} == {"Engines Ltd", None} and {p.domain for p in found} == {"engines.example", None}
+        assert match_keys.people(session, "lead", []) == []
+        assert match_keys.people(session, "lead", [uuid.uuid4()]) == []
