@@ -224,10 +224,13 @@ class _TurnQueue:
                 turn = wait_for_write_turn(session)
             except Exception:  # noqa: BLE001 - the writes then wait on the writer thread
                 turn = None
-            if self.loop.is_running():
+            try:
+                if not self.loop.is_running():
+                    raise RuntimeError("the loop has stopped")
                 self.loop.call_soon_threadsafe(self._drain, turn)
-            elif turn is not None:  # the server is stopping: nobody will run these writes
-                turn.release()
+            except RuntimeError:  # the server is stopping: nobody will run these writes
+                if turn is not None:
+                    turn.release()
 
         _TURN_WAITER.submit(wait)
 
