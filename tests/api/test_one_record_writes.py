@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -105,6 +106,10 @@ def turn_held_elsewhere() -> Iterator[None]:
         os.close(holder)
 
 
+def waiting_writes() -> int:
+    return sum(len(queue._waiting) for queue in list(deps._turn_queues.values()) if queue.loop.is_running())
+
+
 def post_in_threads(api, headers, names: list[str]) -> tuple[list[threading.Thread], list[int]]:  # type: ignore[no-untyped-def]
     answers: list[int] = []
     threads = [threading.Thread(target=lambda name=name: answers.append(
@@ -134,6 +139,34 @@ def test_while_another_process_holds_the_turn_writes_wait_the_loop_serves_others
     assert not any(name.startswith("pipewise-sqlite-writer") for name, _ in where_written)
     with get_sessionmaker()() as other:
         assert not _writer_turn(other).locked()
+
+
+@sqlite_only
+def test_many_waiting_writes_run_a_few_at_a_time_asking_for_the_turn_again_between(
+    api, factory, rep, session, where_written, monkeypatch,
+):
+    monkeypatch.setattr(deps, "DRAIN_AT_MOST", 2)
+    drains: list[int] = []
+    original = deps._TurnQueue._drain
+
+    def counted(self, turn):  # type: ignore[no-untyped-def]
+        drains.append(len(self._waiting))
+        return original(self, turn)
+
+    monkeypatch.setattr(deps._TurnQueue, "_drain", counted)
+    headers = factory.headers(rep)
+    names = [f"Batch {n}" for n in range(5)]
+    with turn_held_elsewhere():
+        threads, answers = post_in_threads(api, headers, names)
+        deadline = time.monotonic() + 10
+        while waiting_writes() < 5 and time.monotonic() < deadline:  # all five wait before the turn comes
+            time.sleep(0.02)
+    for thread in threads:
+        thread.join(30)
+    assert answers == [201] * 5
+    assert sorted(session.scalars(select(Contact.last_name))) == names
+    assert drains[:3] == [5, 3, 1]
+    assert [on_loop for _, on_loop in where_written] == [True] * 5
 
 
 @sqlite_only

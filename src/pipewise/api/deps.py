@@ -179,6 +179,9 @@ class _Queue:
 _WRITER_QUEUE = _Queue()
 
 _TURN_NOT_HAD = object()
+# The most waiting writes the loop runs in one go (about a millisecond each): past it, the
+# turn goes back and is asked for again, so that reads and other writers get their moment.
+DRAIN_AT_MOST = 32
 
 
 @dataclass
@@ -243,7 +246,8 @@ class _TurnQueue:
                     waiting.future.set_result(_TURN_NOT_HAD)
             return
         held: WriterTurn | None = turn
-        while self._waiting:
+        ran = 0
+        while self._waiting and ran < DRAIN_AT_MOST:
             waiting = self._waiting[0]
             if waiting.future.done():  # its request was cancelled while it waited
                 self._waiting.popleft()
@@ -252,7 +256,7 @@ class _TurnQueue:
             # takes it again unless another writer has meanwhile.
             if not take_write_turn_now(waiting.session, held=held):
                 break
-            held = None
+            held, ran = None, ran + 1
             self._waiting.popleft()
             try:
                 waiting.future.set_result(waiting.context.run(waiting.run, **waiting.values))
