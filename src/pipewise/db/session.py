@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached, sessionmaker
@@ -225,22 +225,27 @@ def dialect_insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-_ignoring_inserts: dict[tuple[str, type, tuple[str, ...], str | tuple[str, ...] | None, bool], Any] = {}
+_ignoring_inserts: dict[tuple[Any, ...], Any] = {}
 
 
 def insert_ignoring(
     session: Session, model: type, *, conflict_on: tuple[str, ...] = (), returning: str | tuple[str, ...] | None = None,
-    plain: bool = False,
+    plain: bool = False, columns: tuple[str, ...] | None = None,
 ) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table (on the ``conflict_on``
     columns, else any), optionally ``RETURNING`` one column or several; executed with the values as
     parameters. Built once per database kind: ``.values(...)`` per call made a new
     statement, and SQLAlchemy a new cache key over every value. ``plain``: as a
-    ``PlainStatement``, for ``read`` to run on the driver's cursor (every column given)."""
-    key = (session.get_bind().dialect.name, model, conflict_on, returning, plain)
+    ``PlainStatement``, for ``read`` to run on the driver's cursor, with every column given
+    or, with ``columns``, those (the others, such as an autoincremented key, the database's)."""
+    key = (session.get_bind().dialect.name, model, conflict_on, returning, plain, columns)
     statement = _ignoring_inserts.get(key)
     if statement is None:
-        statement = dialect_insert(session)(model).on_conflict_do_nothing(index_elements=list(conflict_on) or None)
+        statement = dialect_insert(session)(model)
+        if columns is not None:
+            table = model.__table__  # type: ignore[attr-defined]
+            statement = statement.values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+        statement = statement.on_conflict_do_nothing(index_elements=list(conflict_on) or None)
         if returning is not None:
             names = (returning,) if isinstance(returning, str) else returning
             statement = statement.returning(*(model.__table__.c[name] for name in names))  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from pipewise.auth.visibility import Actor
 from pipewise.crm.models import Account, Contact
 from pipewise.db.base import utcnow
 from pipewise.db.plain_statement import PlainStatement
-from pipewise.db.session import dialect_insert, read
+from pipewise.db.session import insert_ignoring, read
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.leads import match_keys
 from pipewise.leads.match_keys import MAX_BLOCK, people
@@ -124,19 +124,6 @@ def _known_pairs_statement() -> Any:
 # pairs once per lead, and through SQLAlchemy's execute each took about 0.1 ms.
 _KNOWN_PAIRS = PlainStatement(_known_pairs_statement())
 _PAIR_COLUMNS = ("record_type", "record_id", "candidate_type", "candidate_id", "score", "reason", "status", "detected_at")
-_pair_inserts: dict[str, PlainStatement] = {}
-
-
-def _pair_insert(session: Session) -> PlainStatement:
-    """``INSERT … ON CONFLICT DO NOTHING`` of one pair, for the session's kind of database."""
-    kind = session.get_bind().dialect.name
-    found = _pair_inserts.get(kind)
-    if found is None:
-        table = DuplicateCandidate.__table__
-        values = {name: bindparam(name, type_=table.c[name].type) for name in _PAIR_COLUMNS}
-        statement = dialect_insert(session)(table).values(values).on_conflict_do_nothing().returning(table.c.id)
-        found = _pair_inserts[kind] = PlainStatement(statement)
-    return found
 
 
 def known_pairs(session: Session, record_type: str, record_id: uuid.UUID) -> set[tuple[str, uuid.UUID]]:
@@ -163,8 +150,9 @@ def remember(
         known.add((m.record_type, m.id))
         rows.append({"record_type": record_type, "record_id": record_id, "candidate_type": m.record_type,
                      "candidate_id": m.id, "score": m.score, "reason": m.reason[:300], "status": "open", "detected_at": now})
+    insert = insert_ignoring(session, DuplicateCandidate, columns=_PAIR_COLUMNS, returning="id", plain=True)
     for row in rows:
-        read(session, _pair_insert(session), row)
+        read(session, insert, row)
     return len(rows)
 
 
