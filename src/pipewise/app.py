@@ -40,7 +40,9 @@ def create_app(*, start_worker: bool | None = None) -> FastAPI:
         if run_worker:
             from pipewise.worker.runner import Worker
 
-            worker = Worker(name="in-process")
+            # It shares the interpreter lock with the requests, which a batch worked out
+            # ahead of its write transaction would not free: that would only add reads.
+            worker = Worker(name="in-process", look_ahead=False)
             worker.start_in_thread(poll_seconds=settings.worker_poll_seconds)
         # What start-up loaded (modules, models, schemas, routes: about 250,000 objects)
         # lives as long as the process. Frozen, the cyclic garbage collector's full passes

@@ -2,12 +2,17 @@
 fuzzy duplicate check, the score and, for a lead nobody owns, routing. The request answers
 first; what it promises (cleaned fields, the exact duplicates) is there at once."""
 
-from sqlalchemy import func, select
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select, update
 
 from pipewise.assignment import service as routing
 from pipewise.assignment.models import LeadAssignment
 from pipewise.auth.visibility import SYSTEM_ACTOR
-from pipewise.leads import dedup, match_keys
+from pipewise.db.session import session_scope
+from pipewise.events import bus
+from pipewise.leads import dedup, intake, match_keys
 from pipewise.leads.match_keys import keys_of, person_of
 from pipewise.leads.models import DuplicateCandidate, Lead, MatchKey
 from pipewise.leads.service import lead_service
@@ -118,21 +123,102 @@ class TestImports:
         assert count(session, LeadAssignment) == 0 and count(session, ScoreHistory, ScoreHistory.lead_id == lead.id) == 1
 
 
+def _a_stored_twin_and_a_pair_in_one_batch(session, factory) -> set:
+    """A lead the worker has handled; then, for one batch, its twin and two leads that are
+    each other's: the pairs the batch should find."""
+    stored = factory.lead(first_name="Grace", last_name="Hopper", company="US Navy", email="grace@navy.example")
+    drain(session)
+    twin = factory.lead(first_name="Grace", last_name="Hoper", company="U.S. Navy", email="gh@gmail.com")
+    first = factory.lead(first_name="Katherine", last_name="Johnson", company="NASA Langley", email="kj@nasa.example")
+    second = factory.lead(first_name="Katherine", last_name="Jonson", company="NASA Langley", email="k.johnson@gmail.com")
+    return {(twin.id, stored.id), (second.id, first.id)}
+
+
 class TestOneReadOfKeysPerBatch:
     def test_a_batch_reads_who_shares_its_leads_keys_at_once_and_still_finds_every_pair(self, session, factory, monkeypatch):
-        stored = factory.lead(first_name="Grace", last_name="Hopper", company="US Navy", email="grace@navy.example")
-        drain(session)
-        twin = factory.lead(first_name="Grace", last_name="Hoper", company="U.S. Navy", email="gh@gmail.com")
-        first = factory.lead(first_name="Katherine", last_name="Johnson", company="NASA Langley", email="kj@nasa.example")
-        second = factory.lead(first_name="Katherine", last_name="Jonson", company="NASA Langley", email="k.johnson@gmail.com")
+        expected = _a_stored_twin_and_a_pair_in_one_batch(session, factory)
         per_lead, per_batch = [], []
         one_lead, driver_cursor = match_keys._lookup_statement, match_keys.driver_cursor
         monkeypatch.setattr(match_keys, "_lookup_statement", lambda count: per_lead.append(count) or one_lead(count))
         monkeypatch.setattr(match_keys, "driver_cursor", lambda *args, **kw: per_batch.append(args[1]) or driver_cursor(*args, **kw))
         drain(session)
-        pairs = set(session.execute(select(DuplicateCandidate.record_id, DuplicateCandidate.candidate_id)).all())
-        assert pairs == {(twin.id, stored.id), (second.id, first.id)}, "the stored lead's twin, and the batch's own pair"
+        assert _pairs(session) == expected, "the stored lead's twin, and the batch's own pair"
         if session.get_bind().dialect.name == "postgresql":
             assert (len(per_batch), len(per_lead)) == (1, 0), "one statement for the batch's three leads"
-        else:  # SQLite: a statement per lead costs no round trip
-            assert (len(per_batch), len(per_lead)) == (0, 3)
+        else:  # SQLite: a statement per lead costs no round trip; each lead is looked up ahead and in the batch
+            assert (len(per_batch), len(per_lead)) == (0, 6)
+
+
+def _foresee_with(monkeypatch, foresee) -> None:
+    """The intake's look ahead replaced by ``foresee`` (which may call the real one)."""
+    monkeypatch.setitem(bus._subscriptions, intake.SUBSCRIBER, replace(bus.subscription(intake.SUBSCRIBER), foresee=foresee))
+
+
+def _pairs(session) -> set:
+    return set(session.execute(select(DuplicateCandidate.record_id, DuplicateCandidate.candidate_id)).all())
+
+
+class TestWorkedOutAhead:
+    """On SQLite the worker compares a batch's leads in a read transaction before it takes
+    the write turn (``intake.foresee``), and the batch takes those comparisons where the
+    lead and its block are as they were."""
+
+    @pytest.fixture(autouse=True)
+    def _one_writer(self, session):
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL has no write turn: its batches compare as they go")
+
+    def test_the_comparisons_are_made_before_the_batch_and_find_the_same_pairs(self, session, factory, monkeypatch):
+        expected = _a_stored_twin_and_a_pair_in_one_batch(session, factory)
+        phases, ahead = [], [False]
+        compare, foresee_batch = dedup.compare, bus.foresee_batch
+
+        def foreseeing(*args, **kwargs):
+            ahead[0] = True
+            try:
+                return foresee_batch(*args, **kwargs)
+            finally:
+                ahead[0] = False
+
+        monkeypatch.setattr(dedup, "compare", lambda a, b: phases.append("ahead" if ahead[0] else "batch") or compare(a, b))
+        monkeypatch.setattr(bus, "foresee_batch", foreseeing)
+        drain(session)
+        assert _pairs(session) == expected, "the stored lead's twin, and the batch's own pair"
+        assert phases and set(phases) == {"ahead"}, phases
+
+    def test_a_lead_changed_after_it_was_worked_out_is_compared_again_in_the_batch(self, session, factory, monkeypatch):
+        stored = factory.lead(first_name="Grace", last_name="Hopper", company="US Navy", email="grace@navy.example")
+        drain(session)
+        # In the stored lead's block (same sound of the name, same company), but someone else.
+        lead = factory.lead(first_name="Zoe", last_name="Hopper", company="US Navy", email="zoe@fleet.example")
+        session.commit()
+        foresee, lead_id, stored_id = intake.foresee, lead.id, stored.id
+
+        def then_renamed(read_session, events):
+            found = foresee(read_session, events)
+            assert stored_id in found[lead_id].asked and not found[lead_id].found
+            with session_scope() as other:  # another writer, between the look ahead and the batch
+                other.execute(update(Lead).where(Lead.id == lead_id).values(first_name="Grace", email="grace.h@navy.example"))
+            return found
+
+        _foresee_with(monkeypatch, then_renamed)
+        drain(session)
+        assert _pairs(session) == {(lead.id, stored.id)}, "compared as it is in the batch, not as it was read ahead"
+
+    def test_a_record_that_joined_the_block_after_the_look_ahead_is_compared_in_the_batch(self, session, factory, monkeypatch):
+        lead = factory.lead(first_name="Grace", last_name="Hopper", company="US Navy", email="grace@navy.example")
+        session.commit()
+        foresee = intake.foresee
+        contact = factory.contact(first_name="Grace", last_name="Hopper", email="g.hopper@navy.example")
+        session.commit()
+        contact_id = contact.id
+
+        def then_a_contact_joins(read_session, events):
+            found = foresee(read_session, events)
+            with session_scope() as other:  # an import or a merge writes keys of its own meanwhile
+                match_keys.refresh(other, "contact", [contact_id])
+            return found
+
+        _foresee_with(monkeypatch, then_a_contact_joins)
+        drain(session)
+        assert (lead.id, contact.id) in _pairs(session)

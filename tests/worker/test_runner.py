@@ -56,6 +56,19 @@ def make_due(session, model, column) -> None:  # type: ignore[no-untyped-def]
     session.commit()
 
 
+def counted_transactions(monkeypatch) -> list[bool]:  # type: ignore[no-untyped-def]
+    """Whether each transaction the worker opens from now on is a write one."""
+    writes: list[bool] = []
+    real_scope = runner.session_scope
+
+    def counting_scope(*, write: bool = True):  # type: ignore[no-untyped-def]
+        writes.append(write)
+        return real_scope(write=write)
+
+    monkeypatch.setattr(runner, "session_scope", counting_scope)
+    return writes
+
+
 def one(session, model):  # type: ignore[no-untyped-def]
     session.rollback()  # a fresh snapshot: the worker committed in its own session
     session.expire_all()  # and no stale objects (rollback outside a transaction expires nothing)
@@ -109,6 +122,20 @@ class TestDrainOutbox:
 
         assert Worker().drain_outbox_once() == 1
         assert one(session, OutboxEvent).processed_at is not None
+
+    def test_on_sqlite_the_outbox_is_looked_at_before_a_write_transaction_is_taken(self, session, monkeypatch):
+        """A batch is worked out ahead in a read transaction (``Worker._foresee``), which
+        also says when nothing waits: the one writer is then not taken for nothing."""
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's workers claim in their write transaction")
+        writes = counted_transactions(monkeypatch)
+        assert Worker().drain_outbox_once() == 0
+        assert writes == [False]
+        record_events(session, "nobody.listens")
+        assert Worker().drain_outbox_once() == 1
+        assert writes[1:] == [False, True]
+        assert Worker(look_ahead=False).drain_outbox_once() == 0
+        assert writes[3:] == [True], "without the look ahead the batch looks in its write transaction"
 
 
 class TestFailingSubscriber:
@@ -235,14 +262,7 @@ class TestScheduledActions:
         record_events(session, "deal.created")
         Worker().run_until_idle()  # the delivery fails and waits for its retry
         assert one(session, EventDelivery).status == "retry"
-        writes: list[bool] = []
-        real_scope = runner.session_scope
-
-        def counting_scope(*, write: bool = True):  # type: ignore[no-untyped-def]
-            writes.append(write)
-            return real_scope(write=write)
-
-        monkeypatch.setattr(runner, "session_scope", counting_scope)
+        writes = counted_transactions(monkeypatch)
         worker = Worker()
         assert (worker.retry_deliveries_once(), worker.run_due_actions_once()) == (0, 0)
         assert writes == [False, False]

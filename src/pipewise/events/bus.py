@@ -66,6 +66,7 @@ Handler = Callable[[Session, Event], None]
 ActionHandler = Callable[[Session, ScheduledAction], None]
 BatchPreparer = Callable[[Session, list[ScheduledAction]], None]
 EventsPreparer = Callable[[Session, list["Event"]], None]
+EventsForeseer = Callable[[Session, list["Event"]], Any]
 
 def optimistic(session: Session) -> bool:
     """True while the worker runs a batch without a savepoint per item: a failure
@@ -91,11 +92,17 @@ class Subscription:
     prepare: EventsPreparer | None = None
     # The event classes it takes (see ``to``); empty: those whose name matches ``pattern``.
     types: tuple[type[DomainEvent], ...] = ()
+    # On a database of one writer at a time (SQLite), called before the batch's write
+    # transaction, in a read transaction of its own, with the events it will probably
+    # receive: works out from what is committed what it can (a comparison, a score), so
+    # that other writers are not kept waiting while it does. What it returns is the
+    # batch's ``foreseen``; the handler takes of it only what still holds.
+    foresee: EventsForeseer | None = None
 
     @classmethod
     def to(
         cls, types: EventTypes, subscriber: str, handler: Handler, *, rerun_safe: bool = False,
-        prepare: EventsPreparer | None = None,
+        prepare: EventsPreparer | None = None, foresee: EventsForeseer | None = None,
     ) -> "Subscription":
         """A subscription to the events of ``types`` (a class or a tuple of them) and of
         their subclasses; a more specific fact reaches the subscribers of the general one."""
@@ -105,7 +112,7 @@ class Subscription:
             # a domain declares (DealUpdated) name the ones a subscriber takes.
             if event_type is RecordEvent or not _names_of(event_type):
                 raise ValueError(f"{event_type.__name__} names no event; subscribe to the classes that do")
-        return cls(" ".join(t.__name__ for t in types), subscriber, handler, rerun_safe, prepare, types)
+        return cls(" ".join(t.__name__ for t in types), subscriber, handler, rerun_safe, prepare, types, foresee)
 
     @cached_property
     def type_names(self) -> frozenset[str]:
@@ -197,11 +204,35 @@ def subscriptions_for(event: Event | str) -> list[Subscription]:
     return list(found)
 
 
-def prepare_batch(session: Session, events: list[Event]) -> None:
-    """Let each subscriber with a ``prepare`` load what the batch's events will need."""
+def foresee_batch(session: Session, events: list[Event]) -> dict[str, Any]:
+    """What each subscriber with a ``foresee`` works out ahead of a batch of ``events``,
+    by subscriber."""
+    foreseen = {}
+    for sub in _subscriptions.values():
+        if sub.foresee is not None and (mine := [event for event in events if sub.matches(event)]):
+            foreseen[sub.subscriber] = sub.foresee(session, mine)
+    return foreseen
+
+
+@dataclass
+class _Foreseen:
+    by_subscriber: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_batch(session: Session, events: list[Event], foreseen: dict[str, Any] | None = None) -> None:
+    """Let each subscriber with a ``prepare`` load what the batch's events will need, and
+    keep what ``foresee_batch`` worked out ahead for the batch's handlers."""
+    if foreseen:
+        unit_of_work(session).state(_Foreseen).by_subscriber.update(foreseen)
     for sub in _subscriptions.values():
         if sub.prepare is not None and (mine := [event for event in events if sub.matches(event)]):
             sub.prepare(session, mine)
+
+
+def foreseen_for(session: Session, subscriber: str) -> Any:
+    """What ``subscriber``'s ``foresee`` worked out ahead of this batch, or None."""
+    work = existing_unit_of_work(session)
+    return None if work is None else work.state(_Foreseen).by_subscriber.get(subscriber)
 
 
 def subscription(subscriber: str) -> Subscription | None:

@@ -42,25 +42,55 @@ SAME_EMAIL = "same e-mail address"
 # -- one record against the database --
 
 
-def find_matches(session: Session, person: Person, *, threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
+@dataclass
+class Foreseen:
+    """A lead compared ahead of the worker's write transaction (``foresee_matches``): who
+    it was, the records it was compared with (``asked``) and the matches found. Valid in
+    the transaction while the lead is still that person."""
+
+    person: Person
+    asked: set[uuid.UUID] = field(default_factory=set)
+    found: list[Match] = field(default_factory=list)
+
+
+def find_matches(
+    session: Session, person: Person, *, threshold: float = DEFAULT_THRESHOLD, foreseen: Foreseen | None = None
+) -> list[Match]:
     """Leads and contacts that may be ``person``: same e-mail, or a similar name at a similar
-    company, among those that share a blocking key with it. Best first."""
+    company, among those that share a blocking key with it. Best first. With ``foreseen``
+    (``person`` compared ahead), only the records that joined its block since are read and
+    compared, and only their keys pruned."""
     block = match_keys.lookup(session, match_keys.lookups_of(person), exclude=person.id)
-    asked: set[uuid.UUID] = set()
+    seen = Foreseen(person) if foreseen is None else Foreseen(person, set(foreseen.asked), list(foreseen.found))
+    asked_before = set(seen.asked)
+    current = _compare_block(session, person, block, seen, threshold)
+    match_keys.prune(session, block, current, seen.asked - asked_before)
+    return sorted(seen.found, key=lambda m: -m.score)
+
+
+def foresee_matches(session: Session, person: Person, *, threshold: float = DEFAULT_THRESHOLD) -> Foreseen | None:
+    """``find_matches`` without writing: in a read transaction, before the write turn. None
+    when the block holds keys to prune, which the comparison in the write transaction does."""
+    block = match_keys.lookup(session, match_keys.lookups_of(person), exclude=person.id)
+    seen = Foreseen(person)
+    current = _compare_block(session, person, block, seen, threshold)
+    return None if match_keys.stale_keys(block, current, seen.asked) else seen
+
+
+def _compare_block(session: Session, person: Person, block: match_keys.Block, seen: Foreseen, threshold: float) -> dict[uuid.UUID, Person]:
+    """Compare ``person`` with the records of ``block`` not in ``seen.asked`` yet, adding
+    them there and the matches to ``seen.found``; the records as read, by id."""
     current: dict[uuid.UUID, Person] = {}
-    found: list[Match] = []
     for record_type in PERSON_TYPES:
-        ids = sorted(block.ids.get(record_type, ()))
-        asked.update(ids)
+        ids = sorted(block.ids.get(record_type, set()) - seen.asked)
+        seen.asked.update(ids)
         others = people(session, record_type, ids) if ids else []
         current.update((other.id, other) for other in others)  # type: ignore[misc]
         for other in worth_comparing(person, others, threshold):
             result = compare(person, other)
             if result is not None and result[0] >= threshold:
-                found.append(Match(record_type, other.id, round(result[0], 1), result[1]))  # type: ignore[arg-type]
-    match_keys.prune(session, block, current, asked)
-    found.sort(key=lambda m: -m.score)
-    return found
+                seen.found.append(Match(record_type, other.id, round(result[0], 1), result[1]))  # type: ignore[arg-type]
+    return current
 
 
 def _same_email_selects() -> list[Any]:
@@ -164,10 +194,15 @@ def check_new_lead(session: Session, lead: Lead) -> list[Match]:
     return matches
 
 
-def check_lead(session: Session, lead: Lead, *, threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
+def check_lead(
+    session: Session, lead: Lead, *, threshold: float = DEFAULT_THRESHOLD, foreseen: Foreseen | None = None
+) -> list[Match]:
     """Compare ``lead`` with the leads and contacts that share a blocking key with it and
-    store the likely duplicates as candidates (a pair once, whichever side found it)."""
-    matches = find_matches(session, match_keys.person_of(lead), threshold=threshold)
+    store the likely duplicates as candidates (a pair once, whichever side found it).
+    ``foreseen``: its comparison made ahead, taken if the lead is still who it was then."""
+    person = match_keys.person_of(lead)
+    matches = find_matches(session, person, threshold=threshold,
+                           foreseen=foreseen if foreseen is not None and foreseen.person == person else None)
     remember(session, "lead", lead.id, matches)
     return matches
 

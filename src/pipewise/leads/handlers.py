@@ -96,8 +96,8 @@ def on_deal_won(session: Session, event: bus.Event) -> None:
 
 TABLE = bus.HandlerTable(
     subscriptions=(
-        bus.Subscription.to((LeadCreated, LeadUpdated), "leads.intake", intake.on_lead, rerun_safe=True,
-                            prepare=intake.load_leads),
+        bus.Subscription.to((LeadCreated, LeadUpdated), intake.SUBSCRIBER, intake.on_lead, rerun_safe=True,
+                            prepare=intake.load_leads, foresee=intake.foresee),
         bus.Subscription.to((ContactCreated, ContactUpdated), "leads.contact_keys", intake.on_contact, rerun_safe=True,
                             prepare=intake.refresh_contact_keys),
         bus.Subscription.to(AccountUpdated, "leads.account_keys", intake.on_account, rerun_safe=True),

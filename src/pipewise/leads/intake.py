@@ -65,7 +65,7 @@ def after_create(session: Session, lead: Lead, *, route: bool = True) -> None:
     together may reach several workers in any order, and whichever of a pair comes second
     finds the other (the pair is stored once)."""
     match_keys.add_lead(session, lead)
-    dedup.check_lead(session, lead)
+    dedup.check_lead(session, lead, foreseen=_foreseen(session, lead))
     if _needs_score(lead, None, None):
         _score(session, lead, cause="created")
     if route and needs_routing(lead):
@@ -75,7 +75,7 @@ def after_create(session: Session, lead: Lead, *, route: bool = True) -> None:
 def after_update(session: Session, lead: Lead, changed: set[str], *, at: datetime | None = None) -> None:
     """Compare and re-score a lead whose ``changed`` fields (changed at ``at``) call for it."""
     if changed & KEY_FIELDS:
-        dedup.check_lead(session, lead)
+        dedup.check_lead(session, lead, foreseen=_foreseen(session, lead))
     if _needs_score(lead, changed, at):
         _score(session, lead, cause="details changed")
 
@@ -129,6 +129,39 @@ def load_leads(session: Session, events: list[bus.Event]) -> None:
     if to_score:
         batch.now = utcnow()
         batch.assessed = scoring.assess(session, list(to_score.values()), now=batch.now)
+
+
+SUBSCRIBER = "leads.intake"
+
+
+def _to_compare(event: bus.Event) -> bool:
+    return _is_creation(event) or bool(_changes(event).keys() & KEY_FIELDS)
+
+
+def foresee(session: Session, events: list[bus.Event]) -> dict[uuid.UUID, dedup.Foreseen]:
+    """Ahead of a batch, in a read transaction: each lead to compare compared, as
+    ``check_lead`` will in the batch, in the batch's order: a new lead's keys count for
+    those after it, as they will once the batch has written them."""
+    wanted = [event for event in events if event.record_id is not None and _wanted(event) and _to_compare(event)]
+    if not wanted:
+        return {}
+    persons = {person.id: person for person in match_keys.people(session, "lead", {event.record_id for event in wanted})}  # type: ignore[misc]
+    foreseen: dict[uuid.UUID, dedup.Foreseen] = {}
+    unit_of_work(session).optimistic = True  # the batch's own keys are noted, as in the batch (match_keys.lookup)
+    for event in wanted:
+        person = persons.get(event.record_id)  # type: ignore[arg-type]
+        if person is None or event.record_id in foreseen:
+            continue
+        if _is_creation(event):
+            match_keys.note_keys(session, person)
+        if (found := dedup.foresee_matches(session, person)) is not None:
+            foreseen[event.record_id] = found  # type: ignore[index]
+    return foreseen
+
+
+def _foreseen(session: Session, lead: Lead) -> dedup.Foreseen | None:
+    ahead = bus.foreseen_for(session, SUBSCRIBER)
+    return None if ahead is None else ahead.get(lead.id)
 
 
 def hold_leads(session: Session, lead_ids: list[uuid.UUID]) -> None:

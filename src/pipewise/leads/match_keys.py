@@ -131,6 +131,15 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
             batch.dropped.discard((row["key"], row["record_id"]))
 
 
+def note_keys(session: Session, person: Person) -> None:
+    """In a batch worked out ahead (read only): count ``person``'s keys as the batch's own,
+    as ``add_lead`` will, without writing them."""
+    batch = _batch_keys(session)
+    if batch is not None and person.id is not None:
+        for key in keys_of(person):
+            batch.added[key][(person.record_type, person.id)] = None
+
+
 def add_lead(session: Session, lead: Lead) -> None:
     """A new lead's keys, written with it."""
     _insert(session, _rows("lead", lead.id, keys_of(person_of(lead))))
@@ -341,11 +350,16 @@ def lookup(session: Session, keys: Iterable[str], *, exclude: uuid.UUID | None =
     return found
 
 
+def stale_keys(block: Block, current: dict[uuid.UUID, Person], asked: set[uuid.UUID]) -> list[tuple[str, uuid.UUID]]:
+    """The keys in ``block`` of the records ``asked`` for that their record (as found, in
+    ``current``) no longer has, or that no longer exist."""
+    return [(key, record_id) for key, _type, record_id in block.hits
+            if record_id in asked and (record_id not in current or key not in keys_of(current[record_id]))]
+
+
 def prune(session: Session, block: Block, current: dict[uuid.UUID, Person], asked: set[uuid.UUID]) -> int:
-    """Drop the keys in ``block`` of the records ``asked`` for that their record (as found,
-    in ``current``) no longer has, or that no longer exist."""
-    stale = [(key, record_id) for key, _type, record_id in block.hits
-             if record_id in asked and (record_id not in current or key not in keys_of(current[record_id]))]
+    """Drop the ``stale_keys``."""
+    stale = stale_keys(block, current, asked)
     if stale:
         session.execute(delete(MatchKey).where(tuple_(MatchKey.key, MatchKey.record_id).in_(stale)))
         _dropped(session, stale)
