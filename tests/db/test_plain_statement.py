@@ -2,14 +2,17 @@
 Python values (ids, enums, timestamps), its own limits, on SQLite and PostgreSQL."""
 
 import pytest
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import bindparam, func, literal_column, select, union_all
 
 from pipewise.auth.models import Team, User
+from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.models import Account, Contact
 from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.base import utcnow, uuid7
 from pipewise.db.session import insert_ignoring, read
+from pipewise.db.unit_of_work import unit_of_work
 from pipewise.leads.models import Lead
+from pipewise.leads.service import lead_service
 from pipewise.notifications.models import Notification
 
 
@@ -59,6 +62,21 @@ def test_deferred_rows_are_written_before_a_read_that_may_see_them(session, fact
     lead = factory.lead(last_name="Hopper", email="grace@navy.example")  # its row waits in the unit of work
     statement = PlainStatement(select(Lead.id).where(Lead.email == bindparam("email")))
     assert read(session, statement, {"email": "grace@navy.example"}).all() == [(lead.id,)]
+
+
+def test_a_read_of_other_tables_leaves_the_deferred_rows_waiting_and_one_through_a_subquery_does_not(session, factory):
+    account = factory.account(name="Navy", domain="navy.example")
+    session.flush()
+    lead = lead_service.create(session, data={"last_name": "Hopper", "email": "grace@navy.example"}, actor=SYSTEM_ACTOR)
+    work = unit_of_work(session)
+    assert work.deferred_inserts.waiting(Lead.__table__), "the lead's row waits in the unit of work"
+    by_domain = PlainStatement(select(Account.id).where(Account.domain == bindparam("domain")))
+    assert read(session, by_domain, {"domain": "navy.example"}).all() == [(account.id,)]
+    assert work.deferred_inserts.waiting(Lead.__table__), "a read of accounts alone does not write the lead"
+    leads_of = select(Lead.email).where(Lead.id == bindparam("id")).scalar_subquery()
+    through_a_subquery = PlainStatement(select(Account.id).where(Account.domain == func.substr(leads_of, 7)))
+    assert read(session, through_a_subquery, {"id": lead.id}).all() == [(account.id,)]
+    assert not work.deferred_inserts.waiting(Lead.__table__)
 
 
 def test_an_expanding_in_list_is_refused(session):

@@ -16,6 +16,7 @@ from pipewise.leads import dedup, intake, match_keys
 from pipewise.leads.match_keys import keys_of, person_of
 from pipewise.leads.models import DuplicateCandidate, Lead, MatchKey
 from pipewise.leads.service import lead_service
+from pipewise.scoring import service as scoring_service
 from pipewise.scoring.models import ScoreHistory
 from tests.leads.support import drain, settle
 
@@ -196,7 +197,7 @@ class TestWorkedOutAhead:
 
         def then_renamed(read_session, events):
             found = foresee(read_session, events)
-            assert stored_id in found[lead_id].asked and not found[lead_id].found
+            assert stored_id in found.compared[lead_id].asked and not found.compared[lead_id].found
             with session_scope() as other:  # another writer, between the look ahead and the batch
                 other.execute(update(Lead).where(Lead.id == lead_id).values(first_name="Grace", email="grace.h@navy.example"))
             return found
@@ -222,3 +223,24 @@ class TestWorkedOutAhead:
         _foresee_with(monkeypatch, then_a_contact_joins)
         drain(session)
         assert (lead.id, contact.id) in _pairs(session)
+
+    def test_the_batch_takes_the_scores_read_ahead_unless_the_lead_changed_since(self, session, factory, monkeypatch):
+        kept = factory.lead(first_name="Ada", last_name="Lovelace", company="Analytical Engines", title="CEO")
+        changed = factory.lead(first_name="Alan", last_name="Turing", company="Bletchley Park", title="Student")
+        session.commit()
+        foresee, changed_id = intake.foresee, changed.id
+        in_batch: list[set] = []
+        assess = scoring_service.assess
+
+        def then_promoted(read_session, events):
+            found = foresee(read_session, events)
+            with session_scope() as other:  # changed through the service: a new version
+                lead_service.update(other, other.get(Lead, changed_id), data={"title": "CEO"}, actor=SYSTEM_ACTOR)
+            monkeypatch.setattr(scoring_service, "assess", lambda s, leads, **kw: in_batch.append({x.id for x in leads}) or assess(s, leads, **kw))
+            return found
+
+        _foresee_with(monkeypatch, then_promoted)
+        drain(session)
+        assert in_batch[0] == {changed_id}, "only the changed lead is assessed again in the batch"
+        kept, changed = session.get(Lead, kept.id), session.get(Lead, changed_id)
+        assert changed.fit_score == kept.fit_score > 0, "scored as a CEO, as it is in the batch"

@@ -46,12 +46,15 @@ class DeferredInserts:
         """The rows waiting for ``table``."""
         return [row for (waiting_table, _ignore), rows in self.rows.items() if waiting_table is table for row in rows]
 
-    def needed_by(self, statement: Any) -> bool:
+    def needed_by(self, statement: Any, *, tables_read: frozenset[Table] | None = None) -> bool:
         """Whether ``statement`` may read or reference the waiting rows: anything but a plain
-        ``INSERT … VALUES`` into a table that is not waiting and has no foreign key to one."""
+        ``INSERT … VALUES`` into a table that is not waiting and has no foreign key to one,
+        or a SELECT whose ``tables_read`` (all of them, known) are none of the waiting."""
+        waiting = {table for table, _ignore in self.rows}
+        if tables_read:
+            return not waiting.isdisjoint(tables_read)
         if not isinstance(statement, Insert) or statement.select is not None:
             return True
-        waiting = {table for table, _ignore in self.rows}
         table = statement.table
         return table in waiting or any(fk.column.table in waiting for fk in table.foreign_keys)
 

@@ -15,12 +15,14 @@ refused when the statement is first planned. Such reads do not pass through SQLA
 cursor events (statement logging with ``echo``)."""
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Insert, Select
 from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.sql.util import find_tables
 
 from pipewise.db.deferred_inserts import driver_cursor
 
@@ -70,6 +72,11 @@ class PlainStatement:
     def __init__(self, statement: Select[Any] | CompoundSelect | Insert) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
+
+    @cached_property
+    def tables_read(self) -> frozenset[Table] | None:
+        """The tables a SELECT reads, subqueries included; None for an INSERT."""
+        return None if isinstance(self.statement, Insert) else frozenset(find_tables(self.statement))
 
     def rows(self, connection: Connection, parameters: dict[str, Any]) -> Rows:
         dialect = connection.dialect

@@ -346,7 +346,10 @@ def read(session: Session, statement: Any, parameters: dict[str, Any] | None = N
     work = existing_unit_of_work(session)
     connection = session.connection() if work is None else _connection(session, work)
     plain = isinstance(statement, PlainStatement)
-    if work is not None and work.deferred_inserts and work.deferred_inserts.needed_by(statement.statement if plain else statement):
+    if work is not None and work.deferred_inserts and (
+        work.deferred_inserts.needed_by(statement.statement, tables_read=statement.tables_read) if plain
+        else work.deferred_inserts.needed_by(statement)
+    ):
         work.deferred_inserts.write(connection)
     return statement.rows(connection, parameters or {}) if plain else connection.execute(statement, parameters)
 

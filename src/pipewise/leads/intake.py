@@ -124,11 +124,10 @@ def load_leads(session: Session, events: list[bus.Event]) -> None:
     ))
     to_score = {
         lead.id: lead for event in wanted if (lead := batch.leads.get(event.record_id)) is not None  # type: ignore[arg-type]
-        and _needs_score(lead, None if _is_creation(event) else set(_changes(event)), event.occurred_at)
+        and _to_score(lead, event)
     }
     if to_score:
-        batch.now = utcnow()
-        batch.assessed = scoring.assess(session, list(to_score.values()), now=batch.now)
+        _assess(session, batch, to_score)
 
 
 SUBSCRIBER = "leads.intake"
@@ -138,30 +137,65 @@ def _to_compare(event: bus.Event) -> bool:
     return _is_creation(event) or bool(_changes(event).keys() & KEY_FIELDS)
 
 
-def foresee(session: Session, events: list[bus.Event]) -> dict[uuid.UUID, dedup.Foreseen]:
+def _to_score(lead: Lead, event: bus.Event) -> bool:
+    return _needs_score(lead, None if _is_creation(event) else set(_changes(event)), event.occurred_at)
+
+
+@dataclass
+class Foresight:
+    """A batch's leads worked out ahead of its write transaction (``foresee``): each lead
+    to compare, compared; and what the scores of those to score are made of, read at
+    ``now``, with the version of the lead it was read from."""
+
+    compared: dict[uuid.UUID, dedup.Foreseen] = field(default_factory=dict)
+    assessed: dict[uuid.UUID, tuple[int, scoring.Assessment]] = field(default_factory=dict)
+    now: datetime | None = None
+
+
+def foresee(session: Session, events: list[bus.Event]) -> Foresight:
     """Ahead of a batch, in a read transaction: each lead to compare compared, as
-    ``check_lead`` will in the batch, in the batch's order: a new lead's keys count for
-    those after it, as they will once the batch has written them."""
-    wanted = [event for event in events if event.record_id is not None and _wanted(event) and _to_compare(event)]
+    ``check_lead`` will in the batch, in the batch's order (a new lead's keys count for
+    those after it, as they will once the batch has written them); and the scores of those
+    to score assessed, as ``load_leads`` will."""
+    ahead = Foresight()
+    wanted = [event for event in events if event.record_id is not None and _wanted(event)]
     if not wanted:
-        return {}
-    persons = {person.id: person for person in match_keys.people(session, "lead", {event.record_id for event in wanted})}  # type: ignore[misc]
-    foreseen: dict[uuid.UUID, dedup.Foreseen] = {}
+        return ahead
+    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_({e.record_id for e in wanted})))}
     unit_of_work(session).optimistic = True  # the batch's own keys are noted, as in the batch (match_keys.lookup)
     for event in wanted:
-        person = persons.get(event.record_id)  # type: ignore[arg-type]
-        if person is None or event.record_id in foreseen:
+        lead = leads.get(event.record_id)  # type: ignore[arg-type]
+        if lead is None or lead.id in ahead.compared or not _to_compare(event):
             continue
+        person = match_keys.person_of(lead)
         if _is_creation(event):
             match_keys.note_keys(session, person)
         if (found := dedup.foresee_matches(session, person)) is not None:
-            foreseen[event.record_id] = found  # type: ignore[index]
-    return foreseen
+            ahead.compared[lead.id] = found
+    to_score = {lead.id: lead for event in wanted if (lead := leads.get(event.record_id)) is not None and _to_score(lead, event)}  # type: ignore[arg-type]
+    if to_score:
+        ahead.now = utcnow()
+        assessed = scoring.assess(session, list(to_score.values()), now=ahead.now)
+        ahead.assessed = {lead_id: (to_score[lead_id].version, assessment) for lead_id, assessment in assessed.items()}
+    return ahead
 
 
 def _foreseen(session: Session, lead: Lead) -> dedup.Foreseen | None:
-    ahead = bus.foreseen_for(session, SUBSCRIBER)
-    return None if ahead is None else ahead.get(lead.id)
+    ahead: Foresight | None = bus.foreseen_for(session, SUBSCRIBER)
+    return None if ahead is None else ahead.compared.get(lead.id)
+
+
+def _assess(session: Session, batch: _Batch, to_score: dict[uuid.UUID, Lead]) -> None:
+    """What the scores of ``to_score`` are made of: as worked out ahead where the lead is
+    still the version it was read from, else read now."""
+    ahead: Foresight | None = bus.foreseen_for(session, SUBSCRIBER)
+    batch.now = ahead.now if ahead is not None and ahead.now is not None else utcnow()
+    taken = {} if ahead is None else {
+        lead_id: assessment for lead_id, (version, assessment) in ahead.assessed.items()
+        if lead_id in to_score and to_score[lead_id].version == version
+    }
+    rest = [lead for lead_id, lead in to_score.items() if lead_id not in taken]
+    batch.assessed = {**taken, **(scoring.assess(session, rest, now=batch.now) if rest else {})}
 
 
 def hold_leads(session: Session, lead_ids: list[uuid.UUID]) -> None:
