@@ -6,12 +6,8 @@ if it does not come in time, on the writer thread). On PostgreSQL it runs on a s
 of its own."""
 
 import asyncio
-import contextlib
-import fcntl
-import os
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +18,7 @@ from pipewise.api import deps
 from pipewise.db import session as db_session
 from pipewise.db.session import _writer_turn, get_sessionmaker
 from tests.conftest import IS_POSTGRES
+from tests.db.turn_holder import turn_held_elsewhere
 
 sqlite_only = pytest.mark.skipif(IS_POSTGRES, reason="the write turn and its thread exist for SQLite's single writer")
 
@@ -54,13 +51,6 @@ def where_written(monkeypatch):  # type: ignore[no-untyped-def]
     return seen
 
 
-def turn_file() -> str:
-    with get_sessionmaker()() as session:
-        turn = _writer_turn(session)
-    assert turn is not None
-    return turn.path
-
-
 @sqlite_only
 def test_a_create_and_a_change_run_on_the_loop_when_the_turn_is_free(api, factory, rep, where_written):
     headers = factory.headers(rep)
@@ -91,19 +81,6 @@ def test_a_failed_write_on_the_loop_leaves_nothing_and_gives_the_turn_back(api, 
     assert session.scalar(select(func.count()).select_from(Contact)) == 0
     assert api.post("/api/v1/contacts", json={"last_name": "Next"}, headers=headers).status_code == 201
     assert [on_loop for _, on_loop in where_written] == [True, True]
-
-
-@contextlib.contextmanager
-def turn_held_elsewhere() -> Iterator[None]:
-    """The write turn held as another process would hold it: a flock of a descriptor of our
-    own is, to the turn's descriptor, another process's."""
-    holder = os.open(turn_file(), os.O_RDONLY | os.O_CREAT, 0o644)
-    fcntl.flock(holder, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(holder, fcntl.LOCK_UN)
-        os.close(holder)
 
 
 def waiting_writes() -> int:

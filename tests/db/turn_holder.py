@@ -1,11 +1,16 @@
-"""Other processes that hold the write turn on a SQLite database (tests/db/test_writer_turn.py)."""
+"""Other processes that hold the write turn on a SQLite database (tests/db/test_writer_turn.py),
+and the turn held as another process would hold it, from the test's own."""
 
+import contextlib
+import fcntl
+import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.service import contact_service
-from pipewise.db.session import session_scope
+from pipewise.db.session import _writer_turn, get_sessionmaker, session_scope
 from pipewise.db.writer_turn import WriterTurn
 
 
@@ -39,3 +44,23 @@ def hold_turn_as(uid: int, database: str, held: Any, let_go: Any) -> None:
     held.set()
     let_go.wait(60)
     turn.release()
+
+
+def turn_file() -> str:
+    with get_sessionmaker()() as session:
+        turn = _writer_turn(session)
+    assert turn is not None
+    return turn.path
+
+
+@contextlib.contextmanager
+def turn_held_elsewhere() -> Iterator[None]:
+    """The write turn held as another process would hold it: a flock of a descriptor of our
+    own is, to the turn's descriptor, another process's."""
+    holder = os.open(turn_file(), os.O_RDONLY | os.O_CREAT, 0o644)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)

@@ -15,6 +15,7 @@ from pipewise.events.base import RecordEvent
 from pipewise.events.models import EventDelivery, OutboxEvent, ScheduledAction
 from pipewise.worker import runner
 from pipewise.worker.runner import MAX_ATTEMPTS, Worker, backoff
+from tests.db.turn_holder import turn_held_elsewhere
 from tests.events.support import deliveries, log_delivery
 
 pytestmark = pytest.mark.usefixtures("clean_bus", "log_table")
@@ -123,19 +124,35 @@ class TestDrainOutbox:
         assert Worker().drain_outbox_once() == 1
         assert one(session, OutboxEvent).processed_at is not None
 
-    def test_on_sqlite_the_outbox_is_looked_at_before_a_write_transaction_is_taken(self, session, monkeypatch):
-        """A batch is worked out ahead in a read transaction (``Worker._foresee``), which
-        also says when nothing waits: the one writer is then not taken for nothing."""
+    def test_on_sqlite_a_batch_is_worked_out_ahead_while_other_writers_keep_the_worker_waiting(self, session, monkeypatch):
+        """Alone, a worker looks for its batch in its write transaction. Once another
+        process has kept it waiting for SQLite's write turn, it works its batches out
+        ahead in a read transaction (``Worker._foresee``), which also says when nothing
+        waits: the one writer is then not taken for nothing."""
         if session.get_bind().dialect.name != "sqlite":
             pytest.skip("PostgreSQL's workers claim in their write transaction")
         writes = counted_transactions(monkeypatch)
-        assert Worker().drain_outbox_once() == 0
-        assert writes == [False]
+        worker = Worker()
+        assert worker.drain_outbox_once() == 0
+        assert writes == [True], "alone: no look ahead"
         record_events(session, "nobody.listens")
-        assert Worker().drain_outbox_once() == 1
-        assert writes[1:] == [False, True]
+        session.commit()
+        with turn_held_elsewhere():
+            waiting = threading.Thread(target=worker.drain_outbox_once)
+            waiting.start()
+            time.sleep(0.2)  # the worker now waits for the turn
+        waiting.join(10)
+        assert writes[1:] == [True] and one(session, OutboxEvent).processed_at is not None
+        assert worker.drain_outbox_once() == 0
+        assert writes[2:] == [False], "kept waiting a moment ago: it looks ahead, and nothing waits"
+        record_events(session, "nobody.listens")
+        assert worker.drain_outbox_once() == 1
+        assert writes[3:] == [False, True]
         assert Worker(look_ahead=False).drain_outbox_once() == 0
-        assert writes[3:] == [True], "without the look ahead the batch looks in its write transaction"
+        assert writes[5:] == [True], "the in-process worker never looks ahead"
+        monkeypatch.setattr(runner, "LOOK_AHEAD_AFTER_WAIT_SECONDS", 0.0)
+        assert worker.drain_outbox_once() == 0
+        assert writes[6:] == [True], "no longer kept waiting lately"
 
 
 class TestFailingSubscriber:

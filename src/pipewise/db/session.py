@@ -4,6 +4,7 @@ import functools
 import math
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -188,6 +189,14 @@ def wait_for_write_turn(session: Session) -> WriterTurn | None:
     or lets it go."""
     turn = _writer_turn(session)
     return turn if turn is not None and turn.acquire(timeout=_WRITE_LOCK_TIMEOUT) else None
+
+
+def kept_waiting_lately(within: float) -> bool:
+    """On SQLite, whether another process held the write turn when this one asked for it,
+    within the last ``within`` seconds."""
+    database = get_engine().url.database
+    turn = _writer_turns.get(database) if database else None
+    return turn is not None and time.monotonic() - turn.last_kept_waiting < within
 
 
 def begin_write(session: Session) -> None:

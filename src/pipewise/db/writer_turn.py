@@ -89,6 +89,8 @@ class WriterTurn:
         self._fd: int | None = None
         self._pid = 0
         self._warned = False  # a turn without its file is told once, not at every write
+        # When another process last held the turn as this one asked for it (time.monotonic()).
+        self.last_kept_waiting = float("-inf")
 
     def acquire(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the turn. False: not had, the caller falls
@@ -134,6 +136,7 @@ class WriterTurn:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return self._fd
         except BlockingIOError:
+            self.last_kept_waiting = time.monotonic()
             return None if deadline is None else _wait_for_lock(self.path, deadline)
 
     def locked(self) -> bool:

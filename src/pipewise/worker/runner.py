@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from pipewise import origin as origins
 from pipewise.db.base import on_sqlite_index, utcnow
 from pipewise.db.plain_statement import PlainStatement
-from pipewise.db.session import get_engine, read, refresh_statistics, session_scope
+from pipewise.db.session import get_engine, kept_waiting_lately, read, refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
 from pipewise.events.models import (
@@ -37,6 +37,9 @@ MAX_ATTEMPTS = 8
 STATISTICS_EVERY_SECONDS = 3600
 GATHER_SECONDS = 0.1  # after a commit's signal, before the pass: events that follow close behind join it
 WAKE_CHECK_SECONDS = 0.025  # how often an idle worker looks for events committed by other processes
+# On SQLite a batch is worked out ahead while another process kept this one waiting for the
+# write turn within this many seconds (Worker._looks_ahead).
+LOOK_AHEAD_AFTER_WAIT_SECONDS = 2.0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -162,10 +165,11 @@ def run_batch(claim: Claim[T], work: Callable[[Session, Sequence[T]], None]) -> 
 
 
 class Worker:
-    def __init__(self, *, name: str | None = None, batch_size: int = 200, look_ahead: bool = True) -> None:
+    def __init__(self, *, name: str | None = None, batch_size: int = 200, look_ahead: bool | None = None) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.batch_size = batch_size
-        # On SQLite, work out what a batch can ahead of its write transaction (``_foresee``).
+        # On SQLite, work out what a batch can ahead of its write transaction (``_foresee``):
+        # always, never, or (None) while other processes' writes keep this one waiting.
         self.look_ahead = look_ahead
         self._stop = threading.Event()
 
@@ -173,7 +177,7 @@ class Worker:
 
     def drain_outbox_once(self) -> int:
         foreseen: dict[str, Any] = {}
-        if self.look_ahead and get_engine().dialect.name == "sqlite":
+        if self._looks_ahead():
             ahead = self._foresee()
             if ahead is None:
                 return 0
@@ -193,6 +197,14 @@ class Worker:
             mark_processed(session, [event.id for event in events])
 
         return run_batch(claim, work)
+
+    def _looks_ahead(self) -> bool:
+        """Looking ahead reads twice some of what the batch reads (about a seventh more of
+        the worker's time per routed lead): worth it only while another writer waits for
+        the turn, as the API's requests do under load. A worker alone does not."""
+        if self.look_ahead is False or get_engine().dialect.name != "sqlite":
+            return False
+        return self.look_ahead or kept_waiting_lately(LOOK_AHEAD_AFTER_WAIT_SECONDS)
 
     def _foresee(self) -> dict[str, Any] | None:
         """On SQLite, before the batch's write transaction: the events waiting (None: none)
