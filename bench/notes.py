@@ -117,6 +117,13 @@ NOTES: dict[str, list[str]] = {
         "leads a second with `pipewise worker` beside, 217, 231, 183 → 297, 301, 290 with the "
         "in-process worker. The routed case's watcher also cost the machine less: it read every "
         "handled event on SQLite (its statistics again) and the new events' ids every 10 ms on PostgreSQL.",
+        "Found and fixed (fourteenth round, after the recorded run; see that section below): on SQLite "
+        "a `pipewise worker` held the write turn through all of a batch, comparing and scoring its "
+        "leads meanwhile, while the API's writes waited. While other processes keep it waiting for "
+        "the turn, it now compares and scores a batch in a read transaction first, and the batch "
+        "takes those results where the lead has not changed since. Routed at 500/s asked, "
+        "`pipewise worker` beside, in pairs on a slower machine: 340, 318, 345, 323, 330, 298 → 366, "
+        "361, 379, 362, 357, 336 leads a second; p99 from creation to routed 228–252 → 329–424 ms.",
         "Target 500/s from one process on this 2-core machine, where the client and the server share the "
         "cores: met in the recorded run on both databases and for both kinds (SQLite 1,109/s contacts, "
         "990/s leads; PostgreSQL 781/s and 767/s, on an AMD EPYC machine of this kind; the eighth "
