@@ -247,3 +247,17 @@ class TestWorkedOutAhead:
         assert in_batch[0] == {changed_id}, "only the changed lead is assessed again in the batch"
         kept, changed = session.get(Lead, kept.id), session.get(Lead, changed_id)
         assert changed.fit_score == kept.fit_score > 0, "scored as a CEO, as it is in the batch"
+
+    def test_a_look_ahead_that_tries_to_write_is_refused_and_the_batch_does_it_all(self, session, factory, monkeypatch, caplog):
+        expected = _a_stored_twin_and_a_pair_in_one_batch(session, factory)
+        foresee = intake.foresee
+
+        def writing(read_session, events):
+            read_session.execute(update(Lead).values(title="written ahead"))
+            return foresee(read_session, events)
+
+        _foresee_with(monkeypatch, writing)
+        drain(session)
+        assert _pairs(session) == expected
+        assert session.scalar(select(func.count()).select_from(Lead).where(Lead.title == "written ahead")) == 0
+        assert "working out a batch ahead failed" in caplog.text

@@ -60,13 +60,18 @@ def make_due(session, model, column) -> None:  # type: ignore[no-untyped-def]
 def counted_transactions(monkeypatch) -> list[bool]:  # type: ignore[no-untyped-def]
     """Whether each transaction the worker opens from now on is a write one."""
     writes: list[bool] = []
-    real_scope = runner.session_scope
+    real_scope, real_read_only = runner.session_scope, runner.read_only_scope
 
     def counting_scope(*, write: bool = True):  # type: ignore[no-untyped-def]
         writes.append(write)
         return real_scope(write=write)
 
+    def counting_read_only():  # type: ignore[no-untyped-def]
+        writes.append(False)
+        return real_read_only()
+
     monkeypatch.setattr(runner, "session_scope", counting_scope)
+    monkeypatch.setattr(runner, "read_only_scope", counting_read_only)
     return writes
 
 

@@ -38,6 +38,7 @@ SQLITE_PRAGMAS = (
 
 
 _BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED"}
+_QUERY_ONLY = "pipewise.query_only"  # on a pooled SQLite connection's record: read_only_scope set it
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -52,6 +53,11 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(pragma)
         cursor.close()
         _ensure_math_functions(dbapi_connection)
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(dbapi_connection, record):  # type: ignore[no-untyped-def]
+        if record.info.pop(_QUERY_ONLY, False):
+            dbapi_connection.execute("PRAGMA query_only=OFF")
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):  # type: ignore[no-untyped-def]
@@ -227,6 +233,22 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_only_scope() -> Iterator[Session]:
+    """A session whose transaction may only read: a write fails at once instead of taking
+    the database's writer (on SQLite, its connection refuses writes until it goes back to
+    the pool)."""
+    with session_scope(write=False) as session:
+        connection = session.connection()
+        if connection.dialect.name != "sqlite":
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield session
+            return
+        connection.connection.info[_QUERY_ONLY] = True  # undone as it goes back to the pool
+        connection.connection.driver_connection.execute("PRAGMA query_only=ON")
+        yield session
 
 
 def dialect_insert(session: Session) -> Any:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from pipewise import origin as origins
 from pipewise.db.base import on_sqlite_index, utcnow
 from pipewise.db.plain_statement import PlainStatement
-from pipewise.db.session import get_engine, kept_waiting_lately, read, refresh_statistics, session_scope
+from pipewise.db.session import get_engine, kept_waiting_lately, read, read_only_scope, refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
 from pipewise.events.models import (
@@ -212,15 +212,13 @@ class Worker:
         writes go on. Those writes and this worker's batches take turns on SQLite's one
         writer; the comparisons done here no longer hold the turn (about a fifth of a
         routed lead's time in it)."""
-        with session_scope(write=False) as session:
-            events = [bus.Event(*row) for row in read(session, _CLAIM, {"batch": self.batch_size})]
-            if not events:
-                return None
-            try:
-                return bus.foresee_batch(session, events)
-            except Exception:  # noqa: BLE001 - only a head start: the batch works it all out in its transaction
-                log.warning("working out a batch ahead failed; the batch does it itself", exc_info=True)
-                return {}
+        try:
+            with read_only_scope() as session:
+                events = [bus.Event(*row) for row in read(session, _CLAIM, {"batch": self.batch_size})]
+                return bus.foresee_batch(session, events) if events else None
+        except Exception:  # noqa: BLE001 - only a head start: the batch works it all out in its transaction
+            log.warning("working out a batch ahead failed; the batch does it itself", exc_info=True)
+            return {}
 
     def retry_deliveries_once(self) -> int:
         now = utcnow()
