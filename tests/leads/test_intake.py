@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from pipewise.assignment import service as routing
 from pipewise.assignment.models import LeadAssignment
 from pipewise.auth.visibility import SYSTEM_ACTOR
+from pipewise.db.base import utcnow
 from pipewise.db.session import session_scope
 from pipewise.events import bus
 from pipewise.leads import dedup, intake, match_keys
@@ -233,12 +234,14 @@ class TestWorkedOutAhead:
         session.commit()
         foresee, changed_id = intake.foresee, changed.id
         in_batch: list[set] = []
+        promoted_at: list = []
         assess = scoring_service.assess
 
         def then_promoted(read_session, events):
             found = foresee(read_session, events)
             with session_scope() as other:  # changed through the service: a new version
                 lead_service.update(other, other.get(Lead, changed_id), data={"title": "CEO"}, actor=SYSTEM_ACTOR)
+            promoted_at.append(utcnow())
             monkeypatch.setattr(scoring_service, "assess", lambda s, leads, **kw: in_batch.append({x.id for x in leads}) or assess(s, leads, **kw))
             return found
 
@@ -247,6 +250,7 @@ class TestWorkedOutAhead:
         assert in_batch[0] == {changed_id}, "only the changed lead is assessed again in the batch"
         kept, changed = session.get(Lead, kept.id), session.get(Lead, changed_id)
         assert changed.fit_score == kept.fit_score > 0, "scored as a CEO, as it is in the batch"
+        assert changed.scored_at > promoted_at[0], "scored as of the batch, not of the look ahead before the change"
 
     def test_a_look_ahead_that_tries_to_write_is_refused_and_the_batch_does_it_all(self, session, factory, monkeypatch, caplog):
         expected = _a_stored_twin_and_a_pair_in_one_batch(session, factory)

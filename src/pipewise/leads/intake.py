@@ -187,14 +187,15 @@ def _foreseen(session: Session, lead: Lead) -> dedup.Foreseen | None:
 
 def _assess(session: Session, batch: _Batch, to_score: dict[uuid.UUID, Lead]) -> None:
     """What the scores of ``to_score`` are made of: as worked out ahead where the lead is
-    still the version it was read from, else read now."""
+    still the version it was read from, else read now (and then the scores are of now: a
+    lead changed since the look ahead is not scored as of before its change)."""
     ahead: Foresight | None = bus.foreseen_for(session, SUBSCRIBER)
-    batch.now = ahead.now if ahead is not None and ahead.now is not None else utcnow()
     taken = {} if ahead is None else {
         lead_id: assessment for lead_id, (version, assessment) in ahead.assessed.items()
         if lead_id in to_score and to_score[lead_id].version == version
     }
     rest = [lead for lead_id, lead in to_score.items() if lead_id not in taken]
+    batch.now = ahead.now if ahead is not None and ahead.now is not None and not rest else utcnow()
     batch.assessed = {**taken, **(scoring.assess(session, rest, now=batch.now) if rest else {})}
 
 
