@@ -2,7 +2,7 @@
 Python values (ids, enums, timestamps), its own limits, on SQLite and PostgreSQL."""
 
 import pytest
-from sqlalchemy import bindparam, func, literal_column, select, union_all
+from sqlalchemy import bindparam, func, literal_column, select, text, union_all
 
 from pipewise.auth.models import Team, User
 from pipewise.auth.visibility import SYSTEM_ACTOR
@@ -77,6 +77,9 @@ def test_a_read_of_other_tables_leaves_the_deferred_rows_waiting_and_one_through
     through_a_subquery = PlainStatement(select(Account.id).where(Account.domain == func.substr(leads_of, 7)))
     assert read(session, through_a_subquery, {"id": lead.id}).all() == [(account.id,)]
     assert not work.deferred_inserts.waiting(Lead.__table__)
+    assert PlainStatement(select(Account.id).where(text("domain = 'navy.example'"))).tables_read is None, (
+        "SQL as text may read any table: the waiting rows are written first"
+    )
 
 
 def test_an_expanding_in_list_is_refused(session):

@@ -22,7 +22,9 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Insert, Select
 from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.visitors import iterate
 
 from pipewise.db.deferred_inserts import driver_cursor
 
@@ -75,8 +77,11 @@ class PlainStatement:
 
     @cached_property
     def tables_read(self) -> frozenset[Table] | None:
-        """The tables a SELECT reads, subqueries included; None for an INSERT."""
-        return None if isinstance(self.statement, Insert) else frozenset(find_tables(self.statement))
+        """The tables a SELECT reads, subqueries included; None for an INSERT, or where
+        SQL written as text may name others."""
+        if isinstance(self.statement, Insert) or any(isinstance(e, TextClause) for e in iterate(self.statement)):
+            return None
+        return frozenset(find_tables(self.statement)) or None
 
     def rows(self, connection: Connection, parameters: dict[str, Any]) -> Rows:
         dialect = connection.dialect
