@@ -50,11 +50,11 @@ class DeferredInserts:
         """Whether ``statement`` may read or reference the waiting rows: anything but a plain
         ``INSERT … VALUES`` into a table that is not waiting and has no foreign key to one,
         or a SELECT whose ``tables_read`` (all of them, known) are none of the waiting."""
-        waiting = {table for table, _ignore in self.rows}
         if tables_read:
-            return not waiting.isdisjoint(tables_read)
+            return any(table in tables_read for table, _ignore in self.rows)
         if not isinstance(statement, Insert) or statement.select is not None:
             return True
+        waiting = {table for table, _ignore in self.rows}
         table = statement.table
         return table in waiting or any(fk.column.table in waiting for fk in table.foreign_keys)
 

@@ -13,7 +13,7 @@ import dataclasses
 import fnmatch
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -204,14 +204,18 @@ def subscriptions_for(event: Event | str) -> list[Subscription]:
     return list(found)
 
 
+def _with_their_events(hook: str, events: list[Event]) -> Iterator[tuple[Subscription, list[Event]]]:
+    """The subscriptions that have ``hook`` (``prepare``, ``foresee``), each with the
+    events of ``events`` it takes, if any."""
+    for sub in _subscriptions.values():
+        if getattr(sub, hook) is not None and (mine := [event for event in events if sub.matches(event)]):
+            yield sub, mine
+
+
 def foresee_batch(session: Session, events: list[Event]) -> dict[str, Any]:
     """What each subscriber with a ``foresee`` works out ahead of a batch of ``events``,
     by subscriber."""
-    foreseen = {}
-    for sub in _subscriptions.values():
-        if sub.foresee is not None and (mine := [event for event in events if sub.matches(event)]):
-            foreseen[sub.subscriber] = sub.foresee(session, mine)
-    return foreseen
+    return {sub.subscriber: sub.foresee(session, mine) for sub, mine in _with_their_events("foresee", events)}
 
 
 @dataclass
@@ -224,9 +228,8 @@ def prepare_batch(session: Session, events: list[Event], foreseen: dict[str, Any
     keep what ``foresee_batch`` worked out ahead for the batch's handlers."""
     if foreseen:
         unit_of_work(session).state(_Foreseen).by_subscriber.update(foreseen)
-    for sub in _subscriptions.values():
-        if sub.prepare is not None and (mine := [event for event in events if sub.matches(event)]):
-            sub.prepare(session, mine)
+    for sub, mine in _with_their_events("prepare", events):
+        sub.prepare(session, mine)
 
 
 def foreseen_for(session: Session, subscriber: str) -> Any:

@@ -185,9 +185,8 @@ class Worker:
 
         def claim(session: Session, ids: list[int] | None) -> list[bus.Event]:
             if ids is None:
-                rows = read(session, _CLAIM, {"batch": self.batch_size})
-            else:
-                rows = session.execute(_claimable(self.batch_size).where(OutboxEvent.id.in_(ids))).all()
+                return self._oldest_unhandled(session)
+            rows = session.execute(_claimable(self.batch_size).where(OutboxEvent.id.in_(ids))).all()
             return [bus.Event(*row) for row in rows]
 
         def work(session: Session, events: Sequence[bus.Event]) -> None:
@@ -197,6 +196,10 @@ class Worker:
             mark_processed(session, [event.id for event in events])
 
         return run_batch(claim, work)
+
+    def _oldest_unhandled(self, session: Session) -> list[bus.Event]:
+        """A batch of the oldest unhandled events (locked for this worker on PostgreSQL)."""
+        return [bus.Event(*row) for row in read(session, _CLAIM, {"batch": self.batch_size})]
 
     def _looks_ahead(self) -> bool:
         """Looking ahead reads twice some of what the batch reads (about a seventh more of
@@ -214,7 +217,7 @@ class Worker:
         routed lead's time in it)."""
         try:
             with read_only_scope() as session:
-                events = [bus.Event(*row) for row in read(session, _CLAIM, {"batch": self.batch_size})]
+                events = self._oldest_unhandled(session)
                 return bus.foresee_batch(session, events) if events else None
         except Exception:  # noqa: BLE001 - only a head start: the batch works it all out in its transaction
             log.warning("working out a batch ahead failed; the batch does it itself", exc_info=True)
