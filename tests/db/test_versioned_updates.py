@@ -3,16 +3,22 @@ changed columns, with the version check of the ORM's own UPDATE: the versions mo
 ``updated_at`` is stamped, the objects are clean afterwards, and a row another writer
 changed meanwhile fails the flush instead of being overwritten."""
 
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
+from pipewise.db import versioned_updates
+from pipewise.db.deferred_inserts import driver_cursor
 from pipewise.db.session import get_engine, session_scope
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.leads.models import Lead
 
 
 class _Updates:
+    """The UPDATEs of leads: the ORM's through SQLAlchemy, the batch's on the driver."""
+
     def __init__(self) -> None:
         self.statements: list[tuple[str, bool]] = []
 
@@ -20,11 +26,38 @@ class _Updates:
         if statement.lstrip().upper().startswith("UPDATE LEAD"):
             self.statements.append((statement, executemany))
 
+    def on_driver(self, connection, sql):  # type: ignore[no-untyped-def]
+        seen = self
+
+        class Cursor:
+            def __init__(self, cursor) -> None:  # type: ignore[no-untyped-def]
+                self.cursor = cursor
+
+            def executemany(self, statement, rows) -> None:  # type: ignore[no-untyped-def]
+                seen(None, None, statement, rows, None, True)
+                self.cursor.executemany(statement, rows)
+
+            def execute(self, statement, arrays) -> None:  # type: ignore[no-untyped-def]
+                seen(None, None, statement, arrays, None, True)  # every row in one statement
+                self.cursor.execute(statement, arrays)
+
+            @property
+            def rowcount(self) -> int:
+                return self.cursor.rowcount
+
+        @contextmanager
+        def spied():  # type: ignore[no-untyped-def]
+            with driver_cursor(connection, sql) as cursor:
+                yield Cursor(cursor)
+
+        return spied()
+
 
 @pytest.fixture
-def updates():  # type: ignore[no-untyped-def]
+def updates(monkeypatch):  # type: ignore[no-untyped-def]
     seen = _Updates()
     event.listen(get_engine(), "before_cursor_execute", seen)
+    monkeypatch.setattr(versioned_updates, "driver_cursor", seen.on_driver)
     yield seen
     event.remove(get_engine(), "before_cursor_execute", seen)
 
@@ -63,8 +96,10 @@ def test_many_records_changed_alike_are_one_statement_and_end_clean(session, fac
     assert len(batched) == 1 and "version" in batched[0].lower(), "the four alike went out as one checked executemany"
 
 
-def test_a_row_changed_by_another_writer_meanwhile_fails_the_flush(session, factory, updates):
-    ids = _leads(session, factory, 3)
+# Twelve: on PostgreSQL, from UNNEST_FROM rows, one UPDATE … FROM unnest(…) holds them all.
+@pytest.mark.parametrize("count", [3, 12])
+def test_a_row_changed_by_another_writer_meanwhile_fails_the_flush(session, factory, updates, count):
+    ids = _leads(session, factory, count)
     with pytest.raises(StaleDataError), session_scope() as s:
         _in_a_batch(s)
         leads = s.scalars(select(Lead).where(Lead.id.in_(ids))).all()
@@ -85,3 +120,18 @@ def test_outside_a_worker_batch_the_orm_writes_each_row(session, factory, update
         for lead in s.scalars(select(Lead).where(Lead.id.in_(ids))):
             lead.score = 5
     assert [many for _statement, many in updates.statements] == [False, False, False]
+
+
+def test_many_rows_alike_are_one_statement_with_their_own_values(session, factory, updates):
+    ids = _leads(session, factory, 12)
+    before = {lead.id: lead.version for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+    with session_scope() as s:
+        _in_a_batch(s)
+        for n, lead in enumerate(s.scalars(select(Lead).where(Lead.id.in_(ids)).order_by(Lead.id))):
+            lead.score, lead.score_reasons = n, [{"rule": f"r{n}", "points": n}]
+    session.rollback()
+    stored = session.scalars(select(Lead).where(Lead.id.in_(ids)).order_by(Lead.id)).all()
+    assert [(lead.score, lead.score_reasons) for lead in stored] == [(n, [{"rule": f"r{n}", "points": n}]) for n in range(12)]
+    assert all(lead.version == before[lead.id] + 1 for lead in stored)
+    (statement,) = [statement for statement, many in updates.statements if many]
+    assert ("unnest" in statement) == (get_engine().dialect.name == "postgresql")

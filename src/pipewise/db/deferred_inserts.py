@@ -12,12 +12,12 @@ that then run again without deferring (a worker's optimistic batch).
 Savepoints, commits and rollbacks are seen on the connection, so the connection carries
 a reference to the waiting rows while there are any."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy import Column, Connection, Engine, Table, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import sort_tables
@@ -95,15 +95,10 @@ class _PlainInsert:
         defaulted = [column for column in table.columns if column.key not in keys and _python_default(column) is not None]
         self.defaults = [_python_default(column) for column in defaulted]
         columns = [*(table.columns[key] for key in keys), *defaulted]
-        # Only the positions whose type converts values on the way in (UUIDs, dates, JSON).
-        self.processing = [
-            (index, process) for index, column in enumerate(columns)
-            if (process := column.type._cached_bind_processor(dialect)) is not None  # noqa: SLF001
-        ]
-        quote = dialect.identifier_preparer.quote
-        placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.processing = bind_processing(columns, dialect)
+        quote, mark = dialect.identifier_preparer.quote, placeholder(dialect)
         self.head = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c.name) for c in columns)}) VALUES "
-        self.marks = f"({', '.join(placeholder for _ in columns)})"
+        self.marks = f"({', '.join(mark for _ in columns)})"
         self.tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
         self.sql = self.of_rows(1)
 
@@ -115,11 +110,29 @@ class _PlainInsert:
         values = [row[key] for key in self.keys]
         for default in self.defaults:
             values.append(column_default_value(default))
-        for index, process in self.processing:
-            value = values[index]
-            if value is not None:
-                values[index] = process(value)
-        return values
+        return processed(values, self.processing)
+
+
+def placeholder(dialect: Dialect) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def bind_processing(columns: list[Column[Any]], dialect: Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
+    """The positions among ``columns`` whose type converts values on the way in (UUIDs,
+    dates, JSON), with the conversion, for SQL written by hand."""
+    return [
+        (index, process) for index, column in enumerate(columns)
+        if (process := column.type._cached_bind_processor(dialect)) is not None  # noqa: SLF001
+    ]
+
+
+def processed(values: list[Any], processing: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    """``values`` converted in place where ``processing`` says, None left as it is."""
+    for index, process in processing:
+        value = values[index]
+        if value is not None:
+            values[index] = process(value)
+    return values
 
 
 _plain_inserts: dict[tuple[Table, tuple[str, ...], bool, str], _PlainInsert] = {}
@@ -233,12 +246,17 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
     for index, process in enumerate(processors):
         if process is not None:
             arrays[index] = [None if value is None else process(value) for value in arrays[index]]
-    # Binary arrays (%b): psycopg's text format escapes every element through a regular
-    # expression, eight times the CPU per row of the binary one.
-    casts = ", ".join(f"%b::{table.columns[name].type.dialect_impl(dialect).compile(dialect=dialect)}[]" for name in names)
+    casts = ", ".join(binary_array(table.columns[name], dialect) for name in names)
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns}) SELECT * FROM unnest({casts})"
     connection.exec_driver_sql(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), tuple(arrays))
+
+
+def binary_array(column: Column[Any], dialect: Dialect) -> str:
+    """PostgreSQL: the placeholder of an array of ``column``'s values, bound in binary
+    (psycopg's text format escapes every element through a regular expression, eight times
+    the CPU per row of the binary one)."""
+    return f"%b::{column.type.dialect_impl(dialect).compile(dialect=dialect)}[]"
 
 
 def _python_default(column: Any) -> Any:
