@@ -66,12 +66,23 @@ class OutboxWatcher(threading.Thread):
         # By name on SQLite, as the worker reads it: with the planner's statistics taken while
         # the outbox was small, SQLite walked every handled event instead (a read cost 0.5 ms
         # of CPU at the start of a routed run and 2 ms at its end).
-        hint = f"INDEXED BY {OUTBOX_PENDING_INDEX}" if raw.is_sqlite(db) else ""
-        lowest_unhandled = f"SELECT min(id) FROM outbox_event {hint} WHERE processed_at IS NULL"
+        # By name on SQLite, as the worker reads it: with the planner's statistics taken while
+        # the outbox was small, SQLite walked every handled event instead (a read cost 0.5 ms
+        # of CPU at the start of a routed run and 2 ms at its end). On PostgreSQL a plain index
+        # scan (it reads a column the index lacks), not min(id): an index-only scan steps over
+        # the handled events' dead index entries at every read until a vacuum (0.47 ms a read
+        # in a routed run), where an index scan marks them as it passes, so that later reads
+        # skip them (0.03 ms).
+        lowest_unhandled = (
+            f"SELECT min(id) FROM outbox_event INDEXED BY {OUTBOX_PENDING_INDEX} WHERE processed_at IS NULL"
+            if raw.is_sqlite(db) else
+            "SELECT id, processed_at FROM outbox_event WHERE processed_at IS NULL ORDER BY id LIMIT 1"
+        )
         try:
             while not self.stop.is_set():
                 began = time.perf_counter()
-                lowest = db.execute(lowest_unhandled).fetchone()[0]
+                row = db.execute(lowest_unhandled).fetchone()
+                lowest = row[0] if row else None
                 self.reads.append((began, time.perf_counter(), time.time(), lowest))
                 time.sleep(WATCH_EVERY)
         finally:
