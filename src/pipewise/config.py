@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # Run the outbox worker inside `pipewise serve` (default on SQLite).
     inprocess_worker: bool | None = None
     worker_poll_seconds: float = 0.5
+    # Outbox events a worker claims and works in one transaction (due timers and webhook
+    # retries: at most 200, see worker/runner.py). A routed lead makes about four events:
+    # at 200, a worker catching up took two to four transactions back to back, each paying
+    # a batch's fixed reads and, on SQLite, a turn of the one writer.
+    worker_batch_size: int = Field(default=500, ge=1, le=5000)
     outbox_dir: Path = Path("var/outbox")
     secure_cookies: bool = False
     idempotency_ttl_hours: int = 24

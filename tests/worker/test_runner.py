@@ -7,8 +7,10 @@ import time
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
+from pipewise.config import get_settings
 from pipewise.db import session as db_session
 from pipewise.db.base import utcnow
 from pipewise.events import bus
@@ -121,6 +123,25 @@ class TestDrainOutbox:
         assert worker.run_until_idle() == 25
         assert worker.run_until_idle() == 0
 
+        session.rollback()
+        assert deliveries(session, "all") == ids
+
+    def test_a_worker_claims_as_many_events_as_its_setting_says(self, session, monkeypatch):
+        logging_subscriber("*", "all")
+        ids = record_events(session, *["task.created"] * 5)
+        monkeypatch.setenv("PIPEWISE_WORKER_BATCH_SIZE", "3")
+        get_settings.cache_clear()
+        try:
+            worker = Worker()
+            assert (worker.drain_outbox_once(), worker.drain_outbox_once(), worker.drain_outbox_once()) == (3, 2, 0)
+            monkeypatch.setenv("PIPEWISE_WORKER_BATCH_SIZE", "0")
+            get_settings.cache_clear()
+            with pytest.raises(ValidationError, match="worker_batch_size"):
+                Worker()
+        finally:
+            monkeypatch.delenv("PIPEWISE_WORKER_BATCH_SIZE")
+            get_settings.cache_clear()
+        assert Worker().batch_size == 500
         session.rollback()
         assert deliveries(session, "all") == ids
 
@@ -264,6 +285,17 @@ class TestScheduledActions:
         action = one(session, ScheduledAction)
         assert (action.status, action.attempts) == ("done", 1)
         assert action.finished_at is not None
+
+    def test_due_actions_go_two_hundred_to_a_transaction_whatever_the_event_batch(self, session, monkeypatch):
+        """A handler may wait on the network inside the transaction: the event batch's
+        setting does not make timers' (or webhook retries') transactions longer."""
+        bus.handles_action("test.action")(lambda s, a: None)
+        for n in range(205):
+            bus.schedule(session, key=f"a{n}", kind="test.action", run_at=utcnow() - timedelta(seconds=1), payload={})
+        session.commit()
+        worker = Worker(batch_size=1000)
+        assert (worker.run_due_actions_once(), worker.run_due_actions_once()) == (200, 5)
+        assert Worker(batch_size=3).timer_batch_size == 3
 
     def test_does_not_run_before_it_is_due(self, session):
         seen: list[str] = []

@@ -17,6 +17,7 @@ from sqlalchemy import Select, bindparam, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from pipewise import origin as origins
+from pipewise.config import get_settings
 from pipewise.db.base import on_sqlite_index, utcnow
 from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.session import get_engine, kept_waiting_lately, read, read_only_scope, refresh_statistics, session_scope
@@ -40,6 +41,7 @@ WAKE_CHECK_SECONDS = 0.025  # how often an idle worker looks for events committe
 # On SQLite a batch is worked out ahead while another process kept this one waiting for the
 # write turn within this many seconds (Worker._looks_ahead).
 LOOK_AHEAD_AFTER_WAIT_SECONDS = 2.0
+TIMER_BATCH_AT_MOST = 200
 
 
 def backoff(attempts: int) -> timedelta:
@@ -165,9 +167,12 @@ def run_batch(claim: Claim[T], work: Callable[[Session, Sequence[T]], None]) -> 
 
 
 class Worker:
-    def __init__(self, *, name: str | None = None, batch_size: int = 200, look_ahead: bool | None = None) -> None:
+    def __init__(self, *, name: str | None = None, batch_size: int | None = None, look_ahead: bool | None = None) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.batch_size = batch_size
+        self.batch_size = batch_size or get_settings().worker_batch_size
+        # Due timers and webhook retries each run a handler, some of which wait on the
+        # network (a webhook's POST) inside the transaction: never more than 200 in one.
+        self.timer_batch_size = min(self.batch_size, TIMER_BATCH_AT_MOST)
         # On SQLite, work out what a batch can ahead of its write transaction (``_foresee``):
         # always, never, or (None) while other processes' writes keep this one waiting.
         self.look_ahead = look_ahead
@@ -231,7 +236,7 @@ class Worker:
             deliveries = session.scalars(
                 _due_deliveries(select(EventDelivery), now)
                 .order_by(EventDelivery.next_attempt_at)
-                .limit(self.batch_size)
+                .limit(self.timer_batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
             for delivery in deliveries:
@@ -263,7 +268,7 @@ class Worker:
             stmt = _due_actions(select(ScheduledAction), now)
             stmt = stmt.where(ScheduledAction.id.in_(ids)) if ids is not None else stmt
             return session.scalars(
-                stmt.order_by(ScheduledAction.run_at).limit(self.batch_size).with_for_update(skip_locked=True)
+                stmt.order_by(ScheduledAction.run_at).limit(self.timer_batch_size).with_for_update(skip_locked=True)
             ).all()
 
         def work(session: Session, actions: Sequence[ScheduledAction]) -> None:
@@ -335,7 +340,8 @@ class Worker:
                     statistics_due = time.monotonic() + STATISTICS_EVERY_SECONDS
                     refresh_statistics()
                 with origins.acting("worker", via=self.name):
-                    backlog = max(self._pass()) >= self.batch_size
+                    events, retries, timers = self._pass()
+                    backlog = events >= self.batch_size or max(retries, timers) >= self.timer_batch_size
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.exception("worker pass failed")
                 backlog = False
