@@ -131,7 +131,12 @@ NOTES: dict[str, list[str]] = {
         "holds SQLite's one write turn (in a 442/s run its requests went out up to 0.8 s after their "
         "due time). A batch's changed leads now go out as SQL written once (the driver's executemany "
         "on SQLite, one `UPDATE … FROM unnest` on PostgreSQL): 200 leads 3.6–4.2 → 2.9–3.1 ms on "
-        "SQLite, 18.8–19.7 → 15.2–16.9 ms on PostgreSQL; the routed rows moved within their noise.",
+        "SQLite, 18.8–19.7 → 15.2–16.9 ms on PostgreSQL; the routed rows moved within their noise. "
+        "Timed write turns showed the writer busy 80 % of the time, not 95 % as in the tenth round: "
+        "the API's one event loop, which can take in only eight requests while the worker has the "
+        "turn, sets the rate. A worker now claims up to 500 events a transaction (was 200; "
+        "`PIPEWISE_WORKER_BATCH_SIZE`): its share of the turn 46–48 → 40–43 %; routed 488, 490, 464, "
+        "455 → 493, 497, 498, 494, 451 leads a second across batch sizes 400–600.",
         "Target 500/s from one process on this 2-core machine, where the client and the server share the "
         "cores: met in the recorded run on both databases and for both kinds (SQLite 1,109/s contacts, "
         "990/s leads; PostgreSQL 781/s and 767/s, on an AMD EPYC machine of this kind; the eighth "
