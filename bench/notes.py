@@ -136,7 +136,7 @@ NOTES: dict[str, list[str]] = {
         "the API's one event loop, which can take in only eight requests while the worker has the "
         "turn, sets the rate. A worker now claims up to 500 events a transaction (was 200; "
         "`PIPEWISE_WORKER_BATCH_SIZE`): its share of the turn 46–48 → 40–43 %; routed 488, 490, 464, "
-        "455 → 493, 497, 498, 494, 451 leads a second across batch sizes 400–600.",
+        "455 → 493, 497, 498 (600) and 451, 494 (500) leads a second.",
         "Target 500/s from one process on this 2-core machine, where the client and the server share the "
         "cores: met in the recorded run on both databases and for both kinds (SQLite 1,109/s contacts, "
         "990/s leads; PostgreSQL 781/s and 767/s, on an AMD EPYC machine of this kind; the eighth "
