@@ -37,6 +37,7 @@ from pipewise.db.deferred_inserts import (
     processed,
 )
 
+
 def _writable(mapper: Mapper[Any]) -> bool:
     table = mapper.local_table
     return (
@@ -99,7 +100,7 @@ class _PlainUpdate:
         if dialect.name == "postgresql":
             given = [f"v{n}" for n in range(len(every))]
             self.unnest_sql = (
-                f"UPDATE {name} SET {', '.join(f'{quote(column.name)} = v.{v}' for column, v in zip(changed, given, strict=False))} "
+                f"UPDATE {name} SET {', '.join(f'{quote(column.name)} = v.{v}' for column, v in zip(changed, given[:-2], strict=True))} "
                 f"FROM unnest({', '.join(binary_array(column, dialect) for column in every)}) AS v({', '.join(given)}) "
                 f"WHERE {name}.{quote(key_column.name)} = v.{given[-2]} AND {name}.{quote(version.name)} = v.{given[-1]}"
             )
