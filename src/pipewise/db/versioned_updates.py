@@ -97,6 +97,7 @@ class _PlainUpdate:
             f"UPDATE {name} SET {', '.join(f'{quote(column.name)} = {mark}' for column in changed)} "
             f"WHERE {quote(key_column.name)} = {mark} AND {quote(version.name)} = {mark}"
         )
+        self.unnest_sql: str | None = None
         if dialect.name == "postgresql":
             given = [f"v{n}" for n in range(len(every))]
             self.unnest_sql = (
@@ -110,7 +111,7 @@ class _PlainUpdate:
 
     def run(self, connection: Any, parameters: list[list[Any]]) -> int:
         """Update the rows of ``parameters``; how many rows matched."""
-        if connection.dialect.name == "postgresql" and len(parameters) >= UNNEST_FROM:
+        if self.unnest_sql is not None and len(parameters) >= UNNEST_FROM:
             with driver_cursor(connection, self.unnest_sql) as cursor:
                 cursor.execute(self.unnest_sql, [list(values) for values in zip(*parameters, strict=True)])
                 return int(cursor.rowcount)
