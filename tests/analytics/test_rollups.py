@@ -9,17 +9,20 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from alembic import command
+from sqlalchemy import create_engine, delete, func, select, text, update
 
 from pipewise.analytics import durations, rollups
 from pipewise.analytics.handlers import REFRESH_ACTION
 from pipewise.analytics.models import ReportDealDay, ReportStaleDay
 from pipewise.db.base import utcnow
+from pipewise.db.migrate import alembic_config
 from pipewise.leads.models import Lead
 from pipewise.deals.models import Deal, Stage
 from pipewise.events.models import ScheduledAction
 from pipewise.worker.runner import Worker
 from tests.analytics.seed import SOURCES, build_company
+from tests.conftest import IS_POSTGRES
 
 DEAL_SLUGS = ("pipeline", "deal-flow", "funnel", "velocity", "stage-time")
 # Each kind of write is checked on the reports it feeds (the deal writes that move activities
@@ -298,3 +301,43 @@ def test_a_source_given_to_an_old_deal_reaches_its_stays_histograms(api, session
     session.commit()
     assert changed == stored == reports(api, factory, admin, source=SOURCES[2])["stage-time"]
     assert stored["tables"][0]["rows"] and any(r["stays"] for r in stored["tables"][0]["rows"])
+
+
+def test_on_sqlite_a_day_is_noted_once_until_it_is_refreshed(session, factory, company):
+    """Writers take turns on SQLite, so a day already noted is not noted again; on PostgreSQL
+    every write adds its note (a refresh there could delete one that a write in flight saw)."""
+    session.commit()
+    rollups.refresh(session)
+    session.commit()
+    rep = company.users["east_rep"]
+    for _ in range(3):
+        factory.lead(rep, source=SOURCES[0])
+    session.commit()
+    today = utcnow().date()
+    notes = session.scalar(select(func.count()).select_from(ReportStaleDay).where(ReportStaleDay.day == today))
+    assert notes == (3 if IS_POSTGRES else 1)
+    rollups.refresh(session)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ReportStaleDay)) == 0
+    factory.lead(rep, source=SOURCES[0])
+    session.commit()
+    assert session.scalars(select(ReportStaleDay.day)).all() == [today]
+
+
+def test_noting_a_day_once_is_undone_by_the_downgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 'migrate.db'}"
+    config = alembic_config(url)
+    engine = create_engine(url)
+
+    def triggers() -> dict[str, str]:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
+
+    command.upgrade(config, "0049")
+    before = triggers()
+    command.upgrade(config, "0050")
+    after = triggers()
+    assert after.keys() == before.keys() and all("NOT EXISTS" in sql for sql in after.values() if "report_stale_day" in sql)
+    command.downgrade(config, "0049")
+    assert triggers() == before
+    engine.dispose()
