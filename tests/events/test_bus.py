@@ -102,6 +102,23 @@ class TestSubscribe:
         assert bus.subscription("s") is None
 
 
+    def test_a_batch_is_prepared_per_subscriber_with_its_events_in_order(self, session):
+        prepared: list[tuple[str, list[int]]] = []
+
+        def preparer(name: str):  # type: ignore[no-untyped-def]
+            return lambda _session, events: prepared.append((name, [event.id for event in events]))
+
+        bus.subscribe("deal.*", name="deals", prepare=preparer("deals"))(_noop)
+        bus.subscribe("*.created", name="created", prepare=preparer("created"))(_noop)
+        bus.subscribe("*", name="no-prepare")(_noop)
+        bus.subscribe("lead.*", name="leads", prepare=preparer("leads"))(_noop)
+        names = ["deal.won", "contact.created", "deal.created", "deal.won", "task.done"]
+        events = [bus.Event(n, name, "x", None, None, {}, utcnow()) for n, name in enumerate(names)]
+
+        bus.prepare_batch(session, events)
+
+        assert prepared == [("deals", [0, 2, 3]), ("created", [1, 2])]
+
 class TestSchedule:
     def test_inserts_a_pending_action(self, session):
         run_at = utcnow() + timedelta(hours=1)

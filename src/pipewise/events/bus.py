@@ -197,18 +197,28 @@ def unsubscribe(subscriber: str) -> None:
 
 def subscriptions_for(event: Event | str) -> list[Subscription]:
     """The subscribers that take ``event``, each once whichever of its names it matched."""
+    return list(_subscribers_of(event))
+
+
+def _subscribers_of(event: Event | str) -> list[Subscription]:
     names = (event,) if isinstance(event, str) else event.names
     found = _subscribers_by_names.get(names)
     if found is None:
         found = _subscribers_by_names[names] = [s for s in _subscriptions.values() if s.matches(event)]
-    return list(found)
+    return found
 
 
 def _with_their_events(hook: str, events: list[Event]) -> Iterator[tuple[Subscription, list[Event]]]:
     """The subscriptions that have ``hook`` (``prepare``, ``foresee``), each with the
-    events of ``events`` it takes, if any."""
+    events of ``events`` it takes, if any: found per event's names, as ``dispatch`` finds
+    them (asking each subscription about each event was a tenth of a batch's preparing)."""
+    taken: dict[str, list[Event]] = {}
+    for event in events:
+        for sub in _subscribers_of(event):
+            if getattr(sub, hook) is not None:
+                taken.setdefault(sub.subscriber, []).append(event)
     for sub in _subscriptions.values():
-        if getattr(sub, hook) is not None and (mine := [event for event in events if sub.matches(event)]):
+        if mine := taken.get(sub.subscriber):
             yield sub, mine
 
 
