@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipewise.automation.models import Enrollment, Workflow, WorkflowVersion
+from pipewise.db.base import among
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events.models import ScheduledAction
 from pipewise.records.registry import spec_for
@@ -54,7 +55,7 @@ def hold_records(session: Session, record_type: str, ids: Iterable[uuid.UUID]) -
     wanted = set(ids)
     if wanted:
         model = spec_for(record_type).model
-        worker_batch(session).records.extend(session.scalars(select(model).where(model.id.in_(wanted))))
+        worker_batch(session).records.extend(session.scalars(select(model).where(among(session, model.id, wanted))))
 
 
 def prepare_steps(session: Session, actions: list[ScheduledAction]) -> None:
@@ -92,7 +93,7 @@ def prepare_open_runs(session: Session, record_ids: set[uuid.UUID]) -> None:
         runs.setdefault(record_id, [])
     if record_ids:
         for enrollment in session.scalars(
-            select(Enrollment).where(Enrollment.record_id.in_(record_ids), Enrollment.status.in_(RUNNING_STATES))
+            select(Enrollment).where(among(session, Enrollment.record_id, record_ids), Enrollment.status.in_(RUNNING_STATES))
         ):
             runs[enrollment.record_id].append(enrollment)
 

@@ -4,9 +4,10 @@ import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, BigInteger, DateTime, Integer, MetaData, Numeric, String, TypeDecorator, Uuid, text
+from sqlalchemy import ARRAY, JSON, Column, ColumnElement, BigInteger, DateTime, Integer, MetaData, Numeric, String, TypeDecorator, Uuid, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.compiler import compiles
@@ -189,3 +190,13 @@ def _table_hint(compiler: SQLiteCompiler, table: Any, text: str) -> str:
 # SQLAlchemy's SQLite compiler drops table hints; SQLite takes INDEXED BY right after the
 # table's name, which is where a hint goes (as on MySQL, whose compiler does the same).
 SQLiteCompiler.get_from_hint_text = _table_hint  # type: ignore[method-assign]
+
+
+def among(session: Any, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``, for a batch's many ids. On PostgreSQL ``column = ANY(array)``:
+    one parameter however many values, where an IN list of hundreds made SQLAlchemy expand
+    and psycopg parse the statement anew at every run (psycopg keeps its parse of a
+    statement only up to 50 parameters), about a tenth of a worker's time per routed lead."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]

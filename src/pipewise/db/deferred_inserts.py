@@ -227,10 +227,15 @@ def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, Any]], ignore_conflicts: bool) -> None:
+    insert_unnest(connection, table, rows, tail=" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+
+
+def insert_unnest(connection: Connection, table: Table, rows: list[dict[str, Any]], *, tail: str = "") -> Any:
     """PostgreSQL: ``INSERT … SELECT * FROM unnest(<one array per column>)`` — a short
     statement whatever the number of rows, where a multi-row VALUES list costs SQLAlchemy
     and psycopg time for every placeholder. Column defaults and bind processing (UTC
-    datetimes, JSONB) are applied here as Core would."""
+    datetimes, JSONB) are applied here as Core would. ``tail``: an ON CONFLICT or
+    RETURNING clause; the result is the driver's."""
     dialect = connection.dialect
     given = set().union(*rows)
     names = [column.name for column in table.columns if column.name in given or _python_default(column) is not None]
@@ -249,7 +254,7 @@ def _insert_unnest(connection: Connection, table: Table, rows: list[dict[str, An
     casts = ", ".join(binary_array(table.columns[name], dialect) for name in names)
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns}) SELECT * FROM unnest({casts})"
-    connection.exec_driver_sql(sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), tuple(arrays))
+    return connection.exec_driver_sql(sql + tail, tuple(arrays))
 
 
 def binary_array(column: Column[Any], dialect: Dialect) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from pipewise.config import get_settings
 from pipewise.db import liveness, process_cache, versioned_updates, wal
+from pipewise.db.deferred_inserts import UNNEST_FROM, insert_unnest
 from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.unit_of_work import UnitOfWork, existing_unit_of_work, unit_of_work
 from pipewise.db.writer_turn import WriterTurn
@@ -284,6 +285,24 @@ def insert_ignoring(
             statement = PlainStatement(statement)
         _ignoring_inserts[key] = statement
     return statement
+
+
+def insert_ignoring_rows(
+    session: Session, model: type, rows: list[dict[str, Any]], *, conflict_on: tuple[str, ...], returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """``insert_ignoring`` run now for many ``rows``, each with the same keys: the
+    ``returning`` columns of those inserted. On PostgreSQL, from ``UNNEST_FROM`` rows, one
+    ``unnest`` statement: SQLAlchemy's multi-row VALUES cost it and psycopg time for every
+    placeholder (and psycopg parses such a statement anew at every run)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(rows) >= UNNEST_FROM:
+        table = model.__table__  # type: ignore[attr-defined]
+        quote = connection.dialect.identifier_preparer.quote
+        tail = (f" ON CONFLICT ({', '.join(map(quote, conflict_on))}) DO NOTHING"
+                f" RETURNING {', '.join(map(quote, returning))}")
+        return [tuple(row) for row in insert_unnest(connection, table, rows, tail=tail).all()]
+    statement = insert_ignoring(session, model, conflict_on=conflict_on, returning=returning)
+    return [tuple(row) for row in connection.execute(statement, rows).all()]
 
 
 # -- inserts deferred to one multi-row statement (see db/deferred_inserts.py) --

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipewise.db.base import utcnow
+from pipewise.db.base import among, utcnow
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.events import bus
 from pipewise.leads import dedup, match_keys, routing, scores
@@ -161,7 +161,7 @@ def foresee(session: Session, events: list[bus.Event]) -> Foresight:
     wanted = [event for event in events if event.record_id is not None and _wanted(event)]
     if not wanted:
         return ahead
-    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_({e.record_id for e in wanted})))}
+    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(among(session, Lead.id, {e.record_id for e in wanted})))}
     unit_of_work(session).optimistic = True  # the batch's own keys are noted, as in the batch (match_keys.lookup)
     for event in wanted:
         lead = leads.get(event.record_id)  # type: ignore[arg-type]
@@ -205,7 +205,7 @@ def hold_leads(session: Session, lead_ids: list[uuid.UUID]) -> None:
     held = unit_of_work(session).state(_Batch).leads
     missing = sorted(set(lead_ids) - held.keys())
     if missing:
-        held.update((lead.id, lead) for lead in session.scalars(select(Lead).where(Lead.id.in_(missing))))
+        held.update((lead.id, lead) for lead in session.scalars(select(Lead).where(among(session, Lead.id, missing))))
 
 
 def batch_lead(session: Session, lead_id: uuid.UUID) -> Lead | None:

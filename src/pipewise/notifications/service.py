@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pipewise.db.base import utcnow, uuid7
-from pipewise.db.session import cached_lookup, dialect_insert, insert_ignoring, read
+from pipewise.db.session import cached_lookup, dialect_insert, insert_ignoring, insert_ignoring_rows, read
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ErrorCollector, NotFound, ValidationFailed
 from pipewise.events import bus
@@ -109,8 +109,8 @@ def notify_later(
 
 def _write_waiting(session: Session, waiting: _Waiting) -> None:
     rows, waiting.rows = waiting.rows, []
-    statement = insert_ignoring(session, Notification, conflict_on=("key",), returning=("id", "user_id", "kind"))
-    for inserted, user_id, kind in session.connection().execute(statement, rows).all():
+    inserted_rows = insert_ignoring_rows(session, Notification, rows, conflict_on=("key",), returning=("id", "user_id", "kind"))
+    for inserted, user_id, kind in inserted_rows:
         bus.record(session, NotificationCreated(record_id=inserted, user_id=user_id, kind=kind))
 
 

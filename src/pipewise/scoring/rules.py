@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from pipewise.db.base import among
 from pipewise.errors import ErrorCollector, ValidationFailed
 from pipewise.records.filters import FilterCompiler
 from pipewise.records.registry import spec_for
@@ -91,7 +92,7 @@ def fit_scores(
     flags = _compiled(session, key or json.dumps(rules, sort_keys=True))
     lead = spec_for("lead").model
     out: dict[uuid.UUID, tuple[int, list[Reason]]] = {}
-    for row in session.execute(select(lead.id, *flags).where(lead.id.in_(lead_ids))):  # type: ignore[attr-defined]
+    for row in session.execute(select(lead.id, *flags).where(among(session, lead.id, lead_ids))):  # type: ignore[attr-defined]
         reasons = [Reason(rule["label"], rule["points"]) for rule, hit in zip(rules, row[1:], strict=True) if hit]
         out[row[0]] = (sum(r.points for r in reasons), reasons)
     return out
@@ -123,7 +124,7 @@ def engagement_scores(
     if lead_ids:
         rows = session.execute(
             select(EngagementEvent.lead_id, EngagementEvent.kind, EngagementEvent.occurred_at).where(
-                EngagementEvent.lead_id.in_(lead_ids)
+                among(session, EngagementEvent.lead_id, lead_ids)
             )
         )
         for lead_id, kind, occurred_at in rows:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from pipewise import origin as origins
 from pipewise.config import get_settings
-from pipewise.db.base import on_sqlite_index, utcnow
+from pipewise.db.base import among, on_sqlite_index, utcnow
 from pipewise.db.plain_statement import PlainStatement
 from pipewise.db.session import get_engine, kept_waiting_lately, read, read_only_scope, refresh_statistics, session_scope
 from pipewise.db.unit_of_work import unit_of_work
@@ -124,7 +124,7 @@ def mark_processed(session: Session, ids: Sequence[int]) -> None:
     """The events are handled: one UPDATE for the batch, where marking each row through
     the ORM cost a statement per event, each at a flush of its own."""
     if ids:
-        read(session, update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(processed_at=utcnow()))
+        read(session, update(OutboxEvent).where(among(session, OutboxEvent.id, ids)).values(processed_at=utcnow()))
 
 
 _DUE_DELIVERY = PlainStatement(_due_deliveries(select(EventDelivery.id), bindparam("now")).limit(1))
