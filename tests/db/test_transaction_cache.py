@@ -3,9 +3,10 @@ a change made through the same session."""
 
 import pytest
 
+from pipewise.auth.models import User
 from pipewise.auth.visibility import SYSTEM_ACTOR
 from pipewise.crm.service import contact_service
-from pipewise.db.session import get_sessionmaker
+from pipewise.db.session import cached_lookup, get_sessionmaker
 from pipewise.db.unit_of_work import unit_of_work
 from pipewise.errors import ValidationFailed
 from pipewise.records import custom_fields
@@ -98,3 +99,26 @@ class TestCachedOwnerCheck:
         assert sorted((table.name, len(rows)) for (table, _), rows in waiting.items()) == [
             ("contact", 5), ("outbox_event", 5), ("record_history", 5),
         ]
+
+
+class TestChangesSeen:
+    def test_a_change_is_seen_whatever_left_the_changed_objects_before_it(self, session, factory):
+        """The changed objects' classes are kept between lookups: an object that leaves them
+        (expired here) and another that joins, the count the same, still drop the lookup."""
+        owner, other = factory.user(role="rep"), factory.user(role="rep")
+        contact = contact_service.create(session, data={"last_name": "A"}, actor=SYSTEM_ACTOR)
+        session.flush()
+        answers = iter(["first", "second", "third"])
+
+        def lookup() -> str:
+            return cached_lookup(session, User, "who", lambda: next(answers))
+
+        assert lookup() == "first"
+        contact.first_name = "Changed"  # not a user: the lookup stands
+        assert lookup() == "first"
+        session.expire(contact)  # leaves the changed objects …
+        owner.name = "Renamed"  # … and a user joins them, one changed object as before
+        assert lookup() == "second"
+        session.flush()
+        other.name = "Renamed too"
+        assert lookup() == "third"

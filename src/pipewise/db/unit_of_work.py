@@ -46,14 +46,35 @@ T = TypeVar("T")
 _SLOT = "pipewise.unit_of_work"
 
 
-def _changed_any(session: Session, model: type) -> bool:
+class _ModifiedClasses:
+    """The classes of the objects of a session changed since they were loaded or flushed,
+    read from the identity map's modified states (which hold at least ``session.dirty``:
+    that one compares every modified object's attribute history). Kept between asks and
+    brought up to date with set operations: a worker batch holding some hundred changed
+    leads asked for every lookup, and gathering the classes each time was a twentieth of
+    its time."""
+
+    def __init__(self) -> None:
+        self._tracked: set[Any] | None = None
+        self._seen: set[Any] = set()
+        self._classes: set[type] = set()
+
+    def of(self, session: Session) -> set[type]:
+        modified = session.identity_map._modified  # noqa: SLF001 - SQLAlchemy's own set, read only
+        if modified is not self._tracked or not self._seen <= modified:  # a new map, or states flushed, expired, expunged
+            self._tracked, self._seen = modified, set(modified)
+            self._classes = {state.class_ for state in modified}
+        elif len(modified) != len(self._seen):
+            added = modified - self._seen
+            self._seen |= added
+            self._classes.update(state.class_ for state in added)
+        return self._classes
+
+
+def _changed_any(session: Session, model: type, modified: _ModifiedClasses) -> bool:
     """Whether an object of ``model`` in ``session`` was changed or deleted since it was
-    loaded or flushed. Read from the identity map's modified states, which hold at least
-    ``session.dirty``: that one compares every modified object's attribute history, and a
-    worker batch holding some hundred leads asked it for every event."""
-    modified = session.identity_map._modified  # noqa: SLF001 - SQLAlchemy's own set, read only
-    classes = {state.class_ for state in modified}  # a batch's hundreds of states are of a few classes
-    return any(issubclass(cls, model) for cls in classes) or any(isinstance(obj, model) for obj in session.deleted)
+    loaded or flushed."""
+    return any(issubclass(cls, model) for cls in modified.of(session)) or any(isinstance(obj, model) for obj in session.deleted)
 
 
 class UnitOfWork:
@@ -73,12 +94,13 @@ class UnitOfWork:
         self._before_commit: list[Callable[[], None]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._committed = False
+        self._modified = _ModifiedClasses()
 
     # -- cached lookups --
 
     def lookup(self, session: Session, model: type, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per transaction for ``key``; ``model`` is what it reads."""
-        if model in self.lookups and _changed_any(session, model):
+        if model in self.lookups and _changed_any(session, model, self._modified):
             del self.lookups[model]
         entries = self.lookups.setdefault(model, {})
         if key not in entries:
