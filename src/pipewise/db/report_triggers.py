@@ -1,6 +1,6 @@
 """Installing and removing the triggers that note the days whose report sums a write
-changed (migrations 0044–0046; docs/reports.md "Speed at scale"): the one use of database
-triggers in Pipewise."""
+changed (migrations 0044–0046, and on SQLite 0050: a day noted once; docs/reports.md "Speed
+at scale"): the one use of database triggers in Pipewise."""
 
 import re
 from collections.abc import Callable, Iterable
