@@ -65,9 +65,6 @@ class OutboxWatcher(threading.Thread):
         db = self._connect()
         # By name on SQLite, as the worker reads it: with the planner's statistics taken while
         # the outbox was small, SQLite walked every handled event instead (a read cost 0.5 ms
-        # of CPU at the start of a routed run and 2 ms at its end).
-        # By name on SQLite, as the worker reads it: with the planner's statistics taken while
-        # the outbox was small, SQLite walked every handled event instead (a read cost 0.5 ms
         # of CPU at the start of a routed run and 2 ms at its end). On PostgreSQL a plain index
         # scan (it reads a column the index lacks), not min(id): an index-only scan steps over
         # the handled events' dead index entries at every read until a vacuum (0.47 ms a read

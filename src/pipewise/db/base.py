@@ -2,9 +2,9 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ARRAY, JSON, Column, ColumnElement, BigInteger, DateTime, Integer, MetaData, Numeric, String, TypeDecorator, Uuid, any_, bindparam, text
